@@ -1,0 +1,187 @@
+//! The command line: argument parsing, logging setup, error presentation, exit codes.
+//! Each subcommand lives in its own file and is glue over the library.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod completions;
+mod plan;
+mod validate;
+
+use crate::config::{find_repo_root, Config};
+use crate::exit;
+use crate::style::{ColorChoice, Styler};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Parser)]
+#[command(name = "orch", version, about = "Run a milestone of issue docs through coding agents, one isolated worktree per issue.")]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Run as if started in DIR.
+    #[arg(short = 'C', long = "repo", global = true, value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// More logging (-v info, -vv debug, -vvv trace); `ORCH_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    /// Only errors.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    quiet: bool,
+    /// When to colour output (`NO_COLOR` is honoured in `auto`).
+    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    color: ColorChoice,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Show the ordered plan of a milestone: issues, dependencies, branches, worktrees, phases.
+    Plan(plan::Args),
+    /// Check every issue doc of every milestone; exit 1 on any error.
+    Validate(validate::Args),
+    /// Print a shell completion script.
+    Completions(completions::Args),
+}
+
+/// Runs the command line and returns the process exit code.
+pub fn main() -> i32 {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("Error: orch hit an internal error (a bug): {info}");
+        eprintln!("Hint: please report it with the command you ran and ORCH_LOG=debug output");
+        std::process::exit(exit::INTERNAL);
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { exit::USAGE } else { exit::OK };
+        }
+    };
+    init_logging(&cli.global);
+    let result = match &cli.command {
+        Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Validate(args) => validate::run(&cli.global, args),
+        Command::Completions(args) => completions::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            report_error(&err, &Styler::stderr(cli.global.color));
+            exit::USER_ERROR
+        }
+    }
+}
+
+fn init_logging(global: &GlobalArgs) {
+    let default = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, 2) => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORCH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(Styler::stderr(global.color).enabled())
+        .without_time()
+        .try_init();
+}
+
+/// An error the user can act on, with what to do about it.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct Hinted {
+    message: String,
+    hint: String,
+}
+
+pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
+    Hinted {
+        message: message.into(),
+        hint: hint.into(),
+    }
+    .into()
+}
+
+/// `Error: …`, each cause, then every hint found in the chain.
+fn report_error(err: &anyhow::Error, style: &Styler) {
+    eprintln!("{} {err}", style.red("Error:"));
+    for cause in err.chain().skip(1) {
+        eprintln!("Caused by: {cause}");
+    }
+    for hint in err.chain().filter_map(|e| e.downcast_ref::<Hinted>()) {
+        eprintln!("{} {}", style.cyan("Hint:"), hint.hint);
+    }
+}
+
+/// Where a command works: the repository, its config, and where the docs are.
+struct Workspace {
+    repo_root: Option<PathBuf>,
+    config: Config,
+    /// Base the docs glob is matched from, as it should be shown to the user.
+    docs_base: PathBuf,
+}
+
+impl Workspace {
+    fn open(global: &GlobalArgs, docs: Option<&Path>) -> anyhow::Result<Workspace> {
+        let cwd = std::env::current_dir()
+            .map_err(|e| hinted(format!("cannot read the current directory: {e}"), "cd into your repository"))?;
+        let start = match &global.repo {
+            Some(dir) => cwd.join(dir),
+            None => cwd.clone(),
+        };
+        if !start.is_dir() {
+            return Err(hinted(
+                format!("`{}` is not a directory", start.display()),
+                "pass an existing directory to -C/--repo",
+            ));
+        }
+        let repo_root = find_repo_root(&start);
+        let config_dir = repo_root.clone().unwrap_or_else(|| start.clone());
+        let config = Config::load(&config_dir)?;
+        let docs_base = match docs {
+            Some(dir) => {
+                if global.repo.is_some() && dir.is_relative() {
+                    start.join(dir)
+                } else {
+                    dir.to_owned()
+                }
+            }
+            None => relative_to(&config_dir, &cwd),
+        };
+        Ok(Workspace {
+            repo_root,
+            config,
+            docs_base,
+        })
+    }
+
+    fn load_docs(&self) -> anyhow::Result<crate::docs::DocSet> {
+        crate::docs::load(&self.docs_base, self.config.docs_glob()).map_err(|e| {
+            let hint = match &e {
+                crate::docs::DiscoverError::MissingDir { .. } => format!(
+                    "issue docs are looked up as `{}`; point at another tree with --docs <DIR> or set `docs_glob` in orch.toml",
+                    self.config.docs_glob()
+                ),
+                crate::docs::DiscoverError::Glob { .. } => "fix `docs_glob` in orch.toml".to_owned(),
+            };
+            hinted(e.to_string(), hint)
+        })
+    }
+}
+
+/// `path` shown relative to `cwd` when it is `cwd` or below it.
+fn relative_to(path: &Path, cwd: &Path) -> PathBuf {
+    match path.strip_prefix(cwd) {
+        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(rel) => rel.to_owned(),
+        Err(_) => path.to_owned(),
+    }
+}

@@ -1,0 +1,115 @@
+//! `orch.toml`: optional repository configuration. Unknown keys are errors, with their line.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub const CONFIG_FILE: &str = "orch.toml";
+pub const DEFAULT_MAX_REVIEW_CYCLES: u32 = 2;
+
+/// Every key `orch.toml` accepts (documented in README.md).
+#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Glob of issue docs, relative to the docs base (default `docs/projects/**/issues/*.md`).
+    pub docs_glob: Option<String>,
+    /// Where issue worktrees go; relative paths are relative to the repository root.
+    pub worktree_root: Option<PathBuf>,
+    /// Review/fix cycles before an issue is capped (default 2).
+    pub max_review_cycles: Option<u32>,
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads `<repo_root>/orch.toml`; a missing file means all defaults.
+    pub fn load(repo_root: &Path) -> Result<Config, ConfigError> {
+        let path = repo_root.join(CONFIG_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            line: e.span().map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count()),
+            message: e.message().trim().to_owned(),
+        })?;
+        if config.max_review_cycles == Some(0) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("max_review_cycles"))
+                    .map(|i| i + 1),
+                message: "`max_review_cycles` must be at least 1".to_owned(),
+            });
+        }
+        Ok(config)
+    }
+
+    pub fn docs_glob(&self) -> &str {
+        self.docs_glob.as_deref().unwrap_or(crate::docs::DEFAULT_DOCS_GLOB)
+    }
+
+    pub fn max_review_cycles(&self) -> u32 {
+        self.max_review_cycles.unwrap_or(DEFAULT_MAX_REVIEW_CYCLES)
+    }
+
+    /// The worktree root for a repository at `repo_root`.
+    pub fn worktree_root(&self, repo_root: &Path) -> PathBuf {
+        match &self.worktree_root {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => repo_root.join(p),
+            None => crate::naming::default_worktree_root(repo_root),
+        }
+    }
+}
+
+/// The repository root: the nearest ancestor of `start` holding `.git` (a directory, or the
+/// file a linked worktree has).
+pub fn find_repo_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = Config::parse(Path::new("orch.toml"), "docs_glob = \"x/*.md\"\nworktree_rot = \"w\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("orch.toml:2: unknown field `worktree_rot`"), "{err}");
+    }
+
+    #[test]
+    fn defaults_and_relative_root() {
+        let c = Config::parse(Path::new("orch.toml"), "worktree_root = \"../wt\"\n").unwrap();
+        assert_eq!(c.worktree_root(Path::new("/r/repo")), Path::new("/r/repo/../wt"));
+        assert_eq!(c.max_review_cycles(), 2);
+        assert_eq!(Config::default().docs_glob(), "docs/projects/**/issues/*.md");
+        assert!(Config::parse(Path::new("o"), "max_review_cycles = 0").is_err());
+    }
+}

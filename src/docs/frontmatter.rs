@@ -1,0 +1,115 @@
+//! Splits a Markdown document into its YAML front matter and body, keeping line numbers.
+//!
+//! Done by hand rather than through a front-matter crate so that every failure can name the
+//! line it happens on, and so a YAML error's position maps back onto the file.
+
+/// A document split at its `---` fences.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split<'a> {
+    /// The YAML between the fences.
+    pub yaml: &'a str,
+    /// 1-based file line of the first YAML line.
+    pub yaml_line: usize,
+    /// Everything after the closing fence.
+    pub body: &'a str,
+    /// 1-based file line where the body starts.
+    pub body_line: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SplitError {
+    /// The file holds nothing but white space.
+    Empty,
+    /// The first line is not `---`.
+    Missing { first_line: String },
+    /// `---` opens the front matter but no `---` (or `...`) closes it.
+    Unterminated,
+}
+
+/// Splits `text` (already decoded, BOM removed). The front matter must open on line 1.
+pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
+    if text.trim().is_empty() {
+        return Err(SplitError::Empty);
+    }
+    let mut lines = LineIter { text, pos: 0 };
+    let (first, _) = lines.next().unwrap_or(("", 0));
+    if first.trim_end() != "---" {
+        let shown: String = first.chars().take(60).collect();
+        return Err(SplitError::Missing { first_line: shown });
+    }
+    let yaml_start = lines.pos;
+    let mut line_no = 1;
+    while let Some((line, start)) = lines.next() {
+        line_no += 1;
+        let fence = line.trim_end();
+        if fence == "---" || fence == "..." {
+            return Ok(Split {
+                yaml: &text[yaml_start..start],
+                yaml_line: 2,
+                body: &text[lines.pos..],
+                body_line: line_no + 1,
+            });
+        }
+    }
+    Err(SplitError::Unterminated)
+}
+
+/// Lines without their terminator, with each line's start offset.
+struct LineIter<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Iterator for LineIter<'a> {
+    type Item = (&'a str, usize);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.pos >= self.text.len() {
+            return None;
+        }
+        let start = self.pos;
+        let rest = &self.text[start..];
+        let (line, advance) = match rest.find('\n') {
+            Some(nl) => (&rest[..nl], nl + 1),
+            None => (rest, rest.len()),
+        };
+        self.pos += advance;
+        Some((line.strip_suffix('\r').unwrap_or(line), start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_with_line_numbers() {
+        let doc = "---\nid: A\ntitle: t\n---\n# Body\ntext\n";
+        let s = split(doc).unwrap();
+        assert_eq!(s.yaml, "id: A\ntitle: t\n");
+        assert_eq!(s.yaml_line, 2);
+        assert_eq!(s.body, "# Body\ntext\n");
+        assert_eq!(s.body_line, 5);
+    }
+
+    #[test]
+    fn crlf_and_dot_fence() {
+        let s = split("---\r\nid: A\r\n...\r\nbody").unwrap();
+        assert_eq!(s.yaml, "id: A\r\n");
+        assert_eq!(s.body, "body");
+    }
+
+    #[test]
+    fn failures() {
+        assert_eq!(split(""), Err(SplitError::Empty));
+        assert_eq!(split(" \n\n"), Err(SplitError::Empty));
+        assert_eq!(split("---\nid: A\n"), Err(SplitError::Unterminated));
+        assert_eq!(
+            split("# Title\n---\n"),
+            Err(SplitError::Missing {
+                first_line: "# Title".into()
+            })
+        );
+        assert!(split("---\n---\n").is_ok());
+    }
+}

@@ -1,0 +1,17 @@
+//! orch: drive coding-agent CLIs through a milestone of issue docs.
+//!
+//! The library owns every decision (discovery, ordering, naming, rendering);
+//! `cli` is the only place that talks to the terminal.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+pub mod cli;
+pub mod config;
+pub mod dag;
+pub mod docs;
+pub mod exit;
+pub mod naming;
+pub mod natural;
+pub mod plan;
+pub mod problem;
+pub mod render;
+pub mod style;

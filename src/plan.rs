@@ -1,0 +1,107 @@
+//! The plan of a milestone run: every issue in order with the branch, worktree and phases it
+//! will get. This is what `orch plan` shows and what `orch run` will execute.
+//!
+//! `orch plan --json` serialises [`Plan`]; other tools rely on its shape (README.md).
+
+use crate::config::Config;
+use crate::dag::{self, Dependency};
+use crate::docs::DocSet;
+use crate::naming;
+use crate::problem::Problem;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub milestone: String,
+    pub worktree_root: PathBuf,
+    pub max_review_cycles: u32,
+    /// In execution order.
+    pub issues: Vec<PlannedIssue>,
+    pub warnings: Vec<Problem>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedIssue {
+    /// 1-based place in the execution order.
+    pub position: usize,
+    pub id: String,
+    pub title: String,
+    pub path: PathBuf,
+    pub state: Option<String>,
+    /// Ids this issue waits for (from its own `blocked_by` and others' `blocked`).
+    pub blocked_by: Vec<String>,
+    /// How each of those stands.
+    pub dependencies: Vec<Dependency>,
+    pub branch: String,
+    pub worktree: PathBuf,
+    /// Phases in the order they start; review and fix repeat up to `max_review_cycles`.
+    pub phases: Vec<&'static str>,
+    pub skipped: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_reason: Option<String>,
+}
+
+/// The phases an issue that runs goes through.
+pub const PHASES: [&str; 3] = ["dev", "review", "fix"];
+
+/// Builds the plan of `milestone`. Any error in any doc (or a cycle in this milestone)
+/// fails the whole plan: docs are the source of truth and must be sound first.
+pub fn build(set: &DocSet, milestone: &str, config: &Config, repo_root: &Path) -> Result<Plan, Vec<Problem>> {
+    let errors: Vec<Problem> = set.problems.iter().filter(|p| p.is_error()).cloned().collect();
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let order = dag::order_milestone(set, milestone)?;
+    let worktree_root = config.worktree_root(repo_root);
+    let mut warnings: Vec<Problem> = set.problems.clone();
+    warnings.extend(order.warnings);
+    warnings.extend(dag::one_sided_edges(set, Some(milestone)));
+    crate::problem::sort(&mut warnings);
+    warnings.dedup();
+    let issues = order
+        .issues
+        .into_iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let doc = o.doc;
+            PlannedIssue {
+                position: i + 1,
+                id: doc.id.clone(),
+                title: doc.title.clone(),
+                path: doc.path.clone(),
+                state: doc.state.clone(),
+                blocked_by: o.dependencies.iter().map(|d| d.id().to_owned()).collect(),
+                dependencies: o.dependencies,
+                branch: naming::branch_name(milestone, &doc.id, &doc.title),
+                worktree: naming::worktree_path(&worktree_root, milestone, &doc.id),
+                phases: if o.skip_reason.is_some() { Vec::new() } else { PHASES.to_vec() },
+                skipped: o.skip_reason.is_some(),
+                skip_reason: o.skip_reason,
+            }
+        })
+        .collect();
+    Ok(Plan {
+        milestone: milestone.to_owned(),
+        worktree_root,
+        max_review_cycles: config.max_review_cycles(),
+        issues,
+        warnings,
+    })
+}
+
+/// Every problem of every milestone: doc errors, cycles, unknown and one-sided dependencies.
+/// Used by `orch validate`.
+pub fn validate_all(set: &DocSet) -> Vec<Problem> {
+    let mut problems = set.problems.clone();
+    for milestone in set.milestones() {
+        match dag::order_milestone(set, milestone) {
+            Ok(order) => problems.extend(order.warnings),
+            Err(errors) => problems.extend(errors),
+        }
+    }
+    problems.extend(dag::one_sided_edges(set, None));
+    crate::problem::sort(&mut problems);
+    problems.dedup();
+    problems
+}
