@@ -49,7 +49,9 @@ impl Config {
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_owned(),
-            line: e.span().map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count()),
+            line: e
+                .span()
+                .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count()),
             message: e.message().trim().to_owned(),
         })?;
         if config.max_review_cycles == Some(0) {
@@ -66,7 +68,9 @@ impl Config {
     }
 
     pub fn docs_glob(&self) -> &str {
-        self.docs_glob.as_deref().unwrap_or(crate::docs::DEFAULT_DOCS_GLOB)
+        self.docs_glob
+            .as_deref()
+            .unwrap_or(crate::docs::DEFAULT_DOCS_GLOB)
     }
 
     pub fn max_review_cycles(&self) -> u32 {
@@ -98,18 +102,30 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named_with_its_line() {
-        let err = Config::parse(Path::new("orch.toml"), "docs_glob = \"x/*.md\"\nworktree_rot = \"w\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(err.starts_with("orch.toml:2: unknown field `worktree_rot`"), "{err}");
+        let err = Config::parse(
+            Path::new("orch.toml"),
+            "docs_glob = \"x/*.md\"\nworktree_rot = \"w\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("orch.toml:2: unknown field `worktree_rot`"),
+            "{err}"
+        );
     }
 
     #[test]
     fn defaults_and_relative_root() {
         let c = Config::parse(Path::new("orch.toml"), "worktree_root = \"../wt\"\n").unwrap();
-        assert_eq!(c.worktree_root(Path::new("/r/repo")), Path::new("/r/repo/../wt"));
+        assert_eq!(
+            c.worktree_root(Path::new("/r/repo")),
+            Path::new("/r/repo/../wt")
+        );
         assert_eq!(c.max_review_cycles(), 2);
-        assert_eq!(Config::default().docs_glob(), "docs/projects/**/issues/*.md");
+        assert_eq!(
+            Config::default().docs_glob(),
+            "docs/projects/**/issues/*.md"
+        );
         assert!(Config::parse(Path::new("o"), "max_review_cycles = 0").is_err());
     }
 }

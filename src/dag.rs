@@ -58,14 +58,25 @@ pub struct MilestoneOrder<'a> {
 }
 
 /// Orders one milestone. Errors (cycles, unknown milestone) come back all at once.
-pub fn order_milestone<'a>(set: &'a DocSet, milestone: &str) -> Result<MilestoneOrder<'a>, Vec<Problem>> {
+pub fn order_milestone<'a>(
+    set: &'a DocSet,
+    milestone: &str,
+) -> Result<MilestoneOrder<'a>, Vec<Problem>> {
     let by_id = set.by_id();
-    let mut members: Vec<&IssueDoc> = set.docs.iter().filter(|d| d.milestone == milestone).collect();
+    let mut members: Vec<&IssueDoc> = set
+        .docs
+        .iter()
+        .filter(|d| d.milestone == milestone)
+        .collect();
     if members.is_empty() {
         return Err(vec![unknown_milestone(set, milestone)]);
     }
     members.sort_by(|a, b| natural::compare(&a.id, &b.id));
-    let index: BTreeMap<&str, usize> = members.iter().enumerate().map(|(i, d)| (d.id.as_str(), i)).collect();
+    let index: BTreeMap<&str, usize> = members
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.as_str(), i))
+        .collect();
 
     let mut warnings = Vec::new();
     let mut deps: Vec<Vec<Dependency>> = vec![Vec::new(); members.len()];
@@ -125,7 +136,8 @@ pub fn order_milestone<'a>(set: &'a DocSet, milestone: &str) -> Result<Milestone
         .iter()
         .map(|ds| ds.iter().any(|d| matches!(d, Dependency::Pending { .. })))
         .collect();
-    let order = topological(&graph, &deferred).map_err(|stuck| cycle_problems(&graph, &members, &stuck))?;
+    let order =
+        topological(&graph, &deferred).map_err(|stuck| cycle_problems(&graph, &members, &stuck))?;
 
     let issues = order
         .into_iter()
@@ -170,9 +182,16 @@ fn dependency_ids(set: &DocSet, doc: &IssueDoc) -> Vec<String> {
 
 /// Kahn's algorithm; ready nodes come out non-deferred first, then by index (natural id).
 /// On a cycle, returns the nodes that could not be ordered.
-fn topological(graph: &DiGraphMap<usize, ()>, deferred: &[bool]) -> Result<Vec<usize>, BTreeSet<usize>> {
+fn topological(
+    graph: &DiGraphMap<usize, ()>,
+    deferred: &[bool],
+) -> Result<Vec<usize>, BTreeSet<usize>> {
     let mut indegree: Vec<usize> = (0..deferred.len())
-        .map(|n| graph.neighbors_directed(n, petgraph::Direction::Incoming).count())
+        .map(|n| {
+            graph
+                .neighbors_directed(n, petgraph::Direction::Incoming)
+                .count()
+        })
         .collect();
     let mut ready: BinaryHeap<Reverse<(bool, usize)>> = indegree
         .iter()
@@ -194,12 +213,18 @@ fn topological(graph: &DiGraphMap<usize, ()>, deferred: &[bool]) -> Result<Vec<u
         Ok(order)
     } else {
         let placed: BTreeSet<usize> = order.into_iter().collect();
-        Err((0..deferred.len()).filter(|n| !placed.contains(n)).collect())
+        Err((0..deferred.len())
+            .filter(|n| !placed.contains(n))
+            .collect())
     }
 }
 
 /// One error per cycle, naming it: `A → B → C → A` (each blocks the next).
-fn cycle_problems(graph: &DiGraphMap<usize, ()>, members: &[&IssueDoc], stuck: &BTreeSet<usize>) -> Vec<Problem> {
+fn cycle_problems(
+    graph: &DiGraphMap<usize, ()>,
+    members: &[&IssueDoc],
+    stuck: &BTreeSet<usize>,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     for scc in petgraph::algo::tarjan_scc(graph) {
         if scc.len() < 2 || !scc.iter().all(|n| stuck.contains(n)) {
@@ -216,14 +241,20 @@ fn cycle_problems(graph: &DiGraphMap<usize, ()>, members: &[&IssueDoc], stuck: &
                 doc.line_of("blocked_by").or(doc.line_of("blocked")),
                 format!("dependency cycle: {} → {}", names.join(" → "), names[0]),
             )
-            .with_hint("each issue blocks the next; remove one of these `blocked_by`/`blocked` entries"),
+            .with_hint(
+                "each issue blocks the next; remove one of these `blocked_by`/`blocked` entries",
+            ),
         );
     }
     problems
 }
 
 /// Breadth-first from `start` back to `start` inside one strongly connected component.
-fn shortest_cycle(graph: &DiGraphMap<usize, ()>, scc: &BTreeSet<usize>, start: usize) -> Vec<usize> {
+fn shortest_cycle(
+    graph: &DiGraphMap<usize, ()>,
+    scc: &BTreeSet<usize>,
+    start: usize,
+) -> Vec<usize> {
     let mut parent: BTreeMap<usize, usize> = BTreeMap::new();
     let mut queue = std::collections::VecDeque::from([start]);
     while let Some(n) = queue.pop_front() {
@@ -264,7 +295,12 @@ fn unknown_milestone(set: &DocSet, milestone: &str) -> Problem {
     } else {
         format!("milestones found: {}", known.join(", "))
     };
-    Problem::error(path, None, format!("no issue doc has `milestone: {milestone}`")).with_hint(hint)
+    Problem::error(
+        path,
+        None,
+        format!("no issue doc has `milestone: {milestone}`"),
+    )
+    .with_hint(hint)
 }
 
 /// Warnings for edges declared on one side only: `A.blocked_by` lists `B` but `B.blocked`
@@ -272,7 +308,11 @@ fn unknown_milestone(set: &DocSet, milestone: &str) -> Problem {
 pub fn one_sided_edges(set: &DocSet, milestone: Option<&str>) -> Vec<Problem> {
     let by_id = set.by_id();
     let mut warnings = Vec::new();
-    for doc in set.docs.iter().filter(|d| milestone.is_none_or(|m| d.milestone == m)) {
+    for doc in set
+        .docs
+        .iter()
+        .filter(|d| milestone.is_none_or(|m| d.milestone == m))
+    {
         for b in &doc.blocked_by {
             if let Some(other) = by_id.get(b.as_str()) {
                 if other.id != doc.id && !other.blocked.contains(&doc.id) {

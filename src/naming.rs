@@ -132,9 +132,9 @@ pub fn is_valid_branch_name(name: &str) -> bool {
         && !name.contains("//")
         && !name.contains("@{")
         && name != "@"
-        && name.split('/').all(|part| {
-            !part.is_empty() && !part.starts_with('.') && !part.ends_with(".lock")
-        })
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.') && !part.ends_with(".lock"))
         && !name.chars().any(|c| {
             c.is_ascii_control() || matches!(c, ' ' | '~' | '^' | ':' | '?' | '*' | '[' | '\\')
         })

@@ -34,7 +34,10 @@ pub fn compare(a: &str, b: &str) -> Ordering {
 }
 
 fn split_digits(s: &[u8]) -> (&[u8], &[u8]) {
-    let end = s.iter().position(|c| !c.is_ascii_digit()).unwrap_or(s.len());
+    let end = s
+        .iter()
+        .position(|c| !c.is_ascii_digit())
+        .unwrap_or(s.len());
     s.split_at(end)
 }
 
@@ -58,7 +61,11 @@ mod tests {
             ("A-1", "B-0", Less),
             ("X-02", "X-2", Less),
             ("X-2", "X-2a", Less),
-            ("X-99999999999999999999999", "X-100000000000000000000000", Less),
+            (
+                "X-99999999999999999999999",
+                "X-100000000000000000000000",
+                Less,
+            ),
             ("LEDGER-9", "LEDGER-10", Less),
             ("a", "A", Greater),
         ];

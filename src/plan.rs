@@ -47,8 +47,18 @@ pub const PHASES: [&str; 3] = ["dev", "review", "fix"];
 
 /// Builds the plan of `milestone`. Any error in any doc (or a cycle in this milestone)
 /// fails the whole plan: docs are the source of truth and must be sound first.
-pub fn build(set: &DocSet, milestone: &str, config: &Config, repo_root: &Path) -> Result<Plan, Vec<Problem>> {
-    let errors: Vec<Problem> = set.problems.iter().filter(|p| p.is_error()).cloned().collect();
+pub fn build(
+    set: &DocSet,
+    milestone: &str,
+    config: &Config,
+    repo_root: &Path,
+) -> Result<Plan, Vec<Problem>> {
+    let errors: Vec<Problem> = set
+        .problems
+        .iter()
+        .filter(|p| p.is_error())
+        .cloned()
+        .collect();
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -75,7 +85,11 @@ pub fn build(set: &DocSet, milestone: &str, config: &Config, repo_root: &Path) -
                 dependencies: o.dependencies,
                 branch: naming::branch_name(milestone, &doc.id, &doc.title),
                 worktree: naming::worktree_path(&worktree_root, milestone, &doc.id),
-                phases: if o.skip_reason.is_some() { Vec::new() } else { PHASES.to_vec() },
+                phases: if o.skip_reason.is_some() {
+                    Vec::new()
+                } else {
+                    PHASES.to_vec()
+                },
                 skipped: o.skip_reason.is_some(),
                 skip_reason: o.skip_reason,
             }

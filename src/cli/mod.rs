@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]
-#[command(name = "orch", version, about = "Run a milestone of issue docs through coding agents, one isolated worktree per issue.")]
+#[command(
+    name = "orch",
+    version,
+    about = "Run a milestone of issue docs through coding agents, one isolated worktree per issue."
+)]
 pub struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -33,7 +37,13 @@ pub struct GlobalArgs {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     quiet: bool,
     /// When to colour output (`NO_COLOR` is honoured in `auto`).
-    #[arg(long, global = true, value_enum, default_value = "auto", value_name = "WHEN")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
     color: ColorChoice,
 }
 
@@ -58,7 +68,11 @@ pub fn main() -> i32 {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { exit::USAGE } else { exit::OK };
+            return if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
         }
     };
     init_logging(&cli.global);
@@ -131,8 +145,12 @@ struct Workspace {
 
 impl Workspace {
     fn open(global: &GlobalArgs, docs: Option<&Path>) -> anyhow::Result<Workspace> {
-        let cwd = std::env::current_dir()
-            .map_err(|e| hinted(format!("cannot read the current directory: {e}"), "cd into your repository"))?;
+        let cwd = std::env::current_dir().map_err(|e| {
+            hinted(
+                format!("cannot read the current directory: {e}"),
+                "cd into your repository",
+            )
+        })?;
         let start = match &global.repo {
             Some(dir) => cwd.join(dir),
             None => cwd.clone(),

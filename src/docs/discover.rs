@@ -64,10 +64,17 @@ pub fn load(base: &Path, glob: &str) -> Result<DocSet, DiscoverError> {
             source,
         })?
         .compile_matcher();
-    let walk_root = base.join(literal_prefix(glob));
+    let prefix = literal_prefix(glob);
+    let walk_root = base.join(&prefix);
     if !walk_root.is_dir() {
-        return Err(DiscoverError::MissingDir { dir: walk_root });
+        let dir = if base == Path::new(".") {
+            prefix
+        } else {
+            walk_root
+        };
+        return Err(DiscoverError::MissingDir { dir });
     }
+    let started = std::time::Instant::now();
     let mut problems = Vec::new();
     let files = find(base, &walk_root, &matcher, &mut problems);
     let display = |rel: &Path| -> PathBuf {
@@ -87,6 +94,14 @@ pub fn load(base: &Path, glob: &str) -> Result<DocSet, DiscoverError> {
     }
     problems.extend(duplicate_ids(&docs));
     problem::sort(&mut problems);
+    tracing::debug!(
+        files = files.len(),
+        docs = docs.len(),
+        problems = problems.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "loaded issue docs from {}",
+        walk_root.display()
+    );
     Ok(DocSet {
         files: files.len(),
         docs,
@@ -107,7 +122,12 @@ fn literal_prefix(glob: &str) -> PathBuf {
     prefix
 }
 
-fn find(base: &Path, walk_root: &Path, matcher: &GlobMatcher, problems: &mut Vec<Problem>) -> Vec<PathBuf> {
+fn find(
+    base: &Path,
+    walk_root: &Path,
+    matcher: &GlobMatcher,
+    problems: &mut Vec<Problem>,
+) -> Vec<PathBuf> {
     let mut files = Vec::new();
     let walker = walkdir::WalkDir::new(walk_root)
         .follow_links(false)
@@ -128,7 +148,10 @@ fn find(base: &Path, walk_root: &Path, matcher: &GlobMatcher, problems: &mut Vec
                 }
             }
             Err(e) => {
-                let path = e.path().map(Path::to_owned).unwrap_or_else(|| walk_root.to_owned());
+                let path = e
+                    .path()
+                    .map(Path::to_owned)
+                    .unwrap_or_else(|| walk_root.to_owned());
                 problems.push(
                     Problem::error(path, None, format!("cannot read directory entry: {e}"))
                         .with_hint("check the file permissions"),
@@ -173,9 +196,8 @@ fn parse_all(
 
 fn read_and_parse(full: &Path, shown: &Path) -> Result<IssueDoc, Vec<Problem>> {
     let bytes = read_bounded(full).map_err(|message| {
-        vec![Problem::error(shown, None, message).with_hint(
-            "issue docs must be readable Markdown files smaller than 4 MiB",
-        )]
+        vec![Problem::error(shown, None, message)
+            .with_hint("issue docs must be readable Markdown files smaller than 4 MiB")]
     })?;
     issue::parse(shown, &bytes)
 }
@@ -227,7 +249,10 @@ mod tests {
 
     #[test]
     fn walk_starts_at_the_literal_prefix() {
-        assert_eq!(literal_prefix("docs/projects/**/issues/*.md"), Path::new("docs/projects"));
+        assert_eq!(
+            literal_prefix("docs/projects/**/issues/*.md"),
+            Path::new("docs/projects")
+        );
         assert_eq!(literal_prefix("*.md"), Path::new(""));
         assert_eq!(literal_prefix("a/b/c.md"), Path::new("a/b"));
     }

@@ -97,7 +97,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, Vec<Problem>> {
     let text = decode(path, bytes).map_err(|p| vec![p])?;
     let split = frontmatter::split(text).map_err(|e| vec![split_problem(path, e)])?;
     let value: Value = serde_yaml::from_str(split.yaml)
-        .map_err(|e| vec![yaml_problem(path, &e, split.yaml_line)])?;
+        .map_err(|e| vec![yaml_problem(path, &e, split.yaml, split.yaml_line)])?;
     let lines = field_lines(split.yaml, split.yaml_line);
     let mapping = match value {
         Value::Mapping(m) => m,
@@ -162,18 +162,36 @@ fn split_problem(path: &Path, e: SplitError) -> Problem {
             format!("no front matter: line 1 is `{first_line}`, expected `---`"),
         )
         .with_hint("front matter must open on the very first line with `---`"),
-        SplitError::Unterminated => {
-            Problem::error(path, Some(1), "front matter opened with `---` is never closed")
-                .with_hint("add a line with `---` after the last field")
-        }
+        SplitError::Unterminated => Problem::error(
+            path,
+            Some(1),
+            "front matter opened with `---` is never closed",
+        )
+        .with_hint("add a line with `---` after the last field"),
     }
 }
 
-fn yaml_problem(path: &Path, e: &serde_yaml::Error, first_line: usize) -> Problem {
-    let line = e.location().map(|l| first_line + l.line() - 1);
+fn yaml_problem(path: &Path, e: &serde_yaml::Error, yaml: &str, first_line: usize) -> Problem {
+    let mut line = e.location().map(|l| first_line + l.line() - 1);
     let mut message = e.to_string();
     if let Some(at) = message.find(" at line ") {
         message.truncate(at);
+    }
+    // serde_yaml points a duplicate key at its mapping; point at the second occurrence instead.
+    if let Some(key) = message
+        .strip_prefix("duplicate entry with key \"")
+        .and_then(|rest| rest.strip_suffix('"'))
+    {
+        let prefix = format!("{key}:");
+        if let Some(i) = yaml
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| l.starts_with(&prefix))
+            .nth(1)
+            .map(|(i, _)| i)
+        {
+            line = Some(first_line + i);
+        }
     }
     let hint = if message.contains("tab") {
         "indent YAML with spaces; tabs are not allowed"
@@ -182,7 +200,12 @@ fn yaml_problem(path: &Path, e: &serde_yaml::Error, first_line: usize) -> Proble
     } else {
         "check the YAML syntax of the front matter (quote titles that contain `: `, `#`, `[` or `{`)"
     };
-    Problem::error(path, line, format!("front matter is not valid YAML: {message}")).with_hint(hint)
+    Problem::error(
+        path,
+        line,
+        format!("front matter is not valid YAML: {message}"),
+    )
+    .with_hint(hint)
 }
 
 /// Line numbers of top-level keys (`key:` at column 0), first occurrence wins.
@@ -538,23 +561,36 @@ mod tests {
 
     #[test]
     fn reports_every_problem_of_a_doc() {
-        let errs =
-            parse_str("---\ntitle: 5\nblocked_by: 5\nlabels: [a, [b]]\n---\n").unwrap_err();
+        let errs = parse_str("---\ntitle: 5\nblocked_by: 5\nlabels: [a, [b]]\n---\n").unwrap_err();
         let text: Vec<String> = errs.iter().map(|p| p.to_string()).collect();
-        assert!(text.iter().any(|t| t.contains("`id` is missing")), "{text:?}");
-        assert!(text.iter().any(|t| t.contains("`milestone` is missing")), "{text:?}");
+        assert!(
+            text.iter().any(|t| t.contains("`id` is missing")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("`milestone` is missing")),
+            "{text:?}"
+        );
         assert!(
             text.iter()
                 .any(|t| t == "doc.md:3: field `blocked_by` must be a list, found an integer"),
             "{text:?}"
         );
-        assert!(text.iter().any(|t| t.starts_with("doc.md:4: field `labels`")), "{text:?}");
+        assert!(
+            text.iter()
+                .any(|t| t.starts_with("doc.md:4: field `labels`")),
+            "{text:?}"
+        );
     }
 
     #[test]
     fn yaml_error_lines_map_to_the_file() {
         let errs = parse_str("---\nid: A\ntitle: [unclosed\nmilestone: M1\n---\n").unwrap_err();
         assert_eq!(errs.len(), 1);
-        assert!(errs[0].line.is_some_and(|l| (3..=5).contains(&l)), "{:?}", errs[0]);
+        assert!(
+            errs[0].line.is_some_and(|l| (3..=5).contains(&l)),
+            "{:?}",
+            errs[0]
+        );
     }
 }

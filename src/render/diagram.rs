@@ -13,7 +13,9 @@ fn external_nodes(plan: &Plan) -> BTreeMap<String, String> {
             let label = match dep {
                 Dependency::InMilestone { .. } => continue,
                 Dependency::Satisfied { id, milestone } => format!("{id} ({milestone}, done)"),
-                Dependency::Pending { id, milestone, .. } => format!("{id} ({milestone}, not done)"),
+                Dependency::Pending { id, milestone, .. } => {
+                    format!("{id} ({milestone}, not done)")
+                }
                 Dependency::Unknown { id } => format!("{id} (unknown)"),
             };
             nodes.entry(dep.id().to_owned()).or_insert(label);
@@ -40,7 +42,12 @@ pub fn mermaid(plan: &Plan) -> String {
         let _ = writeln!(out, "  n{}[\"{}\"]", issue.position, mermaid_escape(&label));
     }
     for (id, label) in &external {
-        let _ = writeln!(out, "  {}([\"{}\"])", ext_of[id.as_str()], mermaid_escape(label));
+        let _ = writeln!(
+            out,
+            "  {}([\"{}\"])",
+            ext_of[id.as_str()],
+            mermaid_escape(label)
+        );
     }
     for issue in &plan.issues {
         for dep in &issue.dependencies {
@@ -108,12 +115,26 @@ pub fn dot(plan: &Plan) -> String {
         );
     }
     for (id, label) in external_nodes(plan) {
-        let _ = writeln!(out, "  \"{}\" [label=\"{}\", style=dashed];", dot_escape(&id), dot_escape(&label));
+        let _ = writeln!(
+            out,
+            "  \"{}\" [label=\"{}\", style=dashed];",
+            dot_escape(&id),
+            dot_escape(&label)
+        );
     }
     for issue in &plan.issues {
         for dep in &issue.dependencies {
-            let edge_style = if matches!(dep, Dependency::InMilestone { .. }) { "" } else { " [style=dashed]" };
-            let _ = writeln!(out, "  \"{}\" -> \"{}\"{edge_style};", dot_escape(dep.id()), dot_escape(&issue.id));
+            let edge_style = if matches!(dep, Dependency::InMilestone { .. }) {
+                ""
+            } else {
+                " [style=dashed]"
+            };
+            let _ = writeln!(
+                out,
+                "  \"{}\" -> \"{}\"{edge_style};",
+                dot_escape(dep.id()),
+                dot_escape(&issue.id)
+            );
         }
     }
     out.push_str("}\n");
@@ -121,5 +142,7 @@ pub fn dot(plan: &Plan) -> String {
 }
 
 fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"").replace(['\n', '\r'], " ")
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace(['\n', '\r'], " ")
 }

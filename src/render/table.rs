@@ -19,7 +19,11 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
         plan.issues.len(),
         if plan.issues.len() == 1 { "" } else { "s" },
     );
-    let _ = writeln!(out, "Worktrees under {}", plan.worktree_root.join(&plan.milestone).display());
+    let _ = writeln!(
+        out,
+        "Worktrees under {}",
+        plan.worktree_root.join(&plan.milestone).display()
+    );
     let _ = writeln!(
         out,
         "Phases: dev, then review ⇄ fix until the review passes (at most {} cycle{})",
@@ -36,7 +40,12 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
             let deps = if issue.dependencies.is_empty() {
                 "—".to_owned()
             } else {
-                issue.dependencies.iter().map(dependency_label).collect::<Vec<_>>().join(", ")
+                issue
+                    .dependencies
+                    .iter()
+                    .map(dependency_label)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             };
             let worktree = issue
                 .worktree
@@ -80,7 +89,15 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
     let _ = writeln!(out, "{}", style.bold(&line(&header)));
     for (row, issue) in rows.iter().zip(&plan.issues) {
         let text = line(row);
-        let _ = writeln!(out, "{}", if issue.skipped { style.dim(&text) } else { text });
+        let _ = writeln!(
+            out,
+            "{}",
+            if issue.skipped {
+                style.dim(&text)
+            } else {
+                text
+            }
+        );
     }
     if !plan.warnings.is_empty() {
         out.push('\n');

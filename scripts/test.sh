@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it: installs the pinned external CLIs the tests
+# drive (codex, gt) into .tools/, then checks formatting and lints, then runs every test.
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+"$root/scripts/install-tools.sh"
+export PATH="$root/.tools/node_modules/.bin:$PATH"
+
+cargo fmt --check
+cargo clippy --locked --all-targets -- -D warnings
+cargo test --locked --all-targets

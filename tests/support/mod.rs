@@ -1,0 +1,148 @@
+//! Hermetic test environment: a temp git repository, a cleared environment, fixed git
+//! identity and dates, and helpers to write docs and run the `orch` binary.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use tempfile::TempDir;
+
+pub const FIXED_DATE: &str = "2026-01-02T03:04:05Z";
+
+pub struct TestEnv {
+    _tmp: TempDir,
+    /// The repository orch runs in.
+    pub repo: PathBuf,
+    home: PathBuf,
+}
+
+impl TestEnv {
+    /// A fresh, empty git repository in a temp dir.
+    pub fn new() -> TestEnv {
+        let tmp = tempfile::Builder::new()
+            .prefix("orch-test-")
+            .tempdir()
+            .expect("temp dir");
+        let root = tmp.path().canonicalize().expect("canonical temp dir");
+        let repo = root.join("repo");
+        let home = root.join("home");
+        std::fs::create_dir_all(&repo).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        let env = TestEnv {
+            _tmp: tmp,
+            repo,
+            home,
+        };
+        env.git(&["init", "-q", "-b", "main"]);
+        env
+    }
+
+    /// A repository holding a copy of `fixtures/sample-docs`.
+    pub fn with_sample_docs() -> TestEnv {
+        let env = TestEnv::new();
+        copy_dir(&fixtures().join("sample-docs/docs"), &env.repo.join("docs"));
+        env
+    }
+
+    pub fn write(&self, rel: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.repo.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        path
+    }
+
+    /// Writes an issue doc under the default glob: `docs/projects/<project>/issues/<name>`.
+    pub fn doc(&self, project: &str, name: &str, contents: impl AsRef<[u8]>) -> String {
+        let rel = format!("docs/projects/{project}/issues/{name}");
+        self.write(&rel, contents);
+        rel
+    }
+
+    /// `orch` with a cleared environment, run from the repository.
+    pub fn orch(&self) -> Command {
+        let mut cmd = Command::cargo_bin("orch").expect("orch binary");
+        cmd.current_dir(&self.repo);
+        hermetic(&mut cmd, &self.home);
+        cmd
+    }
+
+    pub fn git(&self, args: &[&str]) -> String {
+        let mut cmd = std::process::Command::new("git");
+        cmd.args(args).current_dir(&self.repo).env_clear();
+        for (k, v) in git_env(&self.home) {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run git");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Every file under the temp root with its contents: to prove a command changed nothing.
+    pub fn snapshot_tree(&self) -> Vec<(PathBuf, Vec<u8>)> {
+        let root = self.repo.parent().unwrap();
+        let mut out = Vec::new();
+        for entry in walk(root) {
+            let data = std::fs::read(&entry).unwrap_or_default();
+            out.push((entry, data));
+        }
+        out.sort();
+        out
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        out.push(path.clone());
+        if entry.file_type().unwrap().is_dir() {
+            out.extend(walk(&path));
+        }
+    }
+    out
+}
+
+fn git_env(home: &Path) -> Vec<(&'static str, String)> {
+    vec![
+        ("PATH", std::env::var("PATH").unwrap_or_default()),
+        ("HOME", home.display().to_string()),
+        ("GIT_CONFIG_NOSYSTEM", "1".into()),
+        ("GIT_AUTHOR_NAME", "Orch Test".into()),
+        ("GIT_AUTHOR_EMAIL", "orch-test@example.invalid".into()),
+        ("GIT_COMMITTER_NAME", "Orch Test".into()),
+        ("GIT_COMMITTER_EMAIL", "orch-test@example.invalid".into()),
+        ("GIT_AUTHOR_DATE", FIXED_DATE.into()),
+        ("GIT_COMMITTER_DATE", FIXED_DATE.into()),
+    ]
+}
+
+fn hermetic(cmd: &mut Command, home: &Path) {
+    cmd.env_clear();
+    for (k, v) in git_env(home) {
+        cmd.env(k, v);
+    }
+}
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A well-formed issue doc.
+pub fn issue(id: &str, milestone: &str, extra: &str) -> String {
+    format!("---\nid: {id}\ntitle: \"Work item {id}\"\nstate: planned\nmilestone: {milestone}\n{extra}---\n\n## TL;DR\nDo {id}.\n")
+}
