@@ -17,6 +17,10 @@ pub struct Config {
     pub worktree_root: Option<PathBuf>,
     /// Review/fix cycles before an issue is capped (default 2).
     pub max_review_cycles: Option<u32>,
+    /// The branch runs start from (default: `main`, else `master`).
+    pub trunk: Option<String>,
+    /// Where orch writes logs, relative to the repository root (default `logs`).
+    pub logs_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Error)]
@@ -75,6 +79,15 @@ impl Config {
 
     pub fn max_review_cycles(&self) -> u32 {
         self.max_review_cycles.unwrap_or(DEFAULT_MAX_REVIEW_CYCLES)
+    }
+
+    /// `<repo>/<logs_dir>/orch`: every log, range and result orch writes.
+    pub fn orch_logs(&self, repo_root: &Path) -> PathBuf {
+        let logs = self
+            .logs_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("logs"));
+        repo_root.join(logs).join("orch")
     }
 
     /// The worktree root for a repository at `repo_root`.

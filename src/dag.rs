@@ -84,8 +84,9 @@ pub fn order_milestone<'a>(
     for i in 0..members.len() {
         graph.add_node(i);
     }
+    let blockers = reverse_edges(set);
     for (i, doc) in members.iter().enumerate() {
-        for dep_id in dependency_ids(set, doc) {
+        for dep_id in dependency_ids(doc, &blockers) {
             let dep = match (index.get(dep_id.as_str()), by_id.get(dep_id.as_str())) {
                 (Some(&j), _) => {
                     graph.add_edge(j, i, ());
@@ -162,22 +163,34 @@ pub fn order_milestone<'a>(
 
 /// The union of a doc's `blocked_by` and of every other doc whose `blocked` names it,
 /// in a stable order (declared first, then reverse edges by natural id).
-fn dependency_ids(set: &DocSet, doc: &IssueDoc) -> Vec<String> {
+fn dependency_ids(doc: &IssueDoc, blockers: &BTreeMap<&str, Vec<&str>>) -> Vec<String> {
     let mut ids = doc.blocked_by.clone();
-    let mut reverse: Vec<&str> = set
-        .docs
-        .iter()
-        .filter(|other| other.id != doc.id && other.blocked.contains(&doc.id))
-        .map(|other| other.id.as_str())
-        .collect();
-    reverse.sort_by(|a, b| natural::compare(a, b));
-    for id in reverse {
+    for &id in blockers.get(doc.id.as_str()).into_iter().flatten() {
         if !ids.iter().any(|x| x == id) {
             ids.push(id.to_owned());
         }
     }
     ids.retain(|id| id != &doc.id);
     ids
+}
+
+/// For every id, the docs whose `blocked` list names it, in natural order of their ids.
+fn reverse_edges(set: &DocSet) -> BTreeMap<&str, Vec<&str>> {
+    let mut map: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for other in &set.docs {
+        for blocked in &other.blocked {
+            if *blocked != other.id {
+                map.entry(blocked.as_str())
+                    .or_default()
+                    .push(other.id.as_str());
+            }
+        }
+    }
+    for list in map.values_mut() {
+        list.sort_by(|a, b| natural::compare(a, b));
+        list.dedup();
+    }
+    map
 }
 
 /// Kahn's algorithm; ready nodes come out non-deferred first, then by index (natural id).

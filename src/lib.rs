@@ -4,14 +4,19 @@
 //! `cli` is the only place that talks to the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod capture;
 pub mod cli;
 pub mod config;
 pub mod dag;
 pub mod docs;
 pub mod exit;
+pub mod git;
+pub mod lifecycle;
+pub mod lock;
 pub mod naming;
 pub mod natural;
 pub mod plan;
 pub mod problem;
 pub mod render;
 pub mod style;
+pub mod verify;

@@ -3,8 +3,11 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod completions;
+mod diff;
 mod plan;
 mod validate;
+mod verify_clean;
+mod worktrees;
 
 use crate::config::{find_repo_root, Config};
 use crate::exit;
@@ -53,6 +56,12 @@ enum Command {
     Plan(plan::Args),
     /// Check every issue doc of every milestone; exit 1 on any error.
     Validate(validate::Args),
+    /// Check the repository is clean enough to start a run; exit 1 with every problem.
+    VerifyClean(verify_clean::Args),
+    /// List orch's worktrees; `--prune` removes orphans safely.
+    Worktrees(worktrees::Args),
+    /// Show what each phase of an issue changed, from the recorded ranges.
+    Diff(diff::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
 }
@@ -79,6 +88,9 @@ pub fn main() -> i32 {
     let result = match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Validate(args) => validate::run(&cli.global, args),
+        Command::VerifyClean(args) => verify_clean::run(&cli.global, args),
+        Command::Worktrees(args) => worktrees::run(&cli.global, args),
+        Command::Diff(args) => diff::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
     };
     match result {
@@ -179,6 +191,16 @@ impl Workspace {
             config,
             docs_base,
         })
+    }
+
+    fn git(&self) -> anyhow::Result<crate::git::Repo> {
+        let Some(root) = &self.repo_root else {
+            return Err(hinted(
+                "not inside a git repository",
+                "run orch inside your repository, or pass -C <repo>",
+            ));
+        };
+        Ok(crate::git::Repo::open(root)?)
     }
 
     fn load_docs(&self) -> anyhow::Result<crate::docs::DocSet> {

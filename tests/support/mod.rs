@@ -66,18 +66,47 @@ impl TestEnv {
     }
 
     pub fn git(&self, args: &[&str]) -> String {
-        let mut cmd = std::process::Command::new("git");
-        cmd.args(args).current_dir(&self.repo).env_clear();
-        for (k, v) in git_env(&self.home) {
-            cmd.env(k, v);
-        }
-        let out = cmd.output().expect("run git");
+        self.git_in(&self.repo, args)
+    }
+
+    /// Runs git in `dir` with the hermetic environment; panics on failure.
+    pub fn git_in(&self, dir: &Path, args: &[&str]) -> String {
+        let out = self.git_output(dir, args);
         assert!(
             out.status.success(),
             "git {args:?} failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs git in `dir`; the caller checks the status.
+    pub fn git_output(&self, dir: &Path, args: &[&str]) -> std::process::Output {
+        let mut cmd = std::process::Command::new("git");
+        cmd.args(args).current_dir(dir).env_clear();
+        for (k, v) in git_env(&self.home) {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run git")
+    }
+
+    /// Writes `rel` and commits it on the current branch; returns the new HEAD.
+    pub fn commit_file(&self, rel: &str, contents: &str, message: &str) -> String {
+        self.commit_file_in(&self.repo.clone(), rel, contents, message)
+    }
+
+    pub fn commit_file_in(&self, dir: &Path, rel: &str, contents: &str, message: &str) -> String {
+        let path = dir.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        self.git_in(dir, &["add", "--", rel]);
+        self.git_in(dir, &["commit", "-q", "-m", message]);
+        self.git_in(dir, &["rev-parse", "HEAD"]).trim().to_owned()
+    }
+
+    /// The temp root holding the repository (worktree roots go here).
+    pub fn root(&self) -> PathBuf {
+        self.repo.parent().unwrap().to_owned()
     }
 
     /// Every file under the temp root with its contents: to prove a command changed nothing.

@@ -1,0 +1,188 @@
+//! `orch diff <ISSUE>`: what each phase changed, from the recorded ranges — also after the
+//! worktree is gone and the branch deleted (the pinned refs keep the commits).
+
+use super::{hinted, GlobalArgs, Workspace};
+use crate::capture::{self, PhaseRange};
+use crate::exit;
+use crate::naming;
+use crate::style::Styler;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The issue id.
+    issue: String,
+    /// Only this phase: its number (`2`, `02`) or name (`review`, `02-review`).
+    #[arg(long)]
+    phase: Option<String>,
+    /// The milestone (default: the one whose logs hold the issue).
+    #[arg(long)]
+    milestone: Option<String>,
+    /// Files with line counts instead of the patch.
+    #[arg(long, conflicts_with_all = ["name_only", "json"])]
+    stat: bool,
+    /// Only the names of changed files.
+    #[arg(long, conflicts_with = "json")]
+    name_only: bool,
+    /// The recorded ranges as JSON (with each phase's patch).
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    let ws = Workspace::open(global, None)?;
+    let repo = ws.git()?;
+    let logs = ws.config.orch_logs(&repo.main_root());
+    let issue_dir = find_issue_dir(&logs, &args.issue, args.milestone.as_deref())?;
+    let mut ranges = capture::load_ranges(&issue_dir)?;
+    if let Some(want) = &args.phase {
+        ranges.retain(|r| phase_matches(r, want));
+        if ranges.is_empty() {
+            return Err(hinted(
+                format!("issue `{}` has no recorded phase `{want}`", args.issue),
+                "`orch diff <ISSUE>` without --phase lists every phase",
+            ));
+        }
+    }
+    if args.json {
+        let mut out = Vec::new();
+        for r in &ranges {
+            let mut value = serde_json::to_value(r)?;
+            value["patch"] = repo.patch(&r.base, &r.head)?.into();
+            out.push(value);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(exit::OK);
+    }
+    let style = Styler::stdout(global.color);
+    for r in &ranges {
+        let review = review_status(&issue_dir.join(r.id.dir_name()));
+        println!(
+            "{}",
+            style.bold(&format!(
+                "── {} {}..{} · {} commit{}{}",
+                r.id.dir_name(),
+                short(&r.base),
+                short(&r.head),
+                r.commits.len(),
+                if r.commits.len() == 1 { "" } else { "s" },
+                review
+                    .map(|s| format!(" · review: {s}"))
+                    .unwrap_or_default()
+            ))
+        );
+        for c in &r.commits {
+            println!("   {} {}", style.yellow(short(&c.oid)), c.summary);
+        }
+        if args.name_only {
+            for f in &r.diffstat.files {
+                println!("{}", f.path);
+            }
+        } else if args.stat {
+            for f in &r.diffstat.files {
+                println!(" {} | +{} -{}", f.path, f.additions, f.deletions);
+            }
+            println!(
+                " {} file{} changed, {} insertions(+), {} deletions(-)",
+                r.diffstat.files_changed,
+                if r.diffstat.files_changed == 1 {
+                    ""
+                } else {
+                    "s"
+                },
+                r.diffstat.insertions,
+                r.diffstat.deletions
+            );
+        } else {
+            print!("{}", colour_patch(&repo.patch(&r.base, &r.head)?, &style));
+        }
+        if let Some(u) = &r.uncommitted {
+            let names: Vec<&str> = u.files.iter().map(|f| f.path.as_str()).collect();
+            println!(
+                "{}",
+                style.yellow(&format!(
+                    "   left uncommitted by the agent (not on the branch): {}",
+                    names.join(", ")
+                ))
+            );
+            if !args.stat && !args.name_only {
+                let patch =
+                    std::fs::read_to_string(issue_dir.join(r.id.dir_name()).join(&u.patch_file))
+                        .unwrap_or_default();
+                print!("{}", colour_patch(&patch, &style));
+            }
+        }
+        println!();
+    }
+    Ok(exit::OK)
+}
+
+fn find_issue_dir(
+    logs: &std::path::Path,
+    issue: &str,
+    milestone: Option<&str>,
+) -> anyhow::Result<PathBuf> {
+    let id = naming::ref_component(issue);
+    let candidates: Vec<PathBuf> = match milestone {
+        Some(m) => vec![logs.join(naming::ref_component(m)).join(&id)],
+        None => std::fs::read_dir(logs)
+            .map(|e| e.flatten().map(|e| e.path().join(&id)).collect())
+            .unwrap_or_default(),
+    };
+    let found: Vec<PathBuf> = candidates.into_iter().filter(|p| p.is_dir()).collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => Err(hinted(
+            format!(
+                "no recorded phases for issue `{issue}` under {}",
+                logs.display()
+            ),
+            "phases are recorded by `orch run`; check the id (and --milestone)",
+        )),
+        many => Err(hinted(
+            format!("issue `{issue}` has logs in {} milestones", many.len()),
+            "choose one with --milestone",
+        )),
+    }
+}
+
+fn phase_matches(r: &PhaseRange, want: &str) -> bool {
+    want == r.id.dir_name()
+        || want == r.id.phase
+        || want.parse::<u32>().is_ok_and(|n| n == r.id.seq)
+}
+
+fn review_status(phase_dir: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(phase_dir.join("result.json")).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value.get("status")?.as_str().map(str::to_owned)
+}
+
+fn short(oid: &str) -> &str {
+    &oid[..oid.len().min(10)]
+}
+
+fn colour_patch(patch: &str, style: &Styler) -> String {
+    if !style.enabled() {
+        return patch.to_owned();
+    }
+    let mut out = String::with_capacity(patch.len() + patch.len() / 8);
+    for line in patch.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let painted =
+            if body.starts_with("+++") || body.starts_with("---") || body.starts_with("diff ") {
+                style.bold(body)
+            } else if body.starts_with('+') {
+                style.green(body)
+            } else if body.starts_with('-') {
+                style.red(body)
+            } else if body.starts_with("@@") {
+                style.cyan(body)
+            } else {
+                body.to_owned()
+            };
+        out.push_str(&painted);
+        out.push_str(nl);
+    }
+    out
+}

@@ -1,0 +1,41 @@
+//! `orch verify-clean`: the precondition of a run, callable alone.
+
+use super::{GlobalArgs, Workspace};
+use crate::exit;
+use crate::style::Styler;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print `{"clean": bool, "problems": [...]}` on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    let ws = Workspace::open(global, None)?;
+    let repo = ws.git()?;
+    let report = crate::verify::verify_clean(&repo, &ws.config)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else if report.clean {
+        println!("{} is clean: ready for a run", repo.root().display());
+    } else {
+        let style = Styler::stderr(global.color);
+        for p in &report.problems {
+            eprintln!("{}: {}", style.yellow(p.kind), p.message);
+            eprintln!("  {} {}", style.cyan("Hint:"), p.hint);
+        }
+        eprintln!(
+            "{} {} is not clean: {} problem{}",
+            style.red("Error:"),
+            repo.root().display(),
+            report.problems.len(),
+            if report.problems.len() == 1 { "" } else { "s" }
+        );
+    }
+    Ok(if report.clean {
+        exit::OK
+    } else {
+        exit::USER_ERROR
+    })
+}

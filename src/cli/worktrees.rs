@@ -1,0 +1,93 @@
+//! `orch worktrees [--prune]`: orch's worktrees, and safe removal of the orphans.
+
+use super::{GlobalArgs, Workspace};
+use crate::exit;
+use crate::lock::{self, LockState};
+use crate::naming;
+use crate::style::Styler;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Remove orch worktrees no run is using (uncommitted work is saved under
+    /// refs/orch/rescue/ first) and forget entries whose directory is gone.
+    #[arg(long)]
+    prune: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    let ws = Workspace::open(global, None)?;
+    let repo = ws.git()?;
+    let root = ws.config.worktree_root(&repo.main_root());
+    let root = root.canonicalize().unwrap_or(root);
+    let ours: Vec<_> = repo
+        .worktrees()?
+        .into_iter()
+        .filter(|w| w.stale || crate::verify::is_orch_worktree(w, &root))
+        .collect();
+    let style = Styler::stdout(global.color);
+    if !args.prune {
+        if ours.is_empty() {
+            println!("no orch worktrees");
+        }
+        for w in &ours {
+            let state = if w.stale {
+                style.yellow("stale")
+            } else {
+                style.green("present")
+            };
+            println!(
+                "{}  {}  {}",
+                w.path.display(),
+                w.branch.as_deref().unwrap_or("-"),
+                state
+            );
+        }
+        return Ok(exit::OK);
+    }
+    if let LockState::Held(info) = lock::inspect(&repo.common_dir()) {
+        return Err(super::hinted(
+            format!(
+                "an orch run (pid {} on {}) is using the worktrees",
+                info.pid, info.host
+            ),
+            "prune after the run has finished",
+        ));
+    }
+    for w in &ours {
+        let prefix = rescue_prefix(&root, w);
+        let removed =
+            crate::lifecycle::remove_entry(&repo, w, &prefix, &format!("worktree {}", w.name))?;
+        match (&removed.rescue_ref, w.stale) {
+            (_, true) => println!("forgot stale worktree {}", w.path.display()),
+            (Some(r), _) => println!(
+                "removed {} (uncommitted work saved as {r})",
+                w.path.display()
+            ),
+            (None, _) => println!("removed {}", w.path.display()),
+        }
+    }
+    if ours.is_empty() {
+        println!("nothing to prune");
+    }
+    Ok(exit::OK)
+}
+
+/// `refs/orch/rescue/<milestone>/<id>/` from a planned path, else keyed by the admin name.
+fn rescue_prefix(root: &std::path::Path, w: &crate::git::WorktreeEntry) -> String {
+    let parts: Vec<String> = w
+        .path
+        .strip_prefix(root)
+        .map(|rel| {
+            rel.iter()
+                .map(|p| p.to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    match parts.as_slice() {
+        [milestone, id] => format!("refs/orch/rescue/{milestone}/{id}/"),
+        _ => format!(
+            "refs/orch/rescue/orphans/{}/",
+            naming::ref_component(&w.name)
+        ),
+    }
+}

@@ -1,0 +1,86 @@
+//! Refs: snapshots for auditing, and the pins that keep agents' commits reachable.
+
+use super::{GitError, ObjectId, Repo};
+use std::collections::BTreeMap;
+
+/// Every ref's value: an object id, or `ref: <target>` for symbolic refs.
+pub type RefSnapshot = BTreeMap<String, String>;
+
+impl Repo {
+    /// All refs of the repository (shared refs; per-worktree HEADs are read with [`Repo::head`]).
+    pub fn ref_snapshot(&self) -> Result<RefSnapshot, GitError> {
+        let mut out = BTreeMap::new();
+        let refs = self
+            .inner
+            .references()
+            .map_err(self.err("list references"))?;
+        for r in refs {
+            let r = r.map_err(self.err("read a reference"))?;
+            let Some(name) = r.name() else { continue };
+            let value = match (r.target(), r.symbolic_target()) {
+                (Some(oid), _) => oid.to_string(),
+                (None, Some(t)) => format!("ref: {t}"),
+                (None, None) => continue,
+            };
+            out.insert(name.to_owned(), value);
+        }
+        Ok(out)
+    }
+
+    /// Points `name` at `oid`, creating or moving it (orch's own `refs/orch/…` pins).
+    pub fn set_ref(&self, name: &str, oid: &str, message: &str) -> Result<(), GitError> {
+        let action = format!("set `{name}` to {oid}");
+        if !super::is_valid_ref_name(name) {
+            return Err(self.refused(action, "not a valid ref name"));
+        }
+        let target = self.oid(oid)?;
+        self.inner
+            .reference(name, target, true, message)
+            .map_err(self.err(action))?;
+        Ok(())
+    }
+
+    /// The value of one ref, if it exists.
+    pub fn ref_target(&self, name: &str) -> Result<Option<ObjectId>, GitError> {
+        match self.inner.find_reference(name) {
+            Ok(r) => Ok(r.target().map(|o| o.to_string())),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(None),
+            Err(e) => Err(self.err(format!("read `{name}`"))(e)),
+        }
+    }
+
+    /// Names of refs under `prefix` (e.g. `refs/orch/rescue/M1/X-1/`).
+    pub fn refs_under(&self, prefix: &str) -> Result<Vec<String>, GitError> {
+        let glob = format!("{}*", prefix);
+        let refs = self
+            .inner
+            .references_glob(&glob)
+            .map_err(self.err(format!("list refs under `{prefix}`")))?;
+        let mut names = Vec::new();
+        for r in refs {
+            let r = r.map_err(self.err("read a reference"))?;
+            if let Some(n) = r.name() {
+                names.push(n.to_owned());
+            }
+        }
+        names.sort();
+        Ok(names)
+    }
+
+    /// Local branches whose tip is a new commit on top of `base` (or `base` itself).
+    pub fn branches_containing(&self, base: &str) -> Result<Vec<(String, ObjectId)>, GitError> {
+        let mut out = Vec::new();
+        for (name, value) in self.ref_snapshot()? {
+            let Some(branch) = name.strip_prefix("refs/heads/") else {
+                continue;
+            };
+            if value.starts_with("ref: ") {
+                continue;
+            }
+            if self.descends_from(&value, base)? {
+                out.push((branch.to_owned(), value));
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,201 @@
+//! One orchestrator-owned worktree per issue: created once (or reused on resume), shared by
+//! every phase, removed when the issue's loop ends — never losing uncommitted work.
+
+use crate::git::{GitError, Repo, WorktreeEntry};
+use crate::naming;
+use std::path::{Path, PathBuf};
+
+/// What orch needs to know to own one issue's worktree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueWorktree {
+    pub milestone: String,
+    pub id: String,
+    pub branch: String,
+    pub path: PathBuf,
+}
+
+impl IssueWorktree {
+    pub fn new(milestone: &str, id: &str, title: &str, worktree_root: &Path) -> Self {
+        IssueWorktree {
+            milestone: milestone.to_owned(),
+            id: id.to_owned(),
+            branch: naming::branch_name(milestone, id, title),
+            path: naming::worktree_path(worktree_root, milestone, id),
+        }
+    }
+
+    /// The admin name under `.git/worktrees/`.
+    pub fn admin_name(&self) -> String {
+        admin_name(&self.milestone, &self.id)
+    }
+
+    /// Prefix of this issue's rescue refs.
+    pub fn rescue_prefix(&self) -> String {
+        format!(
+            "refs/orch/rescue/{}/{}/",
+            naming::ref_component(&self.milestone),
+            naming::ref_component(&self.id)
+        )
+    }
+}
+
+pub fn admin_name(milestone: &str, id: &str) -> String {
+    format!(
+        "orch-{}-{}",
+        naming::ref_component(milestone),
+        naming::ref_component(id)
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prepared {
+    Created,
+    Reused,
+}
+
+/// Creates the issue's branch at `base` (unless it exists: resume keeps it) and its worktree
+/// at the planned path (unless it is already registered there: reused).
+pub fn prepare(repo: &Repo, wt: &IssueWorktree, base: &str) -> Result<Prepared, GitError> {
+    let action = format!(
+        "prepare the worktree of `{}` at {}",
+        wt.id,
+        wt.path.display()
+    );
+    let refused = |reason: String| GitError::Refused {
+        repo: repo.root().to_owned(),
+        action: action.clone(),
+        reason,
+    };
+    let full_ref = format!("refs/heads/{}", wt.branch);
+    if !naming::is_valid_branch_name(&wt.branch) || !crate::git::is_valid_ref_name(&full_ref) {
+        return Err(refused(format!(
+            "`{}` is not a valid branch name",
+            wt.branch
+        )));
+    }
+    let planned = canonical(&wt.path);
+    let name = wt.admin_name();
+    for entry in repo.worktrees()? {
+        let same_path = canonical(&entry.path) == planned;
+        if entry.name != name && !same_path {
+            continue;
+        }
+        if entry.stale {
+            repo.prune_stale_worktree(&entry.name)?;
+            continue;
+        }
+        if entry.name == name && same_path {
+            return Ok(Prepared::Reused);
+        }
+        return Err(refused(format!(
+            "worktree `{}` at {} is in the way",
+            entry.name,
+            entry.path.display()
+        )));
+    }
+    if wt.path.exists() {
+        return Err(refused(format!(
+            "{} exists but is not a worktree orch registered; move it away",
+            wt.path.display()
+        )));
+    }
+    if repo.branch_tip(&wt.branch)?.is_none() {
+        repo.create_branch(&wt.branch, base)?;
+    }
+    repo.add_worktree(&name, &wt.path, &wt.branch)?;
+    Ok(Prepared::Created)
+}
+
+/// What removing a worktree did.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Removed {
+    /// Whether a worktree was registered at all.
+    pub existed: bool,
+    /// The pinned commit holding uncommitted work, if there was any.
+    pub rescue_ref: Option<String>,
+}
+
+/// Removes the issue's worktree. Uncommitted work (staged, modified, untracked) is first
+/// committed on `refs/orch/rescue/<milestone>/<id>/<n>`; branches are never touched.
+pub fn remove(repo: &Repo, wt: &IssueWorktree) -> Result<Removed, GitError> {
+    let name = wt.admin_name();
+    let Some(entry) = repo.worktrees()?.into_iter().find(|e| e.name == name) else {
+        return Ok(Removed::default());
+    };
+    remove_entry(
+        repo,
+        &entry,
+        &wt.rescue_prefix(),
+        &format!("{} of milestone {}", wt.id, wt.milestone),
+    )
+}
+
+/// Removes any registered worktree safely (used by `orch worktrees --prune` for orphans).
+pub fn remove_entry(
+    repo: &Repo,
+    entry: &WorktreeEntry,
+    rescue_prefix: &str,
+    what: &str,
+) -> Result<Removed, GitError> {
+    if entry.stale {
+        repo.prune_stale_worktree(&entry.name)?;
+        return Ok(Removed {
+            existed: true,
+            rescue_ref: None,
+        });
+    }
+    let wt_repo = Repo::open(&entry.path)?;
+    let message = format!(
+        "orch rescue: uncommitted work of {what}\n\nLeft in {} on {} when orch removed the worktree.",
+        entry.path.display(),
+        entry.branch.as_deref().unwrap_or("a detached HEAD")
+    );
+    let rescue_ref = match wt_repo.snapshot_uncommitted(&message)? {
+        Some(oid) => {
+            let n = repo.refs_under(rescue_prefix)?.len() + 1;
+            let name = format!("{rescue_prefix}{n}");
+            repo.set_ref(
+                &name,
+                &oid,
+                "orch: rescue uncommitted work before removing a worktree",
+            )?;
+            tracing::warn!(
+                "uncommitted work in {} saved as {name}",
+                entry.path.display()
+            );
+            Some(name)
+        }
+        None => None,
+    };
+    drop(wt_repo);
+    repo.remove_worktree(&entry.name)?;
+    if let Some(parent) = entry.path.parent() {
+        // Tidy the milestone directory when it is left empty; ignore failure (not empty).
+        let _ = std::fs::remove_dir(parent);
+    }
+    Ok(Removed {
+        existed: true,
+        rescue_ref,
+    })
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    if let Ok(p) = path.canonicalize() {
+        return p;
+    }
+    // Not created yet: canonicalise the nearest existing ancestor.
+    let mut tail = Vec::new();
+    let mut cur = path;
+    while let Some(parent) = cur.parent() {
+        tail.push(cur.file_name().unwrap_or_default().to_owned());
+        if let Ok(p) = parent.canonicalize() {
+            let mut out = p;
+            for part in tail.iter().rev() {
+                out.push(part);
+            }
+            return out;
+        }
+        cur = parent;
+    }
+    path.to_owned()
+}

@@ -1,0 +1,674 @@
+//! The git layer against real repositories, with the `git` CLI as the oracle:
+//! verify-clean, the worktree lifecycle, per-phase capture and `orch diff`.
+
+mod support;
+use orch::capture::{self, PhaseId};
+use orch::git::Repo;
+use orch::lifecycle::{self, IssueWorktree, Prepared};
+use std::path::{Path, PathBuf};
+use support::TestEnv;
+
+/// A repository with one commit on `main` and a worktree root beside it.
+fn repo_with_commit() -> (TestEnv, String) {
+    let env = TestEnv::new();
+    let head = env.commit_file("README.md", "hello\n", "Initial commit");
+    env.write(".gitignore", "target/\n");
+    env.git(&["add", ".gitignore"]);
+    env.git(&["commit", "-q", "-m", "Ignore target"]);
+    let head2 = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    assert_ne!(head, head2);
+    (env, head2)
+}
+
+fn worktree_root(env: &TestEnv) -> PathBuf {
+    env.root().join("wt")
+}
+
+fn issue(env: &TestEnv, id: &str) -> IssueWorktree {
+    IssueWorktree::new("M1", id, &format!("Work on {id}"), &worktree_root(env))
+}
+
+fn kinds(env: &TestEnv) -> (i32, Vec<String>) {
+    let out = env
+        .orch()
+        .args(["verify-clean", "--json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(report["clean"], out.status.code() == Some(0));
+    let kinds = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert!(!p["hint"].as_str().unwrap().is_empty());
+            p["kind"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    (out.status.code().unwrap(), kinds)
+}
+
+fn worktree_list(env: &TestEnv) -> Vec<PathBuf> {
+    env.git(&["worktree", "list", "--porcelain"])
+        .lines()
+        .filter_map(|l| l.strip_prefix("worktree "))
+        .map(PathBuf::from)
+        .collect()
+}
+
+// ---------- verify-clean ----------
+
+#[test]
+fn clean_repository_passes() {
+    let (env, _) = repo_with_commit();
+    env.write("target/build.o", "ignored");
+    assert_eq!(kinds(&env), (0, vec![]));
+    env.orch()
+        .arg("verify-clean")
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("is clean"));
+}
+
+#[test]
+fn changed_files_are_each_reported() {
+    let (env, _) = repo_with_commit();
+    env.write("README.md", "changed\n");
+    env.write("new.txt", "new\n");
+    env.write("staged.txt", "staged\n");
+    env.git(&["add", "staged.txt"]);
+    let (code, kinds) = kinds(&env);
+    assert_eq!(code, 1);
+    assert_eq!(sorted(kinds), ["modified", "staged", "untracked"]);
+    let out = env.orch().arg("verify-clean").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("modified: modified file: README.md"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Hint: commit it, stash it"), "{stderr}");
+    assert!(stderr.contains("is not clean: 3 problems"), "{stderr}");
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[test]
+fn operations_in_progress_are_reported() {
+    let (env, _) = repo_with_commit();
+    env.git(&["switch", "-q", "-c", "other"]);
+    env.commit_file("README.md", "other\n", "Other side");
+    env.git(&["switch", "-q", "main"]);
+    env.commit_file("README.md", "main\n", "Main side");
+    let merge = env.git_output(&env.repo, &["merge", "-q", "other"]);
+    assert!(!merge.status.success());
+    let (_, k) = kinds(&env);
+    assert!(k.contains(&"operation_in_progress".to_owned()), "{k:?}");
+    assert!(k.contains(&"conflicted".to_owned()), "{k:?}");
+    env.git(&["merge", "--abort"]);
+
+    let pick = env.git_output(&env.repo, &["cherry-pick", "other"]);
+    assert!(!pick.status.success());
+    let out = env.orch().arg("verify-clean").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("a cherry-pick is in progress"), "{stderr}");
+    assert!(stderr.contains("git cherry-pick --abort"), "{stderr}");
+    env.git(&["cherry-pick", "--abort"]);
+
+    env.git(&["bisect", "start"]);
+    let (_, k) = kinds(&env);
+    assert_eq!(k, ["operation_in_progress"]);
+    env.git(&["bisect", "reset"]);
+    assert_eq!(kinds(&env), (0, vec![]));
+}
+
+#[test]
+fn head_must_be_on_the_trunk() {
+    let (env, head) = repo_with_commit();
+    env.git(&["switch", "-q", "--detach", &head]);
+    assert_eq!(kinds(&env).1, ["detached_head"]);
+    env.git(&["switch", "-q", "-c", "feature"]);
+    assert_eq!(kinds(&env).1, ["not_on_trunk"]);
+    env.write("orch.toml", "trunk = \"feature\"\n");
+    env.write(".git/info/exclude", "orch.toml\n");
+    assert_eq!(kinds(&env), (0, vec![]));
+    env.write("orch.toml", "trunk = \"release\"\n");
+    assert_eq!(sorted(kinds(&env).1), ["missing_trunk", "not_on_trunk"]);
+}
+
+#[test]
+fn empty_repository_has_no_commits() {
+    let env = TestEnv::new();
+    assert_eq!(kinds(&env).1, ["no_commits"]);
+}
+
+#[test]
+fn leftover_and_stale_worktrees_are_reported() {
+    let (env, head) = repo_with_commit();
+    env.write(
+        "orch.toml",
+        format!("worktree_root = \"{}\"\n", worktree_root(&env).display()),
+    );
+    env.write(".git/info/exclude", "orch.toml\n");
+    let repo = Repo::open(&env.repo).unwrap();
+    let a = issue(&env, "A-1");
+    let b = issue(&env, "B-2");
+    lifecycle::prepare(&repo, &a, &head).unwrap();
+    lifecycle::prepare(&repo, &b, &head).unwrap();
+    std::fs::remove_dir_all(&b.path).unwrap();
+    assert_eq!(sorted(kinds(&env).1), ["orch_worktree", "stale_worktree"]);
+    // A user's own worktree elsewhere is none of orch's business.
+    env.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "mine",
+        env.root().join("mine").to_str().unwrap(),
+    ]);
+    assert_eq!(sorted(kinds(&env).1), ["orch_worktree", "stale_worktree"]);
+    // `orch worktrees --prune` cleans both up; the user's stays.
+    env.orch().args(["worktrees", "--prune"]).assert().success();
+    assert_eq!(kinds(&env), (0, vec![]));
+    assert_eq!(worktree_list(&env).len(), 2);
+}
+
+#[test]
+fn locks_are_reported_live_or_stale() {
+    let (env, _) = repo_with_commit();
+    let host = orch::lock::hostname();
+    std::fs::create_dir_all(env.repo.join(".git/orch")).unwrap();
+    let write_lock = |pid: u32| {
+        let lock = serde_json::json!({"pid": pid, "host": host, "started_at": "2026-01-02T03:04:05Z", "command": "orch run M1"});
+        std::fs::write(env.repo.join(".git/orch/lock"), lock.to_string()).unwrap();
+    };
+    // A pid that cannot be running: beyond the kernel's pid_max.
+    write_lock(u32::MAX - 1);
+    assert_eq!(kinds(&env).1, ["stale_lock"]);
+    write_lock(std::process::id());
+    assert_eq!(kinds(&env).1, ["run_in_progress"]);
+}
+
+#[test]
+fn submodule_with_changes_is_reported() {
+    let (env, _) = repo_with_commit();
+    let sub = env.root().join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    env.git_in(&sub, &["init", "-q", "-b", "main"]);
+    env.commit_file_in(&sub, "lib.txt", "v1\n", "sub v1");
+    env.git(&[
+        "-c",
+        "protocol.file.allow=always",
+        "submodule",
+        "add",
+        "-q",
+        sub.to_str().unwrap(),
+        "vendor/sub",
+    ]);
+    env.git(&["commit", "-q", "-m", "Add submodule"]);
+    assert_eq!(kinds(&env), (0, vec![]));
+    std::fs::write(env.repo.join("vendor/sub/lib.txt"), "dirty\n").unwrap();
+    assert_eq!(kinds(&env).1, ["submodule_changes"]);
+}
+
+#[test]
+fn orch_logs_never_make_the_tree_dirty() {
+    let (env, _) = repo_with_commit();
+    env.write("logs/orch/M1/A-1/01-dev/events.jsonl", "{}\n");
+    assert_eq!(kinds(&env), (0, vec![]));
+    env.write("logs/other.txt", "user file\n");
+    assert_eq!(kinds(&env).1, ["untracked"]);
+}
+
+// ---------- worktree lifecycle ----------
+
+#[test]
+fn create_reuse_remove() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let wt = issue(&env, "LEDGER-2");
+    assert_eq!(
+        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        Prepared::Created
+    );
+    assert_eq!(wt.branch, "orch/M1/LEDGER-2-work-on-ledger-2");
+    assert_eq!(env.git(&["rev-parse", &wt.branch]).trim(), head);
+    assert!(worktree_list(&env).contains(&wt.path.canonicalize().unwrap()));
+    assert_eq!(
+        env.git_in(&wt.path, &["symbolic-ref", "HEAD"]).trim(),
+        format!("refs/heads/{}", wt.branch)
+    );
+    assert_eq!(
+        std::fs::read_to_string(wt.path.join("README.md")).unwrap(),
+        "hello\n"
+    );
+    assert!(env.git_in(&wt.path, &["status", "--porcelain"]).is_empty());
+
+    // Resume: the same worktree is reused, commits made in it are kept.
+    let c = env.commit_file_in(&wt.path, "src/a.rs", "fn a() {}\n", "Add a");
+    assert_eq!(
+        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        Prepared::Reused
+    );
+    assert_eq!(env.git(&["rev-parse", &wt.branch]).trim(), c);
+
+    let removed = lifecycle::remove(&repo, &wt).unwrap();
+    assert!(removed.existed);
+    assert_eq!(removed.rescue_ref, None);
+    assert!(!wt.path.exists());
+    assert_eq!(worktree_list(&env).len(), 1);
+    assert_eq!(
+        env.git(&["rev-parse", &wt.branch]).trim(),
+        c,
+        "the branch stays"
+    );
+    // Removing again is a no-op; preparing again recreates it on the kept branch.
+    assert!(!lifecycle::remove(&repo, &wt).unwrap().existed);
+    assert_eq!(
+        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        Prepared::Created
+    );
+    assert_eq!(env.git_in(&wt.path, &["rev-parse", "HEAD"]).trim(), c);
+}
+
+#[test]
+fn removing_a_dirty_worktree_rescues_everything() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let wt = issue(&env, "A-1");
+    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    let tip = env.commit_file_in(&wt.path, "kept.txt", "committed\n", "Committed work");
+    std::fs::write(wt.path.join("README.md"), "modified\n").unwrap();
+    std::fs::write(wt.path.join("untracked.txt"), "untracked\n").unwrap();
+    std::fs::write(wt.path.join("staged.txt"), "staged\n").unwrap();
+    env.git_in(&wt.path, &["add", "staged.txt"]);
+    std::fs::remove_file(wt.path.join("kept.txt")).unwrap();
+    std::fs::create_dir_all(wt.path.join("target")).unwrap();
+    std::fs::write(wt.path.join("target/ignored.o"), "ignored").unwrap();
+
+    let removed = lifecycle::remove(&repo, &wt).unwrap();
+    let rescue = removed.rescue_ref.expect("rescued");
+    assert_eq!(rescue, "refs/orch/rescue/M1/A-1/1");
+    assert!(!wt.path.exists());
+    assert_eq!(env.git(&["rev-parse", &format!("{rescue}^")]).trim(), tip);
+    assert_eq!(
+        env.git(&["show", &format!("{rescue}:README.md")]),
+        "modified\n"
+    );
+    assert_eq!(
+        env.git(&["show", &format!("{rescue}:untracked.txt")]),
+        "untracked\n"
+    );
+    assert_eq!(
+        env.git(&["show", &format!("{rescue}:staged.txt")]),
+        "staged\n"
+    );
+    let files = env.git(&["ls-tree", "-r", "--name-only", &rescue]);
+    assert!(
+        !files.contains("kept.txt") && !files.contains("ignored.o"),
+        "{files}"
+    );
+    assert_eq!(
+        env.git(&["rev-parse", &wt.branch]).trim(),
+        tip,
+        "the branch is untouched"
+    );
+
+    // A second dirty removal gets the next number.
+    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    std::fs::write(wt.path.join("again.txt"), "x").unwrap();
+    assert_eq!(
+        lifecycle::remove(&repo, &wt).unwrap().rescue_ref.as_deref(),
+        Some("refs/orch/rescue/M1/A-1/2")
+    );
+}
+
+#[test]
+fn a_foreign_directory_in_the_way_is_refused() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let wt = issue(&env, "A-1");
+    std::fs::create_dir_all(&wt.path).unwrap();
+    std::fs::write(wt.path.join("precious.txt"), "mine").unwrap();
+    let err = lifecycle::prepare(&repo, &wt, &head)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("exists but is not a worktree orch registered"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(wt.path.join("precious.txt")).unwrap(),
+        "mine"
+    );
+    assert!(
+        env.git_output(&env.repo, &["rev-parse", "--verify", &wt.branch])
+            .status
+            .code()
+            != Some(0)
+    );
+}
+
+#[test]
+fn hostile_ids_stay_contained() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let root = worktree_root(&env);
+    for id in ["-rf", "a b", "問題", "x.lock", "@{-1}", "HEAD", "~^:?*["] {
+        let wt = IssueWorktree::new("M 1", id, "../../escape", &root);
+        lifecycle::prepare(&repo, &wt, &head).unwrap();
+        let full = format!("refs/heads/{}", wt.branch);
+        assert!(full.starts_with("refs/heads/orch/"), "{full}");
+        assert_eq!(env.git(&["rev-parse", "--verify", &full]).trim(), head);
+        assert!(wt
+            .path
+            .canonicalize()
+            .unwrap()
+            .starts_with(root.canonicalize().unwrap()));
+        lifecycle::remove(&repo, &wt).unwrap();
+    }
+    let branches = env.git(&["for-each-ref", "--format=%(refname)", "refs/heads"]);
+    assert!(
+        branches
+            .lines()
+            .all(|b| b == "refs/heads/main" || b.starts_with("refs/heads/orch/M-1-")),
+        "{branches}"
+    );
+}
+
+// ---------- per-phase capture and orch diff ----------
+
+struct Phase<'a> {
+    env: &'a TestEnv,
+    wt: &'a IssueWorktree,
+    seq: u32,
+}
+
+impl Phase<'_> {
+    fn run(&self, name: &str, work: impl FnOnce(&Path)) -> capture::PhaseRange {
+        let repo = Repo::open(&self.wt.path).unwrap();
+        let start = capture::begin(&repo).unwrap();
+        work(&self.wt.path);
+        let id = PhaseId {
+            run_id: "run-1".into(),
+            milestone: "M1".into(),
+            issue: self.wt.id.clone(),
+            seq: self.seq,
+            phase: name.into(),
+        };
+        let dir = self
+            .env
+            .repo
+            .join("logs/orch/M1")
+            .join(&self.wt.id)
+            .join(id.dir_name());
+        capture::finish(&repo, &self.wt.branch, &start, id, &dir).unwrap()
+    }
+}
+
+#[test]
+fn phase_ranges_match_git() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let wt = issue(&env, "A-1");
+    lifecycle::prepare(&repo, &wt, &head).unwrap();
+
+    // Zero commits.
+    let review = Phase {
+        env: &env,
+        wt: &wt,
+        seq: 2,
+    }
+    .run("review", |_| {});
+    assert_eq!(review.base, head);
+    assert_eq!(review.head, head);
+    assert!(
+        review.commits.is_empty()
+            && review.diffstat.files.is_empty()
+            && review.uncommitted.is_none()
+    );
+
+    // One commit.
+    let dev = Phase {
+        env: &env,
+        wt: &wt,
+        seq: 1,
+    }
+    .run("dev", |p| {
+        env.commit_file_in(p, "src/lib.rs", "pub fn one() {}\n", "Add one");
+    });
+    assert_eq!(dev.commits.len(), 1);
+    assert_eq!(dev.commits[0].summary, "Add one");
+    assert_eq!(dev.pinned_ref, "refs/orch/runs/run-1/A-1/01-dev");
+    assert_eq!(env.git(&["rev-parse", &dev.pinned_ref]).trim(), dev.head);
+
+    // Many commits, a deletion, and leftovers the agent did not commit.
+    let fix = Phase {
+        env: &env,
+        wt: &wt,
+        seq: 3,
+    }
+    .run("fix", |p| {
+        env.commit_file_in(
+            p,
+            "src/lib.rs",
+            "pub fn one() {}\npub fn two() {}\n",
+            "Add two",
+        );
+        env.commit_file_in(p, "docs/notes.md", "notes\n", "Add notes");
+        env.git_in(p, &["rm", "-q", "README.md"]);
+        env.git_in(p, &["commit", "-q", "-m", "Drop README"]);
+        std::fs::write(p.join("scratch.txt"), "left behind\n").unwrap();
+    });
+    let oracle: Vec<String> = env
+        .git(&[
+            "log",
+            "--reverse",
+            "--format=%H",
+            &format!("{}..{}", fix.base, fix.head),
+        ])
+        .lines()
+        .map(String::from)
+        .collect();
+    assert_eq!(
+        fix.commits
+            .iter()
+            .map(|c| c.oid.clone())
+            .collect::<Vec<_>>(),
+        oracle
+    );
+    let numstat = env.git(&["diff", "--numstat", &fix.base, &fix.head]);
+    let mut ours: Vec<String> = fix
+        .diffstat
+        .files
+        .iter()
+        .map(|f| format!("{}\t{}\t{}", f.additions, f.deletions, f.path))
+        .collect();
+    let mut theirs: Vec<String> = numstat.lines().map(String::from).collect();
+    ours.sort();
+    theirs.sort();
+    assert_eq!(ours, theirs);
+    let uncommitted = fix.uncommitted.as_ref().expect("leftovers recorded");
+    assert_eq!(uncommitted.files[0].path, "scratch.txt");
+    let patch_path = env.repo.join("logs/orch/M1/A-1/03-fix/uncommitted.patch");
+    assert!(std::fs::read_to_string(patch_path)
+        .unwrap()
+        .contains("+left behind"));
+    assert!(
+        env.git_in(&wt.path, &["status", "--porcelain"])
+            .contains("?? scratch.txt"),
+        "orch never commits leftovers"
+    );
+    let saved: capture::PhaseRange = serde_json::from_str(
+        &std::fs::read_to_string(env.repo.join("logs/orch/M1/A-1/03-fix/range.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(saved, fix);
+}
+
+#[test]
+fn stacked_branches_are_recorded() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let wt = issue(&env, "A-1");
+    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    let range = Phase {
+        env: &env,
+        wt: &wt,
+        seq: 1,
+    }
+    .run("dev", |p| {
+        env.commit_file_in(p, "a.txt", "a\n", "On the issue branch");
+        // What `gt create` does: a new branch on top, checked out in the same worktree.
+        env.git_in(p, &["switch", "-q", "-c", "stacked-part-2"]);
+        env.commit_file_in(p, "b.txt", "b\n", "On the stacked branch");
+    });
+    assert_eq!(range.branch_before.as_deref(), Some(wt.branch.as_str()));
+    assert_eq!(range.branch_after.as_deref(), Some("stacked-part-2"));
+    assert_eq!(range.commits.len(), 2);
+    let names: Vec<(&str, bool)> = range
+        .stack
+        .iter()
+        .map(|b| (b.name.as_str(), b.created))
+        .collect();
+    assert_eq!(
+        names,
+        [(wt.branch.as_str(), false), ("stacked-part-2", true)]
+    );
+    let changed: Vec<&str> = range.refs_changed.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(
+        changed,
+        [
+            format!("refs/heads/{}", wt.branch).as_str(),
+            "refs/heads/stacked-part-2"
+        ]
+    );
+}
+
+#[test]
+fn diff_survives_worktree_removal_and_branch_deletion() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let wt = issue(&env, "A-1");
+    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    let dev = Phase {
+        env: &env,
+        wt: &wt,
+        seq: 1,
+    }
+    .run("dev", |p| {
+        env.commit_file_in(p, "src/lib.rs", "pub fn dev() {}\n", "Dev work");
+    });
+    Phase {
+        env: &env,
+        wt: &wt,
+        seq: 2,
+    }
+    .run("review", |_| {});
+    std::fs::write(
+        env.repo.join("logs/orch/M1/A-1/02-review/result.json"),
+        r#"{"status":"changes_required"}"#,
+    )
+    .unwrap();
+    let fix = Phase {
+        env: &env,
+        wt: &wt,
+        seq: 3,
+    }
+    .run("fix", |p| {
+        env.commit_file_in(
+            p,
+            "src/lib.rs",
+            "pub fn dev() {}\npub fn fixed() {}\n",
+            "Fix review findings",
+        );
+    });
+    lifecycle::remove(&repo, &wt).unwrap();
+    env.git(&["branch", "-D", &wt.branch]);
+    env.git(&["gc", "-q", "--prune=now"]);
+
+    let out = env.orch().args(["diff", "A-1"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!(
+            "── 01-dev {}..{} · 1 commit",
+            &dev.base[..10],
+            &dev.head[..10]
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("── 02-review") && text.contains("0 commits · review: changes_required"),
+        "{text}"
+    );
+    assert!(
+        text.contains("+pub fn dev() {}") && text.contains("+pub fn fixed() {}"),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "plain when piped");
+    // The oracle: git's own diff of the pinned range has the same changed lines.
+    let git_patch = env.git(&["diff", &fix.base, &fix.head]);
+    let changed = |p: &str| -> Vec<String> {
+        p.lines()
+            .filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---"))
+            .map(String::from)
+            .collect()
+    };
+    let only_fix = env
+        .orch()
+        .args(["diff", "A-1", "--phase", "fix"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        changed(&String::from_utf8_lossy(&only_fix.stdout)),
+        changed(&git_patch)
+    );
+
+    env.orch()
+        .args(["diff", "A-1", "--phase", "1", "--stat"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(" src/lib.rs | +1 -0"))
+        .stdout(predicates::str::contains(
+            "1 file changed, 1 insertions(+), 0 deletions(-)",
+        ));
+    env.orch()
+        .args(["diff", "A-1", "--name-only", "--phase", "03-fix"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("src/lib.rs"));
+    let json = env.orch().args(["diff", "A-1", "--json"]).output().unwrap();
+    let phases: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(phases.as_array().unwrap().len(), 3);
+    assert_eq!(phases[0]["phase"], "dev");
+    assert!(phases[2]["patch"]
+        .as_str()
+        .unwrap()
+        .contains("+pub fn fixed() {}"));
+    let coloured = env
+        .orch()
+        .args(["diff", "A-1", "--color", "always"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&coloured.stdout).contains("\x1b[32m+pub fn dev() {}"));
+    env.orch()
+        .args(["diff", "NOPE-1"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "no recorded phases for issue `NOPE-1`",
+        ));
+}
