@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod completions;
+mod debug;
 mod diff;
 mod plan;
 mod validate;
@@ -64,6 +65,9 @@ enum Command {
     Diff(diff::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Library operations for benchmarks and troubleshooting.
+    #[command(hide = true)]
+    Debug(debug::Args),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -92,6 +96,7 @@ pub fn main() -> i32 {
         Command::Worktrees(args) => worktrees::run(&cli.global, args),
         Command::Diff(args) => diff::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
+        Command::Debug(args) => debug::run(&cli.global, args),
     };
     match result {
         Ok(code) => code,
