@@ -8,7 +8,7 @@ pub const CONFIG_FILE: &str = "orch.toml";
 pub const DEFAULT_MAX_REVIEW_CYCLES: u32 = 2;
 
 /// Every key `orch.toml` accepts (documented in README.md).
-#[derive(Debug, Default, Clone, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Glob of issue docs, relative to the docs base (default `docs/projects/**/issues/*.md`).
@@ -21,6 +21,54 @@ pub struct Config {
     pub trunk: Option<String>,
     /// Where orch writes logs, relative to the repository root (default `logs`).
     pub logs_dir: Option<PathBuf>,
+    /// How long one phase may run before its process group is killed: seconds, or a number
+    /// with `s`, `m` or `h` (default `30m`).
+    pub phase_timeout: Option<toml::Value>,
+    /// How the Codex CLI is run.
+    #[serde(default)]
+    pub codex: CodexConfig,
+}
+
+/// `[codex]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodexConfig {
+    /// The codex binary (default `codex` on PATH; env `ORCH_CODEX_BIN` overrides both).
+    pub bin: Option<PathBuf>,
+    /// Extra arguments for `codex exec`: `-m`, `-p`, `-c key=value`, …
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The `-s` sandbox mode (default `danger-full-access`: measured with codex 0.169.0,
+    /// `workspace-write` re-mounts a linked worktree's resolved gitdir read-only, so the agent
+    /// cannot commit; orch's guard and ref audit are the boundary instead).
+    pub sandbox: Option<String>,
+    /// Whether the fix phase resumes the dev phase's session (default true).
+    pub resume_fix: Option<bool>,
+}
+
+/// See [`CodexConfig::sandbox`].
+pub const DEFAULT_SANDBOX: &str = "danger-full-access";
+
+pub const DEFAULT_PHASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Parses `90`, `"90s"`, `"30m"`, `"2h"`.
+pub fn parse_duration(value: &toml::Value) -> Option<std::time::Duration> {
+    let secs = match value {
+        toml::Value::Integer(n) if *n > 0 => *n as u64,
+        toml::Value::String(s) => {
+            let s = s.trim();
+            let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+            let n: u64 = num.parse().ok().filter(|n| *n > 0)?;
+            match unit.trim() {
+                "" | "s" => n,
+                "m" => n * 60,
+                "h" => n * 3600,
+                _ => return None,
+            }
+        }
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(secs))
 }
 
 #[derive(Debug, Error)]
@@ -68,7 +116,44 @@ impl Config {
                 message: "`max_review_cycles` must be at least 1".to_owned(),
             });
         }
+        if let Some(v) = &config.phase_timeout {
+            if parse_duration(v).is_none() {
+                return Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    line: text
+                        .lines()
+                        .position(|l| l.trim_start().starts_with("phase_timeout"))
+                        .map(|i| i + 1),
+                    message: format!(
+                        "`phase_timeout` must be seconds or a number with s/m/h, found {v}"
+                    ),
+                });
+            }
+        }
         Ok(config)
+    }
+
+    pub fn phase_timeout(&self) -> std::time::Duration {
+        self.phase_timeout
+            .as_ref()
+            .and_then(parse_duration)
+            .unwrap_or(DEFAULT_PHASE_TIMEOUT)
+    }
+
+    pub fn codex_sandbox(&self) -> &str {
+        self.codex.sandbox.as_deref().unwrap_or(DEFAULT_SANDBOX)
+    }
+
+    /// The codex binary: `ORCH_CODEX_BIN`, else `[codex] bin`, else `codex`.
+    pub fn codex_bin(&self, repo_root: &Path) -> PathBuf {
+        if let Some(bin) = std::env::var_os("ORCH_CODEX_BIN").filter(|v| !v.is_empty()) {
+            return PathBuf::from(bin);
+        }
+        match &self.codex.bin {
+            Some(p) if p.components().count() > 1 && p.is_relative() => repo_root.join(p),
+            Some(p) => p.clone(),
+            None => PathBuf::from("codex"),
+        }
     }
 
     pub fn docs_glob(&self) -> &str {

@@ -611,7 +611,7 @@ fn diff_survives_worktree_removal_and_branch_deletion() {
         "{text}"
     );
     assert!(
-        text.contains("── 02-review") && text.contains("0 commits · review: changes_required"),
+        text.contains("── 02-review") && text.contains("0 commits · status: changes_required"),
         "{text}"
     );
     assert!(

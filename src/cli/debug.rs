@@ -31,7 +31,12 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let repo = ws.git()?;
     let root = ws.config.worktree_root(&repo.main_root());
     match &args.command {
-        DebugCommand::WorktreeAdd { milestone, id, title, base } => {
+        DebugCommand::WorktreeAdd {
+            milestone,
+            id,
+            title,
+            base,
+        } => {
             let wt = IssueWorktree::new(milestone, id, title, &root);
             let base = repo.resolve_commit(base)?;
             let prepared = lifecycle::prepare(&repo, &wt, &base)?;

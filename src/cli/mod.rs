@@ -6,6 +6,7 @@ mod completions;
 mod debug;
 mod diff;
 mod plan;
+mod run;
 mod validate;
 mod verify_clean;
 mod worktrees;
@@ -55,6 +56,8 @@ pub struct GlobalArgs {
 enum Command {
     /// Show the ordered plan of a milestone: issues, dependencies, branches, worktrees, phases.
     Plan(plan::Args),
+    /// Run a milestone: every issue through dev → review ⇄ fix with the Codex CLI.
+    Run(run::Args),
     /// Check every issue doc of every milestone; exit 1 on any error.
     Validate(validate::Args),
     /// Check the repository is clean enough to start a run; exit 1 with every problem.
@@ -91,6 +94,7 @@ pub fn main() -> i32 {
     init_logging(&cli.global);
     let result = match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, args),
+        Command::Run(args) => run::run(&cli.global, args),
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::VerifyClean(args) => verify_clean::run(&cli.global, args),
         Command::Worktrees(args) => worktrees::run(&cli.global, args),

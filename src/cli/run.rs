@@ -1,0 +1,354 @@
+//! `orch run <MILESTONE>`: the main job. Plans, checks the repository is clean, then runs
+//! every issue through the Codex CLI and prints a summary.
+
+use super::{hinted, GlobalArgs, Workspace};
+use crate::engine::{Engine, EngineEvent, Outcome, RunOptions};
+use crate::exit;
+use crate::render::problems;
+use crate::runner::codex::CodexRunner;
+use crate::style::Styler;
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The milestone to run.
+    milestone: String,
+    /// Base directory the docs glob is matched from (default: the repository root).
+    #[arg(long, value_name = "DIR")]
+    docs: Option<PathBuf>,
+    /// Run only this issue.
+    #[arg(long, value_name = "ID")]
+    issue: Option<String>,
+    /// Show everything that would happen; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    let ws = Workspace::open(global, args.docs.as_deref())?;
+    let repo = ws.git()?;
+    let repo_root = repo.main_root();
+    let set = ws.load_docs()?;
+    let err_style = Styler::stderr(global.color);
+    let plan = match crate::plan::build(&set, &args.milestone, &ws.config, &repo_root) {
+        Ok(plan) => plan,
+        Err(found) => {
+            eprint!("{}", problems::render(&found, &err_style));
+            eprintln!(
+                "{} cannot run milestone {}: {}; nothing was changed",
+                err_style.red("Error:"),
+                args.milestone,
+                problems::count(&found)
+            );
+            return Ok(exit::USER_ERROR);
+        }
+    };
+    if let Some(id) = &args.issue {
+        if !plan.issues.iter().any(|i| &i.id == id) {
+            return Err(hinted(
+                format!("issue `{id}` is not in milestone {}", plan.milestone),
+                "see `orch plan` for its issues",
+            ));
+        }
+    }
+    let runner = CodexRunner {
+        bin: ws.config.codex_bin(&repo_root),
+        args: ws.config.codex.args.clone(),
+        sandbox: ws.config.codex_sandbox().to_owned(),
+        env: Vec::new(),
+    };
+    let report = crate::verify::verify_clean(&repo, &ws.config)?;
+    if args.dry_run {
+        print!(
+            "{}",
+            crate::render::table::plan(&plan, &Styler::stdout(global.color))
+        );
+        println!();
+        println!("Dry run: nothing was changed. A run would:");
+        if report.clean {
+            println!(
+                "  - start from {} (verify-clean passed)",
+                repo.resolve_commit("HEAD")?
+            );
+        } else {
+            println!("  - REFUSE to start: the repository is not clean ({} problems; see `orch verify-clean`)", report.problems.len());
+        }
+        for issue in plan
+            .issues
+            .iter()
+            .filter(|i| args.issue.as_ref().is_none_or(|only| &i.id == only))
+        {
+            if issue.skipped {
+                continue;
+            }
+            println!(
+                "  - {}: worktree {} on {}; dev → review ⇄ fix (≤{} cycles); logs under {}",
+                issue.id,
+                issue.worktree.display(),
+                issue.branch,
+                plan.max_review_cycles,
+                ws.config
+                    .orch_logs(&repo_root)
+                    .join(&plan.milestone)
+                    .join(crate::naming::ref_component(&issue.id))
+                    .display()
+            );
+        }
+        let example = crate::runner::PhaseRequest {
+            kind: crate::runner::PhaseKind::Dev,
+            prompt: String::new(),
+            worktree: PathBuf::from("<worktree>"),
+            writable_dirs: vec![repo.common_dir()],
+            schema_path: PathBuf::from("<phase log dir>/schema.json"),
+            timeout: ws.config.phase_timeout(),
+            resume: None,
+            log_dir: PathBuf::new(),
+            activity: None,
+        };
+        println!(
+            "  - each phase runs: {} {} (prompt on stdin, timeout {} s)",
+            runner.bin.display(),
+            runner.argv(&example).join(" "),
+            ws.config.phase_timeout().as_secs()
+        );
+        return Ok(exit::OK);
+    }
+    if !report.clean {
+        for p in &report.problems {
+            eprintln!("{}: {}", err_style.yellow(p.kind), p.message);
+            eprintln!("  {} {}", err_style.cyan("Hint:"), p.hint);
+        }
+        return Err(hinted(
+            format!(
+                "{} is not clean; refusing to start a run",
+                repo_root.display()
+            ),
+            "fix the problems above (`orch verify-clean` lists them), then run again",
+        ));
+    }
+
+    let reporter = TerminalReporter::new(
+        Styler::stderr(global.color),
+        std::io::stderr().is_terminal(),
+    );
+    let engine = Engine {
+        repo_root: repo_root.clone(),
+        config: &ws.config,
+        runner: &runner,
+        reporter: Arc::new(move |e: &EngineEvent| reporter.on(e)),
+    };
+    let opts = RunOptions {
+        run_id: crate::timeutil::run_id(),
+        only_issue: args.issue.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let summary = runtime.block_on(engine.run(&plan, &set, &opts))?;
+
+    let style = Styler::stdout(global.color);
+    println!();
+    println!(
+        "{}",
+        style.bold(&format!(
+            "Run {} of milestone {}",
+            summary.run_id, summary.milestone
+        ))
+    );
+    let rows: Vec<[String; 6]> = summary
+        .issues
+        .iter()
+        .map(|i| {
+            let outcome = match i.outcome {
+                Outcome::Completed => style.green("completed"),
+                Outcome::Skipped => style.dim("skipped"),
+                other => style.red(other.name()),
+            };
+            [
+                i.id.clone(),
+                outcome,
+                i.cycles.to_string(),
+                i.commits.to_string(),
+                i.tokens.total().to_string(),
+                i.log_dir
+                    .strip_prefix(&repo_root)
+                    .unwrap_or(&i.log_dir)
+                    .display()
+                    .to_string(),
+            ]
+        })
+        .collect();
+    let header = ["ISSUE", "OUTCOME", "CYCLES", "COMMITS", "TOKENS", "LOGS"];
+    let width = |col: usize| {
+        rows.iter()
+            .map(|r| visible_len(&r[col]))
+            .chain([header[col].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..6).map(width).collect();
+    let line = |cells: Vec<String>| {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i == 5 {
+                    c.clone()
+                } else {
+                    format!("{c}{}", " ".repeat(widths[i] - visible_len(c) + 2))
+                }
+            })
+            .collect::<String>()
+    };
+    println!(
+        "{}",
+        style.bold(&line(header.iter().map(|s| s.to_string()).collect()))
+    );
+    for (row, issue) in rows.iter().zip(&summary.issues) {
+        println!("{}", line(row.to_vec()));
+        if let Some(reason) = &issue.reason {
+            println!("    {}", style.dim(reason));
+        }
+        for action in &issue.remaining_actions {
+            println!("    - {action}");
+        }
+        if let Some(r) = &issue.rescue_ref {
+            println!("    uncommitted work saved as {r}");
+        }
+    }
+    println!("See what each phase changed: orch diff <ISSUE>");
+    Ok(if summary.all_passed() {
+        exit::OK
+    } else {
+        exit::RUN_FAILED
+    })
+}
+
+fn visible_len(s: &str) -> usize {
+    let mut n = 0;
+    let mut in_escape = false;
+    for c in s.chars() {
+        match (in_escape, c) {
+            (false, '\x1b') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, _) => n += 1,
+        }
+    }
+    n
+}
+
+/// Progress on stderr: a live line per running phase on a terminal, plain lines otherwise.
+struct TerminalReporter {
+    style: Styler,
+    live: bool,
+    state: Mutex<Option<(String, String, std::time::Instant)>>,
+}
+
+impl TerminalReporter {
+    fn new(style: Styler, live: bool) -> Self {
+        TerminalReporter {
+            style,
+            live,
+            state: Mutex::new(None),
+        }
+    }
+
+    fn on(&self, event: &EngineEvent) {
+        let mut err = std::io::stderr().lock();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        match event {
+            EngineEvent::RunStarted {
+                run_id,
+                milestone,
+                issues,
+                log_dir,
+            } => {
+                let _ = writeln!(
+                    err,
+                    "{} run {run_id}: milestone {milestone}, {issues} issue(s); logs in {}",
+                    self.style.bold("orch"),
+                    log_dir.display()
+                );
+            }
+            EngineEvent::IssueStarted {
+                id,
+                position,
+                total,
+            } => {
+                let _ = writeln!(
+                    err,
+                    "{} {id}",
+                    self.style.bold(&format!("[{position}/{total}]"))
+                );
+            }
+            EngineEvent::WorktreeReady { path, created, .. } => {
+                let _ = writeln!(
+                    err,
+                    "  worktree {} ({})",
+                    path.display(),
+                    if *created { "created" } else { "reused" }
+                );
+            }
+            EngineEvent::PhaseStarted { id, seq, phase } => {
+                *state = Some((
+                    id.clone(),
+                    format!("{seq:02}-{}", phase.name()),
+                    std::time::Instant::now(),
+                ));
+                if !self.live {
+                    let _ = writeln!(err, "  {seq:02}-{} started", phase.name());
+                }
+            }
+            EngineEvent::Activity { text, .. } => {
+                if let Some((id, phase, started)) = &*state {
+                    let text: String = text.chars().take(90).collect::<String>().replace('\n', " ");
+                    if self.live {
+                        let _ = write!(
+                            err,
+                            "\r\x1b[2K  {id} {phase} {:>4}s  {}",
+                            started.elapsed().as_secs(),
+                            self.style.dim(&text)
+                        );
+                    } else {
+                        let _ = writeln!(err, "    {text}");
+                    }
+                }
+            }
+            EngineEvent::PhaseFinished { record, .. } => {
+                if self.live {
+                    let _ = write!(err, "\r\x1b[2K");
+                }
+                let what = match (&record.status, &record.failure) {
+                    (Some(s), _) => self.style.green(s),
+                    (None, Some(f)) => self.style.red(&format!("failed: {f}")),
+                    _ => String::new(),
+                };
+                let _ = writeln!(
+                    err,
+                    "  {:02}-{} {what} ({} commit(s), {:.1}s)",
+                    record.seq,
+                    record.phase.name(),
+                    record.commits,
+                    record.duration_ms as f64 / 1000.0
+                );
+                *state = None;
+            }
+            EngineEvent::IssueFinished { summary } => {
+                let _ = writeln!(
+                    err,
+                    "  → {}{}",
+                    summary.outcome.name(),
+                    summary
+                        .reason
+                        .as_ref()
+                        .map(|r| format!(": {r}"))
+                        .unwrap_or_default()
+                );
+            }
+            EngineEvent::RunFinished { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,667 @@
+//! The milestone loop: for each issue in plan order, one worktree, dev → review ⇄ fix until
+//! the review passes or the cycle cap is reached, every phase recorded; then the worktree is
+//! removed (rescuing anything uncommitted) and the next issue starts.
+//!
+//! The engine emits [`EngineEvent`]s and never prints; reporters render them.
+
+use crate::capture::{self, PhaseId};
+use crate::config::Config;
+use crate::git::{GitError, Repo};
+use crate::lifecycle::{self, IssueWorktree};
+use crate::plan::{Plan, PlannedIssue};
+use crate::redact::redact;
+use crate::runner::{PhaseFailure, PhaseKind, PhaseRequest, Runner, Usage};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum EngineError {
+    #[error("the repository is not clean: {0} problem(s); see `orch verify-clean`")]
+    NotClean(usize, crate::verify::CleanReport),
+    #[error(transparent)]
+    Git(#[from] GitError),
+    #[error(transparent)]
+    Capture(#[from] capture::CaptureError),
+    #[error(transparent)]
+    Prompt(#[from] crate::prompts::PromptError),
+    #[error("cannot write {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a blocking git task failed: {0}")]
+    Join(String),
+}
+
+/// How an issue's loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    Blocked,
+    Failed,
+    Capped,
+    Skipped,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Blocked => "blocked",
+            Outcome::Failed => "failed",
+            Outcome::Capped => "capped",
+            Outcome::Skipped => "skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseRecord {
+    pub seq: u32,
+    pub phase: PhaseKind,
+    /// The result's `status`, when the phase produced a valid result.
+    pub status: Option<String>,
+    pub failure: Option<PhaseFailure>,
+    pub session_id: Option<String>,
+    /// Tokens this phase used (the session's counters are cumulative).
+    pub usage: Usage,
+    pub commits: usize,
+    pub duration_ms: u64,
+    pub log_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssueSummary {
+    pub id: String,
+    pub title: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    /// Review/fix cycles used (fix phases run).
+    pub cycles: u32,
+    pub branch: String,
+    pub phases: Vec<PhaseRecord>,
+    pub commits: usize,
+    pub tokens: Usage,
+    /// What the last review still required, when capped or blocked.
+    pub remaining_actions: Vec<String>,
+    pub rescue_ref: Option<String>,
+    pub log_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub milestone: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub issues: Vec<IssueSummary>,
+}
+
+impl RunSummary {
+    /// Every issue that ran completed (skips of done issues do not count against it).
+    pub fn all_passed(&self) -> bool {
+        self.issues.iter().all(|i| {
+            i.outcome == Outcome::Completed
+                || (i.outcome == Outcome::Skipped
+                    && i.phases.is_empty()
+                    && i.reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("state is")))
+        })
+    }
+}
+
+/// What the engine tells reporters.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    RunStarted {
+        run_id: String,
+        milestone: String,
+        issues: usize,
+        log_dir: PathBuf,
+    },
+    IssueStarted {
+        id: String,
+        position: usize,
+        total: usize,
+    },
+    WorktreeReady {
+        id: String,
+        path: PathBuf,
+        created: bool,
+    },
+    PhaseStarted {
+        id: String,
+        seq: u32,
+        phase: PhaseKind,
+    },
+    Activity {
+        id: String,
+        phase: PhaseKind,
+        text: String,
+    },
+    PhaseFinished {
+        id: String,
+        record: PhaseRecord,
+    },
+    IssueFinished {
+        summary: IssueSummary,
+    },
+    RunFinished {
+        summary: RunSummary,
+    },
+}
+
+pub type Reporter = Arc<dyn Fn(&EngineEvent) + Send + Sync>;
+
+pub struct RunOptions {
+    pub run_id: String,
+    /// Only this issue (its dependencies are not run).
+    pub only_issue: Option<String>,
+}
+
+pub struct Engine<'a, R: Runner> {
+    pub repo_root: PathBuf,
+    pub config: &'a Config,
+    pub runner: &'a R,
+    pub reporter: Reporter,
+}
+
+impl<R: Runner> Engine<'_, R> {
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        docs: &crate::docs::DocSet,
+        opts: &RunOptions,
+    ) -> Result<RunSummary, EngineError> {
+        let root = self.repo_root.clone();
+        let config = self.config.clone();
+        let report = blocking(move || {
+            let repo = Repo::open(&root)?;
+            Ok::<_, EngineError>(crate::verify::verify_clean(&repo, &config)?)
+        })
+        .await?;
+        if !report.clean {
+            return Err(EngineError::NotClean(report.problems.len(), report));
+        }
+        let root = self.repo_root.clone();
+        let base = blocking(move || {
+            Repo::open(&root)?
+                .resolve_commit("HEAD")
+                .map_err(EngineError::from)
+        })
+        .await?;
+        let logs = self
+            .config
+            .orch_logs(&self.repo_root)
+            .join(crate::naming::ref_component(&plan.milestone));
+        let started_at = crate::timeutil::now_rfc3339();
+        let issues: Vec<&PlannedIssue> = plan
+            .issues
+            .iter()
+            .filter(|i| opts.only_issue.as_ref().is_none_or(|only| &i.id == only))
+            .collect();
+        (self.reporter)(&EngineEvent::RunStarted {
+            run_id: opts.run_id.clone(),
+            milestone: plan.milestone.clone(),
+            issues: issues.len(),
+            log_dir: logs.clone(),
+        });
+        let docs_by_id = docs.by_id();
+        let mut passed: BTreeSet<String> = docs
+            .docs
+            .iter()
+            .filter(|d| d.is_closed())
+            .map(|d| d.id.clone())
+            .collect();
+        let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
+        let mut summaries = Vec::new();
+        for (n, issue) in issues.iter().enumerate() {
+            (self.reporter)(&EngineEvent::IssueStarted {
+                id: issue.id.clone(),
+                position: n + 1,
+                total: issues.len(),
+            });
+            let issue_dir = logs.join(crate::naming::ref_component(&issue.id));
+            let blocked_on: Vec<String> = issue
+                .dependencies
+                .iter()
+                .filter(|d| matches!(d, crate::dag::Dependency::InMilestone { .. }))
+                .map(|d| d.id().to_owned())
+                .filter(|id| !passed.contains(id) && opts.only_issue.is_none())
+                .collect();
+            let summary = if let Some(reason) = &issue.skip_reason {
+                skipped(issue, reason.clone(), &issue_dir)
+            } else if !blocked_on.is_empty() {
+                let why: Vec<String> = blocked_on
+                    .iter()
+                    .map(|id| {
+                        format!(
+                            "{id} ({})",
+                            outcomes.get(id).map_or("not run", |o| o.name())
+                        )
+                    })
+                    .collect();
+                skipped(
+                    issue,
+                    format!("depends on {} which did not pass", why.join(", ")),
+                    &issue_dir,
+                )
+            } else {
+                let body = docs_by_id
+                    .get(issue.id.as_str())
+                    .map(|d| d.body.clone())
+                    .unwrap_or_default();
+                self.run_issue(plan, issue, &body, &base, &issue_dir, opts)
+                    .await?
+            };
+            write_json(&issue_dir.join("summary.json"), &summary)?;
+            if summary.outcome == Outcome::Completed {
+                passed.insert(issue.id.clone());
+            }
+            outcomes.insert(issue.id.clone(), summary.outcome);
+            (self.reporter)(&EngineEvent::IssueFinished {
+                summary: summary.clone(),
+            });
+            summaries.push(summary);
+        }
+        let summary = RunSummary {
+            run_id: opts.run_id.clone(),
+            milestone: plan.milestone.clone(),
+            started_at,
+            finished_at: crate::timeutil::now_rfc3339(),
+            issues: summaries,
+        };
+        write_json(&logs.join(format!("run-{}.json", opts.run_id)), &summary)?;
+        (self.reporter)(&EngineEvent::RunFinished {
+            summary: summary.clone(),
+        });
+        Ok(summary)
+    }
+
+    async fn run_issue(
+        &self,
+        plan: &Plan,
+        issue: &PlannedIssue,
+        body: &str,
+        base: &str,
+        issue_dir: &Path,
+        opts: &RunOptions,
+    ) -> Result<IssueSummary, EngineError> {
+        let wt = IssueWorktree {
+            milestone: plan.milestone.clone(),
+            id: issue.id.clone(),
+            branch: issue.branch.clone(),
+            path: issue.worktree.clone(),
+        };
+        let (root, wt2, base2) = (self.repo_root.clone(), wt.clone(), base.to_owned());
+        let prepared = blocking(move || {
+            lifecycle::prepare(&Repo::open(&root)?, &wt2, &base2).map_err(EngineError::from)
+        })
+        .await?;
+        (self.reporter)(&EngineEvent::WorktreeReady {
+            id: issue.id.clone(),
+            path: wt.path.clone(),
+            created: prepared == lifecycle::Prepared::Created,
+        });
+        let common_dir = Repo::open(&self.repo_root)?.common_dir();
+
+        let mut summary = IssueSummary {
+            id: issue.id.clone(),
+            title: issue.title.clone(),
+            outcome: Outcome::Failed,
+            reason: None,
+            cycles: 0,
+            branch: issue.branch.clone(),
+            phases: Vec::new(),
+            commits: 0,
+            tokens: Usage::default(),
+            remaining_actions: Vec::new(),
+            rescue_ref: None,
+            log_dir: issue_dir.to_owned(),
+        };
+        let mut ctx = PhaseContext {
+            plan,
+            issue,
+            body,
+            base,
+            issue_dir,
+            opts,
+            common_dir: &common_dir,
+            seq: 0,
+            sessions: BTreeMap::new(),
+            dev_session: None,
+        };
+
+        let dev = self.phase(&mut ctx, PhaseKind::Dev, 0, None).await?;
+        let dev_ok = self.account(&mut summary, &dev);
+        match dev_ok {
+            Err(reason) => {
+                summary.outcome = Outcome::Failed;
+                summary.reason = Some(reason);
+            }
+            Ok(value) if status_of(&value) == "failed" => {
+                summary.outcome = Outcome::Failed;
+                summary.reason = Some(format!(
+                    "dev reported failure: {}",
+                    text_of(&value, "summary")
+                ));
+            }
+            Ok(_) => {
+                ctx.dev_session = dev.0.session_id.clone();
+                let max = plan.max_review_cycles;
+                loop {
+                    let review = self
+                        .phase(&mut ctx, PhaseKind::Review, summary.cycles + 1, None)
+                        .await?;
+                    let value = match self.account(&mut summary, &review) {
+                        Ok(v) => v,
+                        Err(reason) => {
+                            summary.outcome = Outcome::Failed;
+                            summary.reason = Some(reason);
+                            break;
+                        }
+                    };
+                    match status_of(&value) {
+                        "pass" => {
+                            summary.outcome = Outcome::Completed;
+                            break;
+                        }
+                        "blocked" => {
+                            summary.outcome = Outcome::Blocked;
+                            summary.reason =
+                                Some(format!("review blocked: {}", text_of(&value, "summary")));
+                            summary.remaining_actions = list_of(&value, "required_actions");
+                            break;
+                        }
+                        _ if summary.cycles >= max => {
+                            summary.outcome = Outcome::Capped;
+                            summary.reason = Some(format!(
+                                "review still requires changes after {max} fix cycle(s)"
+                            ));
+                            summary.remaining_actions = list_of(&value, "required_actions");
+                            break;
+                        }
+                        _ => {}
+                    }
+                    summary.cycles += 1;
+                    let fix = self
+                        .phase(&mut ctx, PhaseKind::Fix, summary.cycles, Some(&value))
+                        .await?;
+                    match self.account(&mut summary, &fix) {
+                        Err(reason) => {
+                            summary.outcome = Outcome::Failed;
+                            summary.reason = Some(reason);
+                            break;
+                        }
+                        Ok(v) if status_of(&v) == "failed" => {
+                            summary.outcome = Outcome::Failed;
+                            summary.reason =
+                                Some(format!("fix reported failure: {}", text_of(&v, "summary")));
+                            break;
+                        }
+                        Ok(_) => {}
+                    }
+                }
+            }
+        }
+
+        let (root, wt2) = (self.repo_root.clone(), wt.clone());
+        let removed = blocking(move || {
+            lifecycle::remove(&Repo::open(&root)?, &wt2).map_err(EngineError::from)
+        })
+        .await?;
+        summary.rescue_ref = removed.rescue_ref;
+        Ok(summary)
+    }
+
+    /// Adds a phase to the summary; its valid result, or why there is none.
+    fn account(
+        &self,
+        summary: &mut IssueSummary,
+        phase: &(crate::runner::PhaseOutcome, PhaseRecord),
+    ) -> Result<serde_json::Value, String> {
+        let (outcome, record) = phase;
+        summary.commits += record.commits;
+        summary.tokens = add(summary.tokens, record.usage);
+        summary.phases.push(record.clone());
+        outcome
+            .result
+            .clone()
+            .map_err(|f| format!("{} phase failed: {f}", record.phase.name()))
+    }
+
+    async fn phase(
+        &self,
+        ctx: &mut PhaseContext<'_>,
+        kind: PhaseKind,
+        cycle: u32,
+        review: Option<&serde_json::Value>,
+    ) -> Result<(crate::runner::PhaseOutcome, PhaseRecord), EngineError> {
+        ctx.seq += 1;
+        let id = PhaseId {
+            run_id: ctx.opts.run_id.clone(),
+            milestone: ctx.plan.milestone.clone(),
+            issue: ctx.issue.id.clone(),
+            seq: ctx.seq,
+            phase: kind.name().to_owned(),
+        };
+        let dir = ctx.issue_dir.join(id.dir_name());
+        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Write {
+            path: dir.clone(),
+            source,
+        })?;
+        (self.reporter)(&EngineEvent::PhaseStarted {
+            id: ctx.issue.id.clone(),
+            seq: ctx.seq,
+            phase: kind,
+        });
+        let phase_key = format!(
+            "{}/{}",
+            crate::naming::ref_component(&ctx.issue.id),
+            id.dir_name()
+        );
+        let mut inputs: BTreeMap<&str, String> = BTreeMap::new();
+        inputs.insert("issue_id", ctx.issue.id.clone());
+        inputs.insert("issue_title", ctx.issue.title.clone());
+        inputs.insert(
+            "issue_path",
+            self.repo_root.join(&ctx.issue.path).display().to_string(),
+        );
+        inputs.insert("issue_body", ctx.body.trim().to_owned());
+        inputs.insert("milestone", ctx.plan.milestone.clone());
+        inputs.insert("branch", ctx.issue.branch.clone());
+        inputs.insert("worktree", ctx.issue.worktree.display().to_string());
+        inputs.insert("base_commit", ctx.base.to_owned());
+        inputs.insert("phase_key", phase_key);
+        inputs.insert("cycle", cycle.to_string());
+        if let Some(review) = review {
+            inputs.insert(
+                "review_result",
+                serde_json::to_string_pretty(review).unwrap_or_default(),
+            );
+        }
+        let prompt = crate::prompts::render(&self.repo_root, kind.prompt(), &inputs)?;
+        write_text(&dir.join("prompt.md"), &redact(&prompt))?;
+        let schema_path = dir.join("schema.json");
+        write_text(&schema_path, kind.schema())?;
+
+        let wt_path = ctx.issue.worktree.clone();
+        let start =
+            blocking(move || capture::begin(&Repo::open(&wt_path)?).map_err(EngineError::from))
+                .await?;
+        let resume = match kind {
+            PhaseKind::Fix if self.config.codex.resume_fix.unwrap_or(true) => {
+                ctx.dev_session.clone()
+            }
+            _ => None,
+        };
+        let reporter = self.reporter.clone();
+        let issue_id = ctx.issue.id.clone();
+        let request = PhaseRequest {
+            kind,
+            prompt,
+            worktree: ctx.issue.worktree.clone(),
+            writable_dirs: vec![ctx.common_dir.to_owned()],
+            schema_path,
+            timeout: self.config.phase_timeout(),
+            resume,
+            log_dir: dir.clone(),
+            activity: Some(Arc::new(move |text: &str| {
+                reporter(&EngineEvent::Activity {
+                    id: issue_id.clone(),
+                    phase: kind,
+                    text: text.to_owned(),
+                })
+            })),
+        };
+        let outcome = self.runner.run(&request).await;
+
+        let (wt_path, branch, dir2) = (
+            ctx.issue.worktree.clone(),
+            ctx.issue.branch.clone(),
+            dir.clone(),
+        );
+        let range = blocking(move || {
+            capture::finish(&Repo::open(&wt_path)?, &branch, &start, id, &dir2)
+                .map_err(EngineError::from)
+        })
+        .await?;
+        match &outcome.result {
+            Ok(value) => write_text(
+                &dir.join("result.json"),
+                &redact(&serde_json::to_string_pretty(value).unwrap_or_default()),
+            )?,
+            Err(failure) => write_json(&dir.join("failure.json"), failure)?,
+        }
+        let usage = match (&outcome.session_id, outcome.usage) {
+            (Some(session), Some(now)) => {
+                let before = ctx
+                    .sessions
+                    .insert(session.clone(), now)
+                    .unwrap_or_default();
+                now.since(&before)
+            }
+            (None, Some(now)) => now,
+            _ => Usage::default(),
+        };
+        let record = PhaseRecord {
+            seq: ctx.seq,
+            phase: kind,
+            status: outcome
+                .result
+                .as_ref()
+                .ok()
+                .map(|v| status_of(v).to_owned()),
+            failure: outcome.result.as_ref().err().cloned(),
+            session_id: outcome.session_id.clone(),
+            usage,
+            commits: range.commits.len(),
+            duration_ms: outcome.duration_ms,
+            log_dir: dir,
+        };
+        (self.reporter)(&EngineEvent::PhaseFinished {
+            id: ctx.issue.id.clone(),
+            record: record.clone(),
+        });
+        Ok((outcome, record))
+    }
+}
+
+struct PhaseContext<'a> {
+    plan: &'a Plan,
+    issue: &'a PlannedIssue,
+    body: &'a str,
+    base: &'a str,
+    issue_dir: &'a Path,
+    opts: &'a RunOptions,
+    common_dir: &'a Path,
+    seq: u32,
+    /// Last cumulative usage per session, for per-phase deltas.
+    sessions: BTreeMap<String, Usage>,
+    dev_session: Option<String>,
+}
+
+fn skipped(issue: &PlannedIssue, reason: String, issue_dir: &Path) -> IssueSummary {
+    IssueSummary {
+        id: issue.id.clone(),
+        title: issue.title.clone(),
+        outcome: Outcome::Skipped,
+        reason: Some(reason),
+        cycles: 0,
+        branch: issue.branch.clone(),
+        phases: Vec::new(),
+        commits: 0,
+        tokens: Usage::default(),
+        remaining_actions: Vec::new(),
+        rescue_ref: None,
+        log_dir: issue_dir.to_owned(),
+    }
+}
+
+fn add(a: Usage, b: Usage) -> Usage {
+    Usage {
+        input_tokens: a.input_tokens + b.input_tokens,
+        cached_input_tokens: a.cached_input_tokens + b.cached_input_tokens,
+        output_tokens: a.output_tokens + b.output_tokens,
+        reasoning_output_tokens: a.reasoning_output_tokens + b.reasoning_output_tokens,
+    }
+}
+
+fn status_of(v: &serde_json::Value) -> &str {
+    v.get("status").and_then(|s| s.as_str()).unwrap_or_default()
+}
+
+fn text_of(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(|s| s.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn list_of(v: &serde_json::Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
+) -> Result<T, EngineError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| EngineError::Join(e.to_string()))?
+}
+
+fn write_text(path: &Path, text: &str) -> Result<(), EngineError> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|source| EngineError::Write {
+            path: parent.to_owned(),
+            source,
+        })?;
+    }
+    capture::write_atomic(path, text.as_bytes()).map_err(|e| match e {
+        capture::CaptureError::Io { source, .. } => EngineError::Write {
+            path: path.to_owned(),
+            source,
+        },
+        other => EngineError::Capture(other),
+    })
+}
+
+fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), EngineError> {
+    write_text(
+        path,
+        &redact(&serde_json::to_string_pretty(value).unwrap_or_default()),
+    )
+}

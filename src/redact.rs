@@ -1,0 +1,64 @@
+//! Keeps secrets out of every file orch writes: values of environment variables named like
+//! `*KEY*`, `*TOKEN*`, `*SECRET*`, `*PASSWORD*`, and strings shaped like common API keys.
+
+use regex::Regex;
+use std::sync::OnceLock;
+
+/// Replaces secrets in `text`.
+pub fn redact(text: &str) -> String {
+    let mut out = text.to_owned();
+    for (name, value) in secret_env() {
+        if out.contains(value.as_str()) {
+            out = out.replace(value.as_str(), &format!("[REDACTED:{name}]"));
+        }
+    }
+    key_shapes().replace_all(&out, "[REDACTED]").into_owned()
+}
+
+fn secret_env() -> &'static Vec<(String, String)> {
+    static ENV: OnceLock<Vec<(String, String)>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut pairs: Vec<(String, String)> = std::env::vars()
+            .filter(|(k, v)| {
+                let k = k.to_ascii_uppercase();
+                v.len() >= 6
+                    && ["KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD"]
+                        .iter()
+                        .any(|w| k.contains(w))
+            })
+            .collect();
+        // Longest first, so a value containing another is replaced whole.
+        pairs.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+        pairs
+    })
+}
+
+fn key_shapes() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(concat!(
+            r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}",
+            r"|gh[pousr]_[A-Za-z0-9]{30,}",
+            r"|github_pat_[A-Za-z0-9_]{30,}",
+            r"|xox[abprs]-[A-Za-z0-9\-]{10,}",
+            r"|AKIA[0-9A-Z]{16}",
+            r"|AIza[0-9A-Za-z_\-]{35}",
+            r"|glpat-[A-Za-z0-9_\-]{20,})"
+        ))
+        .expect("valid regex")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn key_shapes_are_redacted() {
+        let text = "token sk-proj-abcdefghijklmnopqrstuvwx and ghp_abcdefghijklmnopqrstuvwxyz0123456789 ok";
+        let out = redact(text);
+        assert_eq!(out, "token [REDACTED] and [REDACTED] ok");
+        assert_eq!(redact("AKIAABCDEFGHIJKLMNOP"), "[REDACTED]");
+        assert_eq!(redact("nothing secret here"), "nothing secret here");
+    }
+}

@@ -1,0 +1,230 @@
+//! The runner seam: run one agent phase, get back a [`PhaseOutcome`]. The engine never knows
+//! which agent CLI it drives; [`codex::CodexRunner`] is the one that exists today.
+//!
+//! An agent failing (bad output, non-zero exit, timeout) is an outcome, not an error: it is
+//! recorded as a [`PhaseFailure`] and the engine decides what to do with the issue.
+
+pub mod codex;
+pub mod events;
+
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The three phases of an issue's loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PhaseKind {
+    Dev,
+    Review,
+    Fix,
+}
+
+impl PhaseKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            PhaseKind::Dev => "dev",
+            PhaseKind::Review => "review",
+            PhaseKind::Fix => "fix",
+        }
+    }
+
+    pub fn prompt(self) -> &'static str {
+        match self {
+            PhaseKind::Dev => "dev-auto-parallel",
+            PhaseKind::Review => "dev-auto-review-linear",
+            PhaseKind::Fix => "dev-auto-fix-review",
+        }
+    }
+
+    /// The JSON Schema the phase's result must match (embedded from `schemas/`).
+    pub fn schema(self) -> &'static str {
+        match self {
+            PhaseKind::Dev => include_str!("../../schemas/dev.schema.json"),
+            PhaseKind::Review => include_str!("../../schemas/review.schema.json"),
+            PhaseKind::Fix => include_str!("../../schemas/fix.schema.json"),
+        }
+    }
+}
+
+/// Called with a short description of what the agent is doing (a command, a file change).
+pub type ActivityFn = Arc<dyn Fn(&str) + Send + Sync>;
+
+/// Everything a runner needs for one phase.
+#[derive(Clone)]
+pub struct PhaseRequest {
+    pub kind: PhaseKind,
+    pub prompt: String,
+    /// The agent's working directory.
+    pub worktree: PathBuf,
+    /// Extra writable directories (the repository's git dir, so commits work).
+    pub writable_dirs: Vec<PathBuf>,
+    /// The schema file passed to the agent.
+    pub schema_path: PathBuf,
+    pub timeout: Duration,
+    /// A session to continue instead of starting a new one.
+    pub resume: Option<String>,
+    /// Where `events.jsonl` and `stderr.log` go.
+    pub log_dir: PathBuf,
+    pub activity: Option<ActivityFn>,
+}
+
+/// Token usage as the agent reports it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub cached_input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub reasoning_output_tokens: u64,
+}
+
+impl Usage {
+    pub fn total(&self) -> u64 {
+        self.input_tokens + self.output_tokens
+    }
+
+    /// `self - earlier`, for cumulative-per-thread counters.
+    pub fn since(&self, earlier: &Usage) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens.saturating_sub(earlier.input_tokens),
+            cached_input_tokens: self
+                .cached_input_tokens
+                .saturating_sub(earlier.cached_input_tokens),
+            output_tokens: self.output_tokens.saturating_sub(earlier.output_tokens),
+            reasoning_output_tokens: self
+                .reasoning_output_tokens
+                .saturating_sub(earlier.reasoning_output_tokens),
+        }
+    }
+}
+
+/// Why a phase did not produce a valid result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PhaseFailure {
+    #[error("could not start the agent: {message}")]
+    Spawn { message: String },
+    #[error("timed out after {seconds} s; the agent's process group was killed")]
+    Timeout { seconds: u64 },
+    #[error("the turn failed: {message}")]
+    TurnFailed { message: String },
+    #[error("the agent exited with status {code:?}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Exit { code: Option<i32>, message: String },
+    #[error("the agent ended without a final message")]
+    NoFinalMessage,
+    #[error("the final message is not valid JSON ({error})")]
+    InvalidJson { error: String, text: String },
+    #[error("the result does not match the phase schema: {}", errors.join("; "))]
+    SchemaMismatch { errors: Vec<String> },
+    #[error("asked to resume session {requested}, but the agent started {started}")]
+    SessionMismatch { requested: String, started: String },
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// What one phase produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseOutcome {
+    pub result: Result<serde_json::Value, PhaseFailure>,
+    pub session_id: Option<String>,
+    /// Cumulative usage of the session, as last reported.
+    pub usage: Option<Usage>,
+    pub exit_code: Option<i32>,
+    pub events_path: PathBuf,
+    pub stderr_path: PathBuf,
+    pub duration_ms: u64,
+}
+
+/// Runs one phase of an agent.
+#[allow(async_fn_in_trait)]
+pub trait Runner {
+    async fn run(&self, request: &PhaseRequest) -> PhaseOutcome;
+}
+
+/// Validates `value` against a phase schema; every violation, with where it is.
+pub fn validate(kind: PhaseKind, value: &serde_json::Value) -> Result<(), Vec<String>> {
+    let schema: serde_json::Value =
+        serde_json::from_str(kind.schema()).expect("embedded schema is JSON");
+    let validator = jsonschema::validator_for(&schema).expect("embedded schema is valid");
+    let errors: Vec<String> = validator
+        .iter_errors(value)
+        .map(|e| {
+            let at = e.instance_path.to_string();
+            if at.is_empty() {
+                e.to_string()
+            } else {
+                format!("{at}: {e}")
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Codex's structured output runs in strict mode: every object closed, every key required.
+    fn assert_strict(node: &serde_json::Value, at: &str) {
+        match node {
+            serde_json::Value::Object(map) => {
+                if map.get("type") == Some(&serde_json::json!("object")) {
+                    assert_eq!(
+                        map.get("additionalProperties"),
+                        Some(&serde_json::json!(false)),
+                        "{at}"
+                    );
+                    let props: Vec<&String> =
+                        map["properties"].as_object().unwrap().keys().collect();
+                    let mut required: Vec<&str> = map["required"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|v| v.as_str().unwrap())
+                        .collect();
+                    required.sort();
+                    let mut props: Vec<&str> = props.iter().map(|s| s.as_str()).collect();
+                    props.sort();
+                    assert_eq!(props, required, "{at}");
+                }
+                if !map.contains_key("$schema") || at.is_empty() {
+                    for (k, v) in map {
+                        assert_strict(v, &format!("{at}/{k}"));
+                    }
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| assert_strict(v, at)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn schemas_are_strict() {
+        for kind in [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix] {
+            let schema: serde_json::Value = serde_json::from_str(kind.schema()).unwrap();
+            assert_strict(&schema, "");
+        }
+    }
+
+    #[test]
+    fn validation_names_the_problem() {
+        let ok = serde_json::json!({
+            "status": "pass", "summary": "s", "issues": [], "required_actions": [], "followups": [],
+            "review_doc_path": null, "review_entry_written": false, "confidence": "high"
+        });
+        assert!(validate(PhaseKind::Review, &ok).is_ok());
+        let mut bad = ok.clone();
+        bad["status"] = "maybe".into();
+        let errors = validate(PhaseKind::Review, &bad).unwrap_err();
+        assert!(errors[0].starts_with("/status: "), "{errors:?}");
+    }
+}
