@@ -56,7 +56,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     }
     let style = Styler::stdout(global.color);
     for r in &ranges {
-        let review = review_status(&issue_dir.join(r.id.dir_name()));
+        let status = result_status(&issue_dir.join(r.id.dir_name()));
         println!(
             "{}",
             style.bold(&format!(
@@ -66,8 +66,8 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 short(&r.head),
                 r.commits.len(),
                 if r.commits.len() == 1 { "" } else { "s" },
-                review
-                    .map(|s| format!(" · review: {s}"))
+                status
+                    .map(|s| format!(" · status: {s}"))
                     .unwrap_or_default()
             ))
         );
@@ -152,7 +152,7 @@ fn phase_matches(r: &PhaseRange, want: &str) -> bool {
         || want.parse::<u32>().is_ok_and(|n| n == r.id.seq)
 }
 
-fn review_status(phase_dir: &std::path::Path) -> Option<String> {
+fn result_status(phase_dir: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(phase_dir.join("result.json")).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value.get("status")?.as_str().map(str::to_owned)
