@@ -110,12 +110,15 @@ impl TestEnv {
     }
 
     /// Every file under the temp root with its contents: to prove a command changed nothing.
-    pub fn snapshot_tree(&self) -> Vec<(PathBuf, Vec<u8>)> {
+    pub fn snapshot_tree(&self) -> Vec<(PathBuf, usize, u64)> {
         let root = self.repo.parent().unwrap();
         let mut out = Vec::new();
         for entry in walk(root) {
             let data = std::fs::read(&entry).unwrap_or_default();
-            out.push((entry, data));
+            let hash = data.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            out.push((entry, data.len(), hash));
         }
         out.sort();
         out

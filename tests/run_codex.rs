@@ -1,0 +1,422 @@
+//! `orch run` end to end through the real `codex` binary (pinned, installed by
+//! scripts/install-tools.sh), pointed at the local mock model server.
+
+#[path = "support/mock_model.rs"]
+mod mock_model;
+mod support;
+
+use mock_model::{dev_json, review_json, MockModel, Reply};
+use std::path::{Path, PathBuf};
+use support::{issue, TestEnv};
+
+fn codex_bin() -> PathBuf {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/.bin/codex");
+    assert!(
+        bin.exists(),
+        "the pinned codex CLI is missing at {}: run scripts/install-tools.sh (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+struct Run {
+    env: TestEnv,
+    model: MockModel,
+}
+
+impl Run {
+    /// A repo with the given docs (project `p`), orch.toml pointing codex at a fresh mock.
+    fn new(docs: &[(&str, String)], extra_config: &str) -> Run {
+        let env = TestEnv::new();
+        let model = MockModel::start();
+        for (name, text) in docs {
+            env.doc("p", name, text);
+        }
+        let args: Vec<String> = model
+            .codex_args()
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect();
+        env.write(
+            "orch.toml",
+            format!(
+                "worktree_root = \"../wt\"\n{extra_config}\n[codex]\nargs = [{}]\n",
+                args.join(", ")
+            ),
+        );
+        env.write(".gitignore", "logs/\n");
+        env.git(&["add", "."]);
+        env.git(&["commit", "-q", "-m", "Milestone docs"]);
+        std::fs::create_dir_all(env.root().join("codex-home")).unwrap();
+        Run { env, model }
+    }
+
+    fn orch(&self) -> assert_cmd::Command {
+        let mut cmd = self.env.orch();
+        let codex_home = self.env.root().join("codex-home");
+        cmd.env("ORCH_CODEX_BIN", codex_bin())
+            .env("CODEX_HOME", codex_home)
+            .env("ORCH_MOCK_API_KEY", "mock-key-not-secret");
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.orch().arg("run").args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    fn logs(&self) -> PathBuf {
+        self.env.repo.join("logs/orch/M1")
+    }
+
+    fn summary(&self, id: &str) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.logs().join(id).join("summary.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    fn branch_of(&self, id: &str) -> String {
+        self.summary(id)["branch"].as_str().unwrap().to_owned()
+    }
+}
+
+#[test]
+fn three_issues_with_a_dependency_all_pass() {
+    let run = Run::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "blocked: [A-2]\n")),
+            ("a2.md", issue("A-2", "M1", "blocked_by: [A-1]\n")),
+            ("a3.md", issue("A-3", "M1", "")),
+        ],
+        "",
+    );
+    let (code, stdout, stderr) = run.run(&["M1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    for id in ["A-1", "A-2", "A-3"] {
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(id) && l.contains("completed")),
+            "{stdout}"
+        );
+    }
+    for id in ["A-1", "A-2", "A-3"] {
+        let s = run.summary(id);
+        assert_eq!(s["outcome"], "completed");
+        assert_eq!(s["commits"], 1);
+        let branch = run.branch_of(id);
+        let log = run
+            .env
+            .git(&["log", "--format=%s", &format!("main..{branch}")]);
+        assert_eq!(log.trim(), format!("{id}: 01-dev"));
+        let dev = run.logs().join(id).join("01-dev");
+        for file in [
+            "prompt.md",
+            "events.jsonl",
+            "stderr.log",
+            "result.json",
+            "range.json",
+            "schema.json",
+        ] {
+            assert!(dev.join(file).is_file(), "{id}: missing {file}");
+        }
+        let events = std::fs::read_to_string(dev.join("events.jsonl")).unwrap();
+        assert!(events
+            .lines()
+            .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+        assert!(events.contains("\"thread.started\"") && events.contains("\"command_execution\""));
+        assert!(std::fs::read_to_string(dev.join("prompt.md"))
+            .unwrap()
+            .contains(&format!("orch-phase-key: {id}/01-dev")));
+    }
+    // A-2 runs after A-1 (dependency order), A-3 by natural order after.
+    let order: Vec<String> = run
+        .model
+        .requests()
+        .iter()
+        .map(|(k, _)| k.split('/').next().unwrap().to_owned())
+        .collect();
+    let first = |id: &str| order.iter().position(|k| k == id).unwrap();
+    assert!(
+        first("A-1") < first("A-2") && first("A-2") < first("A-3"),
+        "{order:?}"
+    );
+    // Worktrees are gone, the repository is clean for the next run, diff works.
+    assert!(!run.env.root().join("wt/M1/A-1").exists());
+    run.orch().arg("verify-clean").assert().success();
+    run.orch()
+        .args(["diff", "A-2"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("+Work for A-2 (01-dev)"));
+    let run_files: Vec<_> = std::fs::read_dir(run.logs())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("run-"))
+        .collect();
+    assert_eq!(run_files.len(), 1);
+}
+
+#[test]
+fn changes_required_then_pass_after_a_fix() {
+    let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    run.model.script(
+        "A-1/02-review",
+        vec![Reply::Message(review_json(
+            "changes_required",
+            &["Add a test for the empty case"],
+        ))],
+    );
+    let (code, stdout, stderr) = run.run(&["M1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    assert_eq!(s["cycles"], 1);
+    let phases: Vec<&str> = s["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["dev", "review", "fix", "review"]);
+    // The fix prompt carries the review, and resumes the dev session (same thread id).
+    let fix_prompt = std::fs::read_to_string(run.logs().join("A-1/03-fix/prompt.md")).unwrap();
+    assert!(fix_prompt.contains("Add a test for the empty case"));
+    assert_eq!(s["phases"][2]["session_id"], s["phases"][0]["session_id"]);
+    let fix_request = run
+        .model
+        .requests()
+        .into_iter()
+        .find(|(k, _)| k == "A-1/03-fix")
+        .unwrap()
+        .1;
+    assert!(
+        fix_request
+            .to_string()
+            .contains("orch-phase-key: A-1/01-dev"),
+        "resumed session sends the dev history"
+    );
+    // Tokens are per-phase deltas of the cumulative session counters.
+    assert_eq!(s["phases"][2]["usage"]["input_tokens"], 200);
+    assert_eq!(s["phases"][0]["usage"]["input_tokens"], 200);
+    run.orch()
+        .args(["diff", "A-1", "--phase", "fix", "--stat"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("orch-demo/A-1.md | +1 -0"));
+}
+
+#[test]
+fn review_that_never_passes_is_capped_and_dependents_are_skipped() {
+    let run = Run::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "blocked: [A-2]\n")),
+            ("a2.md", issue("A-2", "M1", "blocked_by: [A-1]\n")),
+        ],
+        "max_review_cycles = 2\n",
+    );
+    for key in ["A-1/02-review", "A-1/04-review", "A-1/06-review"] {
+        run.model.script(
+            key,
+            vec![Reply::Message(review_json(
+                "changes_required",
+                &["Handle overflow"],
+            ))],
+        );
+    }
+    let (code, stdout, stderr) = run.run(&["M1"]);
+    assert_eq!(code, 100, "{stdout}\n{stderr}");
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "capped");
+    assert_eq!(s["cycles"], 2);
+    assert_eq!(
+        s["remaining_actions"],
+        serde_json::json!(["Handle overflow"])
+    );
+    assert_eq!(s["phases"].as_array().unwrap().len(), 6);
+    assert!(stdout.contains("- Handle overflow"), "{stdout}");
+    let a2 = run.summary("A-2");
+    assert_eq!(a2["outcome"], "skipped");
+    assert_eq!(a2["reason"], "depends on A-1 (capped) which did not pass");
+    assert!(!run
+        .model
+        .requests()
+        .iter()
+        .any(|(k, _)| k.starts_with("A-2/")));
+}
+
+#[test]
+fn blocked_review_stops_the_issue() {
+    let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    run.model.script(
+        "A-1/02-review",
+        vec![Reply::Message(review_json(
+            "blocked",
+            &["Decide the currency rounding rule"],
+        ))],
+    );
+    let (code, stdout, _) = run.run(&["M1"]);
+    assert_eq!(code, 100);
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "blocked");
+    assert_eq!(s["phases"].as_array().unwrap().len(), 2);
+    assert!(stdout.contains("blocked"), "{stdout}");
+}
+
+#[test]
+fn bad_final_messages_fail_the_phase() {
+    let run = Run::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "")),
+            ("b1.md", issue("B-1", "M1", "")),
+        ],
+        "",
+    );
+    run.model.script(
+        "A-1/01-dev",
+        vec![Reply::Message("Done! Everything works.".into())],
+    );
+    run.model.script(
+        "B-1/01-dev",
+        vec![Reply::Message(r#"{"status":"pass"}"#.into())],
+    );
+    let (code, _, _) = run.run(&["M1"]);
+    assert_eq!(code, 100);
+    let a = run.summary("A-1");
+    assert_eq!(a["outcome"], "failed");
+    assert_eq!(a["phases"][0]["failure"]["kind"], "invalid_json");
+    assert!(a["reason"].as_str().unwrap().contains("not valid JSON"));
+    let b = run.summary("B-1");
+    assert_eq!(b["phases"][0]["failure"]["kind"], "schema_mismatch");
+    assert!(
+        b["reason"]
+            .as_str()
+            .unwrap()
+            .contains("\"summary\" is a required property"),
+        "{}",
+        b["reason"]
+    );
+    assert!(run.logs().join("B-1/01-dev/failure.json").is_file());
+    assert!(!run.logs().join("B-1/01-dev/result.json").exists());
+}
+
+#[test]
+fn model_server_error_fails_the_phase() {
+    let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    run.model.script(
+        "A-1/01-dev",
+        vec![Reply::Status(500), Reply::Status(500), Reply::Status(500)],
+    );
+    let (code, _, _) = run.run(&["M1"]);
+    assert_eq!(code, 100);
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "failed");
+    let kind = s["phases"][0]["failure"]["kind"].as_str().unwrap();
+    assert!(kind == "turn_failed" || kind == "exit", "{kind}");
+}
+
+#[test]
+fn hanging_agent_is_killed_at_the_timeout() {
+    let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "phase_timeout = 4\n");
+    run.model.script(
+        "A-1/01-dev",
+        vec![Reply::Commands(vec!["sleep 600".into()])],
+    );
+    let started = std::time::Instant::now();
+    let (code, _, _) = run.run(&["M1"]);
+    assert_eq!(code, 100);
+    assert!(started.elapsed().as_secs() < 60);
+    let s = run.summary("A-1");
+    assert_eq!(s["phases"][0]["failure"]["kind"], "timeout");
+    // Nothing the agent started is left running.
+    let marker = run.env.root().join("wt").display().to_string();
+    let leftovers: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok())
+        .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
+        .filter(|c| c.contains(&marker) || c.contains("sleep 600"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn secrets_never_reach_the_logs() {
+    let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    let fake_key = "sk-proj-abcdefghijklmnopqrstuvwxyz012345";
+    run.model.script(
+        "A-1/01-dev",
+        vec![
+            Reply::Commands(vec![format!(
+                "echo token=$ORCH_TEST_DEPLOY_TOKEN key={fake_key}"
+            )]),
+            Reply::Message(
+                dev_json("pass").replace("Implemented the issue.", &format!("Used {fake_key}")),
+            ),
+        ],
+    );
+    let out = run
+        .orch()
+        .env("ORCH_TEST_DEPLOY_TOKEN", "hunter2-super-secret")
+        .args(["run", "M1"])
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some());
+    let mut seen_redaction = false;
+    for entry in walk(&run.env.repo.join("logs")) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+        assert!(
+            !text.contains("hunter2-super-secret"),
+            "{} leaks the token",
+            entry.display()
+        );
+        assert!(
+            !text.contains(fake_key),
+            "{} leaks the key",
+            entry.display()
+        );
+        seen_redaction |= text.contains("[REDACTED");
+    }
+    assert!(seen_redaction);
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
+#[test]
+fn dry_run_changes_nothing_and_dirty_repos_are_refused() {
+    let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    let before = run.env.snapshot_tree();
+    let refs_before = run.env.git(&["for-each-ref"]);
+    let out = run
+        .orch()
+        .args(["run", "M1", "--dry-run"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Dry run: nothing was changed"));
+    assert_eq!(before, run.env.snapshot_tree());
+    assert_eq!(refs_before, run.env.git(&["for-each-ref"]));
+    assert!(run.model.requests().is_empty());
+    run.env.write("stray.txt", "dirty");
+    run.orch()
+        .args(["run", "M1"])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "not clean; refusing to start a run",
+        ));
+    assert!(run.model.requests().is_empty());
+}
