@@ -157,3 +157,38 @@ fn verbose_logging_goes_to_stderr() {
     let verbose = env.orch().args(["-vv", "validate"]).output().unwrap();
     assert!(String::from_utf8_lossy(&verbose.stderr).contains("loaded issue docs"));
 }
+
+#[test]
+fn prompts_can_be_shown_exported_and_overridden() {
+    let env = TestEnv::new();
+    env.orch()
+        .args(["prompts", "show", "dev-auto-parallel"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("{{> autonomous-development}}"));
+    env.orch().args(["prompts", "export"]).assert().success();
+    let path = env.repo.join(".orch/prompts/dev-auto-review-linear.md");
+    assert!(path.is_file());
+    std::fs::write(&path, "Custom review for {{issue_id}}").unwrap();
+    env.orch()
+        .args(["prompts", "export"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kept"));
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "Custom review for {{issue_id}}"
+    );
+    env.orch()
+        .args(["prompts", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            ".orch/prompts/dev-auto-review-linear.md",
+        ));
+    env.orch()
+        .args(["prompts", "show", "nope"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("unknown prompt `nope`"));
+}

@@ -6,6 +6,7 @@ mod completions;
 mod debug;
 mod diff;
 mod plan;
+mod prompts;
 mod run;
 mod validate;
 mod verify_clean;
@@ -66,6 +67,8 @@ enum Command {
     Worktrees(worktrees::Args),
     /// Show what each phase of an issue changed, from the recorded ranges.
     Diff(diff::Args),
+    /// Show or export the phase prompts.
+    Prompts(prompts::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
     /// Library operations for benchmarks and troubleshooting.
@@ -99,6 +102,7 @@ pub fn main() -> i32 {
         Command::VerifyClean(args) => verify_clean::run(&cli.global, args),
         Command::Worktrees(args) => worktrees::run(&cli.global, args),
         Command::Diff(args) => diff::run(&cli.global, args),
+        Command::Prompts(args) => prompts::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
         Command::Debug(args) => debug::run(&cli.global, args),
     };

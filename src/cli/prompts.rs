@@ -1,0 +1,62 @@
+//! `orch prompts show|export`: see the prompts a run uses, or copy them into the repository
+//! (`.orch/prompts/`) to customise them.
+
+use super::{hinted, GlobalArgs, Workspace};
+use crate::exit;
+use crate::prompts::{self, OVERRIDE_DIR, PROMPTS};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: PromptsCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum PromptsCommand {
+    /// List the prompts and where each one comes from.
+    List,
+    /// Print a prompt's template as a run would use it (the repository's override, if any).
+    Show { name: String },
+    /// Write the built-in prompts to .orch/prompts/ (never overwrites).
+    Export,
+}
+
+pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    let ws = Workspace::open(global, None)?;
+    let root = ws.repo_root.clone().ok_or_else(|| {
+        hinted(
+            "not inside a git repository",
+            "run orch inside your repository, or pass -C <repo>",
+        )
+    })?;
+    match &args.command {
+        PromptsCommand::List => {
+            for (name, _) in PROMPTS {
+                let (_, from) = prompts::source(&root, name)?;
+                let from = from.map_or("built in".to_owned(), |p| p.display().to_string());
+                println!("{name}  ({from})");
+            }
+        }
+        PromptsCommand::Show { name } => {
+            let (text, _) = prompts::source(&root, name).map_err(|e| {
+                let names: Vec<&str> = PROMPTS.iter().map(|(n, _)| *n).collect();
+                hinted(e.to_string(), format!("prompts: {}", names.join(", ")))
+            })?;
+            print!("{text}");
+        }
+        PromptsCommand::Export => {
+            let dir = root.join(OVERRIDE_DIR);
+            std::fs::create_dir_all(&dir)?;
+            for (name, text) in PROMPTS {
+                let path = dir.join(format!("{name}.md"));
+                if path.exists() {
+                    println!("kept {} (already exists)", path.display());
+                    continue;
+                }
+                std::fs::write(&path, text)?;
+                println!("wrote {}", path.display());
+            }
+        }
+    }
+    Ok(exit::OK)
+}
