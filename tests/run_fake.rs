@@ -1,0 +1,267 @@
+//! Fast, deterministic tests of every path of the run loop, with the scripted fake agent
+//! (fixtures/agents/fake-codex) standing in for the codex CLI.
+
+mod support;
+use serde_json::json;
+use std::path::PathBuf;
+use support::{fixtures, issue, TestEnv};
+
+struct Fake {
+    env: TestEnv,
+}
+
+fn review(status: &str, actions: &[&str]) -> String {
+    json!({"status": status, "summary": status, "issues": [], "required_actions": actions, "followups": [],
+           "review_doc_path": null, "review_entry_written": false, "confidence": "high"})
+    .to_string()
+}
+
+fn work(status: &str, fix: bool) -> String {
+    let mut v = json!({"status": status, "summary": "s", "branch": "", "worktree": null, "commits": [],
+        "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []});
+    if fix {
+        v["addressed"] = json!([]);
+    }
+    v.to_string()
+}
+
+const COMMIT: &str = "mkdir -p w && date +%N >> w/f.txt && git add w && git commit -q -m step";
+
+impl Fake {
+    fn new(docs: &[(&str, String)], config: &str, script: serde_json::Value) -> Fake {
+        let env = TestEnv::new();
+        for (name, text) in docs {
+            env.doc("p", name, text);
+        }
+        env.write("orch.toml", format!("worktree_root = \"../wt\"\n{config}"));
+        env.write(".gitignore", "logs/\n");
+        env.git(&["add", "."]);
+        env.git(&["commit", "-q", "-m", "docs"]);
+        std::fs::write(env.root().join("script.json"), script.to_string()).unwrap();
+        Fake { env }
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let out = self
+            .env
+            .orch()
+            .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
+            .env("ORCH_FAKE_SCRIPT", self.env.root().join("script.json"))
+            .env("ORCH_FAKE_LOG", self.env.root().join("fake.log"))
+            .arg("run")
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    fn summary(&self, id: &str) -> serde_json::Value {
+        let path = self
+            .env
+            .repo
+            .join("logs/orch/M1")
+            .join(id)
+            .join("summary.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    fn calls(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.env.root().join("fake.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    fn phase_dir(&self, id: &str, phase: &str) -> PathBuf {
+        self.env.repo.join("logs/orch/M1").join(id).join(phase)
+    }
+}
+
+fn one() -> Vec<(&'static str, String)> {
+    vec![("a.md", issue("A-1", "M1", ""))]
+}
+
+#[test]
+fn a_resumed_session_that_comes_back_as_another_is_a_failure() {
+    let fake = Fake::new(
+        &one(),
+        "",
+        json!({
+            "A-1/02-review": [{"message": review("changes_required", &["x"])}],
+            "A-1/03-fix": [{"thread": "someone-elses-thread"}, {"run": COMMIT}, {"message": work("pass", true)}],
+        }),
+    );
+    let (code, out) = fake.run(&["M1"]);
+    assert_eq!(code, 100, "{out}");
+    let s = fake.summary("A-1");
+    assert_eq!(s["phases"][2]["failure"]["kind"], "session_mismatch");
+    assert_eq!(s["phases"][2]["failure"]["started"], "someone-elses-thread");
+    let calls = fake.calls();
+    assert_eq!(calls[2]["resume"], s["phases"][0]["session_id"]);
+}
+
+#[test]
+fn unknown_events_and_reconnect_errors_are_tolerated() {
+    let fake = Fake::new(
+        &one(),
+        "",
+        json!({
+            "A-1/01-dev": [
+                {"raw": "{\"type\":\"item.plan.delta\",\"item_id\":\"x\",\"delta\":\"y\"}"},
+                {"raw": "this line is not JSON"},
+                {"raw": "{\"type\":\"item.completed\",\"item\":{\"id\":\"i9\",\"type\":\"collab_tool_call\",\"tool\":\"wait\"}}"},
+                {"error": "Reconnecting... 1/5"},
+                {"run": COMMIT},
+                {"message": work("pass", false)}
+            ]
+        }),
+    );
+    let (code, out) = fake.run(&["M1"]);
+    assert_eq!(code, 0, "{out}");
+    let events =
+        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("events.jsonl")).unwrap();
+    assert!(
+        events.contains("this line is not JSON"),
+        "raw events are kept as they came"
+    );
+}
+
+#[test]
+fn exit_codes_failed_turns_and_missing_messages_fail_the_phase() {
+    let docs = vec![
+        ("a.md", issue("A-1", "M1", "")),
+        ("b.md", issue("B-1", "M1", "")),
+        ("c.md", issue("C-1", "M1", "")),
+        ("d.md", issue("D-1", "M1", "")),
+    ];
+    let fake = Fake::new(
+        &docs,
+        "",
+        json!({
+            "A-1/01-dev": [{"run": COMMIT}, {"exit": 3}],
+            "B-1/01-dev": [{"fail": "rate limited"}],
+            "C-1/01-dev": [{"run": COMMIT}],
+            "D-1/01-dev": [{"message": work("failed", false)}],
+        }),
+    );
+    let (code, _) = fake.run(&["M1"]);
+    assert_eq!(code, 100);
+    assert_eq!(
+        fake.summary("A-1")["phases"][0]["failure"],
+        json!({"kind": "exit", "code": 3, "message": ""})
+    );
+    assert_eq!(
+        fake.summary("B-1")["phases"][0]["failure"],
+        json!({"kind": "turn_failed", "message": "rate limited"})
+    );
+    assert_eq!(
+        fake.summary("C-1")["phases"][0]["failure"]["kind"],
+        "no_final_message"
+    );
+    let d = fake.summary("D-1");
+    assert_eq!(d["outcome"], "failed");
+    assert_eq!(d["reason"], "dev reported failure: s");
+    // A failed phase's commits stay reachable through the pin even if the branch goes away.
+    let pin = fake
+        .env
+        .git(&["for-each-ref", "--format=%(refname)", "refs/orch/runs/"]);
+    assert!(pin.lines().any(|r| r.ends_with("/A-1/01-dev")), "{pin}");
+}
+
+#[test]
+fn a_large_event_stream_is_streamed_to_disk() {
+    let lines: Vec<serde_json::Value> = (0..20_000)
+        .map(|i| json!({"raw": json!({"type": "item.updated", "item": {"id": "t", "type": "todo_list", "items": [{"text": format!("step {i} {}", "x".repeat(400)), "completed": false}]}}).to_string()}))
+        .collect();
+    let mut steps = lines;
+    steps.push(json!({"run": COMMIT}));
+    steps.push(json!({"message": work("pass", false)}));
+    let fake = Fake::new(&one(), "", json!({ "A-1/01-dev": steps }));
+    let (code, out) = fake.run(&["M1"]);
+    assert_eq!(code, 0, "{out}");
+    let events =
+        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("events.jsonl")).unwrap();
+    assert!(events.lines().count() > 20_000);
+    assert!(events.len() > 8_000_000);
+}
+
+#[test]
+fn fix_can_start_a_fresh_session() {
+    let fake = Fake::new(
+        &one(),
+        "[codex]\nresume_fix = false\n",
+        json!({
+            "A-1/02-review": [{"message": review("changes_required", &["x"])}],
+        }),
+    );
+    let (code, out) = fake.run(&["M1"]);
+    assert_eq!(code, 0, "{out}");
+    let calls = fake.calls();
+    assert_eq!(calls.len(), 4);
+    assert!(calls.iter().all(|c| c["resume"].is_null()));
+}
+
+#[test]
+fn leftovers_are_recorded_then_rescued_and_the_issue_filter_runs_one_issue() {
+    let docs = vec![
+        ("a.md", issue("A-1", "M1", "")),
+        ("b.md", issue("B-1", "M1", "")),
+    ];
+    let fake = Fake::new(
+        &docs,
+        "",
+        json!({
+            "B-1/01-dev": [{"run": COMMIT}, {"run": "echo draft > notes.txt"}, {"message": work("pass", false)}],
+        }),
+    );
+    let (code, out) = fake.run(&["M1", "--issue", "B-1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(fake
+        .calls()
+        .iter()
+        .all(|c| c["key"].as_str().unwrap().starts_with("B-1/")));
+    let range: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fake.phase_dir("B-1", "01-dev").join("range.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(range["uncommitted"]["files"][0]["path"], "notes.txt");
+    let s = fake.summary("B-1");
+    let rescue = s["rescue_ref"].as_str().unwrap();
+    assert_eq!(
+        fake.env.git(&["show", &format!("{rescue}:notes.txt")]),
+        "draft\n"
+    );
+    assert!(
+        out.contains("uncommitted work saved as refs/orch/rescue/M1/B-1/1"),
+        "{out}"
+    );
+    fake.env
+        .orch()
+        .args(["run", "M1", "--issue", "Z-9"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn per_phase_usage_is_a_delta_of_the_session_counters() {
+    let fake = Fake::new(
+        &one(),
+        "",
+        json!({
+            "A-1/02-review": [{"message": review("changes_required", &["x"])}],
+        }),
+    );
+    fake.run(&["M1"]);
+    let s = fake.summary("A-1");
+    // dev: 2 steps → 30 in. fix resumes the dev session: the agent reports 60 for the
+    // thread, of which this phase used 30. Reviews run in sessions of their own.
+    assert_eq!(s["phases"][0]["usage"]["input_tokens"], 30);
+    assert_eq!(s["phases"][1]["usage"]["input_tokens"], 20);
+    assert_eq!(s["phases"][2]["usage"]["input_tokens"], 30);
+    assert_eq!(s["tokens"]["input_tokens"], 30 + 20 + 30 + 20);
+}
