@@ -91,6 +91,8 @@ pub struct IssueSummary {
     pub remaining_actions: Vec<String>,
     pub rescue_ref: Option<String>,
     pub log_dir: PathBuf,
+    /// The commit the issue's branch started from (the trunk, or the branch it stacks on).
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -220,6 +222,8 @@ impl<R: Runner> Engine<'_, R> {
             .map(|d| d.id.clone())
             .collect();
         let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
+        // Branch tips of issues completed in this run: a dependent issue stacks on them.
+        let mut tips: BTreeMap<String, String> = BTreeMap::new();
         let mut summaries = Vec::new();
         for (n, issue) in issues.iter().enumerate() {
             (self.reporter)(&EngineEvent::IssueStarted {
@@ -257,12 +261,19 @@ impl<R: Runner> Engine<'_, R> {
                     .get(issue.id.as_str())
                     .map(|d| d.body.clone())
                     .unwrap_or_default();
+                let base = stack_base(issue, &tips).unwrap_or(&base).to_owned();
                 self.run_issue(plan, issue, &body, &base, &issue_dir, opts)
                     .await?
             };
             write_json(&issue_dir.join("summary.json"), &summary)?;
             if summary.outcome == Outcome::Completed {
                 passed.insert(issue.id.clone());
+                let (root, branch) = (self.repo_root.clone(), issue.branch.clone());
+                if let Some(tip) =
+                    blocking(move || Ok(Repo::open(&root)?.branch_tip(&branch)?)).await?
+                {
+                    tips.insert(issue.id.clone(), tip);
+                }
             }
             outcomes.insert(issue.id.clone(), summary.outcome);
             (self.reporter)(&EngineEvent::IssueFinished {
@@ -324,6 +335,7 @@ impl<R: Runner> Engine<'_, R> {
             remaining_actions: Vec::new(),
             rescue_ref: None,
             log_dir: issue_dir.to_owned(),
+            base: Some(base.to_owned()),
         };
         let mut ctx = PhaseContext {
             plan,
@@ -587,6 +599,22 @@ struct PhaseContext<'a> {
     dev_session: Option<String>,
 }
 
+/// An issue with exactly one dependency in its milestone, completed in this run, starts from
+/// that issue's branch tip (a stack, as Graphite users expect); any other issue starts from
+/// the trunk. With two or more dependencies there is no single branch to stack on.
+fn stack_base<'t>(issue: &PlannedIssue, tips: &'t BTreeMap<String, String>) -> Option<&'t String> {
+    let in_milestone: Vec<&str> = issue
+        .dependencies
+        .iter()
+        .filter(|d| matches!(d, crate::dag::Dependency::InMilestone { .. }))
+        .map(|d| d.id())
+        .collect();
+    match in_milestone.as_slice() {
+        [only] => tips.get(*only),
+        _ => None,
+    }
+}
+
 fn skipped(issue: &PlannedIssue, reason: String, issue_dir: &Path) -> IssueSummary {
     IssueSummary {
         id: issue.id.clone(),
@@ -601,6 +629,7 @@ fn skipped(issue: &PlannedIssue, reason: String, issue_dir: &Path) -> IssueSumma
         remaining_actions: Vec::new(),
         rescue_ref: None,
         log_dir: issue_dir.to_owned(),
+        base: None,
     }
 }
 

@@ -111,7 +111,13 @@ fn three_issues_with_a_dependency_all_pass() {
         let log = run
             .env
             .git(&["log", "--format=%s", &format!("main..{branch}")]);
-        assert_eq!(log.trim(), format!("{id}: 01-dev"));
+        // A-2 depends on A-1 alone, so it is stacked on A-1's branch.
+        let want = if id == "A-2" {
+            "A-2: 01-dev\nA-1: 01-dev".to_owned()
+        } else {
+            format!("{id}: 01-dev")
+        };
+        assert_eq!(log.trim(), want);
         let dev = run.logs().join(id).join("01-dev");
         for file in [
             "prompt.md",
