@@ -42,6 +42,9 @@ pub struct PhaseStart {
     pub head: ObjectId,
     /// Every ref of the repository, for the audit.
     pub refs: BTreeMap<String, String>,
+    /// Registered linked worktrees (paths), for the audit.
+    #[serde(default)]
+    pub worktrees: Vec<PathBuf>,
 }
 
 /// Identifies one phase of one issue in one run.
@@ -116,6 +119,12 @@ pub struct PhaseRange {
     pub pinned_ref: String,
     /// Refs created, moved or deleted during the phase (excluding orch's own).
     pub refs_changed: Vec<RefChange>,
+    /// Linked worktrees registered during the phase.
+    #[serde(default)]
+    pub worktrees_added: Vec<PathBuf>,
+    /// Linked worktrees that disappeared during the phase.
+    #[serde(default)]
+    pub worktrees_removed: Vec<PathBuf>,
 }
 
 /// Records the worktree's HEAD and every ref before a phase.
@@ -125,6 +134,7 @@ pub fn begin(worktree: &Repo) -> Result<PhaseStart, CaptureError> {
         branch: head.branch,
         head: head.oid.ok_or(CaptureError::NoHead)?,
         refs: worktree.ref_snapshot()?,
+        worktrees: worktree.worktrees()?.into_iter().map(|w| w.path).collect(),
     })
 }
 
@@ -151,6 +161,18 @@ pub fn finish(
     let refs_after = worktree.ref_snapshot()?;
     let refs_changed = ref_changes(&start.refs, &refs_after);
     let stack = stack(worktree, issue_branch, start, &refs_after)?;
+    let worktrees_after: Vec<PathBuf> = worktree.worktrees()?.into_iter().map(|w| w.path).collect();
+    let worktrees_added = worktrees_after
+        .iter()
+        .filter(|w| !start.worktrees.contains(w))
+        .cloned()
+        .collect();
+    let worktrees_removed = start
+        .worktrees
+        .iter()
+        .filter(|w| !worktrees_after.contains(w))
+        .cloned()
+        .collect();
 
     std::fs::create_dir_all(phase_dir).map_err(|source| CaptureError::Io {
         action: "create the phase directory",
@@ -180,6 +202,8 @@ pub fn finish(
         uncommitted,
         pinned_ref,
         refs_changed,
+        worktrees_added,
+        worktrees_removed,
     };
     let json = serde_json::to_vec_pretty(&range).expect("range serialises");
     write_atomic(&phase_dir.join(RANGE_FILE), &json)?;

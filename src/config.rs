@@ -140,6 +140,16 @@ impl Config {
             .unwrap_or(DEFAULT_PHASE_TIMEOUT)
     }
 
+    /// Whether a ref/worktree violation found by the post-phase audit fails the phase.
+    pub fn audit_fails_phase(&self) -> bool {
+        true
+    }
+
+    /// Whether the audit puts violated refs back and removes worktrees the agent added.
+    pub fn audit_restores(&self) -> bool {
+        true
+    }
+
     pub fn codex_sandbox(&self) -> &str {
         self.codex.sandbox.as_deref().unwrap_or(DEFAULT_SANDBOX)
     }

@@ -348,6 +348,7 @@ impl<R: Runner> Engine<'_, R> {
             seq: 0,
             sessions: BTreeMap::new(),
             dev_session: None,
+            stack: vec![issue.branch.clone()],
         };
 
         let dev = self.phase(&mut ctx, PhaseKind::Dev, 0, None).await?;
@@ -532,7 +533,7 @@ impl<R: Runner> Engine<'_, R> {
                 })
             })),
         };
-        let outcome = self.runner.run(&request).await;
+        let mut outcome = self.runner.run(&request).await;
 
         let (wt_path, branch, dir2) = (
             ctx.issue.worktree.clone(),
@@ -544,6 +545,17 @@ impl<R: Runner> Engine<'_, R> {
                 .map_err(EngineError::from)
         })
         .await?;
+        for b in range.stack.iter().filter(|b| b.created) {
+            if !ctx.stack.contains(&b.name) {
+                ctx.stack.push(b.name.clone());
+            }
+        }
+        let violations = self.audit(ctx, &range, &dir).await?;
+        if !violations.is_empty() && self.config.audit_fails_phase() && outcome.result.is_ok() {
+            outcome.result = Err(PhaseFailure::GuardViolation {
+                changes: violations,
+            });
+        }
         match &outcome.result {
             Ok(value) => write_text(
                 &dir.join("result.json"),
@@ -585,6 +597,108 @@ impl<R: Runner> Engine<'_, R> {
     }
 }
 
+impl<R: Runner> Engine<'_, R> {
+    /// Runs the post-phase audit: refs outside the issue's stack and worktrees the agent
+    /// added or removed. Every violation goes to the phase's `guard.jsonl`; refs are put back
+    /// and added worktrees removed unless `[guard] audit_restore = false`.
+    async fn audit(
+        &self,
+        ctx: &PhaseContext<'_>,
+        range: &capture::PhaseRange,
+        dir: &Path,
+    ) -> Result<Vec<String>, EngineError> {
+        let (root, range2, branch, stack) = (
+            self.repo_root.clone(),
+            range.clone(),
+            ctx.issue.branch.clone(),
+            ctx.stack.clone(),
+        );
+        let restore = self.config.audit_restores();
+        let refs = blocking(move || {
+            Ok(crate::audit::audit(
+                &Repo::open(&root)?,
+                &range2,
+                &branch,
+                &stack,
+                restore,
+            )?)
+        })
+        .await?;
+        let mut lines = Vec::new();
+        let mut changes = Vec::new();
+        for v in &refs {
+            changes.push(v.name.clone());
+            lines.push(serde_json::json!({
+                "ts": crate::timeutil::now_rfc3339(), "kind": "violation", "ref": v.name,
+                "before": v.before, "after": v.after, "restored": v.restored,
+            }));
+        }
+        for path in &range.worktrees_added {
+            let (root, p, restore2) = (self.repo_root.clone(), path.clone(), restore);
+            let prefix = format!(
+                "{}agent-worktrees/",
+                IssueWorktree {
+                    milestone: ctx.plan.milestone.clone(),
+                    id: ctx.issue.id.clone(),
+                    branch: String::new(),
+                    path: PathBuf::new(),
+                }
+                .rescue_prefix()
+            );
+            let removed = blocking(move || {
+                let repo = Repo::open(&root)?;
+                if !restore2 {
+                    return Ok(None);
+                }
+                let Some(entry) = repo.worktrees()?.into_iter().find(|w| w.path == p) else {
+                    return Ok(None);
+                };
+                Ok(Some(lifecycle::remove_entry(
+                    &repo,
+                    &entry,
+                    &prefix,
+                    "a worktree the agent added",
+                )?))
+            })
+            .await?;
+            changes.push(format!("worktree added at {}", path.display()));
+            lines.push(serde_json::json!({
+                "ts": crate::timeutil::now_rfc3339(), "kind": "violation", "worktree_added": path,
+                "restored": removed.is_some(), "rescue_ref": removed.and_then(|r| r.rescue_ref),
+            }));
+        }
+        for path in &range.worktrees_removed {
+            changes.push(format!("worktree removed at {}", path.display()));
+            lines.push(serde_json::json!({
+                "ts": crate::timeutil::now_rfc3339(), "kind": "violation", "worktree_removed": path, "restored": false,
+            }));
+        }
+        if !lines.is_empty() {
+            append_lines(&dir.join("guard.jsonl"), &lines)?;
+        }
+        Ok(changes)
+    }
+}
+
+fn append_lines(path: &Path, lines: &[serde_json::Value]) -> Result<(), EngineError> {
+    use std::io::Write;
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|source| EngineError::Write {
+            path: path.to_owned(),
+            source,
+        })?;
+    for line in lines {
+        writeln!(file, "{}", redact(&line.to_string())).map_err(|source| EngineError::Write {
+            path: path.to_owned(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
 struct PhaseContext<'a> {
     plan: &'a Plan,
     issue: &'a PlannedIssue,
@@ -597,6 +711,8 @@ struct PhaseContext<'a> {
     /// Last cumulative usage per session, for per-phase deltas.
     sessions: BTreeMap<String, Usage>,
     dev_session: Option<String>,
+    /// The issue branch plus branches its phases created on top of it.
+    stack: Vec<String>,
 }
 
 /// An issue with exactly one dependency in its milestone, completed in this run, starts from

@@ -265,3 +265,60 @@ fn per_phase_usage_is_a_delta_of_the_session_counters() {
     assert_eq!(s["phases"][2]["usage"]["input_tokens"], 30);
     assert_eq!(s["tokens"]["input_tokens"], 30 + 20 + 30 + 20);
 }
+
+#[test]
+fn the_audit_undoes_changes_outside_the_issue_stack() {
+    let fake = Fake::new(
+        &one(),
+        "",
+        json!({
+            "A-1/01-dev": [
+                {"run": COMMIT},
+                {"run": "git update-ref refs/heads/main HEAD && git tag v9 && git worktree add -q ../rogue -b rogue"},
+                {"run": "git switch -q -c a1-part-2 && echo more > more.txt && git add more.txt && git commit -q -m part2"},
+                {"message": work("pass", false)}
+            ]
+        }),
+    );
+    let main_before = fake.env.git(&["rev-parse", "main"]);
+    let (code, out) = fake.run(&["M1"]);
+    assert_eq!(code, 100, "{out}");
+    let s = fake.summary("A-1");
+    let failure = &s["phases"][0]["failure"];
+    assert_eq!(failure["kind"], "guard_violation", "{s}");
+    let changes: Vec<&str> = failure["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(
+        changes.contains(&"refs/heads/main") && changes.contains(&"refs/tags/v9"),
+        "{changes:?}"
+    );
+    assert!(
+        changes.iter().any(|c| c.starts_with("worktree added at")),
+        "{changes:?}"
+    );
+    // Undone: main is back, the tag is gone, the rogue worktree is gone.
+    assert_eq!(fake.env.git(&["rev-parse", "main"]), main_before);
+    assert!(fake.env.git(&["tag"]).is_empty());
+    assert_eq!(fake.env.git(&["worktree", "list"]).lines().count(), 1);
+    // The stacked branch the agent created is part of the issue's stack: kept.
+    assert!(fake
+        .env
+        .git(&["branch", "--list", "a1-part-2"])
+        .contains("a1-part-2"));
+    let guard =
+        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("guard.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = guard
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e["ref"] == "refs/heads/main" && e["restored"] == true),
+        "{guard}"
+    );
+}

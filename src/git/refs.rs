@@ -40,6 +40,15 @@ impl Repo {
         Ok(())
     }
 
+    /// Deletes `name` if it exists (used to undo refs an agent created where it must not).
+    pub fn delete_ref(&self, name: &str) -> Result<(), GitError> {
+        match self.inner.find_reference(name) {
+            Ok(mut r) => r.delete().map_err(self.err(format!("delete `{name}`"))),
+            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
+            Err(e) => Err(self.err(format!("find `{name}`"))(e)),
+        }
+    }
+
     /// The value of one ref, if it exists.
     pub fn ref_target(&self, name: &str) -> Result<Option<ObjectId>, GitError> {
         match self.inner.find_reference(name) {

@@ -125,6 +125,8 @@ pub enum PhaseFailure {
     SessionMismatch { requested: String, started: String },
     #[error("interrupted")]
     Interrupted,
+    #[error("changed things outside the issue's stack: {}", changes.join(", "))]
+    GuardViolation { changes: Vec<String> },
 }
 
 /// What one phase produced.
