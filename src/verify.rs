@@ -183,6 +183,9 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
 
     match lock::inspect(&repo.common_dir()) {
         LockState::Free => {}
+        // The caller's own lock (a run checking before it starts) is not a problem.
+        LockState::Held(info)
+            if info.pid == std::process::id() && info.host == lock::hostname() => {}
         LockState::Held(info) => problems.push(problem(
             "run_in_progress",
             Some(lock::lock_path(&repo.common_dir()).display().to_string()),

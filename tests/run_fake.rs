@@ -322,3 +322,48 @@ fn the_audit_undoes_changes_outside_the_issue_stack() {
         "{guard}"
     );
 }
+
+#[test]
+fn one_run_per_repository() {
+    let fake = Fake::new(
+        &one(),
+        "",
+        json!({"A-1/01-dev": [{"sleep": 3}, {"run": COMMIT}, {"message": work("pass", false)}]}),
+    );
+    let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"));
+    first
+        .current_dir(&fake.env.repo)
+        .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
+        .env("ORCH_FAKE_SCRIPT", fake.env.root().join("script.json"))
+        .args(["run", "M1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    let mut child = first.spawn().unwrap();
+    let lock = fake.env.repo.join(".git/orch/lock");
+    for _ in 0..100 {
+        if lock.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let (code, out) = fake.run(&["M1"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("another orch run holds the lock: pid"),
+        "{out}"
+    );
+    assert!(child.wait().unwrap().success());
+    assert!(!lock.exists(), "released at the end");
+
+    // A lock left by a dead process: refused, then taken over with --force-unlock.
+    let dead = json!({"pid": u32::MAX - 1, "host": orch::lock::hostname(), "started_at": "2026-01-01T00:00:00Z", "command": "orch run M1"});
+    std::fs::write(&lock, dead.to_string()).unwrap();
+    let (code, out) = fake.run(&["M1"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("stale orch lock") && out.contains("--force-unlock"),
+        "{out}"
+    );
+    let (code, out) = fake.run(&["M1", "--force-unlock"]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -24,6 +24,9 @@ pub struct Args {
     /// Show everything that would happen; change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Take over a lock left by an orch process that is gone.
+    #[arg(long)]
+    force_unlock: bool,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -115,6 +118,25 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         );
         return Ok(exit::OK);
     }
+    let lock = match crate::lock::RunLock::acquire(
+        &repo.common_dir(),
+        &format!("orch run {}", args.milestone),
+        args.force_unlock,
+    ) {
+        Ok(lock) => lock,
+        Err(e @ crate::lock::LockError::Stale(_)) => {
+            return Err(hinted(
+                e.to_string(),
+                "check no orch is running, then pass --force-unlock",
+            ))
+        }
+        Err(e @ crate::lock::LockError::Held(_)) => {
+            return Err(hinted(e.to_string(), "wait for that run to finish"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    // With the lock held (ours, so not a problem), check again: this is the state the run starts from.
+    let report = crate::verify::verify_clean(&repo, &ws.config)?;
     if !report.clean {
         for p in &report.problems {
             eprintln!("{}: {}", err_style.yellow(p.kind), p.message);
@@ -147,6 +169,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         .enable_all()
         .build()?;
     let summary = runtime.block_on(engine.run(&plan, &set, &opts))?;
+    drop(lock);
 
     let style = Styler::stdout(global.color);
     println!();
