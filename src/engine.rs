@@ -46,6 +46,8 @@ pub enum Outcome {
     Failed,
     Capped,
     Skipped,
+    /// Stopped by SIGINT/SIGTERM; the worktree is kept.
+    Interrupted,
 }
 
 impl Outcome {
@@ -56,6 +58,7 @@ impl Outcome {
             Outcome::Failed => "failed",
             Outcome::Capped => "capped",
             Outcome::Skipped => "skipped",
+            Outcome::Interrupted => "interrupted",
         }
     }
 }
@@ -172,6 +175,8 @@ pub struct Engine<'a, R: Runner> {
     pub config: &'a Config,
     pub runner: &'a R,
     pub reporter: Reporter,
+    /// Turns true on SIGINT/SIGTERM.
+    pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl<R: Runner> Engine<'_, R> {
@@ -279,7 +284,11 @@ impl<R: Runner> Engine<'_, R> {
             (self.reporter)(&EngineEvent::IssueFinished {
                 summary: summary.clone(),
             });
+            let interrupted = summary.outcome == Outcome::Interrupted;
             summaries.push(summary);
+            if interrupted {
+                break;
+            }
         }
         let summary = RunSummary {
             run_id: opts.run_id.clone(),
@@ -424,6 +433,18 @@ impl<R: Runner> Engine<'_, R> {
             }
         }
 
+        if let Some(last) = summary.phases.last() {
+            if last.failure == Some(PhaseFailure::Interrupted) {
+                // Keep the worktree and branch as they are: the run can pick up from here.
+                summary.outcome = Outcome::Interrupted;
+                summary.reason = Some(format!(
+                    "interrupted during {:02}-{}",
+                    last.seq,
+                    last.phase.name()
+                ));
+                return Ok(summary);
+            }
+        }
         let (root, wt2) = (self.repo_root.clone(), wt.clone());
         let removed = blocking(move || {
             lifecycle::remove(&Repo::open(&root)?, &wt2).map_err(EngineError::from)
@@ -525,6 +546,7 @@ impl<R: Runner> Engine<'_, R> {
             timeout: self.config.phase_timeout(),
             resume,
             log_dir: dir.clone(),
+            cancel: self.cancel.clone(),
             activity: Some(Arc::new(move |text: &str| {
                 reporter(&EngineEvent::Activity {
                     id: issue_id.clone(),

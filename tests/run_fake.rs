@@ -367,3 +367,63 @@ fn one_run_per_repository() {
     let (code, out) = fake.run(&["M1", "--force-unlock"]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn sigint_stops_the_agent_keeps_the_worktree_and_exits_130() {
+    let fake = Fake::new(
+        &one(),
+        "",
+        json!({"A-1/01-dev": [{"run": COMMIT}, {"sleep": 60}, {"message": work("pass", false)}]}),
+    );
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"))
+        .current_dir(&fake.env.repo)
+        .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
+        .env("ORCH_FAKE_SCRIPT", fake.env.root().join("script.json"))
+        .args(["run", "M1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let events = fake.phase_dir("A-1", "01-dev").join("events.jsonl");
+    for _ in 0..200 {
+        if std::fs::read_to_string(&events)
+            .is_ok_and(|e| e.contains("command_execution") && e.contains("\"completed\""))
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let started = std::time::Instant::now();
+    // SAFETY: sending a signal to our own child process.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(started.elapsed().as_secs() < 20);
+    assert!(stderr.contains("Interrupted:"), "{stderr}");
+    let s = fake.summary("A-1");
+    assert_eq!(s["outcome"], "interrupted");
+    assert_eq!(s["phases"][0]["failure"]["kind"], "interrupted");
+    // The agent's process group is gone; the worktree and its commit are kept; lock released.
+    let script = fake.env.root().join("script.json").display().to_string();
+    let alive: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            std::fs::read(e.path().join("environ"))
+                .ok()
+                .map(|env| (e.path(), env))
+        })
+        .filter(|(_, env)| String::from_utf8_lossy(env).contains(&script))
+        .map(|(p, _)| p.display().to_string())
+        .collect();
+    assert!(alive.is_empty(), "{alive:?}");
+    assert!(fake.env.root().join("wt/M1/A-1").is_dir());
+    assert!(!fake.env.repo.join(".git/orch/lock").exists());
+    let pin = fake
+        .env
+        .git(&["for-each-ref", "--format=%(refname)", "refs/orch/runs/"]);
+    assert!(pin.trim().ends_with("/A-1/01-dev"), "{pin}");
+    let pinned = fake.env.git(&["log", "--format=%s", "-1", pin.trim()]);
+    assert_eq!(pinned.trim(), "step");
+}

@@ -109,6 +109,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             resume: None,
             log_dir: PathBuf::new(),
             activity: None,
+            cancel: None,
         };
         println!(
             "  - each phase runs: {} {} (prompt on stdin, timeout {} s)",
@@ -155,19 +156,38 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         Styler::stderr(global.color),
         std::io::stderr().is_terminal(),
     );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // SIGINT/SIGTERM: stop the running agent's process group, keep the worktree, exit 130.
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let signals = {
+        let _entered = runtime.enter();
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
+    };
+    runtime.spawn(async move {
+        let (mut sigint, mut sigterm) = signals;
+        tokio::select! {
+            _ = sigint.recv() => {},
+            _ = sigterm.recv() => {},
+        }
+        let _ = cancel_tx.send(true);
+    });
     let engine = Engine {
         repo_root: repo_root.clone(),
         config: &ws.config,
         runner: &runner,
         reporter: Arc::new(move |e: &EngineEvent| reporter.on(e)),
+        cancel: Some(cancel_rx),
     };
     let opts = RunOptions {
         run_id: crate::timeutil::run_id(),
         only_issue: args.issue.clone(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
     let summary = runtime.block_on(engine.run(&plan, &set, &opts))?;
     drop(lock);
 
@@ -242,6 +262,18 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         }
     }
     println!("See what each phase changed: orch diff <ISSUE>");
+    if summary
+        .issues
+        .iter()
+        .any(|i| i.outcome == Outcome::Interrupted)
+    {
+        eprintln!(
+            "{} the agent was stopped; its worktree and branch are kept. Run `orch run {}` again to continue.",
+            err_style.yellow("Interrupted:"),
+            summary.milestone
+        );
+        return Ok(exit::INTERRUPTED);
+    }
     Ok(if summary.all_passed() {
         exit::OK
     } else {

@@ -140,18 +140,24 @@ impl CodexRunner {
             }
             child.wait().await
         };
-        let status = match tokio::time::timeout(req.timeout, read_all).await {
+        let cancel = cancelled(req.cancel.clone());
+        let stop = tokio::select! {
+            r = tokio::time::timeout(req.timeout, read_all) => match r {
+                Ok(status) => Ok(status),
+                Err(_) => Err(PhaseFailure::Timeout { seconds: req.timeout.as_secs() }),
+            },
+            _ = cancel => Err(PhaseFailure::Interrupted),
+        };
+        let status = match stop {
             Ok(status) => status.map_err(|e| spawn_err("wait for codex", e))?,
-            Err(_) => {
+            Err(failure) => {
                 if let Some(pgid) = pgid {
                     kill_group(pgid, &mut child).await;
                 }
                 let _ = events_file.flush().await;
                 outcome.session_id = state.session.clone();
                 outcome.usage = state.usage;
-                return Err(PhaseFailure::Timeout {
-                    seconds: req.timeout.as_secs(),
-                });
+                return Err(failure);
             }
         };
         let _ = events_file.flush().await;
@@ -234,6 +240,18 @@ fn report(item: &Item, req: &PhaseRequest) {
             activity(&format!("edit {}", paths.join(", ")));
         }
         _ => {}
+    }
+}
+
+/// Resolves when `cancel` turns true; never, without a receiver.
+async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
+    let Some(mut rx) = cancel else {
+        return std::future::pending().await;
+    };
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return std::future::pending().await;
+        }
     }
 }
 
