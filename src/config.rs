@@ -27,6 +27,8 @@ pub struct Config {
     /// How the Codex CLI is run.
     #[serde(default)]
     pub codex: CodexConfig,
+    /// `[guard]`: adjustments to the policy for the agent's gt and git commands.
+    pub guard: Option<crate::guard::GuardConfig>,
 }
 
 /// `[codex]` in orch.toml.

@@ -76,6 +76,43 @@ pub struct PhaseRecord {
     pub commits: usize,
     pub duration_ms: u64,
     pub log_dir: PathBuf,
+    /// gt/git attempts the guard allowed and denied, and audit violations.
+    #[serde(default)]
+    pub guard: GuardCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardCounts {
+    pub allowed: usize,
+    pub denied: usize,
+    pub violations: usize,
+}
+
+impl GuardCounts {
+    /// Counts the entries of a phase's `guard.jsonl`.
+    pub fn read(path: &Path) -> GuardCounts {
+        let mut counts = GuardCounts::default();
+        for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            match (v["kind"].as_str(), v["decision"].as_str()) {
+                (Some("attempt"), Some("allow")) => counts.allowed += 1,
+                (Some("attempt"), Some("deny")) => counts.denied += 1,
+                (Some("violation"), _) => counts.violations += 1,
+                _ => {}
+            }
+        }
+        counts
+    }
+
+    fn add(self, other: GuardCounts) -> GuardCounts {
+        GuardCounts {
+            allowed: self.allowed + other.allowed,
+            denied: self.denied + other.denied,
+            violations: self.violations + other.violations,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -96,6 +133,8 @@ pub struct IssueSummary {
     pub log_dir: PathBuf,
     /// The commit the issue's branch started from (the trunk, or the branch it stacks on).
     pub base: Option<String>,
+    #[serde(default)]
+    pub guard: GuardCounts,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -345,6 +384,7 @@ impl<R: Runner> Engine<'_, R> {
             rescue_ref: None,
             log_dir: issue_dir.to_owned(),
             base: Some(base.to_owned()),
+            guard: GuardCounts::default(),
         };
         let mut ctx = PhaseContext {
             plan,
@@ -462,6 +502,7 @@ impl<R: Runner> Engine<'_, R> {
     ) -> Result<serde_json::Value, String> {
         let (outcome, record) = phase;
         summary.commits += record.commits;
+        summary.guard = summary.guard.add(record.guard);
         summary.tokens = add(summary.tokens, record.usage);
         summary.phases.push(record.clone());
         outcome
@@ -535,9 +576,27 @@ impl<R: Runner> Engine<'_, R> {
             }
             _ => None,
         };
+        let env = crate::shim::prepare(
+            &dir,
+            crate::shim::ShimContext {
+                real_git: crate::shim::find_real("git", None),
+                real_gt: crate::shim::find_real("gt", None),
+                guard_log: dir.join("guard.jsonl"),
+                repo_root: self.repo_root.clone(),
+                worktree: ctx.issue.worktree.clone(),
+                issue_branch: ctx.issue.branch.clone(),
+                stack: ctx.stack.clone(),
+                bin_dir: PathBuf::new(),
+            },
+        )
+        .map_err(|source| EngineError::Write {
+            path: dir.join("bin"),
+            source,
+        })?;
         let reporter = self.reporter.clone();
         let issue_id = ctx.issue.id.clone();
         let request = PhaseRequest {
+            env,
             kind,
             prompt,
             worktree: ctx.issue.worktree.clone(),
@@ -609,6 +668,7 @@ impl<R: Runner> Engine<'_, R> {
             usage,
             commits: range.commits.len(),
             duration_ms: outcome.duration_ms,
+            guard: GuardCounts::read(&dir.join("guard.jsonl")),
             log_dir: dir,
         };
         (self.reporter)(&EngineEvent::PhaseFinished {
@@ -768,6 +828,7 @@ fn skipped(issue: &PlannedIssue, reason: String, issue_dir: &Path) -> IssueSumma
         rescue_ref: None,
         log_dir: issue_dir.to_owned(),
         base: None,
+        guard: GuardCounts::default(),
     }
 }
 

@@ -427,3 +427,81 @@ fn sigint_stops_the_agent_keeps_the_worktree_and_exits_130() {
     let pinned = fake.env.git(&["log", "--format=%s", "-1", pin.trim()]);
     assert_eq!(pinned.trim(), "step");
 }
+
+#[test]
+fn the_guard_refuses_and_records_through_the_agents_shell() {
+    let fake = Fake::new(
+        &one(),
+        "",
+        json!({
+            "A-1/01-dev": [
+                {"run": COMMIT},
+                {"run": "git push --force origin main; echo push=$?"},
+                {"run": "git worktree add ../elsewhere; echo wt=$?"},
+                {"run": "gt restack; echo restack=$?"},
+                {"run": "git status --short > /dev/null; echo status=$?"},
+                {"run": "bash -lc 'command -v git' > which-git.txt"},
+                {"message": work("pass", false)}
+            ]
+        }),
+    );
+    let (code, out) = fake.run(&["M1"]);
+    assert_eq!(code, 0, "{out}");
+    let events =
+        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("events.jsonl")).unwrap();
+    assert!(
+        events.contains("push=126") && events.contains("wt=126") && events.contains("restack=126"),
+        "{events}"
+    );
+    assert!(events.contains("status=0"));
+    assert!(
+        events.contains("orch guard: refused `git push --force origin main`"),
+        "the agent sees why"
+    );
+    let guard =
+        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("guard.jsonl")).unwrap();
+    let attempts: Vec<serde_json::Value> = guard
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let find = |argv: &[&str]| {
+        attempts
+            .iter()
+            .find(|a| a["argv"] == json!(argv))
+            .unwrap_or_else(|| panic!("{argv:?} not in {guard}"))
+    };
+    assert_eq!(
+        find(&["git", "push", "--force", "origin", "main"])["decision"],
+        "deny"
+    );
+    assert_eq!(
+        find(&["git", "worktree", "add", "../elsewhere"])["rule"],
+        "worktree"
+    );
+    assert_eq!(find(&["gt", "restack"])["decision"], "deny");
+    assert_eq!(find(&["git", "status", "--short"])["exit_code"], 0);
+    // Nothing was pushed or added; the summary counts the attempts.
+    assert_eq!(fake.env.git(&["worktree", "list"]).lines().count(), 1);
+    let s = fake.summary("A-1");
+    assert!(
+        s["guard"]["denied"].as_u64().unwrap() >= 3,
+        "{}",
+        s["guard"]
+    );
+    assert!(s["guard"]["allowed"].as_u64().unwrap() >= 2);
+    // Even a login shell finds the shim first (BASH_ENV re-prepends it).
+    let rescue = s["rescue_ref"]
+        .as_str()
+        .expect("which-git.txt was left uncommitted")
+        .to_owned();
+    let which = fake.env.git(&["show", &format!("{rescue}:which-git.txt")]);
+    assert!(which.trim().ends_with("/A-1/01-dev/bin/git"), "{which}");
+    fake.env
+        .orch()
+        .args(["guard", "log", "A-1"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "denied  git push --force origin main",
+        ));
+}

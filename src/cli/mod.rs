@@ -5,6 +5,7 @@
 mod completions;
 mod debug;
 mod diff;
+mod guard;
 mod plan;
 mod prompts;
 mod run;
@@ -67,6 +68,8 @@ enum Command {
     Worktrees(worktrees::Args),
     /// Show what each phase of an issue changed, from the recorded ranges.
     Diff(diff::Args),
+    /// The gt/git guard: `orch guard log <ISSUE>` shows what it allowed and refused.
+    Guard(guard::Args),
     /// Show or export the phase prompts.
     Prompts(prompts::Args),
     /// Print a shell completion script.
@@ -83,6 +86,11 @@ pub fn main() -> i32 {
         eprintln!("Hint: please report it with the command you ran and ORCH_LOG=debug output");
         std::process::exit(exit::INTERNAL);
     }));
+    let mut argv = std::env::args();
+    if let Some(tool) = argv.next().as_deref().and_then(crate::shim::invoked_as) {
+        let args: Vec<String> = argv.collect();
+        return crate::shim::run(tool, &args);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -102,6 +110,7 @@ pub fn main() -> i32 {
         Command::VerifyClean(args) => verify_clean::run(&cli.global, args),
         Command::Worktrees(args) => worktrees::run(&cli.global, args),
         Command::Diff(args) => diff::run(&cli.global, args),
+        Command::Guard(args) => guard::run(&cli.global, args),
         Command::Prompts(args) => prompts::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
         Command::Debug(args) => debug::run(&cli.global, args),

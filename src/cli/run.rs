@@ -109,6 +109,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             resume: None,
             log_dir: PathBuf::new(),
             activity: None,
+            env: Vec::new(),
             cancel: None,
         };
         println!(
@@ -200,7 +201,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             summary.run_id, summary.milestone
         ))
     );
-    let rows: Vec<[String; 6]> = summary
+    let rows: Vec<[String; 7]> = summary
         .issues
         .iter()
         .map(|i| {
@@ -215,6 +216,10 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 i.cycles.to_string(),
                 i.commits.to_string(),
                 i.tokens.total().to_string(),
+                format!(
+                    "{}✓ {}✗ {}!",
+                    i.guard.allowed, i.guard.denied, i.guard.violations
+                ),
                 i.log_dir
                     .strip_prefix(&repo_root)
                     .unwrap_or(&i.log_dir)
@@ -223,7 +228,9 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             ]
         })
         .collect();
-    let header = ["ISSUE", "OUTCOME", "CYCLES", "COMMITS", "TOKENS", "LOGS"];
+    let header = [
+        "ISSUE", "OUTCOME", "CYCLES", "COMMITS", "TOKENS", "GUARD", "LOGS",
+    ];
     let width = |col: usize| {
         rows.iter()
             .map(|r| visible_len(&r[col]))
@@ -231,13 +238,13 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             .max()
             .unwrap_or(0)
     };
-    let widths: Vec<usize> = (0..6).map(width).collect();
+    let widths: Vec<usize> = (0..7).map(width).collect();
     let line = |cells: Vec<String>| {
         cells
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                if i == 5 {
+                if i == 6 {
                     c.clone()
                 } else {
                     format!("{c}{}", " ".repeat(widths[i] - visible_len(c) + 2))
@@ -261,6 +268,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             println!("    uncommitted work saved as {r}");
         }
     }
+    println!("GUARD: gt/git calls allowed ✓, denied ✗, and audit violations !. Attempts: orch guard log <ISSUE>");
     println!("See what each phase changed: orch diff <ISSUE>");
     if summary
         .issues

@@ -114,7 +114,7 @@ impl CodexRunner {
             .stderr(Stdio::from(stderr))
             .process_group(0)
             .kill_on_drop(true);
-        for (k, v) in &self.env {
+        for (k, v) in self.env.iter().chain(&req.env) {
             cmd.env(k, v);
         }
         let mut child = cmd

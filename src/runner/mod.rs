@@ -68,6 +68,8 @@ pub struct PhaseRequest {
     /// Where `events.jsonl` and `stderr.log` go.
     pub log_dir: PathBuf,
     pub activity: Option<ActivityFn>,
+    /// Extra environment for this phase (the guard's PATH, BASH_ENV and context).
+    pub env: Vec<(String, String)>,
     /// Turns true when the run is interrupted: the agent's process group is stopped.
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
 }

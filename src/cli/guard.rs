@@ -1,0 +1,139 @@
+//! `orch guard log <ISSUE>`: every gt/git attempt the guard saw for an issue, and every
+//! audit violation. `orch guard gt|git -- ARGS` runs the shim explicitly (as the links in a
+//! phase's bin directory do).
+
+use super::{hinted, GlobalArgs, Workspace};
+use crate::exit;
+use crate::naming;
+use crate::style::Styler;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: GuardCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum GuardCommand {
+    /// Show the gt/git attempts and violations recorded for an issue.
+    Log {
+        issue: String,
+        #[arg(long)]
+        milestone: Option<String>,
+    },
+    /// Run the gt shim (inside a phase).
+    #[command(hide = true)]
+    Gt {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Run the git shim (inside a phase).
+    #[command(hide = true)]
+    Git {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+}
+
+pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    match &args.command {
+        GuardCommand::Gt { args } => Ok(crate::shim::run("gt", args)),
+        GuardCommand::Git { args } => Ok(crate::shim::run("git", args)),
+        GuardCommand::Log { issue, milestone } => {
+            let ws = Workspace::open(global, None)?;
+            let repo = ws.git()?;
+            let logs = ws.config.orch_logs(&repo.main_root());
+            let id = naming::ref_component(issue);
+            let dirs: Vec<std::path::PathBuf> = match milestone {
+                Some(m) => vec![logs.join(naming::ref_component(m)).join(&id)],
+                None => std::fs::read_dir(&logs)
+                    .map(|e| {
+                        e.flatten()
+                            .map(|e| e.path().join(&id))
+                            .filter(|p| p.is_dir())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            };
+            if dirs.is_empty() {
+                return Err(hinted(
+                    format!("no logs for issue `{issue}` under {}", logs.display()),
+                    "check the id (and --milestone)",
+                ));
+            }
+            let style = Styler::stdout(global.color);
+            for dir in dirs {
+                let mut phases: Vec<_> = std::fs::read_dir(&dir)?
+                    .flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.join("guard.jsonl").is_file())
+                    .collect();
+                phases.sort();
+                for phase in phases {
+                    let name = phase
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned();
+                    for line in std::fs::read_to_string(phase.join("guard.jsonl"))?.lines() {
+                        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                            continue;
+                        };
+                        let text = match (v["kind"].as_str(), v["decision"].as_str()) {
+                            (Some("attempt"), Some("allow")) => format!(
+                                "{} {}  (exit {})",
+                                style.green("allowed"),
+                                argv(&v),
+                                v["exit_code"]
+                            ),
+                            (Some("attempt"), _) => format!(
+                                "{} {}  ({}: {})",
+                                style.red("denied "),
+                                argv(&v),
+                                v["rule"].as_str().unwrap_or(""),
+                                v["reason"].as_str().unwrap_or("")
+                            ),
+                            _ => format!("{} {}", style.red("violation"), describe_violation(&v)),
+                        };
+                        println!("{name}  {text}");
+                    }
+                }
+            }
+            Ok(exit::OK)
+        }
+    }
+}
+
+fn argv(v: &serde_json::Value) -> String {
+    v["argv"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+fn describe_violation(v: &serde_json::Value) -> String {
+    let restored = if v["restored"] == true {
+        "restored"
+    } else {
+        "not restored"
+    };
+    if let Some(r) = v["ref"].as_str() {
+        format!(
+            "{r}: {} → {} ({restored})",
+            v["before"].as_str().unwrap_or("absent"),
+            v["after"].as_str().unwrap_or("deleted")
+        )
+    } else if let Some(p) = v["worktree_added"].as_str() {
+        format!("worktree added at {p} ({restored})")
+    } else {
+        format!(
+            "worktree removed at {} ({restored})",
+            v["worktree_removed"].as_str().unwrap_or("?")
+        )
+    }
+}
