@@ -426,3 +426,80 @@ fn dry_run_changes_nothing_and_dirty_repos_are_refused() {
         ));
     assert!(run.model.requests().is_empty());
 }
+
+#[test]
+fn the_guard_holds_through_the_real_codex() {
+    let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    run.env.git(&["branch", "feature"]);
+    let feature_before = run.env.git(&["rev-parse", "feature"]);
+    let real_git = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let real_git = String::from_utf8(real_git.stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    run.model.script(
+        "A-1/01-dev",
+        vec![
+            Reply::Commands(vec!["gt restack; echo restack=$?; git push --force origin main; echo push=$?; command -v git".into()]),
+            // The real git by absolute path slips past the shim: the audit catches it.
+            Reply::Commands(vec![format!("{real_git} commit --allow-empty -q -m work && {real_git} branch -f feature HEAD")]),
+            Reply::Message(dev_json("pass")),
+        ],
+    );
+    let (code, stdout, stderr) = run.run(&["M1"]);
+    assert_eq!(code, 100, "{stdout}\n{stderr}");
+    let dev = run.logs().join("A-1/01-dev");
+    let events = std::fs::read_to_string(dev.join("events.jsonl")).unwrap();
+    assert!(
+        events.contains("restack=126") && events.contains("push=126"),
+        "{events}"
+    );
+    assert!(
+        events.contains("/A-1/01-dev/bin/git"),
+        "codex's shell found the shim first: {events}"
+    );
+    let guard = std::fs::read_to_string(dev.join("guard.jsonl")).unwrap();
+    let entries: Vec<serde_json::Value> = guard
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let denied: Vec<String> = entries
+        .iter()
+        .filter(|e| e["decision"] == "deny")
+        .map(|e| {
+            e["argv"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    assert!(
+        denied.contains(&"gt restack".to_owned())
+            && denied.contains(&"git push --force origin main".to_owned()),
+        "{guard}"
+    );
+    assert!(
+        entries.iter().any(|e| e["kind"] == "violation"
+            && e["ref"] == "refs/heads/feature"
+            && e["restored"] == true),
+        "{guard}"
+    );
+    assert_eq!(
+        run.env.git(&["rev-parse", "feature"]),
+        feature_before,
+        "the audit put the branch back"
+    );
+    let s = run.summary("A-1");
+    assert_eq!(s["phases"][0]["failure"]["kind"], "guard_violation");
+    assert!(
+        s["guard"]["denied"].as_u64().unwrap() >= 2 && s["guard"]["violations"] == 1,
+        "{}",
+        s["guard"]
+    );
+}
