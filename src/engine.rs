@@ -242,6 +242,16 @@ impl<R: Runner> Engine<'_, R> {
                 .map_err(EngineError::from)
         })
         .await?;
+        let root = self.repo_root.clone();
+        let config = self.config.clone();
+        let trunk = blocking(move || {
+            let repo = Repo::open(&root)?;
+            let head = repo.head()?.branch;
+            Ok(crate::verify::trunk(&repo, &config)
+                .or(head)
+                .unwrap_or_else(|| "main".to_owned()))
+        })
+        .await?;
         let logs = self
             .config
             .orch_logs(&self.repo_root)
@@ -267,7 +277,7 @@ impl<R: Runner> Engine<'_, R> {
             .collect();
         let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
         // Branch tips of issues completed in this run: a dependent issue stacks on them.
-        let mut tips: BTreeMap<String, String> = BTreeMap::new();
+        let mut tips: BTreeMap<String, (String, String)> = BTreeMap::new();
         let mut summaries = Vec::new();
         for (n, issue) in issues.iter().enumerate() {
             (self.reporter)(&EngineEvent::IssueStarted {
@@ -305,8 +315,11 @@ impl<R: Runner> Engine<'_, R> {
                     .get(issue.id.as_str())
                     .map(|d| d.body.clone())
                     .unwrap_or_default();
-                let base = stack_base(issue, &tips).unwrap_or(&base).to_owned();
-                self.run_issue(plan, issue, &body, &base, &issue_dir, opts)
+                let (base, parent) = match stack_base(issue, &tips) {
+                    Some((tip, branch)) => (tip.clone(), branch.clone()),
+                    None => (base.clone(), trunk.clone()),
+                };
+                self.run_issue(plan, issue, &body, (&base, &parent), &issue_dir, opts)
                     .await?
             };
             write_json(&issue_dir.join("summary.json"), &summary)?;
@@ -316,7 +329,7 @@ impl<R: Runner> Engine<'_, R> {
                 if let Some(tip) =
                     blocking(move || Ok(Repo::open(&root)?.branch_tip(&branch)?)).await?
                 {
-                    tips.insert(issue.id.clone(), tip);
+                    tips.insert(issue.id.clone(), (tip, issue.branch.clone()));
                 }
             }
             outcomes.insert(issue.id.clone(), summary.outcome);
@@ -348,7 +361,7 @@ impl<R: Runner> Engine<'_, R> {
         plan: &Plan,
         issue: &PlannedIssue,
         body: &str,
-        base: &str,
+        (base, parent): (&str, &str),
         issue_dir: &Path,
         opts: &RunOptions,
     ) -> Result<IssueSummary, EngineError> {
@@ -369,6 +382,17 @@ impl<R: Runner> Engine<'_, R> {
             created: prepared == lifecycle::Prepared::Created,
         });
         let common_dir = Repo::open(&self.repo_root)?.common_dir();
+        // In a Graphite repository the new branch must be tracked before gt can stack on it.
+        let tracked = match (
+            crate::graphite::initialised(&common_dir),
+            crate::graphite::find_gt(),
+        ) {
+            (true, Some(gt)) if prepared == lifecycle::Prepared::Created => {
+                crate::graphite::track(&gt, &wt.path, &wt.branch, parent)
+            }
+            (true, None) => Err("Graphite is initialised here but gt is not on PATH".to_owned()),
+            _ => Ok(()),
+        };
 
         let mut summary = IssueSummary {
             id: issue.id.clone(),
@@ -400,6 +424,17 @@ impl<R: Runner> Engine<'_, R> {
             stack: vec![issue.branch.clone()],
         };
 
+        if let Err(reason) = tracked {
+            summary.outcome = Outcome::Failed;
+            summary.reason = Some(reason);
+            let (root, wt2) = (self.repo_root.clone(), wt.clone());
+            let removed = blocking(move || {
+                lifecycle::remove(&Repo::open(&root)?, &wt2).map_err(EngineError::from)
+            })
+            .await?;
+            summary.rescue_ref = removed.rescue_ref;
+            return Ok(summary);
+        }
         let dev = self.phase(&mut ctx, PhaseKind::Dev, 0, None).await?;
         let dev_ok = self.account(&mut summary, &dev);
         match dev_ok {
@@ -586,6 +621,13 @@ impl<R: Runner> Engine<'_, R> {
                 worktree: ctx.issue.worktree.clone(),
                 issue_branch: ctx.issue.branch.clone(),
                 stack: ctx.stack.clone(),
+                preexisting: start
+                    .refs
+                    .keys()
+                    .filter_map(|r| r.strip_prefix("refs/heads/"))
+                    .filter(|b| !ctx.stack.iter().any(|s| s == b))
+                    .map(str::to_owned)
+                    .collect(),
                 bin_dir: PathBuf::new(),
             },
         )
@@ -800,7 +842,10 @@ struct PhaseContext<'a> {
 /// An issue with exactly one dependency in its milestone, completed in this run, starts from
 /// that issue's branch tip (a stack, as Graphite users expect); any other issue starts from
 /// the trunk. With two or more dependencies there is no single branch to stack on.
-fn stack_base<'t>(issue: &PlannedIssue, tips: &'t BTreeMap<String, String>) -> Option<&'t String> {
+fn stack_base<'t>(
+    issue: &PlannedIssue,
+    tips: &'t BTreeMap<String, (String, String)>,
+) -> Option<&'t (String, String)> {
     let in_milestone: Vec<&str> = issue
         .dependencies
         .iter()

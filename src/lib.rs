@@ -13,6 +13,7 @@ pub mod docs;
 pub mod engine;
 pub mod exit;
 pub mod git;
+pub mod graphite;
 pub mod guard;
 pub mod lifecycle;
 pub mod lock;

@@ -31,6 +31,10 @@ pub struct ShimContext {
     pub issue_branch: String,
     /// Branches this issue's earlier phases created on top of the issue branch.
     pub stack: Vec<String>,
+    /// Every local branch that existed when the phase started: a branch stacked on the issue
+    /// branch counts as the issue's only if this phase created it (it is not in here).
+    #[serde(default)]
+    pub preexisting: Vec<String>,
     /// The bin directory holding the shims (removed from PATH for the real binary).
     pub bin_dir: PathBuf,
 }
@@ -115,6 +119,7 @@ pub fn run(tool: &str, args: &[String]) -> i32 {
         .and_then(|c| c.guard)
         .unwrap_or_default();
     let stack = live_stack(&ctx, &cwd);
+    tracing::debug!(?stack, "guard context");
     let decision = match tool {
         "gt" => match user_aliases() {
             Ok(aliases) => guard::decide_gt(args, &stack, &aliases, &config),
@@ -202,6 +207,7 @@ fn live_stack(ctx: &ShimContext, cwd: &Path) -> StackContext {
     for (b, tip) in &branches {
         if let Some(base) = &issue_tip {
             if b != &ctx.issue_branch
+                && !ctx.preexisting.contains(b)
                 && tip != base
                 && repo.descends_from(tip, base).unwrap_or(false)
                 && !stack.stack.contains(b)

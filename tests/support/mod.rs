@@ -90,6 +90,19 @@ impl TestEnv {
         cmd.output().expect("run git")
     }
 
+    /// Runs the real gt binary in the repository with the hermetic environment.
+    pub fn gt_output(&self, gt: &Path, args: &[&str]) -> std::process::Output {
+        let mut cmd = std::process::Command::new(gt);
+        cmd.args(args)
+            .current_dir(&self.repo)
+            .env_clear()
+            .stdin(std::process::Stdio::null());
+        for (k, v) in git_env(&self.home) {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run gt")
+    }
+
     /// Writes `rel` and commits it on the current branch; returns the new HEAD.
     pub fn commit_file(&self, rel: &str, contents: &str, message: &str) -> String {
         self.commit_file_in(&self.repo.clone(), rel, contents, message)
