@@ -144,12 +144,12 @@ impl Config {
 
     /// Whether a ref/worktree violation found by the post-phase audit fails the phase.
     pub fn audit_fails_phase(&self) -> bool {
-        true
+        self.guard.as_ref().is_none_or(|g| g.audit_fails_phase)
     }
 
     /// Whether the audit puts violated refs back and removes worktrees the agent added.
     pub fn audit_restores(&self) -> bool {
-        true
+        self.guard.as_ref().is_none_or(|g| g.audit_restore)
     }
 
     pub fn codex_sandbox(&self) -> &str {

@@ -25,6 +25,14 @@ fn work(status: &str, fix: bool) -> String {
     v.to_string()
 }
 
+fn real_git() -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
 const COMMIT: &str = "mkdir -p w && date +%N >> w/f.txt && git add w && git commit -q -m step";
 
 impl Fake {
@@ -274,7 +282,8 @@ fn the_audit_undoes_changes_outside_the_issue_stack() {
         json!({
             "A-1/01-dev": [
                 {"run": COMMIT},
-                {"run": "git update-ref refs/heads/main HEAD && git tag v9 && git worktree add -q ../rogue -b rogue"},
+                // The real git by absolute path: past the shim, so only the audit can catch it.
+            {"run": format!("{g} update-ref refs/heads/main HEAD && {g} tag v9 && {g} worktree add -q ../rogue -b rogue", g = real_git())},
                 {"run": "git switch -q -c a1-part-2 && echo more > more.txt && git add more.txt && git commit -q -m part2"},
                 {"message": work("pass", false)}
             ]
@@ -504,4 +513,26 @@ fn the_guard_refuses_and_records_through_the_agents_shell() {
         .stdout(predicates::str::contains(
             "denied  git push --force origin main",
         ));
+}
+
+#[test]
+fn the_audit_can_record_without_undoing() {
+    let fake = Fake::new(
+        &one(),
+        "[guard]\naudit_restore = false\naudit_fails_phase = false\n",
+        json!({
+            "A-1/01-dev": [{"run": COMMIT}, {"run": "git tag v9"}, {"message": work("pass", false)}]
+        }),
+    );
+    let (code, out) = fake.run(&["M1"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fake.env.git(&["tag"]).trim(), "v9", "kept as configured");
+    let s = fake.summary("A-1");
+    assert_eq!(s["guard"]["violations"], 1);
+    let guard =
+        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("guard.jsonl")).unwrap();
+    assert!(
+        guard.contains("\"ref\":\"refs/tags/v9\"") && guard.contains("\"restored\":false"),
+        "{guard}"
+    );
 }

@@ -240,6 +240,11 @@ pub struct GuardConfig {
     /// Whether `gt submit` must carry `-d/--draft` (default true). `--publish` and
     /// `--merge-when-ready` stay denied either way.
     pub enforce_draft: bool,
+    /// Whether the post-phase audit puts back refs changed outside the stack and
+    /// removes worktrees the agent added (default true).
+    pub audit_restore: bool,
+    /// Whether an audit violation fails the phase (default true).
+    pub audit_fails_phase: bool,
 }
 
 impl Default for GuardConfig {
@@ -249,6 +254,8 @@ impl Default for GuardConfig {
             deny_gt: Vec::new(),
             deny_git: Vec::new(),
             enforce_draft: true,
+            audit_restore: true,
+            audit_fails_phase: true,
         }
     }
 }
