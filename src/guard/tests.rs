@@ -346,6 +346,7 @@ fn config(kind: Cfg) -> GuardConfig {
             deny_gt: vec!["log".into()],
             deny_git: vec!["clean".into(), "remote remove".into()],
             enforce_draft: false,
+            ..GuardConfig::default()
         },
     }
 }
