@@ -319,7 +319,7 @@ impl<R: Runner> Engine<'_, R> {
                     Some((tip, branch)) => (tip.clone(), branch.clone()),
                     None => (base.clone(), trunk.clone()),
                 };
-                self.run_issue(plan, issue, &body, (&base, &parent), &issue_dir, opts)
+                self.run_issue(plan, issue, &body, (&base, &parent), &issue_dir, opts, None)
                     .await?
             };
             write_json(&issue_dir.join("summary.json"), &summary)?;
@@ -364,6 +364,7 @@ impl<R: Runner> Engine<'_, R> {
         (base, parent): (&str, &str),
         issue_dir: &Path,
         opts: &RunOptions,
+        prior: Option<IssueSummary>,
     ) -> Result<IssueSummary, EngineError> {
         let wt = IssueWorktree {
             milestone: plan.milestone.clone(),
@@ -424,6 +425,37 @@ impl<R: Runner> Engine<'_, R> {
             stack: vec![issue.branch.clone()],
         };
 
+        let mut results: Vec<Option<serde_json::Value>> = Vec::new();
+        if let Some(prior) = prior {
+            // Resume: keep every recorded phase (and its counters); continue after them.
+            for record in prior.phases {
+                let value = std::fs::read_to_string(record.log_dir.join("result.json"))
+                    .ok()
+                    .and_then(|t| serde_json::from_str(&t).ok())
+                    .filter(|_| record.failure.is_none());
+                ctx.seq = ctx.seq.max(record.seq);
+                if let Some(session) = &record.session_id {
+                    let total = ctx.sessions.entry(session.clone()).or_default();
+                    *total = add(*total, record.usage);
+                    if record.phase == PhaseKind::Dev && record.failure.is_none() {
+                        ctx.dev_session = Some(session.clone());
+                    }
+                }
+                if let Ok(text) = std::fs::read_to_string(record.log_dir.join(capture::RANGE_FILE))
+                {
+                    if let Ok(range) = serde_json::from_str::<capture::PhaseRange>(&text) {
+                        for b in range.stack.iter().filter(|b| b.created) {
+                            if !ctx.stack.contains(&b.name) {
+                                ctx.stack.push(b.name.clone());
+                            }
+                        }
+                    }
+                }
+                let _ = self.account(&mut summary, &(phase_outcome_stub(&record), record.clone()));
+                results.push(value);
+            }
+        }
+
         if let Err(reason) = tracked {
             summary.outcome = Outcome::Failed;
             summary.reason = Some(reason);
@@ -435,74 +467,54 @@ impl<R: Runner> Engine<'_, R> {
             summary.rescue_ref = removed.rescue_ref;
             return Ok(summary);
         }
-        let dev = self.phase(&mut ctx, PhaseKind::Dev, 0, None).await?;
-        let dev_ok = self.account(&mut summary, &dev);
-        match dev_ok {
-            Err(reason) => {
-                summary.outcome = Outcome::Failed;
-                summary.reason = Some(reason);
-            }
-            Ok(value) if status_of(&value) == "failed" => {
-                summary.outcome = Outcome::Failed;
-                summary.reason = Some(format!(
-                    "dev reported failure: {}",
-                    text_of(&value, "summary")
-                ));
-            }
-            Ok(_) => {
-                ctx.dev_session = dev.0.session_id.clone();
-                let max = plan.max_review_cycles;
-                loop {
-                    let review = self
-                        .phase(&mut ctx, PhaseKind::Review, summary.cycles + 1, None)
-                        .await?;
-                    let value = match self.account(&mut summary, &review) {
-                        Ok(v) => v,
-                        Err(reason) => {
-                            summary.outcome = Outcome::Failed;
-                            summary.reason = Some(reason);
-                            break;
-                        }
+        let max = plan.max_review_cycles;
+        loop {
+            let history: Vec<(PhaseKind, Result<&serde_json::Value, &PhaseFailure>)> = summary
+                .phases
+                .iter()
+                .zip(&results)
+                .filter(|(r, _)| r.failure != Some(PhaseFailure::Interrupted))
+                .map(|(r, v)| match (v, &r.failure) {
+                    (Some(v), _) => (r.phase, Ok(v)),
+                    (None, Some(f)) => (r.phase, Err(f)),
+                    (None, None) => (r.phase, Err(&PhaseFailure::NoFinalMessage)),
+                })
+                .collect();
+            let fixes = history.iter().filter(|(k, _)| *k == PhaseKind::Fix).count() as u32;
+            summary.cycles = fixes;
+            match next_step(&history, max) {
+                Step::Finish {
+                    outcome,
+                    reason,
+                    remaining,
+                } => {
+                    summary.outcome = outcome;
+                    summary.reason = reason;
+                    summary.remaining_actions = remaining;
+                    break;
+                }
+                Step::Run(kind) => {
+                    let review = match kind {
+                        PhaseKind::Fix => history
+                            .iter()
+                            .rev()
+                            .find(|(k, _)| *k == PhaseKind::Review)
+                            .and_then(|(_, r)| r.ok().cloned()),
+                        _ => None,
                     };
-                    match status_of(&value) {
-                        "pass" => {
-                            summary.outcome = Outcome::Completed;
-                            break;
-                        }
-                        "blocked" => {
-                            summary.outcome = Outcome::Blocked;
-                            summary.reason =
-                                Some(format!("review blocked: {}", text_of(&value, "summary")));
-                            summary.remaining_actions = list_of(&value, "required_actions");
-                            break;
-                        }
-                        _ if summary.cycles >= max => {
-                            summary.outcome = Outcome::Capped;
-                            summary.reason = Some(format!(
-                                "review still requires changes after {max} fix cycle(s)"
-                            ));
-                            summary.remaining_actions = list_of(&value, "required_actions");
-                            break;
-                        }
-                        _ => {}
+                    if kind == PhaseKind::Fix {
+                        summary.cycles = fixes + 1;
                     }
-                    summary.cycles += 1;
-                    let fix = self
-                        .phase(&mut ctx, PhaseKind::Fix, summary.cycles, Some(&value))
+                    let outcome = self
+                        .phase(&mut ctx, kind, fixes + 1, review.as_ref())
                         .await?;
-                    match self.account(&mut summary, &fix) {
-                        Err(reason) => {
-                            summary.outcome = Outcome::Failed;
-                            summary.reason = Some(reason);
-                            break;
-                        }
-                        Ok(v) if status_of(&v) == "failed" => {
-                            summary.outcome = Outcome::Failed;
-                            summary.reason =
-                                Some(format!("fix reported failure: {}", text_of(&v, "summary")));
-                            break;
-                        }
-                        Ok(_) => {}
+                    if kind == PhaseKind::Dev {
+                        ctx.dev_session = outcome.0.session_id.clone();
+                    }
+                    let value = self.account(&mut summary, &outcome).ok();
+                    results.push(value);
+                    if outcome.0.result == Err(PhaseFailure::Interrupted) {
+                        break;
                     }
                 }
             }
@@ -839,6 +851,71 @@ struct PhaseContext<'a> {
     stack: Vec<String>,
 }
 
+/// What an issue's loop does next, given the phases so far (interrupted ones left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Run(PhaseKind),
+    Finish {
+        outcome: Outcome,
+        reason: Option<String>,
+        remaining: Vec<String>,
+    },
+}
+
+/// The loop as a pure function: dev, then review; `changes_required` leads to a fix and
+/// another review, until the review passes, says `blocked`, or `max` fixes have run.
+/// A phase failure (or a `failed` dev/fix result) ends the issue.
+pub fn next_step(
+    history: &[(PhaseKind, Result<&serde_json::Value, &PhaseFailure>)],
+    max: u32,
+) -> Step {
+    let finish = |outcome, reason: Option<String>, remaining| Step::Finish {
+        outcome,
+        reason,
+        remaining,
+    };
+    let Some((kind, result)) = history.last() else {
+        return Step::Run(PhaseKind::Dev);
+    };
+    let value = match result {
+        Ok(v) => *v,
+        Err(f) => {
+            return finish(
+                Outcome::Failed,
+                Some(format!("{} phase failed: {f}", kind.name())),
+                Vec::new(),
+            )
+        }
+    };
+    let fixes = history.iter().filter(|(k, _)| *k == PhaseKind::Fix).count() as u32;
+    match (kind, status_of(value)) {
+        (PhaseKind::Dev | PhaseKind::Fix, "failed") => finish(
+            Outcome::Failed,
+            Some(format!(
+                "{} reported failure: {}",
+                kind.name(),
+                text_of(value, "summary")
+            )),
+            Vec::new(),
+        ),
+        (PhaseKind::Dev | PhaseKind::Fix, _) => Step::Run(PhaseKind::Review),
+        (PhaseKind::Review, "pass") => finish(Outcome::Completed, None, Vec::new()),
+        (PhaseKind::Review, "blocked") => finish(
+            Outcome::Blocked,
+            Some(format!("review blocked: {}", text_of(value, "summary"))),
+            list_of(value, "required_actions"),
+        ),
+        (PhaseKind::Review, _) if fixes >= max => finish(
+            Outcome::Capped,
+            Some(format!(
+                "review still requires changes after {max} fix cycle(s)"
+            )),
+            list_of(value, "required_actions"),
+        ),
+        (PhaseKind::Review, _) => Step::Run(PhaseKind::Fix),
+    }
+}
+
 /// An issue with exactly one dependency in its milestone, completed in this run, starts from
 /// that issue's branch tip (a stack, as Graphite users expect); any other issue starts from
 /// the trunk. With two or more dependencies there is no single branch to stack on.
@@ -855,6 +932,22 @@ fn stack_base<'t>(
     match in_milestone.as_slice() {
         [only] => tips.get(*only),
         _ => None,
+    }
+}
+
+/// A recorded phase seen as an outcome again (for accounting on resume).
+fn phase_outcome_stub(record: &PhaseRecord) -> crate::runner::PhaseOutcome {
+    crate::runner::PhaseOutcome {
+        result: match &record.failure {
+            Some(f) => Err(f.clone()),
+            None => Ok(serde_json::Value::Null),
+        },
+        session_id: record.session_id.clone(),
+        usage: None,
+        exit_code: None,
+        events_path: record.log_dir.join("events.jsonl"),
+        stderr_path: record.log_dir.join("stderr.log"),
+        duration_ms: record.duration_ms,
     }
 }
 
