@@ -79,6 +79,9 @@ pub struct PhaseRecord {
     /// gt/git attempts the guard allowed and denied, and audit violations.
     #[serde(default)]
     pub guard: GuardCounts,
+    /// Set when `orch resume --retry` ran this phase's step again; the loop then ignores it.
+    #[serde(default)]
+    pub superseded: bool,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,7 +170,11 @@ pub enum EngineEvent {
         run_id: String,
         milestone: String,
         issues: usize,
+        /// The issues of this run, in order.
+        issue_ids: Vec<String>,
         log_dir: PathBuf,
+        /// Continuing an earlier run.
+        resumed: bool,
     },
     IssueStarted {
         id: String,
@@ -207,6 +214,11 @@ pub struct RunOptions {
     pub run_id: String,
     /// Only this issue (its dependencies are not run).
     pub only_issue: Option<String>,
+    /// The state of the run being resumed: finished issues are kept, interrupted ones
+    /// continue after their last finished phase.
+    pub resume: Option<crate::state::RunState>,
+    /// Issues whose failed, blocked or capped loop a resume runs again.
+    pub retry: Vec<String>,
 }
 
 pub struct Engine<'a, R: Runner> {
@@ -232,6 +244,13 @@ impl<R: Runner> Engine<'_, R> {
             Ok::<_, EngineError>(crate::verify::verify_clean(&repo, &config)?)
         })
         .await?;
+        // Resuming: the worktrees of this run's unfinished issues are expected to be there.
+        let report = if opts.resume.is_some() {
+            let ours: Vec<PathBuf> = plan.issues.iter().map(|i| i.worktree.clone()).collect();
+            crate::verify::tolerate_own_worktrees(report, &ours)
+        } else {
+            report
+        };
         if !report.clean {
             return Err(EngineError::NotClean(report.problems.len(), report));
         }
@@ -266,7 +285,9 @@ impl<R: Runner> Engine<'_, R> {
             run_id: opts.run_id.clone(),
             milestone: plan.milestone.clone(),
             issues: issues.len(),
+            issue_ids: issues.iter().map(|i| i.id.clone()).collect(),
             log_dir: logs.clone(),
+            resumed: opts.resume.is_some(),
         });
         let docs_by_id = docs.by_id();
         let mut passed: BTreeSet<String> = docs
@@ -293,7 +314,25 @@ impl<R: Runner> Engine<'_, R> {
                 .map(|d| d.id().to_owned())
                 .filter(|id| !passed.contains(id) && opts.only_issue.is_none())
                 .collect();
-            let summary = if let Some(reason) = &issue.skip_reason {
+            let prior_state = opts
+                .resume
+                .as_ref()
+                .and_then(|s| s.issue(&issue.id))
+                .cloned();
+            let retry = opts.retry.iter().any(|r| r == &issue.id);
+            let kept = prior_state
+                .as_ref()
+                .and_then(|p| p.summary.clone())
+                .filter(|s| {
+                    let dependency_skip = s.outcome == Outcome::Skipped
+                        && s.reason
+                            .as_deref()
+                            .is_some_and(|r| r.starts_with("depends on"));
+                    !(retry || dependency_skip || s.outcome == Outcome::Interrupted)
+                });
+            let summary = if let Some(kept) = kept {
+                kept
+            } else if let Some(reason) = &issue.skip_reason {
                 skipped(issue, reason.clone(), &issue_dir)
             } else if !blocked_on.is_empty() {
                 let why: Vec<String> = blocked_on
@@ -319,8 +358,36 @@ impl<R: Runner> Engine<'_, R> {
                     Some((tip, branch)) => (tip.clone(), branch.clone()),
                     None => (base.clone(), trunk.clone()),
                 };
-                self.run_issue(plan, issue, &body, (&base, &parent), &issue_dir, opts, None)
-                    .await?
+                let capped = prior_state
+                    .as_ref()
+                    .and_then(|p| p.summary.as_ref())
+                    .is_some_and(|s| s.outcome == Outcome::Capped);
+                let prior = prior_state.map(|p| {
+                    let mut phases = p.phases;
+                    // A capped issue gets another round of fixes; any other ended loop runs its
+                    // last step again.
+                    if retry && !capped {
+                        // Run the step that ended the loop again; its record stays, superseded.
+                        if let Some(last) = phases.iter_mut().rev().find(|r| !r.superseded) {
+                            last.superseded = true;
+                        }
+                    }
+                    (phases, p.current_phase)
+                });
+                let job = IssueJob {
+                    issue,
+                    body: &body,
+                    base: &base,
+                    parent: &parent,
+                    issue_dir: &issue_dir,
+                    prior,
+                    extra_cycles: if retry && capped {
+                        plan.max_review_cycles
+                    } else {
+                        0
+                    },
+                };
+                self.run_issue(plan, job, opts).await?
             };
             write_json(&issue_dir.join("summary.json"), &summary)?;
             if summary.outcome == Outcome::Completed {
@@ -359,13 +426,18 @@ impl<R: Runner> Engine<'_, R> {
     async fn run_issue(
         &self,
         plan: &Plan,
-        issue: &PlannedIssue,
-        body: &str,
-        (base, parent): (&str, &str),
-        issue_dir: &Path,
+        job: IssueJob<'_>,
         opts: &RunOptions,
-        prior: Option<IssueSummary>,
     ) -> Result<IssueSummary, EngineError> {
+        let IssueJob {
+            issue,
+            body,
+            base,
+            parent,
+            issue_dir,
+            prior,
+            extra_cycles,
+        } = job;
         let wt = IssueWorktree {
             milestone: plan.milestone.clone(),
             id: issue.id.clone(),
@@ -426,9 +498,34 @@ impl<R: Runner> Engine<'_, R> {
         };
 
         let mut results: Vec<Option<serde_json::Value>> = Vec::new();
-        if let Some(prior) = prior {
+        if let Some((phases, current)) = prior {
+            // A phase that was running when orch died has no record: pin what it committed.
+            if let Some(current) = current {
+                let id = PhaseId {
+                    run_id: opts.run_id.clone(),
+                    milestone: plan.milestone.clone(),
+                    issue: issue.id.clone(),
+                    seq: current.seq,
+                    phase: current.phase.name().to_owned(),
+                };
+                let wt_path = wt.path.clone();
+                blocking(move || {
+                    let repo = Repo::open(&wt_path)?;
+                    if let (Some(head), None) = (repo.head()?.oid, repo.ref_target(&id.pin_ref())?)
+                    {
+                        repo.set_ref(
+                            &id.pin_ref(),
+                            &head,
+                            "orch: pin an interrupted phase's head",
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await?;
+                ctx.seq = ctx.seq.max(current.seq);
+            }
             // Resume: keep every recorded phase (and its counters); continue after them.
-            for record in prior.phases {
+            for record in phases {
                 let value = std::fs::read_to_string(record.log_dir.join("result.json"))
                     .ok()
                     .and_then(|t| serde_json::from_str(&t).ok())
@@ -467,13 +564,13 @@ impl<R: Runner> Engine<'_, R> {
             summary.rescue_ref = removed.rescue_ref;
             return Ok(summary);
         }
-        let max = plan.max_review_cycles;
+        let max = plan.max_review_cycles + extra_cycles;
         loop {
             let history: Vec<(PhaseKind, Result<&serde_json::Value, &PhaseFailure>)> = summary
                 .phases
                 .iter()
                 .zip(&results)
-                .filter(|(r, _)| r.failure != Some(PhaseFailure::Interrupted))
+                .filter(|(r, _)| r.failure != Some(PhaseFailure::Interrupted) && !r.superseded)
                 .map(|(r, v)| match (v, &r.failure) {
                     (Some(v), _) => (r.phase, Ok(v)),
                     (None, Some(f)) => (r.phase, Err(f)),
@@ -723,6 +820,7 @@ impl<R: Runner> Engine<'_, R> {
             commits: range.commits.len(),
             duration_ms: outcome.duration_ms,
             guard: GuardCounts::read(&dir.join("guard.jsonl")),
+            superseded: false,
             log_dir: dir,
         };
         (self.reporter)(&EngineEvent::PhaseFinished {
@@ -833,6 +931,19 @@ fn append_lines(path: &Path, lines: &[serde_json::Value]) -> Result<(), EngineEr
         })?;
     }
     Ok(())
+}
+
+/// One issue to run, with where it starts from.
+struct IssueJob<'a> {
+    issue: &'a PlannedIssue,
+    body: &'a str,
+    base: &'a str,
+    parent: &'a str,
+    issue_dir: &'a Path,
+    /// Resuming: the phases recorded so far, and the phase that was running, if any.
+    prior: Option<(Vec<PhaseRecord>, Option<crate::state::CurrentPhase>)>,
+    /// Extra fix cycles (a retried capped issue gets another round).
+    extra_cycles: u32,
 }
 
 struct PhaseContext<'a> {

@@ -26,6 +26,7 @@ pub mod redact;
 pub mod render;
 pub mod runner;
 pub mod shim;
+pub mod state;
 pub mod style;
 pub mod timeutil;
 pub mod verify;

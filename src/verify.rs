@@ -250,3 +250,29 @@ fn is_orch_output(root: &Path, status_path: &str, logs_rel: &str) -> bool {
     }
     false
 }
+
+/// On resume, the worktrees of the run's own unfinished issues are expected: drop those
+/// `orch_worktree` problems (any other problem still stands).
+pub fn tolerate_own_worktrees(
+    report: CleanReport,
+    worktrees: &[std::path::PathBuf],
+) -> CleanReport {
+    let ours: Vec<std::path::PathBuf> = worktrees
+        .iter()
+        .map(|w| w.canonicalize().unwrap_or_else(|_| w.clone()))
+        .collect();
+    let problems: Vec<CleanProblem> = report
+        .problems
+        .into_iter()
+        .filter(|p| {
+            !(p.kind == "orch_worktree"
+                && p.path
+                    .as_ref()
+                    .is_some_and(|path| ours.iter().any(|w| w == Path::new(path))))
+        })
+        .collect();
+    CleanReport {
+        clean: problems.is_empty(),
+        problems,
+    }
+}

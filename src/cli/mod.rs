@@ -8,7 +8,9 @@ mod diff;
 mod guard;
 mod plan;
 mod prompts;
+mod resume;
 mod run;
+mod status;
 mod validate;
 mod verify_clean;
 mod worktrees;
@@ -60,6 +62,10 @@ enum Command {
     Plan(plan::Args),
     /// Run a milestone: every issue through dev → review ⇄ fix with the Codex CLI.
     Run(run::Args),
+    /// Continue the last run: finished issues are kept, an interrupted one picks up where it stopped.
+    Resume(resume::Args),
+    /// Where the last run stands (reads its state; works while it runs).
+    Status(status::Args),
     /// Check every issue doc of every milestone; exit 1 on any error.
     Validate(validate::Args),
     /// Check the repository is clean enough to start a run; exit 1 with every problem.
@@ -106,6 +112,8 @@ pub fn main() -> i32 {
     let result = match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Run(args) => run::run(&cli.global, args),
+        Command::Resume(args) => resume::run(&cli.global, args),
+        Command::Status(args) => status::run(&cli.global, args),
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::VerifyClean(args) => verify_clean::run(&cli.global, args),
         Command::Worktrees(args) => worktrees::run(&cli.global, args),

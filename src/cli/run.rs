@@ -14,22 +14,32 @@ use std::sync::{Arc, Mutex};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The milestone to run.
-    milestone: String,
+    pub(super) milestone: String,
     /// Base directory the docs glob is matched from (default: the repository root).
     #[arg(long, value_name = "DIR")]
-    docs: Option<PathBuf>,
+    pub(super) docs: Option<PathBuf>,
     /// Run only this issue.
     #[arg(long, value_name = "ID")]
-    issue: Option<String>,
+    pub(super) issue: Option<String>,
     /// Show everything that would happen; change nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(super) dry_run: bool,
     /// Take over a lock left by an orch process that is gone.
     #[arg(long)]
-    force_unlock: bool,
+    pub(super) force_unlock: bool,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    launch(global, args, None, Vec::new())
+}
+
+/// Runs (or, with `resume`, continues) a milestone.
+pub(super) fn launch(
+    global: &GlobalArgs,
+    args: &Args,
+    resume: Option<crate::state::RunState>,
+    retry: Vec<String>,
+) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, args.docs.as_deref())?;
     let repo = ws.git()?;
     let repo_root = repo.main_root();
@@ -139,6 +149,12 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     };
     // With the lock held (ours, so not a problem), check again: this is the state the run starts from.
     let report = crate::verify::verify_clean(&repo, &ws.config)?;
+    let report = if resume.is_some() {
+        let ours: Vec<PathBuf> = plan.issues.iter().map(|i| i.worktree.clone()).collect();
+        crate::verify::tolerate_own_worktrees(report, &ours)
+    } else {
+        report
+    };
     if !report.clean {
         for p in &report.problems {
             eprintln!("{}: {}", err_style.yellow(p.kind), p.message);
@@ -157,6 +173,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         Styler::stderr(global.color),
         std::io::stderr().is_terminal(),
     );
+    let recorder = crate::state::StateRecorder::new(repo.common_dir(), resume.clone());
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -182,12 +199,19 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         repo_root: repo_root.clone(),
         config: &ws.config,
         runner: &runner,
-        reporter: Arc::new(move |e: &EngineEvent| reporter.on(e)),
+        reporter: Arc::new(move |e: &EngineEvent| {
+            recorder.on(e);
+            reporter.on(e);
+        }),
         cancel: Some(cancel_rx),
     };
     let opts = RunOptions {
-        run_id: crate::timeutil::run_id(),
+        run_id: resume
+            .as_ref()
+            .map_or_else(crate::timeutil::run_id, |s| s.run_id.clone()),
         only_issue: args.issue.clone(),
+        resume,
+        retry,
     };
     let summary = runtime.block_on(engine.run(&plan, &set, &opts))?;
     drop(lock);
@@ -276,7 +300,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         .any(|i| i.outcome == Outcome::Interrupted)
     {
         eprintln!(
-            "{} the agent was stopped; its worktree and branch are kept. Run `orch run {}` again to continue.",
+            "{} the agent was stopped; its worktree and branch are kept. Continue with `orch resume {}`.",
             err_style.yellow("Interrupted:"),
             summary.milestone
         );
@@ -328,7 +352,12 @@ impl TerminalReporter {
                 milestone,
                 issues,
                 log_dir,
+                resumed,
+                ..
             } => {
+                if *resumed {
+                    let _ = writeln!(err, "{} run {run_id}", self.style.bold("resuming"));
+                }
                 let _ = writeln!(
                     err,
                     "{} run {run_id}: milestone {milestone}, {issues} issue(s); logs in {}",

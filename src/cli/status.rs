@@ -1,0 +1,93 @@
+//! `orch status [MILESTONE]`: where the last run stands, read from its state file (works
+//! while the run is going; it does not take the lock).
+
+use super::{hinted, GlobalArgs, Workspace};
+use crate::exit;
+use crate::state::IssueStatus;
+use crate::style::Styler;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The milestone (default: the most recent run's).
+    milestone: Option<String>,
+    /// Print the run state as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    let ws = Workspace::open(global, None)?;
+    let repo = ws.git()?;
+    let Some(state) = crate::state::latest(&repo.common_dir(), args.milestone.as_deref()) else {
+        return Err(hinted(
+            "no orch run found in this repository",
+            "start one with `orch run <MILESTONE>`",
+        ));
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&state)?);
+        return Ok(exit::OK);
+    }
+    let style = Styler::stdout(global.color);
+    let status = if state.finished {
+        "finished"
+    } else {
+        "not finished"
+    };
+    println!(
+        "{}",
+        style.bold(&format!(
+            "Run {} of milestone {} ({status}, updated {})",
+            state.run_id, state.milestone, state.updated_at
+        ))
+    );
+    println!(
+        "{:<14} {:<12} {:<10} {:>6} {:<16} {:>7} {:>8}",
+        "ISSUE", "STATE", "PHASE", "CYCLES", "LAST REVIEW", "COMMITS", "TOKENS"
+    );
+    for issue in &state.issues {
+        let phase = issue
+            .current_phase
+            .as_ref()
+            .map(|c| format!("{:02}-{}", c.seq, c.phase.name()))
+            .unwrap_or_else(|| "-".to_owned());
+        let review = issue
+            .phases
+            .iter()
+            .rev()
+            .find(|p| p.phase == crate::runner::PhaseKind::Review)
+            .and_then(|p| p.status.clone())
+            .unwrap_or_else(|| "-".to_owned());
+        let cycles = issue
+            .phases
+            .iter()
+            .filter(|p| p.phase == crate::runner::PhaseKind::Fix && !p.superseded)
+            .count();
+        let commits: usize = issue.phases.iter().map(|p| p.commits).sum();
+        let tokens: u64 = issue.phases.iter().map(|p| p.usage.total()).sum();
+        let label = serde_json::to_value(issue.status)?
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let pad = 12usize.saturating_sub(label.len());
+        let label = match issue.status {
+            IssueStatus::Completed => style.green(&label),
+            IssueStatus::Failed
+            | IssueStatus::Blocked
+            | IssueStatus::Capped
+            | IssueStatus::Interrupted => style.red(&label),
+            _ => label,
+        };
+        println!(
+            "{:<14} {label}{} {:<10} {:>6} {:<16} {:>7} {:>8}",
+            issue.id,
+            " ".repeat(pad),
+            phase,
+            cycles,
+            review,
+            commits,
+            tokens
+        );
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,216 @@
+//! Run state: one JSON document per run, rewritten atomically (temp file, fsync, rename,
+//! fsync of the directory) at every transition, so a run killed at any instant can be
+//! resumed exactly where it stopped. It lives in the shared git dir,
+//! `.git/orch/runs/<run-id>.json`, so it never dirties the working tree.
+//!
+//! [`StateRecorder`] is a reporter: it builds the state from the engine's events.
+
+use crate::engine::{EngineEvent, IssueSummary, Outcome, PhaseRecord};
+use crate::runner::PhaseKind;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueStatus {
+    Pending,
+    InProgress,
+    Completed,
+    Failed,
+    Blocked,
+    Capped,
+    Skipped,
+    Interrupted,
+}
+
+impl From<Outcome> for IssueStatus {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Completed => IssueStatus::Completed,
+            Outcome::Failed => IssueStatus::Failed,
+            Outcome::Blocked => IssueStatus::Blocked,
+            Outcome::Capped => IssueStatus::Capped,
+            Outcome::Skipped => IssueStatus::Skipped,
+            Outcome::Interrupted => IssueStatus::Interrupted,
+        }
+    }
+}
+
+/// The phase running right now (no record yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentPhase {
+    pub seq: u32,
+    pub phase: PhaseKind,
+    pub started_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssueState {
+    pub id: String,
+    pub status: IssueStatus,
+    pub current_phase: Option<CurrentPhase>,
+    /// Every phase that finished, in order (kept across resumes).
+    pub phases: Vec<PhaseRecord>,
+    /// The issue's summary once its loop ended.
+    pub summary: Option<IssueSummary>,
+    pub started_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    pub run_id: String,
+    pub milestone: String,
+    pub started_at: String,
+    pub updated_at: String,
+    pub finished: bool,
+    /// Issues in plan order.
+    pub issues: Vec<IssueState>,
+}
+
+impl RunState {
+    pub fn issue(&self, id: &str) -> Option<&IssueState> {
+        self.issues.iter().find(|i| i.id == id)
+    }
+}
+
+pub fn runs_dir(common_dir: &Path) -> PathBuf {
+    common_dir.join("orch").join("runs")
+}
+
+pub fn path(common_dir: &Path, run_id: &str) -> PathBuf {
+    runs_dir(common_dir).join(format!("{run_id}.json"))
+}
+
+/// Writes the state atomically.
+pub fn save(common_dir: &Path, state: &RunState) -> std::io::Result<()> {
+    use std::io::Write;
+    let dir = runs_dir(common_dir);
+    std::fs::create_dir_all(&dir)?;
+    let target = path(common_dir, &state.run_id);
+    let tmp = target.with_extension("json.tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(&serde_json::to_vec_pretty(state).expect("state serialises"))?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, &target)?;
+    std::fs::File::open(&dir)?.sync_all()
+}
+
+/// The most recently updated run (of `milestone`, if given).
+pub fn latest(common_dir: &Path, milestone: Option<&str>) -> Option<RunState> {
+    let entries = std::fs::read_dir(runs_dir(common_dir)).ok()?;
+    entries
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .filter_map(|e| serde_json::from_slice::<RunState>(&std::fs::read(e.path()).ok()?).ok())
+        .filter(|s| milestone.is_none_or(|m| s.milestone == m))
+        .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
+}
+
+/// A reporter that keeps the run's state file current.
+pub struct StateRecorder {
+    common_dir: PathBuf,
+    state: Mutex<Option<RunState>>,
+}
+
+impl StateRecorder {
+    /// `prior` is the state being resumed, if any: its records are kept.
+    pub fn new(common_dir: PathBuf, prior: Option<RunState>) -> Self {
+        StateRecorder {
+            common_dir,
+            state: Mutex::new(prior),
+        }
+    }
+
+    pub fn on(&self, event: &EngineEvent) {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = crate::timeutil::now_rfc3339();
+        match event {
+            EngineEvent::RunStarted {
+                run_id,
+                milestone,
+                issue_ids,
+                ..
+            } => {
+                let state = guard.get_or_insert_with(|| RunState {
+                    run_id: run_id.clone(),
+                    milestone: milestone.clone(),
+                    started_at: now.clone(),
+                    updated_at: now.clone(),
+                    finished: false,
+                    issues: Vec::new(),
+                });
+                state.finished = false;
+                for id in issue_ids {
+                    if state.issue(id).is_none() {
+                        state.issues.push(IssueState {
+                            id: id.clone(),
+                            status: IssueStatus::Pending,
+                            current_phase: None,
+                            phases: Vec::new(),
+                            summary: None,
+                            started_at: None,
+                        });
+                    }
+                }
+            }
+            EngineEvent::IssueStarted { id, .. } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    if i.summary.is_none() || i.status == IssueStatus::Interrupted {
+                        i.status = IssueStatus::InProgress;
+                        i.started_at.get_or_insert(now.clone());
+                    }
+                }
+            }
+            EngineEvent::PhaseStarted { id, seq, phase } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.status = IssueStatus::InProgress;
+                    i.summary = None;
+                    i.current_phase = Some(CurrentPhase {
+                        seq: *seq,
+                        phase: *phase,
+                        started_at: now.clone(),
+                    });
+                }
+            }
+            EngineEvent::PhaseFinished { id, record } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.current_phase = None;
+                    i.phases.retain(|p| p.seq != record.seq);
+                    i.phases.push(record.clone());
+                }
+            }
+            EngineEvent::IssueFinished { summary } => {
+                if let Some(i) = issue_mut(&mut guard, &summary.id) {
+                    i.status = summary.outcome.into();
+                    i.current_phase = None;
+                    i.phases = summary.phases.clone();
+                    i.summary = Some(summary.clone());
+                }
+            }
+            EngineEvent::RunFinished { .. } => {
+                if let Some(s) = guard.as_mut() {
+                    s.finished = !s.issues.iter().any(|i| {
+                        matches!(
+                            i.status,
+                            IssueStatus::InProgress
+                                | IssueStatus::Interrupted
+                                | IssueStatus::Pending
+                        )
+                    });
+                }
+            }
+            EngineEvent::WorktreeReady { .. } | EngineEvent::Activity { .. } => return,
+        }
+        if let Some(state) = guard.as_mut() {
+            state.updated_at = now;
+            if let Err(e) = save(&self.common_dir, state) {
+                tracing::error!("cannot write the run state: {e}");
+            }
+        }
+    }
+}
+
+fn issue_mut<'a>(state: &'a mut Option<RunState>, id: &str) -> Option<&'a mut IssueState> {
+    state.as_mut()?.issues.iter_mut().find(|i| i.id == id)
+}

@@ -1,0 +1,295 @@
+//! Crash safety with the scripted fake agent: interrupted and killed runs resume where they
+//! stopped, finished issues are not run again, counters continue, every commit stays reachable.
+
+mod support;
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::Duration;
+use support::{fixtures, issue, TestEnv};
+
+const COMMIT: &str = "mkdir -p w && date +%N >> w/f.txt && git add w && git commit -q -m step";
+
+fn work(status: &str) -> String {
+    json!({"status": status, "summary": "s", "branch": "", "worktree": null, "commits": [], "stack_branches": [],
+           "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []})
+    .to_string()
+}
+
+fn review(status: &str) -> String {
+    json!({"status": status, "summary": status, "issues": [], "required_actions": ["more"], "followups": [],
+           "review_doc_path": null, "review_entry_written": false, "confidence": "high"})
+    .to_string()
+}
+
+struct Repo {
+    env: TestEnv,
+}
+
+impl Repo {
+    fn new(docs: &[(&str, String)], config: &str, script: serde_json::Value) -> Repo {
+        let env = TestEnv::new();
+        for (name, text) in docs {
+            env.doc("p", name, text);
+        }
+        env.write("orch.toml", format!("worktree_root = \"../wt\"\n{config}"));
+        env.write(".gitignore", "logs/\n");
+        env.git(&["add", "."]);
+        env.git(&["commit", "-q", "-m", "docs"]);
+        let repo = Repo { env };
+        repo.script(script);
+        repo
+    }
+
+    fn script(&self, script: serde_json::Value) {
+        std::fs::write(self.env.root().join("script.json"), script.to_string()).unwrap();
+    }
+
+    fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"));
+        cmd.current_dir(&self.env.repo)
+            .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
+            .env("ORCH_FAKE_SCRIPT", self.env.root().join("script.json"))
+            .env("ORCH_FAKE_LOG", self.env.root().join("fake.log"))
+            .args(args);
+        cmd
+    }
+
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let out = self.command(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    /// Starts `orch run M1`, waits until `ready` holds, then sends `signal`.
+    fn run_and_signal(&self, signal: i32, ready: impl Fn() -> bool) -> i32 {
+        let mut child = self
+            .command(&["run", "M1"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        for _ in 0..400 {
+            if ready() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        // SAFETY: signalling our own child.
+        unsafe { libc::kill(child.id() as i32, signal) };
+        child.wait().unwrap().code().unwrap_or(128 + signal)
+    }
+
+    fn events(&self, id: &str, phase: &str) -> String {
+        std::fs::read_to_string(self.phase_dir(id, phase).join("events.jsonl")).unwrap_or_default()
+    }
+
+    fn phase_dir(&self, id: &str, phase: &str) -> PathBuf {
+        self.env.repo.join("logs/orch/M1").join(id).join(phase)
+    }
+
+    fn summary(&self, id: &str) -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(
+                self.env
+                    .repo
+                    .join("logs/orch/M1")
+                    .join(id)
+                    .join("summary.json"),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.env.root().join("fake.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).unwrap()["key"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    fn status(&self) -> serde_json::Value {
+        let out = self.command(&["status", "--json"]).output().unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+fn two() -> Vec<(&'static str, String)> {
+    vec![
+        ("a.md", issue("A-1", "M1", "")),
+        ("b.md", issue("B-1", "M1", "")),
+    ]
+}
+
+#[test]
+fn interrupted_mid_phase_then_resumed() {
+    let repo = Repo::new(
+        &two(),
+        "",
+        json!({"B-1/01-dev": [{"run": COMMIT}, {"sleep": 60}, {"message": work("pass")}]}),
+    );
+    let code = repo.run_and_signal(libc::SIGINT, || {
+        repo.events("B-1", "01-dev").contains("\"completed\"")
+    });
+    assert_eq!(code, 130);
+    let status = repo.status();
+    assert_eq!(status["issues"][0]["status"], "completed");
+    assert_eq!(status["issues"][1]["status"], "interrupted");
+    assert!(
+        repo.env.root().join("wt/M1/B-1").is_dir(),
+        "the worktree is kept"
+    );
+
+    let (code, out) = repo.run(&["resume"]);
+    assert_eq!(code, 0, "{out}");
+    // A-1 was not run again; B-1's interrupted dev ran again as phase 02, then its review.
+    let calls = repo.calls();
+    assert_eq!(
+        calls.iter().filter(|k| k.starts_with("A-1/")).count(),
+        2,
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|k| k.starts_with("B-1/"))
+            .collect::<Vec<_>>(),
+        ["B-1/01-dev", "B-1/02-dev", "B-1/03-review"]
+    );
+    let s = repo.summary("B-1");
+    assert_eq!(s["outcome"], "completed");
+    assert_eq!(s["phases"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        s["commits"], 2,
+        "the interrupted phase's commit is kept and counted"
+    );
+    let status = repo.status();
+    assert_eq!(status["finished"], true);
+    assert!(!repo.env.root().join("wt/M1/B-1").exists());
+    repo.env.orch().arg("verify-clean").assert().success();
+}
+
+#[test]
+fn killed_mid_phase_then_resumed() {
+    let repo = Repo::new(
+        &two(),
+        "",
+        json!({"A-1/01-dev": [{"run": COMMIT}, {"sleep": 3}, {"message": work("pass")}]}),
+    );
+    let code = repo.run_and_signal(libc::SIGKILL, || {
+        repo.events("A-1", "01-dev").contains("\"completed\"")
+    });
+    assert_eq!(code, 128 + libc::SIGKILL);
+    let status = repo.status();
+    assert_eq!(status["issues"][0]["status"], "in_progress");
+    assert_eq!(status["issues"][0]["current_phase"]["seq"], 1);
+    // Let the orphaned agent finish writing (its stdout is gone) before resuming.
+    std::thread::sleep(Duration::from_secs(4));
+
+    let (code, out) = repo.run(&["resume", "M1", "--force-unlock"]);
+    assert_eq!(code, 0, "{out}");
+    let s = repo.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    let phases: Vec<&str> = s["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["dev", "review"]);
+    assert_eq!(
+        s["phases"][0]["seq"], 2,
+        "the killed phase's number is not reused"
+    );
+    // The killed phase's commit is pinned, and reachable from the branch.
+    let pins = repo
+        .env
+        .git(&["for-each-ref", "--format=%(refname)", "refs/orch/runs/"]);
+    let killed_pin = pins
+        .lines()
+        .find(|r| r.ends_with("/A-1/01-dev"))
+        .expect(&pins)
+        .to_owned();
+    let branch = s["branch"].as_str().unwrap();
+    repo.env
+        .git(&["merge-base", "--is-ancestor", &killed_pin, branch]);
+    assert_eq!(repo.summary("B-1")["outcome"], "completed");
+}
+
+#[test]
+fn retry_runs_a_failed_step_again_and_counters_continue() {
+    let repo = Repo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "max_review_cycles = 1\n",
+        json!({
+            "A-1/02-review": [{"message": review("changes_required")}],
+            "A-1/04-review": [{"message": review("changes_required")}],
+        }),
+    );
+    let (code, _) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 100);
+    assert_eq!(repo.summary("A-1")["outcome"], "capped");
+    assert_eq!(repo.summary("A-1")["cycles"], 1);
+    // Resume alone does not touch a capped issue.
+    let (code, _) = repo.run(&["resume"]);
+    assert_eq!(code, 100);
+    assert_eq!(repo.calls().len(), 4);
+    // --retry runs the step that ended it again: another fix cycle, counters continuing.
+    let (code, out) = repo.run(&["resume", "--retry", "A-1"]);
+    assert_eq!(code, 0, "{out}");
+    let s = repo.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    assert_eq!(s["cycles"], 2, "never reset");
+    let calls = repo.calls();
+    assert_eq!(calls[4..], ["A-1/05-fix", "A-1/06-review"]);
+    assert_eq!(s["phases"].as_array().unwrap().len(), 6);
+}
+
+#[test]
+fn resume_without_a_run_explains() {
+    let repo = Repo::new(&[("a.md", issue("A-1", "M1", ""))], "", json!({}));
+    let (code, out) = repo.run(&["resume"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("no run to resume"), "{out}");
+}
+
+#[test]
+fn retry_of_a_failed_issue_runs_the_failed_phase_again() {
+    let repo = Repo::new(
+        &two(),
+        "",
+        json!({"A-1/01-dev": [{"run": COMMIT}, {"exit": 3}]}),
+    );
+    let (code, _) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 100);
+    assert_eq!(repo.summary("A-1")["outcome"], "failed");
+    let (code, out) = repo.run(&["resume", "--retry", "A-1"]);
+    assert_eq!(code, 0, "{out}");
+    let s = repo.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    assert_eq!(s["phases"][0]["superseded"], true);
+    assert_eq!(s["phases"][1]["seq"], 2);
+    // B-1 completed in the first run and was not run again.
+    assert_eq!(
+        repo.calls()
+            .iter()
+            .filter(|k| k.starts_with("B-1/"))
+            .count(),
+        2
+    );
+    let out = repo.command(&["status"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("A-1") && text.contains("completed") && text.contains("(finished"),
+        "{text}"
+    );
+}
