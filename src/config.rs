@@ -24,6 +24,10 @@ pub struct Config {
     /// How long one phase may run before its process group is killed: seconds, or a number
     /// with `s`, `m` or `h` (default `30m`).
     pub phase_timeout: Option<toml::Value>,
+    /// Whether runs keep a TASKS.md dashboard (default true).
+    pub dashboard: Option<bool>,
+    /// Where the dashboard goes, relative to the repository root (default `TASKS.md`).
+    pub dashboard_path: Option<PathBuf>,
     /// How the Codex CLI is run.
     #[serde(default)]
     pub codex: CodexConfig,
@@ -176,6 +180,20 @@ impl Config {
 
     pub fn max_review_cycles(&self) -> u32 {
         self.max_review_cycles.unwrap_or(DEFAULT_MAX_REVIEW_CYCLES)
+    }
+
+    /// The TASKS.md path, if the dashboard is on.
+    pub fn dashboard_path(&self, repo_root: &Path) -> Option<PathBuf> {
+        if self.dashboard == Some(false) {
+            return None;
+        }
+        Some(
+            repo_root.join(
+                self.dashboard_path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("TASKS.md")),
+            ),
+        )
     }
 
     /// `<repo>/<logs_dir>/orch`: every log, range and result orch writes.

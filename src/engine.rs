@@ -925,10 +925,13 @@ fn append_lines(path: &Path, lines: &[serde_json::Value]) -> Result<(), EngineEr
             source,
         })?;
     for line in lines {
-        writeln!(file, "{}", redact(&line.to_string())).map_err(|source| EngineError::Write {
-            path: path.to_owned(),
-            source,
-        })?;
+        // One write per line, like the shims appending to the same file.
+        let text = format!("{}\n", redact(&line.to_string()));
+        file.write_all(text.as_bytes())
+            .map_err(|source| EngineError::Write {
+                path: path.to_owned(),
+                source,
+            })?;
     }
     Ok(())
 }

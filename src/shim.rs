@@ -268,7 +268,9 @@ fn append(path: &Path, entry: &serde_json::Value) {
         .append(true)
         .open(path)
     {
-        let _ = writeln!(f, "{}", crate::redact::redact(&entry.to_string()));
+        // One write per line: shims run concurrently and O_APPEND keeps single writes whole.
+        let line = format!("{}\n", crate::redact::redact(&entry.to_string()));
+        let _ = f.write_all(line.as_bytes());
     }
 }
 

@@ -111,14 +111,20 @@ pub fn latest(common_dir: &Path, milestone: Option<&str>) -> Option<RunState> {
 pub struct StateRecorder {
     common_dir: PathBuf,
     state: Mutex<Option<RunState>>,
+    dashboard: Option<crate::dashboard::Dashboard>,
 }
 
 impl StateRecorder {
     /// `prior` is the state being resumed, if any: its records are kept.
-    pub fn new(common_dir: PathBuf, prior: Option<RunState>) -> Self {
+    pub fn new(
+        common_dir: PathBuf,
+        prior: Option<RunState>,
+        dashboard: Option<crate::dashboard::Dashboard>,
+    ) -> Self {
         StateRecorder {
             common_dir,
             state: Mutex::new(prior),
+            dashboard,
         }
     }
 
@@ -206,6 +212,9 @@ impl StateRecorder {
             state.updated_at = now;
             if let Err(e) = save(&self.common_dir, state) {
                 tracing::error!("cannot write the run state: {e}");
+            }
+            if let Some(dashboard) = &self.dashboard {
+                dashboard.write(state);
             }
         }
     }

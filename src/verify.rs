@@ -57,11 +57,20 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
         .ok()
         .map(|p| p.to_string_lossy().replace('\\', "/"));
 
+    let dashboard_rel = config.dashboard_path(&root).and_then(|p| {
+        p.strip_prefix(&root)
+            .ok()
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+    });
     for entry in repo.status()? {
         if logs_rel
             .as_deref()
             .is_some_and(|l| is_orch_output(&root, &entry.path, l))
         {
+            continue;
+        }
+        // The TASKS.md dashboard is orch's output too.
+        if dashboard_rel.as_deref() == Some(entry.path.as_str()) {
             continue;
         }
         let (message, hint) = match entry.kind {

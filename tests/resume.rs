@@ -293,3 +293,67 @@ fn retry_of_a_failed_issue_runs_the_failed_phase_again() {
         "{text}"
     );
 }
+
+#[test]
+fn event_log_and_dashboard_for_a_three_issue_run() {
+    let repo = Repo::new(
+        &[
+            ("a.md", issue("A-1", "M1", "")),
+            ("b.md", issue("B-1", "M1", "blocked: [C-1]\n")),
+            ("c.md", issue("C-1", "M1", "blocked_by: [B-1]\n")),
+        ],
+        "max_review_cycles = 1\n",
+        json!({
+            "A-1/02-review": [{"message": review("changes_required")}],
+            "B-1/01-dev": [{"run": COMMIT}, {"run": "git push --force origin main; true"}, {"exit": 2}],
+        }),
+    );
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 100, "{out}");
+    let logs = repo.env.repo.join("logs/orch/M1");
+    let log = std::fs::read_dir(&logs)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("events-"))
+        .expect("event log")
+        .path();
+    let text = std::fs::read_to_string(log).unwrap();
+    let events: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line parses"))
+        .collect();
+    assert!(events
+        .iter()
+        .all(|e| e["ts"].is_string() && e["type"].is_string()));
+    let sequence: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let mut s = e["type"].as_str().unwrap().to_owned();
+            for key in ["task", "phase", "outcome", "status"] {
+                if let Some(v) = e[key].as_str() {
+                    s.push_str(&format!(" {v}"));
+                }
+            }
+            s
+        })
+        .collect();
+    insta::assert_snapshot!("event_sequence_three_issues", sequence.join("\n"));
+
+    let dashboard = std::fs::read_to_string(repo.env.repo.join("TASKS.md")).unwrap();
+    let run_id = events[0]["run_id"].as_str().unwrap();
+    let stable = dashboard
+        .replace(run_id, "<run>")
+        .lines()
+        .map(|l| {
+            if l.starts_with("Run `") {
+                "Run `<run>` · <times>".to_owned()
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!("tasks_md_three_issues", stable);
+    // orch's own outputs never make the next run's precondition fail.
+    repo.env.orch().arg("verify-clean").assert().success();
+}

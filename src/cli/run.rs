@@ -173,7 +173,17 @@ pub(super) fn launch(
         Styler::stderr(global.color),
         std::io::stderr().is_terminal(),
     );
-    let recorder = crate::state::StateRecorder::new(repo.common_dir(), resume.clone());
+    let dashboard = ws
+        .config
+        .dashboard_path(&repo_root)
+        .map(|path| crate::dashboard::Dashboard {
+            path,
+            repo_root: repo_root.clone(),
+            logs_root: ws.config.orch_logs(&repo_root),
+            plan: plan.clone(),
+        });
+    let recorder = crate::state::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard);
+    let event_log = crate::events::EventLog::new(ws.config.orch_logs(&repo_root));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -201,6 +211,7 @@ pub(super) fn launch(
         runner: &runner,
         reporter: Arc::new(move |e: &EngineEvent| {
             recorder.on(e);
+            event_log.on(e);
             reporter.on(e);
         }),
         cancel: Some(cancel_rx),

@@ -117,7 +117,7 @@ pub enum PhaseFailure {
     Timeout { seconds: u64 },
     #[error("the turn failed: {message}")]
     TurnFailed { message: String },
-    #[error("the agent exited with status {code:?}{}", if message.is_empty() { String::new() } else { format!(": {message}") })]
+    #[error("the agent exited with {}{}", code.map_or("a signal".to_owned(), |c| format!("status {c}")), if message.is_empty() { String::new() } else { format!(": {message}") })]
     Exit { code: Option<i32>, message: String },
     #[error("the agent ended without a final message")]
     NoFinalMessage,

@@ -1,0 +1,133 @@
+//! The run's event log: append-only JSONL, `logs/orch/<milestone>/events-<run-id>.jsonl`,
+//! one `{ts, type, task, phase?, …}` object per line, in the event vocabulary of plan mode
+//! (`plan_validated`, `task_started`, `task_completed`, `task_failed`, `skipped`, `resumed`,
+//! `completed`, …) plus phase events (`phase_started`, `phase_completed`, `guard_denied`,
+//! `guard_violation`). A reporter: it renders the engine's events.
+
+use crate::engine::{EngineEvent, Outcome};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+pub struct EventLog {
+    logs_root: PathBuf,
+    file: Mutex<Option<std::fs::File>>,
+}
+
+impl EventLog {
+    /// `logs_root` is `<repo>/<logs_dir>/orch`.
+    pub fn new(logs_root: PathBuf) -> Self {
+        EventLog {
+            logs_root,
+            file: Mutex::new(None),
+        }
+    }
+
+    pub fn on(&self, event: &EngineEvent) {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let lines = match event {
+            EngineEvent::RunStarted {
+                run_id,
+                milestone,
+                issue_ids,
+                resumed,
+                ..
+            } => {
+                let dir = self.logs_root.join(crate::naming::ref_component(milestone));
+                let path = dir.join(format!(
+                    "events-{}.jsonl",
+                    crate::naming::ref_component(run_id)
+                ));
+                *file = std::fs::create_dir_all(&dir)
+                    .and_then(|_| {
+                        std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(&path)
+                    })
+                    .map_err(|e| {
+                        tracing::error!("cannot open the event log {}: {e}", path.display())
+                    })
+                    .ok();
+                let mut lines = vec![
+                    json!({"type": "plan_validated", "task": null, "milestone": milestone, "run_id": run_id, "tasks": issue_ids}),
+                ];
+                if *resumed {
+                    lines.push(json!({"type": "resumed", "task": null, "run_id": run_id}));
+                }
+                lines
+            }
+            EngineEvent::IssueStarted {
+                id,
+                position,
+                total,
+            } => {
+                vec![
+                    json!({"type": "task_started", "task": id, "position": position, "total": total}),
+                ]
+            }
+            EngineEvent::WorktreeReady { id, path, created } => {
+                vec![
+                    json!({"type": "worktree_ready", "task": id, "path": path, "created": created}),
+                ]
+            }
+            EngineEvent::PhaseStarted { id, seq, phase } => {
+                vec![
+                    json!({"type": "phase_started", "task": id, "phase": format!("{seq:02}-{}", phase.name())}),
+                ]
+            }
+            EngineEvent::Activity { .. } => Vec::new(),
+            EngineEvent::PhaseFinished { id, record } => {
+                let phase = format!("{:02}-{}", record.seq, record.phase.name());
+                let mut lines = Vec::new();
+                for entry in std::fs::read_to_string(record.log_dir.join("guard.jsonl"))
+                    .unwrap_or_default()
+                    .lines()
+                {
+                    let Ok(v) = serde_json::from_str::<Value>(entry) else {
+                        continue;
+                    };
+                    match (v["kind"].as_str(), v["decision"].as_str()) {
+                        (Some("attempt"), Some("deny")) => lines.push(json!({"type": "guard_denied", "task": id, "phase": phase, "argv": v["argv"], "rule": v["rule"]})),
+                        (Some("violation"), _) => lines.push(json!({"type": "guard_violation", "task": id, "phase": phase, "detail": v})),
+                        _ => {}
+                    }
+                }
+                lines.push(json!({
+                    "type": "phase_completed", "task": id, "phase": phase, "status": record.status,
+                    "failure": record.failure, "commits": record.commits, "usage": record.usage,
+                    "duration_ms": record.duration_ms,
+                    "range": record.log_dir.join(crate::capture::RANGE_FILE),
+                }));
+                lines
+            }
+            EngineEvent::IssueFinished { summary } => {
+                let kind = match summary.outcome {
+                    Outcome::Completed => "task_completed",
+                    Outcome::Skipped => "skipped",
+                    _ => "task_failed",
+                };
+                vec![
+                    json!({"type": kind, "task": summary.id, "outcome": summary.outcome, "reason": summary.reason, "cycles": summary.cycles}),
+                ]
+            }
+            EngineEvent::RunFinished { summary } => {
+                let count = |o: Outcome| summary.issues.iter().filter(|i| i.outcome == o).count();
+                vec![
+                    json!({"type": "completed", "task": null, "completed": count(Outcome::Completed), "failed": count(Outcome::Failed),
+                            "blocked": count(Outcome::Blocked), "capped": count(Outcome::Capped), "skipped": count(Outcome::Skipped),
+                            "interrupted": count(Outcome::Interrupted)}),
+                ]
+            }
+        };
+        let Some(f) = file.as_mut() else { return };
+        let ts = crate::timeutil::now_rfc3339();
+        for mut line in lines {
+            line["ts"] = ts.clone().into();
+            let text = format!("{}\n", crate::redact::redact(&line.to_string()));
+            let _ = f.write_all(text.as_bytes());
+        }
+        let _ = f.flush();
+    }
+}
