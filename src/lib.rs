@@ -26,6 +26,7 @@ pub mod problem;
 pub mod prompts;
 pub mod redact;
 pub mod render;
+pub mod report;
 pub mod runner;
 pub mod shim;
 pub mod state;

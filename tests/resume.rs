@@ -357,3 +357,54 @@ fn event_log_and_dashboard_for_a_three_issue_run() {
     // orch's own outputs never make the next run's precondition fail.
     repo.env.orch().arg("verify-clean").assert().success();
 }
+
+#[test]
+fn report_documents_the_run() {
+    let repo = Repo::new(
+        &[
+            ("a.md", issue("A-1", "M1", "")),
+            ("b.md", issue("B-1", "M1", "")),
+        ],
+        "",
+        json!({
+            "A-1/02-review": [{"message": json!({"status": "changes_required", "summary": "s", "issues": [{"severity": "high", "title": "Missing test", "details": "No test covers the empty ledger", "evidence": ["src/lib.rs:3"]}], "required_actions": ["Add the test"], "followups": [], "review_doc_path": null, "review_entry_written": false, "confidence": "high"}).to_string()}],
+            "B-1/01-dev": [{"run": COMMIT}, {"run": "git push --force origin main; true"}, {"exit": 4}],
+        }),
+    );
+    repo.run(&["run", "M1"]);
+    let out = repo.command(&["report"]).output().unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    for want in [
+        "# Run report — milestone M1",
+        "| A-1 | completed | 1 |",
+        "| B-1 | failed | 0 | 1 |",
+        "## A-1",
+        "Outcome: **completed**",
+        "### 02-review: changes_required",
+        "- [high] Missing test: No test covers the empty ledger",
+        "### 03-fix: pass",
+        "- `w/f.txt` (added, +1 −0)",
+        "Outcome: **failed** — dev phase failed: the agent exited with status 4",
+        "Guard: 1 refused, 0 violation(s) — `orch guard log B-1`",
+    ] {
+        assert!(md.contains(want), "missing `{want}` in:\n{md}");
+    }
+    let out = repo
+        .command(&["report", "--json", "--out", "report.json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.env.repo.join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["issues"][0]["phases"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        report["issues"][0]["phases"][0]["range"]["files_changed"],
+        1
+    );
+    assert_eq!(
+        report["issues"][0]["phases"][1]["findings"][0]["title"],
+        "Missing test"
+    );
+}

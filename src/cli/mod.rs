@@ -8,6 +8,7 @@ mod diff;
 mod guard;
 mod plan;
 mod prompts;
+mod report;
 mod resume;
 mod run;
 mod status;
@@ -64,6 +65,8 @@ enum Command {
     Run(run::Args),
     /// Continue the last run: finished issues are kept, an interrupted one picks up where it stopped.
     Resume(resume::Args),
+    /// The last run as a document (Markdown or JSON).
+    Report(report::Args),
     /// Where the last run stands (reads its state; works while it runs).
     Status(status::Args),
     /// Check every issue doc of every milestone; exit 1 on any error.
@@ -114,6 +117,7 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Resume(args) => resume::run(&cli.global, args),
         Command::Status(args) => status::run(&cli.global, args),
+        Command::Report(args) => report::run(&cli.global, args),
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::VerifyClean(args) => verify_clean::run(&cli.global, args),
         Command::Worktrees(args) => worktrees::run(&cli.global, args),

@@ -1,0 +1,41 @@
+//! `orch report [MILESTONE] [--out FILE] [--json]`: the last run as a document.
+
+use super::{hinted, GlobalArgs, Workspace};
+use crate::exit;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The milestone (default: the most recent run's).
+    milestone: Option<String>,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// JSON instead of Markdown.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    let ws = Workspace::open(global, None)?;
+    let repo = ws.git()?;
+    let Some(state) = crate::state::latest(&repo.common_dir(), args.milestone.as_deref()) else {
+        return Err(hinted(
+            "no orch run found in this repository",
+            "start one with `orch run <MILESTONE>`",
+        ));
+    };
+    let text = if args.json {
+        serde_json::to_string_pretty(&crate::report::json(&state))? + "\n"
+    } else {
+        crate::report::markdown(&state)
+    };
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, crate::redact::redact(&text))?;
+            println!("wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(exit::OK)
+}
