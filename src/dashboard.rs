@@ -74,21 +74,11 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
             ),
             None => status_name(issue.status).to_owned(),
         }];
-        let fixes = issue
-            .phases
-            .iter()
-            .filter(|p| p.phase == crate::runner::PhaseKind::Fix && !p.superseded)
-            .count();
+        let stats = issue.stats();
         if !issue.phases.is_empty() {
-            facts.push(format!("cycles {fixes}"));
+            facts.push(format!("cycles {}", stats.cycles));
         }
-        if let Some(review) = issue
-            .phases
-            .iter()
-            .rev()
-            .find(|p| p.phase == crate::runner::PhaseKind::Review)
-            .and_then(|p| p.status.clone())
-        {
+        if let Some(review) = stats.last_review {
             facts.push(format!("review {review}"));
         }
         if let Some(reason) = issue.summary.as_ref().and_then(|s| s.reason.clone()) {

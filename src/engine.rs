@@ -467,22 +467,8 @@ impl<R: Runner> Engine<'_, R> {
             _ => Ok(()),
         };
 
-        let mut summary = IssueSummary {
-            id: issue.id.clone(),
-            title: issue.title.clone(),
-            outcome: Outcome::Failed,
-            reason: None,
-            cycles: 0,
-            branch: issue.branch.clone(),
-            phases: Vec::new(),
-            commits: 0,
-            tokens: Usage::default(),
-            remaining_actions: Vec::new(),
-            rescue_ref: None,
-            log_dir: issue_dir.to_owned(),
-            base: Some(base.to_owned()),
-            guard: GuardCounts::default(),
-        };
+        let mut summary = IssueSummary::new(issue, Outcome::Failed, issue_dir);
+        summary.base = Some(base.to_owned());
         let mut ctx = PhaseContext {
             plan,
             issue,
@@ -1067,20 +1053,30 @@ fn phase_outcome_stub(record: &PhaseRecord) -> crate::runner::PhaseOutcome {
 
 fn skipped(issue: &PlannedIssue, reason: String, issue_dir: &Path) -> IssueSummary {
     IssueSummary {
-        id: issue.id.clone(),
-        title: issue.title.clone(),
-        outcome: Outcome::Skipped,
         reason: Some(reason),
-        cycles: 0,
-        branch: issue.branch.clone(),
-        phases: Vec::new(),
-        commits: 0,
-        tokens: Usage::default(),
-        remaining_actions: Vec::new(),
-        rescue_ref: None,
-        log_dir: issue_dir.to_owned(),
-        base: None,
-        guard: GuardCounts::default(),
+        ..IssueSummary::new(issue, Outcome::Skipped, issue_dir)
+    }
+}
+
+impl IssueSummary {
+    /// A summary with nothing done yet.
+    fn new(issue: &PlannedIssue, outcome: Outcome, issue_dir: &Path) -> IssueSummary {
+        IssueSummary {
+            id: issue.id.clone(),
+            title: issue.title.clone(),
+            outcome,
+            reason: None,
+            cycles: 0,
+            branch: issue.branch.clone(),
+            phases: Vec::new(),
+            commits: 0,
+            tokens: Usage::default(),
+            remaining_actions: Vec::new(),
+            rescue_ref: None,
+            log_dir: issue_dir.to_owned(),
+            base: None,
+            guard: GuardCounts::default(),
+        }
     }
 }
 

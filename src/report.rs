@@ -62,25 +62,10 @@ pub fn markdown(state: &RunState) -> String {
     let _ = writeln!(out, "| Issue | Outcome | Cycles | Commits | Tokens | Guard (allowed/denied/violations) | Time |");
     let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
     for issue in &state.issues {
-        let live: Vec<_> = issue.phases.iter().filter(|p| !p.superseded).collect();
-        let fixes = live
-            .iter()
-            .filter(|p| p.phase == crate::runner::PhaseKind::Fix)
-            .count();
-        let commits: usize = issue.phases.iter().map(|p| p.commits).sum();
-        let tokens: u64 = issue.phases.iter().map(|p| p.usage.total()).sum();
-        let ms: u64 = issue.phases.iter().map(|p| p.duration_ms).sum();
-        let (a, d, v) = issue.phases.iter().fold((0, 0, 0), |(a, d, v), p| {
-            (
-                a + p.guard.allowed,
-                d + p.guard.denied,
-                v + p.guard.violations,
-            )
-        });
-        let outcome = serde_json::to_value(issue.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
+        let st = issue.stats();
+        let (fixes, commits, tokens, ms) = (st.cycles, st.commits, st.tokens, st.duration_ms);
+        let (a, d, v) = (st.guard.allowed, st.guard.denied, st.guard.violations);
+        let outcome = issue.status_name();
         let _ = writeln!(
             out,
             "| {} | {outcome} | {fixes} | {commits} | {tokens} | {a}/{d}/{v} | {:.1} s |",

@@ -57,6 +57,48 @@ pub struct IssueState {
     pub started_at: Option<String>,
 }
 
+/// What an issue's recorded phases add up to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueStats {
+    /// Fix cycles (superseded records left out).
+    pub cycles: usize,
+    pub commits: usize,
+    pub tokens: u64,
+    pub duration_ms: u64,
+    /// The verdict of the last review.
+    pub last_review: Option<String>,
+    pub guard: crate::engine::GuardCounts,
+}
+
+impl IssueState {
+    pub fn stats(&self) -> IssueStats {
+        let mut stats = IssueStats::default();
+        for p in &self.phases {
+            if p.phase == PhaseKind::Fix && !p.superseded {
+                stats.cycles += 1;
+            }
+            if p.phase == PhaseKind::Review && p.status.is_some() {
+                stats.last_review = p.status.clone();
+            }
+            stats.commits += p.commits;
+            stats.tokens += p.usage.total();
+            stats.duration_ms += p.duration_ms;
+            stats.guard.allowed += p.guard.allowed;
+            stats.guard.denied += p.guard.denied;
+            stats.guard.violations += p.guard.violations;
+        }
+        stats
+    }
+
+    /// `in_progress`, `completed`, …
+    pub fn status_name(&self) -> String {
+        serde_json::to_value(self.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunState {
     pub run_id: String,

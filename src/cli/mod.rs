@@ -251,6 +251,44 @@ impl Workspace {
     }
 }
 
+/// The plan of `milestone`, or every problem printed and `Err(exit code)`: `verb` says what
+/// could not be done ("plan", "run").
+fn plan_or_report(
+    global: &GlobalArgs,
+    set: &crate::docs::DocSet,
+    milestone: &str,
+    config: &Config,
+    repo_root: &Path,
+    verb: &str,
+) -> Result<crate::plan::Plan, i32> {
+    crate::plan::build(set, milestone, config, repo_root).map_err(|found| {
+        let style = Styler::stderr(global.color);
+        eprint!("{}", crate::render::problems::render(&found, &style));
+        eprintln!(
+            "{} cannot {verb} milestone {milestone}: {}; nothing was changed",
+            style.red("Error:"),
+            crate::render::problems::count(&found)
+        );
+        exit::USER_ERROR
+    })
+}
+
+/// The most recent run's state (of `milestone`, if given), or an error saying there is none.
+fn latest_state(
+    repo: &crate::git::Repo,
+    milestone: Option<&str>,
+) -> anyhow::Result<crate::state::RunState> {
+    crate::state::latest(&repo.common_dir(), milestone).ok_or_else(|| {
+        hinted(
+            match milestone {
+                Some(m) => format!("no orch run of milestone {m} found in this repository"),
+                None => "no orch run found in this repository".to_owned(),
+            },
+            "start one with `orch run <MILESTONE>`",
+        )
+    })
+}
+
 /// `path` shown relative to `cwd` when it is `cwd` or below it.
 fn relative_to(path: &Path, cwd: &Path) -> PathBuf {
     match path.strip_prefix(cwd) {

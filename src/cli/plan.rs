@@ -42,18 +42,16 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     };
     let set = ws.load_docs()?;
     let err_style = Styler::stderr(global.color);
-    let plan = match crate::plan::build(&set, &args.milestone, &ws.config, &repo_root) {
+    let plan = match super::plan_or_report(
+        global,
+        &set,
+        &args.milestone,
+        &ws.config,
+        &repo_root,
+        "plan",
+    ) {
         Ok(plan) => plan,
-        Err(found) => {
-            eprint!("{}", problems::render(&found, &err_style));
-            eprintln!(
-                "{} cannot plan milestone {}: {}; nothing was changed",
-                err_style.red("Error:"),
-                args.milestone,
-                problems::count(&found)
-            );
-            return Ok(exit::USER_ERROR);
-        }
+        Err(code) => return Ok(code),
     };
     if args.strict && !plan.warnings.is_empty() {
         eprint!("{}", problems::render(&plan.warnings, &err_style));

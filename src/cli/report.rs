@@ -1,6 +1,6 @@
 //! `orch report [MILESTONE] [--out FILE] [--json]`: the last run as a document.
 
-use super::{hinted, GlobalArgs, Workspace};
+use super::{GlobalArgs, Workspace};
 use crate::exit;
 use std::path::PathBuf;
 
@@ -19,12 +19,7 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let Some(state) = crate::state::latest(&repo.common_dir(), args.milestone.as_deref()) else {
-        return Err(hinted(
-            "no orch run found in this repository",
-            "start one with `orch run <MILESTONE>`",
-        ));
-    };
+    let state = super::latest_state(&repo, args.milestone.as_deref())?;
     let text = if args.json {
         serde_json::to_string_pretty(&crate::report::json(&state))? + "\n"
     } else {

@@ -4,7 +4,6 @@
 use super::{hinted, GlobalArgs, Workspace};
 use crate::engine::{Engine, EngineEvent, Outcome, RunOptions};
 use crate::exit;
-use crate::render::problems;
 use crate::runner::codex::CodexRunner;
 use crate::style::Styler;
 use std::io::{IsTerminal, Write};
@@ -45,19 +44,11 @@ pub(super) fn launch(
     let repo_root = repo.main_root();
     let set = ws.load_docs()?;
     let err_style = Styler::stderr(global.color);
-    let plan = match crate::plan::build(&set, &args.milestone, &ws.config, &repo_root) {
-        Ok(plan) => plan,
-        Err(found) => {
-            eprint!("{}", problems::render(&found, &err_style));
-            eprintln!(
-                "{} cannot run milestone {}: {}; nothing was changed",
-                err_style.red("Error:"),
-                args.milestone,
-                problems::count(&found)
-            );
-            return Ok(exit::USER_ERROR);
-        }
-    };
+    let plan =
+        match super::plan_or_report(global, &set, &args.milestone, &ws.config, &repo_root, "run") {
+            Ok(plan) => plan,
+            Err(code) => return Ok(code),
+        };
     if let Some(id) = &args.issue {
         if !plan.issues.iter().any(|i| &i.id == id) {
             return Err(hinted(

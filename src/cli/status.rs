@@ -1,7 +1,7 @@
 //! `orch status [MILESTONE]`: where the last run stands, read from its state file (works
 //! while the run is going; it does not take the lock).
 
-use super::{hinted, GlobalArgs, Workspace};
+use super::{GlobalArgs, Workspace};
 use crate::exit;
 use crate::state::IssueStatus;
 use crate::style::Styler;
@@ -18,12 +18,7 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let Some(state) = crate::state::latest(&repo.common_dir(), args.milestone.as_deref()) else {
-        return Err(hinted(
-            "no orch run found in this repository",
-            "start one with `orch run <MILESTONE>`",
-        ));
-    };
+    let state = super::latest_state(&repo, args.milestone.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&state)?);
         return Ok(exit::OK);
@@ -51,24 +46,10 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             .as_ref()
             .map(|c| format!("{:02}-{}", c.seq, c.phase.name()))
             .unwrap_or_else(|| "-".to_owned());
-        let review = issue
-            .phases
-            .iter()
-            .rev()
-            .find(|p| p.phase == crate::runner::PhaseKind::Review)
-            .and_then(|p| p.status.clone())
-            .unwrap_or_else(|| "-".to_owned());
-        let cycles = issue
-            .phases
-            .iter()
-            .filter(|p| p.phase == crate::runner::PhaseKind::Fix && !p.superseded)
-            .count();
-        let commits: usize = issue.phases.iter().map(|p| p.commits).sum();
-        let tokens: u64 = issue.phases.iter().map(|p| p.usage.total()).sum();
-        let label = serde_json::to_value(issue.status)?
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
+        let stats = issue.stats();
+        let review = stats.last_review.clone().unwrap_or_else(|| "-".to_owned());
+        let (cycles, commits, tokens) = (stats.cycles, stats.commits, stats.tokens);
+        let label = issue.status_name();
         let pad = 12usize.saturating_sub(label.len());
         let label = match issue.status {
             IssueStatus::Completed => style.green(&label),
