@@ -408,3 +408,62 @@ fn report_documents_the_run() {
         "Missing test"
     );
 }
+
+#[test]
+fn killed_mid_fix_resumes_with_the_cycle_counter_intact() {
+    let repo = Repo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "max_review_cycles = 2\n",
+        json!({
+            "A-1/02-review": [{"message": review("changes_required")}],
+            "A-1/03-fix": [{"run": COMMIT}, {"sleep": 3}, {"message": json!({"status": "pass", "summary": "s", "branch": "", "worktree": null, "commits": [], "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": [], "addressed": []}).to_string()}],
+        }),
+    );
+    let code = repo.run_and_signal(libc::SIGKILL, || {
+        repo.events("A-1", "03-fix").contains("\"completed\"")
+    });
+    assert_eq!(code, 128 + libc::SIGKILL);
+    assert_eq!(repo.status()["issues"][0]["current_phase"]["phase"], "fix");
+    std::thread::sleep(Duration::from_secs(4));
+    let (code, out) = repo.run(&["resume", "--force-unlock"]);
+    assert_eq!(code, 0, "{out}");
+    let s = repo.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    let phases: Vec<String> = s["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{:02}-{}",
+                p["seq"].as_u64().unwrap(),
+                p["phase"].as_str().unwrap()
+            )
+        })
+        .collect();
+    // dev, review, (fix 03 killed: no record), fix 04 again, review 05.
+    assert_eq!(phases, ["01-dev", "02-review", "04-fix", "05-review"]);
+    assert_eq!(
+        s["cycles"], 1,
+        "the re-run fix is the same cycle, not a new one"
+    );
+    // Every commit any phase made is reachable: the killed fix's commit is pinned and on the branch.
+    let pins = repo
+        .env
+        .git(&["for-each-ref", "--format=%(refname)", "refs/orch/runs/"]);
+    let killed = pins
+        .lines()
+        .find(|r| r.ends_with("/A-1/03-fix"))
+        .expect(&pins)
+        .to_owned();
+    repo.env.git(&[
+        "merge-base",
+        "--is-ancestor",
+        &killed,
+        s["branch"].as_str().unwrap(),
+    ]);
+    assert!(
+        !repo.env.root().join("wt/M1/A-1").exists(),
+        "no orphan worktree"
+    );
+}
