@@ -13,8 +13,13 @@
 #       (orch keeps the issue branch by design; it is deleted untimed afterwards)
 #   (c) git status --porcelain  vs  orch verify-clean   (in the clean main worktree)
 # and prints the medians and the ratios orch / git. Timing is `date +%s%N` around each
-# command; the page cache cannot be dropped without root, so every number is warm.
-# Everything lives in one temp dir, removed on exit.
+# command; the page cache cannot be dropped without root, so every number is warm. Both
+# sides are mostly CPU-bound, so other load on the machine skews them (orch spends more CPU
+# than git in less wall time): the load average is printed before and after.
+# Everything lives in one temp dir (under $TMPDIR), removed on exit. File systems matter:
+# ext4 without a journal scans past recently freed inodes on every create, so repeated
+# create/remove rounds inflate both sides' create times many-fold there; TMPDIR=/dev/shm
+# (tmpfs) gives steadier numbers.
 #
 # Usage: scripts/bench-worktree.sh [ROUNDS]
 #   BENCH_FILES=N   number of small files (default 59600; the 400 assets stay)
@@ -196,6 +201,7 @@ git -C "$repo" status --porcelain >/dev/null
 "$orch" -C "$repo" verify-clean >/dev/null
 
 # --- interleaved rounds ------------------------------------------------------------------
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 git_add=() git_rm=() git_all=() orch_add=() orch_rm=() orch_all=() git_st=() orch_vc=()
 for ((n = 1; n <= rounds; n++)); do
   # Alternate which side goes first, so neither always runs right after the other.
@@ -223,6 +229,8 @@ m_ga=$(median "${git_add[@]}") m_gr=$(median "${git_rm[@]}") m_g=$(median "${git
 m_oa=$(median "${orch_add[@]}") m_or=$(median "${orch_rm[@]}") m_o=$(median "${orch_all[@]}")
 m_gs=$(median "${git_st[@]}") m_ov=$(median "${orch_vc[@]}")
 echo
+load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+echo "load average: $load_before before, $load_after after"
 echo "medians over $rounds rounds ($count files, $((bytes / 1000000)) MB):"
 printf '  %-28s %10s %10s %8s\n' "" "git (ms)" "orch (ms)" "orch/git"
 printf '  %-28s %10s %10s %8s\n' "worktree create" "$m_ga" "$m_oa" "$(ratio "$m_oa" "$m_ga")"

@@ -672,3 +672,194 @@ fn diff_survives_worktree_removal_and_branch_deletion() {
             "no recorded phases for issue `NOPE-1`",
         ));
 }
+
+// ---------- worktree checkout fidelity ----------
+
+/// A worktree orch makes is the one `git worktree add` makes: same index, same files, modes and
+/// symlinks, real stat data in the index (nothing re-hashed, nothing falsely clean), a clean
+/// status; removing it leaves nothing registered. A checkout that converts content (here
+/// `eol=crlf`) goes through libgit2 and matches git too.
+#[test]
+fn orch_worktree_matches_git_worktree_add() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    /// Every path under `root` but `.git`: type, permissions and contents or link target.
+    fn files(root: &Path) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut dirs = vec![root.to_owned()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if rel == ".git" {
+                    continue;
+                }
+                let md = std::fs::symlink_metadata(&path).unwrap();
+                let what = if md.file_type().is_symlink() {
+                    format!("-> {}", std::fs::read_link(&path).unwrap().display())
+                } else if md.is_dir() {
+                    dirs.push(path.clone());
+                    "dir".to_owned()
+                } else {
+                    String::from_utf8_lossy(&std::fs::read(&path).unwrap()).into_owned()
+                };
+                out.push((rel, format!("{:o} {what}", md.permissions().mode())));
+            }
+        }
+        out.sort();
+        out
+    }
+
+    let (env, _) = repo_with_commit();
+    env.commit_file("gone.txt", "first life\n", "Add gone.txt");
+    env.git(&["rm", "-q", "gone.txt"]);
+    env.git(&["commit", "-q", "-m", "Delete gone.txt"]);
+    env.write("gone.txt", "second life\n");
+    env.write("a/b/c/deep.txt", "deep\n");
+    env.write("a/b/sibling.rs", "fn main() {}\n");
+    // Sorts between `a/b` and `a/b/…` in the index, after them in the tree.
+    env.write("a/b-c.txt", "order\n");
+    let script = env.write("bin/run.sh", "#!/bin/sh\necho run\n");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink("README.md", env.repo.join("readme-link")).unwrap();
+    std::os::unix::fs::symlink("a/b", env.repo.join("dir-link")).unwrap();
+    std::os::unix::fs::symlink("does/not/exist", env.repo.join("dangling")).unwrap();
+    env.write("empty.txt", "");
+    env.write("spaced name/ünïcödé.txt", "names\n");
+    env.write(".gitattributes", "*.png binary\n");
+    env.write(
+        ".gitmodules",
+        "[submodule \"vendor/sub\"]\n\tpath = vendor/sub\n\turl = https://example.invalid/sub.git\n",
+    );
+    std::fs::create_dir_all(env.repo.join("vendor/sub")).unwrap();
+    env.git(&["add", "-A"]);
+    // A submodule (gitlink) entry: recorded in the index, never checked out.
+    let first = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    env.git(&[
+        "update-index",
+        "--add",
+        "--cacheinfo",
+        &format!("160000,{first},vendor/sub"),
+    ]);
+    env.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "Recreate gone.txt; modes, links, a gitlink",
+    ]);
+    let head = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let main_index = env.git(&["ls-files", "-s"]);
+    for mode in ["100755 ", "120000 ", "160000 "] {
+        assert!(main_index.contains(mode), "{main_index}");
+    }
+
+    let repo = Repo::open(&env.repo).unwrap();
+    let wt = issue(&env, "FID-1");
+    assert_eq!(
+        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        Prepared::Created
+    );
+    // Before any git command can refresh it: the index carries each file's real stat data.
+    let debug = env.git_in(
+        &wt.path,
+        &["-c", "core.quotepath=false", "ls-files", "--debug"],
+    );
+    let mut checked = 0;
+    for record in debug.split('\n').collect::<Vec<_>>().chunks(6) {
+        let [name, _ctime, mtime, dev_ino, uid_gid, size_flags] = record else {
+            continue;
+        };
+        let field = |line: &str, key: &str| -> u64 {
+            let after = line.split(key).nth(1).unwrap().trim_start();
+            let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse().unwrap()
+        };
+        let md = std::fs::symlink_metadata(wt.path.join(name)).unwrap();
+        if md.is_dir() {
+            continue; // the gitlink
+        }
+        assert_eq!(field(mtime, "mtime:"), md.mtime() as u64, "{name}");
+        assert_eq!(field(dev_ino, "ino:"), md.ino() & 0xffff_ffff, "{name}");
+        assert_eq!(field(uid_gid, "uid:"), u64::from(md.uid()), "{name}");
+        assert_eq!(field(size_flags, "size:"), md.len(), "{name}");
+        checked += 1;
+    }
+    assert_eq!(checked, main_index.lines().count() - 1, "{debug}");
+
+    let theirs = env.root().join("git-made");
+    let theirs_arg = theirs.to_str().unwrap();
+    env.git(&["worktree", "add", "-q", "-b", "git-made", theirs_arg, &head]);
+    for dir in [&wt.path, &theirs] {
+        let status = env.git_in(dir, &["status", "--porcelain", "--untracked-files=all"]);
+        assert_eq!(status, "", "{}", dir.display());
+        assert_eq!(env.git_in(dir, &["diff"]), "");
+        assert_eq!(env.git_in(dir, &["diff", "--cached"]), "");
+        assert_eq!(env.git_in(dir, &["ls-files", "-s"]), main_index);
+    }
+    assert_eq!(files(&wt.path), files(&theirs));
+    assert!(files(&wt.path).contains(&("vendor/sub".to_owned(), "40755 dir".to_owned())));
+    let admin = env.repo.join(".git/worktrees").join(wt.admin_name());
+    let canonical = wt.path.canonicalize().unwrap();
+    assert_eq!(
+        PathBuf::from(
+            env.git_in(&wt.path, &["rev-parse", "--absolute-git-dir"])
+                .trim()
+        ),
+        admin.canonicalize().unwrap()
+    );
+    let list = env.git(&["worktree", "list", "--porcelain"]);
+    let entry = format!(
+        "worktree {}\nHEAD {head}\nbranch refs/heads/{}\n",
+        canonical.display(),
+        wt.branch
+    );
+    assert!(list.contains(&entry), "{list}");
+    assert!(!admin.join("locked").exists());
+
+    // Deleted and written back unchanged: clean. Same size, other content: modified.
+    std::fs::remove_file(wt.path.join("gone.txt")).unwrap();
+    std::fs::write(wt.path.join("gone.txt"), "second life\n").unwrap();
+    assert_eq!(env.git_in(&wt.path, &["status", "--porcelain"]), "");
+    std::fs::remove_file(wt.path.join("a/b/c/deep.txt")).unwrap();
+    std::fs::write(wt.path.join("a/b/c/deep.txt"), "DEEP\n").unwrap();
+    assert_eq!(
+        env.git_in(&wt.path, &["status", "--porcelain"]),
+        " M a/b/c/deep.txt\n"
+    );
+
+    let removed = lifecycle::remove(&repo, &wt).unwrap();
+    let rescue = removed.rescue_ref.expect("the modification is rescued");
+    assert_eq!(
+        env.git(&["show", &format!("{rescue}:a/b/c/deep.txt")]),
+        "DEEP\n"
+    );
+    assert!(!wt.path.exists() && !admin.exists());
+    let list = env.git(&["worktree", "list", "--porcelain"]);
+    assert!(!list.contains(&wt.branch), "{list}");
+    assert_eq!(
+        env.git(&["worktree", "prune", "--dry-run", "--verbose"]),
+        ""
+    );
+
+    // Converting checkouts are left to libgit2, and still match git.
+    env.write(".gitattributes", "*.txt eol=crlf\n");
+    env.git(&["add", ".gitattributes"]);
+    env.git(&["commit", "-q", "-m", "CRLF for text"]);
+    let head = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    let crlf = issue(&env, "FID-2");
+    lifecycle::prepare(&repo, &crlf, &head).unwrap();
+    let theirs = env.root().join("git-made-crlf");
+    let theirs_arg = theirs.to_str().unwrap();
+    env.git(&["worktree", "add", "-q", "-b", "git-crlf", theirs_arg, &head]);
+    assert_eq!(
+        std::fs::read(crlf.path.join("gone.txt")).unwrap(),
+        b"second life\r\n"
+    );
+    assert_eq!(files(&crlf.path), files(&theirs));
+    assert_eq!(env.git_in(&crlf.path, &["status", "--porcelain"]), "");
+    lifecycle::remove(&repo, &crlf).unwrap();
+}

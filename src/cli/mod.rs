@@ -112,6 +112,7 @@ pub fn main() -> i32 {
         }
     };
     init_logging(&cli.global);
+    crate::git::tune_for_cli();
     let result = match &cli.command {
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Run(args) => run::run(&cli.global, args),

@@ -1,6 +1,6 @@
 //! Linked worktrees: list, add, and remove without ever losing uncommitted work.
 
-use super::{GitError, ObjectId, Repo};
+use super::{checkout, GitError, ObjectId, Repo};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 
@@ -60,6 +60,10 @@ impl Repo {
     }
 
     /// Adds a linked worktree `name` at `path` with `branch` (which must exist) checked out.
+    ///
+    /// A plain checkout takes orch's own, parallel path (see `checkout.rs` for why it
+    /// exists); anything else (filters, sparse checkout, unusual paths…) goes through
+    /// libgit2's `git_worktree_add`.
     pub fn add_worktree(&self, name: &str, path: &Path, branch: &str) -> Result<(), GitError> {
         let action = format!("add worktree `{name}` at {} on `{branch}`", path.display());
         if path.exists() {
@@ -76,6 +80,12 @@ impl Repo {
             .inner
             .find_reference(&format!("refs/heads/{branch}"))
             .map_err(self.err(format!("find branch `{branch}`")))?;
+        let tree = reference
+            .peel_to_tree()
+            .map_err(self.err(format!("read the tree of `{branch}`")))?;
+        if let Some(plan) = checkout::plan(&self.inner, &tree, &self.root)? {
+            return self.add_worktree_fast(name, path, branch, &plan, action);
+        }
         let mut opts = git2::WorktreeAddOptions::new();
         opts.reference(Some(&reference));
         self.inner
@@ -84,14 +94,125 @@ impl Repo {
         Ok(())
     }
 
+    /// `git worktree add` without its `reset --hard`: registers the worktree exactly as git
+    /// does (locked as "initializing" meanwhile), then writes the files and the index with
+    /// [`checkout::populate`]. On failure, nothing is left behind.
+    fn add_worktree_fast(
+        &self,
+        name: &str,
+        path: &Path,
+        branch: &str,
+        plan: &checkout::Plan,
+        action: String,
+    ) -> Result<(), GitError> {
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
+            return Err(self.refused(action, format!("`{name}` is not a valid worktree name")));
+        }
+        if let Some(at) = self.checked_out_at(branch)? {
+            return Err(self.refused(
+                action,
+                format!(
+                    "branch `{branch}` is already checked out at {}",
+                    at.display()
+                ),
+            ));
+        }
+        let io = |path: &Path, what: &str| {
+            let (path, action) = (path.to_owned(), what.to_owned());
+            move |source| GitError::Io {
+                path,
+                action,
+                source,
+            }
+        };
+        let common = self.common_dir();
+        let admins = common.join("worktrees");
+        std::fs::create_dir_all(&admins).map_err(io(&admins, "create the worktrees directory"))?;
+        let admin = admins.join(name);
+        std::fs::create_dir(&admin).map_err(io(&admin, "create the worktree's admin directory"))?;
+        let mut undo = Undo {
+            admin: Some(admin.clone()),
+            workdir: None,
+        };
+        let write = |file: PathBuf, contents: &[u8]| {
+            std::fs::write(&file, contents).map_err(io(&file, "write worktree metadata"))
+        };
+        write(admin.join("locked"), b"initializing\n")?;
+        std::fs::create_dir(path).map_err(io(path, "create the worktree directory"))?;
+        undo.workdir = Some(path.to_owned());
+        let workdir = path
+            .canonicalize()
+            .map_err(io(path, "resolve the worktree directory"))?;
+        let line = |parts: &[&[u8]]| [parts.concat(), b"\n".to_vec()].concat();
+        write(
+            workdir.join(".git"),
+            &line(&[b"gitdir: ", admin.as_os_str().as_encoded_bytes()]),
+        )?;
+        write(admin.join("commondir"), b"../..\n")?;
+        write(
+            admin.join("gitdir"),
+            &line(&[workdir.join(".git").as_os_str().as_encoded_bytes()]),
+        )?;
+        write(
+            admin.join("HEAD"),
+            &line(&[b"ref: refs/heads/", branch.as_bytes()]),
+        )?;
+        checkout::populate(&common, &workdir, plan, &admin.join("index"))?;
+        let lock = admin.join("locked");
+        std::fs::remove_file(&lock).map_err(io(&lock, "unlock the new worktree"))?;
+        undo.admin = None;
+        undo.workdir = None;
+        Ok(())
+    }
+
+    /// Where `branch` is checked out: the main worktree or a linked one (as libgit2 checks
+    /// before adding a worktree).
+    fn checked_out_at(&self, branch: &str) -> Result<Option<PathBuf>, GitError> {
+        let main = git2::Repository::open(self.inner.commondir())
+            .map_err(self.err("open the main worktree"))?;
+        if !main.is_bare() {
+            let target = main
+                .find_reference("HEAD")
+                .ok()
+                .and_then(|h| h.symbolic_target().map(str::to_owned));
+            if target.as_deref() == Some(&format!("refs/heads/{branch}")) {
+                return Ok(Some(self.main_root()));
+            }
+        }
+        Ok(self
+            .worktrees()?
+            .into_iter()
+            .find(|wt| wt.branch.as_deref() == Some(branch))
+            .map(|wt| wt.path))
+    }
+
     /// Unregisters worktree `name` and deletes its directory. Callers rescue work first:
     /// see [`Repo::snapshot_uncommitted`].
+    ///
+    /// When the directory's `.git` file points back at this worktree (as it does for any
+    /// worktree git or orch made), the files are deleted from several threads before libgit2
+    /// unregisters it; anything unusual is left to libgit2's prune, as before.
     pub fn remove_worktree(&self, name: &str) -> Result<(), GitError> {
         let action = format!("remove worktree `{name}`");
         let wt = self
             .inner
             .find_worktree(name)
             .map_err(self.err(action.clone()))?;
+        if let Ok(git2::WorktreeLockStatus::Locked(reason)) = wt.is_locked() {
+            let reason = reason.filter(|r| !r.trim().is_empty());
+            return Err(self.refused(
+                action,
+                format!(
+                    "it is locked ({})",
+                    reason.as_deref().unwrap_or("no reason given").trim()
+                ),
+            ));
+        }
+        let workdir = wt.path().to_owned();
+        let admin = self.inner.commondir().join("worktrees").join(name);
+        if points_back(&workdir, &admin) {
+            checkout::remove_tree(&workdir)?;
+        }
         let mut opts = git2::WorktreePruneOptions::new();
         opts.valid(true).working_tree(true).locked(false);
         wt.prune(Some(&mut opts)).map_err(self.err(action))?;
@@ -146,5 +267,37 @@ impl Repo {
             .commit(None, &sig, &sig, message, &tree, &parent_refs)
             .map_err(self.err("write the rescue commit"))?;
         Ok(Some(oid.to_string()))
+    }
+}
+
+/// Removes what a failed [`Repo::add_worktree`] created, unless disarmed.
+struct Undo {
+    admin: Option<PathBuf>,
+    workdir: Option<PathBuf>,
+}
+
+impl Drop for Undo {
+    fn drop(&mut self) {
+        // Best effort: the error being returned matters more than a leftover directory.
+        if let Some(dir) = self.workdir.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if let Some(dir) = self.admin.take() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// Does `workdir/.git` name `admin` as its git directory (absolute or relative)?
+fn points_back(workdir: &Path, admin: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(workdir.join(".git")) else {
+        return false;
+    };
+    let Some(target) = text.strip_prefix("gitdir:").map(str::trim) else {
+        return false;
+    };
+    match (workdir.join(target).canonicalize(), admin.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
     }
 }
