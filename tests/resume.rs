@@ -3,9 +3,9 @@
 
 mod support;
 use serde_json::json;
-use std::path::PathBuf;
 use std::time::Duration;
-use support::{fixtures, issue, TestEnv};
+use support::fake::FakeRepo as Repo;
+use support::issue;
 
 const COMMIT: &str = "mkdir -p w && date +%N >> w/f.txt && git add w && git commit -q -m step";
 
@@ -21,48 +21,13 @@ fn review(status: &str) -> String {
     .to_string()
 }
 
-struct Repo {
-    env: TestEnv,
+/// What the resume tests add to the fake-agent harness.
+trait ResumeExt {
+    fn run_and_signal(&self, signal: i32, ready: impl Fn() -> bool) -> i32;
+    fn status(&self) -> serde_json::Value;
 }
 
-impl Repo {
-    fn new(docs: &[(&str, String)], config: &str, script: serde_json::Value) -> Repo {
-        let env = TestEnv::new();
-        for (name, text) in docs {
-            env.doc("p", name, text);
-        }
-        env.write("orch.toml", format!("worktree_root = \"../wt\"\n{config}"));
-        env.write(".gitignore", "logs/\n");
-        env.git(&["add", "."]);
-        env.git(&["commit", "-q", "-m", "docs"]);
-        let repo = Repo { env };
-        repo.script(script);
-        repo
-    }
-
-    fn script(&self, script: serde_json::Value) {
-        std::fs::write(self.env.root().join("script.json"), script.to_string()).unwrap();
-    }
-
-    fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"));
-        cmd.current_dir(&self.env.repo)
-            .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
-            .env("ORCH_FAKE_SCRIPT", self.env.root().join("script.json"))
-            .env("ORCH_FAKE_LOG", self.env.root().join("fake.log"))
-            .args(args);
-        cmd
-    }
-
-    fn run(&self, args: &[&str]) -> (i32, String) {
-        let out = self.command(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    }
-
+impl ResumeExt for Repo {
     /// Starts `orch run M1`, waits until `ready` holds, then sends `signal`.
     fn run_and_signal(&self, signal: i32, ready: impl Fn() -> bool) -> i32 {
         let mut child = self
@@ -80,41 +45,6 @@ impl Repo {
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, signal) };
         child.wait().unwrap().code().unwrap_or(128 + signal)
-    }
-
-    fn events(&self, id: &str, phase: &str) -> String {
-        std::fs::read_to_string(self.phase_dir(id, phase).join("events.jsonl")).unwrap_or_default()
-    }
-
-    fn phase_dir(&self, id: &str, phase: &str) -> PathBuf {
-        self.env.repo.join("logs/orch/M1").join(id).join(phase)
-    }
-
-    fn summary(&self, id: &str) -> serde_json::Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(
-                self.env
-                    .repo
-                    .join("logs/orch/M1")
-                    .join(id)
-                    .join("summary.json"),
-            )
-            .unwrap(),
-        )
-        .unwrap()
-    }
-
-    fn calls(&self) -> Vec<String> {
-        std::fs::read_to_string(self.env.root().join("fake.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| {
-                serde_json::from_str::<serde_json::Value>(l).unwrap()["key"]
-                    .as_str()
-                    .unwrap()
-                    .to_owned()
-            })
-            .collect()
     }
 
     fn status(&self) -> serde_json::Value {
@@ -152,7 +82,7 @@ fn interrupted_mid_phase_then_resumed() {
     let (code, out) = repo.run(&["resume"]);
     assert_eq!(code, 0, "{out}");
     // A-1 was not run again; B-1's interrupted dev ran again as phase 02, then its review.
-    let calls = repo.calls();
+    let calls = repo.keys();
     assert_eq!(
         calls.iter().filter(|k| k.starts_with("A-1/")).count(),
         2,
@@ -242,14 +172,14 @@ fn retry_runs_a_failed_step_again_and_counters_continue() {
     // Resume alone does not touch a capped issue.
     let (code, _) = repo.run(&["resume"]);
     assert_eq!(code, 100);
-    assert_eq!(repo.calls().len(), 4);
+    assert_eq!(repo.keys().len(), 4);
     // --retry runs the step that ended it again: another fix cycle, counters continuing.
     let (code, out) = repo.run(&["resume", "--retry", "A-1"]);
     assert_eq!(code, 0, "{out}");
     let s = repo.summary("A-1");
     assert_eq!(s["outcome"], "completed");
     assert_eq!(s["cycles"], 2, "never reset");
-    let calls = repo.calls();
+    let calls = repo.keys();
     assert_eq!(calls[4..], ["A-1/05-fix", "A-1/06-review"]);
     assert_eq!(s["phases"].as_array().unwrap().len(), 6);
 }
@@ -280,10 +210,7 @@ fn retry_of_a_failed_issue_runs_the_failed_phase_again() {
     assert_eq!(s["phases"][1]["seq"], 2);
     // B-1 completed in the first run and was not run again.
     assert_eq!(
-        repo.calls()
-            .iter()
-            .filter(|k| k.starts_with("B-1/"))
-            .count(),
+        repo.keys().iter().filter(|k| k.starts_with("B-1/")).count(),
         2
     );
     let out = repo.command(&["status"]).output().unwrap();

@@ -3,12 +3,8 @@
 
 mod support;
 use serde_json::json;
-use std::path::PathBuf;
-use support::{fixtures, issue, TestEnv};
-
-struct Fake {
-    env: TestEnv,
-}
+use support::fake::FakeRepo as Fake;
+use support::{fixtures, issue};
 
 fn review(status: &str, actions: &[&str]) -> String {
     json!({"status": status, "summary": status, "issues": [], "required_actions": actions, "followups": [],
@@ -35,61 +31,6 @@ fn real_git() -> String {
 
 const COMMIT: &str = "mkdir -p w && date +%N >> w/f.txt && git add w && git commit -q -m step";
 
-impl Fake {
-    fn new(docs: &[(&str, String)], config: &str, script: serde_json::Value) -> Fake {
-        let env = TestEnv::new();
-        for (name, text) in docs {
-            env.doc("p", name, text);
-        }
-        env.write("orch.toml", format!("worktree_root = \"../wt\"\n{config}"));
-        env.write(".gitignore", "logs/\n");
-        env.git(&["add", "."]);
-        env.git(&["commit", "-q", "-m", "docs"]);
-        std::fs::write(env.root().join("script.json"), script.to_string()).unwrap();
-        Fake { env }
-    }
-
-    fn run(&self, args: &[&str]) -> (i32, String) {
-        let out = self
-            .env
-            .orch()
-            .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
-            .env("ORCH_FAKE_SCRIPT", self.env.root().join("script.json"))
-            .env("ORCH_FAKE_LOG", self.env.root().join("fake.log"))
-            .arg("run")
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    }
-
-    fn summary(&self, id: &str) -> serde_json::Value {
-        let path = self
-            .env
-            .repo
-            .join("logs/orch/M1")
-            .join(id)
-            .join("summary.json");
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
-    }
-
-    fn calls(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(self.env.root().join("fake.log"))
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-
-    fn phase_dir(&self, id: &str, phase: &str) -> PathBuf {
-        self.env.repo.join("logs/orch/M1").join(id).join(phase)
-    }
-}
-
 fn one() -> Vec<(&'static str, String)> {
     vec![("a.md", issue("A-1", "M1", ""))]
 }
@@ -104,7 +45,7 @@ fn a_resumed_session_that_comes_back_as_another_is_a_failure() {
             "A-1/03-fix": [{"thread": "someone-elses-thread"}, {"run": COMMIT}, {"message": work("pass", true)}],
         }),
     );
-    let (code, out) = fake.run(&["M1"]);
+    let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 100, "{out}");
     let s = fake.summary("A-1");
     assert_eq!(s["phases"][2]["failure"]["kind"], "session_mismatch");
@@ -129,7 +70,7 @@ fn unknown_events_and_reconnect_errors_are_tolerated() {
             ]
         }),
     );
-    let (code, out) = fake.run(&["M1"]);
+    let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
     let events =
         std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("events.jsonl")).unwrap();
@@ -157,7 +98,7 @@ fn exit_codes_failed_turns_and_missing_messages_fail_the_phase() {
             "D-1/01-dev": [{"message": work("failed", false)}],
         }),
     );
-    let (code, _) = fake.run(&["M1"]);
+    let (code, _) = fake.run(&["run", "M1"]);
     assert_eq!(code, 100);
     assert_eq!(
         fake.summary("A-1")["phases"][0]["failure"],
@@ -190,7 +131,7 @@ fn a_large_event_stream_is_streamed_to_disk() {
     steps.push(json!({"run": COMMIT}));
     steps.push(json!({"message": work("pass", false)}));
     let fake = Fake::new(&one(), "", json!({ "A-1/01-dev": steps }));
-    let (code, out) = fake.run(&["M1"]);
+    let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
     let events =
         std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("events.jsonl")).unwrap();
@@ -207,7 +148,7 @@ fn fix_can_start_a_fresh_session() {
             "A-1/02-review": [{"message": review("changes_required", &["x"])}],
         }),
     );
-    let (code, out) = fake.run(&["M1"]);
+    let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
     let calls = fake.calls();
     assert_eq!(calls.len(), 4);
@@ -227,7 +168,7 @@ fn leftovers_are_recorded_then_rescued_and_the_issue_filter_runs_one_issue() {
             "B-1/01-dev": [{"run": COMMIT}, {"run": "echo draft > notes.txt"}, {"message": work("pass", false)}],
         }),
     );
-    let (code, out) = fake.run(&["M1", "--issue", "B-1"]);
+    let (code, out) = fake.run(&["run", "M1", "--issue", "B-1"]);
     assert_eq!(code, 0, "{out}");
     assert!(fake
         .calls()
@@ -264,7 +205,7 @@ fn per_phase_usage_is_a_delta_of_the_session_counters() {
             "A-1/02-review": [{"message": review("changes_required", &["x"])}],
         }),
     );
-    fake.run(&["M1"]);
+    fake.run(&["run", "M1"]);
     let s = fake.summary("A-1");
     // dev: 2 steps → 30 in. fix resumes the dev session: the agent reports 60 for the
     // thread, of which this phase used 30. Reviews run in sessions of their own.
@@ -290,7 +231,7 @@ fn the_audit_undoes_changes_outside_the_issue_stack() {
         }),
     );
     let main_before = fake.env.git(&["rev-parse", "main"]);
-    let (code, out) = fake.run(&["M1"]);
+    let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 100, "{out}");
     let s = fake.summary("A-1");
     let failure = &s["phases"][0]["failure"];
@@ -355,7 +296,7 @@ fn one_run_per_repository() {
         }
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let (code, out) = fake.run(&["M1"]);
+    let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 1);
     assert!(
         out.contains("another orch run holds the lock: pid"),
@@ -367,13 +308,13 @@ fn one_run_per_repository() {
     // A lock left by a dead process: refused, then taken over with --force-unlock.
     let dead = json!({"pid": u32::MAX - 1, "host": orch::lock::hostname(), "started_at": "2026-01-01T00:00:00Z", "command": "orch run M1"});
     std::fs::write(&lock, dead.to_string()).unwrap();
-    let (code, out) = fake.run(&["M1"]);
+    let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 1);
     assert!(
         out.contains("stale orch lock") && out.contains("--force-unlock"),
         "{out}"
     );
-    let (code, out) = fake.run(&["M1", "--force-unlock"]);
+    let (code, out) = fake.run(&["run", "M1", "--force-unlock"]);
     assert_eq!(code, 0, "{out}");
 }
 
@@ -454,7 +395,7 @@ fn the_guard_refuses_and_records_through_the_agents_shell() {
             ]
         }),
     );
-    let (code, out) = fake.run(&["M1"]);
+    let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
     let events =
         std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("events.jsonl")).unwrap();
@@ -524,7 +465,7 @@ fn the_audit_can_record_without_undoing() {
             "A-1/01-dev": [{"run": COMMIT}, {"run": "git tag v9"}, {"message": work("pass", false)}]
         }),
     );
-    let (code, out) = fake.run(&["M1"]);
+    let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(fake.env.git(&["tag"]).trim(), "v9", "kept as configured");
     let s = fake.summary("A-1");

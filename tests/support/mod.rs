@@ -2,6 +2,8 @@
 //! identity and dates, and helpers to write docs and run the `orch` binary.
 #![allow(dead_code)]
 
+pub mod fake;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use tempfile::TempDir;

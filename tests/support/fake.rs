@@ -1,0 +1,87 @@
+//! A repository with issue docs and `orch` wired to the scripted fake agent
+//! (fixtures/agents/fake-codex): the harness of the fast run-loop and resume tests.
+
+use super::{fixtures, TestEnv};
+use std::path::PathBuf;
+
+pub struct FakeRepo {
+    pub env: TestEnv,
+}
+
+impl FakeRepo {
+    /// Docs under project `p`, `orch.toml` (`worktree_root = "../wt"` plus `config`), all
+    /// committed; `script` is the fake agent's script.
+    pub fn new(docs: &[(&str, String)], config: &str, script: serde_json::Value) -> FakeRepo {
+        let env = TestEnv::new();
+        for (name, text) in docs {
+            env.doc("p", name, text);
+        }
+        env.write("orch.toml", format!("worktree_root = \"../wt\"\n{config}"));
+        env.write(".gitignore", "logs/\n");
+        env.git(&["add", "."]);
+        env.git(&["commit", "-q", "-m", "docs"]);
+        let repo = FakeRepo { env };
+        repo.script(script);
+        repo
+    }
+
+    pub fn script(&self, script: serde_json::Value) {
+        std::fs::write(self.env.root().join("script.json"), script.to_string()).unwrap();
+    }
+
+    /// `orch ARGS` with the fake agent as codex (environment not cleared: for spawning).
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"));
+        cmd.current_dir(&self.env.repo)
+            .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
+            .env("ORCH_FAKE_SCRIPT", self.env.root().join("script.json"))
+            .env("ORCH_FAKE_LOG", self.env.root().join("fake.log"))
+            .args(args);
+        cmd
+    }
+
+    /// Runs `orch ARGS`; exit code and stdout+stderr.
+    pub fn run(&self, args: &[&str]) -> (i32, String) {
+        let out = self.command(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    }
+
+    pub fn summary(&self, id: &str) -> serde_json::Value {
+        let path = self
+            .env
+            .repo
+            .join("logs/orch/M1")
+            .join(id)
+            .join("summary.json");
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// Every invocation of the fake agent, in order.
+    pub fn calls(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.env.root().join("fake.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// The phase keys (`A-1/01-dev`) of every invocation, in order.
+    pub fn keys(&self) -> Vec<String> {
+        self.calls()
+            .iter()
+            .map(|c| c["key"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub fn phase_dir(&self, id: &str, phase: &str) -> PathBuf {
+        self.env.repo.join("logs/orch/M1").join(id).join(phase)
+    }
+
+    pub fn events(&self, id: &str, phase: &str) -> String {
+        std::fs::read_to_string(self.phase_dir(id, phase).join("events.jsonl")).unwrap_or_default()
+    }
+}
