@@ -84,6 +84,27 @@ pub fn prepare(repo: &Repo, wt: &IssueWorktree, base: &str) -> Result<Prepared, 
             repo.prune_stale_worktree(&entry.name)?;
             continue;
         }
+        if entry.name == name && entry.locked {
+            match repo.worktree_lock_reason(&entry.name)?.as_deref() {
+                // A creation cut off by a crash: start it again.
+                Some("initializing") => {
+                    repo.discard_unfinished_worktree(&entry.name)?;
+                    continue;
+                }
+                Some(reason) => {
+                    return Err(refused(format!(
+                        "worktree `{}` is locked ({})",
+                        entry.name,
+                        if reason.is_empty() {
+                            "no reason given"
+                        } else {
+                            reason
+                        }
+                    )))
+                }
+                None => {}
+            }
+        }
         if entry.name == name && same_path {
             return Ok(Prepared::Reused);
         }

@@ -863,3 +863,31 @@ fn orch_worktree_matches_git_worktree_add() {
     assert_eq!(env.git_in(&crlf.path, &["status", "--porcelain"]), "");
     lifecycle::remove(&repo, &crlf).unwrap();
 }
+
+#[test]
+fn a_creation_cut_off_by_a_crash_is_rebuilt_and_other_locks_are_respected() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let wt = issue(&env, "A-1");
+    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    // What a crash mid-creation leaves: the registration locked "initializing", files half written.
+    let admin = env.repo.join(".git/worktrees").join(wt.admin_name());
+    std::fs::write(admin.join("locked"), "initializing\n").unwrap();
+    std::fs::remove_file(wt.path.join("README.md")).unwrap();
+    assert_eq!(
+        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        Prepared::Created
+    );
+    assert!(!admin.join("locked").exists());
+    assert_eq!(
+        std::fs::read_to_string(wt.path.join("README.md")).unwrap(),
+        "hello\n"
+    );
+    assert!(env.git_in(&wt.path, &["status", "--porcelain"]).is_empty());
+    // A lock somebody set on purpose is never overridden.
+    std::fs::write(admin.join("locked"), "on a USB disk\n").unwrap();
+    let err = lifecycle::prepare(&repo, &wt, &head)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("is locked (on a USB disk)"), "{err}");
+}

@@ -219,6 +219,36 @@ impl Repo {
         Ok(())
     }
 
+    /// Why worktree `name` is locked, if it is (`""` for a lock without a reason).
+    pub fn worktree_lock_reason(&self, name: &str) -> Result<Option<String>, GitError> {
+        let wt = self
+            .inner
+            .find_worktree(name)
+            .map_err(self.err(format!("read worktree `{name}`")))?;
+        match wt.is_locked() {
+            Ok(git2::WorktreeLockStatus::Locked(reason)) => {
+                Ok(Some(reason.unwrap_or_default().trim().to_owned()))
+            }
+            Ok(_) => Ok(None),
+            Err(e) => Err(self.err(format!("read the lock of worktree `{name}`"))(e)),
+        }
+    }
+
+    /// Removes a worktree whose creation was cut off (still locked "initializing"): nothing in
+    /// it is anyone's work yet.
+    pub fn discard_unfinished_worktree(&self, name: &str) -> Result<(), GitError> {
+        let action = format!("discard the unfinished worktree `{name}`");
+        if self.worktree_lock_reason(name)?.as_deref() != Some("initializing") {
+            return Err(self.refused(action, "it is not an unfinished creation"));
+        }
+        let wt = self
+            .inner
+            .find_worktree(name)
+            .map_err(self.err(action.clone()))?;
+        wt.unlock().map_err(self.err(action))?;
+        self.remove_worktree(name)
+    }
+
     /// Forgets a worktree whose directory is gone (`git worktree prune` for one entry).
     pub fn prune_stale_worktree(&self, name: &str) -> Result<(), GitError> {
         let action = format!("prune stale worktree `{name}`");
