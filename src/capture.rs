@@ -249,16 +249,20 @@ fn stack(
             created: !start.refs.contains_key(&issue_ref),
         });
     }
-    for (branch, oid) in repo.branches_containing(&base)? {
-        let full = format!("refs/heads/{branch}");
-        if full == issue_ref || start.refs.get(&full) == Some(&oid) {
+    for (full, oid) in refs_after {
+        let Some(branch) = full.strip_prefix("refs/heads/") else {
+            continue;
+        };
+        if *full == issue_ref || oid.starts_with("ref: ") || start.refs.get(full) == Some(oid) {
             continue;
         }
-        out.push(StackBranch {
-            name: branch,
-            oid,
-            created: !start.refs.contains_key(&full),
-        });
+        if repo.descends_from(oid, &base)? {
+            out.push(StackBranch {
+                name: branch.to_owned(),
+                oid: oid.clone(),
+                created: !start.refs.contains_key(full),
+            });
+        }
     }
     Ok(out)
 }

@@ -91,6 +91,18 @@ pub struct GuardCounts {
     pub violations: usize,
 }
 
+impl std::ops::Add for GuardCounts {
+    type Output = GuardCounts;
+
+    fn add(self, other: GuardCounts) -> GuardCounts {
+        GuardCounts {
+            allowed: self.allowed + other.allowed,
+            denied: self.denied + other.denied,
+            violations: self.violations + other.violations,
+        }
+    }
+}
+
 impl GuardCounts {
     /// Counts the entries of a phase's `guard.jsonl`.
     pub fn read(path: &Path) -> GuardCounts {
@@ -107,14 +119,6 @@ impl GuardCounts {
             }
         }
         counts
-    }
-
-    fn add(self, other: GuardCounts) -> GuardCounts {
-        GuardCounts {
-            allowed: self.allowed + other.allowed,
-            denied: self.denied + other.denied,
-            violations: self.violations + other.violations,
-        }
     }
 }
 
@@ -632,7 +636,7 @@ impl<R: Runner> Engine<'_, R> {
     ) -> Result<serde_json::Value, String> {
         let (outcome, record) = phase;
         summary.commits += record.commits;
-        summary.guard = summary.guard.add(record.guard);
+        summary.guard = summary.guard + record.guard;
         summary.tokens = add(summary.tokens, record.usage);
         summary.phases.push(record.clone());
         outcome

@@ -204,8 +204,8 @@ fn live_stack(ctx: &ShimContext, cwd: &Path) -> StackContext {
         .iter()
         .find(|(b, _)| *b == ctx.issue_branch)
         .map(|(_, t)| t.clone());
-    for (b, tip) in &branches {
-        if let Some(base) = &issue_tip {
+    if let Some(base) = &issue_tip {
+        for (b, tip) in &branches {
             if b != &ctx.issue_branch
                 && !ctx.preexisting.contains(b)
                 && tip != base
@@ -215,6 +215,20 @@ fn live_stack(ctx: &ShimContext, cwd: &Path) -> StackContext {
                 stack.stack.push(b.clone());
             }
         }
+    }
+    // Descendants matter only for branches the policy may let the agent change (the issue's
+    // stack and the checked-out branch): ancestry makes every descendant a direct child, so
+    // one level is enough, and every git call through the shim stays O(stack × branches).
+    let mut targets: Vec<String> = std::iter::once(ctx.issue_branch.clone())
+        .chain(stack.stack.iter().cloned())
+        .chain(stack.current_branch.clone())
+        .collect();
+    targets.sort();
+    targets.dedup();
+    for b in &targets {
+        let Some((_, tip)) = branches.iter().find(|(name, _)| name == b) else {
+            continue;
+        };
         let children: Vec<String> = branches
             .iter()
             .filter(|(c, ct)| c != b && ct != tip && repo.descends_from(ct, tip).unwrap_or(false))

@@ -83,9 +83,7 @@ impl IssueState {
             stats.commits += p.commits;
             stats.tokens += p.usage.total();
             stats.duration_ms += p.duration_ms;
-            stats.guard.allowed += p.guard.allowed;
-            stats.guard.denied += p.guard.denied;
-            stats.guard.violations += p.guard.violations;
+            stats.guard = stats.guard + p.guard;
         }
         stats
     }

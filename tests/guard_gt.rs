@@ -47,16 +47,8 @@ impl Stack {
             ]);
         }
         env.git(&["checkout", "-q", "s2"]);
-        let real_git = String::from_utf8(
-            std::process::Command::new("sh")
-                .args(["-c", "command -v git"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap();
         let ctx = ShimContext {
-            real_git: Some(PathBuf::from(real_git.trim())),
+            real_git: Some(PathBuf::from(support::real_git())),
             real_gt: Some(gt_bin()),
             guard_log: env.root().join("guard.jsonl"),
             repo_root: env.repo.clone(),

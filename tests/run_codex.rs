@@ -432,14 +432,7 @@ fn the_guard_holds_through_the_real_codex() {
     let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "");
     run.env.git(&["branch", "feature"]);
     let feature_before = run.env.git(&["rev-parse", "feature"]);
-    let real_git = std::process::Command::new("sh")
-        .args(["-c", "command -v git"])
-        .output()
-        .unwrap();
-    let real_git = String::from_utf8(real_git.stdout)
-        .unwrap()
-        .trim()
-        .to_owned();
+    let real_git = support::real_git();
     run.model.script(
         "A-1/01-dev",
         vec![

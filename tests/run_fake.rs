@@ -4,7 +4,7 @@
 mod support;
 use serde_json::json;
 use support::fake::FakeRepo as Fake;
-use support::{fixtures, issue};
+use support::{fixtures, issue, real_git};
 
 fn review(status: &str, actions: &[&str]) -> String {
     json!({"status": status, "summary": status, "issues": [], "required_actions": actions, "followups": [],
@@ -19,14 +19,6 @@ fn work(status: &str, fix: bool) -> String {
         v["addressed"] = json!([]);
     }
     v.to_string()
-}
-
-fn real_git() -> String {
-    let out = std::process::Command::new("sh")
-        .args(["-c", "command -v git"])
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 const COMMIT: &str = "mkdir -p w && date +%N >> w/f.txt && git add w && git commit -q -m step";
@@ -72,8 +64,7 @@ fn unknown_events_and_reconnect_errors_are_tolerated() {
     );
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
-    let events =
-        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("events.jsonl")).unwrap();
+    let events = fake.events("A-1", "01-dev");
     assert!(
         events.contains("this line is not JSON"),
         "raw events are kept as they came"
@@ -133,8 +124,7 @@ fn a_large_event_stream_is_streamed_to_disk() {
     let fake = Fake::new(&one(), "", json!({ "A-1/01-dev": steps }));
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
-    let events =
-        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("events.jsonl")).unwrap();
+    let events = fake.events("A-1", "01-dev");
     assert!(events.lines().count() > 20_000);
     assert!(events.len() > 8_000_000);
 }
@@ -397,8 +387,7 @@ fn the_guard_refuses_and_records_through_the_agents_shell() {
     );
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
-    let events =
-        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("events.jsonl")).unwrap();
+    let events = fake.events("A-1", "01-dev");
     assert!(
         events.contains("push=126") && events.contains("wt=126") && events.contains("restack=126"),
         "{events}"

@@ -63,8 +63,8 @@ pub(super) fn launch(
         sandbox: ws.config.codex_sandbox().to_owned(),
         env: Vec::new(),
     };
-    let report = crate::verify::verify_clean(&repo, &ws.config)?;
     if args.dry_run {
+        let report = crate::verify::verify_clean(&repo, &ws.config)?;
         print!(
             "{}",
             crate::render::table::plan(&plan, &Styler::stdout(global.color))
@@ -138,28 +138,6 @@ pub(super) fn launch(
         }
         Err(e) => return Err(e.into()),
     };
-    // With the lock held (ours, so not a problem), check again: this is the state the run starts from.
-    let report = crate::verify::verify_clean(&repo, &ws.config)?;
-    let report = if resume.is_some() {
-        let ours: Vec<PathBuf> = plan.issues.iter().map(|i| i.worktree.clone()).collect();
-        crate::verify::tolerate_own_worktrees(report, &ours)
-    } else {
-        report
-    };
-    if !report.clean {
-        for p in &report.problems {
-            eprintln!("{}: {}", err_style.yellow(p.kind), p.message);
-            eprintln!("  {} {}", err_style.cyan("Hint:"), p.hint);
-        }
-        return Err(hinted(
-            format!(
-                "{} is not clean; refusing to start a run",
-                repo_root.display()
-            ),
-            "fix the problems above (`orch verify-clean` lists them), then run again",
-        ));
-    }
-
     let reporter = TerminalReporter::new(
         Styler::stderr(global.color),
         std::io::stderr().is_terminal(),
@@ -215,7 +193,24 @@ pub(super) fn launch(
         resume,
         retry,
     };
-    let summary = runtime.block_on(engine.run(&plan, &set, &opts))?;
+    // The engine checks the repository is clean (with the lock held, ours is no problem).
+    let summary = match runtime.block_on(engine.run(&plan, &set, &opts)) {
+        Ok(summary) => summary,
+        Err(crate::engine::EngineError::NotClean(_, report)) => {
+            for p in &report.problems {
+                eprintln!("{}: {}", err_style.yellow(p.kind), p.message);
+                eprintln!("  {} {}", err_style.cyan("Hint:"), p.hint);
+            }
+            return Err(hinted(
+                format!(
+                    "{} is not clean; refusing to start a run",
+                    repo_root.display()
+                ),
+                "fix the problems above (`orch verify-clean` lists them), then run again",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     drop(lock);
 
     let style = Styler::stdout(global.color);

@@ -75,21 +75,4 @@ impl Repo {
         names.sort();
         Ok(names)
     }
-
-    /// Local branches whose tip is a new commit on top of `base` (or `base` itself).
-    pub fn branches_containing(&self, base: &str) -> Result<Vec<(String, ObjectId)>, GitError> {
-        let mut out = Vec::new();
-        for (name, value) in self.ref_snapshot()? {
-            let Some(branch) = name.strip_prefix("refs/heads/") else {
-                continue;
-            };
-            if value.starts_with("ref: ") {
-                continue;
-            }
-            if self.descends_from(&value, base)? {
-                out.push((branch.to_owned(), value));
-            }
-        }
-        Ok(out)
-    }
 }

@@ -173,6 +173,18 @@ fn hermetic(cmd: &mut Command, home: &Path) {
     }
 }
 
+/// The real git binary's absolute path (to call it past the guard's shim).
+pub fn real_git() -> String {
+    let out = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .expect("sh");
+    String::from_utf8(out.stdout)
+        .expect("utf-8 path")
+        .trim()
+        .to_owned()
+}
+
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
