@@ -4,6 +4,7 @@
 //! `cli` is the only place that talks to the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod acceptance;
 pub mod audit;
 pub mod capture;
 pub mod cli;

@@ -3,12 +3,14 @@
 //!
 //! `orch plan --json` serialises [`Plan`]; other tools rely on its shape (README.md).
 
+use crate::acceptance::Check;
 use crate::config::Config;
 use crate::dag::{self, Dependency};
 use crate::docs::DocSet;
 use crate::naming;
 use crate::problem::Problem;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize)]
@@ -40,6 +42,75 @@ pub struct PlannedIssue {
     pub skipped: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skip_reason: Option<String>,
+    /// What a plan task (or an issue doc's `acceptance:`) adds to the bare issue loop.
+    #[serde(skip_serializing_if = "TaskSpec::is_empty")]
+    pub spec: TaskSpec,
+}
+
+/// The parts of a task beyond id and title: hints and gates from `orchestrator.yml` (plan
+/// mode) or an issue doc's front matter. Empty for a plain issue doc.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TaskSpec {
+    /// `code_change | docs | test | release | deploy | chore`.
+    #[serde(skip_serializing_if = "Option::is_none", rename = "type")]
+    pub kind: Option<String>,
+    /// The task's description (plan mode; an issue doc's body plays this part).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Preferred paths: where the work is expected to happen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub paths: Vec<String>,
+    /// Named commands (`lint`, `test`, `build`, `release`, `deploy`, `tag`, …), the task's
+    /// own over the project's build defaults.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub commands: BTreeMap<String, String>,
+    /// Gates checked in the worktree after each dev/fix phase.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acceptance: Vec<Check>,
+    /// Sub-tasks run in order as dev phases in the task's worktree.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<Shard>,
+    #[serde(skip_serializing_if = "Constraints::is_empty")]
+    pub constraints: Constraints,
+    /// Approval gates (the task's own plus the plan's `orchestrator.approvals.required`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<String>,
+}
+
+impl TaskSpec {
+    pub fn is_empty(&self) -> bool {
+        self == &TaskSpec::default()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Shard {
+    pub id: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub acceptance: Vec<Check>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Constraints {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Paths the agent must not change (globs); a change there fails the phase's audit.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub forbidden_paths: Vec<String>,
+    /// How long the task may take, as written (`30m`, `2h`); enforced as the phase timeout.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timebox: Option<String>,
+}
+
+impl Constraints {
+    pub fn is_empty(&self) -> bool {
+        self == &Constraints::default()
+    }
 }
 
 /// The phases an issue that runs goes through.
@@ -92,6 +163,10 @@ pub fn build(
                 },
                 skipped: o.skip_reason.is_some(),
                 skip_reason: o.skip_reason,
+                spec: TaskSpec {
+                    acceptance: doc.acceptance.clone(),
+                    ..TaskSpec::default()
+                },
             }
         })
         .collect();

@@ -30,6 +30,7 @@ const KNOWN_FIELDS: &[&str] = &[
     "blocked",
     "blocking",
     "related_to",
+    "acceptance",
 ];
 
 /// States meaning the issue's work is finished.
@@ -56,6 +57,8 @@ pub struct IssueDoc {
     /// Issues this one blocks (`blocked`, or its synonym `blocking`).
     pub blocked: Vec<String>,
     pub related_to: Vec<String>,
+    /// Acceptance checks (`Tests pass: …`, `File exists: …`, …) gating the issue's loop.
+    pub acceptance: Vec<crate::acceptance::Check>,
     /// Fields orch does not know, kept for the user (and for prompts).
     pub extra: BTreeMap<String, serde_json::Value>,
     /// The Markdown after the front matter.
@@ -254,6 +257,7 @@ impl Fields<'_> {
             }
         }
         let related_to = self.id_list("related_to");
+        let acceptance = self.checks("acceptance");
         let extra = self
             .map
             .iter()
@@ -279,6 +283,7 @@ impl Fields<'_> {
             blocked_by,
             blocked,
             related_to,
+            acceptance,
             extra,
             body,
             lines: BTreeMap::new(),
@@ -420,6 +425,24 @@ impl Fields<'_> {
             match scalar_text(&item) {
                 Some(s) => out.push(s),
                 None => self.wrong_type(field, "a list of text items", &item, "[first, second]"),
+            }
+        }
+        out
+    }
+
+    fn checks(&mut self, field: &str) -> Vec<crate::acceptance::Check> {
+        let mut out = Vec::new();
+        for line in self.text_list(field) {
+            match crate::acceptance::Check::parse(&line) {
+                Ok(check) => out.push(check),
+                Err(message) => {
+                    let at = self.line(field);
+                    self.problems
+                        .push(Problem::error(self.path, at, message).with_hint(format!(
+                            "write each check as one of: {}",
+                            crate::acceptance::FORMS.join(", ")
+                        )));
+                }
             }
         }
         out
