@@ -269,21 +269,11 @@ fn stack(
 
 /// Writes via a temp file, fsync and rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CaptureError> {
-    use std::io::Write;
-    let io = |action: &'static str| {
-        let path = path.to_owned();
-        move |source| CaptureError::Io {
-            action,
-            path,
-            source,
-        }
-    };
-    let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp).map_err(io("create"))?;
-    file.write_all(data).map_err(io("write"))?;
-    file.sync_all().map_err(io("sync"))?;
-    std::fs::rename(&tmp, path).map_err(io("rename into place"))?;
-    Ok(())
+    crate::fsutil::write_atomically(path, data).map_err(|source| CaptureError::Io {
+        action: "write atomically",
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// Reads every `range.json` under `<logs>/<milestone>/<issue>/`, in phase order.

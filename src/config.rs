@@ -28,6 +28,11 @@ pub struct Config {
     pub dashboard: Option<bool>,
     /// Where the dashboard goes, relative to the repository root (default `TASKS.md`).
     pub dashboard_path: Option<PathBuf>,
+    /// How often a phase that failed transiently (network, model server 5xx, expired auth)
+    /// is tried in all (default 3; 1 turns retries off).
+    pub retry_attempts: Option<u32>,
+    /// The wait before the first retry, doubled before each next one (default `5s`).
+    pub retry_backoff: Option<toml::Value>,
     /// How the Codex CLI is run.
     #[serde(default)]
     pub codex: CodexConfig,
@@ -52,6 +57,9 @@ pub struct CodexConfig {
     pub resume_fix: Option<bool>,
 }
 
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
+pub const DEFAULT_RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// See [`CodexConfig::sandbox`].
 pub const DEFAULT_SANDBOX: &str = "danger-full-access";
 
@@ -61,17 +69,10 @@ pub const DEFAULT_PHASE_TIMEOUT: std::time::Duration = std::time::Duration::from
 pub fn parse_duration(value: &toml::Value) -> Option<std::time::Duration> {
     let secs = match value {
         toml::Value::Integer(n) if *n > 0 => *n as u64,
-        toml::Value::String(s) => {
-            let s = s.trim();
-            let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-            let n: u64 = num.parse().ok().filter(|n| *n > 0)?;
-            match unit.trim() {
-                "" | "s" => n,
-                "m" => n * 60,
-                "h" => n * 3600,
-                _ => return None,
-            }
+        toml::Value::String(s) if s.trim().chars().all(|c| c.is_ascii_digit()) => {
+            s.trim().parse().ok().filter(|n| *n > 0)?
         }
+        toml::Value::String(s) => return crate::timeutil::parse_duration(s),
         _ => return None,
     };
     Some(std::time::Duration::from_secs(secs))
@@ -122,19 +123,33 @@ impl Config {
                 message: "`max_review_cycles` must be at least 1".to_owned(),
             });
         }
-        if let Some(v) = &config.phase_timeout {
-            if parse_duration(v).is_none() {
+        for (key, value) in [
+            ("phase_timeout", &config.phase_timeout),
+            ("retry_backoff", &config.retry_backoff),
+        ] {
+            if let Some(v) = value.as_ref().filter(|v| parse_duration(v).is_none()) {
                 return Err(ConfigError::Invalid {
                     path: path.to_owned(),
                     line: text
                         .lines()
-                        .position(|l| l.trim_start().starts_with("phase_timeout"))
+                        .position(|l| l.trim_start().starts_with(key))
                         .map(|i| i + 1),
                     message: format!(
-                        "`phase_timeout` must be seconds or a number with s/m/h, found {v}"
+                        "`{key}` must be seconds or a duration like `90s`, `30m`, `1h30m`, found {v}"
                     ),
                 });
             }
+        }
+        if config.retry_attempts == Some(0) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("retry_attempts"))
+                    .map(|i| i + 1),
+                message: "`retry_attempts` counts the first try too; it must be at least 1"
+                    .to_owned(),
+            });
         }
         Ok(config)
     }
@@ -144,6 +159,17 @@ impl Config {
             .as_ref()
             .and_then(parse_duration)
             .unwrap_or(DEFAULT_PHASE_TIMEOUT)
+    }
+
+    /// Tries of a transiently failing phase, and the first wait between them.
+    pub fn retry(&self) -> (u32, std::time::Duration) {
+        (
+            self.retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS),
+            self.retry_backoff
+                .as_ref()
+                .and_then(parse_duration)
+                .unwrap_or(DEFAULT_RETRY_BACKOFF),
+        )
     }
 
     /// Whether a ref/worktree violation found by the post-phase audit fails the phase.

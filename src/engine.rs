@@ -82,6 +82,42 @@ pub struct PhaseRecord {
     /// Set when `orch resume --retry` ran this phase's step again; the loop then ignores it.
     #[serde(default)]
     pub superseded: bool,
+    /// The shard a dev phase worked on (plan mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// The acceptance checks run after this (dev or fix) phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<GateRecord>,
+}
+
+/// How the acceptance checks after one phase came out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRecord {
+    /// Every check of the task (the gate a task must pass to converge), rather than only
+    /// the checks of the shard just developed.
+    pub full: bool,
+    pub passed: usize,
+    /// The failed checks, each as `<check> — <why>`.
+    pub failed: Vec<String>,
+}
+
+impl GateRecord {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// A task command orch ran after the task converged (`build`, `release`, `deploy`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    pub name: String,
+    pub command: String,
+    pub status: Option<i32>,
+    pub log: PathBuf,
+    pub duration_ms: u64,
+    /// The approval that let it run, when it is gated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -142,6 +178,19 @@ pub struct IssueSummary {
     pub base: Option<String>,
     #[serde(default)]
     pub guard: GuardCounts,
+    /// Approval gates the task waits for (its outcome is then `blocked`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awaiting: Vec<String>,
+    /// Task commands run after the task converged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<CommandRecord>,
+}
+
+impl IssueSummary {
+    /// Blocked on an approval (not on a review or a failure): a resume looks again.
+    pub fn awaits_approval(&self) -> bool {
+        self.outcome == Outcome::Blocked && !self.awaiting.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,6 +253,41 @@ pub enum EngineEvent {
         id: String,
         record: PhaseRecord,
     },
+    /// A dev phase for one shard of a plan task is about to start.
+    ShardStarted {
+        id: String,
+        shard: String,
+        title: String,
+    },
+    /// Acceptance checks ran in the worktree after a phase.
+    AcceptanceChecked {
+        id: String,
+        seq: u32,
+        phase: PhaseKind,
+        shard: Option<String>,
+        outcomes: Vec<crate::acceptance::CheckOutcome>,
+    },
+    /// A task command (`build`, `deploy`, …) ran.
+    CommandRun {
+        id: String,
+        name: String,
+        record: CommandRecord,
+    },
+    /// A task waits for `orch approve <gate>`.
+    AwaitingApproval {
+        id: String,
+        gate: String,
+    },
+    /// A phase failed in a way that may pass on another try (network, server error); orch
+    /// waits `delay_ms` and runs it again.
+    PhaseRetry {
+        id: String,
+        seq: u32,
+        phase: PhaseKind,
+        attempt: u32,
+        reason: String,
+        delay_ms: u64,
+    },
     IssueFinished {
         summary: IssueSummary,
     },
@@ -223,6 +307,10 @@ pub struct RunOptions {
     pub resume: Option<crate::state::RunState>,
     /// Issues whose failed, blocked or capped loop a resume runs again.
     pub retry: Vec<String>,
+    /// Skip the tasks' final `build`/`release` commands.
+    pub no_build: bool,
+    /// Approvals recorded for this milestone (see [`crate::approval`]).
+    pub approvals: Vec<crate::approval::Approval>,
 }
 
 pub struct Engine<'a, R: Runner> {
@@ -332,8 +420,22 @@ impl<R: Runner> Engine<'_, R> {
                         && s.reason
                             .as_deref()
                             .is_some_and(|r| r.starts_with("depends on"));
-                    !(retry || dependency_skip || s.outcome == Outcome::Interrupted)
+                    !(retry
+                        || dependency_skip
+                        || s.outcome == Outcome::Interrupted
+                        || s.awaits_approval())
                 });
+            let apply_gate = issue
+                .spec
+                .approvals
+                .iter()
+                .any(|g| g == crate::approval::APPLY_PATCH)
+                && crate::approval::covering(
+                    &opts.approvals,
+                    crate::approval::APPLY_PATCH,
+                    &issue.id,
+                )
+                .is_none();
             let summary = if let Some(kept) = kept {
                 kept
             } else if let Some(reason) = &issue.skip_reason {
@@ -353,10 +455,25 @@ impl<R: Runner> Engine<'_, R> {
                     format!("depends on {} which did not pass", why.join(", ")),
                     &issue_dir,
                 )
+            } else if apply_gate {
+                let gate = crate::approval::APPLY_PATCH;
+                (self.reporter)(&EngineEvent::AwaitingApproval {
+                    id: issue.id.clone(),
+                    gate: gate.to_owned(),
+                });
+                IssueSummary {
+                    reason: Some(format!(
+                        "awaiting approval of `{gate}` before any agent works on it: run `orch approve {gate} --task {}`, then `orch resume`",
+                        issue.id
+                    )),
+                    awaiting: vec![gate.to_owned()],
+                    ..IssueSummary::new(issue, Outcome::Blocked, &issue_dir)
+                }
             } else {
                 let body = docs_by_id
                     .get(issue.id.as_str())
                     .map(|d| d.body.clone())
+                    .or_else(|| issue.spec.description.clone())
                     .unwrap_or_default();
                 let (base, parent) = match stack_base(issue, &tips) {
                     Some((tip, branch)) => (tip.clone(), branch.clone()),
@@ -366,6 +483,11 @@ impl<R: Runner> Engine<'_, R> {
                     .as_ref()
                     .and_then(|p| p.summary.as_ref())
                     .is_some_and(|s| s.outcome == Outcome::Capped);
+                let prior_commands = prior_state
+                    .as_ref()
+                    .and_then(|p| p.summary.as_ref())
+                    .map(|s| s.commands.clone())
+                    .unwrap_or_default();
                 let prior = prior_state.map(|p| {
                     let mut phases = p.phases;
                     // A capped issue gets another round of fixes; any other ended loop runs its
@@ -385,6 +507,7 @@ impl<R: Runner> Engine<'_, R> {
                     parent: &parent,
                     issue_dir: &issue_dir,
                     prior,
+                    prior_commands,
                     extra_cycles: if retry && capped {
                         plan.max_review_cycles
                     } else {
@@ -440,6 +563,7 @@ impl<R: Runner> Engine<'_, R> {
             parent,
             issue_dir,
             prior,
+            prior_commands,
             extra_cycles,
         } = job;
         let wt = IssueWorktree {
@@ -485,6 +609,14 @@ impl<R: Runner> Engine<'_, R> {
             sessions: BTreeMap::new(),
             dev_session: None,
             stack: vec![issue.branch.clone()],
+            timeout: issue
+                .spec
+                .constraints
+                .timebox
+                .as_deref()
+                .and_then(crate::timeutil::parse_duration)
+                .unwrap_or_else(|| self.config.phase_timeout()),
+            repo_map: None,
         };
 
         let mut results: Vec<Option<serde_json::Value>> = Vec::new();
@@ -555,21 +687,28 @@ impl<R: Runner> Engine<'_, R> {
             return Ok(summary);
         }
         let max = plan.max_review_cycles + extra_cycles;
+        let shards = &issue.spec.shards;
+        let devs = shards.len().max(1);
         loop {
-            let history: Vec<(PhaseKind, Result<&serde_json::Value, &PhaseFailure>)> = summary
+            let history: Vec<Done<'_>> = summary
                 .phases
                 .iter()
                 .zip(&results)
                 .filter(|(r, _)| r.failure != Some(PhaseFailure::Interrupted) && !r.superseded)
-                .map(|(r, v)| match (v, &r.failure) {
-                    (Some(v), _) => (r.phase, Ok(v)),
-                    (None, Some(f)) => (r.phase, Err(f)),
-                    (None, None) => (r.phase, Err(&PhaseFailure::NoFinalMessage)),
+                .map(|(r, v)| Done {
+                    kind: r.phase,
+                    result: match (v, &r.failure) {
+                        (Some(v), _) => Ok(v),
+                        (None, Some(f)) => Err(f),
+                        (None, None) => Err(&PhaseFailure::NoFinalMessage),
+                    },
+                    gate: r.acceptance.as_ref(),
                 })
                 .collect();
-            let fixes = history.iter().filter(|(k, _)| *k == PhaseKind::Fix).count() as u32;
+            let fixes = history.iter().filter(|d| d.kind == PhaseKind::Fix).count() as u32;
+            let devs_done = history.iter().filter(|d| d.kind == PhaseKind::Dev).count();
             summary.cycles = fixes;
-            match next_step(&history, max) {
+            match next_step(&history, devs, max) {
                 Step::Finish {
                     outcome,
                     reason,
@@ -585,16 +724,32 @@ impl<R: Runner> Engine<'_, R> {
                         PhaseKind::Fix => history
                             .iter()
                             .rev()
-                            .find(|(k, _)| *k == PhaseKind::Review)
-                            .and_then(|(_, r)| r.ok().cloned()),
+                            .find(|d| d.kind == PhaseKind::Review)
+                            .and_then(|d| d.result.ok().cloned()),
                         _ => None,
                     };
+                    let gate = history
+                        .iter()
+                        .rev()
+                        .find(|d| d.kind != PhaseKind::Review)
+                        .and_then(|d| d.gate.cloned());
                     if kind == PhaseKind::Fix {
                         summary.cycles = fixes + 1;
                     }
-                    let outcome = self
-                        .phase(&mut ctx, kind, fixes + 1, review.as_ref())
-                        .await?;
+                    let shard = match kind {
+                        PhaseKind::Dev => shards.get(devs_done),
+                        _ => None,
+                    };
+                    let step = StepInput {
+                        kind,
+                        cycle: fixes + 1,
+                        review: review.as_ref(),
+                        gate: gate.as_ref(),
+                        shard,
+                        // The full gate after the last dev and after every fix.
+                        full_gate: kind == PhaseKind::Fix || devs_done + 1 >= devs,
+                    };
+                    let outcome = self.phase(&mut ctx, step).await?;
                     if kind == PhaseKind::Dev {
                         ctx.dev_session = outcome.0.session_id.clone();
                     }
@@ -607,6 +762,17 @@ impl<R: Runner> Engine<'_, R> {
             }
         }
 
+        if summary.outcome == Outcome::Completed {
+            self.finish_commands(
+                &mut summary,
+                issue,
+                &wt.path,
+                issue_dir,
+                opts,
+                prior_commands,
+            )
+            .await?;
+        }
         if let Some(last) = summary.phases.last() {
             if last.failure == Some(PhaseFailure::Interrupted) {
                 // Keep the worktree and branch as they are: the run can pick up from here.
@@ -618,6 +784,10 @@ impl<R: Runner> Engine<'_, R> {
                 ));
                 return Ok(summary);
             }
+        }
+        if summary.awaits_approval() || summary.outcome == Outcome::Interrupted {
+            // The gated command runs in this worktree once approved (`orch resume`).
+            return Ok(summary);
         }
         let (root, wt2) = (self.repo_root.clone(), wt.clone());
         let removed = blocking(move || {
@@ -648,10 +818,16 @@ impl<R: Runner> Engine<'_, R> {
     async fn phase(
         &self,
         ctx: &mut PhaseContext<'_>,
-        kind: PhaseKind,
-        cycle: u32,
-        review: Option<&serde_json::Value>,
+        step: StepInput<'_>,
     ) -> Result<(crate::runner::PhaseOutcome, PhaseRecord), EngineError> {
+        let StepInput {
+            kind,
+            cycle,
+            review,
+            gate,
+            shard,
+            full_gate,
+        } = step;
         ctx.seq += 1;
         let id = PhaseId {
             run_id: ctx.opts.run_id.clone(),
@@ -665,6 +841,13 @@ impl<R: Runner> Engine<'_, R> {
             path: dir.clone(),
             source,
         })?;
+        if let Some(shard) = shard {
+            (self.reporter)(&EngineEvent::ShardStarted {
+                id: ctx.issue.id.clone(),
+                shard: shard.id.clone(),
+                title: shard.title.clone(),
+            });
+        }
         (self.reporter)(&EngineEvent::PhaseStarted {
             id: ctx.issue.id.clone(),
             seq: ctx.seq,
@@ -689,6 +872,10 @@ impl<R: Runner> Engine<'_, R> {
         inputs.insert("base_commit", ctx.base.to_owned());
         inputs.insert("phase_key", phase_key);
         inputs.insert("cycle", cycle.to_string());
+        inputs.insert(
+            "task_context",
+            crate::handoff::task_context(&ctx.issue.spec, shard, gate, ctx.repo_map.as_deref()),
+        );
         if let Some(review) = review {
             inputs.insert(
                 "review_result",
@@ -743,7 +930,7 @@ impl<R: Runner> Engine<'_, R> {
             worktree: ctx.issue.worktree.clone(),
             writable_dirs: vec![ctx.common_dir.to_owned()],
             schema_path,
-            timeout: self.config.phase_timeout(),
+            timeout: ctx.timeout,
             resume,
             log_dir: dir.clone(),
             cancel: self.cancel.clone(),
@@ -755,7 +942,7 @@ impl<R: Runner> Engine<'_, R> {
                 })
             })),
         };
-        let mut outcome = self.runner.run(&request).await;
+        let mut outcome = self.run_with_retries(ctx, &request).await;
 
         let (wt_path, branch, dir2) = (
             ctx.issue.worktree.clone(),
@@ -778,6 +965,45 @@ impl<R: Runner> Engine<'_, R> {
                 changes: violations,
             });
         }
+        let checks: Vec<crate::acceptance::Check> = match (kind, &outcome.result) {
+            (PhaseKind::Review, _) | (_, Err(_)) => Vec::new(),
+            _ if full_gate => ctx.issue.spec.all_checks(),
+            _ => shard.map(|s| s.acceptance.clone()).unwrap_or_default(),
+        };
+        let acceptance = if checks.is_empty() {
+            None
+        } else {
+            let outcomes = crate::acceptance::evaluate(
+                &checks,
+                &ctx.issue.worktree,
+                &ctx.issue.spec.paths,
+                &dir.join("acceptance"),
+                self.config.phase_timeout(),
+                self.cancel.clone(),
+            )
+            .await;
+            write_json(&dir.join("acceptance.json"), &outcomes)?;
+            if self.cancel.as_ref().is_some_and(|c| *c.borrow()) {
+                // Checks cut short say nothing: the phase runs again on resume.
+                outcome.result = Err(PhaseFailure::Interrupted);
+            }
+            (self.reporter)(&EngineEvent::AcceptanceChecked {
+                id: ctx.issue.id.clone(),
+                seq: ctx.seq,
+                phase: kind,
+                shard: shard.map(|s| s.id.clone()),
+                outcomes: outcomes.clone(),
+            });
+            Some(GateRecord {
+                full: full_gate,
+                passed: outcomes.iter().filter(|o| o.passed).count(),
+                failed: outcomes
+                    .iter()
+                    .filter(|o| !o.passed)
+                    .map(|o| format!("{} — {}", o.check, o.detail))
+                    .collect(),
+            })
+        };
         match &outcome.result {
             Ok(value) => write_text(
                 &dir.join("result.json"),
@@ -811,6 +1037,8 @@ impl<R: Runner> Engine<'_, R> {
             duration_ms: outcome.duration_ms,
             guard: GuardCounts::read(&dir.join("guard.jsonl")),
             superseded: false,
+            shard: shard.map(|s| s.id.clone()),
+            acceptance,
             log_dir: dir,
         };
         (self.reporter)(&EngineEvent::PhaseFinished {
@@ -822,6 +1050,140 @@ impl<R: Runner> Engine<'_, R> {
 }
 
 impl<R: Runner> Engine<'_, R> {
+    /// Runs the agent; a transient failure (see [`PhaseFailure::transient_reason`]) is tried
+    /// again after a doubling backoff, up to `retry_attempts` tries in all. Each failed
+    /// attempt's logs are kept beside the phase's (`events.attempt-1.jsonl`, …). The phase
+    /// stays one phase: cycle counters never move.
+    async fn run_with_retries(
+        &self,
+        ctx: &PhaseContext<'_>,
+        request: &PhaseRequest,
+    ) -> crate::runner::PhaseOutcome {
+        let (attempts, backoff) = self.config.retry();
+        let mut attempt = 1;
+        loop {
+            let outcome = self.runner.run(request).await;
+            let Err(failure) = &outcome.result else {
+                return outcome;
+            };
+            let stderr = std::fs::read_to_string(&outcome.stderr_path).unwrap_or_default();
+            let tail = &stderr[stderr.len().saturating_sub(4096)..];
+            let reason = failure.transient_reason(tail);
+            let Some(reason) = reason.filter(|_| attempt < attempts) else {
+                return outcome;
+            };
+            for path in [&outcome.events_path, &outcome.stderr_path] {
+                let kept = path.with_extension(format!(
+                    "attempt-{attempt}.{}",
+                    path.extension().and_then(|e| e.to_str()).unwrap_or("log")
+                ));
+                let _ = std::fs::rename(path, kept);
+            }
+            let delay = backoff
+                .saturating_mul(1 << (attempt - 1).min(10))
+                .min(std::time::Duration::from_secs(300));
+            (self.reporter)(&EngineEvent::PhaseRetry {
+                id: ctx.issue.id.clone(),
+                seq: ctx.seq,
+                phase: request.kind,
+                attempt: attempt + 1,
+                reason,
+                delay_ms: delay.as_millis() as u64,
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = crate::runner::codex::cancelled(self.cancel.clone()) => {
+                    return crate::runner::PhaseOutcome {
+                        result: Err(PhaseFailure::Interrupted),
+                        ..outcome
+                    };
+                }
+            }
+            attempt += 1;
+        }
+    }
+
+    /// After a task converged: its commands other than `lint`/`test` (`build`, `release`,
+    /// `deploy`, …) in the worktree. A command named by an approval gate runs only once
+    /// approved; until then the task is `blocked` and waits for `orch approve` + resume.
+    /// `--no-build` skips `build` and `release`. A failing command fails the task.
+    async fn finish_commands(
+        &self,
+        summary: &mut IssueSummary,
+        issue: &PlannedIssue,
+        worktree: &Path,
+        issue_dir: &Path,
+        opts: &RunOptions,
+        prior: Vec<CommandRecord>,
+    ) -> Result<(), EngineError> {
+        for (name, command) in issue.spec.finishing_commands() {
+            if let Some(done) = prior
+                .iter()
+                .find(|c| c.name == name && c.command == command && c.status == Some(0))
+            {
+                summary.commands.push(done.clone());
+                continue;
+            }
+            if opts.no_build && matches!(name, "build" | "release") {
+                continue;
+            }
+            let mut approved_by = None;
+            if issue.spec.approvals.iter().any(|g| g == name) {
+                match crate::approval::covering(&opts.approvals, name, &issue.id) {
+                    Some(a) => approved_by = Some(format!("{} at {}", a.by, a.at)),
+                    None => {
+                        (self.reporter)(&EngineEvent::AwaitingApproval {
+                            id: issue.id.clone(),
+                            gate: name.to_owned(),
+                        });
+                        summary.outcome = Outcome::Blocked;
+                        summary.awaiting = vec![name.to_owned()];
+                        summary.reason = Some(format!(
+                            "awaiting approval of `{name}`: run `orch approve {name} --task {}`, then `orch resume`",
+                            issue.id
+                        ));
+                        return Ok(());
+                    }
+                }
+            }
+            let log = issue_dir
+                .join("commands")
+                .join(format!("{}.log", crate::naming::ref_component(name)));
+            let timeout = self.config.phase_timeout();
+            let result =
+                crate::command::run_shell(command, worktree, &log, timeout, self.cancel.clone())
+                    .await;
+            let record = CommandRecord {
+                name: name.to_owned(),
+                command: command.to_owned(),
+                status: result.status,
+                log,
+                duration_ms: result.duration_ms,
+                approved_by,
+            };
+            (self.reporter)(&EngineEvent::CommandRun {
+                id: issue.id.clone(),
+                name: name.to_owned(),
+                record: record.clone(),
+            });
+            summary.commands.push(record);
+            if result.interrupted {
+                summary.outcome = Outcome::Interrupted;
+                summary.reason = Some(format!("interrupted while running `{name}`"));
+                return Ok(());
+            }
+            if !result.success() {
+                summary.outcome = Outcome::Failed;
+                summary.reason = Some(format!(
+                    "command `{name}` (`{command}`) failed: {}",
+                    result.describe(timeout)
+                ));
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
     /// Runs the post-phase audit: refs outside the issue's stack and worktrees the agent
     /// added or removed. Every violation goes to the phase's `guard.jsonl`; refs are put back
     /// and added worktrees removed unless `[guard] audit_restore = false`.
@@ -935,8 +1297,24 @@ struct IssueJob<'a> {
     issue_dir: &'a Path,
     /// Resuming: the phases recorded so far, and the phase that was running, if any.
     prior: Option<(Vec<PhaseRecord>, Option<crate::state::CurrentPhase>)>,
+    /// Resuming: task commands that already ran (successful ones are not run again).
+    prior_commands: Vec<CommandRecord>,
     /// Extra fix cycles (a retried capped issue gets another round).
     extra_cycles: u32,
+}
+
+/// What one step of the loop asks the phase to do.
+struct StepInput<'s> {
+    kind: PhaseKind,
+    cycle: u32,
+    /// The review a fix addresses.
+    review: Option<&'s serde_json::Value>,
+    /// The latest acceptance results (a fix addresses the failed checks too).
+    gate: Option<&'s GateRecord>,
+    /// The shard a dev phase works on.
+    shard: Option<&'s crate::plan::Shard>,
+    /// Run every check of the task after this phase (else only the shard's own).
+    full_gate: bool,
 }
 
 struct PhaseContext<'a> {
@@ -953,6 +1331,10 @@ struct PhaseContext<'a> {
     dev_session: Option<String>,
     /// The issue branch plus branches its phases created on top of it.
     stack: Vec<String>,
+    /// The agent's timeout per phase (the task's timebox, else the configured one).
+    timeout: std::time::Duration,
+    /// The repository map handed to the agent (built once per tree).
+    repo_map: Option<String>,
 }
 
 /// What an issue's loop does next, given the phases so far (interrupted ones left out).
@@ -966,56 +1348,88 @@ pub enum Step {
     },
 }
 
-/// The loop as a pure function: dev, then review; `changes_required` leads to a fix and
-/// another review, until the review passes, says `blocked`, or `max` fixes have run.
-/// A phase failure (or a `failed` dev/fix result) ends the issue.
-pub fn next_step(
-    history: &[(PhaseKind, Result<&serde_json::Value, &PhaseFailure>)],
-    max: u32,
-) -> Step {
+/// One finished phase as the loop sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Done<'a> {
+    pub kind: PhaseKind,
+    pub result: Result<&'a serde_json::Value, &'a PhaseFailure>,
+    /// The acceptance checks run after it (dev and fix phases of tasks that have checks).
+    pub gate: Option<&'a GateRecord>,
+}
+
+/// The loop as a pure function: one dev phase per shard (one when there are none), then
+/// review; `changes_required` leads to a fix and another review, until the review passes,
+/// says `blocked`, or `max` fixes have run. A passing review converges only when the task's
+/// acceptance checks (run after the last dev or fix) pass too; failing checks lead to a fix
+/// like a review finding. A phase failure (or a `failed` dev/fix result) ends the issue.
+pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
     let finish = |outcome, reason: Option<String>, remaining| Step::Finish {
         outcome,
         reason,
         remaining,
     };
-    let Some((kind, result)) = history.last() else {
+    let Some(last) = history.last() else {
         return Step::Run(PhaseKind::Dev);
     };
-    let value = match result {
-        Ok(v) => *v,
+    let value = match last.result {
+        Ok(v) => v,
         Err(f) => {
             return finish(
                 Outcome::Failed,
-                Some(format!("{} phase failed: {f}", kind.name())),
+                Some(format!("{} phase failed: {f}", last.kind.name())),
                 Vec::new(),
             )
         }
     };
-    let fixes = history.iter().filter(|(k, _)| *k == PhaseKind::Fix).count() as u32;
-    match (kind, status_of(value)) {
+    let fixes = history.iter().filter(|d| d.kind == PhaseKind::Fix).count() as u32;
+    let devs_done = history.iter().filter(|d| d.kind == PhaseKind::Dev).count();
+    // The gate as of the latest dev/fix phase.
+    let gate = history
+        .iter()
+        .rev()
+        .find(|d| d.kind != PhaseKind::Review)
+        .and_then(|d| d.gate)
+        .filter(|g| g.full && !g.ok());
+    match (last.kind, status_of(value)) {
         (PhaseKind::Dev | PhaseKind::Fix, "failed") => finish(
             Outcome::Failed,
             Some(format!(
                 "{} reported failure: {}",
-                kind.name(),
+                last.kind.name(),
                 text_of(value, "summary")
             )),
             Vec::new(),
         ),
+        (PhaseKind::Dev, _) if devs_done < devs => Step::Run(PhaseKind::Dev),
         (PhaseKind::Dev | PhaseKind::Fix, _) => Step::Run(PhaseKind::Review),
-        (PhaseKind::Review, "pass") => finish(Outcome::Completed, None, Vec::new()),
         (PhaseKind::Review, "blocked") => finish(
             Outcome::Blocked,
             Some(format!("review blocked: {}", text_of(value, "summary"))),
             list_of(value, "required_actions"),
         ),
-        (PhaseKind::Review, _) if fixes >= max => finish(
-            Outcome::Capped,
-            Some(format!(
-                "review still requires changes after {max} fix cycle(s)"
-            )),
-            list_of(value, "required_actions"),
-        ),
+        (PhaseKind::Review, "pass") => match gate {
+            None => finish(Outcome::Completed, None, Vec::new()),
+            Some(gate) if fixes >= max => finish(
+                Outcome::Capped,
+                Some(format!(
+                    "{} acceptance check(s) still fail after {max} fix cycle(s)",
+                    gate.failed.len()
+                )),
+                gate.failed.clone(),
+            ),
+            Some(_) => Step::Run(PhaseKind::Fix),
+        },
+        (PhaseKind::Review, _) if fixes >= max => {
+            let mut remaining = list_of(value, "required_actions");
+            remaining.extend(gate.map(|g| g.failed.clone()).unwrap_or_default());
+            finish(
+                Outcome::Capped,
+                Some(format!(
+                    "review still requires changes after {max} fix cycle(s)"
+                )),
+                remaining,
+            )
+        }
         (PhaseKind::Review, _) => Step::Run(PhaseKind::Fix),
     }
 }
@@ -1080,6 +1494,8 @@ impl IssueSummary {
             log_dir: issue_dir.to_owned(),
             base: None,
             guard: GuardCounts::default(),
+            awaiting: Vec::new(),
+            commands: Vec::new(),
         }
     }
 }
@@ -1144,4 +1560,157 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), EngineError> {
         path,
         &redact(&serde_json::to_string_pretty(value).unwrap_or_default()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn gate(full: bool, failed: &[&str]) -> GateRecord {
+        GateRecord {
+            full,
+            passed: 0,
+            failed: failed.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    /// (phase, status or failure, gate after it) → what comes next.
+    #[test]
+    fn next_step_table() {
+        let pass = json!({"status": "pass"});
+        let changes = json!({"status": "changes_required", "required_actions": ["a"]});
+        let blocked = json!({"status": "blocked", "summary": "s", "required_actions": ["ask"]});
+        let failed = json!({"status": "failed", "summary": "no"});
+        let failure = PhaseFailure::NoFinalMessage;
+        let bad = gate(true, &["File exists: x — missing"]);
+        let good = gate(true, &[]);
+        let shard_bad = gate(false, &["Contains: y — missing"]);
+        use PhaseKind::{Dev, Fix, Review};
+        fn d<'a>(kind: PhaseKind, v: &'a serde_json::Value, g: Option<&'a GateRecord>) -> Done<'a> {
+            Done {
+                kind,
+                result: Ok(v),
+                gate: g,
+            }
+        }
+        let (pass, changes, blocked, failed) = (&pass, &changes, &blocked, &failed);
+        let (bad, good, shard_bad) = (&bad, &good, &shard_bad);
+        let outcome = |s: Step| match s {
+            Step::Run(k) => k.name().to_owned(),
+            Step::Finish { outcome, .. } => outcome.name().to_owned(),
+        };
+        let cases: Vec<(Vec<Done<'_>>, usize, u32, &str)> = vec![
+            (vec![], 1, 2, "dev"),
+            (vec![d(Dev, pass, None)], 1, 2, "review"),
+            (vec![d(Dev, pass, None)], 3, 2, "dev"),
+            (
+                vec![d(Dev, pass, Some(shard_bad)), d(Dev, pass, None)],
+                3,
+                2,
+                "dev",
+            ),
+            (
+                vec![d(Dev, pass, Some(shard_bad)), d(Dev, pass, Some(good))],
+                2,
+                2,
+                "review",
+            ),
+            (vec![d(Dev, failed, None)], 3, 2, "failed"),
+            (
+                vec![Done {
+                    kind: Dev,
+                    result: Err(&failure),
+                    gate: None,
+                }],
+                1,
+                2,
+                "failed",
+            ),
+            (
+                vec![d(Dev, pass, None), d(Review, pass, None)],
+                1,
+                2,
+                "completed",
+            ),
+            (
+                vec![d(Dev, pass, Some(good)), d(Review, pass, None)],
+                1,
+                2,
+                "completed",
+            ),
+            (
+                vec![d(Dev, pass, Some(bad)), d(Review, pass, None)],
+                1,
+                2,
+                "fix",
+            ),
+            // A shard's own failing checks do not gate: only the full gate does.
+            (
+                vec![d(Dev, pass, Some(shard_bad)), d(Review, pass, None)],
+                1,
+                2,
+                "completed",
+            ),
+            (
+                vec![d(Dev, pass, Some(bad)), d(Review, pass, None)],
+                1,
+                0,
+                "capped",
+            ),
+            (
+                vec![d(Dev, pass, None), d(Review, changes, None)],
+                1,
+                2,
+                "fix",
+            ),
+            (
+                vec![d(Dev, pass, None), d(Review, changes, None)],
+                1,
+                0,
+                "capped",
+            ),
+            (
+                vec![d(Dev, pass, None), d(Review, blocked, None)],
+                1,
+                2,
+                "blocked",
+            ),
+            (
+                vec![
+                    d(Dev, pass, Some(bad)),
+                    d(Review, pass, None),
+                    d(Fix, pass, Some(good)),
+                    d(Review, pass, None),
+                ],
+                1,
+                2,
+                "completed",
+            ),
+            (
+                vec![
+                    d(Dev, pass, Some(bad)),
+                    d(Review, pass, None),
+                    d(Fix, pass, Some(bad)),
+                    d(Review, pass, None),
+                ],
+                1,
+                1,
+                "capped",
+            ),
+            (
+                vec![
+                    d(Dev, pass, None),
+                    d(Review, changes, None),
+                    d(Fix, failed, None),
+                ],
+                1,
+                2,
+                "failed",
+            ),
+        ];
+        for (n, (history, devs, max, want)) in cases.into_iter().enumerate() {
+            assert_eq!(outcome(next_step(&history, devs, max)), want, "case {n}");
+        }
+    }
 }

@@ -102,6 +102,56 @@ impl EventLog {
                 }));
                 lines
             }
+            EngineEvent::ShardStarted { id, shard, title } => {
+                vec![json!({"type": "shard_started", "task": id, "shard": shard, "title": title})]
+            }
+            EngineEvent::AcceptanceChecked {
+                id,
+                seq,
+                phase,
+                shard,
+                outcomes,
+            } => {
+                let phase = format!("{seq:02}-{}", phase.name());
+                let mut lines: Vec<Value> = outcomes
+                    .iter()
+                    .map(|o| {
+                        let kind = if o.passed { "acceptance_passed" } else { "acceptance_failed" };
+                        json!({"type": kind, "task": id, "phase": phase, "shard": shard, "check": o.label,
+                               "spec": o.check, "detail": o.detail, "log": o.log})
+                    })
+                    .collect();
+                if let Some(shard) = shard {
+                    lines.push(
+                        json!({"type": "shard_completed", "task": id, "shard": shard,
+                                      "passed": outcomes.iter().all(|o| o.passed)}),
+                    );
+                }
+                lines
+            }
+            EngineEvent::CommandRun { id, name, record } => {
+                vec![
+                    json!({"type": "command_run", "task": id, "name": name, "cmd": record.command,
+                            "status": record.status, "log": record.log, "duration_ms": record.duration_ms,
+                            "approved_by": record.approved_by}),
+                ]
+            }
+            EngineEvent::AwaitingApproval { id, gate } => {
+                vec![json!({"type": "awaiting_approval", "task": id, "gate": gate})]
+            }
+            EngineEvent::PhaseRetry {
+                id,
+                seq,
+                phase,
+                attempt,
+                reason,
+                delay_ms,
+            } => {
+                vec![
+                    json!({"type": "phase_retry", "task": id, "phase": format!("{seq:02}-{}", phase.name()),
+                            "attempt": attempt, "reason": reason, "delay_ms": delay_ms}),
+                ]
+            }
             EngineEvent::IssueFinished { summary } => {
                 let kind = match summary.outcome {
                     Outcome::Completed => "task_completed",

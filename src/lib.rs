@@ -5,9 +5,11 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod acceptance;
+pub mod approval;
 pub mod audit;
 pub mod capture;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod dag;
 pub mod dashboard;
@@ -15,9 +17,11 @@ pub mod docs;
 pub mod engine;
 pub mod events;
 pub mod exit;
+pub mod fsutil;
 pub mod git;
 pub mod graphite;
 pub mod guard;
+pub mod handoff;
 pub mod lifecycle;
 pub mod lock;
 pub mod naming;

@@ -81,6 +81,33 @@ impl TaskSpec {
     pub fn is_empty(&self) -> bool {
         self == &TaskSpec::default()
     }
+
+    /// The task's gate: its own checks, then every shard's.
+    pub fn all_checks(&self) -> Vec<Check> {
+        let mut checks = self.acceptance.clone();
+        for shard in &self.shards {
+            checks.extend(shard.acceptance.iter().cloned());
+        }
+        checks
+    }
+
+    /// The commands run after the task converged, in order: `build`, `release`, then the
+    /// others by name; `lint` and `test` are for the agent and the acceptance checks.
+    pub fn finishing_commands(&self) -> Vec<(&str, &str)> {
+        let rank = |n: &str| match n {
+            "build" => 0,
+            "release" => 1,
+            _ => 2,
+        };
+        let mut out: Vec<(&str, &str)> = self
+            .commands
+            .iter()
+            .filter(|(n, _)| !matches!(n.as_str(), "lint" | "test"))
+            .map(|(n, c)| (n.as_str(), c.as_str()))
+            .collect();
+        out.sort_by_key(|(n, _)| (rank(n), *n));
+        out
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -131,6 +131,7 @@ mod tests {
             "phase_key",
             "cycle",
             "review_result",
+            "task_context",
         ]
         .into_iter()
         .map(|k| (k, format!("<{k}>")))

@@ -246,7 +246,13 @@ impl StateRecorder {
                     });
                 }
             }
-            EngineEvent::WorktreeReady { .. } | EngineEvent::Activity { .. } => return,
+            EngineEvent::WorktreeReady { .. }
+            | EngineEvent::Activity { .. }
+            | EngineEvent::ShardStarted { .. }
+            | EngineEvent::AcceptanceChecked { .. }
+            | EngineEvent::CommandRun { .. }
+            | EngineEvent::AwaitingApproval { .. }
+            | EngineEvent::PhaseRetry { .. } => return,
         }
         if let Some(state) = guard.as_mut() {
             state.updated_at = now;

@@ -19,6 +19,36 @@ pub fn run_id() -> String {
     )
 }
 
+/// A duration as people write it in plans: `90s`, `45m`, `2h`, `1h30m` (units `s`, `m`, `h`,
+/// `d`, each at most once, largest first). `None` when it is not one.
+pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let (mut total, mut number, mut last_rank) = (0u64, String::new(), usize::MAX);
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let (rank, secs) = match c {
+            'd' => (3, 86_400),
+            'h' => (2, 3_600),
+            'm' => (1, 60),
+            's' => (0, 1),
+            _ => return None,
+        };
+        if number.is_empty() || rank >= last_rank {
+            return None;
+        }
+        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(secs)?)?;
+        number.clear();
+        last_rank = rank;
+    }
+    (number.is_empty() && total > 0).then(|| std::time::Duration::from_secs(total))
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -311,7 +311,11 @@ fn bad_final_messages_fail_the_phase() {
 
 #[test]
 fn model_server_error_fails_the_phase() {
-    let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    // Three tries in all (`retry_attempts` default), each answered with a 500.
+    let run = Run::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "retry_backoff = \"1s\"\n",
+    );
     run.model.script(
         "A-1/01-dev",
         vec![Reply::Status(500), Reply::Status(500), Reply::Status(500)],
@@ -322,6 +326,24 @@ fn model_server_error_fails_the_phase() {
     assert_eq!(s["outcome"], "failed");
     let kind = s["phases"][0]["failure"]["kind"].as_str().unwrap();
     assert!(kind == "turn_failed" || kind == "exit", "{kind}");
+    assert_eq!(run.model.requests().len(), 3, "tried three times");
+}
+
+#[test]
+fn a_model_server_hiccup_is_retried_through_the_real_codex() {
+    let run = Run::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "retry_backoff = \"1s\"\n",
+    );
+    // One 503, then the default playbook (commit, pass).
+    run.model.script("A-1/01-dev", vec![Reply::Status(503)]);
+    let (code, _, err) = run.run(&["M1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("transient failure"), "{err}");
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    assert_eq!(s["phases"].as_array().unwrap().len(), 2);
+    assert_eq!(s["cycles"], 0);
 }
 
 #[test]

@@ -192,6 +192,8 @@ pub(super) fn launch(
         only_issue: args.issue.clone(),
         resume,
         retry,
+        no_build: false,
+        approvals: crate::approval::load(&repo.common_dir(), &plan.milestone)?,
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &set, &opts)) {
@@ -435,6 +437,50 @@ impl TerminalReporter {
                         .as_ref()
                         .map(|r| format!(": {r}"))
                         .unwrap_or_default()
+                );
+            }
+            EngineEvent::ShardStarted { shard, title, .. } => {
+                let _ = writeln!(err, "  shard {shard}: {title}");
+            }
+            EngineEvent::AcceptanceChecked { outcomes, .. } => {
+                for o in outcomes {
+                    let mark = if o.passed {
+                        self.style.green("pass")
+                    } else {
+                        self.style.red("FAIL")
+                    };
+                    let detail = o.detail.lines().next().unwrap_or_default();
+                    let _ = writeln!(err, "    check {mark} {}: {detail}", o.label);
+                }
+            }
+            EngineEvent::CommandRun { name, record, .. } => {
+                let status = match record.status {
+                    Some(0) => self.style.green("ok"),
+                    Some(code) => self.style.red(&format!("exit {code}")),
+                    None => self.style.red("killed"),
+                };
+                let _ = writeln!(err, "  {name}: `{}` {status}", record.command);
+            }
+            EngineEvent::AwaitingApproval { id, gate } => {
+                let _ = writeln!(
+                    err,
+                    "  {} {gate}: `orch approve {gate} --task {id}`, then `orch resume`",
+                    self.style.bold("awaiting approval")
+                );
+            }
+            EngineEvent::PhaseRetry {
+                seq,
+                phase,
+                attempt,
+                reason,
+                delay_ms,
+                ..
+            } => {
+                let _ = writeln!(
+                    err,
+                    "  {seq:02}-{} {reason}; attempt {attempt} in {:.1}s",
+                    phase.name(),
+                    *delay_ms as f64 / 1000.0
                 );
             }
             EngineEvent::RunFinished { .. } => {}

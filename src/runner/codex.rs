@@ -244,7 +244,7 @@ fn report(item: &Item, req: &PhaseRequest) {
 }
 
 /// Resolves when `cancel` turns true; never, without a receiver.
-async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
+pub(crate) async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
     let Some(mut rx) = cancel else {
         return std::future::pending().await;
     };
@@ -256,7 +256,7 @@ async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
 }
 
 /// SIGTERM the group, give it [`GRACE`], then SIGKILL, and reap the child.
-async fn kill_group(pgid: i32, child: &mut tokio::process::Child) {
+pub(crate) async fn kill_group(pgid: i32, child: &mut tokio::process::Child) {
     unsafe_kill(-pgid, libc::SIGTERM);
     if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
         unsafe_kill(-pgid, libc::SIGKILL);

@@ -133,6 +133,62 @@ pub enum PhaseFailure {
     GuardViolation { changes: Vec<String> },
 }
 
+impl PhaseFailure {
+    /// Why this failure may pass on another try (a network error, a model server 5xx or
+    /// 429, an expired login), or `None` when trying again would fail the same way. The
+    /// agent's stderr (`stderr_tail`) is looked at too: codex prints transport errors there.
+    pub fn transient_reason(&self, stderr_tail: &str) -> Option<String> {
+        let message = match self {
+            PhaseFailure::TurnFailed { message } => message.as_str(),
+            PhaseFailure::Exit { message, .. } => message.as_str(),
+            PhaseFailure::NoFinalMessage => "",
+            _ => return None,
+        };
+        let text = format!("{message}\n{stderr_tail}").to_ascii_lowercase();
+        TRANSIENT_SIGNS
+            .iter()
+            .find(|sign| text.contains(*sign))
+            .map(|sign| format!("transient failure (`{sign}`): {self}"))
+    }
+}
+
+/// Text that marks a failure as transient (lower case).
+const TRANSIENT_SIGNS: &[&str] = &[
+    "500 internal server error",
+    "502 bad gateway",
+    "503 service unavailable",
+    "504 gateway timeout",
+    "429 too many requests",
+    "status 500",
+    "status 502",
+    "status 503",
+    "status 504",
+    "status 429",
+    "internal server error",
+    "service unavailable",
+    "bad gateway",
+    "gateway timeout",
+    "too many requests",
+    "rate limit",
+    // codex 0.169.0 turns a model-server 500 into this turn failure (measured).
+    "experiencing high demand",
+    "temporary errors",
+    "overloaded",
+    "stream disconnected",
+    "error sending request",
+    "connection refused",
+    "connection reset",
+    "connection closed",
+    "broken pipe",
+    "network is unreachable",
+    "temporary failure in name resolution",
+    "dns error",
+    "token expired",
+    "token has expired",
+    "session expired",
+    "auth expired",
+];
+
 /// What one phase produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseOutcome {
@@ -178,6 +234,36 @@ pub fn validate(kind: PhaseKind, value: &serde_json::Value) -> Result<(), Vec<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transient_failures_are_told_apart() {
+        let turn = |m: &str| PhaseFailure::TurnFailed { message: m.into() };
+        assert!(turn("unexpected status 503 Service Unavailable")
+            .transient_reason("")
+            .is_some());
+        assert!(turn("stream disconnected before completion")
+            .transient_reason("")
+            .is_some());
+        let exit = PhaseFailure::Exit {
+            code: Some(1),
+            message: String::new(),
+        };
+        assert!(exit
+            .transient_reason("ERROR: error sending request for url")
+            .is_some());
+        assert!(exit.transient_reason("invalid model").is_none());
+        assert!(turn("the model refused").transient_reason("").is_none());
+        let schema = PhaseFailure::SchemaMismatch {
+            errors: vec!["status 500".into()],
+        };
+        assert!(
+            schema.transient_reason("status 500").is_none(),
+            "only agent failures"
+        );
+        assert!(PhaseFailure::Timeout { seconds: 5 }
+            .transient_reason("503 service unavailable")
+            .is_none());
+    }
 
     /// Codex's structured output runs in strict mode: every object closed, every key required.
     fn assert_strict(node: &serde_json::Value, at: &str) {

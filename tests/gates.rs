@@ -1,0 +1,197 @@
+//! Acceptance gates and transient-failure retries in the run loop, with the scripted fake
+//! agent: a passing review does not finish a task whose checks fail; the failed checks go to
+//! the fix phase; a model-server hiccup is tried again without touching the cycle count.
+
+mod support;
+use serde_json::json;
+use support::fake::FakeRepo as Fake;
+use support::issue;
+
+fn review(status: &str) -> String {
+    json!({"status": status, "summary": status, "issues": [], "required_actions": [], "followups": [],
+           "review_doc_path": null, "review_entry_written": false, "confidence": "high"})
+    .to_string()
+}
+
+fn work(fix: bool) -> String {
+    let mut v = json!({"status": "pass", "summary": "s", "branch": "", "worktree": null, "commits": [],
+        "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []});
+    if fix {
+        v["addressed"] = json!([]);
+    }
+    v.to_string()
+}
+
+fn gated_issue() -> Vec<(&'static str, String)> {
+    vec![(
+        "a.md",
+        issue(
+            "A-1",
+            "M1",
+            "acceptance:\n  - \"File exists: done.txt\"\n  - \"Tests pass: grep -q ready done.txt\"\n  - \"Not contains: done.txt: TODO\"\n",
+        ),
+    )]
+}
+
+fn event_types(fake: &Fake) -> Vec<String> {
+    let dir = fake.env.repo.join("logs/orch/M1");
+    let log = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("events-"))
+        .expect("an event log");
+    std::fs::read_to_string(log.path())
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["type"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+#[test]
+fn failed_checks_route_a_passing_review_to_fix_then_converge() {
+    let fake = Fake::new(
+        &gated_issue(),
+        "",
+        json!({
+            // Dev leaves a TODO and no "ready": two of three checks fail.
+            "A-1/01-dev": [{"run": "echo TODO > done.txt && git add done.txt && git commit -q -m dev"},
+                            {"message": work(false)}],
+            "A-1/02-review": [{"message": review("pass")}],
+            "A-1/03-fix": [{"run": "echo ready > done.txt && git commit -qam fix"}, {"message": work(true)}],
+            "A-1/04-review": [{"message": review("pass")}],
+        }),
+    );
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let s = fake.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    assert_eq!(s["cycles"], 1);
+    let gate0 = &s["phases"][0]["acceptance"];
+    assert_eq!(gate0["full"], true);
+    assert_eq!(gate0["passed"], 1);
+    let failed: Vec<&str> = gate0["failed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(failed.len(), 2, "{failed:?}");
+    assert!(failed[0].starts_with("Tests pass: grep -q ready done.txt — "));
+    assert!(failed[1].starts_with("Not contains: done.txt: TODO — "));
+    assert_eq!(s["phases"][2]["acceptance"]["failed"], json!([]));
+    assert!(
+        s["phases"][1].get("acceptance").is_none(),
+        "reviews do not run checks"
+    );
+    // The fix was told which checks failed, with the command's verdict.
+    let fix_prompt =
+        std::fs::read_to_string(fake.phase_dir("A-1", "03-fix").join("prompt.md")).unwrap();
+    assert!(
+        fix_prompt.contains("## Failing acceptance checks"),
+        "{fix_prompt}"
+    );
+    assert!(fix_prompt
+        .contains("Tests pass: grep -q ready done.txt — `grep -q ready done.txt`: exit 1"));
+    // Every check result is an event; the output of command checks is kept.
+    let types = event_types(&fake);
+    assert_eq!(
+        types.iter().filter(|t| *t == "acceptance_failed").count(),
+        2
+    );
+    assert_eq!(
+        types.iter().filter(|t| *t == "acceptance_passed").count(),
+        4
+    );
+    assert!(fake
+        .phase_dir("A-1", "01-dev")
+        .join("acceptance.json")
+        .exists());
+    assert!(fake
+        .phase_dir("A-1", "01-dev")
+        .join("acceptance/02.log")
+        .exists());
+}
+
+#[test]
+fn checks_that_never_pass_cap_the_task_with_what_is_left() {
+    let fake = Fake::new(&gated_issue(), "max_review_cycles = 1\n", json!({}));
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_ne!(code, 0, "{out}");
+    let s = fake.summary("A-1");
+    assert_eq!(s["outcome"], "capped", "{s:#}");
+    assert_eq!(s["cycles"], 1);
+    assert_eq!(s["remaining_actions"].as_array().unwrap().len(), 2, "{s:#}");
+    assert!(s["reason"]
+        .as_str()
+        .unwrap()
+        .contains("acceptance check(s) still fail after 1 fix cycle(s)"));
+    assert_eq!(
+        fake.keys(),
+        ["A-1/01-dev", "A-1/02-review", "A-1/03-fix", "A-1/04-review"]
+    );
+}
+
+#[test]
+fn a_bad_acceptance_line_in_a_doc_is_an_error_with_its_line() {
+    let fake = Fake::new(
+        &[(
+            "a.md",
+            issue("A-1", "M1", "acceptance:\n  - \"Smells: fine\"\n"),
+        )],
+        "",
+        json!({}),
+    );
+    let (code, out) = fake.run(&["validate"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("a.md:6"), "{out}");
+    assert!(
+        out.contains("unknown acceptance check kind `Smells`"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_transient_failure_is_tried_again_and_counts_once() {
+    let fake = Fake::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "retry_backoff = \"1s\"\n",
+        json!({
+            "A-1/01-dev": {"attempts": [
+                [{"fail": "unexpected status 503 Service Unavailable: upstream overloaded"}],
+                [{"run": "echo x > x && git add x && git commit -qm dev"}, {"message": work(false)}]
+            ]},
+        }),
+    );
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("attempt 2 in 1.0s"), "{out}");
+    assert_eq!(fake.keys(), ["A-1/01-dev", "A-1/01-dev", "A-1/02-review"]);
+    let s = fake.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    assert_eq!(
+        s["phases"].as_array().unwrap().len(),
+        2,
+        "one dev phase, not two"
+    );
+    let dev = fake.phase_dir("A-1", "01-dev");
+    assert!(std::fs::read_to_string(dev.join("events.attempt-1.jsonl"))
+        .unwrap()
+        .contains("503"));
+    assert!(event_types(&fake).contains(&"phase_retry".to_owned()));
+}
+
+#[test]
+fn transient_failures_stop_after_the_configured_attempts() {
+    let fake = Fake::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "retry_backoff = \"1s\"\nretry_attempts = 2\n",
+        json!({"A-1/01-dev": [{"fail": "stream disconnected before completion"}]}),
+    );
+    let (code, _) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 100);
+    assert_eq!(fake.keys(), ["A-1/01-dev", "A-1/01-dev"]);
+    assert_eq!(fake.summary("A-1")["outcome"], "failed");
+}
