@@ -81,6 +81,18 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
         if let Some(review) = stats.last_review {
             facts.push(format!("review {review}"));
         }
+        if let Some(gate) = issue
+            .phases
+            .iter()
+            .rev()
+            .find_map(|p| p.acceptance.as_ref())
+        {
+            facts.push(format!(
+                "checks {}/{}",
+                gate.passed,
+                gate.passed + gate.failed.len()
+            ));
+        }
         if let Some(reason) = issue.summary.as_ref().and_then(|s| s.reason.clone()) {
             facts.push(reason);
         }

@@ -1259,11 +1259,59 @@ impl<R: Runner> Engine<'_, R> {
                 "ts": crate::timeutil::now_rfc3339(), "kind": "violation", "worktree_removed": path, "restored": false,
             }));
         }
+        let forbidden = &ctx.issue.spec.constraints.forbidden_paths;
+        if !forbidden.is_empty() {
+            let touched = range
+                .diffstat
+                .files
+                .iter()
+                .chain(range.uncommitted.iter().flat_map(|u| &u.files))
+                .map(|f| f.path.as_str());
+            for (path, pattern) in forbidden_changes(forbidden, touched) {
+                changes.push(format!("{path} (forbidden by `{pattern}`)"));
+                lines.push(serde_json::json!({
+                    "ts": crate::timeutil::now_rfc3339(), "kind": "violation",
+                    "forbidden_path": path, "pattern": pattern, "restored": false,
+                }));
+            }
+        }
         if !lines.is_empty() {
             append_lines(&dir.join("guard.jsonl"), &lines)?;
         }
         Ok(changes)
     }
+}
+
+/// The changed paths a task's `forbidden_paths` globs match, each with the first pattern that
+/// matched. A pattern naming a directory (`vendor/` or `vendor`) covers everything under it.
+pub fn forbidden_changes<'p>(
+    patterns: &[String],
+    paths: impl Iterator<Item = &'p str>,
+) -> Vec<(String, String)> {
+    let globs: Vec<(String, Vec<globset::GlobMatcher>)> = patterns
+        .iter()
+        .map(|p| {
+            let base = p.trim_end_matches('/');
+            let matchers = [base.to_owned(), format!("{base}/**")]
+                .iter()
+                .filter_map(|g| globset::Glob::new(g).ok())
+                .map(|g| g.compile_matcher())
+                .collect();
+            (p.clone(), matchers)
+        })
+        .collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for path in paths {
+        if let Some((pattern, _)) = globs
+            .iter()
+            .find(|(_, ms)| ms.iter().any(|m| m.is_match(path)))
+        {
+            if !out.iter().any(|(p, _)| p == path) {
+                out.push((path.to_owned(), pattern.clone()));
+            }
+        }
+    }
+    out
 }
 
 fn append_lines(path: &Path, lines: &[serde_json::Value]) -> Result<(), EngineError> {
@@ -1573,6 +1621,29 @@ mod tests {
             passed: 0,
             failed: failed.iter().map(|f| f.to_string()).collect(),
         }
+    }
+
+    #[test]
+    fn forbidden_paths_match_files_and_directories() {
+        let patterns = vec![
+            "vendor/".to_owned(),
+            "*.lock".to_owned(),
+            "docs/api".to_owned(),
+        ];
+        let got = forbidden_changes(
+            &patterns,
+            [
+                "src/a.rs",
+                "vendor/x/y.c",
+                "Cargo.lock",
+                "docs/api/index.md",
+                "docs/apis.md",
+            ]
+            .into_iter(),
+        );
+        let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["vendor/x/y.c", "Cargo.lock", "docs/api/index.md"]);
+        assert_eq!(got[0].1, "vendor/");
     }
 
     /// (phase, status or failure, gate after it) → what comes next.

@@ -26,6 +26,7 @@ pub fn json(state: &RunState) -> Value {
                             "files_changed": r.diffstat.files_changed, "insertions": r.diffstat.insertions, "deletions": r.diffstat.deletions,
                             "files": r.diffstat.files})),
                         "findings": result.as_ref().and_then(|r| r.get("issues").cloned()),
+                        "shard": p.shard, "acceptance": p.acceptance,
                     })
                 })
                 .collect();
@@ -35,6 +36,8 @@ pub fn json(state: &RunState) -> Value {
                 "reason": issue.summary.as_ref().and_then(|s| s.reason.clone()),
                 "remaining_actions": issue.summary.as_ref().map(|s| s.remaining_actions.clone()).unwrap_or_default(),
                 "branch": issue.summary.as_ref().map(|s| s.branch.clone()),
+                "awaiting": issue.summary.as_ref().map(|s| s.awaiting.clone()).unwrap_or_default(),
+                "commands": issue.summary.as_ref().map(|s| s.commands.clone()).unwrap_or_default(),
                 "phases": phases,
             })
         })
@@ -93,6 +96,20 @@ pub fn markdown(state: &RunState) -> String {
                     let _ = writeln!(out, "- {a}");
                 }
             }
+            if !summary.commands.is_empty() {
+                out.push_str("\nCommands:\n");
+                for c in &summary.commands {
+                    let status = c
+                        .status
+                        .map_or("killed".to_owned(), |s| format!("exit {s}"));
+                    let approved = c
+                        .approved_by
+                        .as_ref()
+                        .map(|a| format!(", approved by {a}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "- `{}`: `{}` → {status}{approved}", c.name, c.command);
+                }
+            }
         } else {
             let _ = writeln!(out, "Not finished.");
         }
@@ -112,9 +129,14 @@ pub fn markdown(state: &RunState) -> String {
             } else {
                 ""
             };
+            let shard = p
+                .shard
+                .as_ref()
+                .map(|s| format!(" (shard {s})"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "### {:02}-{}: {what}{superseded}\n",
+                "### {:02}-{}{shard}: {what}{superseded}\n",
                 p.seq,
                 p.phase.name()
             );
@@ -157,6 +179,18 @@ pub fn markdown(state: &RunState) -> String {
                             f["details"].as_str().unwrap_or("")
                         );
                     }
+                }
+            }
+            if let Some(gate) = &p.acceptance {
+                let _ = writeln!(
+                    out,
+                    "\nAcceptance: {} of {} check(s) passed",
+                    gate.passed,
+                    gate.passed + gate.failed.len()
+                );
+                for f in &gate.failed {
+                    let first = f.lines().next().unwrap_or_default();
+                    let _ = writeln!(out, "- failed: {first}");
                 }
             }
             if p.guard.denied + p.guard.violations > 0 {

@@ -2,6 +2,7 @@
 //! Each subcommand lives in its own file and is glue over the library.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod approve;
 mod completions;
 mod debug;
 mod diff;
@@ -69,6 +70,8 @@ enum Command {
     Report(report::Args),
     /// Where the last run stands (reads its state; works while it runs).
     Status(status::Args),
+    /// Approve a gate (`deploy`, `apply_patch`, …) a task waits for; then `orch resume`.
+    Approve(approve::Args),
     /// Check every issue doc of every milestone; exit 1 on any error.
     Validate(validate::Args),
     /// Check the repository is clean enough to start a run; exit 1 with every problem.
@@ -118,6 +121,7 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Resume(args) => resume::run(&cli.global, args),
         Command::Status(args) => status::run(&cli.global, args),
+        Command::Approve(args) => approve::run(&cli.global, args),
         Command::Report(args) => report::run(&cli.global, args),
         Command::Validate(args) => validate::run(&cli.global, args),
         Command::VerifyClean(args) => verify_clean::run(&cli.global, args),

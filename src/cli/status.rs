@@ -70,5 +70,18 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             tokens
         );
     }
+    let waiting: Vec<(&str, &String)> = state
+        .issues
+        .iter()
+        .filter_map(|i| Some((i.id.as_str(), i.summary.as_ref()?)))
+        .flat_map(|(id, s)| s.awaiting.iter().map(move |g| (id, g)))
+        .collect();
+    if !waiting.is_empty() {
+        println!();
+        println!("{}", style.bold("Awaiting approval:"));
+        for (id, gate) in waiting {
+            println!("  {id}: `{gate}` — `orch approve {gate} --task {id}`, then `orch resume`");
+        }
+    }
     Ok(exit::OK)
 }
