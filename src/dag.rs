@@ -195,7 +195,7 @@ fn reverse_edges(set: &DocSet) -> BTreeMap<&str, Vec<&str>> {
 
 /// Kahn's algorithm; ready nodes come out non-deferred first, then by index (natural id).
 /// On a cycle, returns the nodes that could not be ordered.
-fn topological(
+pub(crate) fn topological(
     graph: &DiGraphMap<usize, ()>,
     deferred: &[bool],
 ) -> Result<Vec<usize>, BTreeSet<usize>> {
@@ -263,7 +263,7 @@ fn cycle_problems(
 }
 
 /// Breadth-first from `start` back to `start` inside one strongly connected component.
-fn shortest_cycle(
+pub(crate) fn shortest_cycle(
     graph: &DiGraphMap<usize, ()>,
     scc: &BTreeSet<usize>,
     start: usize,

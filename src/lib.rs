@@ -27,6 +27,7 @@ pub mod lock;
 pub mod naming;
 pub mod natural;
 pub mod plan;
+pub mod planfile;
 pub mod problem;
 pub mod prompts;
 pub mod redact;

@@ -22,6 +22,9 @@ pub struct Problem {
     /// 1-based line, where known.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<usize>,
+    /// 1-based column, where known (plan files); shown as `path:line:col`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
@@ -37,6 +40,7 @@ impl Problem {
             severity: Severity::Error,
             path: path.into(),
             line,
+            column: None,
             message: message.into(),
             hint: None,
         }
@@ -58,13 +62,22 @@ impl Problem {
         self
     }
 
+    /// The same problem pinned to a column of its line.
+    pub fn at_column(mut self, column: usize) -> Self {
+        self.column = Some(column);
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
 
-    /// `path:line` (or just `path`).
+    /// `path:line:col`, `path:line` or just `path`.
     pub fn location(&self) -> String {
-        location(&self.path, self.line)
+        match (self.line, self.column) {
+            (Some(line), Some(col)) => format!("{}:{line}:{col}", self.path.display()),
+            _ => location(&self.path, self.line),
+        }
     }
 }
 
@@ -81,9 +94,10 @@ impl fmt::Display for Problem {
     }
 }
 
-/// Sorts problems for display: by file, then line, errors before warnings.
+/// Sorts problems for display: by file, then line and column, errors before warnings.
 pub fn sort(problems: &mut [Problem]) {
     problems.sort_by(|a, b| {
-        (&a.path, a.line, a.severity, &a.message).cmp(&(&b.path, b.line, b.severity, &b.message))
+        (&a.path, a.line, a.column, a.severity, &a.message)
+            .cmp(&(&b.path, b.line, b.column, b.severity, &b.message))
     });
 }

@@ -278,6 +278,73 @@ fn plan_or_report(
     })
 }
 
+/// The plan file to read: `file` as given (under `-C`, relative to that directory), or
+/// `orchestrator.yml` at the repository root, shown relative to the current directory.
+fn plan_file_path(
+    global: &GlobalArgs,
+    ws: &Workspace,
+    file: Option<&Path>,
+) -> anyhow::Result<PathBuf> {
+    let cwd = std::env::current_dir().map_err(|e| {
+        hinted(
+            format!("cannot read the current directory: {e}"),
+            "cd into your repository",
+        )
+    })?;
+    let path = match file {
+        Some(f) if f.is_relative() => match &global.repo {
+            Some(dir) => cwd.join(dir).join(f),
+            None => f.to_owned(),
+        },
+        Some(f) => f.to_owned(),
+        None => {
+            let root = ws.repo_root.clone().unwrap_or_else(|| match &global.repo {
+                Some(dir) => cwd.join(dir),
+                None => cwd.clone(),
+            });
+            relative_to(&root, &cwd).join(crate::planfile::DEFAULT_FILE)
+        }
+    };
+    let path = path.strip_prefix("./").map(Path::to_owned).unwrap_or(path);
+    if !path.exists() {
+        return Err(hinted(
+            format!("plan file `{}` does not exist", path.display()),
+            match file {
+                Some(_) => "check the path given to --file".to_owned(),
+                None => format!(
+                    "write an `{}` at the repository root, or name one with --file",
+                    crate::planfile::DEFAULT_FILE
+                ),
+            },
+        ));
+    }
+    Ok(path)
+}
+
+/// The ordered plan of a plan file, or every problem printed and `Err(exit code)`.
+fn plan_file_or_report(
+    global: &GlobalArgs,
+    path: &Path,
+    config: &Config,
+    repo_root: &Path,
+    only: Option<&str>,
+    verb: &str,
+) -> Result<crate::plan::Plan, i32> {
+    let result = crate::planfile::load(path)
+        .and_then(|file| crate::planfile::to_plan(&file, config, repo_root, only));
+    result.map_err(|found| {
+        let style = Styler::stderr(global.color);
+        eprint!("{}", crate::render::problems::render(&found, &style));
+        eprintln!(
+            "{} cannot {verb} plan file {}: {}; nothing was changed",
+            style.red("Error:"),
+            path.display(),
+            crate::render::problems::count(&found)
+        );
+        exit::USER_ERROR
+    })
+}
+
 /// The most recent run's state (of `milestone`, if given), or an error saying there is none.
 fn latest_state(
     repo: &crate::git::Repo,

@@ -1,4 +1,5 @@
-//! `orch plan <MILESTONE>`: what a run would do, in order, before anything runs.
+//! `orch plan <MILESTONE>` / `orch plan --file orchestrator.yml`: what a run would do, in
+//! order, before anything runs; `orch plan validate [--file F]`: every problem of a plan file.
 
 use super::{hinted, GlobalArgs, Workspace};
 use crate::exit;
@@ -15,9 +16,16 @@ pub enum Format {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    #[command(subcommand)]
+    action: Option<Action>,
     /// The milestone to plan (the `milestone:` value of its issue docs).
-    milestone: String,
+    #[arg(required_unless_present = "file")]
+    milestone: Option<String>,
+    /// Plan a plan file (`orchestrator.yml` or JSON) instead of a milestone of issue docs.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["milestone", "docs"])]
+    file: Option<PathBuf>,
     /// Base directory the docs glob is matched from (default: the repository root).
     #[arg(long, value_name = "DIR")]
     docs: Option<PathBuf>,
@@ -32,7 +40,26 @@ pub struct Args {
     strict: bool,
 }
 
+#[derive(Debug, clap::Subcommand)]
+enum Action {
+    /// Check a plan file against its schema and rules; exit 1 with every problem.
+    Validate(ValidateArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ValidateArgs {
+    /// The plan file (default: `orchestrator.yml` at the repository root).
+    #[arg(long, value_name = "FILE")]
+    file: Option<PathBuf>,
+    /// Print a JSON report on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    if let Some(Action::Validate(v)) = &args.action {
+        return validate(global, v);
+    }
     let ws = Workspace::open(global, args.docs.as_deref())?;
     let Some(repo_root) = ws.repo_root.clone() else {
         return Err(hinted(
@@ -40,18 +67,20 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             "run orch inside your repository, or pass -C <repo>",
         ));
     };
-    let set = ws.load_docs()?;
     let err_style = Styler::stderr(global.color);
-    let plan = match super::plan_or_report(
-        global,
-        &set,
-        &args.milestone,
-        &ws.config,
-        &repo_root,
-        "plan",
-    ) {
-        Ok(plan) => plan,
-        Err(code) => return Ok(code),
+    let plan = if let Some(file) = &args.file {
+        let path = super::plan_file_path(global, &ws, Some(file))?;
+        match super::plan_file_or_report(global, &path, &ws.config, &repo_root, None, "plan") {
+            Ok(plan) => plan,
+            Err(code) => return Ok(code),
+        }
+    } else {
+        let set = ws.load_docs()?;
+        let milestone = args.milestone.as_deref().unwrap_or_default();
+        match super::plan_or_report(global, &set, milestone, &ws.config, &repo_root, "plan") {
+            Ok(plan) => plan,
+            Err(code) => return Ok(code),
+        }
     };
     if args.strict && !plan.warnings.is_empty() {
         eprint!("{}", problems::render(&plan.warnings, &err_style));
@@ -71,4 +100,62 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     };
     print!("{out}");
     Ok(exit::OK)
+}
+
+/// `orch plan validate`: exit 0 with a one-line summary, or 1 with every problem.
+fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<i32> {
+    let ws = Workspace::open(global, None)?;
+    let path = super::plan_file_path(global, &ws, args.file.as_deref())?;
+    let result = crate::planfile::load(&path);
+    if args.json {
+        let report = match &result {
+            Ok(file) => serde_json::json!({
+                "valid": true,
+                "file": file.path,
+                "included": file.included,
+                "tasks": file.tasks.len(),
+                "shards": file.tasks.iter().map(|t| t.shards.len()).sum::<usize>(),
+                "errors": [],
+            }),
+            Err(found) => serde_json::json!({
+                "valid": false,
+                "file": path,
+                "errors": found,
+            }),
+        };
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        match &result {
+            Ok(file) => println!("{}", summary(file)),
+            Err(found) => {
+                let err = Styler::stderr(global.color);
+                eprint!("{}", problems::render(found, &err));
+                eprintln!(
+                    "{} plan file {} is invalid: {}",
+                    err.red("Error:"),
+                    path.display(),
+                    problems::count(found)
+                );
+            }
+        }
+    }
+    Ok(if result.is_ok() {
+        exit::OK
+    } else {
+        exit::USER_ERROR
+    })
+}
+
+/// `orchestrator.yml is valid: 4 tasks, 3 shards, 1 included file (milestone shop)`.
+fn summary(file: &crate::planfile::PlanFile) -> String {
+    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+    let shards: usize = file.tasks.iter().map(|t| t.shards.len()).sum();
+    format!(
+        "{} is valid: {}, {}, {} (milestone {})",
+        file.path.display(),
+        plural(file.tasks.len(), "task"),
+        plural(shards, "shard"),
+        plural(file.included.len(), "included file"),
+        crate::planfile::convert_milestone(file),
+    )
 }

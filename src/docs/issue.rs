@@ -477,7 +477,7 @@ impl Fields<'_> {
 }
 
 /// Why an identifier cannot be used, if it cannot.
-fn check_identifier(id: &str) -> Result<(), &'static str> {
+pub fn check_identifier(id: &str) -> Result<(), &'static str> {
     if id.trim().is_empty() {
         return Err("is empty");
     }
