@@ -476,8 +476,32 @@ impl<R: Runner> Engine<'_, R> {
                     .or_else(|| issue.spec.description.clone())
                     .unwrap_or_default();
                 let (base, parent) = match stack_base(issue, &tips) {
-                    Some((tip, branch)) => (tip.clone(), branch.clone()),
-                    None => (base.clone(), trunk.clone()),
+                    StackBase::Trunk => (base.clone(), trunk.clone()),
+                    StackBase::Branch(tip, branch) => (tip.to_owned(), branch.to_owned()),
+                    StackBase::Merge(deps) => {
+                        let (root, id) = (self.repo_root.clone(), issue.id.clone());
+                        let tips_of: Vec<String> =
+                            deps.iter().map(|(t, _)| t.to_string()).collect();
+                        let message = format!(
+                            "orch: base of {id}: the work of {}",
+                            issue.blocked_by.join(", ")
+                        );
+                        let merged =
+                            blocking(
+                                move || Ok(Repo::open(&root)?.merge_tips(&tips_of, &message)?),
+                            )
+                            .await?;
+                        match merged {
+                            Some(oid) => (oid, deps[0].1.to_owned()),
+                            None => {
+                                tracing::warn!(
+                                    "the work of {}'s dependencies conflicts; it starts from the trunk",
+                                    issue.id
+                                );
+                                (base.clone(), trunk.clone())
+                            }
+                        }
+                    }
                 };
                 let capped = prior_state
                     .as_ref()
@@ -1482,22 +1506,32 @@ pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
     }
 }
 
-/// An issue with exactly one dependency in its milestone, completed in this run, starts from
-/// that issue's branch tip (a stack, as Graphite users expect); any other issue starts from
-/// the trunk. With two or more dependencies there is no single branch to stack on.
+/// Where an issue's branch starts.
+enum StackBase<'t> {
+    Trunk,
+    /// The tip (and branch) of its one dependency.
+    Branch(&'t str, &'t str),
+    /// The tips (and branches) of its dependencies, to merge into one base.
+    Merge(Vec<(&'t str, &'t str)>),
+}
+
+/// An issue whose dependencies in its milestone all completed in this run starts from their
+/// work: the branch tip of its one dependency (a stack, as Graphite users expect), or a merge
+/// of its dependencies' tips. Any other issue starts from the trunk.
 fn stack_base<'t>(
     issue: &PlannedIssue,
     tips: &'t BTreeMap<String, (String, String)>,
-) -> Option<&'t (String, String)> {
-    let in_milestone: Vec<&str> = issue
+) -> StackBase<'t> {
+    let deps: Option<Vec<(&str, &str)>> = issue
         .dependencies
         .iter()
         .filter(|d| matches!(d, crate::dag::Dependency::InMilestone { .. }))
-        .map(|d| d.id())
+        .map(|d| tips.get(d.id()).map(|(t, b)| (t.as_str(), b.as_str())))
         .collect();
-    match in_milestone.as_slice() {
-        [only] => tips.get(*only),
-        _ => None,
+    match deps.as_deref() {
+        None | Some([]) => StackBase::Trunk,
+        Some([(tip, branch)]) => StackBase::Branch(tip, branch),
+        Some(_) => StackBase::Merge(deps.unwrap_or_default()),
     }
 }
 

@@ -140,6 +140,31 @@ impl Constraints {
     }
 }
 
+impl Plan {
+    /// Keeps only `id` and every issue it depends on in this plan (transitively), in order.
+    pub fn restrict_to(&mut self, id: &str) -> Result<(), String> {
+        if !self.issues.iter().any(|i| i.id == id) {
+            return Err(format!("`{id}` is not in {}", self.milestone));
+        }
+        let mut keep = std::collections::BTreeSet::from([id.to_owned()]);
+        // Dependencies come first in the order, so one backwards pass finds them all.
+        for issue in self.issues.iter().rev() {
+            if keep.contains(&issue.id) {
+                for dep in &issue.dependencies {
+                    if matches!(dep, Dependency::InMilestone { .. }) {
+                        keep.insert(dep.id().to_owned());
+                    }
+                }
+            }
+        }
+        self.issues.retain(|i| keep.contains(&i.id));
+        for (n, issue) in self.issues.iter_mut().enumerate() {
+            issue.position = n + 1;
+        }
+        Ok(())
+    }
+}
+
 /// The phases an issue that runs goes through.
 pub const PHASES: [&str; 3] = ["dev", "review", "fix"];
 

@@ -104,6 +104,9 @@ pub struct RunState {
     pub started_at: String,
     pub updated_at: String,
     pub finished: bool,
+    /// The plan file a plan-mode run reads its tasks from (absolute); `None` for issue docs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_file: Option<PathBuf>,
     /// Issues in plan order.
     pub issues: Vec<IssueState>,
 }
@@ -152,6 +155,7 @@ pub struct StateRecorder {
     common_dir: PathBuf,
     state: Mutex<Option<RunState>>,
     dashboard: Option<crate::dashboard::Dashboard>,
+    plan_file: Option<PathBuf>,
 }
 
 impl StateRecorder {
@@ -165,7 +169,14 @@ impl StateRecorder {
             common_dir,
             state: Mutex::new(prior),
             dashboard,
+            plan_file: None,
         }
+    }
+
+    /// A plan-mode run: the state remembers the plan file, so `orch resume` reads it again.
+    pub fn with_plan_file(mut self, plan_file: Option<PathBuf>) -> Self {
+        self.plan_file = plan_file;
+        self
     }
 
     pub fn on(&self, event: &EngineEvent) {
@@ -184,6 +195,7 @@ impl StateRecorder {
                     started_at: now.clone(),
                     updated_at: now.clone(),
                     finished: false,
+                    plan_file: self.plan_file.clone(),
                     issues: Vec::new(),
                 });
                 state.finished = false;

@@ -1,4 +1,4 @@
-//! `orch approve <GATE> [--task ID] [--milestone M] [--revoke]`: records (or
+//! `orch approve <GATE> [--task ID] [--milestone M | --file PLAN] [--revoke]`: records (or
 //! withdraws) a human's approval of a gate, so `orch resume` can run what waited for it.
 
 use super::{hinted, GlobalArgs, Workspace};
@@ -12,9 +12,13 @@ pub struct Args {
     /// Approve for this task only (default: every task of the milestone or plan).
     #[arg(long, value_name = "ID")]
     task: Option<String>,
-    /// The milestone or plan name (default: the most recent run's).
-    #[arg(long, value_name = "M")]
+    /// The milestone or plan name (default: the plan given by --file, else the most recent
+    /// run's).
+    #[arg(long, value_name = "M", conflicts_with = "file")]
     milestone: Option<String>,
+    /// The plan file whose tasks the approval is for (default `orchestrator.yml`).
+    #[arg(long, value_name = "PLAN", num_args = 0..=1)]
+    file: Option<Option<std::path::PathBuf>>,
     /// Withdraw the approval instead.
     #[arg(long)]
     revoke: bool,
@@ -29,9 +33,10 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             "gates are names like apply_patch, deploy, tag",
         ));
     }
-    let milestone = match &args.milestone {
-        Some(m) => m.clone(),
-        None => super::latest_state(&repo, None)?.milestone,
+    let milestone = match (&args.milestone, &args.file) {
+        (Some(m), _) => m.clone(),
+        (None, Some(file)) => super::plan_file_milestone(global, &ws, file.as_deref())?,
+        (None, None) => super::latest_state(&repo, None)?.milestone,
     };
     let common = repo.common_dir();
     let scope = args

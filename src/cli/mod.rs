@@ -345,6 +345,31 @@ fn plan_file_or_report(
     })
 }
 
+/// The milestone name runs of a plan file are recorded under (its `project.name`).
+fn plan_file_milestone(
+    global: &GlobalArgs,
+    ws: &Workspace,
+    file: Option<&Path>,
+) -> anyhow::Result<String> {
+    let path = plan_file_path(global, ws, file)?;
+    let root = ws.repo_root.clone().unwrap_or_default();
+    let plan = crate::planfile::load(&path)
+        .and_then(|plan| crate::planfile::to_plan(&plan, &ws.config, &root, None))
+        .map_err(|found| {
+            let style = Styler::stderr(global.color);
+            eprint!("{}", crate::render::problems::render(&found, &style));
+            hinted(
+                format!(
+                    "plan file {} has {}",
+                    path.display(),
+                    crate::render::problems::count(&found)
+                ),
+                "`orch plan validate --file <PLAN>` lists them",
+            )
+        })?;
+    Ok(plan.milestone)
+}
+
 /// The most recent run's state (of `milestone`, if given), or an error saying there is none.
 fn latest_state(
     repo: &crate::git::Repo,

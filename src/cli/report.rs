@@ -8,6 +8,9 @@ use std::path::PathBuf;
 pub struct Args {
     /// The milestone (default: the most recent run's).
     milestone: Option<String>,
+    /// The last run of this plan file (default `orchestrator.yml`).
+    #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with = "milestone")]
+    file: Option<Option<std::path::PathBuf>>,
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -19,7 +22,11 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let state = super::latest_state(&repo, args.milestone.as_deref())?;
+    let milestone = match &args.file {
+        Some(file) => Some(super::plan_file_milestone(global, &ws, file.as_deref())?),
+        None => args.milestone.clone(),
+    };
+    let state = super::latest_state(&repo, milestone.as_deref())?;
     let text = if args.json {
         serde_json::to_string_pretty(&crate::report::json(&state))? + "\n"
     } else {

@@ -1,7 +1,8 @@
-//! `orch resume [MILESTONE]`: continue the last run. Finished issues are not run again; an
-//! interrupted issue continues in its worktree after its last finished phase (the phase that
-//! was cut off runs again); counters continue. `--retry ID` runs a failed, blocked or capped
-//! issue's last step again.
+//! `orch resume [MILESTONE | --file PLAN]`: continue the last run. Finished issues are not
+//! run again; an interrupted issue continues in its worktree after its last finished phase
+//! (the phase that was cut off runs again); counters continue; a task waiting for an approval
+//! that has since been given goes on. `--retry ID` runs a failed, blocked or capped issue's
+//! last step again.
 
 use super::{hinted, GlobalArgs, Workspace};
 use std::path::PathBuf;
@@ -10,30 +11,62 @@ use std::path::PathBuf;
 pub struct Args {
     /// The milestone (default: the most recent run's).
     milestone: Option<String>,
+    /// Continue the last run of this plan file (default `orchestrator.yml`).
+    #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with_all = ["milestone", "docs"])]
+    file: Option<Option<PathBuf>>,
     /// Run this failed, blocked or capped issue again (repeatable).
     #[arg(long, value_name = "ID")]
     retry: Vec<String>,
     /// Base directory the docs glob is matched from (default: the repository root).
     #[arg(long, value_name = "DIR")]
     docs: Option<PathBuf>,
+    /// Skip the tasks' final `build` and `release` commands.
+    #[arg(long)]
+    no_build: bool,
     /// Take over a lock left by an orch process that is gone.
     #[arg(long)]
     force_unlock: bool,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
-    let ws = Workspace::open(global, args.docs.as_deref())?;
+    continue_run(
+        global,
+        args.milestone.clone(),
+        args.file.clone(),
+        args.docs.clone(),
+        args.retry.clone(),
+        args.force_unlock,
+        args.no_build,
+    )
+}
+
+/// Finds the run to continue (of `milestone`, of the plan `file`, or the latest) and runs it
+/// again from its state.
+pub(super) fn continue_run(
+    global: &GlobalArgs,
+    milestone: Option<String>,
+    file: Option<Option<PathBuf>>,
+    docs: Option<PathBuf>,
+    retry: Vec<String>,
+    force_unlock: bool,
+    no_build: bool,
+) -> anyhow::Result<i32> {
+    let ws = Workspace::open(global, docs.as_deref())?;
     let repo = ws.git()?;
-    let Some(state) = crate::state::latest(&repo.common_dir(), args.milestone.as_deref()) else {
+    let milestone = match &file {
+        Some(file) => Some(super::plan_file_milestone(global, &ws, file.as_deref())?),
+        None => milestone,
+    };
+    let Some(state) = crate::state::latest(&repo.common_dir(), milestone.as_deref()) else {
         return Err(hinted(
-            match &args.milestone {
-                Some(m) => format!("no run of milestone {m} to resume"),
+            match &milestone {
+                Some(m) => format!("no run of {m} to resume"),
                 None => "no run to resume".to_owned(),
             },
-            "start one with `orch run <MILESTONE>`",
+            "start one with `orch run <MILESTONE>` or `orch run --file <PLAN>`",
         ));
     };
-    for id in &args.retry {
+    for id in &retry {
         if state.issue(id).is_none() {
             return Err(hinted(
                 format!("issue `{id}` is not part of run {}", state.run_id),
@@ -41,12 +74,22 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             ));
         }
     }
-    let run_args = super::run::Args {
-        milestone: state.milestone.clone(),
-        docs: args.docs.clone(),
-        issue: None,
-        dry_run: false,
-        force_unlock: args.force_unlock,
+    let plan_file = match (&file, &state.plan_file) {
+        (Some(given), _) => Some(given.clone()),
+        (None, Some(recorded)) => Some(Some(recorded.clone())),
+        (None, None) => None,
     };
-    super::run::launch(global, &run_args, Some(state), args.retry.clone())
+    let run_args = super::run::Args {
+        milestone: plan_file.is_none().then(|| state.milestone.clone()),
+        file: plan_file,
+        docs,
+        issue: None,
+        task: None,
+        all: false,
+        resume: false,
+        dry_run: false,
+        no_build,
+        force_unlock,
+    };
+    super::run::launch(global, &run_args, Some(state), retry)
 }

@@ -1,5 +1,6 @@
-//! `orch run <MILESTONE>`: the main job. Plans, checks the repository is clean, then runs
-//! every issue through the Codex CLI and prints a summary.
+//! `orch run <MILESTONE>` / `orch run --file orchestrator.yml`: the main job. Plans (from
+//! issue docs or a plan file), checks the repository is clean, then runs every issue or task
+//! through the Codex CLI and prints a summary.
 
 use super::{hinted, GlobalArgs, Workspace};
 use crate::engine::{Engine, EngineEvent, Outcome, RunOptions};
@@ -12,23 +13,51 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The milestone to run.
-    pub(super) milestone: String,
+    /// The milestone to run (or run a plan file with --file).
+    #[arg(required_unless_present = "file")]
+    pub(super) milestone: Option<String>,
+    /// Run a plan file instead of a milestone of issue docs (default `orchestrator.yml` at
+    /// the repository root).
+    #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with_all = ["milestone", "docs", "issue"])]
+    pub(super) file: Option<Option<PathBuf>>,
     /// Base directory the docs glob is matched from (default: the repository root).
     #[arg(long, value_name = "DIR")]
     pub(super) docs: Option<PathBuf>,
-    /// Run only this issue.
-    #[arg(long, value_name = "ID")]
+    /// Run only this issue (its dependencies are not run).
+    #[arg(long, value_name = "ID", conflicts_with = "task")]
     pub(super) issue: Option<String>,
+    /// Run this task and every task it depends on.
+    #[arg(long, value_name = "ID", conflicts_with = "all")]
+    pub(super) task: Option<String>,
+    /// Run every task (the default).
+    #[arg(long)]
+    pub(super) all: bool,
+    /// Continue the last run of this milestone or plan file (as `orch resume`).
+    #[arg(long, conflicts_with_all = ["dry_run", "task", "issue"])]
+    pub(super) resume: bool,
     /// Show everything that would happen; change nothing.
     #[arg(long)]
     pub(super) dry_run: bool,
+    /// Skip the tasks' final `build` and `release` commands.
+    #[arg(long)]
+    pub(super) no_build: bool,
     /// Take over a lock left by an orch process that is gone.
     #[arg(long)]
     pub(super) force_unlock: bool,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
+    if args.resume {
+        return super::resume::continue_run(
+            global,
+            args.milestone.clone(),
+            args.file.clone(),
+            args.docs.clone(),
+            Vec::new(),
+            args.force_unlock,
+            args.no_build,
+        );
+    }
     launch(global, args, None, Vec::new())
 }
 
@@ -42,13 +71,40 @@ pub(super) fn launch(
     let ws = Workspace::open(global, args.docs.as_deref())?;
     let repo = ws.git()?;
     let repo_root = repo.main_root();
-    let set = ws.load_docs()?;
     let err_style = Styler::stderr(global.color);
-    let plan =
-        match super::plan_or_report(global, &set, &args.milestone, &ws.config, &repo_root, "run") {
-            Ok(plan) => plan,
-            Err(code) => return Ok(code),
-        };
+    let (plan, set, plan_file) = match &args.file {
+        Some(file) => {
+            let path = super::plan_file_path(global, &ws, file.as_deref())?;
+            let plan = match super::plan_file_or_report(
+                global,
+                &path,
+                &ws.config,
+                &repo_root,
+                args.task.as_deref(),
+                "run",
+            ) {
+                Ok(plan) => plan,
+                Err(code) => return Ok(code),
+            };
+            let absolute = std::path::absolute(&path).unwrap_or(path);
+            (plan, crate::docs::DocSet::default(), Some(absolute))
+        }
+        None => {
+            let milestone = args.milestone.as_deref().unwrap_or_default();
+            let set = ws.load_docs()?;
+            let mut plan =
+                match super::plan_or_report(global, &set, milestone, &ws.config, &repo_root, "run")
+                {
+                    Ok(plan) => plan,
+                    Err(code) => return Ok(code),
+                };
+            if let Some(task) = &args.task {
+                plan.restrict_to(task)
+                    .map_err(|e| hinted(e, "see `orch plan` for the milestone's issues"))?;
+            }
+            (plan, set, None)
+        }
+    };
     if let Some(id) = &args.issue {
         if !plan.issues.iter().any(|i| &i.id == id) {
             return Err(hinted(
@@ -63,6 +119,7 @@ pub(super) fn launch(
         sandbox: ws.config.codex_sandbox().to_owned(),
         env: Vec::new(),
     };
+    let approvals = crate::approval::load(&repo.common_dir(), &plan.milestone)?;
     if args.dry_run {
         let report = crate::verify::verify_clean(&repo, &ws.config)?;
         print!(
@@ -87,18 +144,57 @@ pub(super) fn launch(
             if issue.skipped {
                 continue;
             }
+            let spec = &issue.spec;
+            let devs = if spec.shards.is_empty() {
+                "dev".to_owned()
+            } else {
+                let ids: Vec<&str> = spec.shards.iter().map(|s| s.id.as_str()).collect();
+                format!("dev per shard ({})", ids.join(", "))
+            };
             println!(
-                "  - {}: worktree {} on {}; dev → review ⇄ fix (≤{} cycles); logs under {}",
+                "  - {}: worktree {} on {}; {devs} → review ⇄ fix (≤{} cycles); logs under {}",
                 issue.id,
                 issue.worktree.display(),
                 issue.branch,
                 plan.max_review_cycles,
                 ws.config
                     .orch_logs(&repo_root)
-                    .join(&plan.milestone)
+                    .join(crate::naming::ref_component(&plan.milestone))
                     .join(crate::naming::ref_component(&issue.id))
                     .display()
             );
+            let gate_state =
+                |gate: &str| match crate::approval::covering(&approvals, gate, &issue.id) {
+                    Some(a) => format!("approved by {}", a.by),
+                    None => "NOT approved: the task will wait".to_owned(),
+                };
+            if spec
+                .approvals
+                .iter()
+                .any(|g| g == crate::approval::APPLY_PATCH)
+            {
+                println!(
+                    "      gate apply_patch before any agent works on it ({})",
+                    gate_state(crate::approval::APPLY_PATCH)
+                );
+            }
+            for check in spec.all_checks() {
+                println!("      check after each dev/fix: {check}");
+            }
+            for (name, command) in spec.finishing_commands() {
+                let skipped = args.no_build && matches!(name, "build" | "release");
+                let gated = spec.approvals.iter().any(|g| g == name);
+                println!(
+                    "      then `{name}`: {command}{}",
+                    if skipped {
+                        " (skipped: --no-build)".to_owned()
+                    } else if gated {
+                        format!(" (gated: {})", gate_state(name))
+                    } else {
+                        String::new()
+                    }
+                );
+            }
         }
         let example = crate::runner::PhaseRequest {
             kind: crate::runner::PhaseKind::Dev,
@@ -123,7 +219,7 @@ pub(super) fn launch(
     }
     let lock = match crate::lock::RunLock::acquire(
         &repo.common_dir(),
-        &format!("orch run {}", args.milestone),
+        &format!("orch run {}", plan.milestone),
         args.force_unlock,
     ) {
         Ok(lock) => lock,
@@ -151,7 +247,8 @@ pub(super) fn launch(
             logs_root: ws.config.orch_logs(&repo_root),
             plan: plan.clone(),
         });
-    let recorder = crate::state::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard);
+    let recorder = crate::state::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard)
+        .with_plan_file(plan_file);
     let event_log = crate::events::EventLog::new(ws.config.orch_logs(&repo_root));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -192,8 +289,8 @@ pub(super) fn launch(
         only_issue: args.issue.clone(),
         resume,
         retry,
-        no_build: false,
-        approvals: crate::approval::load(&repo.common_dir(), &plan.milestone)?,
+        no_build: args.no_build,
+        approvals,
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &set, &opts)) {

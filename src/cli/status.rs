@@ -10,6 +10,9 @@ use crate::style::Styler;
 pub struct Args {
     /// The milestone (default: the most recent run's).
     milestone: Option<String>,
+    /// The last run of this plan file (default `orchestrator.yml`).
+    #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with = "milestone")]
+    file: Option<Option<std::path::PathBuf>>,
     /// Print the run state as JSON.
     #[arg(long)]
     json: bool,
@@ -18,7 +21,11 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let state = super::latest_state(&repo, args.milestone.as_deref())?;
+    let milestone = match &args.file {
+        Some(file) => Some(super::plan_file_milestone(global, &ws, file.as_deref())?),
+        None => args.milestone.clone(),
+    };
+    let state = super::latest_state(&repo, milestone.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&state)?);
         return Ok(exit::OK);

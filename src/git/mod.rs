@@ -8,6 +8,7 @@
 mod checkout;
 mod diff;
 mod error;
+mod merge;
 mod refs;
 mod status;
 mod worktree;

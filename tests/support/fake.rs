@@ -51,13 +51,27 @@ impl FakeRepo {
     }
 
     pub fn summary(&self, id: &str) -> serde_json::Value {
+        self.summary_in("M1", id)
+    }
+
+    /// The summary of `id` in a run of `milestone` (a plan's name in plan mode).
+    pub fn summary_in(&self, milestone: &str, id: &str) -> serde_json::Value {
         let path = self
             .env
             .repo
-            .join("logs/orch/M1")
+            .join("logs/orch")
+            .join(milestone)
             .join(id)
             .join("summary.json");
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    }
+
+    /// Copies a plan fixture directory (`fixtures/plans/<name>`) into the repository root
+    /// and commits it.
+    pub fn add_plan(&self, name: &str) {
+        super::copy_dir(&fixtures().join("plans").join(name), &self.env.repo);
+        self.env.git(&["add", "."]);
+        self.env.git(&["commit", "-q", "-m", "plan"]);
     }
 
     /// Every invocation of the fake agent, in order.
@@ -79,6 +93,15 @@ impl FakeRepo {
 
     pub fn phase_dir(&self, id: &str, phase: &str) -> PathBuf {
         self.env.repo.join("logs/orch/M1").join(id).join(phase)
+    }
+
+    pub fn phase_dir_in(&self, milestone: &str, id: &str, phase: &str) -> PathBuf {
+        self.env
+            .repo
+            .join("logs/orch")
+            .join(milestone)
+            .join(id)
+            .join(phase)
     }
 
     pub fn events(&self, id: &str, phase: &str) -> String {

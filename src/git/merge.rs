@@ -1,0 +1,67 @@
+//! Combining branch tips: the base of a task that depends on several finished tasks is one
+//! commit holding all their work (an octopus merge orch makes itself), so the agent starts
+//! from everything it builds on.
+
+use super::{GitError, ObjectId, Repo};
+
+impl Repo {
+    /// A merge commit of `tips` (parents in that order) whose tree is their three-way merge,
+    /// written to the object database only (no ref moves, no working tree). `None` when the
+    /// tips conflict. One tip is returned as is.
+    pub fn merge_tips(
+        &self,
+        tips: &[ObjectId],
+        message: &str,
+    ) -> Result<Option<ObjectId>, GitError> {
+        let action = || format!("merge {}", tips.join(", "));
+        let Some((first, rest)) = tips.split_first() else {
+            return Err(self.refused(action(), "nothing to merge"));
+        };
+        if rest.is_empty() {
+            return Ok(Some(first.clone()));
+        }
+        let mut commits = Vec::new();
+        for tip in tips {
+            let oid = self.oid(tip)?;
+            commits.push(self.inner.find_commit(oid).map_err(self.err(action()))?);
+        }
+        let mut tree = commits[0].tree().map_err(self.err(action()))?;
+        let mut so_far = vec![commits[0].id()];
+        for theirs in &commits[1..] {
+            // The common ancestor of everything merged so far and the next tip.
+            let mut bases = so_far.clone();
+            bases.push(theirs.id());
+            let ancestor = match self.inner.merge_base_many(&bases) {
+                Ok(base) => Some(
+                    self.inner
+                        .find_commit(base)
+                        .and_then(|c| c.tree())
+                        .map_err(self.err(action()))?,
+                ),
+                Err(e) if e.code() == git2::ErrorCode::NotFound => None,
+                Err(e) => return Err(self.err(action())(e)),
+            };
+            let their_tree = theirs.tree().map_err(self.err(action()))?;
+            let mut index = self
+                .inner
+                .merge_trees(ancestor.as_ref().unwrap_or(&tree), &tree, &their_tree, None)
+                .map_err(self.err(action()))?;
+            if index.has_conflicts() {
+                return Ok(None);
+            }
+            let oid = index
+                .write_tree_to(&self.inner)
+                .map_err(self.err(action()))?;
+            tree = self.inner.find_tree(oid).map_err(self.err(action()))?;
+            so_far.push(theirs.id());
+        }
+        let sig = git2::Signature::now(super::ORCH_NAME, super::ORCH_EMAIL)
+            .map_err(self.err(action()))?;
+        let parents: Vec<&git2::Commit<'_>> = commits.iter().collect();
+        let oid = self
+            .inner
+            .commit(None, &sig, &sig, message, &tree, &parents)
+            .map_err(self.err(action()))?;
+        Ok(Some(oid.to_string()))
+    }
+}

@@ -1,0 +1,268 @@
+//! Plan mode end to end with the scripted fake agent: a four-task diamond with shards,
+//! acceptance checks that route to fix, an approval gate, `--task`, `--dry-run`.
+
+mod support;
+use serde_json::json;
+use support::fake::FakeRepo as Fake;
+
+fn work(fix: bool) -> String {
+    let mut v = json!({"status": "pass", "summary": "s", "branch": "", "worktree": null, "commits": [],
+        "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []});
+    if fix {
+        v["addressed"] = json!([]);
+    }
+    v.to_string()
+}
+
+/// The diamond plan in a repository, DOCS's fix scripted to make its checks pass.
+fn diamond() -> (Fake, tempfile::TempDir) {
+    let fake = Fake::new(
+        &[],
+        "",
+        json!({
+            "DOCS/03-fix": [{"run": "echo reviewed >> work/DOCS.txt && git commit -qam 'docs: reviewed'"},
+                            {"message": work(true)}],
+        }),
+    );
+    fake.add_plan("diamond");
+    let markers = tempfile::tempdir().unwrap();
+    (fake, markers)
+}
+
+fn run(fake: &Fake, markers: &tempfile::TempDir, args: &[&str]) -> (i32, String) {
+    let out = fake
+        .command(args)
+        .env("ORCH_TEST_MARKER_DIR", markers.path())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn a_diamond_with_shards_checks_and_an_approval_gate_runs_to_the_end() {
+    let (fake, markers) = diamond();
+    let deployed = markers.path().join("deployed");
+
+    let (code, out) = run(
+        &fake,
+        &markers,
+        &["plan", "validate", "--file", "orchestrator.yml"],
+    );
+    assert_eq!(code, 0, "{out}");
+
+    // First run: everything converges, but SHIP's deploy waits for an approval.
+    let (code, out) = run(&fake, &markers, &["run", "--file", "orchestrator.yml"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("awaiting approval deploy"), "{out}");
+    assert!(!deployed.exists(), "the gated command ran before approval");
+    assert_eq!(
+        fake.keys(),
+        [
+            "SETUP/01-dev",
+            "SETUP/02-dev",
+            "SETUP/03-review",
+            "DOCS/01-dev",
+            "DOCS/02-review",
+            "DOCS/03-fix",
+            "DOCS/04-review",
+            "STORE/01-dev",
+            "STORE/02-review",
+            "SHIP/01-dev",
+            "SHIP/02-review",
+        ]
+    );
+    let setup = fake.summary_in("diamond", "SETUP");
+    assert_eq!(setup["outcome"], "completed");
+    assert_eq!(setup["phases"][0]["shard"], "SETUP-a");
+    assert_eq!(setup["phases"][1]["shard"], "SETUP-b");
+    assert_eq!(setup["phases"][0]["acceptance"]["full"], false);
+    assert_eq!(setup["phases"][1]["acceptance"]["full"], true);
+    assert_eq!(setup["phases"][1]["acceptance"]["passed"], 3);
+    let docs = fake.summary_in("diamond", "DOCS");
+    assert_eq!(docs["outcome"], "completed");
+    assert_eq!(docs["cycles"], 1, "a failed check routed to one fix");
+    assert_eq!(
+        docs["phases"][0]["acceptance"]["failed"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let ship = fake.summary_in("diamond", "SHIP");
+    assert_eq!(ship["outcome"], "blocked");
+    assert_eq!(ship["awaiting"], json!(["deploy"]));
+    assert_eq!(ship["commands"][0]["name"], "build", "ungated commands ran");
+    // SHIP stands on both of its dependencies' work.
+    let ship_dev = std::fs::read_to_string(
+        fake.phase_dir_in("diamond", "SHIP", "01-dev")
+            .join("range.json"),
+    )
+    .unwrap();
+    let ship_base = serde_json::from_str::<serde_json::Value>(&ship_dev).unwrap()["base"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for file in ["work/DOCS.txt", "work/STORE.txt", "work/SETUP.txt"] {
+        fake.env
+            .git(&["cat-file", "-e", &format!("{ship_base}:{file}")]);
+    }
+
+    // Status and the dashboard say what is waited for.
+    let (code, out) = run(&fake, &markers, &["status", "--file", "orchestrator.yml"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("SHIP: `deploy` — `orch approve deploy --task SHIP`"),
+        "{out}"
+    );
+    let tasks_md = std::fs::read_to_string(fake.env.repo.join("TASKS.md")).unwrap();
+    assert!(
+        tasks_md.contains("awaiting approval of `deploy`"),
+        "{tasks_md}"
+    );
+
+    // A resume without the approval still runs nothing gated.
+    let (code, out) = run(&fake, &markers, &["resume", "--file", "orchestrator.yml"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(!deployed.exists());
+
+    let (code, out) = run(
+        &fake,
+        &markers,
+        &[
+            "approve",
+            "deploy",
+            "--task",
+            "SHIP",
+            "--file",
+            "orchestrator.yml",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("Approved `deploy` for task SHIP of diamond"),
+        "{out}"
+    );
+
+    let calls_before = fake.keys().len();
+    let (code, out) = run(&fake, &markers, &["resume"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(deployed.exists(), "the approved deploy ran");
+    assert_eq!(fake.keys().len(), calls_before, "no agent phase ran again");
+    let ship = fake.summary_in("diamond", "SHIP");
+    assert_eq!(ship["outcome"], "completed");
+    let names: Vec<&str> = ship["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["build", "deploy"]);
+    assert!(ship["commands"][1]["approved_by"]
+        .as_str()
+        .unwrap()
+        .contains('@'));
+
+    // The event log tells the story in the plan vocabulary.
+    let log_dir = fake.env.repo.join("logs/orch/diamond");
+    let mut types = Vec::new();
+    for entry in std::fs::read_dir(&log_dir).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("events-") {
+            for line in std::fs::read_to_string(entry.path()).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                types.push(v["type"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    for want in [
+        "shard_started",
+        "shard_completed",
+        "acceptance_failed",
+        "acceptance_passed",
+        "awaiting_approval",
+        "command_run",
+        "resumed",
+        "task_completed",
+    ] {
+        assert!(types.iter().any(|t| t == want), "no {want} in {types:?}");
+    }
+    // Nothing of orch's own makes the repository unclean for the next run.
+    let (code, out) = run(&fake, &markers, &["verify-clean"]);
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn task_runs_the_task_and_its_dependencies_only() {
+    let (fake, markers) = diamond();
+    let (code, out) = run(
+        &fake,
+        &markers,
+        &["run", "--file", "orchestrator.yml", "--task", "STORE"],
+    );
+    assert_eq!(code, 0, "{out}");
+    let tasks: std::collections::BTreeSet<String> = fake
+        .keys()
+        .iter()
+        .map(|k| k.split('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(tasks, ["SETUP", "STORE"].map(String::from).into());
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let (fake, markers) = diamond();
+    let snapshot = |fake: &Fake| {
+        let repo = &fake.env.repo;
+        let mut files: Vec<String> = walkdir(repo);
+        files.sort();
+        (
+            fake.env.git(&["for-each-ref"]),
+            fake.env.git(&["worktree", "list", "--porcelain"]),
+            fake.env.git(&["status", "--porcelain", "--ignored"]),
+            files,
+        )
+    };
+    let before = snapshot(&fake);
+    let (code, out) = run(
+        &fake,
+        &markers,
+        &[
+            "run",
+            "--file",
+            "orchestrator.yml",
+            "--dry-run",
+            "--no-build",
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    for want in [
+        "SETUP: worktree",
+        "dev per shard (SETUP-a, SETUP-b)",
+        "check after each dev/fix: Tests pass: grep -q reviewed work/DOCS.txt",
+        "then `build`: test -f work/SHIP.txt (skipped: --no-build)",
+        "then `deploy`: touch \"$ORCH_TEST_MARKER_DIR/deployed\" (gated: NOT approved: the task will wait)",
+    ] {
+        assert!(out.contains(want), "missing {want:?} in:\n{out}");
+    }
+    assert_eq!(snapshot(&fake), before);
+    assert!(fake.calls().is_empty());
+}
+
+fn walkdir(root: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let path = entry.path();
+            let meta = entry.metadata().unwrap();
+            let rel = path.strip_prefix(root).unwrap().display().to_string();
+            if meta.is_dir() {
+                stack.push(path);
+            }
+            out.push(format!("{rel} {}", meta.len()));
+        }
+    }
+    out
+}
