@@ -518,3 +518,83 @@ fn the_guard_holds_through_the_real_codex() {
         s["guard"]
     );
 }
+
+/// A plan of four tasks in a diamond, the first in two shards, through the real codex: a
+/// failed acceptance check is sent to a fix phase, and the top task starts from the work of
+/// both of its dependencies.
+#[test]
+fn a_plan_with_shards_and_gates_runs_through_the_real_codex() {
+    let run = Run::new(&[], "");
+    run.env.write(
+        "orchestrator.yml",
+        r#"version: 1
+project: {name: relay, language: shell}
+tasks:
+  - id: R-1
+    title: Base
+    acceptance: ["File exists: orch-demo/R-1.md"]
+    shards:
+      - {id: R-1a, title: First half, acceptance: ["Contains: orch-demo/R-1.md: (01-dev)"]}
+      - {id: R-1b, title: Second half, acceptance: ["Contains: orch-demo/R-1.md: (02-dev)"]}
+  - id: R-2
+    title: Left
+    dependencies: [R-1]
+    acceptance: ["Contains: orch-demo/R-2.md: signed-off"]
+  - id: R-3
+    title: Right
+    dependencies: [R-1]
+  - id: R-4
+    title: Top
+    dependencies: [R-2, R-3]
+    acceptance:
+      - "File exists: orch-demo/R-2.md"
+      - "File exists: orch-demo/R-3.md"
+      - "Tests pass: grep -q R-4 orch-demo/R-4.md"
+"#,
+    );
+    run.env.git(&["add", "."]);
+    run.env.git(&["commit", "-q", "-m", "plan"]);
+    run.model.script(
+        "R-2/03-fix",
+        vec![
+            Reply::Commands(vec![
+                "echo signed-off >> orch-demo/R-2.md && git commit -qam 'R-2: sign off'".into(),
+            ]),
+            Reply::Message(mock_model::fix_json("pass")),
+        ],
+    );
+    let (code, stdout, stderr) = run.run(&["--file", "orchestrator.yml"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let logs = run.env.repo.join("logs/orch/relay");
+    let summary = |id: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(logs.join(id).join("summary.json")).unwrap())
+            .unwrap()
+    };
+    let phases = |id: &str| -> Vec<String> {
+        summary(id)["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["phase"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(phases("R-1"), ["dev", "dev", "review"]);
+    assert_eq!(phases("R-2"), ["dev", "review", "fix", "review"]);
+    assert_eq!(phases("R-3"), ["dev", "review"]);
+    assert_eq!(phases("R-4"), ["dev", "review"]);
+    for id in ["R-1", "R-2", "R-3", "R-4"] {
+        assert_eq!(summary(id)["outcome"], "completed", "{id}");
+    }
+    // The fix was asked to make the failed check pass.
+    let fix_request = run
+        .model
+        .requests()
+        .into_iter()
+        .find(|(key, _)| key == "R-2/03-fix")
+        .expect("a fix request");
+    let body = fix_request.1.to_string();
+    assert!(body.contains("Failing acceptance checks"), "{body}");
+    assert!(body.contains("signed-off"), "{body}");
+    // R-4's dev prompt carried its checks; its base holds R-2's and R-3's work.
+    assert_eq!(summary("R-4")["phases"][0]["acceptance"]["passed"], 3);
+}
