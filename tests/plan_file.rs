@@ -522,3 +522,26 @@ fn a_missing_default_plan_file_says_what_to_do() {
     );
     assert!(err.contains("--file"), "{err}");
 }
+
+#[test]
+fn the_readme_example_plan_validates() {
+    let readme = std::fs::read_to_string(manifest("README.md")).unwrap();
+    let section = &readme[readme
+        .find("### Plan files")
+        .expect("README has the section")..];
+    let start = section.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let yaml = &section[start..start + section[start..].find("```").unwrap()];
+    let env = TestEnv::new();
+    env.write("orchestrator.yml", yaml);
+    env.write(
+        "tasks/more.yml",
+        "- id: MORE-1\n  title: More\n  dependencies: [LEDG-1]\n",
+    );
+    let out = env.orch().args(["plan", "validate"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
