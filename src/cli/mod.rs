@@ -60,7 +60,7 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Show the ordered plan of a milestone: issues, dependencies, branches, worktrees, phases.
+    /// Show the ordered plan of a milestone (or of a plan file with --file); `plan validate` checks a plan file.
     Plan(plan::Args),
     /// Run a milestone: every issue through dev → review ⇄ fix with the Codex CLI.
     Run(run::Args),

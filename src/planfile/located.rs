@@ -156,6 +156,9 @@ pub fn pointer_segments(pointer: &str) -> Vec<String> {
         .collect()
 }
 
+/// Deeper nesting is refused (a plan needs a handful of levels; the tree is recursive).
+pub const MAX_DEPTH: usize = 128;
+
 enum Frame {
     Seq {
         pos: Pos,
@@ -181,6 +184,12 @@ pub fn parse(text: &str) -> Result<(Node, Vec<Flaw>), SyntaxError> {
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| syntax_error(&e))?;
         let pos = Pos::from_marker(&span.start);
+        if stack.len() > MAX_DEPTH {
+            return Err(SyntaxError {
+                pos,
+                message: format!("nesting deeper than {MAX_DEPTH} levels"),
+            });
+        }
         let done = match event {
             Event::StreamEnd => break,
             Event::DocumentStart(_) => {
@@ -452,5 +461,35 @@ mod tests {
         assert!(err.message.starts_with("invalid YAML"), "{err:?}");
         assert!(parse("a: 1\n---\nb: 2\n").is_err());
         assert_eq!(parse("").unwrap().0.value, Value::Null);
+    }
+
+    #[test]
+    fn hostile_input_is_an_error_not_a_crash() {
+        let deep = "[".repeat(200);
+        assert!(
+            parse(&deep).unwrap_err().message.contains("nesting deeper"),
+            "{:?}",
+            parse(&deep)
+        );
+        assert!(parse(&"[".repeat(100_000)).is_err());
+        for text in [
+            "\t- a",
+            "- [",
+            "*nope",
+            "? [a, b]\n: 1",
+            "a: !!binary AAAA",
+            ":",
+            "{a: *b}",
+            "a: |\n  x\n b: 1",
+            "\u{feff}a: 1",
+            "- - - - -",
+            "'unterminated",
+            "[a, b]: 1",
+            "%YAML 1.2\n---\na: 1",
+            "a: 1\n...\n",
+            "&x a: &x b",
+        ] {
+            let _ = parse(text);
+        }
     }
 }

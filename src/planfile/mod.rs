@@ -14,7 +14,7 @@ mod convert;
 
 pub use convert::{milestone_name as convert_milestone, to_plan};
 
-use crate::acceptance::{self, Check};
+use crate::acceptance::Check;
 use crate::natural;
 use crate::plan::{Constraints, Shard};
 use crate::problem::Problem;
@@ -459,7 +459,11 @@ fn define<'a>(
                 node.pos,
                 format!(
                     "duplicate id `{id}`: already used by the {other} at {}",
-                    place(first.file, first.pos)
+                    if first.file == file {
+                        format!("line {}, column {}", first.pos.line, first.pos.col)
+                    } else {
+                        place(first.file, first.pos)
+                    }
                 ),
             )
             .with_hint("tasks and shards share one id space; give each a unique id"),
@@ -486,10 +490,7 @@ fn check_acceptance(file: &Path, owner: &Node, problems: &mut Vec<Problem>) {
     {
         if let Some(text) = line.as_str() {
             if let Err(why) = Check::parse(text) {
-                problems.push(
-                    at(file, line.pos, why)
-                        .with_hint(format!("write one of: {}", acceptance::FORMS.join(", "))),
-                );
+                problems.push(at(file, line.pos, why));
             }
         }
     }

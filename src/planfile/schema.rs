@@ -31,25 +31,33 @@ fn schema_for(shape: Shape) -> Value {
 /// Every schema violation of `tree` (the file at `path`).
 pub fn check(tree: &Node, path: &Path, shape: Shape) -> Vec<Problem> {
     let mut out = Vec::new();
-    violations(
-        &schema_for(shape),
-        &tree.to_json(),
-        tree,
-        "",
-        path,
-        &mut out,
-    );
+    // A task file that is a bare list reads as the plan's `tasks` in messages.
+    let label = if shape == Shape::TaskFile && tree.as_seq().is_some() {
+        "/tasks"
+    } else {
+        ""
+    };
+    let ctx = Ctx { tree, path, label };
+    violations(&ctx, &schema_for(shape), &tree.to_json(), "", &mut out);
     out
 }
 
-fn violations(
-    schema: &Value,
-    instance: &Value,
-    tree: &Node,
-    base: &str,
-    path: &Path,
-    out: &mut Vec<Problem>,
-) {
+/// The file being checked.
+struct Ctx<'a> {
+    tree: &'a Node,
+    path: &'a Path,
+    /// Pointer prefix used only when naming places in messages.
+    label: &'a str,
+}
+
+impl Ctx<'_> {
+    fn describe(&self, pointer: &str) -> String {
+        describe(&format!("{}{pointer}", self.label))
+    }
+}
+
+fn violations(ctx: &Ctx, schema: &Value, instance: &Value, base: &str, out: &mut Vec<Problem>) {
+    let (tree, path) = (ctx.tree, ctx.path);
     let validator = jsonschema::validator_for(schema).expect("embedded plan schema is valid");
     for e in validator.iter_errors(instance) {
         let at = format!("{base}{}", e.instance_path.as_str());
@@ -68,7 +76,7 @@ fn violations(
                     .unwrap_or_default();
                 for key in unexpected {
                     let pos = node.entry(key).map_or(node.pos, |(k, _)| k.pos);
-                    let mut message = format!("unknown key `{key}` in {}", describe(&at));
+                    let mut message = format!("unknown key `{key}` in {}", ctx.describe(&at));
                     let mut problem = match closest(key, &known) {
                         Some(near) => {
                             message.push_str(&format!(" (did you mean `{near}`?)"));
@@ -84,7 +92,10 @@ fn violations(
             }
             K::Required { property } => {
                 let key = property.as_str().unwrap_or_default();
-                out.push(here(format!("missing key `{key}` in {}", describe(&at))));
+                out.push(here(format!(
+                    "missing key `{key}` in {}",
+                    ctx.describe(&at)
+                )));
             }
             K::Type { kind } => {
                 let want = match kind {
@@ -97,7 +108,7 @@ fn violations(
                 };
                 out.push(here(format!(
                     "wrong type for {}: expected {want}, found {}",
-                    describe(&at),
+                    ctx.describe(&at),
                     found(node)
                 )));
             }
@@ -116,19 +127,19 @@ fn violations(
                     format!(
                         "bad value {} for {}: expected one of {}",
                         show(&e.instance),
-                        describe(&at),
+                        ctx.describe(&at),
                         allowed.join(", ")
                     )
                 };
                 out.push(here(message));
             }
             K::MinLength { .. } => {
-                out.push(here(format!("{} must not be empty", describe(&at))));
+                out.push(here(format!("{} must not be empty", ctx.describe(&at))));
             }
             K::AnyOf | K::OneOfNotValid => {
-                any_of(schema, rule, &e.instance, tree, &at, path, out);
+                any_of(ctx, schema, rule, &e.instance, &at, out);
             }
-            _ => out.push(here(format!("{}: {e}", describe(&at)))),
+            _ => out.push(here(format!("{}: {e}", ctx.describe(&at)))),
         }
     }
 }
@@ -136,14 +147,14 @@ fn violations(
 /// An `anyOf` that failed: if exactly one alternative has the instance's type, its own
 /// violations are the precise story; otherwise the instance has a type none accepts.
 fn any_of(
+    ctx: &Ctx,
     schema: &Value,
     rule: Option<&Value>,
     instance: &Value,
-    tree: &Node,
     at: &str,
-    path: &Path,
     out: &mut Vec<Problem>,
 ) {
+    let (tree, path) = (ctx.tree, ctx.path);
     let branches: Vec<&Value> = rule
         .and_then(Value::as_array)
         .map(|a| a.iter().map(|b| deref(schema, b)).collect())
@@ -159,7 +170,7 @@ fn any_of(
         if let (Some(obj), Some(defs)) = (wrapper.as_object_mut(), schema.get("$defs")) {
             obj.insert("$defs".into(), defs.clone());
         }
-        violations(&wrapper, instance, tree, at, path, out);
+        violations(ctx, &wrapper, instance, at, out);
         return;
     }
     let want: Vec<String> = branches
@@ -174,7 +185,7 @@ fn any_of(
             Some(node.pos.line),
             format!(
                 "wrong type for {}: expected {}, found {}",
-                describe(at),
+                ctx.describe(at),
                 want.join(" or "),
                 found(node)
             ),
