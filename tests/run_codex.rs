@@ -598,3 +598,318 @@ tasks:
     // R-4's dev prompt carried its checks; its base holds R-2's and R-3's work.
     assert_eq!(summary("R-4")["phases"][0]["acceptance"]["passed"], 3);
 }
+
+/// Files a scripted phase writes, as one shell command: `cat > path <<'EOF'` per file, then
+/// a commit.
+fn write_and_commit(files: &[(&str, &str)], message: &str) -> String {
+    let mut cmd = String::new();
+    for (path, text) in files {
+        cmd.push_str(&format!(
+            "mkdir -p \"$(dirname {path})\" && cat > {path} <<'ORCH_EOF'\n{text}\nORCH_EOF\n"
+        ));
+    }
+    let paths: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+    cmd.push_str(&format!(
+        "git add {} && git commit -q -m '{message}'",
+        paths.join(" ")
+    ));
+    cmd
+}
+
+const LEDGER_A: &str = r#"//! Ledger lines: `<category> <amount>`.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub category: String,
+    pub cents: i64,
+}
+
+pub fn parse_ledger(text: &str) -> Vec<Entry> {
+    text.lines()
+        .filter_map(|line| {
+            let (category, amount) = line.trim().rsplit_once(' ')?;
+            let (whole, frac) = amount.split_once('.')?;
+            let cents = whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?;
+            Some(Entry { category: category.to_owned(), cents })
+        })
+        .collect()
+}"#;
+
+const LEDGER_B: &str = r#"//! Ledger lines: `<category> <amount>`; a bad line is an error naming it.
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub category: String,
+    pub cents: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerError {
+    Malformed { line: usize, expected: &'static str },
+}
+
+impl std::fmt::Display for LedgerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LedgerError::Malformed { line, expected } => write!(f, "line {line}: expected {expected}"),
+        }
+    }
+}
+
+impl std::error::Error for LedgerError {}
+
+pub fn parse_ledger(text: &str) -> Result<Vec<Entry>, LedgerError> {
+    let mut entries = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let malformed = |expected| LedgerError::Malformed { line: n + 1, expected };
+        let (category, amount) = line.rsplit_once(' ').ok_or(malformed("<category> <amount>"))?;
+        let cents = cents(amount).ok_or(malformed("an amount like 12.50"))?;
+        entries.push(Entry { category: category.to_owned(), cents });
+    }
+    Ok(entries)
+}
+
+fn cents(amount: &str) -> Option<i64> {
+    let (whole, frac) = amount.split_once('.')?;
+    if frac.len() != 2 {
+        return None;
+    }
+    Some(whole.parse::<i64>().ok()? * 100 + frac.parse::<i64>().ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_and_errors() {
+        let food = Entry { category: "food".into(), cents: 1250 };
+        assert_eq!(parse_ledger("food 12.50\n\n"), Ok(vec![food]));
+        let err = parse_ledger("food 1.5").map_err(|e| e.to_string());
+        assert_eq!(err, Err("line 1: expected an amount like 12.50".to_owned()));
+    }
+}"#;
+
+const TOTALS: &str = r#"use crate::ledger::Entry;
+use std::collections::BTreeMap;
+
+pub fn totals_by_category(entries: &[Entry]) -> BTreeMap<String, i64> {
+    let mut totals = BTreeMap::new();
+    for e in entries {
+        *totals.entry(e.category.clone()).or_insert(0) += e.cents;
+    }
+    totals
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn totals_add_up() {
+        let entries = crate::ledger::parse_ledger("food 1.00\nfood 2.50\nrent 3.00").unwrap_or_default();
+        let t = super::totals_by_category(&entries);
+        assert_eq!((t["food"], t["rent"]), (350, 300));
+    }
+}"#;
+
+const MAIN: &str = r#"fn main() {
+    let path = std::env::args().nth(1).unwrap_or_default();
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    match tallyho::ledger::parse_ledger(&text) {
+        Ok(entries) => {
+            let mut totals: Vec<(String, i64)> =
+                tallyho::totals::totals_by_category(&entries).into_iter().collect();
+            totals.sort_by_key(|(_, cents)| std::cmp::Reverse(*cents));
+            for (category, cents) in totals {
+                println!("{category} {}.{:02}", cents / 100, cents % 100);
+            }
+        }
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            std::process::exit(1);
+        }
+    }
+}"#;
+
+const CLI_TEST: &str = r#"#[test]
+fn totals_per_category_largest_first() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tallyho"))
+        .arg("tests/data/sample.ledger")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "rent 800.00\nfood 14.00\n");
+}"#;
+
+/// The example plan (fixtures/plans/example, the design document's example written fresh)
+/// validated and run end to end through the real codex: nothing runs before `apply_patch` is
+/// approved; shards, a failed check routed to a fix, real `cargo test` acceptance checks; the
+/// release tag waits for its own approval.
+#[test]
+fn the_example_plan_runs_end_to_end_through_the_real_codex() {
+    let run = Run::new(&[], "");
+    support::copy_dir(&support::fixtures().join("plans/example"), &run.env.repo);
+    run.env.write(
+        "Cargo.toml",
+        "[package]\nname = \"tallyho\"\nversion = \"0.0.1\"\nedition = \"2021\"\n\n[dependencies]\n",
+    );
+    run.env
+        .write("src/lib.rs", "//! tallyho: totals of expense ledgers.\n");
+    run.env.write(".gitignore", "logs/\ntarget/\n");
+    let home = std::env::var("HOME").unwrap_or_default();
+    let rust_env: Vec<(String, String)> = ["RUSTUP_HOME", "CARGO_HOME"]
+        .iter()
+        .map(|k| {
+            let default = format!("{home}/.{}", k.trim_end_matches("_HOME").to_lowercase());
+            (k.to_string(), std::env::var(k).unwrap_or(default))
+        })
+        .collect();
+    let cargo = std::process::Command::new("cargo")
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&run.env.repo)
+        .status()
+        .expect("cargo runs");
+    assert!(cargo.success());
+    run.env.git(&["add", "."]);
+    run.env
+        .git(&["commit", "-q", "-m", "tallyho skeleton and its plan"]);
+
+    let dev = |key: &str, files: &[(&str, &str)]| {
+        run.model.script(
+            key,
+            vec![
+                Reply::Commands(vec![write_and_commit(files, key)]),
+                Reply::Message(dev_json("pass")),
+            ],
+        );
+    };
+    dev(
+        "LEDG-1/01-dev",
+        &[
+            ("src/ledger.rs", LEDGER_A),
+            ("src/lib.rs", "pub mod ledger;"),
+        ],
+    );
+    dev("LEDG-1/02-dev", &[("src/ledger.rs", LEDGER_B)]);
+    dev(
+        "LEDG-2/01-dev",
+        &[
+            ("src/totals.rs", TOTALS),
+            ("src/lib.rs", "pub mod ledger;\npub mod totals;"),
+        ],
+    );
+    // The CLI without its test: two checks fail, the fix adds it.
+    dev(
+        "LEDG-3/01-dev",
+        &[
+            ("src/main.rs", MAIN),
+            (
+                "tests/data/sample.ledger",
+                "food 12.50\nrent 800.00\nfood 1.50",
+            ),
+        ],
+    );
+    run.model.script(
+        "LEDG-3/03-fix",
+        vec![
+            Reply::Commands(vec![write_and_commit(
+                &[("tests/cli.rs", CLI_TEST)],
+                "cli test",
+            )]),
+            Reply::Message(mock_model::fix_json("pass")),
+        ],
+    );
+    dev(
+        "DOCS-1/01-dev",
+        &[(
+            "README.md",
+            "# tallyho\n\n## Usage\n\n    tally expenses.ledger",
+        )],
+    );
+    run.model.script(
+        "REL-1/01-dev",
+        vec![
+            Reply::Commands(vec![
+                "sed -i 's/^version = .*/version = \"0.1.0\"/' Cargo.toml && printf '# Changelog\\n\\n## 0.1.0\\n\\n- First release.\\n' > CHANGELOG.md && git add Cargo.toml CHANGELOG.md && git commit -q -m 'Release 0.1.0'".into(),
+            ]),
+            Reply::Message(dev_json("pass")),
+        ],
+    );
+    let orch = |args: &[&str]| {
+        let out = run
+            .orch()
+            .envs(rust_env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+
+    let (code, out) = orch(&["plan", "validate"]);
+    assert_eq!(code, 0, "{out}");
+
+    // Nothing runs before an agent may work: every task waits for apply_patch.
+    let (code, out) = orch(&["run", "--file", "orchestrator.yml", "--no-build"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        run.model.requests().is_empty(),
+        "an agent ran before approval"
+    );
+    assert!(out.contains("awaiting approval apply_patch"), "{out}");
+
+    let (code, out) = orch(&["approve", "apply_patch", "--file"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = orch(&["resume", "--no-build"]);
+    assert_ne!(code, 0, "the tag still waits: {out}");
+    let logs = run.env.repo.join("logs/orch/tallyho");
+    let summary = |id: &str| -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(logs.join(id).join("summary.json")).unwrap())
+            .unwrap()
+    };
+    for id in ["LEDG-1", "LEDG-2", "LEDG-3", "DOCS-1"] {
+        assert_eq!(summary(id)["outcome"], "completed", "{id}: {out}");
+    }
+    assert_eq!(summary("LEDG-1")["phases"][1]["shard"], "LEDG-1b");
+    assert_eq!(summary("LEDG-1")["phases"][1]["acceptance"]["passed"], 7);
+    assert_eq!(
+        summary("LEDG-3")["cycles"],
+        1,
+        "failed checks went to a fix"
+    );
+    assert_eq!(summary("LEDG-3")["commands"][0]["name"], "smoke");
+    assert_eq!(summary("LEDG-3")["commands"][0]["status"], 0);
+    assert_eq!(summary("REL-1")["awaiting"], serde_json::json!(["tag"]));
+    assert_eq!(run.env.git(&["tag", "-l"]), "");
+
+    let (code, out) = orch(&[
+        "approve",
+        "tag",
+        "--task",
+        "REL-1",
+        "--file",
+        "orchestrator.yml",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = orch(&["resume", "--no-build"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(summary("REL-1")["outcome"], "completed");
+    let tagged = run.env.git(&["rev-parse", "v0.1.0^{commit}"]);
+    let rel_branch = summary("REL-1")["branch"].as_str().unwrap().to_owned();
+    assert_eq!(tagged, run.env.git(&["rev-parse", &rel_branch]));
+    // The release commit sits on the work of every task before it.
+    for file in [
+        "src/ledger.rs",
+        "src/totals.rs",
+        "tests/cli.rs",
+        "README.md",
+        "CHANGELOG.md",
+    ] {
+        run.env.git(&["cat-file", "-e", &format!("v0.1.0:{file}")]);
+    }
+}
