@@ -95,6 +95,10 @@ const CASES: &[(&str, &[&str])] = &[
             ],
         ),
         (
+            "include_bad_glob.yml",
+            &["include_bad_glob.yml:2:11: include `tasks/[x` is not a valid glob: unclosed character class; missing ']'"],
+        ),
+        (
             "include_matches_nothing.yml",
             &[
                 "include_matches_nothing.yml:2:11: include `nowhere/*.yml` matches no file",
@@ -188,6 +192,10 @@ const CASES: &[(&str, &[&str])] = &[
             &[
                 "unsafe_id.yml:3:9: task id `src/../evil` contains a path separator",
             ],
+        ),
+        (
+            "version_as_text.yml",
+            &["version_as_text.yml:1:10: wrong type for `version`: expected the number 1, found text `1`"],
         ),
         (
             "unsupported_version.yml",

@@ -60,11 +60,11 @@ pub fn to_plan(
                     .with_hint(format!("tasks: {}", known.join(", ")))]);
             };
             let mut keep = BTreeSet::from([start]);
-            let mut todo = vec![start];
-            while let Some(n) = todo.pop() {
+            let mut pending = vec![start];
+            while let Some(n) = pending.pop() {
                 for m in graph.neighbors_directed(n, petgraph::Direction::Incoming) {
                     if keep.insert(m) {
-                        todo.push(m);
+                        pending.push(m);
                     }
                 }
             }

@@ -492,4 +492,49 @@ mod tests {
             let _ = parse(text);
         }
     }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = serde_json::Value> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::Bool),
+            any::<i64>().prop_map(serde_json::Value::from),
+            "\\PC{0,12}".prop_map(serde_json::Value::String),
+            prop_oneof![
+                Just("yes"),
+                Just("1.0"),
+                Just("0x1f"),
+                Just("~"),
+                Just("- a"),
+                Just("a: b"),
+                Just("#x"),
+                Just("true"),
+                Just(" padded "),
+                Just("multi\nline"),
+                Just("")
+            ]
+            .prop_map(|s| serde_json::Value::String(s.to_owned())),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..5).prop_map(serde_json::Value::Array),
+                proptest::collection::btree_map("[a-z_]{1,8}", inner, 0..5)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Whatever serde_yaml or serde_json writes, the located reader reads back the same value.
+        #[test]
+        fn reads_back_what_serde_writes(value in json_value()) {
+            let yaml = serde_yaml::to_string(&value).unwrap();
+            let (node, flaws) = parse(&yaml).unwrap();
+            proptest::prop_assert!(flaws.is_empty());
+            proptest::prop_assert_eq!(node.to_json(), value.clone(), "yaml:\n{}", yaml);
+            let json = serde_json::to_string_pretty(&value).unwrap();
+            let (node, _) = parse(&json).unwrap();
+            proptest::prop_assert_eq!(node.to_json(), value, "json:\n{}", json);
+        }
+    }
 }

@@ -117,11 +117,17 @@ fn violations(ctx: &Ctx, schema: &Value, instance: &Value, base: &str, out: &mut
                     .as_array()
                     .map(|a| a.iter().map(show).collect())
                     .unwrap_or_default();
-                let message = if at == "/version" {
+                let message = if at == "/version" && e.instance.is_number() {
                     format!(
                         "unsupported plan version {} (this orch reads version {})",
-                        show(instance_at(instance, &e.instance_path.to_string())),
+                        show(&e.instance),
                         allowed.join(", ")
+                    )
+                } else if at == "/version" {
+                    format!(
+                        "wrong type for `version`: expected the number {}, found {}",
+                        allowed.join(", "),
+                        found(node)
                     )
                 } else {
                     format!(
@@ -251,10 +257,6 @@ fn nearest<'a>(tree: &'a Node, pointer: &str) -> &'a Node {
         }
     }
     node
-}
-
-fn instance_at<'a>(root: &'a Value, pointer: &str) -> &'a Value {
-    root.pointer(pointer).unwrap_or(&Value::Null)
 }
 
 /// `/tasks/0/constraints` → `` `tasks[0].constraints` ``; the root is "the file".
