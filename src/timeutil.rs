@@ -19,8 +19,8 @@ pub fn run_id() -> String {
     )
 }
 
-/// A duration as people write it in plans: `90s`, `45m`, `2h`, `1h30m` (units `s`, `m`, `h`,
-/// `d`, each at most once, largest first). `None` when it is not one.
+/// A duration as people write it in plans and orch.toml: `90s`, `45m`, `2h`, `1h30m` (units
+/// `h`, `m`, `s`, each at most once, largest first). `None` when it is not one.
 pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     let text = text.trim();
     if text.is_empty() {
@@ -33,7 +33,6 @@ pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
             continue;
         }
         let (rank, secs) = match c {
-            'd' => (3, 86_400),
             'h' => (2, 3_600),
             'm' => (1, 60),
             's' => (0, 1),

@@ -265,30 +265,7 @@ fn expand_include(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
 
 /// Parses a timebox: `90s`, `45m`, `2h`, `1h30m`, `1h30m15s` (units in that order, each once).
 pub fn parse_timebox(text: &str) -> Option<std::time::Duration> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total: u64 = 0;
-    let mut allowed = ['h', 'm', 's'].as_slice();
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits == 0 {
-            return None;
-        }
-        let n: u64 = rest[..digits].parse().ok()?;
-        let unit = rest[digits..].chars().next()?;
-        let at = allowed.iter().position(|&u| u == unit)?;
-        let scale = match unit {
-            'h' => 3600,
-            'm' => 60,
-            _ => 1,
-        };
-        total = total.checked_add(n.checked_mul(scale)?)?;
-        allowed = &allowed[at + 1..];
-        rest = &rest[digits + 1..];
-    }
-    (total > 0).then(|| std::time::Duration::from_secs(total))
+    crate::timeutil::parse_duration(text)
 }
 
 /// Where an id is defined, for duplicate and dependency messages.
