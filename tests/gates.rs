@@ -8,18 +8,11 @@ use support::fake::FakeRepo as Fake;
 use support::issue;
 
 fn review(status: &str) -> String {
-    json!({"status": status, "summary": status, "issues": [], "required_actions": [], "followups": [],
-           "review_doc_path": null, "review_entry_written": false, "confidence": "high"})
-    .to_string()
+    support::fake::review_json(status, &[])
 }
 
 fn work(fix: bool) -> String {
-    let mut v = json!({"status": "pass", "summary": "s", "branch": "", "worktree": null, "commits": [],
-        "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []});
-    if fix {
-        v["addressed"] = json!([]);
-    }
-    v.to_string()
+    support::fake::work_json("pass", fix)
 }
 
 fn gated_issue() -> Vec<(&'static str, String)> {

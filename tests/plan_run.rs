@@ -6,12 +6,7 @@ use serde_json::json;
 use support::fake::FakeRepo as Fake;
 
 fn work(fix: bool) -> String {
-    let mut v = json!({"status": "pass", "summary": "s", "branch": "", "worktree": null, "commits": [],
-        "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []});
-    if fix {
-        v["addressed"] = json!([]);
-    }
-    v.to_string()
+    support::fake::work_json("pass", fix)
 }
 
 /// The diamond plan in a repository, DOCS's fix scripted to make its checks pass.

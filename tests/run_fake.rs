@@ -6,20 +6,7 @@ use serde_json::json;
 use support::fake::FakeRepo as Fake;
 use support::{fixtures, issue, real_git};
 
-fn review(status: &str, actions: &[&str]) -> String {
-    json!({"status": status, "summary": status, "issues": [], "required_actions": actions, "followups": [],
-           "review_doc_path": null, "review_entry_written": false, "confidence": "high"})
-    .to_string()
-}
-
-fn work(status: &str, fix: bool) -> String {
-    let mut v = json!({"status": status, "summary": "s", "branch": "", "worktree": null, "commits": [],
-        "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []});
-    if fix {
-        v["addressed"] = json!([]);
-    }
-    v.to_string()
-}
+use support::fake::{review_json as review, work_json as work};
 
 const COMMIT: &str = "mkdir -p w && date +%N >> w/f.txt && git add w && git commit -q -m step";
 

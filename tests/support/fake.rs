@@ -2,6 +2,24 @@
 //! (fixtures/agents/fake-codex): the harness of the fast run-loop and resume tests.
 
 use super::{fixtures, TestEnv};
+use serde_json::json;
+
+/// A dev (or, with `fix`, a fix) result the phase schemas accept.
+pub fn work_json(status: &str, fix: bool) -> String {
+    let mut v = json!({"status": status, "summary": "s", "branch": "", "worktree": null, "commits": [],
+        "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []});
+    if fix {
+        v["addressed"] = json!([]);
+    }
+    v.to_string()
+}
+
+/// A review result with these required actions.
+pub fn review_json(status: &str, actions: &[&str]) -> String {
+    json!({"status": status, "summary": status, "issues": [], "required_actions": actions, "followups": [],
+           "review_doc_path": null, "review_entry_written": false, "confidence": "high"})
+    .to_string()
+}
 use std::path::PathBuf;
 
 pub struct FakeRepo {
