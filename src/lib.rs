@@ -15,6 +15,7 @@ pub mod docs;
 pub mod engine;
 pub mod events;
 pub mod exit;
+pub mod failpoint;
 pub mod git;
 pub mod graphite;
 pub mod guard;

@@ -123,6 +123,7 @@ pub fn prepare(repo: &Repo, wt: &IssueWorktree, base: &str) -> Result<Prepared, 
     if repo.branch_tip(&wt.branch)?.is_none() {
         repo.create_branch(&wt.branch, base)?;
     }
+    crate::failpoint::hit("before-worktree");
     repo.add_worktree(&name, &wt.path, &wt.branch)?;
     Ok(Prepared::Created)
 }
@@ -172,6 +173,14 @@ pub fn remove_entry(
         entry.branch.as_deref().unwrap_or("a detached HEAD")
     );
     let rescue_ref = match wt_repo.snapshot_uncommitted(&message)? {
+        // Removal started before and was cut off after its rescue: the same work is
+        // already saved; don't save it twice.
+        Some(oid) if latest_rescue(repo, rescue_prefix)?.is_some_and(|(_, old)| {
+            repo.same_snapshot(&oid, &old).unwrap_or(false)
+        }) =>
+        {
+            latest_rescue(repo, rescue_prefix)?.map(|(name, _)| name)
+        }
         Some(oid) => {
             let n = repo.refs_under(rescue_prefix)?.len() + 1;
             let name = format!("{rescue_prefix}{n}");
@@ -189,6 +198,7 @@ pub fn remove_entry(
         None => None,
     };
     drop(wt_repo);
+    crate::failpoint::hit("mid-removal");
     repo.remove_worktree(&entry.name)?;
     if let Some(parent) = entry.path.parent() {
         // Tidy the milestone directory when it is left empty; ignore failure (not empty).
@@ -198,6 +208,22 @@ pub fn remove_entry(
         existed: true,
         rescue_ref,
     })
+}
+
+/// The highest-numbered rescue ref under `prefix` and its commit.
+fn latest_rescue(repo: &Repo, prefix: &str) -> Result<Option<(String, String)>, GitError> {
+    let last = repo
+        .refs_under(prefix)?
+        .into_iter()
+        .filter_map(|name| {
+            let n: u64 = name.strip_prefix(prefix)?.parse().ok()?;
+            Some((n, name))
+        })
+        .max();
+    match last {
+        Some((_, name)) => Ok(repo.ref_target(&name)?.map(|oid| (name, oid))),
+        None => Ok(None),
+    }
 }
 
 fn canonical(path: &Path) -> PathBuf {

@@ -43,6 +43,10 @@ pub struct CurrentPhase {
     pub seq: u32,
     pub phase: PhaseKind,
     pub started_at: String,
+    /// The agent's process group, once it runs: `orch resume` stops it if a killed orch
+    /// left it running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<crate::runner::agent::AgentProcess>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -132,17 +136,42 @@ pub fn save(common_dir: &Path, state: &RunState) -> std::io::Result<()> {
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(&serde_json::to_vec_pretty(state).expect("state serialises"))?;
     file.sync_all()?;
+    crate::failpoint::hit("mid-state-write");
     std::fs::rename(&tmp, &target)?;
     std::fs::File::open(&dir)?.sync_all()
 }
 
 /// The most recently updated run (of `milestone`, if given).
+///
+/// A crash between writing the temp file and renaming it leaves `<run-id>.json.tmp` beside
+/// the older `<run-id>.json` (or alone, for a run killed at its first write). A temp file
+/// that parses was written completely (it is synced before the rename), and is newer than
+/// the document it was going to replace: it wins. A torn one does not parse and is ignored.
 pub fn latest(common_dir: &Path, milestone: Option<&str>) -> Option<RunState> {
     let entries = std::fs::read_dir(runs_dir(common_dir)).ok()?;
-    entries
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| serde_json::from_slice::<RunState>(&std::fs::read(e.path()).ok()?).ok())
+    let mut runs: std::collections::BTreeMap<String, RunState> = Default::default();
+    let mut from_tmp = std::collections::BTreeSet::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let (run_id, tmp) = match (name.strip_suffix(".json.tmp"), name.strip_suffix(".json")) {
+            (Some(id), _) => (id.to_owned(), true),
+            (None, Some(id)) => (id.to_owned(), false),
+            _ => continue,
+        };
+        let Some(state) = std::fs::read(entry.path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<RunState>(&b).ok())
+        else {
+            continue;
+        };
+        if tmp {
+            from_tmp.insert(run_id.clone());
+            runs.insert(run_id, state);
+        } else if !from_tmp.contains(&run_id) {
+            runs.insert(run_id, state);
+        }
+    }
+    runs.into_values()
         .filter(|s| milestone.is_none_or(|m| s.milestone == m))
         .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
 }
@@ -216,7 +245,16 @@ impl StateRecorder {
                         seq: *seq,
                         phase: *phase,
                         started_at: now.clone(),
+                        agent: None,
                     });
+                }
+            }
+            EngineEvent::AgentStarted { id, seq, agent } => {
+                if let Some(current) = issue_mut(&mut guard, id)
+                    .and_then(|i| i.current_phase.as_mut())
+                    .filter(|c| c.seq == *seq)
+                {
+                    current.agent = Some(agent.clone());
                 }
             }
             EngineEvent::PhaseFinished { id, record } => {
