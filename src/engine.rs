@@ -740,7 +740,8 @@ impl<R: Runner> Engine<'_, R> {
             path: dir.join("bin"),
             source,
         })?;
-        let (spawn_reporter, spawn_id, seq) = (self.reporter.clone(), ctx.issue.id.clone(), ctx.seq);
+        let (spawn_reporter, spawn_id, seq) =
+            (self.reporter.clone(), ctx.issue.id.clone(), ctx.seq);
         let reporter = self.reporter.clone();
         let issue_id = ctx.issue.id.clone();
         let request = PhaseRequest {
@@ -754,9 +755,15 @@ impl<R: Runner> Engine<'_, R> {
             resume,
             log_dir: dir.clone(),
             cancel: self.cancel.clone(),
-            on_spawn: Some(Arc::new(move |agent: &crate::runner::agent::AgentProcess| {
-                spawn_reporter(&EngineEvent::AgentStarted { id: spawn_id.clone(), seq, agent: agent.clone() })
-            })),
+            on_spawn: Some(Arc::new(
+                move |agent: &crate::runner::agent::AgentProcess| {
+                    spawn_reporter(&EngineEvent::AgentStarted {
+                        id: spawn_id.clone(),
+                        seq,
+                        agent: agent.clone(),
+                    })
+                },
+            )),
             activity: Some(Arc::new(move |text: &str| {
                 reporter(&EngineEvent::Activity {
                     id: issue_id.clone(),

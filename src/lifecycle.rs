@@ -172,14 +172,14 @@ pub fn remove_entry(
         entry.path.display(),
         entry.branch.as_deref().unwrap_or("a detached HEAD")
     );
-    let rescue_ref = match wt_repo.snapshot_uncommitted(&message)? {
-        // Removal started before and was cut off after its rescue: the same work is
-        // already saved; don't save it twice.
-        Some(oid) if latest_rescue(repo, rescue_prefix)?.is_some_and(|(_, old)| {
-            repo.same_snapshot(&oid, &old).unwrap_or(false)
-        }) =>
-        {
-            latest_rescue(repo, rescue_prefix)?.map(|(name, _)| name)
+    // A removal cut off after its rescue (orch was killed) runs again: when the latest
+    // rescue already holds the same work on the same commit, it is not saved twice.
+    let previous = latest_rescue(repo, rescue_prefix)?;
+    let rescue_ref = match wt_repo
+        .snapshot_uncommitted(&message, previous.as_ref().map(|(_, oid)| oid.as_str()))?
+    {
+        Some(oid) if previous.as_ref().is_some_and(|(_, old)| *old == oid) => {
+            previous.map(|(name, _)| name)
         }
         Some(oid) => {
             let n = repo.refs_under(rescue_prefix)?.len() + 1;

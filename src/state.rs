@@ -301,3 +301,63 @@ impl StateRecorder {
 fn issue_mut<'a>(state: &'a mut Option<RunState>, id: &str) -> Option<&'a mut IssueState> {
     state.as_mut()?.issues.iter_mut().find(|i| i.id == id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(run_id: &str, updated_at: &str) -> RunState {
+        RunState {
+            run_id: run_id.to_owned(),
+            milestone: "M1".to_owned(),
+            started_at: "2026-01-01T00:00:00Z".to_owned(),
+            updated_at: updated_at.to_owned(),
+            finished: false,
+            issues: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_complete_temp_file_left_by_a_crash_is_the_latest_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = runs_dir(dir.path());
+        std::fs::create_dir_all(&runs).unwrap();
+        // Killed before the first rename: only the temp file exists.
+        let first = state("r1", "2026-01-01T00:00:01Z");
+        std::fs::write(
+            runs.join("r1.json.tmp"),
+            serde_json::to_vec(&first).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            latest(dir.path(), None).unwrap().updated_at,
+            first.updated_at
+        );
+        // Killed between writing a newer state and renaming it over the old one.
+        save(dir.path(), &first).unwrap();
+        let newer = state("r1", "2026-01-01T00:00:02Z");
+        std::fs::write(
+            runs.join("r1.json.tmp"),
+            serde_json::to_vec(&newer).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            latest(dir.path(), None).unwrap().updated_at,
+            newer.updated_at
+        );
+        // A torn temp file (killed while writing it) is ignored.
+        std::fs::write(runs.join("r1.json.tmp"), b"{\"run_id\": \"r1\", \"mile").unwrap();
+        assert_eq!(
+            latest(dir.path(), None).unwrap().updated_at,
+            first.updated_at
+        );
+        // The next save replaces both.
+        save(dir.path(), &newer).unwrap();
+        assert!(!runs.join("r1.json.tmp").exists());
+        assert_eq!(
+            latest(dir.path(), Some("M1")).unwrap().updated_at,
+            newer.updated_at
+        );
+        assert!(latest(dir.path(), Some("M2")).is_none());
+    }
+}

@@ -98,7 +98,11 @@ fn observe(repo: &Repo) -> Observed {
             ),
         );
     }
-    let tree = |r: &str| git(&["rev-parse", &format!("{r}^{{tree}}")]).trim().to_owned();
+    let tree = |r: &str| {
+        git(&["rev-parse", &format!("{r}^{{tree}}")])
+            .trim()
+            .to_owned()
+    };
     let refs = |prefix: &str| -> Vec<String> {
         git(&["for-each-ref", "--format=%(refname)", prefix])
             .lines()
@@ -145,7 +149,10 @@ fn observe(repo: &Repo) -> Observed {
     // No orphan worktree: only the main one is registered, and no directory is left.
     let worktrees = git(&["worktree", "list", "--porcelain"]);
     assert_eq!(
-        worktrees.lines().filter(|l| l.starts_with("worktree ")).count(),
+        worktrees
+            .lines()
+            .filter(|l| l.starts_with("worktree "))
+            .count(),
         1,
         "{worktrees}"
     );
@@ -180,7 +187,10 @@ fn baseline() -> &'static Observed {
         assert_eq!(code, 0, "{out}");
         let seen = observe(&repo);
         // The fixture is what the matrix needs: a fix cycle, a stack, a rescue.
-        assert_eq!(seen.issues["A-1"], ("completed".into(), "completed".into(), 1));
+        assert_eq!(
+            seen.issues["A-1"],
+            ("completed".into(), "completed".into(), 1)
+        );
         assert_eq!(seen.pins["A-1"], ["dev", "review", "fix", "review"]);
         assert_eq!(seen.rescues.len(), 1, "{seen:?}");
         seen
@@ -223,9 +233,18 @@ fn crash_and_resume(point: &str, killed: Option<(&str, &str)>) {
             .unwrap_or_else(|| panic!("no re-run of {issue} {phase} in {pins:?}"));
         pins.remove(at);
     }
-    assert_eq!(seen.issues, expected.issues, "outcomes after a crash at {point}");
-    assert_eq!(seen.trees, expected.trees, "branches after a crash at {point}");
-    assert_eq!(seen.pins, expected.pins, "pinned phases after a crash at {point}");
+    assert_eq!(
+        seen.issues, expected.issues,
+        "outcomes after a crash at {point}"
+    );
+    assert_eq!(
+        seen.trees, expected.trees,
+        "branches after a crash at {point}"
+    );
+    assert_eq!(
+        seen.pins, expected.pins,
+        "pinned phases after a crash at {point}"
+    );
     assert_eq!(
         seen.rescues, expected.rescues,
         "rescue refs after a crash at {point}"

@@ -191,13 +191,6 @@ impl Repo {
             .map_err(self.err(format!("check whether {commit} descends from {ancestor}")))
     }
 
-    /// Do two commits hold the same tree on the same parents (the same snapshot, whatever
-    /// their messages and dates)?
-    pub fn same_snapshot(&self, a: &str, b: &str) -> Result<bool, GitError> {
-        let (a, b) = (self.find_commit(a)?, self.find_commit(b)?);
-        Ok(a.tree_id() == b.tree_id() && a.parent_ids().eq(b.parent_ids()))
-    }
-
     /// Does the object exist in the repository (for checking pinned history)?
     pub fn has_commit(&self, hex: &str) -> bool {
         git2::Oid::from_str(hex)

@@ -265,8 +265,13 @@ impl Repo {
     /// Records everything uncommitted in this (worktree) repository — staged, modified,
     /// deleted and untracked files, not ignored ones — as a commit on top of HEAD, without
     /// touching HEAD, the branch, the index file or any file. Returns the commit, or `None`
-    /// when there is nothing to record.
-    pub fn snapshot_uncommitted(&self, message: &str) -> Result<Option<ObjectId>, GitError> {
+    /// when there is nothing to record. When `same_as` (an earlier snapshot) already holds
+    /// exactly this work on this HEAD, no commit is written and `same_as` is returned.
+    pub fn snapshot_uncommitted(
+        &self,
+        message: &str,
+        same_as: Option<&str>,
+    ) -> Result<Option<ObjectId>, GitError> {
         if self.status()?.is_empty() {
             return Ok(None);
         }
@@ -281,14 +286,21 @@ impl Repo {
         let tree_oid = index
             .write_tree_to(&self.inner)
             .map_err(self.err("write the rescue tree"))?;
-        let tree = self
-            .inner
-            .find_tree(tree_oid)
-            .map_err(self.err("read the rescue tree"))?;
         let parents = match &head.oid {
             Some(oid) => vec![self.find_commit(oid)?],
             None => Vec::new(),
         };
+        if let Some(earlier) = same_as.and_then(|hex| self.find_commit(hex).ok()) {
+            if earlier.tree_id() == tree_oid
+                && earlier.parent_ids().eq(parents.iter().map(|p| p.id()))
+            {
+                return Ok(Some(earlier.id().to_string()));
+            }
+        }
+        let tree = self
+            .inner
+            .find_tree(tree_oid)
+            .map_err(self.err("read the rescue tree"))?;
         let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
         let sig = git2::Signature::now(super::ORCH_NAME, super::ORCH_EMAIL)
             .map_err(self.err("make orch's signature"))?;
