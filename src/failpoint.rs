@@ -15,6 +15,7 @@
 //! | `mid-dev`, `mid-review`, `mid-fix` | the agent reported its first finished item (the runner) |
 //! | `after-dev`, `after-review`, `after-fix` | the phase's record is persisted (the engine) |
 //! | `mid-removal` | uncommitted work is rescued, the worktree not yet removed (`lifecycle`) |
+//! | `mid-delete` | a removed worktree's files are deleted, its directories, `.git` and registration not yet (`git::checkout`) |
 //! | `mid-state-write` | the new run state is written to its temp file, not yet renamed (`state::save`) |
 
 use std::collections::BTreeMap;

@@ -86,8 +86,8 @@ pub fn prepare(repo: &Repo, wt: &IssueWorktree, base: &str) -> Result<Prepared, 
         }
         if entry.name == name && entry.locked {
             match repo.worktree_lock_reason(&entry.name)?.as_deref() {
-                // A creation cut off by a crash: start it again.
-                Some("initializing") => {
+                // A creation or removal cut off by a crash: start it again.
+                Some("initializing" | crate::git::REMOVING) => {
                     repo.discard_unfinished_worktree(&entry.name)?;
                     continue;
                 }
@@ -161,6 +161,17 @@ pub fn remove_entry(
 ) -> Result<Removed, GitError> {
     if entry.stale {
         repo.prune_stale_worktree(&entry.name)?;
+        return Ok(Removed {
+            existed: true,
+            rescue_ref: None,
+        });
+    }
+    if entry.locked
+        && repo.worktree_lock_reason(&entry.name)?.as_deref() == Some(crate::git::REMOVING)
+    {
+        // A removal cut off by a crash, after its rescue: what is missing was deleted by
+        // orch, not by anyone's work. Finish it.
+        repo.discard_unfinished_worktree(&entry.name)?;
         return Ok(Removed {
             existed: true,
             rescue_ref: None,

@@ -297,6 +297,14 @@ fn crash_during_removal_after_a_rescue() {
 }
 
 #[test]
+fn crash_while_deleting_a_worktree_s_files() {
+    // The files are gone, the directories, `.git` and the registration not yet: first for
+    // A-1, then for C-1 (whose work was rescued just before).
+    crash_and_resume("mid-delete", None);
+    crash_and_resume("mid-delete:3", None);
+}
+
+#[test]
 fn crash_while_writing_the_first_state() {
     // Killed before the state document was ever renamed into place.
     crash_and_resume("mid-state-write", None);
