@@ -16,6 +16,7 @@
 //! | `after-dev`, `after-review`, `after-fix` | the phase's record is persisted (the engine) |
 //! | `mid-removal` | uncommitted work is rescued, the worktree not yet removed (`lifecycle`) |
 //! | `mid-delete` | a removed worktree's files are deleted, its directories, `.git` and registration not yet (`git::checkout`) |
+//! | `mid-dashboard-write` | TASKS.md's new text is in its temp file, not yet renamed (`dashboard`) |
 //! | `mid-state-write` | the new run state is written to its temp file, not yet renamed (`state::save`) |
 
 use std::collections::BTreeMap;

@@ -169,6 +169,13 @@ fn observe(repo: &Repo) -> Observed {
         }
     }
     repo.env.orch().arg("verify-clean").assert().success();
+    // The event log: every line parses, and the run ends with `completed`.
+    let types = event_types(repo);
+    assert_eq!(
+        types.last().map(String::as_str),
+        Some("completed"),
+        "{types:?}"
+    );
     Observed {
         issues,
         trees,
@@ -176,6 +183,23 @@ fn observe(repo: &Repo) -> Observed {
         rescues,
         calls,
     }
+}
+
+/// The `type` of every line of the run's event log (each line must parse).
+fn event_types(repo: &Repo) -> Vec<String> {
+    let logs = repo.env.repo.join("logs/orch/M1");
+    let mut types = Vec::new();
+    for entry in std::fs::read_dir(&logs).unwrap().flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("events-") {
+            continue;
+        }
+        for line in std::fs::read_to_string(entry.path()).unwrap().lines() {
+            let event: serde_json::Value =
+                serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            types.push(event["type"].as_str().unwrap().to_owned());
+        }
+    }
+    types
 }
 
 /// The uninterrupted run of the fixture, observed once for every test.
@@ -217,6 +241,10 @@ fn crash_and_resume(point: &str, killed: Option<(&str, &str)>) {
     let (code, text) = repo.run(&["resume", "--force-unlock"]);
     assert_eq!(code, 0, "resume after a crash at {point}: {text}");
     let mut seen = observe(&repo);
+    assert!(
+        event_types(&repo).iter().any(|t| t == "resumed"),
+        "the event log says the run was resumed"
+    );
     if let Some((issue, phase)) = killed {
         // The cut-off phase ran at most once more than in the baseline (a crash right after
         // the spawn leaves an agent that never got its prompt), and its pin is followed by
@@ -276,6 +304,12 @@ fn crash_between_dev_and_review() {
 }
 
 #[test]
+fn crash_mid_review_and_after_it() {
+    crash_and_resume("mid-review", Some(("A-1", "review")));
+    crash_and_resume("after-review", None);
+}
+
+#[test]
 fn crash_mid_fix() {
     crash_and_resume("mid-fix", Some(("A-1", "fix")));
 }
@@ -302,6 +336,12 @@ fn crash_while_deleting_a_worktree_s_files() {
     // A-1, then for C-1 (whose work was rescued just before).
     crash_and_resume("mid-delete", None);
     crash_and_resume("mid-delete:3", None);
+}
+
+#[test]
+fn crash_while_writing_the_dashboard() {
+    // Its temp file is left in the working tree: resume must not take it for the user's.
+    crash_and_resume("mid-dashboard-write", None);
 }
 
 #[test]
