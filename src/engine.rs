@@ -249,6 +249,12 @@ pub enum EngineEvent {
         phase: PhaseKind,
         text: String,
     },
+    /// The phase's agent is running as this process group (recorded for `orch resume`).
+    AgentStarted {
+        id: String,
+        seq: u32,
+        agent: crate::runner::agent::AgentProcess,
+    },
     PhaseFinished {
         id: String,
         record: PhaseRecord,
@@ -945,6 +951,8 @@ impl<R: Runner> Engine<'_, R> {
             path: dir.join("bin"),
             source,
         })?;
+        let (spawn_reporter, spawn_id, seq) =
+            (self.reporter.clone(), ctx.issue.id.clone(), ctx.seq);
         let reporter = self.reporter.clone();
         let issue_id = ctx.issue.id.clone();
         let request = PhaseRequest {
@@ -958,6 +966,15 @@ impl<R: Runner> Engine<'_, R> {
             resume,
             log_dir: dir.clone(),
             cancel: self.cancel.clone(),
+            on_spawn: Some(Arc::new(
+                move |agent: &crate::runner::agent::AgentProcess| {
+                    spawn_reporter(&EngineEvent::AgentStarted {
+                        id: spawn_id.clone(),
+                        seq,
+                        agent: agent.clone(),
+                    })
+                },
+            )),
             activity: Some(Arc::new(move |text: &str| {
                 reporter(&EngineEvent::Activity {
                     id: issue_id.clone(),
@@ -1069,6 +1086,7 @@ impl<R: Runner> Engine<'_, R> {
             id: ctx.issue.id.clone(),
             record: record.clone(),
         });
+        crate::failpoint::hit(&format!("after-{}", kind.name()));
         Ok((outcome, record))
     }
 }

@@ -17,6 +17,7 @@ pub mod docs;
 pub mod engine;
 pub mod events;
 pub mod exit;
+pub mod failpoint;
 pub mod fsutil;
 pub mod git;
 pub mod graphite;

@@ -86,8 +86,8 @@ pub fn prepare(repo: &Repo, wt: &IssueWorktree, base: &str) -> Result<Prepared, 
         }
         if entry.name == name && entry.locked {
             match repo.worktree_lock_reason(&entry.name)?.as_deref() {
-                // A creation cut off by a crash: start it again.
-                Some("initializing") => {
+                // A creation or removal cut off by a crash: start it again.
+                Some("initializing" | crate::git::REMOVING) => {
                     repo.discard_unfinished_worktree(&entry.name)?;
                     continue;
                 }
@@ -123,6 +123,7 @@ pub fn prepare(repo: &Repo, wt: &IssueWorktree, base: &str) -> Result<Prepared, 
     if repo.branch_tip(&wt.branch)?.is_none() {
         repo.create_branch(&wt.branch, base)?;
     }
+    crate::failpoint::hit("before-worktree");
     repo.add_worktree(&name, &wt.path, &wt.branch)?;
     Ok(Prepared::Created)
 }
@@ -165,13 +166,32 @@ pub fn remove_entry(
             rescue_ref: None,
         });
     }
+    if entry.locked
+        && repo.worktree_lock_reason(&entry.name)?.as_deref() == Some(crate::git::REMOVING)
+    {
+        // A removal cut off by a crash, after its rescue: what is missing was deleted by
+        // orch, not by anyone's work. Finish it.
+        repo.discard_unfinished_worktree(&entry.name)?;
+        return Ok(Removed {
+            existed: true,
+            rescue_ref: None,
+        });
+    }
     let wt_repo = Repo::open(&entry.path)?;
     let message = format!(
         "orch rescue: uncommitted work of {what}\n\nLeft in {} on {} when orch removed the worktree.",
         entry.path.display(),
         entry.branch.as_deref().unwrap_or("a detached HEAD")
     );
-    let rescue_ref = match wt_repo.snapshot_uncommitted(&message)? {
+    // A removal cut off after its rescue (orch was killed) runs again: when the latest
+    // rescue already holds the same work on the same commit, it is not saved twice.
+    let previous = latest_rescue(repo, rescue_prefix)?;
+    let rescue_ref = match wt_repo
+        .snapshot_uncommitted(&message, previous.as_ref().map(|(_, oid)| oid.as_str()))?
+    {
+        Some(oid) if previous.as_ref().is_some_and(|(_, old)| *old == oid) => {
+            previous.map(|(name, _)| name)
+        }
         Some(oid) => {
             let n = repo.refs_under(rescue_prefix)?.len() + 1;
             let name = format!("{rescue_prefix}{n}");
@@ -189,6 +209,7 @@ pub fn remove_entry(
         None => None,
     };
     drop(wt_repo);
+    crate::failpoint::hit("mid-removal");
     repo.remove_worktree(&entry.name)?;
     if let Some(parent) = entry.path.parent() {
         // Tidy the milestone directory when it is left empty; ignore failure (not empty).
@@ -198,6 +219,22 @@ pub fn remove_entry(
         existed: true,
         rescue_ref,
     })
+}
+
+/// The highest-numbered rescue ref under `prefix` and its commit.
+fn latest_rescue(repo: &Repo, prefix: &str) -> Result<Option<(String, String)>, GitError> {
+    let last = repo
+        .refs_under(prefix)?
+        .into_iter()
+        .filter_map(|name| {
+            let n: u64 = name.strip_prefix(prefix)?.parse().ok()?;
+            Some((n, name))
+        })
+        .max();
+    match last {
+        Some((_, name)) => Ok(repo.ref_target(&name)?.map(|oid| (name, oid))),
+        None => Ok(None),
+    }
 }
 
 fn canonical(path: &Path) -> PathBuf {

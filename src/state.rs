@@ -43,6 +43,10 @@ pub struct CurrentPhase {
     pub seq: u32,
     pub phase: PhaseKind,
     pub started_at: String,
+    /// The agent's process group, once it runs: `orch resume` stops it if a killed orch
+    /// left it running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<crate::runner::agent::AgentProcess>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -135,17 +139,42 @@ pub fn save(common_dir: &Path, state: &RunState) -> std::io::Result<()> {
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(&serde_json::to_vec_pretty(state).expect("state serialises"))?;
     file.sync_all()?;
+    crate::failpoint::hit("mid-state-write");
     std::fs::rename(&tmp, &target)?;
     std::fs::File::open(&dir)?.sync_all()
 }
 
 /// The most recently updated run (of `milestone`, if given).
+///
+/// A crash between writing the temp file and renaming it leaves `<run-id>.json.tmp` beside
+/// the older `<run-id>.json` (or alone, for a run killed at its first write). A temp file
+/// that parses was written completely (it is synced before the rename), and is newer than
+/// the document it was going to replace: it wins. A torn one does not parse and is ignored.
 pub fn latest(common_dir: &Path, milestone: Option<&str>) -> Option<RunState> {
     let entries = std::fs::read_dir(runs_dir(common_dir)).ok()?;
-    entries
-        .flatten()
-        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
-        .filter_map(|e| serde_json::from_slice::<RunState>(&std::fs::read(e.path()).ok()?).ok())
+    let mut runs: std::collections::BTreeMap<String, RunState> = Default::default();
+    let mut from_tmp = std::collections::BTreeSet::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let (run_id, tmp) = match (name.strip_suffix(".json.tmp"), name.strip_suffix(".json")) {
+            (Some(id), _) => (id.to_owned(), true),
+            (None, Some(id)) => (id.to_owned(), false),
+            _ => continue,
+        };
+        let Some(state) = std::fs::read(entry.path())
+            .ok()
+            .and_then(|b| serde_json::from_slice::<RunState>(&b).ok())
+        else {
+            continue;
+        };
+        if tmp {
+            from_tmp.insert(run_id.clone());
+            runs.insert(run_id, state);
+        } else if !from_tmp.contains(&run_id) {
+            runs.insert(run_id, state);
+        }
+    }
+    runs.into_values()
         .filter(|s| milestone.is_none_or(|m| s.milestone == m))
         .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
 }
@@ -228,7 +257,16 @@ impl StateRecorder {
                         seq: *seq,
                         phase: *phase,
                         started_at: now.clone(),
+                        agent: None,
                     });
+                }
+            }
+            EngineEvent::AgentStarted { id, seq, agent } => {
+                if let Some(current) = issue_mut(&mut guard, id)
+                    .and_then(|i| i.current_phase.as_mut())
+                    .filter(|c| c.seq == *seq)
+                {
+                    current.agent = Some(agent.clone());
                 }
             }
             EngineEvent::PhaseFinished { id, record } => {
@@ -280,4 +318,65 @@ impl StateRecorder {
 
 fn issue_mut<'a>(state: &'a mut Option<RunState>, id: &str) -> Option<&'a mut IssueState> {
     state.as_mut()?.issues.iter_mut().find(|i| i.id == id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(run_id: &str, updated_at: &str) -> RunState {
+        RunState {
+            run_id: run_id.to_owned(),
+            milestone: "M1".to_owned(),
+            started_at: "2026-01-01T00:00:00Z".to_owned(),
+            updated_at: updated_at.to_owned(),
+            finished: false,
+            plan_file: None,
+            issues: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_complete_temp_file_left_by_a_crash_is_the_latest_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let runs = runs_dir(dir.path());
+        std::fs::create_dir_all(&runs).unwrap();
+        // Killed before the first rename: only the temp file exists.
+        let first = state("r1", "2026-01-01T00:00:01Z");
+        std::fs::write(
+            runs.join("r1.json.tmp"),
+            serde_json::to_vec(&first).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            latest(dir.path(), None).unwrap().updated_at,
+            first.updated_at
+        );
+        // Killed between writing a newer state and renaming it over the old one.
+        save(dir.path(), &first).unwrap();
+        let newer = state("r1", "2026-01-01T00:00:02Z");
+        std::fs::write(
+            runs.join("r1.json.tmp"),
+            serde_json::to_vec(&newer).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            latest(dir.path(), None).unwrap().updated_at,
+            newer.updated_at
+        );
+        // A torn temp file (killed while writing it) is ignored.
+        std::fs::write(runs.join("r1.json.tmp"), b"{\"run_id\": \"r1\", \"mile").unwrap();
+        assert_eq!(
+            latest(dir.path(), None).unwrap().updated_at,
+            first.updated_at
+        );
+        // The next save replaces both.
+        save(dir.path(), &newer).unwrap();
+        assert!(!runs.join("r1.json.tmp").exists());
+        assert_eq!(
+            latest(dir.path(), Some("M1")).unwrap().updated_at,
+            newer.updated_at
+        );
+        assert!(latest(dir.path(), Some("M2")).is_none());
+    }
 }

@@ -57,11 +57,19 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
         .ok()
         .map(|p| p.to_string_lossy().replace('\\', "/"));
 
-    let dashboard_rel = config.dashboard_path(&root).and_then(|p| {
+    let rel = |p: &Path| {
         p.strip_prefix(&root)
             .ok()
             .map(|r| r.to_string_lossy().replace('\\', "/"))
-    });
+    };
+    // The dashboard and the temp file a crash may leave beside it.
+    let dashboard_rel: Vec<String> = config
+        .dashboard_path(&root)
+        .map(|p| vec![rel(&p), rel(&crate::dashboard::temp_path(&p))])
+        .unwrap_or_default()
+        .into_iter()
+        .flatten()
+        .collect();
     for entry in repo.status()? {
         if logs_rel
             .as_deref()
@@ -70,7 +78,7 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
             continue;
         }
         // The TASKS.md dashboard is orch's output too.
-        if dashboard_rel.as_deref() == Some(entry.path.as_str()) {
+        if dashboard_rel.contains(&entry.path) {
             continue;
         }
         let (message, hint) = match entry.kind {

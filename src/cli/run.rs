@@ -208,6 +208,7 @@ pub(super) fn launch(
             activity: None,
             env: Vec::new(),
             cancel: None,
+            on_spawn: None,
         };
         println!(
             "  - each phase runs: {} {} (prompt on stdin, timeout {} s)",
@@ -234,6 +235,9 @@ pub(super) fn launch(
         }
         Err(e) => return Err(e.into()),
     };
+    if let Some(state) = &resume {
+        stop_orphaned_agents(state, &err_style);
+    }
     let reporter = TerminalReporter::new(
         Styler::stderr(global.color),
         std::io::stderr().is_terminal(),
@@ -409,6 +413,39 @@ pub(super) fn launch(
     })
 }
 
+/// A SIGKILLed orch cannot stop its agent: before resuming, stop any agent process group the
+/// state records as running that is still alive (and is still that agent), and say so.
+fn stop_orphaned_agents(state: &crate::state::RunState, err_style: &Styler) {
+    use crate::runner::agent::Survivors;
+    for issue in &state.issues {
+        let Some(current) = &issue.current_phase else {
+            continue;
+        };
+        let Some(agent) = &current.agent else {
+            continue;
+        };
+        let what = format!(
+            "the agent of {} {:02}-{} (process group {})",
+            issue.id,
+            current.seq,
+            current.phase.name(),
+            agent.pgid
+        );
+        match agent.stop_if_alive(crate::runner::codex::GRACE) {
+            Survivors::Alive(pids) => eprintln!(
+                "{} {what} outlived the orch that started it ({} process(es)); stopped it before running the phase again",
+                err_style.yellow("Stopped:"),
+                pids.len()
+            ),
+            Survivors::Unknown => eprintln!(
+                "{} cannot tell whether {what} is still running (no /proc); make sure it is stopped",
+                err_style.yellow("Warning:")
+            ),
+            Survivors::Gone | Survivors::OtherHost => {}
+        }
+    }
+}
+
 fn visible_len(s: &str) -> usize {
     let mut n = 0;
     let mut in_escape = false;
@@ -580,7 +617,7 @@ impl TerminalReporter {
                     *delay_ms as f64 / 1000.0
                 );
             }
-            EngineEvent::RunFinished { .. } => {}
+            EngineEvent::AgentStarted { .. } | EngineEvent::RunFinished { .. } => {}
         }
     }
 }

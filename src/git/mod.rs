@@ -16,7 +16,7 @@ mod worktree;
 pub use diff::{ChangedFile, CommitInfo, DiffStat};
 pub use error::GitError;
 pub use status::{InProgress, StatusEntry};
-pub use worktree::WorktreeEntry;
+pub use worktree::{WorktreeEntry, REMOVING};
 
 use std::path::{Path, PathBuf};
 

@@ -18,6 +18,9 @@ pub struct WorktreeEntry {
     pub locked: bool,
 }
 
+/// The lock reason of a worktree whose files are being deleted.
+pub const REMOVING: &str = "orch: removing";
+
 impl Repo {
     /// Every linked worktree registered in this repository.
     pub fn worktrees(&self) -> Result<Vec<WorktreeEntry>, GitError> {
@@ -210,11 +213,15 @@ impl Repo {
         }
         let workdir = wt.path().to_owned();
         let admin = self.inner.commondir().join("worktrees").join(name);
+        // Marked while its files go: a removal cut off by a crash is recognisable (and
+        // finished by `discard_unfinished_worktree`), never mistaken for a worktree whose
+        // files the user deleted.
+        wt.lock(Some(REMOVING)).map_err(self.err(action.clone()))?;
         if points_back(&workdir, &admin) {
             checkout::remove_tree(&workdir)?;
         }
         let mut opts = git2::WorktreePruneOptions::new();
-        opts.valid(true).working_tree(true).locked(false);
+        opts.valid(true).working_tree(true).locked(true);
         wt.prune(Some(&mut opts)).map_err(self.err(action))?;
         Ok(())
     }
@@ -234,12 +241,16 @@ impl Repo {
         }
     }
 
-    /// Removes a worktree whose creation was cut off (still locked "initializing"): nothing in
-    /// it is anyone's work yet.
+    /// Removes a worktree whose creation (still locked "initializing") or removal (locked
+    /// [`REMOVING`]) was cut off: nothing in it is anyone's work (not yet, or not any more:
+    /// a removal rescues uncommitted work before it starts deleting).
     pub fn discard_unfinished_worktree(&self, name: &str) -> Result<(), GitError> {
         let action = format!("discard the unfinished worktree `{name}`");
-        if self.worktree_lock_reason(name)?.as_deref() != Some("initializing") {
-            return Err(self.refused(action, "it is not an unfinished creation"));
+        if !matches!(
+            self.worktree_lock_reason(name)?.as_deref(),
+            Some("initializing" | REMOVING)
+        ) {
+            return Err(self.refused(action, "it is not an unfinished creation or removal"));
         }
         let wt = self
             .inner
@@ -252,12 +263,14 @@ impl Repo {
     /// Forgets a worktree whose directory is gone (`git worktree prune` for one entry).
     pub fn prune_stale_worktree(&self, name: &str) -> Result<(), GitError> {
         let action = format!("prune stale worktree `{name}`");
+        // A removal cut off after its directory went is finished; any other lock is kept.
+        let ours = self.worktree_lock_reason(name)?.as_deref() == Some(REMOVING);
         let wt = self
             .inner
             .find_worktree(name)
             .map_err(self.err(action.clone()))?;
         let mut opts = git2::WorktreePruneOptions::new();
-        opts.valid(false).working_tree(false).locked(false);
+        opts.valid(false).working_tree(false).locked(ours);
         wt.prune(Some(&mut opts)).map_err(self.err(action))?;
         Ok(())
     }
@@ -265,8 +278,13 @@ impl Repo {
     /// Records everything uncommitted in this (worktree) repository — staged, modified,
     /// deleted and untracked files, not ignored ones — as a commit on top of HEAD, without
     /// touching HEAD, the branch, the index file or any file. Returns the commit, or `None`
-    /// when there is nothing to record.
-    pub fn snapshot_uncommitted(&self, message: &str) -> Result<Option<ObjectId>, GitError> {
+    /// when there is nothing to record. When `same_as` (an earlier snapshot) already holds
+    /// exactly this work on this HEAD, no commit is written and `same_as` is returned.
+    pub fn snapshot_uncommitted(
+        &self,
+        message: &str,
+        same_as: Option<&str>,
+    ) -> Result<Option<ObjectId>, GitError> {
         if self.status()?.is_empty() {
             return Ok(None);
         }
@@ -281,14 +299,21 @@ impl Repo {
         let tree_oid = index
             .write_tree_to(&self.inner)
             .map_err(self.err("write the rescue tree"))?;
-        let tree = self
-            .inner
-            .find_tree(tree_oid)
-            .map_err(self.err("read the rescue tree"))?;
         let parents = match &head.oid {
             Some(oid) => vec![self.find_commit(oid)?],
             None => Vec::new(),
         };
+        if let Some(earlier) = same_as.and_then(|hex| self.find_commit(hex).ok()) {
+            if earlier.tree_id() == tree_oid
+                && earlier.parent_ids().eq(parents.iter().map(|p| p.id()))
+            {
+                return Ok(Some(earlier.id().to_string()));
+            }
+        }
+        let tree = self
+            .inner
+            .find_tree(tree_oid)
+            .map_err(self.err("read the rescue tree"))?;
         let parent_refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
         let sig = git2::Signature::now(super::ORCH_NAME, super::ORCH_EMAIL)
             .map_err(self.err("make orch's signature"))?;

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// How long an agent gets to stop after SIGTERM before SIGKILL.
-const GRACE: Duration = Duration::from_secs(3);
+pub const GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct CodexRunner {
@@ -121,6 +121,9 @@ impl CodexRunner {
             .spawn()
             .map_err(|e| spawn_err(&format!("run {}", self.bin.display()), e))?;
         let pgid = child.id().map(|p| p as i32);
+        if let (Some(pid), Some(on_spawn)) = (pgid, &req.on_spawn) {
+            on_spawn(&super::agent::AgentProcess::spawned(pid));
+        }
         if let Some(mut stdin) = child.stdin.take() {
             // A broken pipe here means codex already exited; its exit status says why.
             let _ = stdin.write_all(req.prompt.as_bytes()).await;
@@ -129,12 +132,21 @@ impl CodexRunner {
         let stdout = child.stdout.take().expect("stdout is piped");
         let mut lines = BufReader::new(stdout).lines();
         let mut state = StreamState::default();
+        let crash_point = format!("mid-{}", req.kind.name());
+        let mut items_done = 0usize;
 
         let read_all = async {
             while let Ok(Some(line)) = lines.next_line().await {
                 let _ = events_file.write_all(redact(&line).as_bytes()).await;
                 let _ = events_file.write_all(b"\n").await;
                 if let Some(event) = events::parse(&line) {
+                    if matches!(event, Event::ItemCompleted { .. }) {
+                        items_done += 1;
+                        if items_done == 1 {
+                            let _ = events_file.flush().await;
+                            crate::failpoint::hit(&crash_point);
+                        }
+                    }
                     state.apply(event, req);
                 }
             }

@@ -4,6 +4,7 @@
 //! An agent failing (bad output, non-zero exit, timeout) is an outcome, not an error: it is
 //! recorded as a [`PhaseFailure`] and the engine decides what to do with the issue.
 
+pub mod agent;
 pub mod codex;
 pub mod events;
 
@@ -51,6 +52,9 @@ impl PhaseKind {
 /// Called with a short description of what the agent is doing (a command, a file change).
 pub type ActivityFn = Arc<dyn Fn(&str) + Send + Sync>;
 
+/// Called once the agent's process is running (to record it in the run state).
+pub type SpawnFn = Arc<dyn Fn(&agent::AgentProcess) + Send + Sync>;
+
 /// Everything a runner needs for one phase.
 #[derive(Clone)]
 pub struct PhaseRequest {
@@ -72,6 +76,8 @@ pub struct PhaseRequest {
     pub env: Vec<(String, String)>,
     /// Turns true when the run is interrupted: the agent's process group is stopped.
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Told the agent's process group as soon as it is spawned.
+    pub on_spawn: Option<SpawnFn>,
 }
 
 /// Token usage as the agent reports it.

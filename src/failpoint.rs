@@ -1,0 +1,79 @@
+//! Crash points for tests: places where orch can be made to die on the spot, at instants
+//! that timing alone cannot hit reliably.
+//!
+//! **Test hook.** When the environment variable `ORCH_CRASH_AT` names a point, the process
+//! sends itself SIGKILL the moment it reaches that point: no destructors, no flushing, no
+//! lock release: exactly what a power cut or `kill -9` leaves behind. `ORCH_CRASH_AT=name:N`
+//! crashes at the N-th time the point is reached in this process (the first, without `:N`).
+//! Unset (the normal case), [`hit`] costs one environment lookup.
+//!
+//! The points:
+//!
+//! | name | where |
+//! | --- | --- |
+//! | `before-worktree` | the branch exists, its worktree not yet (`lifecycle::prepare`) |
+//! | `mid-dev`, `mid-review`, `mid-fix` | the agent reported its first finished item (the runner) |
+//! | `after-dev`, `after-review`, `after-fix` | the phase's record is persisted (the engine) |
+//! | `mid-removal` | uncommitted work is rescued, the worktree not yet removed (`lifecycle`) |
+//! | `mid-delete` | a removed worktree's files are deleted, its directories, `.git` and registration not yet (`git::checkout`) |
+//! | `mid-dashboard-write` | TASKS.md's new text is in its temp file, not yet renamed (`dashboard`) |
+//! | `mid-state-write` | the new run state is written to its temp file, not yet renamed (`state::save`) |
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// The environment variable naming the point to crash at.
+pub const ENV: &str = "ORCH_CRASH_AT";
+
+static HITS: Mutex<BTreeMap<String, u32>> = Mutex::new(BTreeMap::new());
+
+/// Kills the process with SIGKILL if `ORCH_CRASH_AT` names this point (and this is the
+/// requested occurrence). Does nothing otherwise.
+pub fn hit(name: &str) {
+    let Ok(wanted) = std::env::var(ENV) else {
+        return;
+    };
+    let Some(occurrence) = matches(&wanted, name) else {
+        return;
+    };
+    let count = {
+        let mut hits = HITS.lock().unwrap_or_else(|p| p.into_inner());
+        let n = hits.entry(name.to_owned()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    if count == occurrence {
+        tracing::warn!("{ENV}={wanted}: crashing at `{name}`");
+        // SAFETY: kill(2) on our own pid has no memory-safety preconditions.
+        unsafe {
+            libc::kill(libc::getpid(), libc::SIGKILL);
+        }
+        // SIGKILL cannot be caught; this only runs if kill(2) itself failed.
+        std::process::abort();
+    }
+}
+
+/// The occurrence `spec` asks for at `name`, if it names this point.
+fn matches(spec: &str, name: &str) -> Option<u32> {
+    let spec = spec.trim();
+    match spec.split_once(':') {
+        Some((point, n)) if point == name => n.trim().parse().ok().filter(|&n| n > 0),
+        None if spec == name => Some(1),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches;
+
+    #[test]
+    fn a_spec_names_a_point_and_an_occurrence() {
+        assert_eq!(matches("after-dev", "after-dev"), Some(1));
+        assert_eq!(matches("after-dev:3", "after-dev"), Some(3));
+        assert_eq!(matches("after-dev", "after-fix"), None);
+        assert_eq!(matches("after-dev:0", "after-dev"), None);
+        assert_eq!(matches("after-dev:x", "after-dev"), None);
+        assert_eq!(matches("after-devx", "after-dev"), None);
+    }
+}
