@@ -238,7 +238,7 @@ fn crash_and_resume(point: &str, killed: Option<(&str, &str)>) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let (code, text) = repo.run(&["resume", "--force-unlock"]);
+    let (code, text) = repo.run(&["resume"]);
     assert_eq!(code, 0, "resume after a crash at {point}: {text}");
     let mut seen = observe(&repo);
     assert!(

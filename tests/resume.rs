@@ -124,8 +124,10 @@ fn killed_mid_phase_then_resumed() {
     assert_eq!(status["issues"][0]["current_phase"]["seq"], 1);
     // The agent outlived orch; resume stops it before running its phase again.
 
-    let (code, out) = repo.run(&["resume", "M1", "--force-unlock"]);
+    // The lock of the killed run is provably stale: resume takes it over by itself.
+    let (code, out) = repo.run(&["resume", "M1"]);
     assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Taking over the lock left by pid"), "{out}");
     let s = repo.summary("A-1");
     assert_eq!(s["outcome"], "completed");
     let phases: Vec<&str> = s["phases"]

@@ -218,10 +218,22 @@ pub(super) fn launch(
         );
         return Ok(exit::OK);
     }
+    // A resume takes over a lock whose holder is provably gone (same host, no such process):
+    // that is the crash it is resuming from. `orch run` asks for --force-unlock.
+    let mut force_unlock = args.force_unlock;
+    if let (Some(_), crate::lock::LockState::Stale(info)) =
+        (&resume, crate::lock::inspect(&repo.common_dir()))
+    {
+        eprintln!(
+            "Taking over the lock left by pid {} on {} (since {}): that process is gone.",
+            info.pid, info.host, info.started_at
+        );
+        force_unlock = true;
+    }
     let lock = match crate::lock::RunLock::acquire(
         &repo.common_dir(),
         &format!("orch run {}", plan.milestone),
-        args.force_unlock,
+        force_unlock,
     ) {
         Ok(lock) => lock,
         Err(e @ crate::lock::LockError::Stale(_)) => {
