@@ -27,6 +27,7 @@ pub mod problem;
 pub mod prompts;
 pub mod redact;
 pub mod render;
+pub mod repomap;
 pub mod report;
 pub mod runner;
 pub mod shim;

@@ -10,11 +10,13 @@ mod diff;
 mod error;
 mod refs;
 mod status;
+mod tree;
 mod worktree;
 
 pub use diff::{ChangedFile, CommitInfo, DiffStat};
 pub use error::GitError;
 pub use status::{InProgress, StatusEntry};
+pub use tree::TreeFile;
 pub use worktree::WorktreeEntry;
 
 use std::path::{Path, PathBuf};
