@@ -199,6 +199,32 @@ fn summaries(map: &RepoMap, covered: &[bool], depth: usize) -> Vec<String> {
         .collect()
 }
 
+/// For each index `i`, an upper bound of the length of the one-directory-deep summary of
+/// the files from `i` on that are not `covered` (every line counted as if it said "more").
+fn suffix_summary_lengths(map: &RepoMap, covered: &[bool]) -> Vec<usize> {
+    let mut out = vec![0; map.files.len() + 1];
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    let mut total = 0;
+    for i in (0..map.files.len()).rev() {
+        if !covered[i] {
+            let f = &map.files[i];
+            let key = dir_key(&f.path, 1);
+            let g = groups.entry(key.clone()).or_default();
+            if g.files > 0 {
+                total -= summary_line(&key, g, true).len();
+            }
+            g.files += 1;
+            g.bytes += f.size;
+            if vendored_root(&f.path).is_some() {
+                g.vendored += 1;
+            }
+            total += summary_line(&key, g, true).len();
+        }
+        out[i] = total;
+    }
+    out
+}
+
 /// Renders `map` for a prompt: files under `hints` first, then the rest in path order, then
 /// directory summaries once `budget_bytes` runs out. The result is never longer than
 /// `budget_bytes` (empty when not even the header fits) and depends only on its inputs.
@@ -254,9 +280,11 @@ pub fn render(map: &RepoMap, hints: &[String], budget_bytes: usize) -> String {
         }
     }
 
-    // Everything else, in path order.
-    if !stopped && covered.iter().any(|c| !c) {
-        stopped = !out.push("### Files\n", reserve);
+    // Everything else, in path order, as long as what follows still fits summarised.
+    let after = suffix_summary_lengths(map, &covered);
+    let first = covered.iter().position(|c| !c);
+    if let Some(first) = first {
+        stopped = stopped || !out.push("### Files\n", after[first]);
     }
     let mut i = 0;
     while !stopped && i < map.files.len() {
@@ -266,29 +294,31 @@ pub fn render(map: &RepoMap, hints: &[String], budget_bytes: usize) -> String {
             continue;
         }
         if let Some(root) = vendored_root(&f.path) {
-            let members: Vec<usize> = (i..map.files.len())
-                .filter(|&j| !covered[j] && map.files[j].path.starts_with(root))
-                .collect();
+            // A vendored directory's files are contiguous in path order.
+            let end = (i..map.files.len())
+                .find(|&j| !map.files[j].path.starts_with(root))
+                .unwrap_or(map.files.len());
+            let members: Vec<usize> = (i..end).filter(|&j| !covered[j]).collect();
             let group = Group {
                 files: members.len(),
                 bytes: members.iter().map(|&j| map.files[j].size).sum(),
                 vendored: members.len(),
             };
-            let partly =
-                (0..map.files.len()).any(|j| covered[j] && map.files[j].path.starts_with(root));
-            if !out.push(&summary_line(root, &group, partly), reserve) {
+            let partly = (i..end).any(|j| covered[j]);
+            if !out.push(&summary_line(root, &group, partly), after[end]) {
                 break;
             }
             for j in members {
                 covered[j] = true;
             }
+            i = end;
         } else {
-            if !out.push(&file_block(f, DEFS_PER_FILE), reserve) {
+            if !out.push(&file_block(f, DEFS_PER_FILE), after[i + 1]) {
                 break;
             }
             covered[i] = true;
+            i += 1;
         }
-        i += 1;
     }
 
     // What did not fit: directory summaries, as deep as the budget allows.
@@ -341,4 +371,201 @@ pub fn render(map: &RepoMap, hints: &[String], budget_bytes: usize) -> String {
         out.push(&tail_line(left_files, left_bytes), 0);
     }
     out.text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::repomap::{Def, Lang, Skip};
+
+    fn file(path: &str, size: u64, defs: &[(u32, &str, &str)]) -> MappedFile {
+        MappedFile {
+            path: path.to_owned(),
+            size,
+            lang: Some(Lang::Rust),
+            skipped: None,
+            defs: defs
+                .iter()
+                .map(|(line, kind, name)| Def {
+                    line: *line,
+                    kind: (*kind).to_owned(),
+                    name: (*name).to_owned(),
+                })
+                .collect(),
+        }
+    }
+
+    fn sample() -> RepoMap {
+        let mut files = vec![
+            file("Cargo.toml", 900, &[]),
+            file(
+                "src/engine.rs",
+                40_000,
+                &[(10, "struct", "Engine"), (50, "fn", "run")],
+            ),
+            file("src/git/mod.rs", 7_000, &[(5, "struct", "Repo")]),
+            file("src/lib.rs", 800, &[(1, "mod", "engine")]),
+        ];
+        for i in 0..40 {
+            files.push(file(
+                &format!("tests/case_{i:02}.rs"),
+                2_000,
+                &[(1, "fn", "case")],
+            ));
+        }
+        for i in 0..5 {
+            let mut f = file(&format!("vendor/dep/file{i}.rs"), 1_000, &[]);
+            f.skipped = Some(Skip::Vendored);
+            f.lang = None;
+            files.push(f);
+        }
+        RepoMap {
+            tree: "0123456789abcdef0123456789abcdef01234567".to_owned(),
+            files,
+        }
+    }
+
+    #[test]
+    fn everything_listed_when_the_budget_allows() {
+        let text = render(&sample(), &[], 100_000);
+        assert!(text.starts_with("## Repository map (tree 0123456789ab: 49 files, 130.6 KB)\n"));
+        assert!(text.contains("### Files\nCargo.toml (900 B)\nsrc/engine.rs (39.1 KB)\n  10 struct Engine\n  50 fn run\n"));
+        assert!(text.contains("tests/case_39.rs (2.0 KB)\n  1 fn case\n"));
+        assert!(
+            text.ends_with("vendor/ (5 files, 4.9 KB, vendored)\n"),
+            "{text}"
+        );
+        assert!(!text.contains("### Path hints"));
+    }
+
+    #[test]
+    fn hinted_paths_come_first_in_hint_order() {
+        let hints = vec![
+            "src/git/".to_owned(),
+            "./src/engine.rs".to_owned(),
+            "src/error.rs".to_owned(),
+            "tests/case_0*.rs".to_owned(),
+        ];
+        let text = render(&sample(), &hints, 100_000);
+        let hinted = text
+            .split("### Path hints\n")
+            .nth(1)
+            .unwrap()
+            .split("### Files\n")
+            .next()
+            .unwrap();
+        let firsts: Vec<&str> = hinted.lines().filter(|l| !l.starts_with(' ')).collect();
+        assert_eq!(
+            firsts[..4],
+            [
+                "src/git/mod.rs (6.8 KB)",
+                "src/engine.rs (39.1 KB)",
+                "src/error.rs (not in the tree)",
+                "tests/case_00.rs (2.0 KB)"
+            ]
+        );
+        assert_eq!(firsts.len(), 3 + 10);
+        // Listed once: not repeated among the other files.
+        assert_eq!(text.matches("src/engine.rs (").count(), 1);
+    }
+
+    #[test]
+    fn never_over_budget_and_deterministic() {
+        let map = sample();
+        let hints = vec!["src/".to_owned()];
+        for budget in 0..3_000 {
+            let a = render(&map, &hints, budget);
+            assert!(a.len() <= budget, "{budget}: {} bytes", a.len());
+            assert_eq!(a, render(&map, &hints, budget));
+        }
+    }
+
+    #[test]
+    fn directories_are_summarised_once_the_budget_runs_out() {
+        let map = sample();
+        let text = render(&map, &["src/engine.rs".to_owned()], 700);
+        assert!(text.contains("  50 fn run\n"), "{text}");
+        assert!(text.contains("tests/ ("), "{text}");
+        // Every file is accounted for: listed, or counted in a summary or the last line.
+        let listed = text
+            .lines()
+            .filter(|l| !l.starts_with([' ', '#', '…']) && !l.starts_with("Each file"))
+            .filter(|l| !l.contains(" files, ") && !l.contains(" file, "))
+            .count();
+        let counted: usize = text
+            .lines()
+            .filter_map(|l| {
+                let rest = l.split_once(" (")?.1;
+                let n = rest.split(' ').next()?;
+                (rest.contains(" files,") || rest.contains(" file,"))
+                    .then(|| n.parse::<usize>().ok())?
+            })
+            .sum();
+        let tail: usize = text
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("… ")?
+                    .split(' ')
+                    .next()?
+                    .parse::<usize>()
+                    .ok()
+            })
+            .sum();
+        assert_eq!(listed + counted + tail, map.files.len(), "{text}");
+    }
+
+    #[test]
+    fn summaries_go_as_deep_as_fits() {
+        let map = sample();
+        let full = render(&map, &[], 100_000);
+        let header_len = full.find("### Files").unwrap();
+        // Room for the header, the section line and a few summaries only.
+        let text = render(&map, &[], header_len + 200);
+        assert!(
+            text.ends_with(
+                "src/engine.rs (39.1 KB)\n  10 struct Engine\n  50 fn run\n\
+             src/ (2 more files, 7.6 KB)\ntests/ (40 files, 78.1 KB)\n\
+             vendor/ (5 files, 4.9 KB, vendored)\n"
+            ),
+            "{text}"
+        );
+        // With more room, the summaries go one directory deeper.
+        let roomy = render(&map, &[], text.len() + 60);
+        assert!(
+            roomy.contains("src/git/mod.rs (6.8 KB)\n  5 struct Repo\n")
+                || roomy.contains("src/git/ (1 file, 6.8 KB)\n"),
+            "{roomy}"
+        );
+        assert!(
+            roomy.contains("vendor/dep/ (5 files, 4.9 KB, vendored)\n"),
+            "{roomy}"
+        );
+    }
+
+    #[test]
+    fn long_definition_lists_are_capped_outside_the_hints() {
+        let defs: Vec<(u32, &str, &str)> = (1..=50).map(|i| (i, "fn", "f")).collect();
+        let map = RepoMap {
+            tree: "abc".to_owned(),
+            files: vec![file("big.rs", 10, &defs)],
+        };
+        let text = render(&map, &[], 100_000);
+        assert_eq!(text.matches("  ").count(), DEFS_PER_FILE + 1);
+        assert!(text.ends_with("  … 20 more definitions\n"), "{text}");
+        let hinted = render(&map, &["big.rs".to_owned()], 100_000);
+        assert!(hinted.contains("  50 fn f\n"));
+        // A hinted file too big for the budget keeps its line and the definitions that fit.
+        let tight = render(&map, &["big.rs".to_owned()], 400);
+        assert!(!tight.contains("  50 fn f"), "{tight}");
+        assert!(tight.contains("big.rs (10 B)\n  1 fn f\n"), "{tight}");
+        assert!(tight.contains("more definitions\n"), "{tight}");
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size_text(0), "0 B");
+        assert_eq!(size_text(1023), "1023 B");
+        assert_eq!(size_text(1536), "1.5 KB");
+        assert_eq!(size_text(3 * 1024 * 1024), "3.0 MB");
+    }
 }
