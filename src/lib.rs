@@ -30,6 +30,7 @@ pub mod render;
 pub mod repomap;
 pub mod report;
 pub mod runner;
+pub mod scaffold;
 pub mod shim;
 pub mod state;
 pub mod style;
