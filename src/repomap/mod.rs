@@ -209,9 +209,8 @@ pub fn vendored_root(path: &str) -> Option<&str> {
     let mut parts = path.split('/').peekable();
     while let Some(part) = parts.next() {
         offset += part.len() + 1;
-        if parts.peek().is_none() {
-            return None;
-        }
+        // The last part is the file's own name.
+        parts.peek()?;
         if VENDORED_DIRS.contains(&part) {
             return Some(&path[..offset]);
         }
