@@ -124,6 +124,13 @@ fn cached_per_tree_and_reused_until_the_tree_changes() {
     assert_ne!(changed.tree, first.tree);
     assert!(cache_path(&common, &changed.tree).exists());
 
+    // Pruning keeps the most recently written maps.
+    let before = std::fs::read_dir(cache.parent().unwrap()).unwrap().count();
+    assert_eq!(before, 2);
+    repomap::prune_cache(&common, 1);
+    assert!(!cache.exists());
+    assert!(cache_path(&common, &changed.tree).exists());
+
     // A corrupt cache is rebuilt, not trusted.
     std::fs::write(&cache, "{ not json").unwrap();
     let (rebuilt, stats) = repomap::load_or_build(&repo, &common, &head).unwrap();

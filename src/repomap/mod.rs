@@ -21,6 +21,9 @@ use thiserror::Error;
 /// Files larger than this are listed with their size only.
 pub const MAX_MAPPED_BYTES: u64 = 512 * 1024;
 
+/// How many trees' maps the cache keeps (the most recently written).
+pub const CACHED_MAPS: usize = 16;
+
 /// Bumped whenever extraction changes, so stale caches are rebuilt instead of trusted.
 pub const CACHE_FORMAT: u32 = 1;
 
@@ -47,12 +50,26 @@ pub struct MappedFile {
     pub defs: Vec<Def>,
 }
 
-/// A top-level definition: where, what kind (`fn`, `class`, …) and its name.
+/// A top-level definition: where, what kind (`fn`, `class`, …) and its name. Stored as
+/// `[line, kind, name]`: maps of large trees hold hundreds of thousands of them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "(u32, String, String)", from = "(u32, String, String)")]
 pub struct Def {
     pub line: u32,
     pub kind: String,
     pub name: String,
+}
+
+impl From<Def> for (u32, String, String) {
+    fn from(d: Def) -> Self {
+        (d.line, d.kind, d.name)
+    }
+}
+
+impl From<(u32, String, String)> for Def {
+    fn from((line, kind, name): (u32, String, String)) -> Self {
+        Def { line, kind, name }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -384,6 +401,26 @@ fn store(common_dir: &Path, map: &RepoMap) -> Result<(), RepoMapError> {
     })
 }
 
+/// Removes all but the `keep` most recently written maps from the cache. Failures only cost
+/// disk space, so they are logged, not returned.
+pub fn prune_cache(common_dir: &Path, keep: usize) {
+    let dir = common_dir.join("orch").join("maps");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let mut maps: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    maps.sort_by(|a, b| b.cmp(a));
+    for (_, path) in maps.into_iter().skip(keep) {
+        if let Err(e) = std::fs::remove_file(&path) {
+            tracing::warn!(path = %path.display(), error = %e, "cannot prune a cached repository map");
+        }
+    }
+}
+
 /// The map of `commit`'s tree: from the cache when there is one, else built and cached. A
 /// cache that cannot be written is logged and the map is still returned.
 pub fn load_or_build(
@@ -402,8 +439,9 @@ pub fn load_or_build(
         ));
     }
     let (map, stats) = build(repo, commit)?;
-    if let Err(e) = store(common_dir, &map) {
-        tracing::warn!(error = %e, "repository map not cached");
+    match store(common_dir, &map) {
+        Ok(()) => prune_cache(common_dir, CACHED_MAPS),
+        Err(e) => tracing::warn!(error = %e, "repository map not cached"),
     }
     Ok((map, stats))
 }
