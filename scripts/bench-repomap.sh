@@ -9,13 +9,15 @@
 # rendered map and reports on stderr what mapping cost):
 #   cold: the cache file removed first, so the map is built from the object database;
 #   hit:  the cache file present, so the map is loaded from <common_dir>/orch/maps/.
-# Prints the medians of orch's own timing (map time, without process start) and of the wall
+# The objects are loose unless BENCH_GC=1 packs them; a cold build reads every source blob, so
+# packing matters. Prints the medians of orch's own timing (map time, without process start) and of the wall
 # time of the whole command. All numbers are warm (page cache); other load on the machine
 # skews them, so the load average is printed too.
 #
 # Usage: scripts/bench-repomap.sh [ROUNDS]
 #   BENCH_FILES=N         number of files (default 20000)
 #   BENCH_PROFILE=debug   measure a debug build instead of a release build
+#   BENCH_GC=1            `git gc` the generated repository (packed objects) before measuring
 #   BENCH_KEEP=1          keep the temp dir (its path is printed)
 set -euo pipefail
 shopt -s inherit_errexit
@@ -152,6 +154,9 @@ for i in range(assets):
 PY
 git -C "$repo" add -A
 git -C "$repo" commit -q -m "Generated tree"
+if [[ "${BENCH_GC:-0}" == 1 ]]; then
+  git -C "$repo" gc -q
+fi
 count=$(git -C "$repo" ls-files | wc -l)
 tree=$(git -C "$repo" rev-parse 'HEAD^{tree}')
 cache="$repo/.git/orch/maps/$tree.json"
