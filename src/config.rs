@@ -33,6 +33,8 @@ pub struct Config {
     pub retry_attempts: Option<u32>,
     /// The wait before the first retry, doubled before each next one (default `5s`).
     pub retry_backoff: Option<toml::Value>,
+    /// Bytes of repository map in each phase prompt (default 16000; 0 leaves it out).
+    pub repo_map_bytes: Option<usize>,
     /// How the Codex CLI is run.
     #[serde(default)]
     pub codex: CodexConfig,
@@ -58,6 +60,7 @@ pub struct CodexConfig {
 }
 
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
+pub const DEFAULT_REPO_MAP_BYTES: usize = 16_000;
 pub const DEFAULT_RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// See [`CodexConfig::sandbox`].
@@ -170,6 +173,11 @@ impl Config {
                 .and_then(parse_duration)
                 .unwrap_or(DEFAULT_RETRY_BACKOFF),
         )
+    }
+
+    /// The repository map's budget in a prompt (0: no map).
+    pub fn repo_map_bytes(&self) -> usize {
+        self.repo_map_bytes.unwrap_or(DEFAULT_REPO_MAP_BYTES)
     }
 
     /// Whether a ref/worktree violation found by the post-phase audit fails the phase.

@@ -646,7 +646,6 @@ impl<R: Runner> Engine<'_, R> {
                 .as_deref()
                 .and_then(crate::timeutil::parse_duration)
                 .unwrap_or_else(|| self.config.phase_timeout()),
-            repo_map: None,
         };
 
         let mut results: Vec<Option<serde_json::Value>> = Vec::new();
@@ -902,9 +901,10 @@ impl<R: Runner> Engine<'_, R> {
         inputs.insert("base_commit", ctx.base.to_owned());
         inputs.insert("phase_key", phase_key);
         inputs.insert("cycle", cycle.to_string());
+        let repo_map = self.repo_map(ctx).await;
         inputs.insert(
             "task_context",
-            crate::handoff::task_context(&ctx.issue.spec, shard, gate, ctx.repo_map.as_deref()),
+            crate::handoff::task_context(&ctx.issue.spec, shard, gate, repo_map.as_deref()),
         );
         if let Some(review) = review {
             inputs.insert(
@@ -1092,6 +1092,43 @@ impl<R: Runner> Engine<'_, R> {
 }
 
 impl<R: Runner> Engine<'_, R> {
+    /// The repository map of the worktree's HEAD for a phase prompt, the task's preferred
+    /// paths first (built once per tree, then read from the cache under the git dir). A map
+    /// that cannot be built is left out, with a warning: it is a help, not a precondition.
+    async fn repo_map(&self, ctx: &PhaseContext<'_>) -> Option<String> {
+        let budget = self.config.repo_map_bytes();
+        if budget == 0 {
+            return None;
+        }
+        let (worktree, common, hints) = (
+            ctx.issue.worktree.clone(),
+            ctx.common_dir.to_owned(),
+            ctx.issue.spec.paths.clone(),
+        );
+        let built = tokio::task::spawn_blocking(move || {
+            let repo = Repo::open(&worktree).map_err(|e| e.to_string())?;
+            let head = repo
+                .head()
+                .map_err(|e| e.to_string())?
+                .oid
+                .ok_or("the worktree has no commit")?;
+            crate::repomap::for_prompt(&repo, &common, &head, &hints, budget)
+                .map_err(|e| e.to_string())
+        })
+        .await;
+        match built {
+            Ok(Ok(map)) => Some(map),
+            Ok(Err(e)) => {
+                tracing::warn!("no repository map for {}: {e}", ctx.issue.id);
+                None
+            }
+            Err(e) => {
+                tracing::warn!("no repository map for {}: {e}", ctx.issue.id);
+                None
+            }
+        }
+    }
+
     /// Runs the agent; a transient failure (see [`PhaseFailure::transient_reason`]) is tried
     /// again after a doubling backoff, up to `retry_attempts` tries in all. Each failed
     /// attempt's logs are kept beside the phase's (`events.attempt-1.jsonl`, …). The phase
@@ -1423,8 +1460,6 @@ struct PhaseContext<'a> {
     stack: Vec<String>,
     /// The agent's timeout per phase (the task's timebox, else the configured one).
     timeout: std::time::Duration,
-    /// The repository map handed to the agent (built once per tree).
-    repo_map: Option<String>,
 }
 
 /// What an issue's loop does next, given the phases so far (interrupted ones left out).

@@ -48,6 +48,53 @@ pub enum PromptError {
     Unclosed { prompt: String },
     #[error("prompt `{prompt}` includes itself (through `{name}`)")]
     Recursive { prompt: String, name: String },
+    #[error("cannot write prompt {}", path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One prompt file of an export: its path, and whether it was written (else it existed and
+/// was kept).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    pub path: PathBuf,
+    pub written: bool,
+}
+
+/// Writes every built-in prompt to `<repo_root>/.orch/prompts/<name>.md`, never overwriting
+/// a file that exists.
+pub fn export(repo_root: &Path) -> Result<Vec<Exported>, PromptError> {
+    use std::io::Write;
+    let dir = repo_root.join(OVERRIDE_DIR);
+    std::fs::create_dir_all(&dir).map_err(|source| PromptError::Write {
+        path: dir.clone(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (name, text) in PROMPTS {
+        let path = dir.join(format!("{name}.md"));
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path);
+        let written = match file {
+            Ok(mut f) => {
+                f.write_all(text.as_bytes())
+                    .map_err(|source| PromptError::Write {
+                        path: path.clone(),
+                        source,
+                    })?;
+                true
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+            Err(source) => return Err(PromptError::Write { path, source }),
+        };
+        out.push(Exported { path, written });
+    }
+    Ok(out)
 }
 
 /// A prompt's text: the repository's override if it has one, else the embedded one.

@@ -188,3 +188,35 @@ fn transient_failures_stop_after_the_configured_attempts() {
     assert_eq!(fake.keys(), ["A-1/01-dev", "A-1/01-dev"]);
     assert_eq!(fake.summary("A-1")["outcome"], "failed");
 }
+
+#[test]
+fn every_phase_prompt_carries_a_repository_map_unless_turned_off() {
+    let fake = Fake::new(&[("a.md", issue("A-1", "M1", ""))], "", json!({}));
+    fake.env
+        .write("src/lib.rs", "pub fn answer() -> u32 {\n    42\n}\n");
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "code"]);
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let prompt =
+        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("prompt.md")).unwrap();
+    assert!(prompt.contains("## Repository map"), "{prompt}");
+    assert!(prompt.contains("src/lib.rs"), "{prompt}");
+    assert!(
+        prompt.contains("answer"),
+        "the map names top-level definitions: {prompt}"
+    );
+    // Built once per tree: the review (same tree as after dev) reads it from the cache.
+    let maps = fake.env.repo.join(".git/orch/maps");
+    assert!(std::fs::read_dir(&maps).unwrap().count() >= 1);
+
+    let off = Fake::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "repo_map_bytes = 0\n",
+        json!({}),
+    );
+    let (code, out) = off.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let prompt = std::fs::read_to_string(off.phase_dir("A-1", "01-dev").join("prompt.md")).unwrap();
+    assert!(!prompt.contains("## Repository map"), "{prompt}");
+}

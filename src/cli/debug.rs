@@ -4,6 +4,7 @@
 use super::{GlobalArgs, Workspace};
 use crate::exit;
 use crate::lifecycle::{self, IssueWorktree};
+use crate::repomap;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,6 +25,18 @@ enum DebugCommand {
     },
     /// Remove an issue's worktree, rescuing uncommitted work.
     WorktreeRemove { milestone: String, id: String },
+    /// Print the repository map of REV as a prompt gets it (cache under the common git dir);
+    /// what it cost goes to stderr.
+    RepoMap {
+        #[arg(default_value = "HEAD")]
+        rev: String,
+        /// Byte budget of the rendered map.
+        #[arg(long, default_value_t = 16_000)]
+        budget: usize,
+        /// Path hints listed first (repeatable).
+        #[arg(long)]
+        hint: Vec<String>,
+    },
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -46,6 +59,24 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             let wt = IssueWorktree::new(milestone, id, "", &root);
             let removed = lifecycle::remove(&repo, &wt)?;
             println!("{removed:?}");
+        }
+        DebugCommand::RepoMap { rev, budget, hint } => {
+            let started = std::time::Instant::now();
+            let (map, stats) = repomap::load_or_build(&repo, &repo.common_dir(), rev)?;
+            let mapped = started.elapsed();
+            print!("{}", repomap::render(&map, hint, *budget));
+            eprintln!(
+                "repo-map: {} ({} files, {} blobs read) in {:.1} ms, rendered in {:.1} ms",
+                if stats.cache_hit {
+                    "cache hit"
+                } else {
+                    "built"
+                },
+                map.files.len(),
+                stats.blobs_read,
+                mapped.as_secs_f64() * 1000.0,
+                (started.elapsed() - mapped).as_secs_f64() * 1000.0,
+            );
         }
     }
     Ok(exit::OK)

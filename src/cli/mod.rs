@@ -7,6 +7,7 @@ mod completions;
 mod debug;
 mod diff;
 mod guard;
+mod init;
 mod plan;
 mod prompts;
 mod report;
@@ -60,6 +61,9 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Scaffold orch.toml, an example orchestrator.yml, .orch/prompts/ and the logs ignore
+    /// entry in this repository (never overwrites).
+    Init(init::Args),
     /// Show the ordered plan of a milestone (or of a plan file with --file); `plan validate` checks a plan file.
     Plan(plan::Args),
     /// Run a milestone: every issue through dev → review ⇄ fix with the Codex CLI.
@@ -117,6 +121,7 @@ pub fn main() -> i32 {
     init_logging(&cli.global);
     crate::git::tune_for_cli();
     let result = match &cli.command {
+        Command::Init(args) => init::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Run(args) => run::run(&cli.global, args),
         Command::Resume(args) => resume::run(&cli.global, args),

@@ -3,7 +3,7 @@
 
 use super::{hinted, GlobalArgs, Workspace};
 use crate::exit;
-use crate::prompts::{self, OVERRIDE_DIR, PROMPTS};
+use crate::prompts::{self, PROMPTS};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -45,16 +45,12 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             print!("{text}");
         }
         PromptsCommand::Export => {
-            let dir = root.join(OVERRIDE_DIR);
-            std::fs::create_dir_all(&dir)?;
-            for (name, text) in PROMPTS {
-                let path = dir.join(format!("{name}.md"));
-                if path.exists() {
-                    println!("kept {} (already exists)", path.display());
-                    continue;
+            for exported in prompts::export(&root)? {
+                if exported.written {
+                    println!("wrote {}", exported.path.display());
+                } else {
+                    println!("kept {} (already exists)", exported.path.display());
                 }
-                std::fs::write(&path, text)?;
-                println!("wrote {}", path.display());
             }
         }
     }

@@ -11,11 +11,13 @@ mod error;
 mod merge;
 mod refs;
 mod status;
+mod tree;
 mod worktree;
 
 pub use diff::{ChangedFile, CommitInfo, DiffStat};
 pub use error::GitError;
 pub use status::{InProgress, StatusEntry};
+pub use tree::TreeFile;
 pub use worktree::{WorktreeEntry, REMOVING};
 
 use std::path::{Path, PathBuf};
