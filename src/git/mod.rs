@@ -8,12 +8,14 @@
 mod checkout;
 mod diff;
 mod error;
+mod quick_status;
 mod refs;
 mod status;
 mod worktree;
 
 pub use diff::{ChangedFile, CommitInfo, DiffStat};
 pub use error::GitError;
+pub use quick_status::{QuickStatus, MAX_CONTENT_CHECKS};
 pub use status::{InProgress, StatusEntry};
 pub use worktree::WorktreeEntry;
 
