@@ -318,7 +318,8 @@ fn quick_check_content_checks_racily_clean_entries() {
 #[test]
 fn quick_check_defers_every_change_to_the_full_status() {
     type Change = fn(&TestEnv);
-    let cases: [(&str, Change, Vec<(&str, &str)>); 8] = [
+    type Case = (&'static str, Change, Vec<(&'static str, &'static str)>);
+    let cases: [Case; 8] = [
         (
             "deleted file",
             |env| std::fs::remove_file(env.repo.join("src/lib.rs")).unwrap(),

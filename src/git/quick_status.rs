@@ -413,7 +413,9 @@ mod unix {
 
     /// The stat data the index recorded, field by field, as it records it (32 bits each).
     fn same_stat(e: &Tracked, st: &libc::stat) -> bool {
-        let mode = st.st_mode as u32;
+        // `mode_t` is 16 bits on macOS, 32 on Linux.
+        #[allow(clippy::useless_conversion)]
+        let mode = u32::from(st.st_mode);
         let kind = match e.mode {
             MODE_LINK => mode & 0o170000 == 0o120000,
             MODE_FILE => mode & 0o170000 == 0o100000 && mode & 0o100 == 0,
