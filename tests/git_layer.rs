@@ -230,13 +230,19 @@ fn orch_logs_never_make_the_tree_dirty() {
 
 // ---------- verify-clean's quick check against libgit2's full status ----------
 
-/// Ages every working-tree file by an hour and refreshes the index, so no entry is racily
-/// clean and the quick check decides from stat data alone.
+/// Ages every working-tree file by an hour (a different second at each call: git compares
+/// whole seconds, and only a changed mtime makes its refresh record the new ctime's
+/// nanoseconds) and refreshes the index, so no entry is racily clean and the quick check
+/// decides from stat data alone.
 fn settle(env: &TestEnv) {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let out = std::process::Command::new("sh")
         .args([
             "-c",
-            "find . -path ./.git -prune -o -exec touch -h -d \"@$(( $(date +%s) - 3600 ))\" {} +",
+            &format!(
+                "find . -path ./.git -prune -o -exec touch -h -d \"@$(( $(date +%s) - 3600 - {n} ))\" {{}} +"
+            ),
         ])
         .current_dir(&env.repo)
         .output()
@@ -301,6 +307,27 @@ fn quick_check_proves_a_clean_tree_from_stat_data() {
         QuickStatus::Clean { content_checked: 0 }
     );
     assert_eq!(kinds(&env), (0, vec![]));
+}
+
+#[test]
+fn quick_check_reads_every_index_version() {
+    let env = varied_repo();
+    for version in ["4", "3", "2"] {
+        env.git(&["update-index", "--index-version", version]);
+        let (quick, _) = quick_vs_full(&env);
+        assert_eq!(
+            quick,
+            QuickStatus::Clean { content_checked: 0 },
+            "v{version}"
+        );
+        // A change is still seen through every format.
+        env.write("src/a/b/deep.rs", "fn deeper() {}\n");
+        let (quick, full) = quick_vs_full(&env);
+        assert!(matches!(quick, QuickStatus::Unsure { .. }), "v{version}");
+        assert_eq!(entries(&full), [("src/a/b/deep.rs".to_owned(), "modified")]);
+        env.write("src/a/b/deep.rs", "fn deep() {}\n");
+        settle(&env);
+    }
 }
 
 #[test]

@@ -76,8 +76,9 @@ mod unix {
     const MODE_EXEC: u32 = 0o100755;
     const MODE_LINK: u32 = 0o120000;
     const MODE_GITLINK: u32 = 0o160000;
-    /// `flags`: stage bits and assume-unchanged.
+    /// `flags`: stage bits, assume-unchanged and extended flags present.
     const STAGE_MASK: u16 = 0x3000;
+    const EXTENDED: u16 = 0x4000;
     const ASSUME_VALID: u16 = 0x8000;
     /// `flags_extended`: intent-to-add and skip-worktree.
     const INTENT_TO_ADD: u16 = 1 << 13;
@@ -125,52 +126,17 @@ mod unix {
             return unsure("a sparse checkout");
         }
 
-        // The index file's mtime is taken before the index is read: an index written after
-        // this only makes more entries count as racy, never fewer.
+        // The mtime is that of the very file read (an index written later is another file).
         let index_path = inner.path().join("index");
-        let index_mtime = match std::fs::metadata(&index_path) {
-            Ok(md) => md.mtime(),
-            Err(_) => return unsure("there is no index file"),
+        let (index_mtime, data) = match read_index_file(&index_path) {
+            Ok(read) => read,
+            Err(e) => return unsure(format!("cannot read {}: {e}", index_path.display())),
         };
-        let mut index = inner.index().map_err(repo.err("open the index"))?;
-        index.read(false).map_err(repo.err("read the index"))?;
-        if index.has_conflicts() {
-            return unsure("the index has conflicts");
-        }
-        let mut entries = Vec::with_capacity(index.len());
-        for e in index.iter() {
-            if e.flags & (STAGE_MASK | ASSUME_VALID) != 0
-                || e.flags_extended & (INTENT_TO_ADD | SKIP_WORKTREE) != 0
-            {
-                return unsure(format!(
-                    "index entry {} is conflicted, assumed unchanged, intent-to-add or skip-worktree",
-                    String::from_utf8_lossy(&e.path)
-                ));
-            }
-            match e.mode {
-                MODE_FILE | MODE_EXEC | MODE_LINK => {}
-                MODE_GITLINK => return unsure("the index has a submodule"),
-                m => return unsure(format!("index entry with mode {m:o}")),
-            }
-            if entries
-                .last()
-                .is_some_and(|prev: &Tracked| prev.path >= e.path)
-            {
-                return unsure("the index is not sorted by path");
-            }
-            entries.push(Tracked {
-                id: e.id,
-                mode: e.mode,
-                size: e.file_size,
-                mtime: (e.mtime.seconds(), e.mtime.nanoseconds()),
-                ctime: (e.ctime.seconds(), e.ctime.nanoseconds()),
-                ino: e.ino,
-                uid: e.uid,
-                gid: e.gid,
-                path: e.path,
-            });
-        }
-        drop(index);
+        let entries = match parse_index(&data) {
+            Ok(entries) => entries,
+            Err(reason) => return unsure(reason),
+        };
+        drop(data);
 
         // 1. Staged changes: the index's tree against HEAD's.
         let head_tree = match inner.head().and_then(|h| h.peel_to_tree()) {
@@ -264,6 +230,156 @@ mod unix {
         Ok(QuickStatus::Clean {
             content_checked: racy.len(),
         })
+    }
+
+    fn read_index_file(path: &Path) -> std::io::Result<(i64, Vec<u8>)> {
+        use std::io::Read;
+        let mut file = std::fs::File::open(path)?;
+        let mtime = file.metadata()?.mtime();
+        let mut data = Vec::new();
+        file.read_to_end(&mut data)?;
+        Ok((mtime, data))
+    }
+
+    /// The entries of an index file (versions 2 to 4), or why the quick check cannot use them.
+    ///
+    /// Parsed here rather than by libgit2, whose reading (a hash map of every entry, a
+    /// checksum over the whole file, path validation) cost as much as all the lstat()s. The
+    /// trailing checksum is not verified: a damaged entry cannot make the check pass, since
+    /// every id feeds the tree id compared with HEAD's and every path and stat field is
+    /// compared with the file system.
+    fn parse_index(data: &[u8]) -> Result<Vec<Tracked>, String> {
+        const HASH: usize = 20;
+        let bad = |what: &str| format!("unexpected index format: {what}");
+        let u32_at = |at: usize| -> Result<u32, String> {
+            data.get(at..at + 4)
+                .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+                .ok_or_else(|| bad("truncated"))
+        };
+        if data.get(..4) != Some(b"DIRC") {
+            return Err(bad("no DIRC signature"));
+        }
+        let version = u32_at(4)?;
+        if !(2..=4).contains(&version) {
+            return Err(bad(&format!("version {version}")));
+        }
+        let count = u32_at(8)? as usize;
+        let mut entries: Vec<Tracked> = Vec::with_capacity(count.min(data.len() / 62));
+        let mut at = 12;
+        let mut previous: Vec<u8> = Vec::new();
+        for _ in 0..count {
+            let start = at;
+            let field = |n: usize| u32_at(start + 4 * n);
+            let ctime = (field(0)? as i32, field(1)?);
+            let mtime = (field(2)? as i32, field(3)?);
+            let (ino, mode, uid, gid, size) =
+                (field(5)?, field(6)?, field(7)?, field(8)?, field(9)?);
+            let id_at = start + 40;
+            let id = data
+                .get(id_at..id_at + HASH)
+                .and_then(|b| git2::Oid::from_bytes(b).ok())
+                .ok_or_else(|| bad("truncated"))?;
+            let flags_at = id_at + HASH;
+            let flags = data
+                .get(flags_at..flags_at + 2)
+                .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                .ok_or_else(|| bad("truncated"))?;
+            at = flags_at + 2;
+            let mut extended = 0;
+            if flags & EXTENDED != 0 {
+                if version < 3 {
+                    return Err(bad("extended flags in version 2"));
+                }
+                extended = data
+                    .get(at..at + 2)
+                    .map(|b| u16::from_be_bytes([b[0], b[1]]))
+                    .ok_or_else(|| bad("truncated"))?;
+                at += 2;
+            }
+            let path = if version == 4 {
+                // The path is the previous one minus `strip` trailing bytes, plus a suffix.
+                let mut strip: usize = 0;
+                loop {
+                    let c = *data.get(at).ok_or_else(|| bad("truncated"))?;
+                    at += 1;
+                    strip = (strip << 7) | usize::from(c & 0x7f);
+                    if c & 0x80 == 0 {
+                        break;
+                    }
+                    strip += 1;
+                    if strip > previous.len() {
+                        return Err(bad("path prefix"));
+                    }
+                }
+                let keep = previous
+                    .len()
+                    .checked_sub(strip)
+                    .ok_or_else(|| bad("path prefix"))?;
+                let len = data[at..]
+                    .iter()
+                    .position(|&b| b == 0)
+                    .ok_or_else(|| bad("path"))?;
+                let mut path = previous[..keep].to_vec();
+                path.extend_from_slice(&data[at..at + len]);
+                at += len + 1;
+                path
+            } else {
+                let len = data
+                    .get(at..)
+                    .and_then(|rest| rest.iter().position(|&b| b == 0))
+                    .ok_or_else(|| bad("path"))?;
+                let path = data[at..at + len].to_vec();
+                // Entries are NUL-padded to a multiple of 8 bytes.
+                at = start + (at - start + len + 8) / 8 * 8;
+                path
+            };
+            if flags & (STAGE_MASK | ASSUME_VALID) != 0
+                || extended & (INTENT_TO_ADD | SKIP_WORKTREE) != 0
+            {
+                return Err(format!(
+                    "index entry {} is conflicted, assumed unchanged, intent-to-add or skip-worktree",
+                    String::from_utf8_lossy(&path)
+                ));
+            }
+            match mode {
+                MODE_FILE | MODE_EXEC | MODE_LINK => {}
+                MODE_GITLINK => return Err("the index has a submodule".into()),
+                m => return Err(format!("index entry with mode {m:o}")),
+            }
+            if path.is_empty() || entries.last().is_some_and(|prev| prev.path >= path) {
+                return Err(bad("entries not sorted by path"));
+            }
+            if version == 4 {
+                previous.clone_from(&path);
+            }
+            entries.push(Tracked {
+                path,
+                id,
+                mode,
+                size,
+                mtime,
+                ctime,
+                ino,
+                uid,
+                gid,
+            });
+        }
+        // Extensions: an upper-case signature is optional (a cache), a lower-case one (a
+        // split or sparse index) changes what the entries mean.
+        while at + HASH < data.len() {
+            let signature = data.get(at..at + 4).ok_or_else(|| bad("truncated"))?;
+            if !signature[0].is_ascii_uppercase() {
+                return Err(format!(
+                    "the index has the {} extension",
+                    String::from_utf8_lossy(signature)
+                ));
+            }
+            at += 8 + u32_at(at + 4)? as usize;
+        }
+        if at + HASH != data.len() {
+            return Err(bad("trailing data"));
+        }
+        Ok(entries)
     }
 
     /// The id of the tree git would write for `entries` (sorted, all under one directory
