@@ -346,7 +346,20 @@ fn quick_check_content_checks_racily_clean_entries() {
 fn quick_check_defers_every_change_to_the_full_status() {
     type Change = fn(&TestEnv);
     type Case = (&'static str, Change, Vec<(&'static str, &'static str)>);
-    let cases: [Case; 8] = [
+    let cases: [Case; 10] = [
+        // Renames keep every directory's count of names: the stat pass must see them.
+        (
+            "file renamed",
+            |env| {
+                std::fs::rename(env.repo.join("src/lib.rs"), env.repo.join("src/lib2.rs")).unwrap()
+            },
+            vec![("src/lib.rs", "modified"), ("src/lib2.rs", "untracked")],
+        ),
+        (
+            "directory renamed",
+            |env| std::fs::rename(env.repo.join("src/a"), env.repo.join("src/z")).unwrap(),
+            vec![("src/a/b/deep.rs", "modified"), ("src/z/", "untracked")],
+        ),
         (
             "deleted file",
             |env| std::fs::remove_file(env.repo.join("src/lib.rs")).unwrap(),
