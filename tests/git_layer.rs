@@ -331,6 +331,26 @@ fn quick_check_reads_every_index_version() {
 }
 
 #[test]
+fn quick_check_compares_the_index_tree_with_or_without_a_cache_tree() {
+    let env = varied_repo();
+    // A valid cache-tree recording a newer commit's tree than HEAD's: staged changes.
+    env.commit_file("src/lib.rs", "pub fn newer() {}\n", "Newer");
+    env.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    settle(&env);
+    let (quick, full) = quick_vs_full(&env);
+    assert!(matches!(quick, QuickStatus::Unsure { .. }), "{quick:?}");
+    assert_eq!(entries(&full), [("src/lib.rs".to_owned(), "staged")]);
+    // Staged and unstaged again: the cache-tree is invalidated but the index equals HEAD.
+    env.git(&["restore", "--staged", "src/lib.rs"]);
+    env.git(&["checkout", "--", "src/lib.rs"]);
+    settle(&env);
+    assert_eq!(
+        quick_vs_full(&env).0,
+        QuickStatus::Clean { content_checked: 0 }
+    );
+}
+
+#[test]
 fn quick_check_content_checks_racily_clean_entries() {
     // Written and committed within the same second as the index: every entry is racy.
     let (env, _) = repo_with_commit();

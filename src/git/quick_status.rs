@@ -9,9 +9,10 @@
 //! falls back to libgit2's full status, so a dirty tree is reported exactly as before.
 //!
 //! The proof has three parts, all read-only:
-//! 1. Staged: the index's entries are hashed into the tree object ids git would write for
-//!    them (in memory, nothing is written) and the root id is compared with HEAD's tree. No
-//!    tree is read from the object database.
+//! 1. Staged: the index's root tree id, from its cache-tree extension when that is valid
+//!    (as git trusts it), else by hashing the entries into the tree objects git would write
+//!    (in memory, nothing is written), is compared with HEAD's tree. No tree is read from
+//!    the object database.
 //! 2. Modified: every index entry is lstat()ed, from several threads, and must match the stat
 //!    data the index recorded for it (type and executable bit, size, mtime and ctime to the
 //!    nanosecond, inode, owner), which is stricter than libgit2's own check. An entry whose
@@ -133,8 +134,8 @@ mod unix {
             Ok(read) => read,
             Err(e) => return unsure(format!("cannot read {}: {e}", index_path.display())),
         };
-        let entries = match parse_index(&data) {
-            Ok(entries) => entries,
+        let (entries, cached_root) = match parse_index(&data) {
+            Ok(parsed) => parsed,
             Err(reason) => return unsure(reason),
         };
         drop(data);
@@ -144,7 +145,14 @@ mod unix {
             Ok(tree) => tree.id(),
             Err(_) => return unsure("HEAD has no tree (unborn branch?)"),
         };
-        match tree_id(&entries, 0) {
+        // A valid cache-tree extension records the index's root tree, as `git diff-index
+        // --cached` trusts it; without one, the entries are hashed into trees in memory.
+        tracing::debug!(
+            entries = entries.len(),
+            cache_tree = cached_root.is_some(),
+            "quick status: index read"
+        );
+        match cached_root.or_else(|| tree_id(&entries, 0)) {
             Some(id) if id == head_tree => {}
             Some(_) => return unsure("the index differs from HEAD"),
             None => return unsure("the index cannot form a tree"),
@@ -249,7 +257,7 @@ mod unix {
     /// trailing checksum is not verified: a damaged entry cannot make the check pass, since
     /// every id feeds the tree id compared with HEAD's and every path and stat field is
     /// compared with the file system.
-    fn parse_index(data: &[u8]) -> Result<Vec<Tracked>, String> {
+    fn parse_index(data: &[u8]) -> Result<(Vec<Tracked>, Option<git2::Oid>), String> {
         const HASH: usize = 20;
         let bad = |what: &str| format!("unexpected index format: {what}");
         let u32_at = |at: usize| -> Result<u32, String> {
@@ -367,6 +375,7 @@ mod unix {
         }
         // Extensions: an upper-case signature is optional (a cache), a lower-case one (a
         // split or sparse index) changes what the entries mean.
+        let mut cached_root = None;
         while at + HASH < data.len() {
             let signature = data.get(at..at + 4).ok_or_else(|| bad("truncated"))?;
             if !signature[0].is_ascii_uppercase() {
@@ -375,12 +384,33 @@ mod unix {
                     String::from_utf8_lossy(signature)
                 ));
             }
-            at += 8 + u32_at(at + 4)? as usize;
+            let size = u32_at(at + 4)? as usize;
+            if signature == b"TREE" {
+                let body = data
+                    .get(at + 8..at + 8 + size)
+                    .ok_or_else(|| bad("truncated"))?;
+                cached_root = cache_tree_root(body, entries.len());
+            }
+            at += 8 + size;
         }
         if at + HASH != data.len() {
             return Err(bad("trailing data"));
         }
-        Ok(entries)
+        Ok((entries, cached_root))
+    }
+
+    /// The root tree id the index's cache-tree extension records, if it is valid for all
+    /// `count` entries (its first record: an empty path, NUL, the entry count, a space, the
+    /// subtree count, a newline and the id; a count of -1 marks it invalid).
+    fn cache_tree_root(body: &[u8], count: usize) -> Option<git2::Oid> {
+        let rest = body.strip_prefix(b"\0")?;
+        let newline = rest.iter().position(|&b| b == b'\n')?;
+        let header = std::str::from_utf8(&rest[..newline]).ok()?;
+        let (entries, _subtrees) = header.split_once(' ')?;
+        if entries.parse::<usize>().ok()? != count {
+            return None;
+        }
+        git2::Oid::from_bytes(rest.get(newline + 1..newline + 21)?).ok()
     }
 
     /// The id of the tree git would write for `entries` (sorted, all under one directory
