@@ -511,7 +511,8 @@ mod unix {
                     String::from_utf8_lossy(&e.path)
                 ));
             }
-            if i64::from(e.mtime.0) >= index_mtime || (e.size == 0 && e.id != empty_blob) {
+            // 32-bit seconds, as the index stores them and libgit2 compares them.
+            if e.mtime.0 >= index_mtime as i32 || (e.size == 0 && e.id != empty_blob) {
                 racy.push(first + i);
             }
         }
@@ -522,12 +523,16 @@ mod unix {
     struct Dir(std::os::fd::OwnedFd);
 
     impl Dir {
-        /// Opens `path` (relative to `parent`, or as given), never through a final symlink.
+        /// Opens `path` relative to `parent`, never through a final symlink (a tracked
+        /// directory replaced by a link is not the directory), or the working tree itself.
         fn open(parent: Option<&Dir>, path: &[u8]) -> Option<Dir> {
             use std::os::fd::{AsRawFd, FromRawFd};
             let path = std::ffi::CString::new(path).ok()?;
             let at = parent.map_or(libc::AT_FDCWD, |d| d.0.as_raw_fd());
-            let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC | libc::O_NOFOLLOW;
+            let mut flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_CLOEXEC;
+            if parent.is_some() {
+                flags |= libc::O_NOFOLLOW;
+            }
             // SAFETY: a valid NUL-terminated path and a directory fd we own (or AT_FDCWD).
             let fd = unsafe { libc::openat(at, path.as_ptr(), flags) };
             // SAFETY: a fresh descriptor that nothing else owns.
