@@ -19,14 +19,16 @@
 //!    mtime is not older than the index file (git's "racily clean" rule: it may have changed
 //!    within the same timestamp as the index write) or whose recorded size is the 0 git
 //!    writes for such entries is content-checked with libgit2's single-file status.
-//! 3. Untracked: the directories holding tracked files are read; a name that is neither
-//!    tracked nor on the way to tracked files must be ignored (libgit2's ignore rules) or be
-//!    a directory holding nothing but ignored files and empty directories.
+//! 3. Untracked: the directories holding tracked files are read (one holding exactly the
+//!    names the index lists there needs nothing more); a name that is neither tracked nor on
+//!    the way to tracked files must be ignored (libgit2's ignore rules) or be a directory
+//!    holding nothing but ignored files and empty directories.
 //!
 //! Anything unusual is "not sure": conflicts, intent-to-add, skip-worktree or assume-unchanged
 //! entries, submodules, an unborn HEAD, a missing index, `core.ignorecase`, `core.symlinks =
-//! false`, `core.fileMode = false`, sparse checkouts, a nested repository, a platform other
-//! than Unix, and more than [`MAX_CONTENT_CHECKS`] racily clean entries.
+//! false`, `core.fileMode = false`, sparse checkouts, a nested repository, a split or sparse
+//! index, a platform other than Linux or macOS, an error along the way (the full status then
+//! reports it properly), and more than [`MAX_CONTENT_CHECKS`] racily clean entries.
 
 use super::{GitError, Repo};
 
@@ -209,14 +211,19 @@ mod unix {
 
         // Untracked names must be ignored, or be directories holding only ignored files.
         for (path, is_dir) in candidates {
-            if is_ignored(repo, &path)? {
-                continue;
-            }
-            if !is_dir {
-                return unsure(format!("untracked file {}", String::from_utf8_lossy(&path)));
-            }
-            if let Some(reason) = untracked_dir_has_files(repo, &workdir, path)? {
-                return unsure(reason);
+            let found = match is_ignored(repo, &path) {
+                Ok(true) => continue,
+                Ok(false) if !is_dir => Ok(Some(format!(
+                    "untracked file {}",
+                    String::from_utf8_lossy(&path)
+                ))),
+                Ok(false) => untracked_dir_has_files(repo, &workdir, path),
+                Err(e) => Err(e),
+            };
+            match found {
+                Ok(None) => {}
+                Ok(Some(reason)) => return unsure(reason),
+                Err(e) => return unsure(e.to_string()),
             }
         }
 
