@@ -11,8 +11,11 @@
 #       git branch -D <branch>
 #   (b) orch debug worktree-add M1 X-<n>; orch debug worktree-remove M1 X-<n>
 #       (orch keeps the issue branch by design; it is deleted untimed afterwards)
-#   (c) git status --porcelain  vs  orch verify-clean   (in the clean main worktree)
-# and prints the medians and the ratios orch / git. Timing is `date +%s%N` around each
+# and then, apart from the worktree rounds (whose mass file deletion slows whatever runs
+# right after it), STATUS_PAIRS interleaved pairs (default 11) of
+#   (c) git status --porcelain  vs  orch verify-clean   (in the clean main worktree),
+# alternating which goes first. It prints the medians and the ratios orch / git, and for (c)
+# also the median of the per-pair ratios, which drifting load skews less. Timing is `date +%s%N` around each
 # command; the page cache cannot be dropped without root, so every number is warm. Both
 # sides are mostly CPU-bound, so other load on the machine skews them (orch spends more CPU
 # than git in less wall time): the load average is printed before and after.
@@ -25,6 +28,7 @@
 #   BENCH_FILES=N   number of small files (default 59600; the 400 assets stay)
 #   BENCH_GC=1      `git gc` the generated repository (packed objects) before measuring
 #   BENCH_KEEP=1    keep the temp dir (its path is printed)
+#   STATUS_PAIRS=N  pairs of git status / verify-clean runs (default 11)
 set -euo pipefail
 shopt -s inherit_errexit
 
@@ -37,6 +41,11 @@ if ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 files="${BENCH_FILES:-59600}"
+pairs="${STATUS_PAIRS:-11}"
+if ! [[ "$pairs" =~ ^[1-9][0-9]*$ ]]; then
+  echo "bench-worktree: STATUS_PAIRS must be a positive integer, got '$pairs'" >&2
+  exit 2
+fi
 
 script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd -- "$script_dir/.." && pwd)"
@@ -202,27 +211,33 @@ git -C "$repo" status --porcelain >/dev/null
 
 # --- interleaved rounds ------------------------------------------------------------------
 load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
-git_add=() git_rm=() git_all=() orch_add=() orch_rm=() orch_all=() git_st=() orch_vc=()
+git_add=() git_rm=() git_all=() orch_add=() orch_rm=() orch_all=() git_st=() orch_vc=() vc_ratio=()
 for ((n = 1; n <= rounds; n++)); do
   # Alternate which side goes first, so neither always runs right after the other.
   if ((n % 2)); then
     g=$(git_round "$n")
     o=$(orch_round "$n")
-    gs=$(timed git -C "$repo" status --porcelain)
-    ov=$(timed "$orch" -C "$repo" verify-clean)
   else
     o=$(orch_round "$n")
     g=$(git_round "$n")
-    ov=$(timed "$orch" -C "$repo" verify-clean)
-    gs=$(timed git -C "$repo" status --porcelain)
   fi
   read -r ga gr <<<"$g"
   read -r oa or <<<"$o"
   git_add+=("$ga") git_rm+=("$gr") git_all+=("$(awk -v a="$ga" -v b="$gr" 'BEGIN { print a + b }')")
   orch_add+=("$oa") orch_rm+=("$or") orch_all+=("$(awk -v a="$oa" -v b="$or" 'BEGIN { print a + b }')")
-  git_st+=("$gs") orch_vc+=("$ov")
-  printf 'round %d: git add %s + remove %s ms | orch add %s + remove %s ms | git status %s ms | verify-clean %s ms\n' \
-    "$n" "$ga" "$gr" "$oa" "$or" "$gs" "$ov"
+  printf 'round %d: git add %s + remove %s ms | orch add %s + remove %s ms\n' \
+    "$n" "$ga" "$gr" "$oa" "$or"
+done
+for ((n = 1; n <= pairs; n++)); do
+  if ((n % 2)); then
+    gs=$(timed git -C "$repo" status --porcelain)
+    ov=$(timed "$orch" -C "$repo" verify-clean)
+  else
+    ov=$(timed "$orch" -C "$repo" verify-clean)
+    gs=$(timed git -C "$repo" status --porcelain)
+  fi
+  git_st+=("$gs") orch_vc+=("$ov") vc_ratio+=("$(ratio "$ov" "$gs")")
+  printf 'pair %d: git status %s ms | verify-clean %s ms\n' "$n" "$gs" "$ov"
 done
 
 m_ga=$(median "${git_add[@]}") m_gr=$(median "${git_rm[@]}") m_g=$(median "${git_all[@]}")
@@ -231,9 +246,10 @@ m_gs=$(median "${git_st[@]}") m_ov=$(median "${orch_vc[@]}")
 echo
 load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 echo "load average: $load_before before, $load_after after"
-echo "medians over $rounds rounds ($count files, $((bytes / 1000000)) MB):"
+echo "medians over $rounds rounds and $pairs status pairs ($count files, $((bytes / 1000000)) MB):"
 printf '  %-28s %10s %10s %8s\n' "" "git (ms)" "orch (ms)" "orch/git"
 printf '  %-28s %10s %10s %8s\n' "worktree create" "$m_ga" "$m_oa" "$(ratio "$m_oa" "$m_ga")"
 printf '  %-28s %10s %10s %8s\n' "worktree remove" "$m_gr" "$m_or" "$(ratio "$m_or" "$m_gr")"
 printf '  %-28s %10s %10s %8s\n' "worktree create + remove" "$m_g" "$m_o" "$(ratio "$m_o" "$m_g")"
 printf '  %-28s %10s %10s %8s\n' "status vs verify-clean" "$m_gs" "$m_ov" "$(ratio "$m_ov" "$m_gs")"
+printf '  %-28s %10s %10s %8s\n' "  median of per-pair ratios" "" "" "$(median "${vc_ratio[@]}")"

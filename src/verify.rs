@@ -70,7 +70,11 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
         .into_iter()
         .flatten()
         .collect();
-    for entry in repo.status()? {
+    let started = std::time::Instant::now();
+    let status = repo.status()?;
+    tracing::debug!(elapsed = ?started.elapsed(), "verify-clean: working tree status");
+    let started = std::time::Instant::now();
+    for entry in status {
         if logs_rel
             .as_deref()
             .is_some_and(|l| is_orch_output(&root, &entry.path, l))
@@ -198,6 +202,10 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
         }
     }
 
+    tracing::debug!(
+        elapsed = ?started.elapsed(),
+        "verify-clean: operations, HEAD, trunk and worktrees"
+    );
     match lock::inspect(&repo.common_dir()) {
         LockState::Free => {}
         // The caller's own lock (a run checking before it starts) is not a problem.

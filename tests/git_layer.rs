@@ -3,7 +3,7 @@
 
 mod support;
 use orch::capture::{self, PhaseId};
-use orch::git::Repo;
+use orch::git::{QuickStatus, Repo, StatusEntry};
 use orch::lifecycle::{self, IssueWorktree, Prepared};
 use std::path::{Path, PathBuf};
 use support::TestEnv;
@@ -226,6 +226,260 @@ fn orch_logs_never_make_the_tree_dirty() {
     assert_eq!(kinds(&env), (0, vec![]));
     env.write("logs/other.txt", "user file\n");
     assert_eq!(kinds(&env).1, ["untracked"]);
+}
+
+// ---------- verify-clean's quick check against libgit2's full status ----------
+
+/// Ages every working-tree file by an hour (a different second at each call: git compares
+/// whole seconds, and only a changed mtime makes its refresh record the new ctime's
+/// nanoseconds) and refreshes the index, so no entry is racily clean and the quick check
+/// decides from stat data alone.
+fn settle(env: &TestEnv) {
+    static CALLS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            &format!(
+                "find . -path ./.git -prune -o -exec touch -h -d \"@$(( $(date +%s) - 3600 - {n} ))\" {{}} +"
+            ),
+        ])
+        .current_dir(&env.repo)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.git(&["update-index", "-q", "--refresh"]);
+}
+
+/// The quick check's verdict, checked against libgit2's full status and `git status`: when it
+/// says clean, both must agree; `Repo::status` always equals the full status.
+fn quick_vs_full(env: &TestEnv) -> (QuickStatus, Vec<StatusEntry>) {
+    let repo = Repo::open(&env.repo).unwrap();
+    let quick = repo.quick_status().unwrap();
+    let full = repo.full_status().unwrap();
+    if matches!(quick, QuickStatus::Clean { .. }) {
+        assert_eq!(full, vec![], "quick said clean");
+        assert_eq!(env.git(&["status", "--porcelain"]), "", "quick said clean");
+    }
+    assert_eq!(repo.status().unwrap(), full);
+    (quick, full)
+}
+
+fn entries(full: &[StatusEntry]) -> Vec<(String, &'static str)> {
+    full.iter().map(|e| (e.path.clone(), e.kind)).collect()
+}
+
+/// A tree with nested directories, an executable, a symlink, an ignored directory, an empty
+/// directory and an untracked directory holding only ignored files.
+fn varied_repo() -> TestEnv {
+    let (env, _) = repo_with_commit();
+    env.write(".gitignore", "target/\n*.log\n");
+    env.write("src/a/b/deep.rs", "fn deep() {}\n");
+    env.write("src/lib.rs", "pub fn lib() {}\n");
+    env.write("src/a-b.rs", "// sorts before src/a/ in index order\n");
+    env.write("run.sh", "#!/bin/sh\n");
+    env.write("empty.txt", "");
+    std::os::unix::fs::symlink("src/lib.rs", env.repo.join("link")).unwrap();
+    std::fs::set_permissions(
+        env.repo.join("run.sh"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    env.git(&["add", "-A"]);
+    env.git(&["commit", "-q", "-m", "Varied tree"]);
+    assert!(env.git(&["ls-files", "-s", "run.sh"]).starts_with("100755"));
+    env.write("target/debug/out.o", "ignored");
+    env.write("scratch/notes.log", "ignored by pattern");
+    std::fs::create_dir_all(env.repo.join("empty/inner")).unwrap();
+    settle(&env);
+    env
+}
+
+#[test]
+fn quick_check_proves_a_clean_tree_from_stat_data() {
+    let env = varied_repo();
+    assert_eq!(
+        quick_vs_full(&env).0,
+        QuickStatus::Clean { content_checked: 0 }
+    );
+    assert_eq!(kinds(&env), (0, vec![]));
+}
+
+#[test]
+fn quick_check_reads_every_index_version() {
+    let env = varied_repo();
+    for version in ["4", "3", "2"] {
+        env.git(&["update-index", "--index-version", version]);
+        let (quick, _) = quick_vs_full(&env);
+        assert_eq!(
+            quick,
+            QuickStatus::Clean { content_checked: 0 },
+            "v{version}"
+        );
+        // A change is still seen through every format.
+        env.write("src/a/b/deep.rs", "fn deeper() {}\n");
+        let (quick, full) = quick_vs_full(&env);
+        assert!(matches!(quick, QuickStatus::Unsure { .. }), "v{version}");
+        assert_eq!(entries(&full), [("src/a/b/deep.rs".to_owned(), "modified")]);
+        env.write("src/a/b/deep.rs", "fn deep() {}\n");
+        settle(&env);
+    }
+}
+
+#[test]
+fn quick_check_compares_the_index_tree_with_or_without_a_cache_tree() {
+    let env = varied_repo();
+    // A valid cache-tree recording a newer commit's tree than HEAD's: staged changes.
+    env.commit_file("src/lib.rs", "pub fn newer() {}\n", "Newer");
+    env.git(&["reset", "-q", "--soft", "HEAD~1"]);
+    settle(&env);
+    let (quick, full) = quick_vs_full(&env);
+    assert!(matches!(quick, QuickStatus::Unsure { .. }), "{quick:?}");
+    assert_eq!(entries(&full), [("src/lib.rs".to_owned(), "staged")]);
+    // Staged and unstaged again: the cache-tree is invalidated but the index equals HEAD.
+    env.git(&["restore", "--staged", "src/lib.rs"]);
+    env.git(&["checkout", "--", "src/lib.rs"]);
+    settle(&env);
+    assert_eq!(
+        quick_vs_full(&env).0,
+        QuickStatus::Clean { content_checked: 0 }
+    );
+}
+
+#[test]
+fn quick_check_content_checks_racily_clean_entries() {
+    // Written and committed within the same second as the index: every entry is racy.
+    let (env, _) = repo_with_commit();
+    let (quick, full) = quick_vs_full(&env);
+    assert!(
+        matches!(quick, QuickStatus::Clean { content_checked } if content_checked > 0),
+        "{quick:?}"
+    );
+    assert_eq!(full, vec![]);
+}
+
+#[test]
+fn quick_check_defers_every_change_to_the_full_status() {
+    type Change = fn(&TestEnv);
+    type Case = (&'static str, Change, Vec<(&'static str, &'static str)>);
+    let cases: [Case; 10] = [
+        // Renames keep every directory's count of names: the stat pass must see them.
+        (
+            "file renamed",
+            |env| {
+                std::fs::rename(env.repo.join("src/lib.rs"), env.repo.join("src/lib2.rs")).unwrap()
+            },
+            vec![("src/lib.rs", "modified"), ("src/lib2.rs", "untracked")],
+        ),
+        (
+            "directory renamed",
+            |env| std::fs::rename(env.repo.join("src/a"), env.repo.join("src/z")).unwrap(),
+            vec![("src/a/b/deep.rs", "modified"), ("src/z/", "untracked")],
+        ),
+        (
+            "deleted file",
+            |env| std::fs::remove_file(env.repo.join("src/lib.rs")).unwrap(),
+            vec![("src/lib.rs", "modified")],
+        ),
+        (
+            "file replaced by a directory",
+            |env| {
+                std::fs::remove_file(env.repo.join("src/lib.rs")).unwrap();
+                env.write("src/lib.rs/inner.rs", "x\n");
+            },
+            vec![("src/lib.rs", "modified"), ("src/lib.rs/", "untracked")],
+        ),
+        (
+            "mode change",
+            |env| {
+                std::fs::set_permissions(
+                    env.repo.join("src/lib.rs"),
+                    std::os::unix::fs::PermissionsExt::from_mode(0o755),
+                )
+                .unwrap()
+            },
+            vec![("src/lib.rs", "modified")],
+        ),
+        (
+            "untracked file in a tracked directory",
+            |env| {
+                env.write("src/a/new.rs", "new\n");
+            },
+            vec![("src/a/new.rs", "untracked")],
+        ),
+        (
+            "untracked file in a new directory",
+            |env| {
+                env.write("fresh/dir/new.rs", "new\n");
+            },
+            vec![("fresh/", "untracked")],
+        ),
+        (
+            "intent to add",
+            |env| {
+                env.write("ita.rs", "later\n");
+                env.git(&["add", "-N", "ita.rs"]);
+            },
+            vec![("ita.rs", "staged")],
+        ),
+        (
+            "staged change",
+            |env| {
+                env.write("src/lib.rs", "pub fn changed() {}\n");
+                env.git(&["add", "src/lib.rs"]);
+            },
+            vec![("src/lib.rs", "staged")],
+        ),
+        (
+            "tracked directory replaced by a symlink to it",
+            |env| {
+                std::fs::rename(env.repo.join("src/a"), env.repo.join("moved")).unwrap();
+                std::os::unix::fs::symlink("../moved", env.repo.join("src/a")).unwrap();
+            },
+            vec![
+                ("moved/", "untracked"),
+                ("src/a", "untracked"),
+                ("src/a/b/deep.rs", "modified"),
+            ],
+        ),
+    ];
+    for (what, change, expected) in cases {
+        let env = varied_repo();
+        change(&env);
+        let (quick, full) = quick_vs_full(&env);
+        assert!(
+            matches!(quick, QuickStatus::Unsure { .. }),
+            "{what}: {quick:?}"
+        );
+        let mut got = entries(&full);
+        got.sort();
+        let expected: Vec<(String, &str)> =
+            expected.iter().map(|(p, k)| (p.to_string(), *k)).collect();
+        assert_eq!(got, expected, "{what}");
+        assert_eq!(kinds(&env).0, 1, "{what}");
+    }
+}
+
+#[test]
+fn quick_check_accepts_what_git_ignores_and_touched_files() {
+    let env = varied_repo();
+    // Untracked files in ignored places and empty directories do not count.
+    env.write("target/release/more.o", "ignored");
+    env.write("src/a/debug.log", "ignored by pattern");
+    std::fs::create_dir_all(env.repo.join("src/a/empty")).unwrap();
+    let (quick, _) = quick_vs_full(&env);
+    assert_eq!(quick, QuickStatus::Clean { content_checked: 0 });
+    // A file rewritten with the same content has new stat data: the full status decides.
+    let content = std::fs::read(env.repo.join("src/lib.rs")).unwrap();
+    std::fs::write(env.repo.join("src/lib.rs"), content).unwrap();
+    let (quick, full) = quick_vs_full(&env);
+    assert!(matches!(quick, QuickStatus::Unsure { .. }), "{quick:?}");
+    assert_eq!(full, vec![]);
+    assert_eq!(kinds(&env), (0, vec![]));
 }
 
 // ---------- worktree lifecycle ----------

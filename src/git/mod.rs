@@ -9,6 +9,7 @@ mod checkout;
 mod diff;
 mod error;
 mod merge;
+mod quick_status;
 mod refs;
 mod status;
 mod tree;
@@ -16,6 +17,7 @@ mod worktree;
 
 pub use diff::{ChangedFile, CommitInfo, DiffStat};
 pub use error::GitError;
+pub use quick_status::{QuickStatus, MAX_CONTENT_CHECKS};
 pub use status::{InProgress, StatusEntry};
 pub use tree::TreeFile;
 pub use worktree::{WorktreeEntry, REMOVING};

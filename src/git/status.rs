@@ -1,6 +1,6 @@
 //! Working-tree state: changed files, operations in progress, dirty submodules.
 
-use super::{GitError, Repo};
+use super::{GitError, QuickStatus, Repo};
 use serde::Serialize;
 
 /// One path that is not clean.
@@ -38,7 +38,26 @@ impl InProgress {
 
 impl Repo {
     /// Every staged, modified, conflicted or untracked (not ignored) path.
+    ///
+    /// A clean tree is proven clean by [`Repo::quick_status`], as fast as `git status`; when
+    /// that is not sure, libgit2's full status ([`Repo::full_status`]) gives the answer.
     pub fn status(&self) -> Result<Vec<StatusEntry>, GitError> {
+        let started = std::time::Instant::now();
+        let quick = self.quick_status()?;
+        tracing::debug!(elapsed = ?started.elapsed(), outcome = ?quick, "quick status");
+        match quick {
+            QuickStatus::Clean { .. } => Ok(Vec::new()),
+            QuickStatus::Unsure { .. } => {
+                let started = std::time::Instant::now();
+                let full = self.full_status();
+                tracing::debug!(elapsed = ?started.elapsed(), "full status");
+                full
+            }
+        }
+    }
+
+    /// libgit2's status of the whole tree (the oracle the quick check is tested against).
+    pub fn full_status(&self) -> Result<Vec<StatusEntry>, GitError> {
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(false)
@@ -49,6 +68,9 @@ impl Repo {
             .inner
             .statuses(Some(&mut opts))
             .map_err(self.err("read the working tree status"))?;
+        if statuses.is_empty() {
+            return Ok(Vec::new());
+        }
         let submodules: Vec<String> = self
             .inner
             .submodules()
