@@ -69,6 +69,22 @@ fn a_diamond_with_shards_checks_and_an_approval_gate_runs_to_the_end() {
             "SHIP/02-review",
         ]
     );
+    // The handoff: the task's details, checks and shards, the project's language.
+    let prompt = std::fs::read_to_string(
+        fake.phase_dir_in("diamond", "SETUP", "01-dev")
+            .join("prompt.md"),
+    )
+    .unwrap();
+    for want in [
+        "- Type: chore",
+        "- Language: shell",
+        "- File exists: work/SETUP.txt",
+        "- SETUP-a: First half  ← this phase",
+        "## Repository map",
+        "orchestrator.yml",
+    ] {
+        assert!(prompt.contains(want), "missing {want:?} in:\n{prompt}");
+    }
     let setup = fake.summary_in("diamond", "SETUP");
     assert_eq!(setup["outcome"], "completed");
     assert_eq!(setup["phases"][0]["shard"], "SETUP-a");

@@ -111,7 +111,15 @@ pub fn to_plan(
                     commands,
                     acceptance: task.acceptance.clone(),
                     shards: task.shards.clone(),
-                    constraints: task.constraints.clone(),
+                    // The project's language stands for a task that names none.
+                    constraints: crate::plan::Constraints {
+                        language: task
+                            .constraints
+                            .language
+                            .clone()
+                            .or_else(|| file.project.language.clone()),
+                        ..task.constraints.clone()
+                    },
                     approvals,
                 },
             }
