@@ -276,13 +276,7 @@ fn env_with_example() -> TestEnv {
 #[test]
 fn the_example_validates_from_the_default_file() {
     let env = env_with_example();
-    let out = env.orch().args(["plan", "validate"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.orch_ok(&["plan", "validate"]);
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         "orchestrator.yml is valid: 5 tasks, 2 shards, 1 included file (milestone tallyho)\n"
@@ -302,17 +296,7 @@ fn the_example_validates_from_the_default_file() {
 #[test]
 fn the_example_plans_in_dependency_order_with_its_spec() {
     let env = env_with_example();
-    let out = env
-        .orch()
-        .args(["plan", "--file", "orchestrator.yml", "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.orch_ok(&["plan", "--file", "orchestrator.yml", "--json"]);
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["milestone"], "tallyho");
     let issues = plan["issues"].as_array().unwrap();
@@ -460,17 +444,7 @@ fn json_plans_validate_like_yaml() {
         "orchestrator.json",
         "{\"version\": 1, \"tasks\": [{\"id\": \"J-1\", \"title\": \"One\", \"acceptance\": [\"Command: true\"]}]}\n",
     );
-    let out = env
-        .orch()
-        .args(["plan", "validate", "--file", "orchestrator.json"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.orch_ok(&["plan", "validate", "--file", "orchestrator.json"]);
 }
 
 #[test]
@@ -545,11 +519,5 @@ fn the_readme_example_plan_validates() {
         "tasks/more.yml",
         "- id: MORE-1\n  title: More\n  dependencies: [LEDG-1]\n",
     );
-    let out = env.orch().args(["plan", "validate"]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = env.orch_ok(&["plan", "validate"]);
 }

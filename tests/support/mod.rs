@@ -67,6 +67,18 @@ impl TestEnv {
         cmd
     }
 
+    /// Runs `orch ARGS`, asserting it exits 0 (its stderr in the failure message).
+    pub fn orch_ok(&self, args: &[&str]) -> std::process::Output {
+        let out = self.orch().args(args).output().expect("orch runs");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "orch {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    }
+
     pub fn git(&self, args: &[&str]) -> String {
         self.git_in(&self.repo, args)
     }
