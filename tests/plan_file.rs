@@ -444,7 +444,7 @@ fn json_plans_validate_like_yaml() {
         "orchestrator.json",
         "{\"version\": 1, \"tasks\": [{\"id\": \"J-1\", \"title\": \"One\", \"acceptance\": [\"Command: true\"]}]}\n",
     );
-    let out = env.orch_ok(&["plan", "validate", "--file", "orchestrator.json"]);
+    env.orch_ok(&["plan", "validate", "--file", "orchestrator.json"]);
 }
 
 #[test]
@@ -519,5 +519,5 @@ fn the_readme_example_plan_validates() {
         "tasks/more.yml",
         "- id: MORE-1\n  title: More\n  dependencies: [LEDG-1]\n",
     );
-    let out = env.orch_ok(&["plan", "validate"]);
+    env.orch_ok(&["plan", "validate"]);
 }
