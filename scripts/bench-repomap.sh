@@ -40,21 +40,11 @@ case "$profile" in
     ;;
 esac
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd -- "$script_dir/.." && pwd)"
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/bench-lib.sh"
+bench_setup map
 orch="$root/target/$profile/orch"
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/orch-bench-map.XXXXXX")"
-tmp="$(cd -- "$tmp" && pwd -P)"
 repo="$tmp/big"
-cleanup() {
-  if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
-    echo "bench-repomap: kept $tmp"
-  else
-    rm -rf -- "$tmp"
-  fi
-}
-trap cleanup EXIT
 
 echo "bench-repomap: building orch ($profile)"
 (cd -- "$root" && cargo build "${build_args[@]}" --quiet)

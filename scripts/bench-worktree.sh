@@ -47,22 +47,11 @@ if ! [[ "$pairs" =~ ^[1-9][0-9]*$ ]]; then
   exit 2
 fi
 
-script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
-root="$(cd -- "$script_dir/.." && pwd)"
+# shellcheck source=scripts/bench-lib.sh
+source "$(dirname -- "${BASH_SOURCE[0]}")/bench-lib.sh"
+bench_setup wt
 orch="$root/target/release/orch"
-
-tmp="$(mktemp -d "${TMPDIR:-/tmp}/orch-bench-wt.XXXXXX")"
-tmp="$(cd -- "$tmp" && pwd -P)"
 repo="$tmp/big"
-cleanup() {
-  if [[ "${BENCH_KEEP:-0}" == 1 ]]; then
-    echo "bench-worktree: kept $tmp"
-  else
-    chmod -R u+w -- "$tmp" 2>/dev/null || true
-    rm -rf -- "$tmp"
-  fi
-}
-trap cleanup EXIT
 
 # --- build orch (with the caller's environment) -----------------------------------------
 echo "bench-worktree: building orch (release)"
