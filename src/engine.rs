@@ -1145,9 +1145,11 @@ impl<R: Runner> Engine<'_, R> {
             let Err(failure) = &outcome.result else {
                 return outcome;
             };
-            let stderr = std::fs::read_to_string(&outcome.stderr_path).unwrap_or_default();
-            let tail = &stderr[stderr.len().saturating_sub(4096)..];
-            let reason = failure.transient_reason(tail);
+            // The last 4 KiB as bytes: the cut may fall inside a character, and codex may
+            // print bytes that are not UTF-8.
+            let stderr = std::fs::read(&outcome.stderr_path).unwrap_or_default();
+            let tail = String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(4096)..]);
+            let reason = failure.transient_reason(&tail);
             let Some(reason) = reason.filter(|_| attempt < attempts) else {
                 return outcome;
             };

@@ -220,3 +220,42 @@ fn every_phase_prompt_carries_a_repository_map_unless_turned_off() {
     let prompt = std::fs::read_to_string(off.phase_dir("A-1", "01-dev").join("prompt.md")).unwrap();
     assert!(!prompt.contains("## Repository map"), "{prompt}");
 }
+
+#[test]
+fn a_failure_whose_stderr_ends_in_multibyte_text_does_not_panic() {
+    // 2000 three-byte characters after codex's own line: 4096 bytes from the end falls
+    // inside a character.
+    let fake = Fake::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "retry_backoff = \"1s\"\n",
+        json!({"A-1/01-dev": [{"stderr": "€".repeat(2000)}, {"fail": "the model refused"}]}),
+    );
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 100, "{out}");
+    assert!(!out.contains("panicked"), "{out}");
+    let s = fake.summary("A-1");
+    assert_eq!(s["outcome"], "failed");
+    assert_eq!(fake.keys(), ["A-1/01-dev"], "not transient: one try");
+}
+
+#[test]
+fn a_transient_sign_after_invalid_utf8_in_stderr_is_still_seen() {
+    let fake = Fake::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "retry_backoff = \"1s\"\n",
+        json!({}),
+    );
+    // The first try writes a byte that is not UTF-8, then a transport error, to stderr
+    // (`\udcff` is the fake's way of writing the raw byte 0xff).
+    let first = r#"[{"stderr": "\udcff ERROR: error sending request for url\n"}, {"exit": 1}]"#;
+    let second =
+        json!([{"run": "echo x > x && git add x && git commit -qm dev"}, {"message": work(false)}]);
+    std::fs::write(
+        fake.env.root().join("script.json"),
+        format!(r#"{{"A-1/01-dev": {{"attempts": [{first}, {second}]}}}}"#),
+    )
+    .unwrap();
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fake.keys(), ["A-1/01-dev", "A-1/01-dev", "A-1/02-review"]);
+}
