@@ -513,10 +513,19 @@ impl<R: Runner> Engine<'_, R> {
                     .as_ref()
                     .and_then(|p| p.summary.as_ref())
                     .is_some_and(|s| s.outcome == Outcome::Capped);
+                // Recorded as each command ended (a crash leaves no summary), plus the
+                // summary's (a state written before commands were recorded on their own).
                 let prior_commands = prior_state
                     .as_ref()
-                    .and_then(|p| p.summary.as_ref())
-                    .map(|s| s.commands.clone())
+                    .map(|p| {
+                        let mut commands = p.commands.clone();
+                        for c in p.summary.iter().flat_map(|s| &s.commands) {
+                            if !commands.iter().any(|k| k.name == c.name) {
+                                commands.push(c.clone());
+                            }
+                        }
+                        commands
+                    })
                     .unwrap_or_default();
                 let prior = prior_state.map(|p| {
                     let mut phases = p.phases;

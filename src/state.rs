@@ -5,7 +5,7 @@
 //!
 //! [`StateRecorder`] is a reporter: it builds the state from the engine's events.
 
-use crate::engine::{EngineEvent, IssueSummary, Outcome, PhaseRecord};
+use crate::engine::{CommandRecord, EngineEvent, IssueSummary, Outcome, PhaseRecord};
 use crate::runner::PhaseKind;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -59,6 +59,10 @@ pub struct IssueState {
     /// The issue's summary once its loop ended.
     pub summary: Option<IssueSummary>,
     pub started_at: Option<String>,
+    /// Task commands that ran, recorded as each ends: a resume after a crash must not run
+    /// a `deploy` that already ran because the summary was never written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<CommandRecord>,
 }
 
 /// What an issue's recorded phases add up to.
@@ -111,6 +115,9 @@ pub struct RunState {
     /// The plan file a plan-mode run reads its tasks from (absolute); `None` for issue docs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_file: Option<PathBuf>,
+    /// The task the run was limited to (`--task`: it and its dependencies); a resume keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
     /// Issues in plan order.
     pub issues: Vec<IssueState>,
 }
@@ -185,6 +192,7 @@ pub struct StateRecorder {
     state: Mutex<Option<RunState>>,
     dashboard: Option<crate::dashboard::Dashboard>,
     plan_file: Option<PathBuf>,
+    task: Option<String>,
 }
 
 impl StateRecorder {
@@ -199,12 +207,19 @@ impl StateRecorder {
             state: Mutex::new(prior),
             dashboard,
             plan_file: None,
+            task: None,
         }
     }
 
     /// A plan-mode run: the state remembers the plan file, so `orch resume` reads it again.
     pub fn with_plan_file(mut self, plan_file: Option<PathBuf>) -> Self {
         self.plan_file = plan_file;
+        self
+    }
+
+    /// A run limited to `task` and its dependencies (`--task`).
+    pub fn with_task(mut self, task: Option<String>) -> Self {
+        self.task = task;
         self
     }
 
@@ -225,6 +240,7 @@ impl StateRecorder {
                     updated_at: now.clone(),
                     finished: false,
                     plan_file: self.plan_file.clone(),
+                    task: self.task.clone(),
                     issues: Vec::new(),
                 });
                 state.finished = false;
@@ -237,6 +253,7 @@ impl StateRecorder {
                             phases: Vec::new(),
                             summary: None,
                             started_at: None,
+                            commands: Vec::new(),
                         });
                     }
                 }
@@ -276,11 +293,21 @@ impl StateRecorder {
                     i.phases.push(record.clone());
                 }
             }
+            EngineEvent::CommandRun { id, record, .. } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.commands.retain(|c| c.name != record.name);
+                    i.commands.push(record.clone());
+                }
+            }
             EngineEvent::IssueFinished { summary } => {
                 if let Some(i) = issue_mut(&mut guard, &summary.id) {
                     i.status = summary.outcome.into();
                     i.current_phase = None;
                     i.phases = summary.phases.clone();
+                    for c in &summary.commands {
+                        i.commands.retain(|k| k.name != c.name);
+                        i.commands.push(c.clone());
+                    }
                     i.summary = Some(summary.clone());
                 }
             }
@@ -300,7 +327,6 @@ impl StateRecorder {
             | EngineEvent::Activity { .. }
             | EngineEvent::ShardStarted { .. }
             | EngineEvent::AcceptanceChecked { .. }
-            | EngineEvent::CommandRun { .. }
             | EngineEvent::AwaitingApproval { .. }
             | EngineEvent::PhaseRetry { .. } => return,
         }

@@ -84,7 +84,7 @@ pub(super) fn continue_run(
         file: plan_file,
         docs,
         issue: None,
-        task: None,
+        task: state.task.clone(),
         all: false,
         resume: false,
         dry_run: false,

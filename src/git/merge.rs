@@ -7,7 +7,8 @@ use super::{GitError, ObjectId, Repo};
 impl Repo {
     /// A merge commit of `tips` (parents in that order) whose tree is their three-way merge,
     /// written to the object database only (no ref moves, no working tree). `None` when the
-    /// tips conflict. One tip is returned as is.
+    /// tips conflict. One tip is returned as is. The same tips and message always give the
+    /// same commit.
     pub fn merge_tips(
         &self,
         tips: &[ObjectId],
@@ -55,7 +56,19 @@ impl Repo {
             tree = self.inner.find_tree(oid).map_err(self.err(action()))?;
             so_far.push(theirs.id());
         }
-        let sig = git2::Signature::now(super::ORCH_NAME, super::ORCH_EMAIL)
+        // Dated like the newest tip, not now: the same tips and message give the same
+        // commit, so a resumed task finds the base its branch was made from.
+        let when = commits.iter().map(|c| c.committer().when()).fold(
+            commits[0].committer().when(),
+            |a, b| {
+                if b.seconds() > a.seconds() {
+                    b
+                } else {
+                    a
+                }
+            },
+        );
+        let sig = git2::Signature::new(super::ORCH_NAME, super::ORCH_EMAIL, &when)
             .map_err(self.err(action()))?;
         let parents: Vec<&git2::Commit<'_>> = commits.iter().collect();
         let oid = self

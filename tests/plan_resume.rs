@@ -1,0 +1,145 @@
+//! Plan mode across stops and resumes, with the scripted fake agent: a task command that ran
+//! before a crash is not run again, a resume keeps the `--task` selection of the run it
+//! continues, and a task on several dependencies keeps one base across resumes.
+
+mod support;
+use serde_json::json;
+use std::time::Duration;
+use support::fake::FakeRepo as Fake;
+
+fn run(fake: &Fake, markers: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let out = fake
+        .command(args)
+        .env("ORCH_TEST_MARKER_DIR", markers)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn a_command_that_ran_before_a_crash_is_not_run_again() {
+    let fake = Fake::new(&[], "", json!({}));
+    fake.env.write(
+        "orchestrator.yml",
+        r#"version: 1
+project:
+  name: cmds
+tasks:
+  - id: SHIP
+    title: Ship it
+    description: Deploy, then tag.
+    commands:
+      deploy: "echo once >> \"$ORCH_TEST_MARKER_DIR/deploys\""
+      tag: "test -f \"$ORCH_TEST_MARKER_DIR/tagging\" || { touch \"$ORCH_TEST_MARKER_DIR/tagging\"; sleep 20; }"
+"#,
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let markers = tempfile::tempdir().unwrap();
+    let mut child = fake
+        .command(&["run", "--file"])
+        .env("ORCH_TEST_MARKER_DIR", markers.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed while `tag` runs: `deploy` has finished.
+    for _ in 0..800 {
+        if markers.path().join("tagging").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(markers.path().join("tagging").exists(), "tag never started");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+
+    let (code, out) = run(&fake, markers.path(), &["resume", "--force-unlock"]);
+    assert_eq!(code, 0, "{out}");
+    let deploys = std::fs::read_to_string(markers.path().join("deploys")).unwrap();
+    assert_eq!(deploys, "once\n", "deploy ran again after the crash");
+    let s = fake.summary_in("cmds", "SHIP");
+    assert_eq!(s["outcome"], "completed", "{s:#}");
+    let names: Vec<&str> = s["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["deploy", "tag"]);
+}
+
+/// The diamond plan in a repository, DOCS's fix scripted to make its checks pass.
+fn diamond() -> Fake {
+    let fake = Fake::new(
+        &[],
+        "",
+        json!({
+            "DOCS/03-fix": [{"run": "echo reviewed >> work/DOCS.txt && git commit -qam 'docs: reviewed'"},
+                            {"message": json!({"status": "pass", "summary": "s", "branch": "", "worktree": null,
+                                "commits": [], "stack_branches": [], "draft_prs": [], "tests_run": [],
+                                "docs_updated": [], "deferred": [], "open_questions": [], "addressed": []}).to_string()}],
+        }),
+    );
+    fake.add_plan("diamond");
+    fake
+}
+
+#[test]
+fn a_resume_keeps_the_task_selection_of_the_run() {
+    let fake = diamond();
+    let markers = tempfile::tempdir().unwrap();
+    // STORE's dev fails: the run of STORE (and SETUP) stops there.
+    fake.script(json!({"STORE/01-dev": [{"fail": "the model refused"}]}));
+    let (code, out) = run(
+        &fake,
+        markers.path(),
+        &["run", "--file", "orchestrator.yml", "--task", "STORE"],
+    );
+    assert_eq!(code, 100, "{out}");
+    fake.script(json!({}));
+    let (code, out) = run(&fake, markers.path(), &["resume", "--retry", "STORE"]);
+    assert_eq!(code, 0, "{out}");
+    let tasks: std::collections::BTreeSet<String> = fake
+        .keys()
+        .iter()
+        .map(|k| k.split('/').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        tasks,
+        ["SETUP", "STORE"].map(String::from).into(),
+        "the resume ran tasks the run was not asked for"
+    );
+    assert_eq!(fake.summary_in("diamond", "STORE")["outcome"], "completed");
+}
+
+#[test]
+fn a_task_on_several_dependencies_keeps_its_base_across_resumes() {
+    let fake = diamond();
+    let markers = tempfile::tempdir().unwrap();
+    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    assert_ne!(code, 0, "{out}");
+    let first = fake.summary_in("diamond", "SHIP");
+    assert_eq!(first["awaiting"], json!(["deploy"]));
+    let base = first["base"].as_str().unwrap().to_owned();
+    // A later second: a merge commit made now would differ in its time.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, out) = run(&fake, markers.path(), &["approve", "deploy", "--file"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&fake, markers.path(), &["resume"]);
+    assert_eq!(code, 0, "{out}");
+    let after = fake.summary_in("diamond", "SHIP");
+    assert_eq!(after["outcome"], "completed");
+    assert_eq!(
+        after["base"].as_str().unwrap(),
+        base,
+        "a new base on resume"
+    );
+    let branch = after["branch"].as_str().unwrap();
+    fake.env
+        .git(&["merge-base", "--is-ancestor", &base, branch]);
+}
