@@ -143,3 +143,48 @@ fn a_task_on_several_dependencies_keeps_its_base_across_resumes() {
     fake.env
         .git(&["merge-base", "--is-ancestor", &base, branch]);
 }
+
+#[test]
+fn an_approval_for_a_task_or_gate_that_is_not_there_is_refused() {
+    let fake = diamond();
+    let markers = tempfile::tempdir().unwrap();
+    let approvals = fake.env.repo.join(".git/orch/approvals/diamond.json");
+    let (code, out) = run(
+        &fake,
+        markers.path(),
+        &["approve", "deploy", "--task", "SHPI", "--file"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("task `SHPI` is not in diamond"), "{out}");
+    assert!(out.contains("its tasks: SETUP, DOCS, STORE, SHIP"), "{out}");
+    let (code, out) = run(
+        &fake,
+        markers.path(),
+        &["approve", "deplyo", "--task", "SHIP", "--file"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("no task SHIP of diamond waits for a `deplyo` approval"),
+        "{out}"
+    );
+    assert!(out.contains("the gates there: deploy"), "{out}");
+    assert!(!approvals.exists(), "nothing was recorded");
+
+    // Without --file, the tasks of the last run are the ones known.
+    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    assert_ne!(code, 0, "{out}");
+    let (code, out) = run(
+        &fake,
+        markers.path(),
+        &["approve", "deploy", "--task", "SHPI"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("task `SHPI` is not in diamond"), "{out}");
+    let (code, out) = run(
+        &fake,
+        markers.path(),
+        &["approve", "deploy", "--task", "SHIP"],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(approvals.exists());
+}

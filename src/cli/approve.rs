@@ -33,12 +33,59 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             "gates are names like apply_patch, deploy, tag",
         ));
     }
-    let milestone = match (&args.milestone, &args.file) {
-        (Some(m), _) => m.clone(),
-        (None, Some(file)) => super::plan_file_milestone(global, &ws, file.as_deref())?,
-        (None, None) => super::latest_state(&repo, None)?.milestone,
+    // The plan the approval is for, when known: a typo in a task or gate name must not
+    // record an approval that covers nothing (and leave the real gate closed).
+    let (milestone, plan) = match (&args.milestone, &args.file) {
+        (Some(m), _) => (m.clone(), None),
+        (None, Some(file)) => {
+            let plan = super::plan_file_plan(global, &ws, file.as_deref())?;
+            (plan.milestone.clone(), Some(plan))
+        }
+        (None, None) => (super::latest_state(&repo, None)?.milestone, None),
     };
     let common = repo.common_dir();
+    let state = crate::state::latest(&common, Some(&milestone));
+    if let (Some(task), false) = (&args.task, args.revoke) {
+        let known: Option<Vec<&str>> = match (&plan, &state) {
+            (Some(plan), _) => Some(plan.issues.iter().map(|i| i.id.as_str()).collect()),
+            (None, Some(state)) => Some(state.issues.iter().map(|i| i.id.as_str()).collect()),
+            (None, None) => None,
+        };
+        if let Some(known) = known.filter(|k| !k.contains(&task.as_str())) {
+            return Err(hinted(
+                format!("task `{task}` is not in {milestone}"),
+                format!("its tasks: {}", known.join(", ")),
+            ));
+        }
+    }
+    if let (Some(plan), false) = (&plan, args.revoke) {
+        let gated: Vec<&str> = plan
+            .issues
+            .iter()
+            .filter(|i| args.task.as_ref().is_none_or(|t| &i.id == t))
+            .flat_map(|i| i.spec.approvals.iter().map(String::as_str))
+            .collect();
+        if !gated.contains(&args.gate.as_str()) {
+            let mut names = gated.clone();
+            names.sort_unstable();
+            names.dedup();
+            return Err(hinted(
+                format!(
+                    "no task{} of {milestone} waits for a `{}` approval",
+                    args.task
+                        .as_ref()
+                        .map(|t| format!(" {t}"))
+                        .unwrap_or_default(),
+                    args.gate
+                ),
+                if names.is_empty() {
+                    "its tasks name no gates in `approvals.required`".to_owned()
+                } else {
+                    format!("the gates there: {}", names.join(", "))
+                },
+            ));
+        }
+    }
     let scope = args
         .task
         .as_ref()

@@ -356,6 +356,15 @@ fn plan_file_milestone(
     ws: &Workspace,
     file: Option<&Path>,
 ) -> anyhow::Result<String> {
+    Ok(plan_file_plan(global, ws, file)?.milestone)
+}
+
+/// The ordered plan of a plan file, its problems printed and an error when it has any.
+fn plan_file_plan(
+    global: &GlobalArgs,
+    ws: &Workspace,
+    file: Option<&Path>,
+) -> anyhow::Result<crate::plan::Plan> {
     let path = plan_file_path(global, ws, file)?;
     let root = ws.repo_root.clone().unwrap_or_default();
     let plan = crate::planfile::load(&path)
@@ -372,7 +381,7 @@ fn plan_file_milestone(
                 "`orch plan validate --file <PLAN>` lists them",
             )
         })?;
-    Ok(plan.milestone)
+    Ok(plan)
 }
 
 /// The most recent run's state (of `milestone`, if given), or an error saying there is none.
