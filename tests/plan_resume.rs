@@ -188,3 +188,98 @@ fn an_approval_for_a_task_or_gate_that_is_not_there_is_refused() {
     assert_eq!(code, 0, "{out}");
     assert!(approvals.exists());
 }
+
+#[test]
+fn checks_cut_short_by_ctrl_c_run_again_on_resume() {
+    let fake = Fake::new(&[], "", json!({}));
+    fake.env.write(
+        "orchestrator.yml",
+        r#"version: 1
+project:
+  name: gate
+tasks:
+  - id: T
+    title: Checked
+    description: A slow check.
+    acceptance:
+      - "Tests pass: test -f \"$ORCH_TEST_MARKER_DIR/checking\" || { touch \"$ORCH_TEST_MARKER_DIR/checking\"; sleep 30; }"
+"#,
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let markers = tempfile::tempdir().unwrap();
+    let mut child = fake
+        .command(&["run", "--file"])
+        .env("ORCH_TEST_MARKER_DIR", markers.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..800 {
+        if markers.path().join("checking").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(
+        markers.path().join("checking").exists(),
+        "the check never started"
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130));
+    let s = fake.summary_in("gate", "T");
+    assert_eq!(s["outcome"], "interrupted", "{s:#}");
+    assert!(
+        fake.env.root().join("wt/gate/T").is_dir(),
+        "the worktree is kept"
+    );
+
+    let (code, out) = run(&fake, markers.path(), &["resume"]);
+    assert_eq!(code, 0, "{out}");
+    let s = fake.summary_in("gate", "T");
+    assert_eq!(s["outcome"], "completed", "{s:#}");
+    let last_dev = s["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|p| p["phase"] == "dev")
+        .unwrap();
+    assert_eq!(last_dev["acceptance"]["passed"], 1, "{s:#}");
+}
+
+#[test]
+fn run_resume_without_a_milestone_continues_the_latest_run() {
+    let fake = Fake::new(&[], "", json!({}));
+    fake.env.write(
+        "orchestrator.yml",
+        r#"version: 1
+project:
+  name: one
+tasks:
+  - id: T
+    title: Tagged
+    description: A gated tag.
+    commands:
+      tag: "touch \"$ORCH_TEST_MARKER_DIR/tagged\""
+    approvals:
+      required: [tag]
+"#,
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let markers = tempfile::tempdir().unwrap();
+    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    assert_eq!(code, 100, "{out}");
+    let (code, out) = run(&fake, markers.path(), &["approve", "tag", "--task", "T"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&fake, markers.path(), &["run", "--resume"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(markers.path().join("tagged").exists(), "{out}");
+    assert_eq!(
+        fake.keys(),
+        ["T/01-dev", "T/02-review"],
+        "no phase ran again"
+    );
+}

@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The milestone to run (or run a plan file with --file).
-    #[arg(required_unless_present = "file")]
+    /// The milestone to run (or run a plan file with --file; with --resume, default the
+    /// most recent run's).
+    #[arg(required_unless_present_any = ["file", "resume"])]
     pub(super) milestone: Option<String>,
     /// Run a plan file instead of a milestone of issue docs (default `orchestrator.yml` at
     /// the repository root).
