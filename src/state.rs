@@ -158,6 +158,18 @@ pub fn save(common_dir: &Path, state: &RunState) -> std::io::Result<()> {
 /// that parses was written completely (it is synced before the rename), and is newer than
 /// the document it was going to replace: it wins. A torn one does not parse and is ignored.
 pub fn latest(common_dir: &Path, milestone: Option<&str>) -> Option<RunState> {
+    latest_where(common_dir, |s| milestone.is_none_or(|m| s.milestone == m))
+}
+
+/// The most recently updated run of the plan named `milestone` (a run of issue docs of a
+/// milestone with the same name is not it).
+pub fn latest_of_plan(common_dir: &Path, milestone: &str) -> Option<RunState> {
+    latest_where(common_dir, |s| {
+        s.milestone == milestone && s.plan_file.is_some()
+    })
+}
+
+fn latest_where(common_dir: &Path, keep: impl Fn(&RunState) -> bool) -> Option<RunState> {
     let entries = std::fs::read_dir(runs_dir(common_dir)).ok()?;
     let mut runs: std::collections::BTreeMap<String, RunState> = Default::default();
     let mut from_tmp = std::collections::BTreeSet::new();
@@ -182,7 +194,7 @@ pub fn latest(common_dir: &Path, milestone: Option<&str>) -> Option<RunState> {
         }
     }
     runs.into_values()
-        .filter(|s| milestone.is_none_or(|m| s.milestone == m))
+        .filter(|s| keep(s))
         .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
 }
 

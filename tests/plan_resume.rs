@@ -283,3 +283,43 @@ tasks:
         "no phase ran again"
     );
 }
+
+#[test]
+fn resume_file_continues_the_plan_run_when_a_milestone_has_the_plan_name() {
+    // Issue docs of milestone `one`, and a plan also named `one` whose task fails at first.
+    let fake = Fake::new(
+        &[("x.md", support::issue("X-1", "one", ""))],
+        "",
+        json!({"T/01-dev": [{"fail": "the model refused"}]}),
+    );
+    fake.env.write(
+        "orchestrator.yml",
+        "version: 1\nproject:\n  name: one\ntasks:\n  - id: T\n    title: Task\n    description: d\n",
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let markers = tempfile::tempdir().unwrap();
+    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    assert_eq!(code, 100, "{out}");
+    // The issue docs of `one` run later: theirs is now the latest run named `one`.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (code, out) = run(&fake, markers.path(), &["run", "one"]);
+    assert_eq!(code, 0, "{out}");
+    fake.script(json!({}));
+    let (code, out) = run(&fake, markers.path(), &["status", "--file", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        status["issues"][0]["id"], "T",
+        "status --file shows the plan's run"
+    );
+    let (code, out) = run(&fake, markers.path(), &["resume", "--file", "--retry", "T"]);
+    assert_eq!(code, 0, "{out}");
+    let keys = fake.keys();
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k.starts_with("T/"))
+            .collect::<Vec<_>>(),
+        ["T/01-dev", "T/02-dev", "T/03-review"],
+    );
+}

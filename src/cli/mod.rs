@@ -400,6 +400,23 @@ fn latest_state(
     })
 }
 
+/// The most recent run of the plan file `file` (by its name), or an error saying there is
+/// none.
+fn latest_plan_state(
+    global: &GlobalArgs,
+    ws: &Workspace,
+    repo: &crate::git::Repo,
+    file: Option<&Path>,
+) -> anyhow::Result<crate::state::RunState> {
+    let name = plan_file_milestone(global, ws, file)?;
+    crate::state::latest_of_plan(&repo.common_dir(), &name).ok_or_else(|| {
+        hinted(
+            format!("no orch run of plan {name} found in this repository"),
+            "start one with `orch run --file <PLAN>`",
+        )
+    })
+}
+
 /// `path` shown relative to `cwd` when it is `cwd` or below it.
 fn relative_to(path: &Path, cwd: &Path) -> PathBuf {
     match path.strip_prefix(cwd) {

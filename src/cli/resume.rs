@@ -53,11 +53,18 @@ pub(super) fn continue_run(
 ) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, docs.as_deref())?;
     let repo = ws.git()?;
-    let milestone = match &file {
-        Some(file) => Some(super::plan_file_milestone(global, &ws, file.as_deref())?),
-        None => milestone,
+    let (milestone, state) = match &file {
+        Some(file) => {
+            let name = super::plan_file_milestone(global, &ws, file.as_deref())?;
+            let state = crate::state::latest_of_plan(&repo.common_dir(), &name);
+            (Some(name), state)
+        }
+        None => {
+            let state = crate::state::latest(&repo.common_dir(), milestone.as_deref());
+            (milestone, state)
+        }
     };
-    let Some(state) = crate::state::latest(&repo.common_dir(), milestone.as_deref()) else {
+    let Some(state) = state else {
         return Err(hinted(
             match &milestone {
                 Some(m) => format!("no run of {m} to resume"),

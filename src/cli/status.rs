@@ -21,11 +21,10 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let milestone = match &args.file {
-        Some(file) => Some(super::plan_file_milestone(global, &ws, file.as_deref())?),
-        None => args.milestone.clone(),
+    let state = match &args.file {
+        Some(file) => super::latest_plan_state(global, &ws, &repo, file.as_deref())?,
+        None => super::latest_state(&repo, args.milestone.as_deref())?,
     };
-    let state = super::latest_state(&repo, milestone.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&state)?);
         return Ok(exit::OK);
