@@ -527,11 +527,20 @@ impl<R: Runner> Engine<'_, R> {
                         commands
                     })
                     .unwrap_or_default();
+                // A task whose loop converged but whose command failed retries the commands
+                // only: the agent's phases stand.
+                let command_failed = prior_state
+                    .as_ref()
+                    .and_then(|p| p.summary.as_ref())
+                    .is_some_and(|s| {
+                        s.outcome == Outcome::Failed
+                            && s.commands.last().is_some_and(|c| c.status != Some(0))
+                    });
                 let prior = prior_state.map(|p| {
                     let mut phases = p.phases;
                     // A capped issue gets another round of fixes; any other ended loop runs its
                     // last step again.
-                    if retry && !capped {
+                    if retry && !capped && !command_failed {
                         // Run the step that ended the loop again; its record stays, superseded.
                         if let Some(last) = phases.iter_mut().rev().find(|r| !r.superseded) {
                             last.superseded = true;

@@ -323,3 +323,43 @@ fn resume_file_continues_the_plan_run_when_a_milestone_has_the_plan_name() {
         ["T/01-dev", "T/02-dev", "T/03-review"],
     );
 }
+
+#[test]
+fn retrying_a_task_whose_command_failed_runs_only_the_commands() {
+    let fake = Fake::new(&[], "", json!({}));
+    fake.env.write(
+        "orchestrator.yml",
+        r#"version: 1
+project:
+  name: one
+tasks:
+  - id: T
+    title: Deployed
+    description: A deploy that fails at first.
+    commands:
+      deploy: "test -f \"$ORCH_TEST_MARKER_DIR/reachable\""
+"#,
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let markers = tempfile::tempdir().unwrap();
+    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    assert_eq!(code, 100, "{out}");
+    let s = fake.summary_in("one", "T");
+    assert_eq!(s["outcome"], "failed");
+    assert!(
+        s["reason"].as_str().unwrap().contains("command `deploy`"),
+        "{s:#}"
+    );
+    std::fs::write(markers.path().join("reachable"), "").unwrap();
+    let (code, out) = run(&fake, markers.path(), &["resume", "--retry", "T"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        fake.keys(),
+        ["T/01-dev", "T/02-review"],
+        "the converged loop ran again"
+    );
+    let s = fake.summary_in("one", "T");
+    assert_eq!(s["outcome"], "completed", "{s:#}");
+    assert_eq!(s["commands"][0]["status"], 0);
+}
