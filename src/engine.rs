@@ -527,14 +527,15 @@ impl<R: Runner> Engine<'_, R> {
                         commands
                     })
                     .unwrap_or_default();
-                // A task whose loop converged but whose command failed retries the commands
-                // only: the agent's phases stand.
+                // A task whose loop converged but whose command failed (or waits for an
+                // approval) retries the commands only: the agent's phases stand.
                 let command_failed = prior_state
                     .as_ref()
                     .and_then(|p| p.summary.as_ref())
                     .is_some_and(|s| {
-                        s.outcome == Outcome::Failed
-                            && s.commands.last().is_some_and(|c| c.status != Some(0))
+                        s.awaits_approval()
+                            || (s.outcome == Outcome::Failed
+                                && s.commands.last().is_some_and(|c| c.status != Some(0)))
                     });
                 let prior = prior_state.map(|p| {
                     let mut phases = p.phases;

@@ -325,13 +325,14 @@ impl StateRecorder {
             }
             EngineEvent::RunFinished { .. } => {
                 if let Some(s) = guard.as_mut() {
+                    // A task waiting for an approval goes on with `orch resume`: not finished.
                     s.finished = !s.issues.iter().any(|i| {
                         matches!(
                             i.status,
                             IssueStatus::InProgress
                                 | IssueStatus::Interrupted
                                 | IssueStatus::Pending
-                        )
+                        ) || i.summary.as_ref().is_some_and(|s| s.awaits_approval())
                     });
                 }
             }

@@ -272,11 +272,26 @@ tasks:
     let markers = tempfile::tempdir().unwrap();
     let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
     assert_eq!(code, 100, "{out}");
+    let finished = |fake: &Fake| {
+        let (code, out) = run(fake, markers.path(), &["status", "--json"]);
+        assert_eq!(code, 0, "{out}");
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["finished"].clone()
+    };
+    assert_eq!(
+        finished(&fake),
+        false,
+        "a run waiting for an approval is not finished"
+    );
+    // A --retry of a task that waits for an approval runs no phase again either.
+    let (code, out) = run(&fake, markers.path(), &["resume", "--retry", "T"]);
+    assert_eq!(code, 100, "{out}");
+    assert_eq!(fake.keys(), ["T/01-dev", "T/02-review"]);
     let (code, out) = run(&fake, markers.path(), &["approve", "tag", "--task", "T"]);
     assert_eq!(code, 0, "{out}");
     let (code, out) = run(&fake, markers.path(), &["run", "--resume"]);
     assert_eq!(code, 0, "{out}");
     assert!(markers.path().join("tagged").exists(), "{out}");
+    assert_eq!(finished(&fake), true);
     assert_eq!(
         fake.keys(),
         ["T/01-dev", "T/02-review"],
@@ -362,4 +377,65 @@ tasks:
     let s = fake.summary_in("one", "T");
     assert_eq!(s["outcome"], "completed", "{s:#}");
     assert_eq!(s["commands"][0]["status"], 0);
+}
+
+#[test]
+fn a_command_cut_short_by_ctrl_c_runs_again_on_resume_and_the_others_do_not() {
+    let fake = Fake::new(&[], "", json!({}));
+    fake.env.write(
+        "orchestrator.yml",
+        r#"version: 1
+project:
+  name: cmds
+tasks:
+  - id: SHIP
+    title: Ship it
+    description: Build, then deploy.
+    commands:
+      build: "echo once >> \"$ORCH_TEST_MARKER_DIR/builds\""
+      deploy: "test -f \"$ORCH_TEST_MARKER_DIR/deploying\" || { touch \"$ORCH_TEST_MARKER_DIR/deploying\"; sleep 30; }"
+"#,
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let markers = tempfile::tempdir().unwrap();
+    let mut child = fake
+        .command(&["run", "--file"])
+        .env("ORCH_TEST_MARKER_DIR", markers.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..800 {
+        if markers.path().join("deploying").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(
+        markers.path().join("deploying").exists(),
+        "deploy never started"
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let s = fake.summary_in("cmds", "SHIP");
+    assert_eq!(s["outcome"], "interrupted", "{s:#}");
+    assert_eq!(s["commands"][1]["status"], serde_json::Value::Null);
+    assert!(
+        fake.env.root().join("wt/cmds/SHIP").is_dir(),
+        "the worktree is kept"
+    );
+
+    let (code, out) = run(&fake, markers.path(), &["resume"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        std::fs::read_to_string(markers.path().join("builds")).unwrap(),
+        "once\n"
+    );
+    assert_eq!(fake.keys(), ["SHIP/01-dev", "SHIP/02-review"]);
+    let s = fake.summary_in("cmds", "SHIP");
+    assert_eq!(s["outcome"], "completed", "{s:#}");
+    assert_eq!(s["commands"][1]["status"], 0);
+    assert!(!fake.env.root().join("wt/cmds/SHIP").exists());
 }
