@@ -1030,7 +1030,7 @@ impl<R: Runner> Engine<'_, R> {
             _ if full_gate => ctx.issue.spec.all_checks(),
             _ => shard.map(|s| s.acceptance.clone()).unwrap_or_default(),
         };
-        let acceptance = if checks.is_empty() {
+        let evaluated = if checks.is_empty() {
             None
         } else {
             let outcomes = crate::acceptance::evaluate(
@@ -1044,9 +1044,15 @@ impl<R: Runner> Engine<'_, R> {
             .await;
             write_json(&dir.join("acceptance.json"), &outcomes)?;
             if self.cancel.as_ref().is_some_and(|c| *c.borrow()) {
-                // Checks cut short say nothing: the phase runs again on resume.
+                // Checks cut short say nothing (no failed checks in the events, the report or
+                // the dashboard): the phase runs again on resume.
                 outcome.result = Err(PhaseFailure::Interrupted);
+                None
+            } else {
+                Some(outcomes)
             }
+        };
+        let acceptance = evaluated.map(|outcomes| {
             (self.reporter)(&EngineEvent::AcceptanceChecked {
                 id: ctx.issue.id.clone(),
                 seq: ctx.seq,
@@ -1054,7 +1060,7 @@ impl<R: Runner> Engine<'_, R> {
                 shard: shard.map(|s| s.id.clone()),
                 outcomes: outcomes.clone(),
             });
-            Some(GateRecord {
+            GateRecord {
                 full: full_gate,
                 passed: outcomes.iter().filter(|o| o.passed).count(),
                 failed: outcomes
@@ -1062,8 +1068,8 @@ impl<R: Runner> Engine<'_, R> {
                     .filter(|o| !o.passed)
                     .map(|o| format!("{} — {}", o.check, o.detail))
                     .collect(),
-            })
-        };
+            }
+        });
         match &outcome.result {
             Ok(value) => write_text(
                 &dir.join("result.json"),

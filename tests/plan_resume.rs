@@ -189,6 +189,20 @@ fn an_approval_for_a_task_or_gate_that_is_not_there_is_refused() {
     assert!(approvals.exists());
 }
 
+/// Every line of the event logs of the runs of `milestone`.
+fn events_of(fake: &Fake, milestone: &str) -> Vec<serde_json::Value> {
+    let dir = fake.env.repo.join("logs/orch").join(milestone);
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("events-") {
+            for line in std::fs::read_to_string(entry.path()).unwrap().lines() {
+                out.push(serde_json::from_str(line).unwrap());
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn checks_cut_short_by_ctrl_c_run_again_on_resume() {
     let fake = Fake::new(&[], "", json!({}));
@@ -234,6 +248,13 @@ tasks:
     assert!(
         fake.env.root().join("wt/gate/T").is_dir(),
         "the worktree is kept"
+    );
+    // Checks cut short are not failed checks: no gate on the phase, no acceptance_failed.
+    assert!(s["phases"][0].get("acceptance").is_none(), "{s:#}");
+    let events = events_of(&fake, "gate");
+    assert!(
+        !events.iter().any(|e| e["type"] == "acceptance_failed"),
+        "{events:?}"
     );
 
     let (code, out) = run(&fake, markers.path(), &["resume"]);
