@@ -498,7 +498,14 @@ impl<R: Runner> Engine<'_, R> {
                             )
                             .await?;
                         match merged {
-                            Some(oid) => (oid, deps[0].1.to_owned()),
+                            Some(oid) => {
+                                // The dependency whose tip it is, when no merge was needed.
+                                let parent = deps
+                                    .iter()
+                                    .find(|(tip, _)| *tip == oid)
+                                    .map_or(deps[0].1, |(_, branch)| branch);
+                                (oid.clone(), parent.to_owned())
+                            }
                             None => {
                                 tracing::warn!(
                                     "the work of {}'s dependencies conflicts; it starts from the trunk",

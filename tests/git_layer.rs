@@ -1145,3 +1145,45 @@ fn a_creation_cut_off_by_a_crash_is_rebuilt_and_other_locks_are_respected() {
         .to_string();
     assert!(err.contains("is locked (on a USB disk)"), "{err}");
 }
+
+#[test]
+fn merge_tips_makes_one_merge_only_when_the_tips_diverge() {
+    let (env, base) = repo_with_commit();
+    env.git(&["checkout", "-q", "-b", "a"]);
+    let a = env.commit_file("a.txt", "a\n", "a");
+    env.git(&["checkout", "-q", "-b", "b", &base]);
+    let b = env.commit_file("b.txt", "b\n", "b");
+    env.git(&["checkout", "-q", "-b", "a2", &a]);
+    let a2 = env.commit_file("a2.txt", "a2\n", "a2");
+    env.git(&["checkout", "-q", "main"]);
+    let repo = Repo::open(&env.repo).unwrap();
+    let tips = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    // The same tip twice, or a tip and its ancestor: nothing to merge.
+    assert_eq!(
+        repo.merge_tips(&tips(&[&a, &a]), "m").unwrap().as_deref(),
+        Some(a.as_str())
+    );
+    assert_eq!(
+        repo.merge_tips(&tips(&[&a, &a2]), "m").unwrap().as_deref(),
+        Some(a2.as_str())
+    );
+    // Diverging tips: one merge with both as parents, the same commit every time.
+    let m = repo
+        .merge_tips(&tips(&[&a2, &b, &a]), "m")
+        .unwrap()
+        .unwrap();
+    let parents = env.git(&["rev-list", "--parents", "-n1", &m]);
+    assert_eq!(
+        parents.split_whitespace().skip(1).collect::<Vec<_>>(),
+        [&a2, &b]
+    );
+    for f in ["a.txt", "a2.txt", "b.txt"] {
+        env.git(&["cat-file", "-e", &format!("{m}:{f}")]);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(
+        repo.merge_tips(&tips(&[&a2, &b, &a]), "m").unwrap(),
+        Some(m)
+    );
+}

@@ -7,23 +7,48 @@ use super::{GitError, ObjectId, Repo};
 impl Repo {
     /// A merge commit of `tips` (parents in that order) whose tree is their three-way merge,
     /// written to the object database only (no ref moves, no working tree). `None` when the
-    /// tips conflict. One tip is returned as is. The same tips and message always give the
-    /// same commit.
+    /// tips conflict. One tip — or tips that all lie in one tip's history — is returned as
+    /// is. The same tips and message always give the same commit.
     pub fn merge_tips(
         &self,
         tips: &[ObjectId],
         message: &str,
     ) -> Result<Option<ObjectId>, GitError> {
         let action = || format!("merge {}", tips.join(", "));
-        let Some((first, rest)) = tips.split_first() else {
+        if tips.is_empty() {
             return Err(self.refused(action(), "nothing to merge"));
-        };
-        if rest.is_empty() {
-            return Ok(Some(first.clone()));
         }
-        let mut commits = Vec::new();
+        // A tip that another tip already holds (the same commit, or an ancestor) adds
+        // nothing: it is left out, and one tip left needs no merge commit.
+        let mut oids: Vec<git2::Oid> = Vec::new();
         for tip in tips {
             let oid = self.oid(tip)?;
+            if !oids.contains(&oid) {
+                oids.push(oid);
+            }
+        }
+        let mut kept = Vec::new();
+        for &oid in &oids {
+            let mut redundant = false;
+            for &other in oids.iter().filter(|o| **o != oid) {
+                if self
+                    .inner
+                    .graph_descendant_of(other, oid)
+                    .map_err(self.err(action()))?
+                {
+                    redundant = true;
+                    break;
+                }
+            }
+            if !redundant {
+                kept.push(oid);
+            }
+        }
+        if let [only] = kept.as_slice() {
+            return Ok(Some(only.to_string()));
+        }
+        let mut commits = Vec::new();
+        for oid in kept {
             commits.push(self.inner.find_commit(oid).map_err(self.err(action()))?);
         }
         let mut tree = commits[0].tree().map_err(self.err(action()))?;
