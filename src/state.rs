@@ -118,6 +118,9 @@ pub struct RunState {
     /// The task the run was limited to (`--task`: it and its dependencies); a resume keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<String>,
+    /// The one issue the run was limited to (`--issue`); a resume keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_issue: Option<String>,
     /// Issues in plan order.
     pub issues: Vec<IssueState>,
 }
@@ -205,6 +208,7 @@ pub struct StateRecorder {
     dashboard: Option<crate::dashboard::Dashboard>,
     plan_file: Option<PathBuf>,
     task: Option<String>,
+    only_issue: Option<String>,
 }
 
 impl StateRecorder {
@@ -220,6 +224,7 @@ impl StateRecorder {
             dashboard,
             plan_file: None,
             task: None,
+            only_issue: None,
         }
     }
 
@@ -229,9 +234,10 @@ impl StateRecorder {
         self
     }
 
-    /// A run limited to `task` and its dependencies (`--task`).
-    pub fn with_task(mut self, task: Option<String>) -> Self {
+    /// A run limited to `task` and its dependencies (`--task`), or to one issue (`--issue`).
+    pub fn with_selection(mut self, task: Option<String>, only_issue: Option<String>) -> Self {
         self.task = task;
+        self.only_issue = only_issue;
         self
     }
 
@@ -253,6 +259,7 @@ impl StateRecorder {
                     finished: false,
                     plan_file: self.plan_file.clone(),
                     task: self.task.clone(),
+                    only_issue: self.only_issue.clone(),
                     issues: Vec::new(),
                 });
                 state.finished = false;

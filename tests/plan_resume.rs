@@ -118,6 +118,25 @@ fn a_resume_keeps_the_task_selection_of_the_run() {
 }
 
 #[test]
+fn a_resume_keeps_the_issue_selection_of_the_run() {
+    let fake = Fake::new(
+        &[
+            ("a.md", support::issue("A-1", "M1", "")),
+            ("b.md", support::issue("B-1", "M1", "")),
+        ],
+        "",
+        json!({"B-1/01-dev": [{"fail": "the model refused"}]}),
+    );
+    let markers = tempfile::tempdir().unwrap();
+    let (code, out) = run(&fake, markers.path(), &["run", "M1", "--issue", "B-1"]);
+    assert_eq!(code, 100, "{out}");
+    fake.script(json!({}));
+    let (code, out) = run(&fake, markers.path(), &["resume", "--retry", "B-1"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fake.keys(), ["B-1/01-dev", "B-1/02-dev", "B-1/03-review"]);
+}
+
+#[test]
 fn a_task_on_several_dependencies_keeps_its_base_across_resumes() {
     let fake = diamond();
     let markers = tempfile::tempdir().unwrap();

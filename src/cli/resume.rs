@@ -1,8 +1,9 @@
 //! `orch resume [MILESTONE | --file PLAN]`: continue the last run. Finished issues are not
 //! run again; an interrupted issue continues in its worktree after its last finished phase
 //! (the phase that was cut off runs again); counters continue; a task waiting for an approval
-//! that has since been given goes on. `--retry ID` runs a failed, blocked or capped issue's
-//! last step again.
+//! that has since been given goes on; a run limited by `--task` or `--issue` stays so.
+//! `--retry ID` runs a failed, blocked or capped issue's last step again (a task whose
+//! command failed, or that waits for an approval, only its commands).
 
 use super::{hinted, GlobalArgs, Workspace};
 use std::path::PathBuf;
@@ -90,7 +91,7 @@ pub(super) fn continue_run(
         milestone: plan_file.is_none().then(|| state.milestone.clone()),
         file: plan_file,
         docs,
-        issue: None,
+        issue: state.only_issue.clone(),
         task: state.task.clone(),
         all: false,
         resume: false,
