@@ -378,6 +378,8 @@ mod tests {
             updated_at: updated_at.to_owned(),
             finished: false,
             plan_file: None,
+            task: None,
+            only_issue: None,
             issues: Vec::new(),
         }
     }
