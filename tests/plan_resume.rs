@@ -198,7 +198,10 @@ fn an_approval_for_a_task_or_gate_that_is_not_there_is_refused() {
         &["approve", "deploy", "--task", "SHPI"],
     );
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("task `SHPI` is not in diamond"), "{out}");
+    assert!(
+        out.contains("task `SHPI` is not in the last run of diamond"),
+        "{out}"
+    );
     let (code, out) = run(
         &fake,
         markers.path(),

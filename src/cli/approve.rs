@@ -46,14 +46,17 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let common = repo.common_dir();
     let state = crate::state::latest(&common, Some(&milestone));
     if let (Some(task), false) = (&args.task, args.revoke) {
-        let known: Option<Vec<&str>> = match (&plan, &state) {
-            (Some(plan), _) => Some(plan.issues.iter().map(|i| i.id.as_str()).collect()),
-            (None, Some(state)) => Some(state.issues.iter().map(|i| i.id.as_str()).collect()),
+        let known: Option<(Vec<&str>, &str)> = match (&plan, &state) {
+            (Some(plan), _) => Some((plan.issues.iter().map(|i| i.id.as_str()).collect(), "")),
+            (None, Some(state)) => Some((
+                state.issues.iter().map(|i| i.id.as_str()).collect(),
+                "the last run of ",
+            )),
             (None, None) => None,
         };
-        if let Some(known) = known.filter(|k| !k.contains(&task.as_str())) {
+        if let Some((known, what)) = known.filter(|(k, _)| !k.contains(&task.as_str())) {
             return Err(hinted(
-                format!("task `{task}` is not in {milestone}"),
+                format!("task `{task}` is not in {what}{milestone}"),
                 format!("its tasks: {}", known.join(", ")),
             ));
         }
