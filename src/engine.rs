@@ -1038,6 +1038,17 @@ impl<R: Runner> Engine<'_, R> {
             _ => shard.map(|s| s.acceptance.clone()).unwrap_or_default(),
         };
         let evaluated = if checks.is_empty() {
+            if shard.is_some() && outcome.result.is_ok() {
+                // A shard with no checks of its own is done when its phase is: the event log
+                // still says so (`shard_completed`).
+                (self.reporter)(&EngineEvent::AcceptanceChecked {
+                    id: ctx.issue.id.clone(),
+                    seq: ctx.seq,
+                    phase: kind,
+                    shard: shard.map(|s| s.id.clone()),
+                    outcomes: Vec::new(),
+                });
+            }
             None
         } else {
             let outcomes = crate::acceptance::evaluate(

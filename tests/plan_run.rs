@@ -277,3 +277,49 @@ fn walkdir(root: &std::path::Path) -> Vec<String> {
     }
     out
 }
+
+#[test]
+fn every_shard_that_was_developed_is_completed_in_the_event_log() {
+    let fake = Fake::new(&[], "", json!({}));
+    fake.env.write(
+        "orchestrator.yml",
+        r#"version: 1
+project:
+  name: shards
+tasks:
+  - id: T
+    title: Two halves
+    description: The first half has no checks of its own.
+    shards:
+      - id: T-a
+        title: First half
+      - id: T-b
+        title: Second half
+        acceptance:
+          - "File exists: work/T.txt"
+"#,
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let (code, out) = fake.run(&["run", "--file"]);
+    assert_eq!(code, 0, "{out}");
+    let dir = fake.env.repo.join("logs/orch/shards");
+    let mut completed = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+        if entry.file_name().to_string_lossy().starts_with("events-") {
+            for line in std::fs::read_to_string(entry.path()).unwrap().lines() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                if v["type"] == "shard_completed" {
+                    completed.push((v["shard"].as_str().unwrap().to_owned(), v["passed"].clone()));
+                }
+            }
+        }
+    }
+    assert_eq!(
+        completed,
+        [
+            ("T-a".to_owned(), json!(true)),
+            ("T-b".to_owned(), json!(true))
+        ]
+    );
+}
