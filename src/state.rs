@@ -279,9 +279,15 @@ impl StateRecorder {
             }
             EngineEvent::IssueStarted { id, .. } => {
                 if let Some(i) = issue_mut(&mut guard, id) {
-                    if i.summary.is_none() || i.status == IssueStatus::Interrupted {
+                    // A task waiting for an approval is looked at again (its gated command
+                    // may run now): in progress until it ends again.
+                    let waiting = i.summary.as_ref().is_some_and(|s| s.awaits_approval());
+                    if i.summary.is_none() || i.status == IssueStatus::Interrupted || waiting {
                         i.status = IssueStatus::InProgress;
                         i.started_at.get_or_insert(now.clone());
+                    }
+                    if waiting {
+                        i.summary = None;
                     }
                 }
             }

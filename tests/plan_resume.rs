@@ -482,3 +482,53 @@ tasks:
     assert_eq!(s["commands"][1]["status"], 0);
     assert!(!fake.env.root().join("wt/cmds/SHIP").exists());
 }
+
+#[test]
+fn an_approved_command_running_on_resume_shows_as_in_progress() {
+    let fake = Fake::new(&[], "", json!({}));
+    fake.env.write(
+        "orchestrator.yml",
+        r#"version: 1
+project:
+  name: one
+tasks:
+  - id: T
+    title: Deployed
+    description: A slow gated deploy.
+    commands:
+      deploy: "touch \"$ORCH_TEST_MARKER_DIR/deploying\"; sleep 3"
+    approvals:
+      required: [deploy]
+"#,
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let markers = tempfile::tempdir().unwrap();
+    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    assert_eq!(code, 100, "{out}");
+    let (code, out) = run(&fake, markers.path(), &["approve", "deploy", "--file"]);
+    assert_eq!(code, 0, "{out}");
+    let mut child = fake
+        .command(&["resume"])
+        .env("ORCH_TEST_MARKER_DIR", markers.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..800 {
+        if markers.path().join("deploying").exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    let (code, out) = run(&fake, markers.path(), &["status"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("Awaiting approval"), "{out}");
+    let (_, out) = run(&fake, markers.path(), &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["issues"][0]["status"], "in_progress", "{status:#}");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let (_, out) = run(&fake, markers.path(), &["status", "--json"]);
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["issues"][0]["status"], "completed");
+}
