@@ -121,6 +121,9 @@ pub struct RunState {
     /// The one issue the run was limited to (`--issue`); a resume keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub only_issue: Option<String>,
+    /// Started with `--no-build`; a resume keeps skipping `build` and `release`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_build: bool,
     /// Issues in plan order.
     pub issues: Vec<IssueState>,
 }
@@ -209,6 +212,7 @@ pub struct StateRecorder {
     plan_file: Option<PathBuf>,
     task: Option<String>,
     only_issue: Option<String>,
+    no_build: bool,
 }
 
 impl StateRecorder {
@@ -225,6 +229,7 @@ impl StateRecorder {
             plan_file: None,
             task: None,
             only_issue: None,
+            no_build: false,
         }
     }
 
@@ -234,10 +239,17 @@ impl StateRecorder {
         self
     }
 
-    /// A run limited to `task` and its dependencies (`--task`), or to one issue (`--issue`).
-    pub fn with_selection(mut self, task: Option<String>, only_issue: Option<String>) -> Self {
+    /// A run limited to `task` and its dependencies (`--task`), or to one issue (`--issue`),
+    /// and whether it skips `build`/`release` (`--no-build`).
+    pub fn with_selection(
+        mut self,
+        task: Option<String>,
+        only_issue: Option<String>,
+        no_build: bool,
+    ) -> Self {
         self.task = task;
         self.only_issue = only_issue;
+        self.no_build = no_build;
         self
     }
 
@@ -260,6 +272,7 @@ impl StateRecorder {
                     plan_file: self.plan_file.clone(),
                     task: self.task.clone(),
                     only_issue: self.only_issue.clone(),
+                    no_build: self.no_build,
                     issues: Vec::new(),
                 });
                 state.finished = false;
@@ -386,6 +399,7 @@ mod tests {
             plan_file: None,
             task: None,
             only_issue: None,
+            no_build: false,
             issues: Vec::new(),
         }
     }

@@ -532,3 +532,35 @@ tasks:
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(status["issues"][0]["status"], "completed");
 }
+
+#[test]
+fn a_resume_keeps_skipping_the_build_of_a_no_build_run() {
+    let fake = Fake::new(&[], "", json!({}));
+    fake.env.write(
+        "orchestrator.yml",
+        r#"version: 1
+project:
+  name: one
+tasks:
+  - id: T
+    title: Deployed
+    description: Built, then deployed once approved.
+    commands:
+      build: "touch \"$ORCH_TEST_MARKER_DIR/built\""
+      deploy: "touch \"$ORCH_TEST_MARKER_DIR/deployed\""
+    approvals:
+      required: [deploy]
+"#,
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let markers = tempfile::tempdir().unwrap();
+    let (code, out) = run(&fake, markers.path(), &["run", "--file", "--no-build"]);
+    assert_eq!(code, 100, "{out}");
+    let (code, out) = run(&fake, markers.path(), &["approve", "deploy", "--file"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = run(&fake, markers.path(), &["resume"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(markers.path().join("deployed").exists(), "{out}");
+    assert!(!markers.path().join("built").exists(), "the resume built");
+}

@@ -1,7 +1,8 @@
 //! `orch resume [MILESTONE | --file PLAN]`: continue the last run. Finished issues are not
 //! run again; an interrupted issue continues in its worktree after its last finished phase
 //! (the phase that was cut off runs again); counters continue; a task waiting for an approval
-//! that has since been given goes on; a run limited by `--task` or `--issue` stays so.
+//! that has since been given goes on; a run limited by `--task` or `--issue`, or started
+//! with `--no-build`, stays so.
 //! `--retry ID` runs a failed, blocked or capped issue's last step again (a task whose
 //! command failed, or that waits for an approval, only its commands).
 
@@ -96,7 +97,7 @@ pub(super) fn continue_run(
         all: false,
         resume: false,
         dry_run: false,
-        no_build,
+        no_build: no_build || state.no_build,
         force_unlock,
     };
     super::run::launch(global, &run_args, Some(state), retry)

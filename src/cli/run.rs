@@ -266,7 +266,7 @@ pub(super) fn launch(
         });
     let recorder = crate::state::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard)
         .with_plan_file(plan_file)
-        .with_selection(args.task.clone(), args.issue.clone());
+        .with_selection(args.task.clone(), args.issue.clone(), args.no_build);
     let event_log = crate::events::EventLog::new(ws.config.orch_logs(&repo_root));
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
