@@ -279,6 +279,12 @@ pub enum EngineEvent {
         name: String,
         record: CommandRecord,
     },
+    /// A task with several dependencies could not start from their merged work (it conflicts)
+    /// and starts from the trunk instead.
+    BaseFallback {
+        id: String,
+        reason: String,
+    },
     /// A task waits for `orch approve <gate>`.
     AwaitingApproval {
         id: String,
@@ -507,10 +513,14 @@ impl<R: Runner> Engine<'_, R> {
                                 (oid.clone(), parent.to_owned())
                             }
                             None => {
-                                tracing::warn!(
-                                    "the work of {}'s dependencies conflicts; it starts from the trunk",
-                                    issue.id
-                                );
+                                (self.reporter)(&EngineEvent::BaseFallback {
+                                    id: issue.id.clone(),
+                                    reason: format!(
+                                        "the work of {} conflicts when merged; {} starts from {trunk}",
+                                        issue.blocked_by.join(", "),
+                                        issue.id
+                                    ),
+                                });
                                 (base.clone(), trunk.clone())
                             }
                         }
@@ -665,13 +675,7 @@ impl<R: Runner> Engine<'_, R> {
             sessions: BTreeMap::new(),
             dev_session: None,
             stack: vec![issue.branch.clone()],
-            timeout: issue
-                .spec
-                .constraints
-                .timebox
-                .as_deref()
-                .and_then(crate::timeutil::parse_duration)
-                .unwrap_or_else(|| self.config.phase_timeout()),
+            timeout: task_timeout(issue, self.config),
         };
 
         let mut results: Vec<Option<serde_json::Value>> = Vec::new();
@@ -1056,7 +1060,7 @@ impl<R: Runner> Engine<'_, R> {
                 &ctx.issue.worktree,
                 &ctx.issue.spec.paths,
                 &dir.join("acceptance"),
-                self.config.phase_timeout(),
+                ctx.timeout,
                 self.cancel.clone(),
             )
             .await;
@@ -1270,10 +1274,16 @@ impl<R: Runner> Engine<'_, R> {
                     }
                 }
             }
+            if self.cancel.as_ref().is_some_and(|c| *c.borrow()) {
+                // Ctrl-C arrived between two commands: start no new one.
+                summary.outcome = Outcome::Interrupted;
+                summary.reason = Some(format!("interrupted before running `{name}`"));
+                return Ok(());
+            }
             let log = issue_dir
                 .join("commands")
                 .join(format!("{}.log", crate::naming::ref_component(name)));
-            let timeout = self.config.phase_timeout();
+            let timeout = task_timeout(issue, self.config);
             let result =
                 crate::command::run_shell(command, worktree, &log, timeout, self.cancel.clone())
                     .await;
@@ -1602,6 +1612,17 @@ pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
         }
         (PhaseKind::Review, _) => Step::Run(PhaseKind::Fix),
     }
+}
+
+/// How long one phase, check or command of a task may run: its timebox, else `phase_timeout`.
+fn task_timeout(issue: &PlannedIssue, config: &Config) -> std::time::Duration {
+    issue
+        .spec
+        .constraints
+        .timebox
+        .as_deref()
+        .and_then(crate::timeutil::parse_duration)
+        .unwrap_or_else(|| config.phase_timeout())
 }
 
 /// Where an issue's branch starts.

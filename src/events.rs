@@ -136,6 +136,9 @@ impl EventLog {
                             "approved_by": record.approved_by}),
                 ]
             }
+            EngineEvent::BaseFallback { id, reason } => {
+                vec![json!({"type": "base_fallback", "task": id, "reason": reason})]
+            }
             EngineEvent::AwaitingApproval { id, gate } => {
                 vec![json!({"type": "awaiting_approval", "task": id, "gate": gate})]
             }

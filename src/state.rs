@@ -367,6 +367,7 @@ impl StateRecorder {
             | EngineEvent::ShardStarted { .. }
             | EngineEvent::AcceptanceChecked { .. }
             | EngineEvent::AwaitingApproval { .. }
+            | EngineEvent::BaseFallback { .. }
             | EngineEvent::PhaseRetry { .. } => return,
         }
         if let Some(state) = guard.as_mut() {

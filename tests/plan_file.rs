@@ -28,6 +28,13 @@ const CASES: &[(&str, &[&str])] = &[
             ],
         ),
         (
+            "gate_guards_nothing.yml",
+            &[
+                "gate_guards_nothing.yml:11:38: approval gate `test` of task `A-1` guards nothing: the task has no `test` command",
+                "gate_guards_nothing.yml:11:44: approval gate `deploy` of task `A-1` guards nothing: the task has no `deploy` command",
+            ],
+        ),
+        (
             "bad_acceptance_kind.yml",
             &[
                 "bad_acceptance_kind.yml:6:9: unknown acceptance check kind `Smells good` (one of: Tests pass: <command>, Command: <command>, File exists: <path>, Contains: [<path>:] <text>, Not contains: [<path>:] <text>)",
@@ -425,7 +432,7 @@ fn plain_lists_and_maps_are_both_accepted_for_paths_and_approvals() {
     let env = TestEnv::new();
     let file = load_text(
         &env,
-        "version: 1\nproject: {name: \"My Shop!\"}\norchestrator: {approvals: [deploy]}\ntasks:\n  - id: A-1\n    title: A\n    paths: [a.rs]\n    approvals: {required: [tag, deploy]}\n  - id: A-2\n    title: B\n    paths: {preferred: [b.rs]}\n",
+        "version: 1\nproject: {name: \"My Shop!\"}\norchestrator: {approvals: [deploy]}\ntasks:\n  - id: A-1\n    title: A\n    paths: [a.rs]\n    commands: {tag: \"git tag v1\", deploy: \"true\"}\n    approvals: {required: [tag, deploy]}\n  - id: A-2\n    title: B\n    paths: {preferred: [b.rs]}\n",
     );
     assert_eq!(file.tasks[0].paths, ["a.rs"]);
     assert_eq!(file.tasks[1].paths, ["b.rs"]);

@@ -323,3 +323,39 @@ tasks:
         ]
     );
 }
+
+#[test]
+fn a_task_whose_dependencies_conflict_starts_from_the_trunk_and_says_so() {
+    let fake = Fake::new(
+        &[],
+        "",
+        json!({
+            "L/01-dev": [{"run": "echo left > shared.txt && git add shared.txt && git commit -qm left"},
+                         {"message": work(false)}],
+            "R/01-dev": [{"run": "echo right > shared.txt && git add shared.txt && git commit -qm right"},
+                         {"message": work(false)}],
+        }),
+    );
+    fake.env.write(
+        "orchestrator.yml",
+        "version: 1\nproject: {name: clash}\ntasks:\n  - {id: L, title: Left}\n  - {id: R, title: Right}\n  - {id: T, title: Top, dependencies: [L, R]}\n",
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "plan"]);
+    let trunk = fake.env.git(&["rev-parse", "HEAD"]);
+    let (code, out) = fake.run(&["run", "--file"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("note: the work of L, R conflicts when merged; T starts from main"),
+        "{out}"
+    );
+    assert_eq!(fake.summary_in("clash", "T")["base"], trunk.trim());
+    let log = std::fs::read_dir(fake.env.repo.join("logs/orch/clash"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.file_name().to_string_lossy().starts_with("events-"))
+        .unwrap();
+    assert!(std::fs::read_to_string(log.path())
+        .unwrap()
+        .contains("\"type\":\"base_fallback\""));
+}

@@ -865,6 +865,8 @@ fn the_example_plan_runs_end_to_end_through_the_real_codex() {
 
     let (code, out) = orch(&["approve", "apply_patch", "--file"]);
     assert_eq!(code, 0, "{out}");
+    let (code, out) = orch(&["approve", "deploy", "--task", "LEDG-3", "--file"]);
+    assert_eq!(code, 0, "{out}");
     let (code, out) = orch(&["resume", "--no-build"]);
     assert_ne!(code, 0, "the tag still waits: {out}");
     let logs = run.env.repo.join("logs/orch/tallyho");
@@ -882,8 +884,15 @@ fn the_example_plan_runs_end_to_end_through_the_real_codex() {
         1,
         "failed checks went to a fix"
     );
-    assert_eq!(summary("LEDG-3")["commands"][0]["name"], "smoke");
-    assert_eq!(summary("LEDG-3")["commands"][0]["status"], 0);
+    let ledg3 = summary("LEDG-3");
+    let commands: Vec<(&str, i64)> = ledg3["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["status"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(commands, [("deploy", 0), ("smoke", 0)], "{ledg3:#}");
+    assert!(ledg3["commands"][0]["approved_by"].is_string());
     assert_eq!(summary("REL-1")["awaiting"], serde_json::json!(["tag"]));
     assert_eq!(run.env.git(&["tag", "-l"]), "");
 

@@ -609,6 +609,9 @@ impl TerminalReporter {
                 };
                 let _ = writeln!(err, "  {name}: `{}` {status}", record.command);
             }
+            EngineEvent::BaseFallback { reason, .. } => {
+                let _ = writeln!(err, "  {} {reason}", self.style.yellow("note:"));
+            }
             EngineEvent::AwaitingApproval { id, gate } => {
                 let _ = writeln!(
                     err,

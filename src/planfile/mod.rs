@@ -163,6 +163,7 @@ pub fn load(path: &Path) -> Result<PlanFile, Vec<Problem>> {
         );
     }
     semantics(&tasks, &mut problems);
+    gates_guard_something(&tree, &tasks, &mut problems);
 
     if problems.iter().any(Problem::is_error) {
         crate::problem::sort(&mut problems);
@@ -597,6 +598,51 @@ fn commands(map: Option<&Node>) -> BTreeMap<String, String> {
         .iter()
         .filter_map(|(k, v)| Some((k.name.clone(), v.as_str()?.to_owned())))
         .collect()
+}
+
+/// A task's own approval gate must guard something: `apply_patch` (the agent's work) or a
+/// command the task runs after it converges (its own or the project's build defaults). A gate
+/// naming nothing would be a gate that silently lets everything through.
+fn gates_guard_something(tree: &Node, tasks: &[(&Path, &Node)], problems: &mut Vec<Problem>) {
+    let names = |node: Option<&Node>| -> Vec<String> {
+        node.and_then(Node::as_map)
+            .map(|m| m.iter().map(|(k, _)| k.name.clone()).collect())
+            .unwrap_or_default()
+    };
+    let project = names(tree.get("project").and_then(|p| p.get("build")));
+    for (file, task) in tasks {
+        let mut commands = project.clone();
+        commands.extend(names(task.get("commands")));
+        commands.retain(|c| c != "lint" && c != "test");
+        commands.sort();
+        commands.dedup();
+        let list = match task.get("approvals") {
+            Some(n) if n.as_map().is_some() => n.get("required"),
+            other => other,
+        };
+        for gate in list.and_then(Node::as_seq).unwrap_or_default() {
+            let Some(name) = gate.as_str() else { continue };
+            if name == crate::approval::APPLY_PATCH || commands.iter().any(|c| c == name) {
+                continue;
+            }
+            let id = task.get("id").and_then(Node::as_str).unwrap_or("?");
+            problems.push(
+                at(
+                    file,
+                    gate.pos,
+                    format!("approval gate `{name}` of task `{id}` guards nothing: the task has no `{name}` command"),
+                )
+                .with_hint(format!(
+                    "a gate is `apply_patch` (the agent's work) or the name of a command the task runs after it converges ({}); add `commands.{name}` or drop the gate",
+                    if commands.is_empty() {
+                        "it has none".to_owned()
+                    } else {
+                        commands.join(", ")
+                    }
+                )),
+            );
+        }
+    }
 }
 
 /// `approvals: [a, b]` or `approvals: {required: [a, b]}`.
