@@ -106,6 +106,23 @@ pub fn prepare(repo: &Repo, wt: &IssueWorktree, base: &str) -> Result<Prepared, 
             }
         }
         if entry.name == name && same_path {
+            // Ours only if it holds this issue's branch (or work stacked on it): a milestone
+            // and a plan of the same name give their issues the same worktree path.
+            let head = Repo::open(&entry.path)?.head()?;
+            let holds_ours = match (repo.branch_tip(&wt.branch)?, &head.oid) {
+                (Some(tip), Some(head)) => repo.descends_from(head, &tip)?,
+                _ => false,
+            };
+            if !holds_ours {
+                return Err(refused(format!(
+                    "worktree `{}` at {} holds {}, not the work of branch `{}`",
+                    entry.name,
+                    entry.path.display(),
+                    head.branch
+                        .map_or("a detached HEAD".to_owned(), |b| format!("branch `{b}`")),
+                    wt.branch
+                )));
+            }
             return Ok(Prepared::Reused);
         }
         return Err(refused(format!(

@@ -485,6 +485,31 @@ fn quick_check_accepts_what_git_ignores_and_touched_files() {
 // ---------- worktree lifecycle ----------
 
 #[test]
+fn a_worktree_holding_another_branch_is_not_reused() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let ours = issue(&env, "A-1");
+    lifecycle::prepare(&repo, &ours, &head).unwrap();
+    // Work stacked on the issue branch (as `gt create` does) is still ours.
+    env.git_in(&ours.path, &["checkout", "-q", "-b", "stacked"]);
+    env.commit_file_in(&ours.path, "s.txt", "s\n", "stacked work");
+    assert_eq!(
+        lifecycle::prepare(&repo, &ours, &head).unwrap(),
+        Prepared::Reused
+    );
+    // Same milestone and id, another branch (a plan named like the milestone): refused.
+    let theirs = IssueWorktree::new("M1", "A-1", "Another title", &worktree_root(&env));
+    assert_eq!(theirs.path, ours.path);
+    let err = lifecycle::prepare(&repo, &theirs, &head)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("holds branch `stacked`, not the work of branch `orch/M1/A-1-another-title`"),
+        "{err}"
+    );
+}
+
+#[test]
 fn create_reuse_remove() {
     let (env, head) = repo_with_commit();
     let repo = Repo::open(&env.repo).unwrap();
