@@ -1,8 +1,9 @@
 //! The run's event log: append-only JSONL, `logs/orch/<milestone>/events-<run-id>.jsonl`,
 //! one `{ts, type, task, phase?, …}` object per line, in the event vocabulary of plan mode
-//! (`plan_validated`, `task_started`, `task_completed`, `task_failed`, `skipped`, `resumed`,
-//! `completed`, …) plus phase events (`phase_started`, `phase_completed`, `guard_denied`,
-//! `guard_violation`). A reporter: it renders the engine's events.
+//! (`plan_validated`, `task_started`, `task_completed`, `task_failed`, `task_blocked`,
+//! `skipped`, `resumed`, `completed`, `acceptance_passed`, `awaiting_approval`, …) plus phase
+//! events (`phase_started`, `phase_completed`, `guard_denied`, `guard_violation`). A reporter:
+//! it renders the engine's events.
 
 use crate::engine::{EngineEvent, Outcome};
 use serde_json::{json, Value};
@@ -159,6 +160,9 @@ impl EventLog {
                 let kind = match summary.outcome {
                     Outcome::Completed => "task_completed",
                     Outcome::Skipped => "skipped",
+                    // Waiting for a human (an approval, or a review that needs a decision)
+                    // is not a failure.
+                    Outcome::Blocked => "task_blocked",
                     _ => "task_failed",
                 };
                 vec![

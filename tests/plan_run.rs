@@ -193,6 +193,7 @@ fn a_diamond_with_shards_checks_and_an_approval_gate_runs_to_the_end() {
         "acceptance_failed",
         "acceptance_passed",
         "awaiting_approval",
+        "task_blocked",
         "command_run",
         "resumed",
         "task_completed",
