@@ -19,11 +19,42 @@ fn run(fake: &Fake, markers: &std::path::Path, args: &[&str]) -> (i32, String) {
     )
 }
 
+/// Starts `orch ARGS` in the background and waits until the marker file `name` appears
+/// (a check or command of the plan creates it, then sleeps).
+fn start_until_marker(
+    fake: &Fake,
+    markers: &std::path::Path,
+    args: &[&str],
+    name: &str,
+) -> std::process::Child {
+    let child = fake
+        .command(args)
+        .env("ORCH_TEST_MARKER_DIR", markers)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    for _ in 0..800 {
+        if markers.join(name).exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(markers.join(name).exists(), "{name} never appeared");
+    child
+}
+
+/// Sends `signal` to a child orch and waits for it.
+fn signal(mut child: std::process::Child, signal: i32) -> std::process::ExitStatus {
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, signal) };
+    child.wait().unwrap()
+}
+
 #[test]
 fn a_command_that_ran_before_a_crash_is_not_run_again() {
     let fake = Fake::new(&[], "", json!({}));
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         r#"version: 1
 project:
   name: cmds
@@ -36,27 +67,9 @@ tasks:
       tag: "test -f \"$ORCH_TEST_MARKER_DIR/tagging\" || { touch \"$ORCH_TEST_MARKER_DIR/tagging\"; sleep 20; }"
 "#,
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let markers = tempfile::tempdir().unwrap();
-    let mut child = fake
-        .command(&["run", "--file"])
-        .env("ORCH_TEST_MARKER_DIR", markers.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Killed while `tag` runs: `deploy` has finished.
-    for _ in 0..800 {
-        if markers.path().join("tagging").exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    assert!(markers.path().join("tagging").exists(), "tag never started");
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
-    child.wait().unwrap();
+    let child = start_until_marker(&fake, markers.path(), &["run", "--file"], "tagging");
+    signal(child, libc::SIGKILL);
 
     let (code, out) = run(&fake, markers.path(), &["resume", "--force-unlock"]);
     assert_eq!(code, 0, "{out}");
@@ -228,8 +241,7 @@ fn events_of(fake: &Fake, milestone: &str) -> Vec<serde_json::Value> {
 #[test]
 fn checks_cut_short_by_ctrl_c_run_again_on_resume() {
     let fake = Fake::new(&[], "", json!({}));
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         r#"version: 1
 project:
   name: gate
@@ -241,29 +253,9 @@ tasks:
       - "Tests pass: test -f \"$ORCH_TEST_MARKER_DIR/checking\" || { touch \"$ORCH_TEST_MARKER_DIR/checking\"; sleep 30; }"
 "#,
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let markers = tempfile::tempdir().unwrap();
-    let mut child = fake
-        .command(&["run", "--file"])
-        .env("ORCH_TEST_MARKER_DIR", markers.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..800 {
-        if markers.path().join("checking").exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    assert!(
-        markers.path().join("checking").exists(),
-        "the check never started"
-    );
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    let code = child.wait().unwrap().code();
+    let child = start_until_marker(&fake, markers.path(), &["run", "--file"], "checking");
+    let code = signal(child, libc::SIGINT).code();
     assert_eq!(code, Some(130));
     let s = fake.summary_in("gate", "T");
     assert_eq!(s["outcome"], "interrupted", "{s:#}");
@@ -295,8 +287,7 @@ tasks:
 #[test]
 fn run_resume_without_a_milestone_continues_the_latest_run() {
     let fake = Fake::new(&[], "", json!({}));
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         r#"version: 1
 project:
   name: one
@@ -310,8 +301,6 @@ tasks:
       required: [tag]
 "#,
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let markers = tempfile::tempdir().unwrap();
     let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
     assert_eq!(code, 100, "{out}");
@@ -350,12 +339,9 @@ fn resume_file_continues_the_plan_run_when_a_milestone_has_the_plan_name() {
         "",
         json!({"T/01-dev": [{"fail": "the model refused"}]}),
     );
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         "version: 1\nproject:\n  name: one\ntasks:\n  - id: T\n    title: Task\n    description: d\n",
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let markers = tempfile::tempdir().unwrap();
     let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
     assert_eq!(code, 100, "{out}");
@@ -385,8 +371,7 @@ fn resume_file_continues_the_plan_run_when_a_milestone_has_the_plan_name() {
 #[test]
 fn retrying_a_task_whose_command_failed_runs_only_the_commands() {
     let fake = Fake::new(&[], "", json!({}));
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         r#"version: 1
 project:
   name: one
@@ -398,8 +383,6 @@ tasks:
       deploy: "test -f \"$ORCH_TEST_MARKER_DIR/reachable\""
 "#,
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let markers = tempfile::tempdir().unwrap();
     let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
     assert_eq!(code, 100, "{out}");
@@ -425,8 +408,7 @@ tasks:
 #[test]
 fn a_command_cut_short_by_ctrl_c_runs_again_on_resume_and_the_others_do_not() {
     let fake = Fake::new(&[], "", json!({}));
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         r#"version: 1
 project:
   name: cmds
@@ -439,29 +421,9 @@ tasks:
       deploy: "test -f \"$ORCH_TEST_MARKER_DIR/deploying\" || { touch \"$ORCH_TEST_MARKER_DIR/deploying\"; sleep 30; }"
 "#,
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let markers = tempfile::tempdir().unwrap();
-    let mut child = fake
-        .command(&["run", "--file"])
-        .env("ORCH_TEST_MARKER_DIR", markers.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..800 {
-        if markers.path().join("deploying").exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    assert!(
-        markers.path().join("deploying").exists(),
-        "deploy never started"
-    );
-    // SAFETY: signalling our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
-    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let child = start_until_marker(&fake, markers.path(), &["run", "--file"], "deploying");
+    assert_eq!(signal(child, libc::SIGINT).code(), Some(130));
     let s = fake.summary_in("cmds", "SHIP");
     assert_eq!(s["outcome"], "interrupted", "{s:#}");
     assert_eq!(s["commands"][1]["status"], serde_json::Value::Null);
@@ -486,8 +448,7 @@ tasks:
 #[test]
 fn an_approved_command_running_on_resume_shows_as_in_progress() {
     let fake = Fake::new(&[], "", json!({}));
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         r#"version: 1
 project:
   name: one
@@ -501,26 +462,12 @@ tasks:
       required: [deploy]
 "#,
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let markers = tempfile::tempdir().unwrap();
     let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
     assert_eq!(code, 100, "{out}");
     let (code, out) = run(&fake, markers.path(), &["approve", "deploy", "--file"]);
     assert_eq!(code, 0, "{out}");
-    let mut child = fake
-        .command(&["resume"])
-        .env("ORCH_TEST_MARKER_DIR", markers.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    for _ in 0..800 {
-        if markers.path().join("deploying").exists() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
+    let mut child = start_until_marker(&fake, markers.path(), &["resume"], "deploying");
     let (code, out) = run(&fake, markers.path(), &["status"]);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("Awaiting approval"), "{out}");
@@ -536,8 +483,7 @@ tasks:
 #[test]
 fn a_resume_keeps_skipping_the_build_of_a_no_build_run() {
     let fake = Fake::new(&[], "", json!({}));
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         r#"version: 1
 project:
   name: one
@@ -552,8 +498,6 @@ tasks:
       required: [deploy]
 "#,
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let markers = tempfile::tempdir().unwrap();
     let (code, out) = run(&fake, markers.path(), &["run", "--file", "--no-build"]);
     assert_eq!(code, 100, "{out}");

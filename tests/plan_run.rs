@@ -282,8 +282,7 @@ fn walkdir(root: &std::path::Path) -> Vec<String> {
 #[test]
 fn every_shard_that_was_developed_is_completed_in_the_event_log() {
     let fake = Fake::new(&[], "", json!({}));
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         r#"version: 1
 project:
   name: shards
@@ -300,8 +299,6 @@ tasks:
           - "File exists: work/T.txt"
 "#,
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let (code, out) = fake.run(&["run", "--file"]);
     assert_eq!(code, 0, "{out}");
     let dir = fake.env.repo.join("logs/orch/shards");
@@ -337,12 +334,9 @@ fn a_task_whose_dependencies_conflict_starts_from_the_trunk_and_says_so() {
                          {"message": work(false)}],
         }),
     );
-    fake.env.write(
-        "orchestrator.yml",
+    fake.add_plan_text(
         "version: 1\nproject: {name: clash}\ntasks:\n  - {id: L, title: Left}\n  - {id: R, title: Right}\n  - {id: T, title: Top, dependencies: [L, R]}\n",
     );
-    fake.env.git(&["add", "."]);
-    fake.env.git(&["commit", "-q", "-m", "plan"]);
     let trunk = fake.env.git(&["rev-parse", "HEAD"]);
     let (code, out) = fake.run(&["run", "--file"]);
     assert_eq!(code, 0, "{out}");

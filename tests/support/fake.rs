@@ -84,6 +84,13 @@ impl FakeRepo {
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
+    /// Writes `orchestrator.yml` with `text` and commits it.
+    pub fn add_plan_text(&self, text: &str) {
+        self.env.write("orchestrator.yml", text);
+        self.env.git(&["add", "."]);
+        self.env.git(&["commit", "-q", "-m", "plan"]);
+    }
+
     /// Copies a plan fixture directory (`fixtures/plans/<name>`) into the repository root
     /// and commits it.
     pub fn add_plan(&self, name: &str) {
