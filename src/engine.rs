@@ -1057,7 +1057,7 @@ impl<R: Runner> Engine<'_, R> {
         } else {
             let outcomes = crate::acceptance::evaluate(
                 &checks,
-                &ctx.issue.worktree,
+                &ctx.issue.spec.workdir(&ctx.issue.worktree),
                 &ctx.issue.spec.paths,
                 &dir.join("acceptance"),
                 ctx.timeout,
@@ -1284,8 +1284,9 @@ impl<R: Runner> Engine<'_, R> {
                 .join("commands")
                 .join(format!("{}.log", crate::naming::ref_component(name)));
             let timeout = task_timeout(issue, self.config);
+            let workdir = issue.spec.workdir(worktree);
             let result =
-                crate::command::run_shell(command, worktree, &log, timeout, self.cancel.clone())
+                crate::command::run_shell(command, &workdir, &log, timeout, self.cancel.clone())
                     .await;
             let record = CommandRecord {
                 name: name.to_owned(),
@@ -1393,7 +1394,19 @@ impl<R: Runner> Engine<'_, R> {
                 "ts": crate::timeutil::now_rfc3339(), "kind": "violation", "worktree_removed": path, "restored": false,
             }));
         }
-        let forbidden = &ctx.issue.spec.constraints.forbidden_paths;
+        // Written relative to the project root, matched against repository paths.
+        let forbidden: Vec<String> = ctx
+            .issue
+            .spec
+            .constraints
+            .forbidden_paths
+            .iter()
+            .map(|p| match &ctx.issue.spec.root {
+                Some(root) => format!("{}/{p}", root.trim_end_matches('/')),
+                None => p.clone(),
+            })
+            .collect();
+        let forbidden = &forbidden;
         if !forbidden.is_empty() {
             let touched = range
                 .diffstat

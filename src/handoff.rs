@@ -18,6 +18,12 @@ pub fn task_context(
     if let Some(kind) = &spec.kind {
         let _ = writeln!(details, "- Type: {kind}");
     }
+    if let Some(root) = &spec.root {
+        let _ = writeln!(
+            details,
+            "- Project root: `{root}` (commands and checks run there; check paths are relative to it)"
+        );
+    }
     if !spec.paths.is_empty() {
         let _ = writeln!(
             details,

@@ -75,11 +75,23 @@ pub struct TaskSpec {
     /// Approval gates (the task's own plus the plan's `orchestrator.approvals.required`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<String>,
+    /// The project's directory inside the repository (a plan's `project.root`): acceptance
+    /// checks and task commands run there, and check paths are relative to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
 }
 
 impl TaskSpec {
     pub fn is_empty(&self) -> bool {
         self == &TaskSpec::default()
+    }
+
+    /// Where checks and commands run: the worktree, or the project root inside it.
+    pub fn workdir(&self, worktree: &Path) -> PathBuf {
+        match &self.root {
+            Some(root) if is_inside(root) => worktree.join(root),
+            _ => worktree.to_owned(),
+        }
     }
 
     /// The task's gate: its own checks, then every shard's.
@@ -163,6 +175,17 @@ impl Plan {
         }
         Ok(())
     }
+}
+
+/// A relative path that stays inside the directory it is joined to (no `..`, not absolute).
+pub fn is_inside(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel).components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        })
 }
 
 /// The phases an issue that runs goes through.

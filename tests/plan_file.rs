@@ -28,6 +28,10 @@ const CASES: &[(&str, &[&str])] = &[
             ],
         ),
         (
+            "root_outside.yml",
+            &["root_outside.yml:4:9: project root `../elsewhere` must be a directory inside the repository"],
+        ),
+        (
             "gate_guards_nothing.yml",
             &[
                 "gate_guards_nothing.yml:11:38: approval gate `test` of task `A-1` guards nothing: the task has no `test` command",

@@ -354,3 +354,41 @@ fn a_task_whose_dependencies_conflict_starts_from_the_trunk_and_says_so() {
         .unwrap()
         .contains("\"type\":\"base_fallback\""));
 }
+
+#[test]
+fn a_project_root_is_where_checks_and_commands_run() {
+    let fake = Fake::new(
+        &[],
+        "",
+        json!({
+            "APP/01-dev": [{"run": "mkdir -p app/src && echo built > app/out.txt && git add app && git commit -qm app"},
+                           {"message": work(false)}],
+            "SEC/01-dev": [{"run": "mkdir -p app/secret && echo s > app/secret/key && git add app && git commit -qm key"},
+                           {"message": work(false)}],
+        }),
+    );
+    fake.add_plan_text(
+        "version: 1\nproject: {name: mono, root: app}\ntasks:\n  - id: APP\n    title: App\n    paths: [src/]\n    acceptance: [\"File exists: out.txt\", \"Tests pass: grep -q built out.txt\"]\n    commands: {smoke: \"grep -q built out.txt\"}\n  - id: SEC\n    title: Secrets stay\n    constraints: {forbidden_paths: [\"secret/\"]}\n",
+    );
+    let (code, out) = fake.run(&["run", "--file"]);
+    assert_ne!(code, 0, "{out}");
+    // The checks and the command found app/out.txt.
+    let app = fake.summary_in("mono", "APP");
+    assert_eq!(app["outcome"], "completed", "{app:#}");
+    assert_eq!(app["phases"][0]["acceptance"]["passed"], 2, "{app:#}");
+    assert_eq!(app["commands"][0]["status"], 0, "{app:#}");
+    let prompt =
+        std::fs::read_to_string(fake.phase_dir_in("mono", "APP", "01-dev").join("prompt.md"))
+            .unwrap();
+    assert!(prompt.contains("- Project root: `app`"), "{prompt}");
+    // The forbidden path is app/secret/.
+    let sec = fake.summary_in("mono", "SEC");
+    assert_eq!(
+        sec["phases"][0]["failure"]["kind"], "guard_violation",
+        "{sec:#}"
+    );
+    assert_eq!(
+        sec["phases"][0]["failure"]["changes"][0],
+        "app/secret/key (forbidden by `app/secret/`)"
+    );
+}

@@ -105,6 +105,11 @@ pub fn to_plan(
                 skipped: false,
                 skip_reason: None,
                 spec: TaskSpec {
+                    root: file
+                        .project
+                        .root
+                        .clone()
+                        .filter(|r| r.trim_matches('/') != "." && !r.is_empty()),
                     kind: task.kind.clone(),
                     description: task.description.clone(),
                     paths: task.paths.clone(),

@@ -164,6 +164,22 @@ pub fn load(path: &Path) -> Result<PlanFile, Vec<Problem>> {
     }
     semantics(&tasks, &mut problems);
     gates_guard_something(&tree, &tasks, &mut problems);
+    if let Some(root) = tree.get("project").and_then(|p| p.get("root")) {
+        if let Some(text) = root.as_str() {
+            if !crate::plan::is_inside(text) {
+                problems.push(
+                    at(
+                        path,
+                        root.pos,
+                        format!("project root `{text}` must be a directory inside the repository"),
+                    )
+                    .with_hint(
+                        "write it relative to the repository root, without `..`: `.`, `crates/app`",
+                    ),
+                );
+            }
+        }
+    }
 
     if problems.iter().any(Problem::is_error) {
         crate::problem::sort(&mut problems);
