@@ -2,6 +2,7 @@
 //! outside its issue's stack (and orch's own `refs/orch/`) — through a blocked command, the
 //! real binary by absolute path, or plain file writes — shows up as a changed ref between
 //! the phase's before/after snapshots. Each is a violation: recorded, and by default undone.
+//! A plan task's `forbidden_paths` are checked here too, against the files a phase changed.
 
 use crate::capture::{PhaseRange, RefChange};
 use crate::git::{GitError, Repo};
@@ -71,9 +72,64 @@ pub fn audit(
     Ok(out)
 }
 
+/// The changed paths a task's `forbidden_paths` globs match, each with the first pattern that
+/// matched. A pattern naming a directory (`vendor/` or `vendor`) covers everything under it.
+pub fn forbidden_changes<'p>(
+    patterns: &[String],
+    paths: impl Iterator<Item = &'p str>,
+) -> Vec<(String, String)> {
+    let globs: Vec<(String, Vec<globset::GlobMatcher>)> = patterns
+        .iter()
+        .map(|p| {
+            let base = p.trim_end_matches('/');
+            let matchers = [base.to_owned(), format!("{base}/**")]
+                .iter()
+                .filter_map(|g| globset::Glob::new(g).ok())
+                .map(|g| g.compile_matcher())
+                .collect();
+            (p.clone(), matchers)
+        })
+        .collect();
+    let mut out: Vec<(String, String)> = Vec::new();
+    for path in paths {
+        if let Some((pattern, _)) = globs
+            .iter()
+            .find(|(_, ms)| ms.iter().any(|m| m.is_match(path)))
+        {
+            if !out.iter().any(|(p, _)| p == path) {
+                out.push((path.to_owned(), pattern.clone()));
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::is_allowed;
+    use super::{forbidden_changes, is_allowed};
+
+    #[test]
+    fn forbidden_paths_match_files_and_directories() {
+        let patterns = vec![
+            "vendor/".to_owned(),
+            "*.lock".to_owned(),
+            "docs/api".to_owned(),
+        ];
+        let got = forbidden_changes(
+            &patterns,
+            [
+                "src/a.rs",
+                "vendor/x/y.c",
+                "Cargo.lock",
+                "docs/api/index.md",
+                "docs/apis.md",
+            ]
+            .into_iter(),
+        );
+        let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(paths, ["vendor/x/y.c", "Cargo.lock", "docs/api/index.md"]);
+        assert_eq!(got[0].1, "vendor/");
+    }
 
     #[test]
     fn only_the_issue_stack_and_orch_refs_may_move() {

@@ -11,10 +11,14 @@ use crate::lifecycle::{self, IssueWorktree};
 use crate::plan::{Plan, PlannedIssue};
 use crate::redact::redact;
 use crate::runner::{PhaseFailure, PhaseKind, PhaseRequest, Runner, Usage};
+
+mod step;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use step::status_of;
+pub use step::{next_step, Done, Step};
 use thiserror::Error;
 
 #[derive(Debug, Error)]
@@ -1414,7 +1418,7 @@ impl<R: Runner> Engine<'_, R> {
                 .iter()
                 .chain(range.uncommitted.iter().flat_map(|u| &u.files))
                 .map(|f| f.path.as_str());
-            for (path, pattern) in forbidden_changes(forbidden, touched) {
+            for (path, pattern) in crate::audit::forbidden_changes(forbidden, touched) {
                 changes.push(format!("{path} (forbidden by `{pattern}`)"));
                 lines.push(serde_json::json!({
                     "ts": crate::timeutil::now_rfc3339(), "kind": "violation",
@@ -1427,38 +1431,6 @@ impl<R: Runner> Engine<'_, R> {
         }
         Ok(changes)
     }
-}
-
-/// The changed paths a task's `forbidden_paths` globs match, each with the first pattern that
-/// matched. A pattern naming a directory (`vendor/` or `vendor`) covers everything under it.
-pub fn forbidden_changes<'p>(
-    patterns: &[String],
-    paths: impl Iterator<Item = &'p str>,
-) -> Vec<(String, String)> {
-    let globs: Vec<(String, Vec<globset::GlobMatcher>)> = patterns
-        .iter()
-        .map(|p| {
-            let base = p.trim_end_matches('/');
-            let matchers = [base.to_owned(), format!("{base}/**")]
-                .iter()
-                .filter_map(|g| globset::Glob::new(g).ok())
-                .map(|g| g.compile_matcher())
-                .collect();
-            (p.clone(), matchers)
-        })
-        .collect();
-    let mut out: Vec<(String, String)> = Vec::new();
-    for path in paths {
-        if let Some((pattern, _)) = globs
-            .iter()
-            .find(|(_, ms)| ms.iter().any(|m| m.is_match(path)))
-        {
-            if !out.iter().any(|(p, _)| p == path) {
-                out.push((path.to_owned(), pattern.clone()));
-            }
-        }
-    }
-    out
 }
 
 fn append_lines(path: &Path, lines: &[serde_json::Value]) -> Result<(), EngineError> {
@@ -1528,103 +1500,6 @@ struct PhaseContext<'a> {
     stack: Vec<String>,
     /// The agent's timeout per phase (the task's timebox, else the configured one).
     timeout: std::time::Duration,
-}
-
-/// What an issue's loop does next, given the phases so far (interrupted ones left out).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    Run(PhaseKind),
-    Finish {
-        outcome: Outcome,
-        reason: Option<String>,
-        remaining: Vec<String>,
-    },
-}
-
-/// One finished phase as the loop sees it.
-#[derive(Debug, Clone, Copy)]
-pub struct Done<'a> {
-    pub kind: PhaseKind,
-    pub result: Result<&'a serde_json::Value, &'a PhaseFailure>,
-    /// The acceptance checks run after it (dev and fix phases of tasks that have checks).
-    pub gate: Option<&'a GateRecord>,
-}
-
-/// The loop as a pure function: one dev phase per shard (one when there are none), then
-/// review; `changes_required` leads to a fix and another review, until the review passes,
-/// says `blocked`, or `max` fixes have run. A passing review converges only when the task's
-/// acceptance checks (run after the last dev or fix) pass too; failing checks lead to a fix
-/// like a review finding. A phase failure (or a `failed` dev/fix result) ends the issue.
-pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
-    let finish = |outcome, reason: Option<String>, remaining| Step::Finish {
-        outcome,
-        reason,
-        remaining,
-    };
-    let Some(last) = history.last() else {
-        return Step::Run(PhaseKind::Dev);
-    };
-    let value = match last.result {
-        Ok(v) => v,
-        Err(f) => {
-            return finish(
-                Outcome::Failed,
-                Some(format!("{} phase failed: {f}", last.kind.name())),
-                Vec::new(),
-            )
-        }
-    };
-    let fixes = history.iter().filter(|d| d.kind == PhaseKind::Fix).count() as u32;
-    let devs_done = history.iter().filter(|d| d.kind == PhaseKind::Dev).count();
-    // The gate as of the latest dev/fix phase.
-    let gate = history
-        .iter()
-        .rev()
-        .find(|d| d.kind != PhaseKind::Review)
-        .and_then(|d| d.gate)
-        .filter(|g| g.full && !g.ok());
-    match (last.kind, status_of(value)) {
-        (PhaseKind::Dev | PhaseKind::Fix, "failed") => finish(
-            Outcome::Failed,
-            Some(format!(
-                "{} reported failure: {}",
-                last.kind.name(),
-                text_of(value, "summary")
-            )),
-            Vec::new(),
-        ),
-        (PhaseKind::Dev, _) if devs_done < devs => Step::Run(PhaseKind::Dev),
-        (PhaseKind::Dev | PhaseKind::Fix, _) => Step::Run(PhaseKind::Review),
-        (PhaseKind::Review, "blocked") => finish(
-            Outcome::Blocked,
-            Some(format!("review blocked: {}", text_of(value, "summary"))),
-            list_of(value, "required_actions"),
-        ),
-        (PhaseKind::Review, "pass") => match gate {
-            None => finish(Outcome::Completed, None, Vec::new()),
-            Some(gate) if fixes >= max => finish(
-                Outcome::Capped,
-                Some(format!(
-                    "{} acceptance check(s) still fail after {max} fix cycle(s)",
-                    gate.failed.len()
-                )),
-                gate.failed.clone(),
-            ),
-            Some(_) => Step::Run(PhaseKind::Fix),
-        },
-        (PhaseKind::Review, _) if fixes >= max => {
-            let mut remaining = list_of(value, "required_actions");
-            remaining.extend(gate.map(|g| g.failed.clone()).unwrap_or_default());
-            finish(
-                Outcome::Capped,
-                Some(format!(
-                    "review still requires changes after {max} fix cycle(s)"
-                )),
-                remaining,
-            )
-        }
-        (PhaseKind::Review, _) => Step::Run(PhaseKind::Fix),
-    }
 }
 
 /// How long one phase, check or command of a task may run: its timebox, else `phase_timeout`.
@@ -1723,28 +1598,6 @@ fn add(a: Usage, b: Usage) -> Usage {
     }
 }
 
-fn status_of(v: &serde_json::Value) -> &str {
-    v.get("status").and_then(|s| s.as_str()).unwrap_or_default()
-}
-
-fn text_of(v: &serde_json::Value, key: &str) -> String {
-    v.get(key)
-        .and_then(|s| s.as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn list_of(v: &serde_json::Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(|a| a.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, EngineError> {
@@ -1774,180 +1627,4 @@ fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), EngineError> {
         path,
         &redact(&serde_json::to_string_pretty(value).unwrap_or_default()),
     )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn gate(full: bool, failed: &[&str]) -> GateRecord {
-        GateRecord {
-            full,
-            passed: 0,
-            failed: failed.iter().map(|f| f.to_string()).collect(),
-        }
-    }
-
-    #[test]
-    fn forbidden_paths_match_files_and_directories() {
-        let patterns = vec![
-            "vendor/".to_owned(),
-            "*.lock".to_owned(),
-            "docs/api".to_owned(),
-        ];
-        let got = forbidden_changes(
-            &patterns,
-            [
-                "src/a.rs",
-                "vendor/x/y.c",
-                "Cargo.lock",
-                "docs/api/index.md",
-                "docs/apis.md",
-            ]
-            .into_iter(),
-        );
-        let paths: Vec<&str> = got.iter().map(|(p, _)| p.as_str()).collect();
-        assert_eq!(paths, ["vendor/x/y.c", "Cargo.lock", "docs/api/index.md"]);
-        assert_eq!(got[0].1, "vendor/");
-    }
-
-    /// (phase, status or failure, gate after it) → what comes next.
-    #[test]
-    fn next_step_table() {
-        let pass = json!({"status": "pass"});
-        let changes = json!({"status": "changes_required", "required_actions": ["a"]});
-        let blocked = json!({"status": "blocked", "summary": "s", "required_actions": ["ask"]});
-        let failed = json!({"status": "failed", "summary": "no"});
-        let failure = PhaseFailure::NoFinalMessage;
-        let bad = gate(true, &["File exists: x — missing"]);
-        let good = gate(true, &[]);
-        let shard_bad = gate(false, &["Contains: y — missing"]);
-        use PhaseKind::{Dev, Fix, Review};
-        fn d<'a>(kind: PhaseKind, v: &'a serde_json::Value, g: Option<&'a GateRecord>) -> Done<'a> {
-            Done {
-                kind,
-                result: Ok(v),
-                gate: g,
-            }
-        }
-        let (pass, changes, blocked, failed) = (&pass, &changes, &blocked, &failed);
-        let (bad, good, shard_bad) = (&bad, &good, &shard_bad);
-        let outcome = |s: Step| match s {
-            Step::Run(k) => k.name().to_owned(),
-            Step::Finish { outcome, .. } => outcome.name().to_owned(),
-        };
-        let cases: Vec<(Vec<Done<'_>>, usize, u32, &str)> = vec![
-            (vec![], 1, 2, "dev"),
-            (vec![d(Dev, pass, None)], 1, 2, "review"),
-            (vec![d(Dev, pass, None)], 3, 2, "dev"),
-            (
-                vec![d(Dev, pass, Some(shard_bad)), d(Dev, pass, None)],
-                3,
-                2,
-                "dev",
-            ),
-            (
-                vec![d(Dev, pass, Some(shard_bad)), d(Dev, pass, Some(good))],
-                2,
-                2,
-                "review",
-            ),
-            (vec![d(Dev, failed, None)], 3, 2, "failed"),
-            (
-                vec![Done {
-                    kind: Dev,
-                    result: Err(&failure),
-                    gate: None,
-                }],
-                1,
-                2,
-                "failed",
-            ),
-            (
-                vec![d(Dev, pass, None), d(Review, pass, None)],
-                1,
-                2,
-                "completed",
-            ),
-            (
-                vec![d(Dev, pass, Some(good)), d(Review, pass, None)],
-                1,
-                2,
-                "completed",
-            ),
-            (
-                vec![d(Dev, pass, Some(bad)), d(Review, pass, None)],
-                1,
-                2,
-                "fix",
-            ),
-            // A shard's own failing checks do not gate: only the full gate does.
-            (
-                vec![d(Dev, pass, Some(shard_bad)), d(Review, pass, None)],
-                1,
-                2,
-                "completed",
-            ),
-            (
-                vec![d(Dev, pass, Some(bad)), d(Review, pass, None)],
-                1,
-                0,
-                "capped",
-            ),
-            (
-                vec![d(Dev, pass, None), d(Review, changes, None)],
-                1,
-                2,
-                "fix",
-            ),
-            (
-                vec![d(Dev, pass, None), d(Review, changes, None)],
-                1,
-                0,
-                "capped",
-            ),
-            (
-                vec![d(Dev, pass, None), d(Review, blocked, None)],
-                1,
-                2,
-                "blocked",
-            ),
-            (
-                vec![
-                    d(Dev, pass, Some(bad)),
-                    d(Review, pass, None),
-                    d(Fix, pass, Some(good)),
-                    d(Review, pass, None),
-                ],
-                1,
-                2,
-                "completed",
-            ),
-            (
-                vec![
-                    d(Dev, pass, Some(bad)),
-                    d(Review, pass, None),
-                    d(Fix, pass, Some(bad)),
-                    d(Review, pass, None),
-                ],
-                1,
-                1,
-                "capped",
-            ),
-            (
-                vec![
-                    d(Dev, pass, None),
-                    d(Review, changes, None),
-                    d(Fix, failed, None),
-                ],
-                1,
-                2,
-                "failed",
-            ),
-        ];
-        for (n, (history, devs, max, want)) in cases.into_iter().enumerate() {
-            assert_eq!(outcome(next_step(&history, devs, max)), want, "case {n}");
-        }
-    }
 }

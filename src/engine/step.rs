@@ -1,0 +1,277 @@
+//! The issue loop as a pure function: given the phases so far (and the acceptance checks after
+//! them), what runs next or how the issue ends. No I/O, so every path is a table row.
+
+use super::{GateRecord, Outcome};
+use crate::runner::{PhaseFailure, PhaseKind};
+
+/// What an issue's loop does next, given the phases so far (interrupted ones left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Run(PhaseKind),
+    Finish {
+        outcome: Outcome,
+        reason: Option<String>,
+        remaining: Vec<String>,
+    },
+}
+
+/// One finished phase as the loop sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Done<'a> {
+    pub kind: PhaseKind,
+    pub result: Result<&'a serde_json::Value, &'a PhaseFailure>,
+    /// The acceptance checks run after it (dev and fix phases of tasks that have checks).
+    pub gate: Option<&'a GateRecord>,
+}
+
+/// The loop as a pure function: one dev phase per shard (one when there are none), then
+/// review; `changes_required` leads to a fix and another review, until the review passes,
+/// says `blocked`, or `max` fixes have run. A passing review converges only when the task's
+/// acceptance checks (run after the last dev or fix) pass too; failing checks lead to a fix
+/// like a review finding. A phase failure (or a `failed` dev/fix result) ends the issue.
+pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
+    let finish = |outcome, reason: Option<String>, remaining| Step::Finish {
+        outcome,
+        reason,
+        remaining,
+    };
+    let Some(last) = history.last() else {
+        return Step::Run(PhaseKind::Dev);
+    };
+    let value = match last.result {
+        Ok(v) => v,
+        Err(f) => {
+            return finish(
+                Outcome::Failed,
+                Some(format!("{} phase failed: {f}", last.kind.name())),
+                Vec::new(),
+            )
+        }
+    };
+    let fixes = history.iter().filter(|d| d.kind == PhaseKind::Fix).count() as u32;
+    let devs_done = history.iter().filter(|d| d.kind == PhaseKind::Dev).count();
+    // The gate as of the latest dev/fix phase.
+    let gate = history
+        .iter()
+        .rev()
+        .find(|d| d.kind != PhaseKind::Review)
+        .and_then(|d| d.gate)
+        .filter(|g| g.full && !g.ok());
+    match (last.kind, status_of(value)) {
+        (PhaseKind::Dev | PhaseKind::Fix, "failed") => finish(
+            Outcome::Failed,
+            Some(format!(
+                "{} reported failure: {}",
+                last.kind.name(),
+                text_of(value, "summary")
+            )),
+            Vec::new(),
+        ),
+        (PhaseKind::Dev, _) if devs_done < devs => Step::Run(PhaseKind::Dev),
+        (PhaseKind::Dev | PhaseKind::Fix, _) => Step::Run(PhaseKind::Review),
+        (PhaseKind::Review, "blocked") => finish(
+            Outcome::Blocked,
+            Some(format!("review blocked: {}", text_of(value, "summary"))),
+            list_of(value, "required_actions"),
+        ),
+        (PhaseKind::Review, "pass") => match gate {
+            None => finish(Outcome::Completed, None, Vec::new()),
+            Some(gate) if fixes >= max => finish(
+                Outcome::Capped,
+                Some(format!(
+                    "{} acceptance check(s) still fail after {max} fix cycle(s)",
+                    gate.failed.len()
+                )),
+                gate.failed.clone(),
+            ),
+            Some(_) => Step::Run(PhaseKind::Fix),
+        },
+        (PhaseKind::Review, _) if fixes >= max => {
+            let mut remaining = list_of(value, "required_actions");
+            remaining.extend(gate.map(|g| g.failed.clone()).unwrap_or_default());
+            finish(
+                Outcome::Capped,
+                Some(format!(
+                    "review still requires changes after {max} fix cycle(s)"
+                )),
+                remaining,
+            )
+        }
+        (PhaseKind::Review, _) => Step::Run(PhaseKind::Fix),
+    }
+}
+
+pub(super) fn status_of(v: &serde_json::Value) -> &str {
+    v.get("status").and_then(|s| s.as_str()).unwrap_or_default()
+}
+
+fn text_of(v: &serde_json::Value, key: &str) -> String {
+    v.get(key)
+        .and_then(|s| s.as_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn list_of(v: &serde_json::Value, key: &str) -> Vec<String> {
+    v.get(key)
+        .and_then(|a| a.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn gate(full: bool, failed: &[&str]) -> GateRecord {
+        GateRecord {
+            full,
+            passed: 0,
+            failed: failed.iter().map(|f| f.to_string()).collect(),
+        }
+    }
+
+    /// (phase, status or failure, gate after it) → what comes next.
+    #[test]
+    fn next_step_table() {
+        let pass = json!({"status": "pass"});
+        let changes = json!({"status": "changes_required", "required_actions": ["a"]});
+        let blocked = json!({"status": "blocked", "summary": "s", "required_actions": ["ask"]});
+        let failed = json!({"status": "failed", "summary": "no"});
+        let failure = PhaseFailure::NoFinalMessage;
+        let bad = gate(true, &["File exists: x — missing"]);
+        let good = gate(true, &[]);
+        let shard_bad = gate(false, &["Contains: y — missing"]);
+        use PhaseKind::{Dev, Fix, Review};
+        fn d<'a>(kind: PhaseKind, v: &'a serde_json::Value, g: Option<&'a GateRecord>) -> Done<'a> {
+            Done {
+                kind,
+                result: Ok(v),
+                gate: g,
+            }
+        }
+        let (pass, changes, blocked, failed) = (&pass, &changes, &blocked, &failed);
+        let (bad, good, shard_bad) = (&bad, &good, &shard_bad);
+        let outcome = |s: Step| match s {
+            Step::Run(k) => k.name().to_owned(),
+            Step::Finish { outcome, .. } => outcome.name().to_owned(),
+        };
+        let cases: Vec<(Vec<Done<'_>>, usize, u32, &str)> = vec![
+            (vec![], 1, 2, "dev"),
+            (vec![d(Dev, pass, None)], 1, 2, "review"),
+            (vec![d(Dev, pass, None)], 3, 2, "dev"),
+            (
+                vec![d(Dev, pass, Some(shard_bad)), d(Dev, pass, None)],
+                3,
+                2,
+                "dev",
+            ),
+            (
+                vec![d(Dev, pass, Some(shard_bad)), d(Dev, pass, Some(good))],
+                2,
+                2,
+                "review",
+            ),
+            (vec![d(Dev, failed, None)], 3, 2, "failed"),
+            (
+                vec![Done {
+                    kind: Dev,
+                    result: Err(&failure),
+                    gate: None,
+                }],
+                1,
+                2,
+                "failed",
+            ),
+            (
+                vec![d(Dev, pass, None), d(Review, pass, None)],
+                1,
+                2,
+                "completed",
+            ),
+            (
+                vec![d(Dev, pass, Some(good)), d(Review, pass, None)],
+                1,
+                2,
+                "completed",
+            ),
+            (
+                vec![d(Dev, pass, Some(bad)), d(Review, pass, None)],
+                1,
+                2,
+                "fix",
+            ),
+            // A shard's own failing checks do not gate: only the full gate does.
+            (
+                vec![d(Dev, pass, Some(shard_bad)), d(Review, pass, None)],
+                1,
+                2,
+                "completed",
+            ),
+            (
+                vec![d(Dev, pass, Some(bad)), d(Review, pass, None)],
+                1,
+                0,
+                "capped",
+            ),
+            (
+                vec![d(Dev, pass, None), d(Review, changes, None)],
+                1,
+                2,
+                "fix",
+            ),
+            (
+                vec![d(Dev, pass, None), d(Review, changes, None)],
+                1,
+                0,
+                "capped",
+            ),
+            (
+                vec![d(Dev, pass, None), d(Review, blocked, None)],
+                1,
+                2,
+                "blocked",
+            ),
+            (
+                vec![
+                    d(Dev, pass, Some(bad)),
+                    d(Review, pass, None),
+                    d(Fix, pass, Some(good)),
+                    d(Review, pass, None),
+                ],
+                1,
+                2,
+                "completed",
+            ),
+            (
+                vec![
+                    d(Dev, pass, Some(bad)),
+                    d(Review, pass, None),
+                    d(Fix, pass, Some(bad)),
+                    d(Review, pass, None),
+                ],
+                1,
+                1,
+                "capped",
+            ),
+            (
+                vec![
+                    d(Dev, pass, None),
+                    d(Review, changes, None),
+                    d(Fix, failed, None),
+                ],
+                1,
+                2,
+                "failed",
+            ),
+        ];
+        for (n, (history, devs, max, want)) in cases.into_iter().enumerate() {
+            assert_eq!(outcome(next_step(&history, devs, max)), want, "case {n}");
+        }
+    }
+}
