@@ -238,37 +238,12 @@ fn event_log_and_dashboard_for_a_three_issue_run() {
     );
     let (code, out) = repo.run(&["run", "M1"]);
     assert_eq!(code, 100, "{out}");
-    let logs = repo.env.repo.join("logs/orch/M1");
-    let log = std::fs::read_dir(&logs)
-        .unwrap()
-        .flatten()
-        .find(|e| e.file_name().to_string_lossy().starts_with("events-"))
-        .expect("event log")
-        .path();
-    let text = std::fs::read_to_string(log).unwrap();
-    let events: Vec<serde_json::Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("every line parses"))
-        .collect();
-    assert!(events
-        .iter()
-        .all(|e| e["ts"].is_string() && e["type"].is_string()));
-    let sequence: Vec<String> = events
-        .iter()
-        .map(|e| {
-            let mut s = e["type"].as_str().unwrap().to_owned();
-            for key in ["task", "phase", "outcome", "status"] {
-                if let Some(v) = e[key].as_str() {
-                    s.push_str(&format!(" {v}"));
-                }
-            }
-            s
-        })
-        .collect();
+    let sequence = repo.event_sequence("M1");
     insta::assert_snapshot!("event_sequence_three_issues", sequence.join("\n"));
 
     let dashboard = std::fs::read_to_string(repo.env.repo.join("TASKS.md")).unwrap();
-    let run_id = events[0]["run_id"].as_str().unwrap();
+    let status = repo.status();
+    let run_id = status["run_id"].as_str().unwrap();
     let stable = dashboard
         .replace(run_id, "<run>")
         .lines()

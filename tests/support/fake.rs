@@ -91,6 +91,36 @@ impl FakeRepo {
         self.env.git(&["commit", "-q", "-m", "plan"]);
     }
 
+    /// The run's event log of `milestone` as one line per event: its type, then the values of
+    /// the keys that identify it (task, phase, shard, check, gate, command, outcome, status).
+    /// Every line must parse and carry `ts` and `type`.
+    pub fn event_sequence(&self, milestone: &str) -> Vec<String> {
+        let logs = self.env.repo.join("logs/orch").join(milestone);
+        let log = std::fs::read_dir(&logs)
+            .unwrap()
+            .flatten()
+            .find(|e| e.file_name().to_string_lossy().starts_with("events-"))
+            .expect("event log")
+            .path();
+        std::fs::read_to_string(log)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).expect("every line parses");
+                assert!(e["ts"].is_string() && e["type"].is_string(), "{e}");
+                let mut s = e["type"].as_str().unwrap().to_owned();
+                for key in [
+                    "task", "phase", "shard", "check", "gate", "name", "outcome", "status",
+                ] {
+                    if let Some(v) = e[key].as_str() {
+                        s.push_str(&format!(" {v}"));
+                    }
+                }
+                s
+            })
+            .collect()
+    }
+
     /// Copies a plan fixture directory (`fixtures/plans/<name>`) into the repository root
     /// and commits it.
     pub fn add_plan(&self, name: &str) {
