@@ -49,12 +49,7 @@ repo="$tmp/big"
 echo "bench-repomap: building orch ($profile)"
 (cd -- "$root" && cargo build "${build_args[@]}" --quiet)
 
-mkdir -p "$tmp/home"
-export HOME="$tmp/home" XDG_CONFIG_HOME="$tmp/home/.config" GIT_CONFIG_NOSYSTEM=1
-export GIT_AUTHOR_NAME="Bench" GIT_AUTHOR_EMAIL="bench@example.invalid"
-export GIT_COMMITTER_NAME="Bench" GIT_COMMITTER_EMAIL="bench@example.invalid"
-export GIT_AUTHOR_DATE="2026-01-02T03:04:05Z" GIT_COMMITTER_DATE="2026-01-02T03:04:05Z"
-unset GIT_DIR GIT_WORK_TREE GIT_INDEX_FILE
+bench_hermetic_git
 
 echo "bench-repomap: generating $files files in $repo"
 mkdir -p "$repo"
