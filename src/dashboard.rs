@@ -19,7 +19,12 @@ pub struct Dashboard {
 impl Dashboard {
     pub fn write(&self, state: &RunState) {
         let text = render(state, &self.plan, &self.repo_root, &self.logs_root);
-        if let Err(e) = write_atomic(&self.path, text.as_bytes()) {
+        if let Err(e) = crate::fsutil::replace_via(
+            &self.path,
+            &temp_path(&self.path),
+            text.as_bytes(),
+            Some("mid-dashboard-write"),
+        ) {
             tracing::error!("cannot write {}: {e}", self.path.display());
         }
     }
@@ -34,16 +39,6 @@ pub fn temp_path(path: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     path.with_file_name(format!(".{name}.orch-tmp"))
-}
-
-fn write_atomic(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = temp_path(path);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(data)?;
-    file.sync_all()?;
-    crate::failpoint::hit("mid-dashboard-write");
-    std::fs::rename(&tmp, path)
 }
 
 fn status_name(s: IssueStatus) -> &'static str {

@@ -1,19 +1,57 @@
-//! Small filesystem helpers shared by the state, approvals and caches.
+//! Small filesystem helpers shared by the state, the dashboard, approvals, logs and caches.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Component, Path, PathBuf};
 
 /// Writes `bytes` to `path` so a reader (or a crash) sees the old content or the new, never
-/// a mix: write a temp file beside it, fsync, rename over, fsync the directory.
+/// a mix, through a temp file beside it that is unique to this write.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
+    tmp_name.push(format!(".tmp-{}-{seq}", std::process::id()));
+    replace_via(path, &path.with_file_name(tmp_name), bytes, None)
+}
+
+/// Replaces `path` with `bytes` through the temp file `tmp` (in the same directory): write,
+/// fsync, rename over, fsync the directory. Callers that recover from a crash name their
+/// `tmp`; `crash_point` is the failpoint between the write and the rename (crash tests).
+/// A write that fails removes its temp file.
+pub fn replace_via(
+    path: &Path,
+    tmp: &Path,
+    bytes: &[u8],
+    crash_point: Option<&str>,
+) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
-    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
-    tmp_name.push(format!(".tmp-{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&tmp, path)?;
+    let written = std::fs::File::create(tmp)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()));
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(tmp);
+        return Err(e);
+    }
+    if let Some(point) = crash_point {
+        crate::failpoint::hit(point);
+    }
+    if let Err(e) = std::fs::rename(tmp, path) {
+        let _ = std::fs::remove_file(tmp);
+        return Err(e);
+    }
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// A relative path that stays inside the directory it is joined to: not empty, not
+/// absolute, no `..`.
+pub fn is_inside(rel: &str) -> bool {
+    !rel.is_empty()
+        && Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+}
+
+/// `root/rel` when `rel` stays inside `root` (see [`is_inside`]).
+pub fn join_inside(root: &Path, rel: &str) -> Option<PathBuf> {
+    let rel = rel.trim_end_matches('/');
+    is_inside(rel).then(|| root.join(rel))
 }

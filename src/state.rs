@@ -142,19 +142,17 @@ pub fn path(common_dir: &Path, run_id: &str) -> PathBuf {
     runs_dir(common_dir).join(format!("{run_id}.json"))
 }
 
-/// Writes the state atomically.
+/// Writes the state atomically, through `<run-id>.json.tmp` (which [`latest`] recovers from
+/// when a crash comes between the write and the rename).
 pub fn save(common_dir: &Path, state: &RunState) -> std::io::Result<()> {
-    use std::io::Write;
-    let dir = runs_dir(common_dir);
-    std::fs::create_dir_all(&dir)?;
     let target = path(common_dir, &state.run_id);
-    let tmp = target.with_extension("json.tmp");
-    let mut file = std::fs::File::create(&tmp)?;
-    file.write_all(&serde_json::to_vec_pretty(state).expect("state serialises"))?;
-    file.sync_all()?;
-    crate::failpoint::hit("mid-state-write");
-    std::fs::rename(&tmp, &target)?;
-    std::fs::File::open(&dir)?.sync_all()
+    let bytes = serde_json::to_vec_pretty(state).expect("state serialises");
+    crate::fsutil::replace_via(
+        &target,
+        &target.with_extension("json.tmp"),
+        &bytes,
+        Some("mid-state-write"),
+    )
 }
 
 /// The most recently updated run (of `milestone`, if given).

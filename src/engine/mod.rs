@@ -1520,18 +1520,9 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), EngineError> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(|source| EngineError::Write {
-            path: parent.to_owned(),
-            source,
-        })?;
-    }
-    capture::write_atomic(path, text.as_bytes()).map_err(|e| match e {
-        capture::CaptureError::Io { source, .. } => EngineError::Write {
-            path: path.to_owned(),
-            source,
-        },
-        other => EngineError::Capture(other),
+    crate::fsutil::write_atomically(path, text.as_bytes()).map_err(|source| EngineError::Write {
+        path: path.to_owned(),
+        source,
     })
 }
 

@@ -367,37 +367,18 @@ fn load_cached(common_dir: &Path, tree: &str) -> Option<RepoMap> {
     }
 }
 
-/// Writes the cache atomically: a temp file in the same directory, then a rename.
+/// Writes the cache atomically (see [`crate::fsutil::write_atomically`]).
 fn store(common_dir: &Path, map: &RepoMap) -> Result<(), RepoMapError> {
-    use std::io::Write;
     let path = cache_path(common_dir, &map.tree);
-    let dir = path.parent().expect("cache path has a parent");
-    let io = |action: &'static str, path: &Path| {
-        let path = path.to_owned();
-        move |source| RepoMapError::Io {
-            path,
-            action,
-            source,
-        }
-    };
-    std::fs::create_dir_all(dir).map_err(io("create the repository map cache", dir))?;
-    static SEQ: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{}.{}-{seq}.tmp", map.tree, std::process::id()));
     let body = serde_json::to_vec(&CacheFile {
         format: CACHE_FORMAT,
         map: map.clone(),
     })
     .expect("a repository map serialises");
-    let written = std::fs::File::create(&tmp)
-        .and_then(|mut f| f.write_all(&body).and_then(|()| f.sync_all()));
-    if let Err(source) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(io("write the repository map cache", &tmp)(source));
-    }
-    std::fs::rename(&tmp, &path).map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        io("move the repository map cache into place", &path)(source)
+    crate::fsutil::write_atomically(&path, &body).map_err(|source| RepoMapError::Io {
+        path,
+        action: "write the repository map cache",
+        source,
     })
 }
 
