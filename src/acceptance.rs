@@ -177,7 +177,7 @@ pub async fn evaluate(
                 };
                 (r.success(), detail, Some(log))
             }
-            Check::FileExists { path } => match safe_join(worktree, path) {
+            Check::FileExists { path } => match crate::fsutil::join_inside(worktree, path) {
                 Some(p) if p.exists() => (true, format!("{path} exists"), None),
                 Some(_) => (false, format!("{path} does not exist"), None),
                 None => (false, format!("{path} is outside the worktree"), None),
@@ -217,25 +217,16 @@ pub async fn evaluate(
     out
 }
 
-/// `root/rel` when `rel` stays inside `root` (no absolute paths, no `..`).
-fn safe_join(root: &Path, rel: &str) -> Option<PathBuf> {
-    let rel = Path::new(rel.trim_end_matches('/'));
-    let inside = rel.components().all(|c| {
-        matches!(
-            c,
-            std::path::Component::Normal(_) | std::path::Component::CurDir
-        )
-    });
-    inside.then(|| root.join(rel))
-}
-
 /// The first file (relative path) under `scope` (files or directories; the whole tree when
 /// empty) whose bytes contain `text`. `.git` is never searched.
 fn search(root: &Path, scope: &[String], text: &str) -> Option<String> {
     let starts: Vec<PathBuf> = if scope.is_empty() {
         vec![root.to_owned()]
     } else {
-        scope.iter().filter_map(|s| safe_join(root, s)).collect()
+        scope
+            .iter()
+            .filter_map(|s| crate::fsutil::join_inside(root, s))
+            .collect()
     };
     let needle = text.as_bytes();
     for start in starts {

@@ -88,10 +88,10 @@ impl TaskSpec {
 
     /// Where checks and commands run: the worktree, or the project root inside it.
     pub fn workdir(&self, worktree: &Path) -> PathBuf {
-        match &self.root {
-            Some(root) if is_inside(root) => worktree.join(root),
-            _ => worktree.to_owned(),
-        }
+        self.root
+            .as_deref()
+            .and_then(|root| crate::fsutil::join_inside(worktree, root))
+            .unwrap_or_else(|| worktree.to_owned())
     }
 
     /// The task's gate: its own checks, then every shard's.
@@ -175,17 +175,6 @@ impl Plan {
         }
         Ok(())
     }
-}
-
-/// A relative path that stays inside the directory it is joined to (no `..`, not absolute).
-pub fn is_inside(rel: &str) -> bool {
-    !rel.is_empty()
-        && Path::new(rel).components().all(|c| {
-            matches!(
-                c,
-                std::path::Component::Normal(_) | std::path::Component::CurDir
-            )
-        })
 }
 
 /// The phases an issue that runs goes through.

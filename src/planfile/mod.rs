@@ -166,7 +166,7 @@ pub fn load(path: &Path) -> Result<PlanFile, Vec<Problem>> {
     gates_guard_something(&tree, &tasks, &mut problems);
     if let Some(root) = tree.get("project").and_then(|p| p.get("root")) {
         if let Some(text) = root.as_str() {
-            if !crate::plan::is_inside(text) {
+            if !crate::fsutil::is_inside(text) {
                 problems.push(
                     at(
                         path,
@@ -233,7 +233,7 @@ fn read_tree(path: &Path) -> Result<(Node, Vec<Problem>), Problem> {
 
 /// The files (as `base/<relative>`) matching an include glob, sorted.
 fn expand_include(base: &Path, pattern: &str) -> Result<Vec<PathBuf>, String> {
-    if Path::new(pattern).is_absolute() || pattern.split('/').any(|c| c == "..") {
+    if !crate::fsutil::is_inside(pattern) {
         return Err(format!(
             "include `{pattern}` must be relative to the plan file and stay below it"
         ));
