@@ -114,12 +114,23 @@ impl TaskSpec {
         let mut out: Vec<(&str, &str)> = self
             .commands
             .iter()
-            .filter(|(n, _)| !matches!(n.as_str(), "lint" | "test"))
+            .filter(|(n, _)| runs_after_convergence(n))
             .map(|(n, c)| (n.as_str(), c.as_str()))
             .collect();
         out.sort_by_key(|(n, _)| (rank(n), *n));
         out
     }
+
+    /// Whether the approval gate `gate` is one this task must pass.
+    pub fn gated(&self, gate: &str) -> bool {
+        self.approvals.iter().any(|g| g == gate)
+    }
+}
+
+/// Whether a task command named `name` runs after the task converged: all do but `lint` and
+/// `test`, which are for the agent and the acceptance checks.
+pub fn runs_after_convergence(name: &str) -> bool {
+    !matches!(name, "lint" | "test")
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -169,11 +169,7 @@ pub(super) fn launch(
                     Some(a) => format!("approved by {}", a.by),
                     None => "NOT approved: the task will wait".to_owned(),
                 };
-            if spec
-                .approvals
-                .iter()
-                .any(|g| g == crate::approval::APPLY_PATCH)
-            {
+            if spec.gated(crate::approval::APPLY_PATCH) {
                 println!(
                     "      gate apply_patch before any agent works on it ({})",
                     gate_state(crate::approval::APPLY_PATCH)
@@ -184,7 +180,7 @@ pub(super) fn launch(
             }
             for (name, command) in spec.finishing_commands() {
                 let skipped = args.no_build && matches!(name, "build" | "release");
-                let gated = spec.approvals.iter().any(|g| g == name);
+                let gated = spec.gated(name);
                 println!(
                     "      then `{name}`: {command}{}",
                     if skipped {

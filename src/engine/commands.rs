@@ -35,7 +35,7 @@ impl<R: Runner> Engine<'_, R> {
                 continue;
             }
             let mut approved_by = None;
-            if issue.spec.approvals.iter().any(|g| g == name) {
+            if issue.spec.gated(name) {
                 match crate::approval::covering(&opts.approvals, name, &issue.id) {
                     Some(a) => approved_by = Some(format!("{} at {}", a.by, a.at)),
                     None => {

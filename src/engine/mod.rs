@@ -442,11 +442,7 @@ impl<R: Runner> Engine<'_, R> {
                         || s.outcome == Outcome::Interrupted
                         || s.awaits_approval())
                 });
-            let apply_gate = issue
-                .spec
-                .approvals
-                .iter()
-                .any(|g| g == crate::approval::APPLY_PATCH)
+            let apply_gate = issue.spec.gated(crate::approval::APPLY_PATCH)
                 && crate::approval::covering(
                     &opts.approvals,
                     crate::approval::APPLY_PATCH,

@@ -629,7 +629,7 @@ fn gates_guard_something(tree: &Node, tasks: &[(&Path, &Node)], problems: &mut V
     for (file, task) in tasks {
         let mut commands = project.clone();
         commands.extend(names(task.get("commands")));
-        commands.retain(|c| c != "lint" && c != "test");
+        commands.retain(|c| crate::plan::runs_after_convergence(c));
         commands.sort();
         commands.dedup();
         let list = match task.get("approvals") {
