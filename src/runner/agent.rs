@@ -130,7 +130,8 @@ fn group_members(pgid: i32) -> Vec<i32> {
     pids
 }
 
-fn signal_group(pgid: i32, signal: i32) {
+/// Sends `signal` to the process group `pgid` (never to group 0 or 1: "everyone").
+pub(crate) fn signal_group(pgid: i32, signal: i32) {
     if pgid > 1 {
         // SAFETY: kill(2) has no memory-safety preconditions; a gone group yields ESRCH.
         unsafe {

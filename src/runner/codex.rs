@@ -175,7 +175,7 @@ impl CodexRunner {
         let _ = events_file.flush().await;
         // The agent may have left background processes in its group: they go too.
         if let Some(pgid) = pgid {
-            unsafe_kill(-pgid, libc::SIGKILL);
+            super::agent::signal_group(pgid, libc::SIGKILL);
         }
         outcome.exit_code = status.code();
         outcome.session_id = state.session.clone();
@@ -269,17 +269,10 @@ pub(crate) async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>
 
 /// SIGTERM the group, give it [`GRACE`], then SIGKILL, and reap the child.
 pub(crate) async fn kill_group(pgid: i32, child: &mut tokio::process::Child) {
-    unsafe_kill(-pgid, libc::SIGTERM);
+    super::agent::signal_group(pgid, libc::SIGTERM);
     if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
-        unsafe_kill(-pgid, libc::SIGKILL);
+        super::agent::signal_group(pgid, libc::SIGKILL);
         let _ = child.wait().await;
     }
-    unsafe_kill(-pgid, libc::SIGKILL);
-}
-
-fn unsafe_kill(pid: i32, signal: i32) {
-    // SAFETY: kill(2) has no memory-safety preconditions; a stale pid just yields ESRCH.
-    unsafe {
-        libc::kill(pid, signal);
-    }
+    super::agent::signal_group(pgid, libc::SIGKILL);
 }
