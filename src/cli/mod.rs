@@ -400,6 +400,31 @@ fn latest_state(
     })
 }
 
+/// Which run a reading command (`status`, `report`) looks at: the last one of a milestone, of
+/// a plan file, or the latest of all.
+#[derive(Debug, clap::Args)]
+pub struct WhichRun {
+    /// The milestone (default: the most recent run's).
+    milestone: Option<String>,
+    /// The last run of this plan file (default `orchestrator.yml`).
+    #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with = "milestone")]
+    file: Option<Option<PathBuf>>,
+}
+
+impl WhichRun {
+    fn state(
+        &self,
+        global: &GlobalArgs,
+        ws: &Workspace,
+        repo: &crate::git::Repo,
+    ) -> anyhow::Result<crate::state::RunState> {
+        match &self.file {
+            Some(file) => latest_plan_state(global, ws, repo, file.as_deref()),
+            None => latest_state(repo, self.milestone.as_deref()),
+        }
+    }
+}
+
 /// The most recent run of the plan file `file` (by its name), or an error saying there is
 /// none.
 fn latest_plan_state(

@@ -6,11 +6,8 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The milestone (default: the most recent run's).
-    milestone: Option<String>,
-    /// The last run of this plan file (default `orchestrator.yml`).
-    #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with = "milestone")]
-    file: Option<Option<std::path::PathBuf>>,
+    #[command(flatten)]
+    run: super::WhichRun,
     /// Write the report to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -22,10 +19,7 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let state = match &args.file {
-        Some(file) => super::latest_plan_state(global, &ws, &repo, file.as_deref())?,
-        None => super::latest_state(&repo, args.milestone.as_deref())?,
-    };
+    let state = args.run.state(global, &ws, &repo)?;
     let text = if args.json {
         serde_json::to_string_pretty(&crate::report::json(&state))? + "\n"
     } else {
