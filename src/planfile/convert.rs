@@ -47,30 +47,15 @@ pub fn to_plan(
         )]
     })?;
 
-    let wanted: Option<BTreeSet<usize>> = match only {
-        None => None,
-        Some(id) => {
-            let Some(&start) = index.get(id) else {
-                let known: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
-                let mut message = format!("the plan has no task `{id}`");
-                if let Some(near) = schema::closest(id, &known) {
-                    message.push_str(&format!(" (did you mean `{near}`?)"));
-                }
-                return Err(vec![Problem::error(&file.path, None, message)
-                    .with_hint(format!("tasks: {}", known.join(", ")))]);
-            };
-            let mut keep = BTreeSet::from([start]);
-            let mut pending = vec![start];
-            while let Some(n) = pending.pop() {
-                for m in graph.neighbors_directed(n, petgraph::Direction::Incoming) {
-                    if keep.insert(m) {
-                        pending.push(m);
-                    }
-                }
-            }
-            Some(keep)
+    if let Some(id) = only.filter(|id| !index.contains_key(id)) {
+        let known: Vec<&str> = tasks.iter().map(|t| t.id.as_str()).collect();
+        let mut message = format!("the plan has no task `{id}`");
+        if let Some(near) = schema::closest(id, &known) {
+            message.push_str(&format!(" (did you mean `{near}`?)"));
         }
-    };
+        return Err(vec![Problem::error(&file.path, None, message)
+            .with_hint(format!("tasks: {}", known.join(", ")))]);
+    }
 
     let milestone = milestone_name(file);
     let worktree_root = config.worktree_root(repo_root);
@@ -78,7 +63,6 @@ pub fn to_plan(
     dedup(&mut approvals_plan);
     let issues = order
         .into_iter()
-        .filter(|i| wanted.as_ref().is_none_or(|w| w.contains(i)))
         .enumerate()
         .map(|(pos, i)| {
             let task = tasks[i];
@@ -130,13 +114,19 @@ pub fn to_plan(
             }
         })
         .collect();
-    Ok(Plan {
+    let mut plan = Plan {
         milestone,
         worktree_root,
         max_review_cycles: config.max_review_cycles(),
         issues,
         warnings: Vec::new(),
-    })
+    };
+    if let Some(id) = only {
+        // The task and everything it depends on (known to be there: checked above).
+        plan.restrict_to(id)
+            .map_err(|e| vec![Problem::error(&file.path, None, e)])?;
+    }
+    Ok(plan)
 }
 
 /// `project.name` (or the file stem) as one ref-safe component.
