@@ -340,10 +340,6 @@ impl StateRecorder {
                     i.status = summary.outcome.into();
                     i.current_phase = None;
                     i.phases = summary.phases.clone();
-                    for c in &summary.commands {
-                        i.commands.retain(|k| k.name != c.name);
-                        i.commands.push(c.clone());
-                    }
                     i.summary = Some(summary.clone());
                 }
             }

@@ -531,19 +531,10 @@ impl<R: Runner> Engine<'_, R> {
                     .as_ref()
                     .and_then(|p| p.summary.as_ref())
                     .is_some_and(|s| s.outcome == Outcome::Capped);
-                // Recorded as each command ended (a crash leaves no summary), plus the
-                // summary's (a state written before commands were recorded on their own).
+                // Recorded as each command ended (a crash leaves no summary).
                 let prior_commands = prior_state
                     .as_ref()
-                    .map(|p| {
-                        let mut commands = p.commands.clone();
-                        for c in p.summary.iter().flat_map(|s| &s.commands) {
-                            if !commands.iter().any(|k| k.name == c.name) {
-                                commands.push(c.clone());
-                            }
-                        }
-                        commands
-                    })
+                    .map(|p| p.commands.clone())
                     .unwrap_or_default();
                 // A task whose loop converged but whose command failed (or waits for an
                 // approval) retries the commands only: the agent's phases stand.
