@@ -714,12 +714,7 @@ mod unix {
     }
 
     fn is_ignored(repo: &Repo, path: &[u8]) -> Result<bool, GitError> {
-        repo.inner
-            .is_path_ignored(os(path))
-            .map_err(repo.err(format!(
-                "check whether {} is ignored",
-                String::from_utf8_lossy(path)
-            )))
+        repo.is_ignored(Path::new(os(path)))
     }
 
     /// Does the untracked, not ignored directory `dir` hold a file that is not ignored (or a
