@@ -38,9 +38,10 @@ impl CommandResult {
         }
     }
 
-    /// The last `lines` lines of its output, for a fix prompt or a message.
+    /// The last `lines` lines of its output (from its last 64 KiB), for a fix prompt or a
+    /// message.
     pub fn tail(&self, lines: usize) -> String {
-        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let text = crate::fsutil::tail(&self.log, 64 * 1024);
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }

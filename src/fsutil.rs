@@ -1,6 +1,6 @@
 //! Small filesystem helpers shared by the state, the dashboard, approvals, logs and caches.
 
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
 /// Writes `bytes` to `path` so a reader (or a crash) sees the old content or the new, never
@@ -54,4 +54,33 @@ pub fn is_inside(rel: &str) -> bool {
 pub fn join_inside(root: &Path, rel: &str) -> Option<PathBuf> {
     let rel = rel.trim_end_matches('/');
     is_inside(rel).then(|| root.join(rel))
+}
+
+/// The last `max_bytes` of a file as text (lossy: the cut may fall inside a character, and a
+/// log may hold bytes that are not UTF-8); empty when it cannot be read. Only the tail is read.
+pub fn tail(path: &Path, max_bytes: u64) -> String {
+    let read = || -> std::io::Result<Vec<u8>> {
+        let mut file = std::fs::File::open(path)?;
+        let len = file.metadata()?.len();
+        file.seek(SeekFrom::Start(len.saturating_sub(max_bytes)))?;
+        let mut bytes = Vec::new();
+        file.take(max_bytes).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    };
+    String::from_utf8_lossy(&read().unwrap_or_default()).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_reads_the_end_only_and_survives_a_cut_character() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, "abc\u{e9}xyz").unwrap();
+        assert_eq!(tail(&path, 4), "\u{fffd}xyz");
+        assert_eq!(tail(&path, 100), "abc\u{e9}xyz");
+        assert_eq!(tail(&dir.path().join("missing"), 10), "");
+    }
 }

@@ -1184,10 +1184,7 @@ impl<R: Runner> Engine<'_, R> {
             let Err(failure) = &outcome.result else {
                 return outcome;
             };
-            // The last 4 KiB as bytes: the cut may fall inside a character, and codex may
-            // print bytes that are not UTF-8.
-            let stderr = std::fs::read(&outcome.stderr_path).unwrap_or_default();
-            let tail = String::from_utf8_lossy(&stderr[stderr.len().saturating_sub(4096)..]);
+            let tail = crate::fsutil::tail(&outcome.stderr_path, 4096);
             let reason = failure.transient_reason(&tail);
             let Some(reason) = reason.filter(|_| attempt < attempts) else {
                 return outcome;
