@@ -7,18 +7,6 @@ use serde_json::json;
 use std::time::Duration;
 use support::fake::FakeRepo as Fake;
 
-fn run(fake: &Fake, markers: &std::path::Path, args: &[&str]) -> (i32, String) {
-    let out = fake
-        .command(args)
-        .env("ORCH_TEST_MARKER_DIR", markers)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
 /// Starts `orch ARGS` in the background and waits until the marker file `name` appears
 /// (a check or command of the plan creates it, then sleeps).
 fn start_until_marker(
@@ -71,7 +59,7 @@ tasks:
     let child = start_until_marker(&fake, markers.path(), &["run", "--file"], "tagging");
     signal(child, libc::SIGKILL);
 
-    let (code, out) = run(&fake, markers.path(), &["resume", "--force-unlock"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume", "--force-unlock"]);
     assert_eq!(code, 0, "{out}");
     let deploys = std::fs::read_to_string(markers.path().join("deploys")).unwrap();
     assert_eq!(deploys, "once\n", "deploy ran again after the crash");
@@ -108,14 +96,13 @@ fn a_resume_keeps_the_task_selection_of_the_run() {
     let markers = tempfile::tempdir().unwrap();
     // STORE's dev fails: the run of STORE (and SETUP) stops there.
     fake.script(json!({"STORE/01-dev": [{"fail": "the model refused"}]}));
-    let (code, out) = run(
-        &fake,
+    let (code, out) = fake.run_marked(
         markers.path(),
         &["run", "--file", "orchestrator.yml", "--task", "STORE"],
     );
     assert_eq!(code, 100, "{out}");
     fake.script(json!({}));
-    let (code, out) = run(&fake, markers.path(), &["resume", "--retry", "STORE"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume", "--retry", "STORE"]);
     assert_eq!(code, 0, "{out}");
     let tasks: std::collections::BTreeSet<String> = fake
         .keys()
@@ -141,10 +128,10 @@ fn a_resume_keeps_the_issue_selection_of_the_run() {
         json!({"B-1/01-dev": [{"fail": "the model refused"}]}),
     );
     let markers = tempfile::tempdir().unwrap();
-    let (code, out) = run(&fake, markers.path(), &["run", "M1", "--issue", "B-1"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "M1", "--issue", "B-1"]);
     assert_eq!(code, 100, "{out}");
     fake.script(json!({}));
-    let (code, out) = run(&fake, markers.path(), &["resume", "--retry", "B-1"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume", "--retry", "B-1"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(fake.keys(), ["B-1/01-dev", "B-1/02-dev", "B-1/03-review"]);
 }
@@ -153,16 +140,16 @@ fn a_resume_keeps_the_issue_selection_of_the_run() {
 fn a_task_on_several_dependencies_keeps_its_base_across_resumes() {
     let fake = diamond();
     let markers = tempfile::tempdir().unwrap();
-    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "--file"]);
     assert_ne!(code, 0, "{out}");
     let first = fake.summary_in("diamond", "SHIP");
     assert_eq!(first["awaiting"], json!(["deploy"]));
     let base = first["base"].as_str().unwrap().to_owned();
     // A later second: a merge commit made now would differ in its time.
     std::thread::sleep(Duration::from_millis(1100));
-    let (code, out) = run(&fake, markers.path(), &["approve", "deploy", "--file"]);
+    let (code, out) = fake.run_marked(markers.path(), &["approve", "deploy", "--file"]);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = run(&fake, markers.path(), &["resume"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume"]);
     assert_eq!(code, 0, "{out}");
     let after = fake.summary_in("diamond", "SHIP");
     assert_eq!(after["outcome"], "completed");
@@ -181,16 +168,14 @@ fn an_approval_for_a_task_or_gate_that_is_not_there_is_refused() {
     let fake = diamond();
     let markers = tempfile::tempdir().unwrap();
     let approvals = fake.env.repo.join(".git/orch/approvals/diamond.json");
-    let (code, out) = run(
-        &fake,
+    let (code, out) = fake.run_marked(
         markers.path(),
         &["approve", "deploy", "--task", "SHPI", "--file"],
     );
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("task `SHPI` is not in diamond"), "{out}");
     assert!(out.contains("its tasks: SETUP, DOCS, STORE, SHIP"), "{out}");
-    let (code, out) = run(
-        &fake,
+    let (code, out) = fake.run_marked(
         markers.path(),
         &["approve", "deplyo", "--task", "SHIP", "--file"],
     );
@@ -203,23 +188,15 @@ fn an_approval_for_a_task_or_gate_that_is_not_there_is_refused() {
     assert!(!approvals.exists(), "nothing was recorded");
 
     // Without --file, the tasks of the last run are the ones known.
-    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "--file"]);
     assert_ne!(code, 0, "{out}");
-    let (code, out) = run(
-        &fake,
-        markers.path(),
-        &["approve", "deploy", "--task", "SHPI"],
-    );
+    let (code, out) = fake.run_marked(markers.path(), &["approve", "deploy", "--task", "SHPI"]);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains("task `SHPI` is not in the last run of diamond"),
         "{out}"
     );
-    let (code, out) = run(
-        &fake,
-        markers.path(),
-        &["approve", "deploy", "--task", "SHIP"],
-    );
+    let (code, out) = fake.run_marked(markers.path(), &["approve", "deploy", "--task", "SHIP"]);
     assert_eq!(code, 0, "{out}");
     assert!(approvals.exists());
 }
@@ -271,7 +248,7 @@ tasks:
         "{events:?}"
     );
 
-    let (code, out) = run(&fake, markers.path(), &["resume"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume"]);
     assert_eq!(code, 0, "{out}");
     let s = fake.summary_in("gate", "T");
     assert_eq!(s["outcome"], "completed", "{s:#}");
@@ -302,10 +279,10 @@ tasks:
 "#,
     );
     let markers = tempfile::tempdir().unwrap();
-    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "--file"]);
     assert_eq!(code, 100, "{out}");
     let finished = |fake: &Fake| {
-        let (code, out) = run(fake, markers.path(), &["status", "--json"]);
+        let (code, out) = fake.run_marked(markers.path(), &["status", "--json"]);
         assert_eq!(code, 0, "{out}");
         serde_json::from_str::<serde_json::Value>(&out).unwrap()["finished"].clone()
     };
@@ -315,12 +292,12 @@ tasks:
         "a run waiting for an approval is not finished"
     );
     // A --retry of a task that waits for an approval runs no phase again either.
-    let (code, out) = run(&fake, markers.path(), &["resume", "--retry", "T"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume", "--retry", "T"]);
     assert_eq!(code, 100, "{out}");
     assert_eq!(fake.keys(), ["T/01-dev", "T/02-review"]);
-    let (code, out) = run(&fake, markers.path(), &["approve", "tag", "--task", "T"]);
+    let (code, out) = fake.run_marked(markers.path(), &["approve", "tag", "--task", "T"]);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = run(&fake, markers.path(), &["run", "--resume"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "--resume"]);
     assert_eq!(code, 0, "{out}");
     assert!(markers.path().join("tagged").exists(), "{out}");
     assert_eq!(finished(&fake), true);
@@ -343,21 +320,21 @@ fn resume_file_continues_the_plan_run_when_a_milestone_has_the_plan_name() {
         "version: 1\nproject:\n  name: one\ntasks:\n  - id: T\n    title: Task\n    description: d\n",
     );
     let markers = tempfile::tempdir().unwrap();
-    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "--file"]);
     assert_eq!(code, 100, "{out}");
     // The issue docs of `one` run later: theirs is now the latest run named `one`.
     std::thread::sleep(Duration::from_millis(1100));
-    let (code, out) = run(&fake, markers.path(), &["run", "one"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "one"]);
     assert_eq!(code, 0, "{out}");
     fake.script(json!({}));
-    let (code, out) = run(&fake, markers.path(), &["status", "--file", "--json"]);
+    let (code, out) = fake.run_marked(markers.path(), &["status", "--file", "--json"]);
     assert_eq!(code, 0, "{out}");
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         status["issues"][0]["id"], "T",
         "status --file shows the plan's run"
     );
-    let (code, out) = run(&fake, markers.path(), &["resume", "--file", "--retry", "T"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume", "--file", "--retry", "T"]);
     assert_eq!(code, 0, "{out}");
     let keys = fake.keys();
     assert_eq!(
@@ -384,7 +361,7 @@ tasks:
 "#,
     );
     let markers = tempfile::tempdir().unwrap();
-    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "--file"]);
     assert_eq!(code, 100, "{out}");
     let s = fake.summary_in("one", "T");
     assert_eq!(s["outcome"], "failed");
@@ -393,7 +370,7 @@ tasks:
         "{s:#}"
     );
     std::fs::write(markers.path().join("reachable"), "").unwrap();
-    let (code, out) = run(&fake, markers.path(), &["resume", "--retry", "T"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume", "--retry", "T"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         fake.keys(),
@@ -432,7 +409,7 @@ tasks:
         "the worktree is kept"
     );
 
-    let (code, out) = run(&fake, markers.path(), &["resume"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
         std::fs::read_to_string(markers.path().join("builds")).unwrap(),
@@ -463,19 +440,19 @@ tasks:
 "#,
     );
     let markers = tempfile::tempdir().unwrap();
-    let (code, out) = run(&fake, markers.path(), &["run", "--file"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "--file"]);
     assert_eq!(code, 100, "{out}");
-    let (code, out) = run(&fake, markers.path(), &["approve", "deploy", "--file"]);
+    let (code, out) = fake.run_marked(markers.path(), &["approve", "deploy", "--file"]);
     assert_eq!(code, 0, "{out}");
     let mut child = start_until_marker(&fake, markers.path(), &["resume"], "deploying");
-    let (code, out) = run(&fake, markers.path(), &["status"]);
+    let (code, out) = fake.run_marked(markers.path(), &["status"]);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("Awaiting approval"), "{out}");
-    let (_, out) = run(&fake, markers.path(), &["status", "--json"]);
+    let (_, out) = fake.run_marked(markers.path(), &["status", "--json"]);
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(status["issues"][0]["status"], "in_progress", "{status:#}");
     assert_eq!(child.wait().unwrap().code(), Some(0));
-    let (_, out) = run(&fake, markers.path(), &["status", "--json"]);
+    let (_, out) = fake.run_marked(markers.path(), &["status", "--json"]);
     let status: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(status["issues"][0]["status"], "completed");
 }
@@ -499,11 +476,11 @@ tasks:
 "#,
     );
     let markers = tempfile::tempdir().unwrap();
-    let (code, out) = run(&fake, markers.path(), &["run", "--file", "--no-build"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "--file", "--no-build"]);
     assert_eq!(code, 100, "{out}");
-    let (code, out) = run(&fake, markers.path(), &["approve", "deploy", "--file"]);
+    let (code, out) = fake.run_marked(markers.path(), &["approve", "deploy", "--file"]);
     assert_eq!(code, 0, "{out}");
-    let (code, out) = run(&fake, markers.path(), &["resume"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume"]);
     assert_eq!(code, 0, "{out}");
     assert!(markers.path().join("deployed").exists(), "{out}");
     assert!(!markers.path().join("built").exists(), "the resume built");

@@ -24,32 +24,19 @@ fn diamond() -> (Fake, tempfile::TempDir) {
     (fake, markers)
 }
 
-fn run(fake: &Fake, markers: &tempfile::TempDir, args: &[&str]) -> (i32, String) {
-    let out = fake
-        .command(args)
-        .env("ORCH_TEST_MARKER_DIR", markers.path())
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
 #[test]
 fn a_diamond_with_shards_checks_and_an_approval_gate_runs_to_the_end() {
     let (fake, markers) = diamond();
     let deployed = markers.path().join("deployed");
 
-    let (code, out) = run(
-        &fake,
-        &markers,
+    let (code, out) = fake.run_marked(
+        markers.path(),
         &["plan", "validate", "--file", "orchestrator.yml"],
     );
     assert_eq!(code, 0, "{out}");
 
     // First run: everything converges, but SHIP's deploy waits for an approval.
-    let (code, out) = run(&fake, &markers, &["run", "--file", "orchestrator.yml"]);
+    let (code, out) = fake.run_marked(markers.path(), &["run", "--file", "orchestrator.yml"]);
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("awaiting approval deploy"), "{out}");
     assert!(!deployed.exists(), "the gated command ran before approval");
@@ -122,7 +109,7 @@ fn a_diamond_with_shards_checks_and_an_approval_gate_runs_to_the_end() {
     }
 
     // Status and the dashboard say what is waited for.
-    let (code, out) = run(&fake, &markers, &["status", "--file", "orchestrator.yml"]);
+    let (code, out) = fake.run_marked(markers.path(), &["status", "--file", "orchestrator.yml"]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("SHIP: `deploy` — `orch approve deploy --task SHIP`"),
@@ -135,13 +122,12 @@ fn a_diamond_with_shards_checks_and_an_approval_gate_runs_to_the_end() {
     );
 
     // A resume without the approval still runs nothing gated.
-    let (code, out) = run(&fake, &markers, &["resume", "--file", "orchestrator.yml"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume", "--file", "orchestrator.yml"]);
     assert_ne!(code, 0, "{out}");
     assert!(!deployed.exists());
 
-    let (code, out) = run(
-        &fake,
-        &markers,
+    let (code, out) = fake.run_marked(
+        markers.path(),
         &[
             "approve",
             "deploy",
@@ -158,7 +144,7 @@ fn a_diamond_with_shards_checks_and_an_approval_gate_runs_to_the_end() {
     );
 
     let calls_before = fake.keys().len();
-    let (code, out) = run(&fake, &markers, &["resume"]);
+    let (code, out) = fake.run_marked(markers.path(), &["resume"]);
     assert_eq!(code, 0, "{out}");
     assert!(deployed.exists(), "the approved deploy ran");
     assert_eq!(fake.keys().len(), calls_before, "no agent phase ran again");
@@ -179,16 +165,15 @@ fn a_diamond_with_shards_checks_and_an_approval_gate_runs_to_the_end() {
     // The event log tells the story in the plan vocabulary, in a stable order.
     insta::assert_snapshot!("diamond_events", fake.event_sequence("diamond").join("\n"));
     // Nothing of orch's own makes the repository unclean for the next run.
-    let (code, out) = run(&fake, &markers, &["verify-clean"]);
+    let (code, out) = fake.run_marked(markers.path(), &["verify-clean"]);
     assert_eq!(code, 0, "{out}");
 }
 
 #[test]
 fn task_runs_the_task_and_its_dependencies_only() {
     let (fake, markers) = diamond();
-    let (code, out) = run(
-        &fake,
-        &markers,
+    let (code, out) = fake.run_marked(
+        markers.path(),
         &["run", "--file", "orchestrator.yml", "--task", "STORE"],
     );
     assert_eq!(code, 0, "{out}");
@@ -215,9 +200,8 @@ fn dry_run_changes_nothing() {
         )
     };
     let before = snapshot(&fake);
-    let (code, out) = run(
-        &fake,
-        &markers,
+    let (code, out) = fake.run_marked(
+        markers.path(),
         &[
             "run",
             "--file",

@@ -60,12 +60,15 @@ impl FakeRepo {
 
     /// Runs `orch ARGS`; exit code and stdout+stderr.
     pub fn run(&self, args: &[&str]) -> (i32, String) {
-        let out = self.command(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+        output(self.command(args))
+    }
+
+    /// Runs `orch ARGS` with `ORCH_TEST_MARKER_DIR` set: where a plan's commands and checks
+    /// leave marker files that prove what ran.
+    pub fn run_marked(&self, markers: &std::path::Path, args: &[&str]) -> (i32, String) {
+        let mut cmd = self.command(args);
+        cmd.env("ORCH_TEST_MARKER_DIR", markers);
+        output(cmd)
     }
 
     pub fn summary(&self, id: &str) -> serde_json::Value {
@@ -162,4 +165,13 @@ impl FakeRepo {
     pub fn events(&self, id: &str, phase: &str) -> String {
         std::fs::read_to_string(self.phase_dir(id, phase).join("events.jsonl")).unwrap_or_default()
     }
+}
+
+/// Exit code and stdout+stderr of a command run to its end.
+fn output(mut cmd: std::process::Command) -> (i32, String) {
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
 }
