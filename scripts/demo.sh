@@ -3,10 +3,10 @@
 # makes a fresh git repo holding the sample milestone docs (fixtures/sample-docs), starts the
 # local mock model server (the test suite's, standalone) and runs `orch run` on milestone M1
 # through the real codex binary. Then shows `orch diff` of one issue.
-# Usage: scripts/demo.sh [MILESTONE] [DEMO_DIR]   (default: M1, a new temp dir)
+# Usage: scripts/demo.sh [MILESTONE] [DEMO_DIR]   (default: ledger-api/M1, a new temp dir)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-milestone=${1:-M1}
+milestone=${1:-ledger-api/M1}
 demo=${2:-$(mktemp -d "${TMPDIR:-/tmp}/orch-demo.XXXXXX")}
 
 "$root/scripts/install-tools.sh" >/dev/null

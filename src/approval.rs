@@ -7,10 +7,11 @@
 //! (`commands.deploy`, `commands.tag`, …), run after the task converged.
 //!
 //! Approvals are kept per milestone (a plan's name) in
-//! `<git common dir>/orch/approvals/<milestone>.json` — outside the tree, so they never dirty
+//! `<git common dir>/orch/approvals/[<project>/]<milestone>.json` — outside the tree, so they never dirty
 //! it — and stand until revoked (`orch approve <gate> --revoke`). An approval without a task
 //! covers every task.
 
+use crate::naming::Scope;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -57,16 +58,20 @@ pub enum ApprovalError {
     },
 }
 
-pub fn path(common_dir: &Path, milestone: &str) -> PathBuf {
-    common_dir
-        .join("orch")
-        .join("approvals")
-        .join(format!("{}.json", crate::naming::ref_component(milestone)))
+pub fn path(common_dir: &Path, scope: &Scope) -> PathBuf {
+    let mut path = common_dir.join("orch").join("approvals");
+    if let Some(project) = &scope.project {
+        path.push(crate::naming::ref_component(project));
+    }
+    path.join(format!(
+        "{}.json",
+        crate::naming::ref_component(&scope.milestone)
+    ))
 }
 
-/// Every approval recorded for `milestone` (none when the file does not exist).
-pub fn load(common_dir: &Path, milestone: &str) -> Result<Vec<Approval>, ApprovalError> {
-    let path = path(common_dir, milestone);
+/// Every approval recorded for `scope` (none when the file does not exist).
+pub fn load(common_dir: &Path, scope: &Scope) -> Result<Vec<Approval>, ApprovalError> {
+    let path = path(common_dir, scope);
     let text = match std::fs::read_to_string(&path) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -91,11 +96,11 @@ pub fn covering<'a>(approvals: &'a [Approval], gate: &str, task: &str) -> Option
 /// Records an approval (replacing an identical gate/task one) and returns it.
 pub fn grant(
     common_dir: &Path,
-    milestone: &str,
+    scope: &Scope,
     gate: &str,
     task: Option<&str>,
 ) -> Result<Approval, ApprovalError> {
-    let mut approvals = load(common_dir, milestone)?;
+    let mut approvals = load(common_dir, scope)?;
     approvals.retain(|a| !(a.gate == gate && a.task.as_deref() == task));
     let approval = Approval {
         gate: gate.to_owned(),
@@ -104,31 +109,27 @@ pub fn grant(
         at: crate::timeutil::now_rfc3339(),
     };
     approvals.push(approval.clone());
-    store(common_dir, milestone, approvals)?;
+    store(common_dir, scope, approvals)?;
     Ok(approval)
 }
 
 /// Removes the approval of `gate` for `task` (or the task-less one); how many were removed.
 pub fn revoke(
     common_dir: &Path,
-    milestone: &str,
+    scope: &Scope,
     gate: &str,
     task: Option<&str>,
 ) -> Result<usize, ApprovalError> {
-    let mut approvals = load(common_dir, milestone)?;
+    let mut approvals = load(common_dir, scope)?;
     let before = approvals.len();
     approvals.retain(|a| !(a.gate == gate && a.task.as_deref() == task));
     let removed = before - approvals.len();
-    store(common_dir, milestone, approvals)?;
+    store(common_dir, scope, approvals)?;
     Ok(removed)
 }
 
-fn store(
-    common_dir: &Path,
-    milestone: &str,
-    approvals: Vec<Approval>,
-) -> Result<(), ApprovalError> {
-    let path = path(common_dir, milestone);
+fn store(common_dir: &Path, scope: &Scope, approvals: Vec<Approval>) -> Result<(), ApprovalError> {
+    let path = path(common_dir, scope);
     let bytes = serde_json::to_vec_pretty(&ApprovalFile { approvals }).expect("serialises");
     crate::fsutil::write_atomically(&path, &bytes)
         .map_err(|source| ApprovalError::Write { path, source })
@@ -146,34 +147,43 @@ fn who() -> String {
 mod tests {
     use super::*;
 
+    fn m() -> Scope {
+        Scope::new(None, "m")
+    }
+
     #[test]
     fn grant_cover_revoke() {
         let dir = tempfile::tempdir().unwrap();
         let common = dir.path();
-        assert!(load(common, "m").unwrap().is_empty());
-        grant(common, "m", "deploy", Some("T-1")).unwrap();
-        let all = load(common, "m").unwrap();
+        assert!(load(common, &m()).unwrap().is_empty());
+        grant(common, &m(), "deploy", Some("T-1")).unwrap();
+        let all = load(common, &m()).unwrap();
         assert!(covering(&all, "deploy", "T-1").is_some());
         assert!(covering(&all, "deploy", "T-2").is_none());
         assert!(covering(&all, "tag", "T-1").is_none());
-        grant(common, "m", "tag", None).unwrap();
-        let all = load(common, "m").unwrap();
+        grant(common, &m(), "tag", None).unwrap();
+        let all = load(common, &m()).unwrap();
         assert!(
             covering(&all, "tag", "T-9").is_some(),
             "task-less covers all"
         );
-        assert!(load(common, "other").unwrap().is_empty(), "per milestone");
-        assert_eq!(revoke(common, "m", "deploy", Some("T-1")).unwrap(), 1);
-        assert!(covering(&load(common, "m").unwrap(), "deploy", "T-1").is_none());
+        assert!(
+            load(common, &Scope::new(Some("p"), "m"))
+                .unwrap()
+                .is_empty(),
+            "per milestone"
+        );
+        assert_eq!(revoke(common, &m(), "deploy", Some("T-1")).unwrap(), 1);
+        assert!(covering(&load(common, &m()).unwrap(), "deploy", "T-1").is_none());
     }
 
     #[test]
     fn a_broken_file_is_an_error_with_its_line() {
         let dir = tempfile::tempdir().unwrap();
-        let p = path(dir.path(), "m");
+        let p = path(dir.path(), &m());
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, "{\n  \"approvals\": [\n    oops\n").unwrap();
-        let e = load(dir.path(), "m").unwrap_err().to_string();
+        let e = load(dir.path(), &m()).unwrap_err().to_string();
         assert!(e.contains("m.json:3:"), "{e}");
     }
 }

@@ -13,6 +13,14 @@ pub const DEFAULT_MAX_REVIEW_CYCLES: u32 = 2;
 pub struct Config {
     /// Glob of issue docs, relative to the docs base (default `docs/projects/**/issues/*.md`).
     pub docs_glob: Option<String>,
+    /// The project a bare milestone name means (as `--project`).
+    pub project: Option<String>,
+    /// States that mean an issue is done: skipped, its dependents may proceed (replaces the
+    /// default list).
+    pub done_states: Option<Vec<String>>,
+    /// States that mean an issue is not to be started yet: skipped unless a run names them
+    /// with `--include-state` (replaces the default list).
+    pub not_ready_states: Option<Vec<String>>,
     /// Where issue worktrees go; relative paths are relative to the repository root.
     pub worktree_root: Option<PathBuf>,
     /// Review/fix cycles before an issue is capped (default 2).
@@ -204,6 +212,15 @@ impl Config {
             Some(p) => p.clone(),
             None => PathBuf::from("codex"),
         }
+    }
+
+    /// The state vocabulary of a run that includes the not-ready states `include`.
+    pub fn state_rules(&self, include: &[String]) -> crate::docs::states::StateRules {
+        crate::docs::states::StateRules::new(
+            self.done_states.as_deref(),
+            self.not_ready_states.as_deref(),
+            include,
+        )
     }
 
     pub fn docs_glob(&self) -> &str {

@@ -1,10 +1,15 @@
 //! A milestone's issues as a dependency graph, and their execution order.
 //!
-//! Edges come from `blocked_by` and from the other side's `blocked`/`blocking`. The order is
-//! topological; among issues ready at the same time, those waiting on unfinished work in
-//! other milestones go last, and ties break by natural order of id (`X-2` before `X-10`).
+//! Edges come from `blocked_by` and from the other side's `blocked` (or `blocking`, `blocks`),
+//! each reference resolved as [`crate::docs::index`] says (own milestone, own project, then
+//! the tree). The order is topological; among issues ready at the same time, those waiting on
+//! unfinished work in other milestones go last, and ties break by natural order of id (`X-2`
+//! before `X-10`).
 
+use crate::docs::index::{DocIndex, Resolved};
+use crate::docs::states::{StateClass, StateRules};
 use crate::docs::{DocSet, IssueDoc};
+use crate::naming::Scope;
 use crate::natural;
 use crate::problem::Problem;
 use petgraph::graphmap::DiGraphMap;
@@ -17,15 +22,22 @@ use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
 pub enum Dependency {
     /// Another issue of the same milestone: ordered before this one.
     InMilestone { id: String },
-    /// An issue of another milestone that is done or canceled.
-    Satisfied { id: String, milestone: String },
-    /// An issue of another milestone that is not finished yet.
+    /// An issue of another milestone (or of none) that is done.
+    Satisfied {
+        id: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        milestone: Option<String>,
+    },
+    /// An issue of another milestone (or of none) that is not finished yet.
     Pending {
         id: String,
-        milestone: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        project: Option<String>,
+        milestone: Option<String>,
         state: Option<String>,
     },
-    /// An id no doc has.
+    /// A reference no doc answers to.
     Unknown { id: String },
 }
 
@@ -38,6 +50,24 @@ impl Dependency {
             | Dependency::Unknown { id } => id,
         }
     }
+
+    /// A name no other dependency of the plan shares: `<project>/<id>` for an issue of a
+    /// project (ids repeat across projects), else the id.
+    pub fn key(&self) -> String {
+        match self {
+            Dependency::Satisfied {
+                id,
+                project: Some(p),
+                ..
+            }
+            | Dependency::Pending {
+                id,
+                project: Some(p),
+                ..
+            } => format!("{p}/{id}"),
+            other => other.id().to_owned(),
+        }
+    }
 }
 
 /// One issue in execution order.
@@ -47,147 +77,288 @@ pub struct Ordered<'a> {
     pub dependencies: Vec<Dependency>,
     /// Why the issue will not run, if it will not.
     pub skip_reason: Option<String>,
+    /// Its state is done-like: it counts as passed for its dependents.
+    pub done: bool,
 }
 
 /// The milestone's issues in execution order, with warnings about their docs.
 #[derive(Debug)]
 pub struct MilestoneOrder<'a> {
-    pub milestone: String,
+    pub scope: Scope,
     pub issues: Vec<Ordered<'a>>,
     pub warnings: Vec<Problem>,
 }
 
-/// Orders one milestone. Errors (cycles, unknown milestone) come back all at once.
+/// Orders one milestone. Problems that make the order meaningless (an id used twice in the
+/// milestone, an ambiguous dependency, a cycle) come back all at once, with the warnings.
 pub fn order_milestone<'a>(
     set: &'a DocSet,
-    milestone: &str,
+    index: &DocIndex<'a>,
+    scope: &Scope,
+    rules: &StateRules,
 ) -> Result<MilestoneOrder<'a>, Vec<Problem>> {
-    let by_id = set.by_id();
-    let mut members: Vec<&IssueDoc> = set
+    let mut members: Vec<(usize, &IssueDoc)> = set
         .docs
         .iter()
-        .filter(|d| d.milestone == milestone)
+        .enumerate()
+        .filter(|(_, d)| d.scope().as_ref() == Some(scope))
         .collect();
     if members.is_empty() {
-        return Err(vec![unknown_milestone(set, milestone)]);
+        return Err(vec![unknown_milestone(set, scope)]);
     }
-    members.sort_by(|a, b| natural::compare(&a.id, &b.id));
-    let index: BTreeMap<&str, usize> = members
+    members.sort_by(|a, b| natural::compare(&a.1.id, &b.1.id).then(a.1.path.cmp(&b.1.path)));
+    let duplicates = duplicate_ids(&members);
+    if !duplicates.is_empty() {
+        return Err(duplicates);
+    }
+    let position: BTreeMap<usize, usize> = members
         .iter()
         .enumerate()
-        .map(|(i, d)| (d.id.as_str(), i))
+        .map(|(pos, (i, _))| (*i, pos))
         .collect();
 
+    let mut errors = Vec::new();
     let mut warnings = Vec::new();
     let mut deps: Vec<Vec<Dependency>> = vec![Vec::new(); members.len()];
     let mut graph = DiGraphMap::<usize, ()>::new();
-    for i in 0..members.len() {
-        graph.add_node(i);
+    for n in 0..members.len() {
+        graph.add_node(n);
     }
-    let blockers = reverse_edges(set);
-    for (i, doc) in members.iter().enumerate() {
-        for dep_id in dependency_ids(doc, &blockers) {
-            let dep = match (index.get(dep_id.as_str()), by_id.get(dep_id.as_str())) {
-                (Some(&j), _) => {
-                    graph.add_edge(j, i, ());
-                    Dependency::InMilestone { id: dep_id }
-                }
-                (None, Some(other)) if other.is_closed() => Dependency::Satisfied {
-                    id: dep_id,
-                    milestone: other.milestone.clone(),
-                },
-                (None, Some(other)) => {
-                    warnings.push(
-                        Problem::warning(
-                            &doc.path,
-                            doc.line_of("blocked_by"),
-                            format!(
-                                "`{}` depends on `{}` of milestone {}, which is not done (state: {}); it is ordered as late as its dependents allow",
-                                doc.id,
-                                other.id,
-                                other.milestone,
-                                other.state.as_deref().unwrap_or("none")
-                            ),
-                        )
-                        .with_hint(format!("finish milestone {} first, or mark `{}` done", other.milestone, other.id)),
-                    );
-                    Dependency::Pending {
-                        id: dep_id,
-                        milestone: other.milestone.clone(),
-                        state: other.state.clone(),
+    let blockers = reverse_edges(set, index, &position, &mut errors, &mut warnings);
+    for (n, (_, doc)) in members.iter().enumerate() {
+        if rules.class(doc.state.as_deref()) == StateClass::Unknown {
+            warnings.push(unknown_state(doc, rules));
+        }
+        let mut seen = BTreeSet::new();
+        let declared = doc
+            .blocked_by
+            .iter()
+            .map(|r| (r.clone(), index.resolve(doc, r)));
+        let reverse = blockers
+            .get(&n)
+            .into_iter()
+            .flatten()
+            .map(|&j| (index.doc(j).id.clone(), Resolved::One(j)));
+        for (reference, resolved) in declared.chain(reverse).collect::<Vec<_>>() {
+            let dep = match resolved {
+                Resolved::One(j) if index.doc(j).path == doc.path => continue,
+                Resolved::One(j) => {
+                    if !seen.insert(j) {
+                        continue;
+                    }
+                    let other = index.doc(j);
+                    match position.get(&j) {
+                        Some(&m) => {
+                            graph.add_edge(m, n, ());
+                            Dependency::InMilestone {
+                                id: other.id.clone(),
+                            }
+                        }
+                        None if rules.is_done(other.state.as_deref()) => Dependency::Satisfied {
+                            id: other.id.clone(),
+                            project: other.project.clone(),
+                            milestone: other.milestone.clone(),
+                        },
+                        None => {
+                            warnings.push(pending(doc, other));
+                            Dependency::Pending {
+                                id: other.id.clone(),
+                                project: other.project.clone(),
+                                milestone: other.milestone.clone(),
+                                state: other.state.clone(),
+                            }
+                        }
                     }
                 }
-                (None, None) => {
+                Resolved::Unknown => {
                     warnings.push(
                         Problem::warning(
                             &doc.path,
                             doc.line_of("blocked_by"),
-                            format!("`{}` depends on `{dep_id}`, which no issue doc defines; that dependency is ignored", doc.id),
+                            format!("`{}` depends on `{reference}`, which no issue doc defines; that dependency is ignored", doc.id),
                         )
-                        .with_hint(format!("fix the id or add a doc for `{dep_id}`")),
+                        .with_hint(format!("fix the id or add a doc for `{reference}`")),
                     );
-                    Dependency::Unknown { id: dep_id }
+                    Dependency::Unknown { id: reference }
+                }
+                Resolved::Ambiguous(candidates) => {
+                    errors.push(ambiguous(doc, "blocked_by", &reference, index, &candidates));
+                    continue;
                 }
             };
-            deps[i].push(dep);
+            deps[n].push(dep);
         }
+    }
+    if !errors.is_empty() {
+        errors.extend(warnings);
+        return Err(errors);
     }
 
     let deferred: Vec<bool> = deps
         .iter()
         .map(|ds| ds.iter().any(|d| matches!(d, Dependency::Pending { .. })))
         .collect();
-    let order =
-        topological(&graph, &deferred).map_err(|stuck| cycle_problems(&graph, &members, &stuck))?;
+    let docs: Vec<&IssueDoc> = members.iter().map(|(_, d)| *d).collect();
+    let order = topological(&graph, &deferred).map_err(|stuck| {
+        let mut problems = cycle_problems(&graph, &docs, &stuck);
+        problems.extend(warnings.iter().cloned());
+        problems
+    })?;
 
     let issues = order
         .into_iter()
-        .map(|i| {
-            let doc = members[i];
-            let skip_reason = doc
-                .is_closed()
-                .then(|| format!("state is `{}`", doc.state.as_deref().unwrap_or_default()));
+        .map(|n| {
+            let doc = docs[n];
             Ordered {
                 doc,
-                dependencies: std::mem::take(&mut deps[i]),
-                skip_reason,
+                dependencies: std::mem::take(&mut deps[n]),
+                skip_reason: rules.skip_reason(doc.state.as_deref()),
+                done: rules.is_done(doc.state.as_deref()),
             }
         })
         .collect();
     Ok(MilestoneOrder {
-        milestone: milestone.to_owned(),
+        scope: scope.clone(),
         issues,
         warnings,
     })
 }
 
-/// The union of a doc's `blocked_by` and of every other doc whose `blocked` names it,
-/// in a stable order (declared first, then reverse edges by natural id).
-fn dependency_ids(doc: &IssueDoc, blockers: &BTreeMap<&str, Vec<&str>>) -> Vec<String> {
-    let mut ids = doc.blocked_by.clone();
-    for &id in blockers.get(doc.id.as_str()).into_iter().flatten() {
-        if !ids.iter().any(|x| x == id) {
-            ids.push(id.to_owned());
+/// Two docs of the milestone with one id: every pair named.
+fn duplicate_ids(members: &[(usize, &IssueDoc)]) -> Vec<Problem> {
+    let mut first: BTreeMap<&str, &IssueDoc> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for (_, doc) in members {
+        match first.get(doc.id.as_str()) {
+            None => {
+                first.insert(&doc.id, doc);
+            }
+            Some(original) => problems.push(
+                Problem::error(
+                    &doc.path,
+                    doc.line_of("id"),
+                    format!(
+                        "duplicate id `{}` in milestone {}: also used by {}",
+                        doc.id,
+                        doc.milestone.as_deref().unwrap_or_default(),
+                        crate::problem::location(&original.path, original.line_of("id"))
+                    ),
+                )
+                .with_hint("give each issue of a milestone its own id"),
+            ),
         }
     }
-    ids.retain(|id| id != &doc.id);
-    ids
+    problems
 }
 
-/// For every id, the docs whose `blocked` list names it, in natural order of their ids.
-fn reverse_edges(set: &DocSet) -> BTreeMap<&str, Vec<&str>> {
-    let mut map: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
-    for other in &set.docs {
-        for blocked in &other.blocked {
-            if *blocked != other.id {
-                map.entry(blocked.as_str())
-                    .or_default()
-                    .push(other.id.as_str());
+fn pending(doc: &IssueDoc, other: &IssueDoc) -> Problem {
+    let place = place_of(other);
+    Problem::warning(
+        &doc.path,
+        doc.line_of("blocked_by"),
+        format!(
+            "`{}` depends on `{}` of {place}, which is not done (state: {}); it is ordered as late as its dependents allow",
+            doc.id,
+            other.id,
+            other.state.as_deref().unwrap_or("none")
+        ),
+    )
+    .with_hint(format!("finish {place} first, or mark `{}` done", other.id))
+}
+
+/// `milestone M2`, `ledger-api/M2`, or `no milestone`.
+fn place_of(doc: &IssueDoc) -> String {
+    match (&doc.project, &doc.milestone) {
+        (Some(p), Some(m)) => format!("milestone {p}/{m}"),
+        (None, Some(m)) => format!("milestone {m}"),
+        (Some(p), None) => format!("project {p} (in no milestone)"),
+        (None, None) => "no milestone".to_owned(),
+    }
+}
+
+fn unknown_state(doc: &IssueDoc, rules: &StateRules) -> Problem {
+    Problem::warning(
+        &doc.path,
+        doc.line_of("state"),
+        format!(
+            "`{}` has state `{}`, which orch does not know; it runs",
+            doc.id,
+            doc.state.as_deref().unwrap_or_default()
+        ),
+    )
+    .with_hint(format!(
+        "known states: {} (`done_states` and `not_ready_states` in orch.toml add more)",
+        rules.known().join(", ")
+    ))
+}
+
+fn ambiguous(
+    doc: &IssueDoc,
+    field: &str,
+    reference: &str,
+    index: &DocIndex,
+    candidates: &[usize],
+) -> Problem {
+    let projects: BTreeSet<Option<&str>> = candidates
+        .iter()
+        .map(|&i| index.doc(i).project.as_deref())
+        .collect();
+    let hint = if projects.len() > 1 && projects.iter().all(Option::is_some) {
+        format!("name one as `<project>/{reference}`, or give the docs distinct ids")
+    } else {
+        "give the docs distinct ids".to_owned()
+    };
+    Problem::error(
+        &doc.path,
+        doc.line_of(field).or(doc.blocked_line()),
+        format!(
+            "`{}` lists `{reference}` in `{field}`, which matches {} issue docs: {}",
+            doc.id,
+            candidates.len(),
+            index.describe(candidates)
+        ),
+    )
+    .with_hint(hint)
+}
+
+/// For each member (by position), the docs anywhere whose `blocked` list names it. A
+/// `blocked` entry that is ambiguous and could name a member is an error when its doc is a
+/// member, a warning otherwise.
+fn reverse_edges(
+    set: &DocSet,
+    index: &DocIndex,
+    position: &BTreeMap<usize, usize>,
+    errors: &mut Vec<Problem>,
+    warnings: &mut Vec<Problem>,
+) -> BTreeMap<usize, Vec<usize>> {
+    let mut map: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for (j, other) in set.docs.iter().enumerate() {
+        for reference in &other.blocked {
+            match index.resolve(other, reference) {
+                Resolved::One(i) if i != j => {
+                    if let Some(&n) = position.get(&i) {
+                        map.entry(n).or_default().push(j);
+                    }
+                }
+                Resolved::Ambiguous(candidates)
+                    if candidates.iter().any(|c| position.contains_key(c)) =>
+                {
+                    let problem = ambiguous(other, "blocked", reference, index, &candidates);
+                    if position.contains_key(&j) {
+                        errors.push(problem);
+                    } else {
+                        let mut p = problem;
+                        p.severity = crate::problem::Severity::Warning;
+                        p.message.push_str("; the edge is ignored");
+                        warnings.push(p);
+                    }
+                }
+                _ => {}
             }
         }
     }
     for list in map.values_mut() {
-        list.sort_by(|a, b| natural::compare(a, b));
+        list.sort_by(|a, b| natural::compare(&set.docs[*a].id, &set.docs[*b].id));
         list.dedup();
     }
     map
@@ -296,8 +467,8 @@ pub(crate) fn shortest_cycle(
     vec![start]
 }
 
-fn unknown_milestone(set: &DocSet, milestone: &str) -> Problem {
-    let known = set.milestones();
+fn unknown_milestone(set: &DocSet, scope: &Scope) -> Problem {
+    let known: Vec<String> = set.scopes().iter().map(Scope::to_string).collect();
     let path = set
         .docs
         .first()
@@ -308,52 +479,90 @@ fn unknown_milestone(set: &DocSet, milestone: &str) -> Problem {
     } else {
         format!("milestones found: {}", known.join(", "))
     };
-    Problem::error(
-        path,
-        None,
-        format!("no issue doc has `milestone: {milestone}`"),
-    )
-    .with_hint(hint)
+    Problem::error(path, None, format!("no issue doc is in milestone {scope}")).with_hint(hint)
 }
 
-/// Warnings for edges declared on one side only: `A.blocked_by` lists `B` but `B.blocked`
-/// does not list `A`, or the reverse. Only docs of `milestone` (all docs if `None`) are checked.
-pub fn one_sided_edges(set: &DocSet, milestone: Option<&str>) -> Vec<Problem> {
-    let by_id = set.by_id();
-    let mut warnings = Vec::new();
-    for doc in set
-        .docs
-        .iter()
-        .filter(|d| milestone.is_none_or(|m| d.milestone == m))
-    {
-        for b in &doc.blocked_by {
-            if let Some(other) = by_id.get(b.as_str()) {
-                if other.id != doc.id && !other.blocked.contains(&doc.id) {
-                    warnings.push(
-                        Problem::warning(
-                            &doc.path,
-                            doc.line_of("blocked_by"),
-                            format!("`{}` lists `{b}` in `blocked_by`, but `{b}` does not list `{}` in `blocked`", doc.id, doc.id),
-                        )
-                        .with_hint(format!("add `{}` to `blocked` in {}", doc.id, other.path.display())),
-                    );
+/// An edge declared on one side only: `doc.field` names `other`, but `other`'s opposite
+/// list (`missing`) does not name `doc`.
+#[derive(Debug, Clone)]
+pub struct OneSided<'a> {
+    pub doc: &'a IssueDoc,
+    /// `blocked_by` or `blocked`.
+    pub field: &'static str,
+    pub other: &'a IssueDoc,
+    /// `blocked` or `blocked_by`.
+    pub missing: &'static str,
+    /// How `other` names `doc` when the missing side is added.
+    pub reference: String,
+}
+
+impl OneSided<'_> {
+    pub fn problem(&self) -> Problem {
+        let (doc, other) = (&self.doc.id, &self.other.id);
+        let line = if self.field == "blocked" {
+            self.doc.blocked_line()
+        } else {
+            self.doc.line_of(self.field)
+        };
+        Problem::warning(
+            &self.doc.path,
+            line,
+            format!(
+                "`{doc}` lists `{other}` in `{}`, but `{other}` does not list `{doc}` in `{}`",
+                self.field, self.missing
+            ),
+        )
+        .with_hint(format!(
+            "add `{}` to `{}` in {} (`orch docs fix` does)",
+            self.reference,
+            self.missing,
+            self.other.path.display()
+        ))
+    }
+}
+
+/// Edges declared on one side only, of the docs `keep` selects.
+pub fn one_sided<'a>(
+    set: &'a DocSet,
+    index: &DocIndex<'a>,
+    keep: impl Fn(&IssueDoc) -> bool,
+) -> Vec<OneSided<'a>> {
+    let names = |from: &IssueDoc, list: &[String], target: &IssueDoc| {
+        list.iter().any(|r| match index.resolve(from, r) {
+            Resolved::One(i) => index.doc(i).path == target.path,
+            _ => false,
+        })
+    };
+    let mut out = Vec::new();
+    for (i, doc) in set.docs.iter().enumerate().filter(|(_, d)| keep(d)) {
+        for (field, list, missing) in [
+            ("blocked_by", &doc.blocked_by, "blocked"),
+            ("blocked", &doc.blocked, "blocked_by"),
+        ] {
+            for reference in list {
+                let Resolved::One(j) = index.resolve(doc, reference) else {
+                    continue;
+                };
+                let other = index.doc(j);
+                if j == i {
+                    continue;
                 }
-            }
-        }
-        for b in &doc.blocked {
-            if let Some(other) = by_id.get(b.as_str()) {
-                if other.id != doc.id && !other.blocked_by.contains(&doc.id) {
-                    warnings.push(
-                        Problem::warning(
-                            &doc.path,
-                            doc.line_of("blocked").or(doc.line_of("blocking")),
-                            format!("`{}` lists `{b}` in `blocked`, but `{b}` does not list `{}` in `blocked_by`", doc.id, doc.id),
-                        )
-                        .with_hint(format!("add `{}` to `blocked_by` in {}", doc.id, other.path.display())),
-                    );
+                let theirs = if missing == "blocked" {
+                    &other.blocked
+                } else {
+                    &other.blocked_by
+                };
+                if !names(other, theirs, doc) {
+                    out.push(OneSided {
+                        doc,
+                        field,
+                        other,
+                        missing,
+                        reference: index.reference_to(other, i),
+                    });
                 }
             }
         }
     }
-    warnings
+    out
 }

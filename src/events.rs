@@ -1,4 +1,4 @@
-//! The run's event log: append-only JSONL, `logs/orch/<milestone>/events-<run-id>.jsonl`,
+//! The run's event log: append-only JSONL, `logs/orch/[<project>/]<milestone>/events-<run-id>.jsonl`,
 //! one `{ts, type, task, phase?, …}` object per line, in the event vocabulary of plan mode
 //! (`plan_validated`, `task_started`, `task_completed`, `task_failed`, `task_blocked`,
 //! `skipped`, `resumed`, `completed`, `acceptance_passed`, `awaiting_approval`, …) plus phase
@@ -8,39 +8,33 @@
 use crate::engine::{EngineEvent, Outcome};
 use serde_json::{json, Value};
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::Mutex;
 
+/// Opens `events-<run-id>.jsonl` in the run's log directory when the run starts.
+#[derive(Default)]
 pub struct EventLog {
-    logs_root: PathBuf,
     file: Mutex<Option<std::fs::File>>,
 }
 
 impl EventLog {
-    /// `logs_root` is `<repo>/<logs_dir>/orch`.
-    pub fn new(logs_root: PathBuf) -> Self {
-        EventLog {
-            logs_root,
-            file: Mutex::new(None),
-        }
-    }
-
     pub fn on(&self, event: &EngineEvent) {
         let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
         let lines = match event {
             EngineEvent::RunStarted {
                 run_id,
+                project,
                 milestone,
                 issue_ids,
                 resumed,
+                log_dir,
                 ..
             } => {
-                let dir = self.logs_root.join(crate::naming::ref_component(milestone));
+                let dir = log_dir;
                 let path = dir.join(format!(
                     "events-{}.jsonl",
                     crate::naming::ref_component(run_id)
                 ));
-                *file = std::fs::create_dir_all(&dir)
+                *file = std::fs::create_dir_all(dir)
                     .and_then(|_| {
                         std::fs::OpenOptions::new()
                             .create(true)
@@ -52,7 +46,7 @@ impl EventLog {
                     })
                     .ok();
                 let mut lines = vec![
-                    json!({"type": "plan_validated", "task": null, "milestone": milestone, "run_id": run_id, "tasks": issue_ids}),
+                    json!({"type": "plan_validated", "task": null, "project": project, "milestone": milestone, "run_id": run_id, "tasks": issue_ids}),
                 ];
                 if *resumed {
                     lines.push(json!({"type": "resumed", "task": null, "run_id": run_id}));

@@ -2,47 +2,53 @@
 //! every phase, removed when the issue's loop ends — never losing uncommitted work.
 
 use crate::git::{GitError, Repo, WorktreeEntry};
-use crate::naming;
+use crate::naming::{self, Scope};
 use std::path::{Path, PathBuf};
 
 /// What orch needs to know to own one issue's worktree.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IssueWorktree {
-    pub milestone: String,
+    pub scope: Scope,
     pub id: String,
     pub branch: String,
     pub path: PathBuf,
 }
 
 impl IssueWorktree {
-    pub fn new(milestone: &str, id: &str, title: &str, worktree_root: &Path) -> Self {
+    pub fn new(scope: &Scope, id: &str, title: &str, worktree_root: &Path) -> Self {
         IssueWorktree {
-            milestone: milestone.to_owned(),
+            scope: scope.clone(),
             id: id.to_owned(),
-            branch: naming::branch_name(milestone, id, title),
-            path: naming::worktree_path(worktree_root, milestone, id),
+            branch: naming::branch_name(scope, id, title),
+            path: naming::worktree_path(worktree_root, scope, id),
         }
     }
 
     /// The admin name under `.git/worktrees/`.
     pub fn admin_name(&self) -> String {
-        admin_name(&self.milestone, &self.id)
+        admin_name(&self.scope, &self.id)
     }
 
     /// Prefix of this issue's rescue refs.
     pub fn rescue_prefix(&self) -> String {
-        format!(
-            "refs/orch/rescue/{}/{}/",
-            naming::ref_component(&self.milestone),
-            naming::ref_component(&self.id)
-        )
+        rescue_prefix(&self.scope, &self.id)
     }
 }
 
-pub fn admin_name(milestone: &str, id: &str) -> String {
+/// `refs/orch/rescue/[<project>/]<milestone>/<id>/`.
+pub fn rescue_prefix(scope: &Scope, id: &str) -> String {
+    format!(
+        "refs/orch/rescue/{}/{}/",
+        scope.ref_path(),
+        naming::ref_component(id)
+    )
+}
+
+/// `orch-<milestone>-<id>`, or `orch-<project>--<milestone>-<id>`.
+pub fn admin_name(scope: &Scope, id: &str) -> String {
     format!(
         "orch-{}-{}",
-        naming::ref_component(milestone),
+        scope.components().join("--"),
         naming::ref_component(id)
     )
 }
@@ -165,7 +171,7 @@ pub fn remove(repo: &Repo, wt: &IssueWorktree) -> Result<Removed, GitError> {
         repo,
         &entry,
         &wt.rescue_prefix(),
-        &format!("{} of milestone {}", wt.id, wt.milestone),
+        &format!("{} of milestone {}", wt.id, wt.scope),
     )
 }
 

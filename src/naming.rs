@@ -1,11 +1,63 @@
 //! Branch and worktree names for an issue: pure functions, shared by `plan` and the git layer.
 //!
-//! Whatever an issue id, milestone or title contains (slashes, `..`, spaces, unicode, a
-//! leading `-`, control characters), the results stay inside `refs/heads/orch/` and inside
-//! the worktree root. A component that had to be changed gets a short hash of its original
-//! spelling appended, so two different ids never collapse onto one name.
+//! Everything a run owns is named after its [`Scope`]: the project (when the docs tree has
+//! projects) and the milestone, so two projects' `M1` never share a branch, worktree, log
+//! directory, run state or approval file.
+//!
+//! Whatever an issue id, project, milestone or title contains (slashes, `..`, spaces,
+//! unicode, a leading `-`, control characters), the results stay inside `refs/heads/orch/`
+//! and inside the worktree root. A component that had to be changed gets a short hash of its
+//! original spelling appended, so two different ids never collapse onto one name.
 
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// What a run is of: a milestone of one project (`ledger-api/M1`), or a milestone of a docs
+/// tree without projects (`M1`). Plan-file runs are scoped by the plan's name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Scope {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub milestone: String,
+}
+
+impl Scope {
+    pub fn new(project: Option<&str>, milestone: &str) -> Scope {
+        Scope {
+            project: project.map(str::to_owned),
+            milestone: milestone.to_owned(),
+        }
+    }
+
+    /// The name components, each made safe: `[project,] milestone`.
+    pub fn components(&self) -> Vec<String> {
+        self.project
+            .iter()
+            .chain(std::iter::once(&self.milestone))
+            .map(|c| ref_component(c))
+            .collect()
+    }
+
+    /// `<project>/<milestone>` (or `<milestone>`) as a relative directory.
+    pub fn dir(&self) -> PathBuf {
+        self.components().iter().collect()
+    }
+
+    /// `<project>/<milestone>` (or `<milestone>`) as a part of a ref name.
+    pub fn ref_path(&self) -> String {
+        self.components().join("/")
+    }
+}
+
+impl std::fmt::Display for Scope {
+    /// As the user names it on the command line: `ledger-api/M1`, or `M1`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.project {
+            Some(p) => write!(f, "{p}/{}", self.milestone),
+            None => f.write_str(&self.milestone),
+        }
+    }
+}
 
 /// Every branch orch creates lives under this prefix.
 pub const BRANCH_PREFIX: &str = "orch";
@@ -14,15 +66,11 @@ pub const SLUG_MAX: usize = 40;
 /// Longest id or milestone component before it is shortened (and hashed).
 const COMPONENT_MAX: usize = 64;
 
-/// `orch/<milestone>/<id>-<slug>`, or `orch/<milestone>/<id>` when the title has no usable
-/// characters.
-pub fn branch_name(milestone: &str, id: &str, title: &str) -> String {
+/// `orch/[<project>/]<milestone>/<id>-<slug>`, or without `-<slug>` when the title has no
+/// usable characters.
+pub fn branch_name(scope: &Scope, id: &str, title: &str) -> String {
     let slug = slug(title);
-    let mut name = format!(
-        "{BRANCH_PREFIX}/{}/{}",
-        ref_component(milestone),
-        ref_component(id)
-    );
+    let mut name = format!("{BRANCH_PREFIX}/{}/{}", scope.ref_path(), ref_component(id));
     if !slug.is_empty() {
         name.push('-');
         name.push_str(&slug);
@@ -30,11 +78,9 @@ pub fn branch_name(milestone: &str, id: &str, title: &str) -> String {
     name
 }
 
-/// `<worktree_root>/<milestone>/<id>`, both components sanitised.
-pub fn worktree_path(worktree_root: &Path, milestone: &str, id: &str) -> PathBuf {
-    worktree_root
-        .join(ref_component(milestone))
-        .join(ref_component(id))
+/// `<worktree_root>/[<project>/]<milestone>/<id>`, every component sanitised.
+pub fn worktree_path(worktree_root: &Path, scope: &Scope, id: &str) -> PathBuf {
+    worktree_root.join(scope.dir()).join(ref_component(id))
 }
 
 /// The default worktree root: a sibling of the repository, `<repo>/../<repo-name>.orch-worktrees`.
@@ -144,16 +190,40 @@ pub fn is_valid_branch_name(name: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn m(milestone: &str) -> Scope {
+        Scope::new(None, milestone)
+    }
+
     #[test]
     fn ordinary_names_are_readable() {
         assert_eq!(
-            branch_name("M1", "LEDGER-2", "Add the ledger schema (v2)!"),
+            branch_name(&m("M1"), "LEDGER-2", "Add the ledger schema (v2)!"),
             "orch/M1/LEDGER-2-add-the-ledger-schema-v2"
         );
-        assert_eq!(branch_name("M1", "X-1", "¿¿??"), "orch/M1/X-1");
+        assert_eq!(branch_name(&m("M1"), "X-1", "¿¿??"), "orch/M1/X-1");
         assert_eq!(
-            worktree_path(Path::new("/w"), "M1", "LEDGER-2"),
+            worktree_path(Path::new("/w"), &m("M1"), "LEDGER-2"),
             Path::new("/w/M1/LEDGER-2")
+        );
+    }
+
+    #[test]
+    fn a_project_scope_names_everything_after_the_project() {
+        let scope = Scope::new(Some("ledger-api"), "M1");
+        assert_eq!(scope.to_string(), "ledger-api/M1");
+        assert_eq!(
+            branch_name(&scope, "LEDGER-2", "Posting"),
+            "orch/ledger-api/M1/LEDGER-2-posting"
+        );
+        assert_eq!(
+            worktree_path(Path::new("/w"), &scope, "LEDGER-2"),
+            Path::new("/w/ledger-api/M1/LEDGER-2")
+        );
+        assert_eq!(scope.dir(), Path::new("ledger-api/M1"));
+        let other = Scope::new(Some("web-console"), "M1");
+        assert_ne!(
+            branch_name(&scope, "X-1", "t"),
+            branch_name(&other, "X-1", "t")
         );
     }
 
@@ -187,11 +257,14 @@ mod tests {
             let c = ref_component(raw);
             assert!(!c.contains('/') && !c.contains(".."), "{raw:?} -> {c:?}");
             assert!(!c.starts_with(['-', '.']), "{raw:?} -> {c:?}");
-            let branch = branch_name(raw, raw, raw);
+            let branch = branch_name(&m(raw), raw, raw);
             assert!(is_valid_branch_name(&branch), "{raw:?} -> {branch:?}");
             assert_eq!(branch.split('/').count(), 3, "{branch}");
+            let scoped = branch_name(&Scope::new(Some(raw), raw), raw, raw);
+            assert!(is_valid_branch_name(&scoped), "{raw:?} -> {scoped:?}");
+            assert_eq!(scoped.split('/').count(), 4, "{scoped}");
             let root = Path::new("/wt");
-            let path = worktree_path(root, raw, raw);
+            let path = worktree_path(root, &m(raw), raw);
             assert_eq!(path.components().count(), 4, "{raw:?} -> {path:?}");
             assert!(path.starts_with(root));
         }

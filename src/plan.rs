@@ -6,16 +6,25 @@
 use crate::acceptance::Check;
 use crate::config::Config;
 use crate::dag::{self, Dependency};
+use crate::docs::index::DocIndex;
+use crate::docs::milestone_doc::{self, MilestoneDoc};
+use crate::docs::states::StateRules;
 use crate::docs::DocSet;
-use crate::naming;
-use crate::problem::Problem;
+use crate::naming::{self, Scope};
+use crate::problem::{Problem, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Plan {
+    /// The project of the milestone (`None` in a tree without projects, and for plan files).
+    pub project: Option<String>,
     pub milestone: String,
+    /// The milestone's own doc (its goal and sequencing plan), when it has one.
+    pub milestone_doc: Option<MilestoneDoc>,
+    /// Docs outside this run that have problems (`orch validate` lists them).
+    pub problems_elsewhere: usize,
     pub worktree_root: PathBuf,
     pub max_review_cycles: u32,
     /// In execution order.
@@ -45,6 +54,12 @@ pub struct PlannedIssue {
     /// What a plan task (or an issue doc's `acceptance:`) adds to the bare issue loop.
     #[serde(skip_serializing_if = "TaskSpec::is_empty")]
     pub spec: TaskSpec,
+    /// Skipped because its state is done-like: its dependents may proceed.
+    #[serde(skip)]
+    pub done: bool,
+    /// The issue doc's Markdown body (empty for a plan task: its description stands).
+    #[serde(skip)]
+    pub body: String,
 }
 
 /// The parts of a task beyond id and title: hints and gates from `orchestrator.yml` (plan
@@ -164,10 +179,15 @@ impl Constraints {
 }
 
 impl Plan {
+    /// What the run is of: `ledger-api/M1`, `M1`, or a plan's name.
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.project.as_deref(), &self.milestone)
+    }
+
     /// Keeps only `id` and every issue it depends on in this plan (transitively), in order.
     pub fn restrict_to(&mut self, id: &str) -> Result<(), String> {
         if !self.issues.iter().any(|i| i.id == id) {
-            return Err(format!("`{id}` is not in {}", self.milestone));
+            return Err(format!("`{id}` is not in {}", self.scope()));
         }
         let mut keep = std::collections::BTreeSet::from([id.to_owned()]);
         // Dependencies come first in the order, so one backwards pass finds them all.
@@ -191,28 +211,49 @@ impl Plan {
 /// The phases an issue that runs goes through.
 pub const PHASES: [&str; 3] = ["dev", "review", "fix"];
 
-/// Builds the plan of `milestone`. Any error in any doc (or a cycle in this milestone)
-/// fails the whole plan: docs are the source of truth and must be sound first.
+/// Builds the plan of the milestone `scope`. Any problem in a doc that is (or might be) one of
+/// its issues, and a cycle or an ambiguous dependency among them, fails the plan: docs are
+/// the source of truth and must be sound first. Problems in other docs do not; they are
+/// counted in [`Plan::problems_elsewhere`].
 pub fn build(
     set: &DocSet,
-    milestone: &str,
+    scope: &Scope,
     config: &Config,
     repo_root: &Path,
+    rules: &StateRules,
 ) -> Result<Plan, Vec<Problem>> {
-    let errors: Vec<Problem> = set
-        .problems
-        .iter()
-        .filter(|p| p.is_error())
-        .cloned()
-        .collect();
-    if !errors.is_empty() {
-        return Err(errors);
-    }
-    let order = dag::order_milestone(set, milestone)?;
+    let scoped = crate::docs::scoped::for_scope(set, scope);
+    let index = DocIndex::new(&set.docs);
+    let mut problems = scoped.blocking;
+    let blocked_by_docs = !problems.is_empty();
+    problems.extend(scoped.warnings);
+    let order = match dag::order_milestone(set, &index, scope, rules) {
+        Ok(order) => Some(order),
+        // With every doc of the milestone broken, "no doc is in it" says nothing new.
+        Err(found) if blocked_by_docs && set.members(scope).next().is_none() => {
+            problems.extend(found.into_iter().filter(|p| !p.is_error()));
+            None
+        }
+        Err(found) => {
+            problems.extend(found);
+            None
+        }
+    };
+    let milestone_doc = find_milestone_doc(set, scope, &mut problems);
+    let Some(order) = order.filter(|_| !problems.iter().any(Problem::is_error)) else {
+        crate::problem::sort(&mut problems);
+        problems.dedup();
+        return Err(problems);
+    };
     let worktree_root = config.worktree_root(repo_root);
-    let mut warnings: Vec<Problem> = set.problems.clone();
+    let mut warnings = problems;
     warnings.extend(order.warnings);
-    warnings.extend(dag::one_sided_edges(set, Some(milestone)));
+    let members = |d: &crate::docs::IssueDoc| d.scope().as_ref() == Some(scope);
+    warnings.extend(
+        dag::one_sided(set, &index, members)
+            .iter()
+            .map(|e| e.problem()),
+    );
     crate::problem::sort(&mut warnings);
     warnings.dedup();
     let issues = order
@@ -229,8 +270,8 @@ pub fn build(
                 state: doc.state.clone(),
                 blocked_by: o.dependencies.iter().map(|d| d.id().to_owned()).collect(),
                 dependencies: o.dependencies,
-                branch: naming::branch_name(milestone, &doc.id, &doc.title),
-                worktree: naming::worktree_path(&worktree_root, milestone, &doc.id),
+                branch: naming::branch_name(scope, &doc.id, &doc.title),
+                worktree: naming::worktree_path(&worktree_root, scope, &doc.id),
                 phases: if o.skip_reason.is_some() {
                     Vec::new()
                 } else {
@@ -242,11 +283,16 @@ pub fn build(
                     acceptance: doc.acceptance.clone(),
                     ..TaskSpec::default()
                 },
+                done: o.done,
+                body: doc.body.clone(),
             }
         })
         .collect();
     Ok(Plan {
-        milestone: milestone.to_owned(),
+        project: scope.project.clone(),
+        milestone: scope.milestone.clone(),
+        milestone_doc,
+        problems_elsewhere: scoped.elsewhere,
         worktree_root,
         max_review_cycles: config.max_review_cycles(),
         issues,
@@ -254,17 +300,91 @@ pub fn build(
     })
 }
 
-/// Every problem of every milestone: doc errors, cycles, unknown and one-sided dependencies.
-/// Used by `orch validate`.
-pub fn validate_all(set: &DocSet) -> Vec<Problem> {
-    let mut problems = set.problems.clone();
-    for milestone in set.milestones() {
-        match dag::order_milestone(set, milestone) {
-            Ok(order) => problems.extend(order.warnings),
-            Err(errors) => problems.extend(errors),
+/// The milestone doc of `scope`, beside the issue dirs of its docs; a conflict is an error
+/// and no doc a warning (pushed to `problems`).
+fn find_milestone_doc(
+    set: &DocSet,
+    scope: &Scope,
+    problems: &mut Vec<Problem>,
+) -> Option<MilestoneDoc> {
+    let paths = set.members(scope).map(|d| d.path.as_path()).chain(
+        set.broken
+            .iter()
+            .filter(|b| {
+                b.project == scope.project
+                    && b.milestone == crate::docs::issue::Membership::In(scope.milestone.clone())
+            })
+            .map(|b| b.path.as_path()),
+    );
+    let dirs = milestone_doc::dirs_for(paths);
+    match milestone_doc::find(&dirs, &scope.milestone) {
+        Ok(Some(doc)) => Some(doc),
+        Ok(None) => {
+            let dir = dirs.first().cloned().unwrap_or_default();
+            problems.push(
+                Problem::warning(
+                    &dir,
+                    None,
+                    format!("milestone {scope} has no milestone doc"),
+                )
+                .with_hint(format!(
+                    "add {} with the milestone's goal and sequencing plan (`{}-<slug>.md` also works)",
+                    dir.join(format!("{}.md", scope.milestone)).display(),
+                    scope.milestone
+                )),
+            );
+            None
+        }
+        Err(conflict) => {
+            problems.push(conflict);
+            None
         }
     }
-    problems.extend(dag::one_sided_edges(set, None));
+}
+
+/// Every problem of every milestone (of `project`, when given): doc errors, ids used twice in
+/// a milestone, cycles, ambiguous, unknown and one-sided dependencies, unknown states,
+/// milestone docs; and, as info, the docs in no milestone yet. Used by `orch validate`.
+pub fn validate(set: &DocSet, project: Option<&str>, rules: &StateRules) -> Vec<Problem> {
+    let in_project = |p: &Option<String>| project.is_none_or(|want| p.as_deref() == Some(want));
+    let mut problems: Vec<Problem> = set
+        .broken
+        .iter()
+        .filter(|b| in_project(&b.project))
+        .flat_map(|b| b.problems.iter().cloned())
+        .collect();
+    let index = DocIndex::new(&set.docs);
+    for scope in set.scopes().iter().filter(|s| in_project(&s.project)) {
+        if set.members(scope).next().is_none() {
+            continue;
+        }
+        match dag::order_milestone(set, &index, scope, rules) {
+            Ok(order) => problems.extend(order.warnings),
+            Err(found) => problems.extend(found),
+        }
+        find_milestone_doc(set, scope, &mut problems);
+    }
+    let keep = |d: &crate::docs::IssueDoc| in_project(&d.project);
+    problems.extend(
+        dag::one_sided(set, &index, keep)
+            .iter()
+            .map(|e| e.problem()),
+    );
+    for doc in set
+        .docs
+        .iter()
+        .filter(|d| d.milestone.is_none() && in_project(&d.project))
+    {
+        problems.push(Problem {
+            severity: Severity::Info,
+            ..Problem::error(
+                &doc.path,
+                doc.line_of("milestone"),
+                format!("`{}` is in no milestone yet (`milestone: null`)", doc.id),
+            )
+            .with_hint("give it a milestone when it is planned; no run picks it up until then")
+        });
+    }
     crate::problem::sort(&mut problems);
     problems.dedup();
     problems

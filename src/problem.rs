@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 pub enum Severity {
     Error,
     Warning,
+    /// Worth knowing, never a problem (`--strict` leaves it alone): e.g. a doc in no
+    /// milestone yet.
+    Info,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -42,14 +42,14 @@ pub fn json(state: &RunState) -> Value {
             })
         })
         .collect();
-    json!({"run_id": state.run_id, "milestone": state.milestone, "started_at": state.started_at,
+    json!({"run_id": state.run_id, "project": state.project, "milestone": state.milestone, "started_at": state.started_at,
            "updated_at": state.updated_at, "finished": state.finished, "issues": issues})
 }
 
 /// The report as Markdown.
 pub fn markdown(state: &RunState) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Run report — milestone {}\n", state.milestone);
+    let _ = writeln!(out, "# Run report — milestone {}\n", state.scope());
     let _ = writeln!(
         out,
         "Run `{}`, started {}, last updated {} ({}).\n",

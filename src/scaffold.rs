@@ -57,6 +57,17 @@ pub fn orch_toml(repo_name: &str) -> String {
 # Glob of the issue docs, relative to the docs base (the repository root, or --docs).
 # docs_glob = "docs/projects/**/issues/*.md"
 
+# The project a bare milestone name means, as --project does (no default: `M1` means the
+# one project that has an M1; `<project>/M1` always names one). For example:
+# project = "ledger-api"
+
+# Issue states meaning done: skipped, and their dependents may proceed (replaces the list).
+# done_states = ["done", "completed", "complete", "landed", "merged", "closed", "canceled", "cancelled", "wontfix", "duplicate"]
+
+# Issue states meaning not to be started yet: skipped unless a run names them with
+# --include-state (replaces the list).
+# not_ready_states = ["future", "deferred", "backlog", "icebox", "someday"]
+
 # Where issue worktrees go; a relative path is taken from the repository root.
 # worktree_root = "../{repo_name}.orch-worktrees"
 
@@ -401,8 +412,13 @@ mod tests {
         // default. The literals below name every field: a new key in Config (or in
         // [codex]/[guard]) does not compile here until the template and this test know it.
         let config = Config::parse(Path::new("orch.toml"), &uncommented(&text)).unwrap();
+        let list = |l: &[&str]| Some(l.iter().map(|s| (*s).to_owned()).collect());
         let expected = Config {
             docs_glob: Some(crate::docs::DEFAULT_DOCS_GLOB.to_owned()),
+            // No default: the template shows an example.
+            project: Some("ledger-api".to_owned()),
+            done_states: list(crate::docs::states::DEFAULT_DONE),
+            not_ready_states: list(crate::docs::states::DEFAULT_NOT_READY),
             worktree_root: Some(PathBuf::from("../shop.orch-worktrees")),
             max_review_cycles: Some(crate::config::DEFAULT_MAX_REVIEW_CYCLES),
             trunk: Some("main".to_owned()),

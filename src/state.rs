@@ -108,6 +108,10 @@ impl IssueState {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunState {
     pub run_id: String,
+    /// The milestone's project; absent in runs of a tree without projects, of plan files,
+    /// and in states written before projects were known (read as such).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     pub milestone: String,
     pub started_at: String,
     pub updated_at: String,
@@ -124,6 +128,9 @@ pub struct RunState {
     /// Started with `--no-build`; a resume keeps skipping `build` and `release`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub no_build: bool,
+    /// Not-ready states the run includes (`--include-state`); a resume keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include_states: Vec<String>,
     /// Issues in plan order.
     pub issues: Vec<IssueState>,
 }
@@ -131,6 +138,11 @@ pub struct RunState {
 impl RunState {
     pub fn issue(&self, id: &str) -> Option<&IssueState> {
         self.issues.iter().find(|i| i.id == id)
+    }
+
+    /// What the run is of: `ledger-api/M1`, `M1`, or a plan's name.
+    pub fn scope(&self) -> crate::naming::Scope {
+        crate::naming::Scope::new(self.project.as_deref(), &self.milestone)
     }
 }
 
@@ -155,14 +167,33 @@ pub fn save(common_dir: &Path, state: &RunState) -> std::io::Result<()> {
     )
 }
 
-/// The most recently updated run (of `milestone`, if given).
+/// The most recently updated run (of `scope`, if given).
 ///
 /// A crash between writing the temp file and renaming it leaves `<run-id>.json.tmp` beside
 /// the older `<run-id>.json` (or alone, for a run killed at its first write). A temp file
 /// that parses was written completely (it is synced before the rename), and is newer than
 /// the document it was going to replace: it wins. A torn one does not parse and is ignored.
-pub fn latest(common_dir: &Path, milestone: Option<&str>) -> Option<RunState> {
-    latest_where(common_dir, |s| milestone.is_none_or(|m| s.milestone == m))
+pub fn latest(common_dir: &Path, scope: Option<&crate::naming::Scope>) -> Option<RunState> {
+    latest_where(common_dir, |s| scope.is_none_or(|m| &s.scope() == m))
+}
+
+/// The most recently updated run of a milestone of `project`.
+pub fn latest_in_project(common_dir: &Path, project: &str) -> Option<RunState> {
+    latest_where(common_dir, |s| {
+        s.project.as_deref() == Some(project) && s.plan_file.is_none()
+    })
+}
+
+/// The milestones recorded runs of issue docs are of, to resolve a milestone name against.
+pub fn scopes(common_dir: &Path) -> Vec<crate::naming::Scope> {
+    let mut out: Vec<crate::naming::Scope> = read_all(common_dir)
+        .into_values()
+        .filter(|s| s.plan_file.is_none())
+        .map(|s| s.scope())
+        .collect();
+    out.sort_by(|a, b| (&a.project, &a.milestone).cmp(&(&b.project, &b.milestone)));
+    out.dedup();
+    out
 }
 
 /// The most recently updated run of the plan named `milestone` (a run of issue docs of a
@@ -174,7 +205,17 @@ pub fn latest_of_plan(common_dir: &Path, milestone: &str) -> Option<RunState> {
 }
 
 fn latest_where(common_dir: &Path, keep: impl Fn(&RunState) -> bool) -> Option<RunState> {
-    let entries = std::fs::read_dir(runs_dir(common_dir)).ok()?;
+    read_all(common_dir)
+        .into_values()
+        .filter(|s| keep(s))
+        .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
+}
+
+/// Every run's newest state, by run id.
+fn read_all(common_dir: &Path) -> std::collections::BTreeMap<String, RunState> {
+    let Ok(entries) = std::fs::read_dir(runs_dir(common_dir)) else {
+        return Default::default();
+    };
     let mut runs: std::collections::BTreeMap<String, RunState> = Default::default();
     let mut from_tmp = std::collections::BTreeSet::new();
     for entry in entries.flatten() {
@@ -197,9 +238,7 @@ fn latest_where(common_dir: &Path, keep: impl Fn(&RunState) -> bool) -> Option<R
             runs.insert(run_id, state);
         }
     }
-    runs.into_values()
-        .filter(|s| keep(s))
-        .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
+    runs
 }
 
 /// A reporter that keeps the run's state file current.
@@ -211,6 +250,7 @@ pub struct StateRecorder {
     task: Option<String>,
     only_issue: Option<String>,
     no_build: bool,
+    include_states: Vec<String>,
 }
 
 impl StateRecorder {
@@ -228,6 +268,7 @@ impl StateRecorder {
             task: None,
             only_issue: None,
             no_build: false,
+            include_states: Vec::new(),
         }
     }
 
@@ -238,16 +279,19 @@ impl StateRecorder {
     }
 
     /// A run limited to `task` and its dependencies (`--task`), or to one issue (`--issue`),
-    /// and whether it skips `build`/`release` (`--no-build`).
+    /// whether it skips `build`/`release` (`--no-build`), and the not-ready states it runs
+    /// (`--include-state`).
     pub fn with_selection(
         mut self,
         task: Option<String>,
         only_issue: Option<String>,
         no_build: bool,
+        include_states: Vec<String>,
     ) -> Self {
         self.task = task;
         self.only_issue = only_issue;
         self.no_build = no_build;
+        self.include_states = include_states;
         self
     }
 
@@ -257,12 +301,14 @@ impl StateRecorder {
         match event {
             EngineEvent::RunStarted {
                 run_id,
+                project,
                 milestone,
                 issue_ids,
                 ..
             } => {
                 let state = guard.get_or_insert_with(|| RunState {
                     run_id: run_id.clone(),
+                    project: project.clone(),
                     milestone: milestone.clone(),
                     started_at: now.clone(),
                     updated_at: now.clone(),
@@ -271,6 +317,7 @@ impl StateRecorder {
                     task: self.task.clone(),
                     only_issue: self.only_issue.clone(),
                     no_build: self.no_build,
+                    include_states: self.include_states.clone(),
                     issues: Vec::new(),
                 });
                 state.finished = false;
@@ -387,6 +434,7 @@ mod tests {
     fn state(run_id: &str, updated_at: &str) -> RunState {
         RunState {
             run_id: run_id.to_owned(),
+            project: None,
             milestone: "M1".to_owned(),
             started_at: "2026-01-01T00:00:00Z".to_owned(),
             updated_at: updated_at.to_owned(),
@@ -395,8 +443,42 @@ mod tests {
             task: None,
             only_issue: None,
             no_build: false,
+            include_states: Vec::new(),
             issues: Vec::new(),
         }
+    }
+
+    #[test]
+    fn runs_are_found_by_scope_and_old_states_read_without_a_project() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut a = state("r1", "2026-01-01T00:00:01Z");
+        a.project = Some("ledger".into());
+        let mut b = state("r2", "2026-01-01T00:00:02Z");
+        b.project = Some("web".into());
+        save(dir.path(), &a).unwrap();
+        save(dir.path(), &b).unwrap();
+        // A state written before projects: no `project` key at all.
+        let old = serde_json::json!({"run_id": "r0", "milestone": "M1",
+            "started_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
+            "finished": true, "issues": []});
+        std::fs::write(path(dir.path(), "r0"), old.to_string()).unwrap();
+        let scope = |p: Option<&str>| crate::naming::Scope::new(p, "M1");
+        assert_eq!(
+            latest(dir.path(), Some(&scope(Some("ledger"))))
+                .unwrap()
+                .run_id,
+            "r1"
+        );
+        assert_eq!(latest(dir.path(), Some(&scope(None))).unwrap().run_id, "r0");
+        assert_eq!(latest(dir.path(), None).unwrap().run_id, "r2");
+        assert_eq!(
+            latest_in_project(dir.path(), "ledger").unwrap().run_id,
+            "r1"
+        );
+        assert_eq!(
+            scopes(dir.path()),
+            [scope(None), scope(Some("ledger")), scope(Some("web"))]
+        );
     }
 
     #[test]
@@ -437,9 +519,11 @@ mod tests {
         save(dir.path(), &newer).unwrap();
         assert!(!runs.join("r1.json.tmp").exists());
         assert_eq!(
-            latest(dir.path(), Some("M1")).unwrap().updated_at,
+            latest(dir.path(), Some(&crate::naming::Scope::new(None, "M1")))
+                .unwrap()
+                .updated_at,
             newer.updated_at
         );
-        assert!(latest(dir.path(), Some("M2")).is_none());
+        assert!(latest(dir.path(), Some(&crate::naming::Scope::new(None, "M2"))).is_none());
     }
 }

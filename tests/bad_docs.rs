@@ -13,6 +13,9 @@ struct Case {
     /// A hint fragment that must appear.
     hint: &'static str,
     exit: i32,
+    /// Whether `orch plan M1` refuses it too (a doc in no milestone cannot be M1's: there it
+    /// is a warning).
+    blocks_plan: bool,
 }
 
 fn doc_path(name: &str) -> String {
@@ -48,6 +51,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "must open on the very first line",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "unterminated front matter",
@@ -60,6 +64,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "add a line with `---`",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "bad yaml",
@@ -75,6 +80,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "quote titles",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "tabs",
@@ -87,6 +93,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "tabs are not allowed",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "blocked_by is a number",
@@ -99,6 +106,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "write it as `blocked_by: [PROJ-1, PROJ-2]`",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "title is a list",
@@ -114,6 +122,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "write it as `title:",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "list item of the wrong type",
@@ -129,6 +138,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "labels: [first, second]",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "missing id",
@@ -141,6 +151,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "add `id: PROJ-1`",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "missing milestone",
@@ -153,6 +164,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "add `milestone: M1`",
             exit: 1,
+            blocks_plan: false,
         },
         Case {
             name: "missing title and empty id",
@@ -168,18 +180,31 @@ fn cases() -> Vec<Case> {
             ],
             hint: "add `title:",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
-            name: "duplicate ids",
-            files: vec![("a.md", b(&issue("OK-1", "M2", "")))],
+            name: "duplicate ids in a milestone",
+            files: vec![("a.md", b(&issue("OK-1", "M1", "")))],
             expect: vec![at(
                 "ok.md",
                 Some(2),
                 "error",
-                &format!("duplicate id `OK-1`: also used by {}:2", doc_path("a.md")),
+                &format!(
+                    "duplicate id `OK-1` in milestone M1: also used by {}:2",
+                    doc_path("a.md")
+                ),
             )],
-            hint: "give each issue doc its own id",
+            hint: "give each issue of a milestone its own id",
             exit: 1,
+            blocks_plan: true,
+        },
+        Case {
+            name: "the same id in another milestone is no error",
+            files: vec![("a.md", b(&issue("OK-1", "M2", "")))],
+            expect: vec![],
+            hint: "",
+            exit: 0,
+            blocks_plan: false,
         },
         Case {
             name: "duplicate key",
@@ -195,6 +220,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "each field may appear once",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "self dependency",
@@ -207,6 +233,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "remove `A-1` from `blocked_by`",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "cycle of three",
@@ -232,6 +259,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "each issue blocks the next",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "unknown dependency is a warning",
@@ -244,6 +272,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "fix the id or add a doc for `NOPE-9`",
             exit: 0,
+            blocks_plan: false,
         },
         Case {
             name: "path traversal id",
@@ -256,6 +285,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "identifiers become branch and directory names",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "dot-dot milestone",
@@ -268,6 +298,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "identifiers become branch and directory names",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "huge file",
@@ -280,6 +311,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "smaller than 4 MiB",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "non-UTF-8 bytes",
@@ -292,6 +324,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "save the file as UTF-8",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "empty file",
@@ -299,6 +332,7 @@ fn cases() -> Vec<Case> {
             expect: vec![at("a.md", None, "error", "file is empty: no front matter")],
             hint: "start the file with a `---` line",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "front matter is a list",
@@ -311,6 +345,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "one `key: value` per line",
             exit: 1,
+            blocks_plan: true,
         },
         Case {
             name: "one-sided edge is a warning",
@@ -323,6 +358,7 @@ fn cases() -> Vec<Case> {
             )],
             hint: "add `A-1` to `blocked` in docs/projects/p/issues/ok.md",
             exit: 0,
+            blocks_plan: false,
         },
         Case {
             name: "byte order mark is accepted",
@@ -333,6 +369,7 @@ fn cases() -> Vec<Case> {
             expect: vec![],
             hint: "",
             exit: 0,
+            blocks_plan: false,
         },
         Case {
             name: "several problems in several files at once",
@@ -355,6 +392,7 @@ fn cases() -> Vec<Case> {
             ],
             hint: "",
             exit: 1,
+            blocks_plan: true,
         },
     ]
 }
@@ -362,10 +400,25 @@ fn cases() -> Vec<Case> {
 fn setup(case: &Case) -> TestEnv {
     let env = TestEnv::new();
     env.doc("p", "ok.md", issue("OK-1", "M1", ""));
+    milestone_docs(&env);
     for (name, data) in &case.files {
         env.doc("p", name, data);
     }
     env
+}
+
+/// Milestone docs for M1 and M2 (without them, plan and validate warn).
+fn milestone_docs(env: &TestEnv) {
+    env.write(
+        "docs/projects/p/milestones/M1.md",
+        "# M1: First
+",
+    );
+    env.write(
+        "docs/projects/p/milestones/M2-second.md",
+        "# M2: Second
+",
+    );
 }
 
 #[test]
@@ -409,7 +462,7 @@ fn validate_reports_each_bad_doc_precisely() {
 
 #[test]
 fn plan_refuses_bad_docs_without_side_effects() {
-    for case in cases().iter().filter(|c| c.exit != 0) {
+    for case in cases().iter().filter(|c| c.blocks_plan) {
         let env = setup(case);
         env.write("orch.toml", "worktree_root = \"wt\"\n");
         let before = env.snapshot_tree();
@@ -418,7 +471,7 @@ fn plan_refuses_bad_docs_without_side_effects() {
         assert_eq!(out.status.code(), Some(1), "[{}] {stderr}", case.name);
         assert!(out.stdout.is_empty(), "[{}] printed a plan", case.name);
         assert!(
-            stderr.contains("Error: cannot plan milestone M1"),
+            stderr.contains("Error: cannot plan milestone p/M1"),
             "[{}] {stderr}",
             case.name
         );
@@ -459,6 +512,7 @@ fn json_report_lists_errors_with_locations() {
 #[test]
 fn strict_turns_warnings_into_errors() {
     let env = TestEnv::new();
+    milestone_docs(&env);
     env.doc("p", "a.md", issue("A-1", "M1", "blocked_by: [GONE-1]\n"));
     env.orch().arg("validate").assert().code(0);
     env.orch().args(["validate", "--strict"]).assert().code(1);

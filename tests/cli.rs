@@ -139,6 +139,7 @@ fn colour_only_when_asked_or_on_a_terminal() {
 fn verbose_logging_goes_to_stderr() {
     let env = TestEnv::new();
     env.doc("p", "a.md", issue("A-1", "M1", ""));
+    env.write("docs/projects/p/milestones/M1.md", "# M1: First\n");
     let out = env
         .orch()
         .env("ORCH_LOG", "orch=debug")

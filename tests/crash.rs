@@ -157,7 +157,7 @@ fn observe(repo: &Repo) -> Observed {
         "{worktrees}"
     );
     assert!(
-        !repo.env.root().join("wt/M1").exists(),
+        !repo.env.root().join("wt/p/M1").exists(),
         "a worktree directory is left"
     );
     // Every commit any phase made is reachable from a ref.
@@ -187,7 +187,7 @@ fn observe(repo: &Repo) -> Observed {
 
 /// The `type` of every line of the run's event log (each line must parse).
 fn event_types(repo: &Repo) -> Vec<String> {
-    let logs = repo.env.repo.join("logs/orch/M1");
+    let logs = repo.env.repo.join("logs/orch/p/M1");
     let mut types = Vec::new();
     for entry in std::fs::read_dir(&logs).unwrap().flatten() {
         if !entry.file_name().to_string_lossy().starts_with("events-") {

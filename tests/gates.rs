@@ -27,7 +27,7 @@ fn gated_issue() -> Vec<(&'static str, String)> {
 }
 
 fn event_types(fake: &Fake) -> Vec<String> {
-    let dir = fake.env.repo.join("logs/orch/M1");
+    let dir = fake.env.repo.join("logs/orch/p/M1");
     let log = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()

@@ -25,7 +25,12 @@ fn worktree_root(env: &TestEnv) -> PathBuf {
 }
 
 fn issue(env: &TestEnv, id: &str) -> IssueWorktree {
-    IssueWorktree::new("M1", id, &format!("Work on {id}"), &worktree_root(env))
+    IssueWorktree::new(
+        &orch::naming::Scope::new(None, "M1"),
+        id,
+        &format!("Work on {id}"),
+        &worktree_root(env),
+    )
 }
 
 fn kinds(env: &TestEnv) -> (i32, Vec<String>) {
@@ -498,7 +503,12 @@ fn a_worktree_holding_another_branch_is_not_reused() {
         Prepared::Reused
     );
     // Same milestone and id, another branch (a plan named like the milestone): refused.
-    let theirs = IssueWorktree::new("M1", "A-1", "Another title", &worktree_root(&env));
+    let theirs = IssueWorktree::new(
+        &orch::naming::Scope::new(None, "M1"),
+        "A-1",
+        "Another title",
+        &worktree_root(&env),
+    );
     assert_eq!(theirs.path, ours.path);
     let err = lifecycle::prepare(&repo, &theirs, &head)
         .unwrap_err()
@@ -642,7 +652,12 @@ fn hostile_ids_stay_contained() {
     let repo = Repo::open(&env.repo).unwrap();
     let root = worktree_root(&env);
     for id in ["-rf", "a b", "問題", "x.lock", "@{-1}", "HEAD", "~^:?*["] {
-        let wt = IssueWorktree::new("M 1", id, "../../escape", &root);
+        let wt = IssueWorktree::new(
+            &orch::naming::Scope::new(None, "M 1"),
+            id,
+            "../../escape",
+            &root,
+        );
         lifecycle::prepare(&repo, &wt, &head).unwrap();
         let full = format!("refs/heads/{}", wt.branch);
         assert!(full.starts_with("refs/heads/orch/"), "{full}");

@@ -20,9 +20,9 @@ proptest! {
     #[test]
     fn yaml_shaped_noise_never_panics(lines in proptest::collection::vec(yaml_line(), 0..12)) {
         let text = format!("---\n{}\n---\nbody\n", lines.join("\n"));
-        if let Err(problems) = issue::parse(Path::new("x.md"), text.as_bytes()) {
-            prop_assert!(!problems.is_empty());
-            for p in problems {
+        if let Err(broken) = issue::parse(Path::new("x.md"), text.as_bytes()) {
+            prop_assert!(!broken.problems.is_empty());
+            for p in broken.problems {
                 // YAML counts a lone CR as a line break too.
                 let last = text.replace("\r\n", "\n").split(['\n', '\r']).count();
                 prop_assert!(p.line.is_none_or(|l| l >= 1 && l <= last), "{p:?} beyond line {last}");
@@ -42,10 +42,12 @@ proptest! {
         for (i, text) in docs.iter().enumerate() {
             match issue::parse(Path::new(&format!("{i}.md")), text.as_bytes()) {
                 Ok(doc) => set.docs.push(doc),
-                Err(p) => set.problems.extend(p),
+                Err(b) => set.broken.push(b),
             }
         }
-        match dag::order_milestone(&set, "M") {
+        let index = orch::docs::index::DocIndex::new(&set.docs);
+        let scope = naming::Scope::new(None, "M");
+        match dag::order_milestone(&set, &index, &scope, &Default::default()) {
             Ok(order) => {
                 let pos: std::collections::HashMap<&str, usize> =
                     order.issues.iter().enumerate().map(|(i, o)| (o.doc.id.as_str(), i)).collect();
@@ -67,14 +69,21 @@ proptest! {
     }
 
     #[test]
-    fn names_never_escape(milestone in ".{0,20}", id in ".{0,30}", title in ".{0,80}") {
-        let branch = naming::branch_name(&milestone, &id, &title);
+    fn names_never_escape(
+        project in proptest::option::of(".{0,20}"),
+        milestone in ".{0,20}",
+        id in ".{0,30}",
+        title in ".{0,80}",
+    ) {
+        let scope = naming::Scope::new(project.as_deref(), &milestone);
+        let depth = scope.components().len();
+        let branch = naming::branch_name(&scope, &id, &title);
         prop_assert!(naming::is_valid_branch_name(&branch), "{branch:?}");
         prop_assert!(branch.starts_with("orch/"));
-        prop_assert_eq!(branch.split('/').count(), 3);
+        prop_assert_eq!(branch.split('/').count(), 2 + depth);
         let root = Path::new("/wt");
-        let path = naming::worktree_path(root, &milestone, &id);
-        prop_assert_eq!(path.components().count(), 4, "{:?}", path);
+        let path = naming::worktree_path(root, &scope, &id);
+        prop_assert_eq!(path.components().count(), 3 + depth, "{:?}", path);
         prop_assert!(path.starts_with(root));
     }
 }
@@ -108,7 +117,9 @@ fn yaml_line() -> impl Strategy<Value = String> {
 #[test]
 fn lone_carriage_returns_keep_error_lines_in_the_file() {
     let text = "---\n- id: !!binary aGVsbG8=\n  title: ¡\r\ra\n---\nbody\n";
-    let problems = issue::parse(Path::new("x.md"), text.as_bytes()).unwrap_err();
+    let problems = issue::parse(Path::new("x.md"), text.as_bytes())
+        .unwrap_err()
+        .problems;
     let last = text.replace("\r\n", "\n").split(['\n', '\r']).count();
     assert!(
         problems.iter().all(|p| p.line.is_none_or(|l| l <= last)),

@@ -75,7 +75,7 @@ fn interrupted_mid_phase_then_resumed() {
     assert_eq!(status["issues"][0]["status"], "completed");
     assert_eq!(status["issues"][1]["status"], "interrupted");
     assert!(
-        repo.env.root().join("wt/M1/B-1").is_dir(),
+        repo.env.root().join("wt/p/M1/B-1").is_dir(),
         "the worktree is kept"
     );
 
@@ -104,7 +104,7 @@ fn interrupted_mid_phase_then_resumed() {
     );
     let status = repo.status();
     assert_eq!(status["finished"], true);
-    assert!(!repo.env.root().join("wt/M1/B-1").exists());
+    assert!(!repo.env.root().join("wt/p/M1/B-1").exists());
     repo.env.orch().arg("verify-clean").assert().success();
 }
 
@@ -238,7 +238,7 @@ fn event_log_and_dashboard_for_a_three_issue_run() {
     );
     let (code, out) = repo.run(&["run", "M1"]);
     assert_eq!(code, 100, "{out}");
-    let sequence = repo.event_sequence("M1");
+    let sequence = repo.event_sequence("p/M1");
     insta::assert_snapshot!("event_sequence_three_issues", sequence.join("\n"));
 
     let dashboard = std::fs::read_to_string(repo.env.repo.join("TASKS.md")).unwrap();
@@ -279,7 +279,7 @@ fn report_documents_the_run() {
     let md = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success());
     for want in [
-        "# Run report — milestone M1",
+        "# Run report — milestone p/M1",
         "| A-1 | completed | 1 |",
         "| B-1 | failed | 0 | 1 |",
         "## A-1",
@@ -365,7 +365,7 @@ fn killed_mid_fix_resumes_with_the_cycle_counter_intact() {
         s["branch"].as_str().unwrap(),
     ]);
     assert!(
-        !repo.env.root().join("wt/M1/A-1").exists(),
+        !repo.env.root().join("wt/p/M1/A-1").exists(),
         "no orphan worktree"
     );
 }

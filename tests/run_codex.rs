@@ -70,7 +70,7 @@ impl Run {
     }
 
     fn logs(&self) -> PathBuf {
-        self.env.repo.join("logs/orch/M1")
+        self.env.repo.join("logs/orch/p/M1")
     }
 
     fn summary(&self, id: &str) -> serde_json::Value {
@@ -151,7 +151,7 @@ fn three_issues_with_a_dependency_all_pass() {
         "{order:?}"
     );
     // Worktrees are gone, the repository is clean for the next run, diff works.
-    assert!(!run.env.root().join("wt/M1/A-1").exists());
+    assert!(!run.env.root().join("wt/p/M1/A-1").exists());
     run.orch().arg("verify-clean").assert().success();
     run.orch()
         .args(["diff", "A-2"])

@@ -163,7 +163,7 @@ fn leftovers_are_recorded_then_rescued_and_the_issue_filter_runs_one_issue() {
         "draft\n"
     );
     assert!(
-        out.contains("uncommitted work saved as refs/orch/rescue/M1/B-1/1"),
+        out.contains("uncommitted work saved as refs/orch/rescue/p/M1/B-1/1"),
         "{out}"
     );
     fake.env
@@ -345,7 +345,7 @@ fn sigint_stops_the_agent_keeps_the_worktree_and_exits_130() {
         .map(|(p, _)| p.display().to_string())
         .collect();
     assert!(alive.is_empty(), "{alive:?}");
-    assert!(fake.env.root().join("wt/M1/A-1").is_dir());
+    assert!(fake.env.root().join("wt/p/M1/A-1").is_dir());
     assert!(!fake.env.repo.join(".git/orch/lock").exists());
     let pin = fake
         .env

@@ -3,6 +3,7 @@
 
 use super::{hinted, GlobalArgs, Workspace};
 use crate::exit;
+use crate::naming::Scope;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -12,10 +13,13 @@ pub struct Args {
     /// Approve for this task only (default: every task of the milestone or plan).
     #[arg(long, value_name = "ID")]
     task: Option<String>,
-    /// The milestone or plan name (default: the plan given by --file, else the most recent
-    /// run's).
+    /// The milestone (`<project>/<milestone>`, or one with --project) or plan name (default:
+    /// the plan given by --file, else the most recent run's).
     #[arg(long, value_name = "M", conflicts_with = "file")]
     milestone: Option<String>,
+    /// The milestone's project.
+    #[arg(long, value_name = "PROJECT", requires = "milestone")]
+    project: Option<String>,
     /// The plan file whose tasks the approval is for (default `orchestrator.yml`).
     #[arg(long, value_name = "PLAN", num_args = 0..=1)]
     file: Option<Option<std::path::PathBuf>>,
@@ -36,12 +40,21 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     // The plan the approval is for, when known: a typo in a task or gate name must not
     // record an approval that covers nothing (and leave the real gate closed).
     let (milestone, plan) = match (&args.milestone, &args.file) {
-        (Some(m), _) => (m.clone(), None),
+        (Some(m), _) => {
+            let scope = match (m.split_once('/'), &args.project) {
+                (Some((p, m)), _) => Scope::new(Some(p), m),
+                (None, project) => Scope::new(project.as_deref(), m),
+            };
+            (scope, None)
+        }
         (None, Some(file)) => {
             let plan = super::plan_file_plan(global, &ws, file.as_deref())?;
-            (plan.milestone.clone(), Some(plan))
+            (plan.scope(), Some(plan))
         }
-        (None, None) => (super::latest_state(&repo, None)?.milestone, None),
+        (None, None) => (
+            super::latest_state(&ws, &repo, None, None, "orch approve")?.scope(),
+            None,
+        ),
     };
     let common = repo.common_dir();
     let state = crate::state::latest(&common, Some(&milestone));

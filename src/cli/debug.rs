@@ -50,13 +50,18 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             title,
             base,
         } => {
-            let wt = IssueWorktree::new(milestone, id, title, &root);
+            let wt = IssueWorktree::new(
+                &crate::naming::Scope::new(None, milestone),
+                id,
+                title,
+                &root,
+            );
             let base = repo.resolve_commit(base)?;
             let prepared = lifecycle::prepare(&repo, &wt, &base)?;
             println!("{prepared:?} {} {}", wt.branch, wt.path.display());
         }
         DebugCommand::WorktreeRemove { milestone, id } => {
-            let wt = IssueWorktree::new(milestone, id, "", &root);
+            let wt = IssueWorktree::new(&crate::naming::Scope::new(None, milestone), id, "", &root);
             let removed = lifecycle::remove(&repo, &wt)?;
             println!("{removed:?}");
         }

@@ -4,9 +4,7 @@
 use super::{hinted, GlobalArgs, Workspace};
 use crate::capture::{self, PhaseRange};
 use crate::exit;
-use crate::naming;
 use crate::style::Styler;
-use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -15,9 +13,13 @@ pub struct Args {
     /// Only this phase: its number (`2`, `02`) or name (`review`, `02-review`).
     #[arg(long)]
     phase: Option<String>,
-    /// The milestone (default: the one whose logs hold the issue).
+    /// The milestone: `<project>/<milestone>`, or one with --project (default: the one whose
+    /// logs hold the issue).
     #[arg(long)]
     milestone: Option<String>,
+    /// The project whose milestones' logs hold the issue.
+    #[arg(long, value_name = "PROJECT")]
+    project: Option<String>,
     /// Files with line counts instead of the patch.
     #[arg(long, conflicts_with_all = ["name_only", "json"])]
     stat: bool,
@@ -32,8 +34,47 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let logs = ws.config.orch_logs(&repo.main_root());
-    let issue_dir = find_issue_dir(&logs, &args.issue, args.milestone.as_deref())?;
+    let dirs = super::issue_log_dirs(
+        &ws,
+        &repo,
+        &args.issue,
+        args.milestone.as_deref(),
+        args.project.as_deref(),
+        &format!("orch diff {} --milestone", args.issue),
+    )?;
+    let issue_dir = match dirs.as_slice() {
+        [one] => one.clone(),
+        [] => {
+            return Err(hinted(
+                format!(
+                    "no recorded phases for issue `{}` under {}",
+                    args.issue,
+                    ws.config.orch_logs(&repo.main_root()).display()
+                ),
+                "phases are recorded by `orch run`; check the id (and --milestone)",
+            ))
+        }
+        many => {
+            let logs = ws.config.orch_logs(&repo.main_root());
+            let names: Vec<String> = many
+                .iter()
+                .filter_map(|d| d.parent()?.strip_prefix(&logs).ok())
+                .map(|m| m.display().to_string())
+                .collect();
+            return Err(hinted(
+                format!(
+                    "issue `{}` has logs in {} milestones: {}",
+                    args.issue,
+                    many.len(),
+                    names.join(", ")
+                ),
+                format!(
+                    "choose one with --milestone, e.g. `--milestone {}`",
+                    names[0]
+                ),
+            ));
+        }
+    };
     let mut ranges = capture::load_ranges(&issue_dir)?;
     if let Some(want) = &args.phase {
         ranges.retain(|r| phase_matches(r, want));
@@ -115,35 +156,6 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         println!();
     }
     Ok(exit::OK)
-}
-
-fn find_issue_dir(
-    logs: &std::path::Path,
-    issue: &str,
-    milestone: Option<&str>,
-) -> anyhow::Result<PathBuf> {
-    let id = naming::ref_component(issue);
-    let candidates: Vec<PathBuf> = match milestone {
-        Some(m) => vec![logs.join(naming::ref_component(m)).join(&id)],
-        None => std::fs::read_dir(logs)
-            .map(|e| e.flatten().map(|e| e.path().join(&id)).collect())
-            .unwrap_or_default(),
-    };
-    let found: Vec<PathBuf> = candidates.into_iter().filter(|p| p.is_dir()).collect();
-    match found.as_slice() {
-        [one] => Ok(one.clone()),
-        [] => Err(hinted(
-            format!(
-                "no recorded phases for issue `{issue}` under {}",
-                logs.display()
-            ),
-            "phases are recorded by `orch run`; check the id (and --milestone)",
-        )),
-        many => Err(hinted(
-            format!("issue `{issue}` has logs in {} milestones", many.len()),
-            "choose one with --milestone",
-        )),
-    }
 }
 
 fn phase_matches(r: &PhaseRange, want: &str) -> bool {

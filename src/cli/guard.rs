@@ -4,7 +4,6 @@
 
 use super::{hinted, GlobalArgs, Workspace};
 use crate::exit;
-use crate::naming;
 use crate::style::Styler;
 
 #[derive(Debug, clap::Args)]
@@ -18,8 +17,13 @@ enum GuardCommand {
     /// Show the gt/git attempts and violations recorded for an issue.
     Log {
         issue: String,
+        /// The milestone: `<project>/<milestone>`, or one with --project (default: every
+        /// milestone whose logs hold the issue).
         #[arg(long)]
         milestone: Option<String>,
+        /// Only the milestones of this project.
+        #[arg(long, value_name = "PROJECT")]
+        project: Option<String>,
     },
     /// Run the gt shim (inside a phase).
     #[command(hide = true)]
@@ -39,22 +43,22 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     match &args.command {
         GuardCommand::Gt { args } => Ok(crate::shim::run("gt", args)),
         GuardCommand::Git { args } => Ok(crate::shim::run("git", args)),
-        GuardCommand::Log { issue, milestone } => {
+        GuardCommand::Log {
+            issue,
+            milestone,
+            project,
+        } => {
             let ws = Workspace::open(global, None)?;
             let repo = ws.git()?;
             let logs = ws.config.orch_logs(&repo.main_root());
-            let id = naming::ref_component(issue);
-            let dirs: Vec<std::path::PathBuf> = match milestone {
-                Some(m) => vec![logs.join(naming::ref_component(m)).join(&id)],
-                None => std::fs::read_dir(&logs)
-                    .map(|e| {
-                        e.flatten()
-                            .map(|e| e.path().join(&id))
-                            .filter(|p| p.is_dir())
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-            };
+            let dirs = super::issue_log_dirs(
+                &ws,
+                &repo,
+                issue,
+                milestone.as_deref(),
+                project.as_deref(),
+                &format!("orch guard log {issue} --milestone"),
+            )?;
             if dirs.is_empty() {
                 return Err(hinted(
                     format!("no logs for issue `{issue}` under {}", logs.display()),

@@ -20,6 +20,7 @@ mod worktrees;
 
 use crate::config::{find_repo_root, Config};
 use crate::exit;
+use crate::naming::Scope;
 use crate::style::{ColorChoice, Styler};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -261,26 +262,77 @@ impl Workspace {
     }
 }
 
-/// The plan of `milestone`, or every problem printed and `Err(exit code)`: `verb` says what
-/// could not be done ("plan", "run").
+/// The milestone `text` names (`ledger-api/M1`, `M1` with `--project`, a leading id) among
+/// `known`. orch.toml's `project` stands in for `--project` when `text` names no project.
+/// An error says what to type instead, with `command` (`orch run`) in its examples.
+fn select_scope(
+    ws: &Workspace,
+    text: &str,
+    project: Option<&str>,
+    known: &[Scope],
+    command: &str,
+) -> anyhow::Result<Scope> {
+    let project = project.or(if text.contains('/') {
+        None
+    } else {
+        ws.config.project.as_deref()
+    });
+    crate::docs::select::select(text, project, known).map_err(|e| {
+        let (message, hint) = e.explain(command);
+        hinted(message, hint)
+    })
+}
+
+/// The state vocabulary of a run that includes the not-ready states `include`; an include
+/// that names no not-ready state is refused.
+fn state_rules(
+    ws: &Workspace,
+    include: &[String],
+) -> anyhow::Result<crate::docs::states::StateRules> {
+    let rules = ws.config.state_rules(include);
+    if let Some(bad) = rules.unknown_include() {
+        return Err(hinted(
+            format!("--include-state {bad}: `{bad}` is not a not-ready state"),
+            format!(
+                "not-ready states: {} (`not_ready_states` in orch.toml); done states never run",
+                rules.not_ready().join(", ")
+            ),
+        ));
+    }
+    Ok(rules)
+}
+
+/// The plan of `scope`, or every problem printed and `Err(exit code)`: `verb` says what
+/// could not be done ("plan", "run"). Problems in docs outside the run get one line.
 fn plan_or_report(
     global: &GlobalArgs,
     set: &crate::docs::DocSet,
-    milestone: &str,
+    scope: &Scope,
     config: &Config,
     repo_root: &Path,
+    rules: &crate::docs::states::StateRules,
     verb: &str,
 ) -> Result<crate::plan::Plan, i32> {
-    crate::plan::build(set, milestone, config, repo_root).map_err(|found| {
-        let style = Styler::stderr(global.color);
+    let style = Styler::stderr(global.color);
+    let plan = crate::plan::build(set, scope, config, repo_root, rules).map_err(|found| {
         eprint!("{}", crate::render::problems::render(&found, &style));
         eprintln!(
-            "{} cannot {verb} milestone {milestone}: {}; nothing was changed",
+            "{} cannot {verb} milestone {scope}: {}; nothing was changed",
             style.red("Error:"),
             crate::render::problems::count(&found)
         );
         exit::USER_ERROR
-    })
+    })?;
+    if plan.problems_elsewhere > 0 {
+        eprintln!(
+            "{}: {} doc{} outside {scope} {} problems (not part of this run); `orch validate` lists them",
+            style.yellow("warning"),
+            plan.problems_elsewhere,
+            if plan.problems_elsewhere == 1 { "" } else { "s" },
+            if plan.problems_elsewhere == 1 { "has" } else { "have" },
+        );
+    }
+    Ok(plan)
 }
 
 /// The plan file to read: `file` as given (under `-C`, relative to that directory), or
@@ -384,15 +436,44 @@ fn plan_file_plan(
     Ok(plan)
 }
 
-/// The most recent run's state (of `milestone`, if given), or an error saying there is none.
+/// The most recent run's state: of the milestone `milestone` names (resolved among the
+/// recorded runs, as every command resolves one), of the latest run of `project`, or the
+/// latest of all; or an error saying there is none.
 fn latest_state(
+    ws: &Workspace,
     repo: &crate::git::Repo,
     milestone: Option<&str>,
+    project: Option<&str>,
+    command: &str,
 ) -> anyhow::Result<crate::state::RunState> {
-    crate::state::latest(&repo.common_dir(), milestone).ok_or_else(|| {
+    let common = repo.common_dir();
+    let found = match (milestone, project) {
+        (Some(text), _) => {
+            let known = crate::state::scopes(&common);
+            let scope = select_scope(ws, text, project, &known, command).map_err(|e| {
+                if known.is_empty() {
+                    hinted(
+                        format!("no orch run of milestone {text} found in this repository"),
+                        "start one with `orch run <MILESTONE>`",
+                    )
+                } else {
+                    e
+                }
+            })?;
+            return crate::state::latest(&common, Some(&scope)).ok_or_else(|| {
+                hinted(
+                    format!("no orch run of milestone {scope} found in this repository"),
+                    "start one with `orch run <MILESTONE>`",
+                )
+            });
+        }
+        (None, Some(p)) => crate::state::latest_in_project(&common, p),
+        (None, None) => crate::state::latest(&common, None),
+    };
+    found.ok_or_else(|| {
         hinted(
-            match milestone {
-                Some(m) => format!("no orch run of milestone {m} found in this repository"),
+            match project {
+                Some(p) => format!("no orch run of project {p} found in this repository"),
                 None => "no orch run found in this repository".to_owned(),
             },
             "start one with `orch run <MILESTONE>`",
@@ -404,8 +485,12 @@ fn latest_state(
 /// a plan file, or the latest of all.
 #[derive(Debug, clap::Args)]
 pub struct WhichRun {
-    /// The milestone (default: the most recent run's).
+    /// The milestone: `<project>/<milestone>`, or one with --project (default: the most
+    /// recent run's).
     milestone: Option<String>,
+    /// The milestone's project (alone: the most recent run of that project).
+    #[arg(long, value_name = "PROJECT", conflicts_with = "file")]
+    project: Option<String>,
     /// The last run of this plan file (default `orchestrator.yml`).
     #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with = "milestone")]
     file: Option<Option<PathBuf>>,
@@ -417,10 +502,17 @@ impl WhichRun {
         global: &GlobalArgs,
         ws: &Workspace,
         repo: &crate::git::Repo,
+        command: &str,
     ) -> anyhow::Result<crate::state::RunState> {
         match &self.file {
             Some(file) => latest_plan_state(global, ws, repo, file.as_deref()),
-            None => latest_state(repo, self.milestone.as_deref()),
+            None => latest_state(
+                ws,
+                repo,
+                self.milestone.as_deref(),
+                self.project.as_deref(),
+                command,
+            ),
         }
     }
 }
@@ -439,6 +531,69 @@ fn latest_plan_state(
             format!("no orch run of plan {name} found in this repository"),
             "start one with `orch run --file <PLAN>`",
         )
+    })
+}
+
+/// The log directories of `issue` (`<logs>/[<project>/]<milestone>/<id>/`): of the milestone
+/// `milestone` names (resolved among the recorded runs), of any milestone of `project`, or of
+/// any milestone at all. Empty when there are none.
+fn issue_log_dirs(
+    ws: &Workspace,
+    repo: &crate::git::Repo,
+    issue: &str,
+    milestone: Option<&str>,
+    project: Option<&str>,
+    command: &str,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let logs = ws.config.orch_logs(&repo.main_root());
+    let id = crate::naming::ref_component(issue);
+    if let Some(text) = milestone {
+        let known = crate::state::scopes(&repo.common_dir());
+        let scope = select_scope(ws, text, project, &known, command)?;
+        let dir = logs.join(scope.dir()).join(&id);
+        return Ok(if dir.is_dir() { vec![dir] } else { Vec::new() });
+    }
+    let subdirs = |dir: &Path| -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|e| {
+                e.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    };
+    // Milestone directories: `<logs>/<milestone>/` and `<logs>/<project>/<milestone>/`.
+    let milestones: Vec<PathBuf> = match project {
+        Some(p) => subdirs(&logs.join(crate::naming::ref_component(p))),
+        None => subdirs(&logs)
+            .into_iter()
+            .flat_map(|d| {
+                let mut v = subdirs(&d);
+                v.push(d);
+                v
+            })
+            .collect(),
+    };
+    Ok(milestones
+        .into_iter()
+        .map(|m| m.join(&id))
+        .filter(|d| is_issue_log_dir(d))
+        .collect())
+}
+
+/// An issue's log directory holds its phases (`01-dev/`, …) or its summary.
+fn is_issue_log_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name == "summary.json"
+                || name
+                    .split_once('-')
+                    .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+        })
     })
 }
 

@@ -20,9 +20,17 @@ pub enum Format {
 pub struct Args {
     #[command(subcommand)]
     action: Option<Action>,
-    /// The milestone to plan (the `milestone:` value of its issue docs).
+    /// The milestone to plan: `<project>/<milestone>`, or a milestone with --project (or
+    /// orch.toml's `project`); a bare one when one project has it; its leading id (`M3` for
+    /// `M3-core-…`) when unique.
     #[arg(required_unless_present = "file")]
     milestone: Option<String>,
+    /// The project the milestone is in.
+    #[arg(long, value_name = "PROJECT", conflicts_with = "file")]
+    project: Option<String>,
+    /// Also plan issues in this not-ready state to run (`future`, `backlog`, …; repeatable).
+    #[arg(long = "include-state", value_name = "STATE", value_delimiter = ',')]
+    include_state: Vec<String>,
     /// Plan a plan file (`orchestrator.yml` or JSON) instead of a milestone of issue docs.
     #[arg(long, value_name = "FILE", conflicts_with_all = ["milestone", "docs"])]
     file: Option<PathBuf>,
@@ -76,8 +84,15 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         }
     } else {
         let set = ws.load_docs()?;
-        let milestone = args.milestone.as_deref().unwrap_or_default();
-        match super::plan_or_report(global, &set, milestone, &ws.config, &repo_root, "plan") {
+        let scope = super::select_scope(
+            &ws,
+            args.milestone.as_deref().unwrap_or_default(),
+            args.project.as_deref(),
+            &set.scopes(),
+            "orch plan",
+        )?;
+        let rules = super::state_rules(&ws, &args.include_state)?;
+        match super::plan_or_report(global, &set, &scope, &ws.config, &repo_root, &rules, "plan") {
             Ok(plan) => plan,
             Err(code) => return Ok(code),
         }

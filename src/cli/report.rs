@@ -19,7 +19,7 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let state = args.run.state(global, &ws, &repo)?;
+    let state = args.run.state(global, &ws, &repo, "orch report")?;
     let text = if args.json {
         serde_json::to_string_pretty(&crate::report::json(&state))? + "\n"
     } else {

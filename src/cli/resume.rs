@@ -11,8 +11,12 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The milestone (default: the most recent run's).
+    /// The milestone: `<project>/<milestone>`, or one with --project (default: the most
+    /// recent run's).
     milestone: Option<String>,
+    /// The milestone's project (alone: the most recent run of that project).
+    #[arg(long, value_name = "PROJECT", conflicts_with = "file")]
+    project: Option<String>,
     /// Continue the last run of this plan file (default `orchestrator.yml`).
     #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with_all = ["milestone", "docs"])]
     file: Option<Option<PathBuf>>,
@@ -33,26 +37,41 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     continue_run(
         global,
-        args.milestone.clone(),
-        args.file.clone(),
-        args.docs.clone(),
-        args.retry.clone(),
-        args.force_unlock,
-        args.no_build,
+        Continue {
+            milestone: args.milestone.clone(),
+            project: args.project.clone(),
+            file: args.file.clone(),
+            docs: args.docs.clone(),
+            retry: args.retry.clone(),
+            force_unlock: args.force_unlock,
+            no_build: args.no_build,
+        },
     )
+}
+
+/// Which run to continue, and how (`orch resume`'s arguments, or `orch run --resume`'s).
+pub(super) struct Continue {
+    pub milestone: Option<String>,
+    pub project: Option<String>,
+    pub file: Option<Option<PathBuf>>,
+    pub docs: Option<PathBuf>,
+    pub retry: Vec<String>,
+    pub force_unlock: bool,
+    pub no_build: bool,
 }
 
 /// Finds the run to continue (of `milestone`, of the plan `file`, or the latest) and runs it
 /// again from its state.
-pub(super) fn continue_run(
-    global: &GlobalArgs,
-    milestone: Option<String>,
-    file: Option<Option<PathBuf>>,
-    docs: Option<PathBuf>,
-    retry: Vec<String>,
-    force_unlock: bool,
-    no_build: bool,
-) -> anyhow::Result<i32> {
+pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result<i32> {
+    let Continue {
+        milestone,
+        project,
+        file,
+        docs,
+        retry,
+        force_unlock,
+        no_build,
+    } = how;
     let ws = Workspace::open(global, docs.as_deref())?;
     let repo = ws.git()?;
     let (milestone, state) = match &file {
@@ -62,8 +81,21 @@ pub(super) fn continue_run(
             (Some(name), state)
         }
         None => {
-            let state = crate::state::latest(&repo.common_dir(), milestone.as_deref());
-            (milestone, state)
+            let state = super::latest_state(
+                &ws,
+                &repo,
+                milestone.as_deref(),
+                project.as_deref(),
+                "orch resume",
+            )
+            .map_err(|e| match (&milestone, &project) {
+                (None, None) => hinted(
+                    "no run to resume",
+                    "start one with `orch run <MILESTONE>` or `orch run --file <PLAN>`",
+                ),
+                _ => e,
+            })?;
+            (milestone, Some(state))
         }
     };
     let Some(state) = state else {
@@ -90,6 +122,9 @@ pub(super) fn continue_run(
     };
     let run_args = super::run::Args {
         milestone: plan_file.is_none().then(|| state.milestone.clone()),
+        project: state.project.clone(),
+        include_state: state.include_states.clone(),
+        scope: plan_file.is_none().then(|| state.scope()),
         file: plan_file,
         docs,
         issue: state.only_issue.clone(),

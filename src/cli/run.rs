@@ -13,10 +13,21 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The milestone to run (or run a plan file with --file; with --resume, default the
-    /// most recent run's).
+    /// The milestone to run: `<project>/<milestone>`, or a milestone with --project (or
+    /// orch.toml's `project`); a bare one when one project has it; its leading id (`M3` for
+    /// `M3-core-…`) when unique. Or run a plan file with --file; with --resume, default the
+    /// most recent run's.
     #[arg(required_unless_present_any = ["file", "resume"])]
     pub(super) milestone: Option<String>,
+    /// The project the milestone is in.
+    #[arg(long, value_name = "PROJECT", conflicts_with = "file")]
+    pub(super) project: Option<String>,
+    /// Also run issues in this not-ready state (`future`, `backlog`, …; repeatable).
+    #[arg(long = "include-state", value_name = "STATE", value_delimiter = ',')]
+    pub(super) include_state: Vec<String>,
+    /// The exact milestone, when a resume continues a recorded run.
+    #[arg(skip)]
+    pub(super) scope: Option<crate::naming::Scope>,
     /// Run a plan file instead of a milestone of issue docs (default `orchestrator.yml` at
     /// the repository root).
     #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with_all = ["milestone", "docs", "issue"])]
@@ -51,12 +62,15 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     if args.resume {
         return super::resume::continue_run(
             global,
-            args.milestone.clone(),
-            args.file.clone(),
-            args.docs.clone(),
-            Vec::new(),
-            args.force_unlock,
-            args.no_build,
+            super::resume::Continue {
+                milestone: args.milestone.clone(),
+                project: args.project.clone(),
+                file: args.file.clone(),
+                docs: args.docs.clone(),
+                retry: Vec::new(),
+                force_unlock: args.force_unlock,
+                no_build: args.no_build,
+            },
         );
     }
     launch(global, args, None, Vec::new())
@@ -73,7 +87,7 @@ pub(super) fn launch(
     let repo = ws.git()?;
     let repo_root = repo.main_root();
     let err_style = Styler::stderr(global.color);
-    let (plan, set, plan_file) = match &args.file {
+    let (plan, plan_file) = match &args.file {
         Some(file) => {
             let path = super::plan_file_path(global, &ws, file.as_deref())?;
             let plan = match super::plan_file_or_report(
@@ -88,28 +102,38 @@ pub(super) fn launch(
                 Err(code) => return Ok(code),
             };
             let absolute = std::path::absolute(&path).unwrap_or(path);
-            (plan, crate::docs::DocSet::default(), Some(absolute))
+            (plan, Some(absolute))
         }
         None => {
-            let milestone = args.milestone.as_deref().unwrap_or_default();
             let set = ws.load_docs()?;
-            let mut plan =
-                match super::plan_or_report(global, &set, milestone, &ws.config, &repo_root, "run")
-                {
-                    Ok(plan) => plan,
-                    Err(code) => return Ok(code),
-                };
+            let scope = match &args.scope {
+                Some(scope) => scope.clone(),
+                None => super::select_scope(
+                    &ws,
+                    args.milestone.as_deref().unwrap_or_default(),
+                    args.project.as_deref(),
+                    &set.scopes(),
+                    "orch run",
+                )?,
+            };
+            let rules = super::state_rules(&ws, &args.include_state)?;
+            let mut plan = match super::plan_or_report(
+                global, &set, &scope, &ws.config, &repo_root, &rules, "run",
+            ) {
+                Ok(plan) => plan,
+                Err(code) => return Ok(code),
+            };
             if let Some(task) = &args.task {
                 plan.restrict_to(task)
                     .map_err(|e| hinted(e, "see `orch plan` for the milestone's issues"))?;
             }
-            (plan, set, None)
+            (plan, None)
         }
     };
     if let Some(id) = &args.issue {
         if !plan.issues.iter().any(|i| &i.id == id) {
             return Err(hinted(
-                format!("issue `{id}` is not in milestone {}", plan.milestone),
+                format!("issue `{id}` is not in milestone {}", plan.scope()),
                 "see `orch plan` for its issues",
             ));
         }
@@ -120,7 +144,7 @@ pub(super) fn launch(
         sandbox: ws.config.codex_sandbox().to_owned(),
         env: Vec::new(),
     };
-    let approvals = crate::approval::load(&repo.common_dir(), &plan.milestone)?;
+    let approvals = crate::approval::load(&repo.common_dir(), &plan.scope())?;
     if args.dry_run {
         let report = crate::verify::verify_clean(&repo, &ws.config)?;
         print!(
@@ -160,7 +184,7 @@ pub(super) fn launch(
                 plan.max_review_cycles,
                 ws.config
                     .orch_logs(&repo_root)
-                    .join(crate::naming::ref_component(&plan.milestone))
+                    .join(plan.scope().dir())
                     .join(crate::naming::ref_component(&issue.id))
                     .display()
             );
@@ -229,7 +253,7 @@ pub(super) fn launch(
     }
     let lock = match crate::lock::RunLock::acquire(
         &repo.common_dir(),
-        &format!("orch run {}", plan.milestone),
+        &format!("orch run {}", plan.scope()),
         force_unlock,
     ) {
         Ok(lock) => lock,
@@ -262,8 +286,13 @@ pub(super) fn launch(
         });
     let recorder = crate::state::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard)
         .with_plan_file(plan_file)
-        .with_selection(args.task.clone(), args.issue.clone(), args.no_build);
-    let event_log = crate::events::EventLog::new(ws.config.orch_logs(&repo_root));
+        .with_selection(
+            args.task.clone(),
+            args.issue.clone(),
+            args.no_build,
+            args.include_state.clone(),
+        );
+    let event_log = crate::events::EventLog::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -307,7 +336,7 @@ pub(super) fn launch(
         approvals,
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
-    let summary = match runtime.block_on(engine.run(&plan, &set, &opts)) {
+    let summary = match runtime.block_on(engine.run(&plan, &opts)) {
         Ok(summary) => summary,
         Err(crate::engine::EngineError::NotClean(_, report)) => {
             for p in &report.problems {

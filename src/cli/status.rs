@@ -18,7 +18,7 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let state = args.run.state(global, &ws, &repo)?;
+    let state = args.run.state(global, &ws, &repo, "orch status")?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&state)?);
         return Ok(exit::OK);
@@ -33,7 +33,9 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         "{}",
         style.bold(&format!(
             "Run {} of milestone {} ({status}, updated {})",
-            state.run_id, state.milestone, state.updated_at
+            state.run_id,
+            state.scope(),
+            state.updated_at
         ))
     );
     println!(

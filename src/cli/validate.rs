@@ -1,13 +1,21 @@
-//! `orch validate`: every problem of every issue doc, at once.
+//! `orch validate [MILESTONE] [--project P]`: every problem of every issue doc at once (of one
+//! project with `--project`); with a milestone, what stands between it and a run.
 
 use super::{GlobalArgs, Workspace};
 use crate::exit;
+use crate::problem::Severity;
 use crate::render::problems;
 use crate::style::Styler;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Check only what a run of this milestone would check (`<project>/<milestone>`, or a
+    /// milestone with --project).
+    milestone: Option<String>,
+    /// Check only this project's docs.
+    #[arg(long, value_name = "PROJECT")]
+    project: Option<String>,
     /// Base directory the docs glob is matched from (default: the repository root).
     #[arg(long, value_name = "DIR")]
     docs: Option<PathBuf>,
@@ -22,22 +30,76 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, args.docs.as_deref())?;
     let set = ws.load_docs()?;
-    let mut found = crate::plan::validate_all(&set);
+    let rules = super::state_rules(&ws, &[])?;
+    let (mut found, what) = match &args.milestone {
+        Some(text) => {
+            let scope = super::select_scope(
+                &ws,
+                text,
+                args.project.as_deref(),
+                &set.scopes(),
+                "orch validate",
+            )?;
+            let root = ws.repo_root.clone().unwrap_or_default();
+            let found = match crate::plan::build(&set, &scope, &ws.config, &root, &rules) {
+                Ok(plan) => plan.warnings,
+                Err(found) => found,
+            };
+            (found, format!("milestone {scope}"))
+        }
+        None => {
+            if let Some(p) = &args.project {
+                if !set.projects().contains(p) {
+                    return Err(super::hinted(
+                        format!("no issue doc is in project `{p}`"),
+                        format!("projects: {}", set.projects().join(", ")),
+                    ));
+                }
+            }
+            let found = crate::plan::validate(&set, args.project.as_deref(), &rules);
+            let what = match &args.project {
+                Some(p) => format!("project {p}"),
+                None => "issue docs".to_owned(),
+            };
+            (found, what)
+        }
+    };
     if args.strict {
-        for p in &mut found {
-            p.severity = crate::problem::Severity::Error;
+        for p in found.iter_mut().filter(|p| p.severity == Severity::Warning) {
+            p.severity = Severity::Error;
         }
     }
     let valid = !found.iter().any(|p| p.is_error());
+    let in_scope: Vec<&crate::docs::IssueDoc> = set
+        .docs
+        .iter()
+        .filter(|d| args.project.is_none() || d.project == args.project)
+        .collect();
+    let scopes: Vec<String> = set
+        .scopes()
+        .iter()
+        .filter(|s| args.project.is_none() || s.project == args.project)
+        .map(|s| s.to_string())
+        .collect();
     if args.json {
-        let (errors, warnings): (Vec<_>, Vec<_>) = found.iter().partition(|p| p.is_error());
+        let of = |s: Severity| -> Vec<&crate::problem::Problem> {
+            found.iter().filter(|p| p.severity == s).collect()
+        };
+        let unassigned: Vec<&std::path::Path> = in_scope
+            .iter()
+            .filter(|d| d.milestone.is_none())
+            .map(|d| d.path.as_path())
+            .collect();
         let report = serde_json::json!({
             "valid": valid,
             "files": set.files,
-            "issues": set.docs.len(),
-            "milestones": set.milestones(),
-            "errors": errors,
-            "warnings": warnings,
+            "issues": in_scope.len(),
+            "projects": set.projects(),
+            "milestones": scopes,
+            "unassigned": unassigned,
+            "errors": of(Severity::Error),
+            "warnings": of(Severity::Warning),
+            "info": of(Severity::Info),
         });
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -46,17 +108,21 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         if valid {
             println!(
                 "{} issue docs in {} milestone{} are valid ({})",
-                set.docs.len(),
-                set.milestones().len(),
-                if set.milestones().len() == 1 { "" } else { "s" },
+                in_scope.len(),
+                scopes.len(),
+                if scopes.len() == 1 { "" } else { "s" },
                 problems::count(&found)
             );
         } else {
             eprintln!(
-                "{} issue docs are invalid: {} in {} files",
+                "{} {what} {} invalid: {}",
                 err.red("Error:"),
-                problems::count(&found),
-                set.files
+                if what.starts_with("issue docs") {
+                    "are"
+                } else {
+                    "is"
+                },
+                problems::count(&found)
             );
         }
     }

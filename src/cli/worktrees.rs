@@ -1,4 +1,5 @@
-//! `orch worktrees [--prune]`: orch's worktrees, and safe removal of the orphans.
+//! `orch worktrees [MILESTONE] [--prune]`: orch's worktrees (of one milestone, or of one
+//! project), and safe removal of the orphans.
 
 use super::{GlobalArgs, Workspace};
 use crate::exit;
@@ -8,6 +9,11 @@ use crate::style::Styler;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// Only this milestone's worktrees: `<project>/<milestone>`, or one with --project.
+    milestone: Option<String>,
+    /// Only this project's worktrees.
+    #[arg(long, value_name = "PROJECT")]
+    project: Option<String>,
     /// Remove orch worktrees no run is using (uncommitted work is saved under
     /// refs/orch/rescue/ first) and forget entries whose directory is gone.
     #[arg(long)]
@@ -19,10 +25,25 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let repo = ws.git()?;
     let root = ws.config.worktree_root(&repo.main_root());
     let root = root.canonicalize().unwrap_or(root);
+    // Only under `<root>/<project>/<milestone>/` (or `<root>/<project>/`) when one is named.
+    let under = match (&args.milestone, &args.project) {
+        (Some(text), project) => {
+            let mut known = crate::state::scopes(&repo.common_dir());
+            if let Ok(set) = ws.load_docs() {
+                known.extend(set.scopes());
+            }
+            let scope =
+                super::select_scope(&ws, text, project.as_deref(), &known, "orch worktrees")?;
+            Some(root.join(scope.dir()))
+        }
+        (None, Some(p)) => Some(root.join(naming::ref_component(p))),
+        (None, None) => None,
+    };
     let ours: Vec<_> = repo
         .worktrees()?
         .into_iter()
         .filter(|w| w.stale || crate::verify::is_orch_worktree(w, &root))
+        .filter(|w| under.as_ref().is_none_or(|dir| w.path.starts_with(dir)))
         .collect();
     let style = Styler::stdout(global.color);
     if !args.prune {
@@ -72,7 +93,8 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     Ok(exit::OK)
 }
 
-/// `refs/orch/rescue/<milestone>/<id>/` from a planned path, else keyed by the admin name.
+/// `refs/orch/rescue/[<project>/]<milestone>/<id>/` from a planned path, else keyed by the
+/// admin name.
 fn rescue_prefix(root: &std::path::Path, w: &crate::git::WorktreeEntry) -> String {
     let parts: Vec<String> = w
         .path
@@ -85,6 +107,7 @@ fn rescue_prefix(root: &std::path::Path, w: &crate::git::WorktreeEntry) -> Strin
         .unwrap_or_default();
     match parts.as_slice() {
         [milestone, id] => format!("refs/orch/rescue/{milestone}/{id}/"),
+        [project, milestone, id] => format!("refs/orch/rescue/{project}/{milestone}/{id}/"),
         _ => format!(
             "refs/orch/rescue/orphans/{}/",
             naming::ref_component(&w.name)

@@ -1,12 +1,13 @@
-//! Finds issue docs under a base directory by glob, reads and parses them all, and reports
-//! every problem at once (including ids shared by two docs).
+//! Finds issue docs under a base directory by glob, reads and parses them all, and keeps
+//! every problem found, with the project and milestone of the doc it is in: whether a
+//! problem blocks a run depends on whose doc it is (see [`crate::plan`]).
 
-use super::issue::{self, IssueDoc, MAX_DOC_BYTES};
+use super::issue::{self, BrokenDoc, IssueDoc, Membership, MAX_DOC_BYTES};
+use crate::naming::Scope;
 use crate::problem::{self, Problem};
 use globset::{GlobBuilder, GlobMatcher};
-use std::collections::BTreeMap;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 use thiserror::Error;
 
 /// Where issue docs are looked for, relative to the docs base.
@@ -24,32 +25,68 @@ pub enum DiscoverError {
     MissingDir { dir: PathBuf },
 }
 
-/// Every issue doc found, parsed, plus every problem found along the way.
+/// Every issue doc found: those that parsed, and those with problems.
 #[derive(Debug, Default)]
 pub struct DocSet {
     /// Parsed docs, sorted by path.
     pub docs: Vec<IssueDoc>,
-    /// Errors and warnings, sorted by file and line.
-    pub problems: Vec<Problem>,
+    /// Docs (and unreadable directory entries) with problems, sorted by path.
+    pub broken: Vec<BrokenDoc>,
     /// How many files matched the glob.
     pub files: usize,
 }
 
 impl DocSet {
     pub fn has_errors(&self) -> bool {
-        self.problems.iter().any(Problem::is_error)
+        !self.broken.is_empty()
     }
 
-    pub fn by_id(&self) -> BTreeMap<&str, &IssueDoc> {
-        self.docs.iter().map(|d| (d.id.as_str(), d)).collect()
+    /// Every problem of every broken doc, sorted by file and line.
+    pub fn problems(&self) -> Vec<Problem> {
+        let mut all: Vec<Problem> = self
+            .broken
+            .iter()
+            .flat_map(|b| b.problems.iter().cloned())
+            .collect();
+        problem::sort(&mut all);
+        all
     }
 
-    /// Milestones that have at least one doc, naturally sorted.
-    pub fn milestones(&self) -> Vec<&str> {
-        let mut ms: Vec<&str> = self.docs.iter().map(|d| d.milestone.as_str()).collect();
-        ms.sort_by(|a, b| crate::natural::compare(a, b));
-        ms.dedup();
-        ms
+    /// Every milestone some doc names (also a broken one), by project, then naturally.
+    pub fn scopes(&self) -> Vec<Scope> {
+        let broken = self.broken.iter().filter_map(|b| match &b.milestone {
+            Membership::In(m) => Some(Scope::new(b.project.as_deref(), m)),
+            _ => None,
+        });
+        let mut all: Vec<Scope> = self.docs.iter().filter_map(IssueDoc::scope).collect();
+        all.extend(broken);
+        all.sort_by(|a, b| {
+            a.project
+                .cmp(&b.project)
+                .then_with(|| crate::natural::compare(&a.milestone, &b.milestone))
+        });
+        all.dedup();
+        all
+    }
+
+    /// Every project some doc belongs to, sorted.
+    pub fn projects(&self) -> Vec<String> {
+        let mut all: Vec<String> = self
+            .docs
+            .iter()
+            .filter_map(|d| d.project.clone())
+            .chain(self.broken.iter().filter_map(|b| b.project.clone()))
+            .collect();
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// The parsed docs of `scope`.
+    pub fn members<'a>(&'a self, scope: &'a Scope) -> impl Iterator<Item = &'a IssueDoc> + 'a {
+        self.docs.iter().filter(move |d| {
+            d.milestone.as_deref() == Some(scope.milestone.as_str()) && d.project == scope.project
+        })
     }
 }
 
@@ -86,18 +123,31 @@ pub fn load(base: &Path, glob: &str) -> Result<DocSet, DiscoverError> {
     };
     let parsed = parse_all(base, &files, &display);
     let mut docs = Vec::with_capacity(files.len());
-    for result in parsed {
+    let mut broken: Vec<BrokenDoc> = problems
+        .into_iter()
+        .map(|p| BrokenDoc {
+            project: dir_project(p.path.strip_prefix(base).unwrap_or(&p.path)),
+            ..BrokenDoc::unreadable(&p.path.clone(), vec![p])
+        })
+        .collect();
+    for (result, rel) in parsed.into_iter().zip(&files) {
         match result {
-            Ok(doc) => docs.push(doc),
-            Err(mut ps) => problems.append(&mut ps),
+            Ok(mut doc) => {
+                doc.project = doc.project.or_else(|| dir_project(rel));
+                docs.push(doc);
+            }
+            Err(mut b) => {
+                b.project = b.project.or_else(|| dir_project(rel));
+                problem::sort(&mut b.problems);
+                broken.push(b);
+            }
         }
     }
-    problems.extend(duplicate_ids(&docs));
-    problem::sort(&mut problems);
+    broken.sort_by(|a, b| a.path.cmp(&b.path));
     tracing::debug!(
         files = files.len(),
         docs = docs.len(),
-        problems = problems.len(),
+        broken = broken.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
         "loaded issue docs from {}",
         walk_root.display()
@@ -105,8 +155,24 @@ pub fn load(base: &Path, glob: &str) -> Result<DocSet, DiscoverError> {
     Ok(DocSet {
         files: files.len(),
         docs,
-        problems,
+        broken,
     })
+}
+
+/// The project a doc's directory names: `<project>` of `…/projects/<project>/issues/…`.
+pub fn dir_project(rel: &Path) -> Option<String> {
+    let parts: Vec<&std::ffi::OsStr> = rel
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(p) => Some(p),
+            _ => None,
+        })
+        .collect();
+    parts
+        .windows(3)
+        .rev()
+        .find(|w| w[0] == "projects" && w[2] == "issues")
+        .map(|w| w[1].to_string_lossy().into_owned())
 }
 
 /// The leading part of the glob with no pattern characters: where the walk starts.
@@ -172,7 +238,7 @@ fn parse_all(
     base: &Path,
     files: &[PathBuf],
     display: &(dyn Fn(&Path) -> PathBuf + Sync),
-) -> Vec<Result<IssueDoc, Vec<Problem>>> {
+) -> Vec<Result<IssueDoc, BrokenDoc>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let chunk = files.len().div_ceil(threads).max(64);
     std::thread::scope(|scope| {
@@ -194,10 +260,13 @@ fn parse_all(
     })
 }
 
-fn read_and_parse(full: &Path, shown: &Path) -> Result<IssueDoc, Vec<Problem>> {
+fn read_and_parse(full: &Path, shown: &Path) -> Result<IssueDoc, BrokenDoc> {
     let bytes = read_bounded(full).map_err(|message| {
-        vec![Problem::error(shown, None, message)
-            .with_hint("issue docs must be readable Markdown files smaller than 4 MiB")]
+        BrokenDoc::unreadable(
+            shown,
+            vec![Problem::error(shown, None, message)
+                .with_hint("issue docs must be readable Markdown files smaller than 4 MiB")],
+        )
     })?;
     issue::parse(shown, &bytes)
 }
@@ -217,35 +286,25 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
-fn duplicate_ids(docs: &[IssueDoc]) -> Vec<Problem> {
-    let mut first: BTreeMap<&str, &IssueDoc> = BTreeMap::new();
-    let mut problems = Vec::new();
-    for doc in docs {
-        match first.get(doc.id.as_str()) {
-            None => {
-                first.insert(&doc.id, doc);
-            }
-            Some(original) => problems.push(
-                Problem::error(
-                    &doc.path,
-                    doc.line_of("id"),
-                    format!(
-                        "duplicate id `{}`: also used by {}",
-                        doc.id,
-                        problem::location(&original.path, original.line_of("id"))
-                    ),
-                )
-                .with_hint("give each issue doc its own id"),
-            ),
-        }
-    }
-    problems
-}
-
 #[cfg(test)]
 mod tests {
-    use super::literal_prefix;
+    use super::{dir_project, literal_prefix};
     use std::path::Path;
+
+    #[test]
+    fn the_project_is_the_directory_above_issues() {
+        let p = |s: &str| dir_project(Path::new(s));
+        assert_eq!(
+            p("docs/projects/ledger-api/issues/L-1.md").as_deref(),
+            Some("ledger-api")
+        );
+        assert_eq!(
+            p("x/docs/projects/a/issues/sub/L-1.md").as_deref(),
+            Some("a")
+        );
+        assert_eq!(p("issues/L-1.md"), None);
+        assert_eq!(p("docs/projects/a/L-1.md"), None);
+    }
 
     #[test]
     fn walk_starts_at_the_literal_prefix() {

@@ -54,6 +54,28 @@ pub fn split(text: &str) -> Result<Split<'_>, SplitError> {
     Err(SplitError::Unterminated)
 }
 
+/// Whether `text` is front matter whose opening `---` line was left out: line 1 is a
+/// `key: value` field and a later line is the closing `---`.
+pub fn lacks_opening_fence(text: &str) -> bool {
+    let mut lines = LineIter { text, pos: 0 };
+    let Some((first, _)) = lines.next() else {
+        return false;
+    };
+    looks_like_field(first) && lines.any(|(line, _)| line.trim_end() == "---")
+}
+
+/// `key:` at column 0, the key a plain YAML word.
+fn looks_like_field(line: &str) -> bool {
+    let Some((key, _)) = line.split_once(':') else {
+        return false;
+    };
+    let mut chars = key.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
 /// Lines without their terminator, with each line's start offset.
 struct LineIter<'a> {
     text: &'a str,
@@ -111,5 +133,13 @@ mod tests {
             })
         );
         assert!(split("---\n---\n").is_ok());
+    }
+
+    #[test]
+    fn a_missing_opening_fence_is_recognised() {
+        assert!(lacks_opening_fence("id: A\ntitle: t\n---\nbody\n"));
+        assert!(!lacks_opening_fence("# Title\n---\n"));
+        assert!(!lacks_opening_fence("id: A\ntitle: t\n"));
+        assert!(!lacks_opening_fence("see: this\n"));
     }
 }

@@ -1,7 +1,8 @@
 //! One issue doc: its front matter fields, checked and typed, plus the body kept for prompts.
 //!
 //! Parsing never stops at the first problem of a doc: every field is checked and every
-//! problem reported, with the line it is on.
+//! problem reported, with the line it is on. A doc that fails still says what could be read
+//! of it ([`BrokenDoc`]): its project and milestone decide whose runs its problems block.
 
 use super::frontmatter::{self, SplitError};
 use crate::problem::Problem;
@@ -29,14 +30,13 @@ const KNOWN_FIELDS: &[&str] = &[
     "blocked_by",
     "blocked",
     "blocking",
+    "blocks",
     "related_to",
     "acceptance",
 ];
 
-/// States meaning the issue's work is finished.
-const DONE_STATES: &[&str] = &["done", "completed", "complete", "closed", "merged"];
-/// States meaning the work will never be done (still satisfies dependents).
-const CANCELED_STATES: &[&str] = &["canceled", "cancelled", "wontfix", "duplicate"];
+/// The keys that say which issues a doc blocks: `blocked`, and its synonyms.
+pub const BLOCKED_KEYS: [&str; 3] = ["blocked", "blocking", "blocks"];
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IssueDoc {
@@ -44,17 +44,21 @@ pub struct IssueDoc {
     pub path: PathBuf,
     pub id: String,
     pub title: String,
-    pub milestone: String,
+    /// `None` for `milestone: null`: the doc is in no milestone yet.
+    pub milestone: Option<String>,
     pub state: Option<String>,
     pub priority: Option<serde_json::Value>,
     pub estimate: Option<serde_json::Value>,
+    /// The `project:` field, else the `<project>` directory the doc sits in
+    /// (`docs/projects/<project>/issues/`); `None` in a tree without projects.
     pub project: Option<String>,
     pub assignees: Vec<String>,
     pub labels: Vec<String>,
     pub parent: Option<String>,
     pub children: Vec<String>,
+    /// Issues this one waits for: ids, or `<project>/<id>` for another project's issue.
     pub blocked_by: Vec<String>,
-    /// Issues this one blocks (`blocked`, or its synonym `blocking`).
+    /// Issues this one blocks (`blocked`, or its synonyms `blocking` and `blocks`).
     pub blocked: Vec<String>,
     pub related_to: Vec<String>,
     /// Acceptance checks (`Tests pass: …`, `File exists: …`, …) gating the issue's loop.
@@ -69,52 +73,84 @@ pub struct IssueDoc {
 }
 
 impl IssueDoc {
-    pub fn is_done(&self) -> bool {
-        self.state_in(DONE_STATES)
-    }
-
-    pub fn is_canceled(&self) -> bool {
-        self.state_in(CANCELED_STATES)
-    }
-
-    /// Done or canceled: nothing left to run, and dependents may proceed.
-    pub fn is_closed(&self) -> bool {
-        self.is_done() || self.is_canceled()
-    }
-
-    fn state_in(&self, set: &[&str]) -> bool {
-        self.state.as_deref().is_some_and(|s| {
-            let s = s.trim().to_ascii_lowercase().replace([' ', '-'], "_");
-            set.contains(&s.as_str())
-        })
-    }
-
     /// Line of a field in the file, if the field is present.
     pub fn line_of(&self, field: &str) -> Option<usize> {
         self.lines.get(field).copied()
     }
+
+    /// Line of the list of issues this one blocks, under whichever key it is written.
+    pub fn blocked_line(&self) -> Option<usize> {
+        BLOCKED_KEYS.iter().find_map(|k| self.line_of(k))
+    }
+
+    /// The run this doc belongs to, if it is in a milestone.
+    pub fn scope(&self) -> Option<crate::naming::Scope> {
+        self.milestone
+            .as_deref()
+            .map(|m| crate::naming::Scope::new(self.project.as_deref(), m))
+    }
+}
+
+/// Which milestone a doc that could not be parsed belongs to, as far as could be read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", content = "milestone", rename_all = "snake_case")]
+pub enum Membership {
+    /// Its fields could not be read (no front matter, invalid YAML, an unusable value): it
+    /// may belong to any milestone of its project.
+    Unknown,
+    /// It has no `milestone` key at all.
+    Missing,
+    /// `milestone: null`.
+    Unassigned,
+    /// `milestone: <this>`.
+    In(String),
+}
+
+/// A doc with problems, and what could be read of it.
+#[derive(Debug, Clone)]
+pub struct BrokenDoc {
+    pub path: PathBuf,
+    /// Its `project:` field when that could be read, else its directory's project.
+    pub project: Option<String>,
+    pub milestone: Membership,
+    pub problems: Vec<Problem>,
+}
+
+impl BrokenDoc {
+    /// A doc nothing could be read of.
+    pub fn unreadable(path: &Path, problems: Vec<Problem>) -> BrokenDoc {
+        BrokenDoc {
+            path: path.to_owned(),
+            project: None,
+            milestone: Membership::Unknown,
+            problems,
+        }
+    }
 }
 
 /// Parses one doc from raw bytes; `path` is only used in messages.
-pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, Vec<Problem>> {
-    let text = decode(path, bytes).map_err(|p| vec![p])?;
-    let split = frontmatter::split(text).map_err(|e| vec![split_problem(path, e)])?;
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, BrokenDoc> {
+    let unreadable = |p: Problem| BrokenDoc::unreadable(path, vec![p]);
+    let text = decode(path, bytes).map_err(unreadable)?;
+    let split = frontmatter::split(text).map_err(|e| unreadable(split_problem(path, text, e)))?;
     let value: Value = serde_yaml::from_str(split.yaml)
-        .map_err(|e| vec![yaml_problem(path, &e, split.yaml, split.yaml_line)])?;
+        .map_err(|e| unreadable(yaml_problem(path, &e, split.yaml, split.yaml_line)))?;
     let lines = field_lines(split.yaml, split.yaml_line);
     let mapping = match value {
         Value::Mapping(m) => m,
         Value::Null => serde_yaml::Mapping::new(),
         other => {
-            return Err(vec![Problem::error(
-                path,
-                Some(split.yaml_line),
-                format!(
-                    "front matter must be a mapping of fields, found {}",
-                    kind(&other)
-                ),
-            )
-            .with_hint("write one `key: value` per line, e.g. `id: PROJ-1`")])
+            return Err(unreadable(
+                Problem::error(
+                    path,
+                    Some(split.yaml_line),
+                    format!(
+                        "front matter must be a mapping of fields, found {}",
+                        kind(&other)
+                    ),
+                )
+                .with_hint("write one `key: value` per line, e.g. `id: PROJ-1`"),
+            ))
         }
     };
     let mut fields = Fields {
@@ -131,10 +167,15 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, Vec<Problem>> {
         };
         fields.map.insert(key, value);
     }
-    let doc = fields.build(split.body.to_owned());
-    match doc {
+    let built = fields.build(split.body.to_owned());
+    match built.doc {
         Some(doc) if fields.problems.is_empty() => Ok(IssueDoc { lines, ..doc }),
-        _ => Err(fields.problems),
+        _ => Err(BrokenDoc {
+            path: path.to_owned(),
+            project: built.project,
+            milestone: built.milestone,
+            problems: fields.problems,
+        }),
     }
 }
 
@@ -155,7 +196,7 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Problem> {
     })
 }
 
-fn split_problem(path: &Path, e: SplitError) -> Problem {
+fn split_problem(path: &Path, text: &str, e: SplitError) -> Problem {
     match e {
         SplitError::Empty => Problem::error(path, None, "file is empty: no front matter")
             .with_hint("start the file with a `---` line, the issue's fields, and another `---`"),
@@ -164,7 +205,11 @@ fn split_problem(path: &Path, e: SplitError) -> Problem {
             Some(1),
             format!("no front matter: line 1 is `{first_line}`, expected `---`"),
         )
-        .with_hint("front matter must open on the very first line with `---`"),
+        .with_hint(if frontmatter::lacks_opening_fence(text) {
+            "the front matter's opening `---` line is missing: `orch docs fix` adds it"
+        } else {
+            "front matter must open on the very first line with `---`"
+        }),
         SplitError::Unterminated => Problem::error(
             path,
             Some(1),
@@ -228,6 +273,13 @@ fn field_lines(yaml: &str, first_line: usize) -> BTreeMap<String, usize> {
     lines
 }
 
+/// What [`Fields::build`] could make of a doc.
+struct Built {
+    doc: Option<IssueDoc>,
+    project: Option<String>,
+    milestone: Membership,
+}
+
 struct Fields<'a> {
     path: &'a Path,
     lines: &'a BTreeMap<String, usize>,
@@ -237,26 +289,28 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
-    fn build(&mut self, body: String) -> Option<IssueDoc> {
+    fn build(&mut self, body: String) -> Built {
         let id = self.required_id("id");
         let title = self.required_text("title");
-        let milestone = self.required_id("milestone");
+        let milestone = self.milestone();
         let state = self.optional_text("state");
-        let project = self.optional_text("project");
+        let project = self.optional_id("project");
         let priority = self.optional_number("priority");
         let estimate = self.optional_number("estimate");
         let assignees = self.text_list("assignees");
         let labels = self.text_list("labels");
-        let parent = self.optional_id("parent");
-        let children = self.id_list("children");
-        let blocked_by = self.id_list("blocked_by");
-        let mut blocked = self.id_list("blocked");
-        for other in self.id_list("blocking") {
-            if !blocked.contains(&other) {
-                blocked.push(other);
+        let parent = self.optional_ref("parent");
+        let children = self.ref_list("children");
+        let blocked_by = self.ref_list("blocked_by");
+        let mut blocked = Vec::new();
+        for key in BLOCKED_KEYS {
+            for other in self.ref_list(key) {
+                if !blocked.contains(&other) {
+                    blocked.push(other);
+                }
             }
         }
-        let related_to = self.id_list("related_to");
+        let related_to = self.ref_list("related_to");
         let acceptance = self.checks("acceptance");
         let extra = self
             .map
@@ -264,30 +318,56 @@ impl Fields<'_> {
             .filter(|(k, _)| !KNOWN_FIELDS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), yaml_to_json(v)))
             .collect();
-        let id = id?;
-        self.check_self_reference(&id, "blocked_by", &blocked_by);
-        self.check_self_reference(&id, "blocked", &blocked);
-        Some(IssueDoc {
-            path: self.path.to_owned(),
-            id,
-            title: title?,
-            milestone: milestone?,
-            state,
-            priority,
-            estimate,
+        let doc = (|| {
+            let id = id?;
+            self.check_self_reference(&id, "blocked_by", &blocked_by);
+            self.check_self_reference(&id, "blocked", &blocked);
+            Some(IssueDoc {
+                path: self.path.to_owned(),
+                id,
+                title: title?,
+                milestone: match &milestone {
+                    Membership::In(m) => Some(m.clone()),
+                    Membership::Unassigned => None,
+                    Membership::Missing | Membership::Unknown => return None,
+                },
+                state,
+                priority,
+                estimate,
+                project: project.clone(),
+                assignees,
+                labels,
+                parent,
+                children,
+                blocked_by,
+                blocked,
+                related_to,
+                acceptance,
+                extra,
+                body,
+                lines: BTreeMap::new(),
+            })
+        })();
+        Built {
+            doc,
             project,
-            assignees,
-            labels,
-            parent,
-            children,
-            blocked_by,
-            blocked,
-            related_to,
-            acceptance,
-            extra,
-            body,
-            lines: BTreeMap::new(),
-        })
+            milestone,
+        }
+    }
+
+    /// `milestone:` is required, but may be `null` (the doc is in no milestone yet).
+    fn milestone(&mut self) -> Membership {
+        match self.map.get("milestone").cloned() {
+            None => {
+                self.missing("milestone", "M1");
+                Membership::Missing
+            }
+            Some(Value::Null) => Membership::Unassigned,
+            Some(v) => match self.id_value("milestone", &v) {
+                Some(m) => Membership::In(m),
+                None => Membership::Unknown,
+            },
+        }
     }
 
     fn line(&self, field: &str) -> Option<usize> {
@@ -448,17 +528,50 @@ impl Fields<'_> {
         out
     }
 
-    fn id_list(&mut self, field: &str) -> Vec<String> {
+    /// A list of issue references: ids, or `<project>/<id>`.
+    fn ref_list(&mut self, field: &str) -> Vec<String> {
         let items = self.list(field, "[PROJ-1, PROJ-2]");
         let mut out: Vec<String> = Vec::new();
         for item in items {
-            if let Some(id) = self.id_value(field, &item) {
+            if let Some(id) = self.ref_value(field, &item) {
                 if !out.contains(&id) {
                     out.push(id);
                 }
             }
         }
         out
+    }
+
+    fn optional_ref(&mut self, field: &str) -> Option<String> {
+        match self.map.get(field).cloned() {
+            None | Some(Value::Null) => None,
+            Some(v) => self.ref_value(field, &v),
+        }
+    }
+
+    /// An issue reference: an id, or `<project>/<id>` naming another project's issue.
+    fn ref_value(&mut self, field: &str, v: &Value) -> Option<String> {
+        let Some(text) = id_text(v) else {
+            self.wrong_type(field, "an issue id (text or a number)", v, "PROJ-1");
+            return None;
+        };
+        match check_reference(&text) {
+            Ok(()) => Some(text),
+            Err(why) => {
+                let line = self.line(field);
+                self.problems.push(
+                    Problem::error(
+                        self.path,
+                        line,
+                        format!("field `{field}` entry `{}` {why}", text.escape_debug()),
+                    )
+                    .with_hint(
+                        "name an issue by its id, or another project's issue as `<project>/<id>`",
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn check_self_reference(&mut self, id: &str, field: &str, list: &[String]) {
@@ -473,6 +586,25 @@ impl Fields<'_> {
                 .with_hint(format!("remove `{id}` from `{field}`")),
             );
         }
+    }
+}
+
+/// Why an issue reference (`ID`, or `project/ID`) cannot be used, if it cannot.
+pub fn check_reference(reference: &str) -> Result<(), &'static str> {
+    match reference.split_once('/') {
+        Some((project, id)) => {
+            check_identifier(project).map_err(|_| "has an unusable project part")?;
+            check_identifier(id).map_err(|_| "has an unusable id after the `/`")
+        }
+        None => check_identifier(reference),
+    }
+}
+
+/// `(project, id)` of a reference: `("p", "X-1")` for `p/X-1`, `(None, "X-1")` for `X-1`.
+pub fn split_reference(reference: &str) -> (Option<&str>, &str) {
+    match reference.split_once('/') {
+        Some((project, id)) => (Some(project), id),
+        None => (None, reference),
     }
 }
 
@@ -564,7 +696,7 @@ mod tests {
     use super::*;
 
     fn parse_str(s: &str) -> Result<IssueDoc, Vec<Problem>> {
-        parse(Path::new("doc.md"), s.as_bytes())
+        parse(Path::new("doc.md"), s.as_bytes()).map_err(|b| b.problems)
     }
 
     #[test]
@@ -580,6 +712,43 @@ mod tests {
         assert_eq!(doc.extra["risk"], "high");
         assert_eq!(doc.line_of("milestone"), Some(6));
         assert!(doc.body.contains("## TL;DR"));
+    }
+
+    #[test]
+    fn blocks_is_a_synonym_and_references_may_name_a_project() {
+        let doc = parse_str(
+            "---\nid: P-1\ntitle: t\nmilestone: M1\nblocks: [P-2]\nblocked: [P-3]\n\
+             blocked_by: [other/X-1]\n---\n",
+        )
+        .unwrap();
+        assert_eq!(doc.blocked, ["P-3", "P-2"]);
+        assert_eq!(doc.blocked_by, ["other/X-1"]);
+        assert_eq!(doc.blocked_line(), Some(6));
+        let errs = parse_str("---\nid: P-1\ntitle: t\nmilestone: M1\nblocked_by: [a/b/c]\n---\n")
+            .unwrap_err();
+        assert!(
+            errs[0].message.contains("unusable id after the `/`"),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn a_broken_doc_says_where_it_belongs() {
+        let broken = |s: &str| parse(Path::new("d.md"), s.as_bytes()).unwrap_err();
+        let b = broken("---\ntitle: t\nmilestone: M2\nproject: p\n---\n");
+        assert_eq!(b.milestone, Membership::In("M2".into()));
+        assert_eq!(b.project.as_deref(), Some("p"));
+        assert_eq!(
+            broken("---\nid: A\ntitle: t\n---\n").milestone,
+            Membership::Missing
+        );
+        assert_eq!(broken("---\nid: [\n---\n").milestone, Membership::Unknown);
+        assert_eq!(
+            broken("---\nid: A\nmilestone: null\n---\n").milestone,
+            Membership::Unassigned
+        );
+        let doc = parse_str("---\nid: A\ntitle: t\nmilestone: null\n---\n").unwrap();
+        assert_eq!(doc.milestone, None);
     }
 
     #[test]

@@ -201,6 +201,8 @@ impl IssueSummary {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunSummary {
     pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     pub milestone: String,
     pub started_at: String,
     pub finished_at: String,
@@ -226,6 +228,8 @@ impl RunSummary {
 pub enum EngineEvent {
     RunStarted {
         run_id: String,
+        /// The milestone's project (`None` in a tree without projects, and for plan files).
+        project: Option<String>,
         milestone: String,
         issues: usize,
         /// The issues of this run, in order.
@@ -340,12 +344,7 @@ pub struct Engine<'a, R: Runner> {
 }
 
 impl<R: Runner> Engine<'_, R> {
-    pub async fn run(
-        &self,
-        plan: &Plan,
-        docs: &crate::docs::DocSet,
-        opts: &RunOptions,
-    ) -> Result<RunSummary, EngineError> {
+    pub async fn run(&self, plan: &Plan, opts: &RunOptions) -> Result<RunSummary, EngineError> {
         let root = self.repo_root.clone();
         let config = self.config.clone();
         let report = blocking(move || {
@@ -383,7 +382,7 @@ impl<R: Runner> Engine<'_, R> {
         let logs = self
             .config
             .orch_logs(&self.repo_root)
-            .join(crate::naming::ref_component(&plan.milestone));
+            .join(plan.scope().dir());
         let started_at = crate::timeutil::now_rfc3339();
         let issues: Vec<&PlannedIssue> = plan
             .issues
@@ -392,18 +391,19 @@ impl<R: Runner> Engine<'_, R> {
             .collect();
         (self.reporter)(&EngineEvent::RunStarted {
             run_id: opts.run_id.clone(),
+            project: plan.project.clone(),
             milestone: plan.milestone.clone(),
             issues: issues.len(),
             issue_ids: issues.iter().map(|i| i.id.clone()).collect(),
             log_dir: logs.clone(),
             resumed: opts.resume.is_some(),
         });
-        let docs_by_id = docs.by_id();
-        let mut passed: BTreeSet<String> = docs
-            .docs
+        // Done issues count as passed for their dependents.
+        let mut passed: BTreeSet<String> = plan
+            .issues
             .iter()
-            .filter(|d| d.is_closed())
-            .map(|d| d.id.clone())
+            .filter(|i| i.done)
+            .map(|i| i.id.clone())
             .collect();
         let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
         // Branch tips of issues completed in this run: a dependent issue stacks on them.
@@ -483,11 +483,10 @@ impl<R: Runner> Engine<'_, R> {
                     ..IssueSummary::new(issue, Outcome::Blocked, &issue_dir)
                 }
             } else {
-                let body = docs_by_id
-                    .get(issue.id.as_str())
-                    .map(|d| d.body.clone())
-                    .or_else(|| issue.spec.description.clone())
-                    .unwrap_or_default();
+                let body = match &issue.spec.description {
+                    Some(description) if issue.body.is_empty() => description.clone(),
+                    _ => issue.body.clone(),
+                };
                 let (base, parent) = match stack_base(issue, &tips) {
                     StackBase::Trunk => (base.clone(), trunk.clone()),
                     StackBase::Branch(tip, branch) => (tip.to_owned(), branch.to_owned()),
@@ -596,6 +595,7 @@ impl<R: Runner> Engine<'_, R> {
         }
         let summary = RunSummary {
             run_id: opts.run_id.clone(),
+            project: plan.project.clone(),
             milestone: plan.milestone.clone(),
             started_at,
             finished_at: crate::timeutil::now_rfc3339(),
@@ -625,7 +625,7 @@ impl<R: Runner> Engine<'_, R> {
             extra_cycles,
         } = job;
         let wt = IssueWorktree {
-            milestone: plan.milestone.clone(),
+            scope: plan.scope(),
             id: issue.id.clone(),
             branch: issue.branch.clone(),
             path: issue.worktree.clone(),
@@ -917,7 +917,14 @@ impl<R: Runner> Engine<'_, R> {
             self.repo_root.join(&ctx.issue.path).display().to_string(),
         );
         inputs.insert("issue_body", ctx.body.trim().to_owned());
-        inputs.insert("milestone", ctx.plan.milestone.clone());
+        inputs.insert("milestone", ctx.plan.scope().to_string());
+        inputs.insert(
+            "milestone_doc",
+            ctx.plan.milestone_doc.as_ref().map_or_else(
+                || "(none)".to_owned(),
+                |d| self.repo_root.join(&d.path).display().to_string(),
+            ),
+        );
         inputs.insert("branch", ctx.issue.branch.clone());
         inputs.insert("worktree", ctx.issue.worktree.display().to_string());
         inputs.insert("base_commit", ctx.base.to_owned());
@@ -1259,13 +1266,7 @@ impl<R: Runner> Engine<'_, R> {
             let (root, p, restore2) = (self.repo_root.clone(), path.clone(), restore);
             let prefix = format!(
                 "{}agent-worktrees/",
-                IssueWorktree {
-                    milestone: ctx.plan.milestone.clone(),
-                    id: ctx.issue.id.clone(),
-                    branch: String::new(),
-                    path: PathBuf::new(),
-                }
-                .rescue_prefix()
+                lifecycle::rescue_prefix(&ctx.plan.scope(), &ctx.issue.id)
             );
             let removed = blocking(move || {
                 let repo = Repo::open(&root)?;

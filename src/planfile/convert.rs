@@ -58,6 +58,7 @@ pub fn to_plan(
     }
 
     let milestone = milestone_name(file);
+    let scope = naming::Scope::new(None, &milestone);
     let worktree_root = config.worktree_root(repo_root);
     let mut approvals_plan = file.orchestrator.approvals.clone();
     dedup(&mut approvals_plan);
@@ -83,8 +84,8 @@ pub fn to_plan(
                     .iter()
                     .map(|d| Dependency::InMilestone { id: d.clone() })
                     .collect(),
-                branch: naming::branch_name(&milestone, &task.id, &task.title),
-                worktree: naming::worktree_path(&worktree_root, &milestone, &task.id),
+                branch: naming::branch_name(&scope, &task.id, &task.title),
+                worktree: naming::worktree_path(&worktree_root, &scope, &task.id),
                 phases: PHASES.to_vec(),
                 skipped: false,
                 skip_reason: None,
@@ -111,11 +112,16 @@ pub fn to_plan(
                     },
                     approvals,
                 },
+                done: false,
+                body: String::new(),
             }
         })
         .collect();
     let mut plan = Plan {
+        project: None,
         milestone,
+        milestone_doc: None,
+        problems_elsewhere: 0,
         worktree_root,
         max_review_cycles: config.max_review_cycles(),
         issues,

@@ -10,15 +10,11 @@ fn external_nodes(plan: &Plan) -> BTreeMap<String, String> {
     let mut nodes = BTreeMap::new();
     for issue in &plan.issues {
         for dep in &issue.dependencies {
-            let label = match dep {
-                Dependency::InMilestone { .. } => continue,
-                Dependency::Satisfied { id, milestone } => format!("{id} ({milestone}, done)"),
-                Dependency::Pending { id, milestone, .. } => {
-                    format!("{id} ({milestone}, not done)")
-                }
-                Dependency::Unknown { id } => format!("{id} (unknown)"),
-            };
-            nodes.entry(dep.id().to_owned()).or_insert(label);
+            if matches!(dep, Dependency::InMilestone { .. }) {
+                continue;
+            }
+            let label = super::dependency_label(dep, plan.project.as_deref(), "");
+            nodes.entry(dep.key()).or_insert(label);
         }
     }
     nodes
@@ -57,7 +53,7 @@ pub fn mermaid(plan: &Plan) -> String {
                     let _ = writeln!(out, "  {} --> {to}", node_of[id.as_str()]);
                 }
                 other => {
-                    let _ = writeln!(out, "  {} -.-> {to}", ext_of[other.id()]);
+                    let _ = writeln!(out, "  {} -.-> {to}", ext_of[other.key().as_str()]);
                 }
             }
         }
@@ -98,7 +94,11 @@ fn mermaid_escape(s: &str) -> String {
 
 pub fn dot(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "digraph \"{}\" {{", dot_escape(&plan.milestone));
+    let _ = writeln!(
+        out,
+        "digraph \"{}\" {{",
+        dot_escape(&plan.scope().to_string())
+    );
     out.push_str("  rankdir=LR;\n  node [shape=box, style=rounded, fontname=\"Helvetica\"];\n");
     for issue in &plan.issues {
         let style = if issue.skipped {
@@ -132,7 +132,7 @@ pub fn dot(plan: &Plan) -> String {
             let _ = writeln!(
                 out,
                 "  \"{}\" -> \"{}\"{edge_style};",
-                dot_escape(dep.id()),
+                dot_escape(&dep.key()),
                 dot_escape(&issue.id)
             );
         }

@@ -10,6 +10,7 @@ pub fn render(problems: &[Problem], style: &Styler) -> String {
         let label = match p.severity {
             Severity::Error => style.red("error"),
             Severity::Warning => style.yellow("warning"),
+            Severity::Info => style.cyan("info"),
         };
         let _ = writeln!(out, "{}: {label}: {}", style.bold(&p.location()), p.message);
         if let Some(hint) = &p.hint {
@@ -19,14 +20,18 @@ pub fn render(problems: &[Problem], style: &Styler) -> String {
     out
 }
 
-/// `2 errors, 1 warning`.
+/// `2 errors, 1 warning` (and `, 3 info` when there is any).
 pub fn count(problems: &[Problem]) -> String {
-    let errors = problems.iter().filter(|p| p.is_error()).count();
-    let warnings = problems.len() - errors;
+    let of = |s: Severity| problems.iter().filter(|p| p.severity == s).count();
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-    format!(
+    let mut out = format!(
         "{}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning")
-    )
+        plural(of(Severity::Error), "error"),
+        plural(of(Severity::Warning), "warning")
+    );
+    let info = of(Severity::Info);
+    if info > 0 {
+        out.push_str(&format!(", {info} info"));
+    }
+    out
 }

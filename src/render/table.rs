@@ -1,6 +1,5 @@
 //! The human view of a plan: a table in execution order.
 
-use crate::dag::Dependency;
 use crate::plan::Plan;
 use crate::style::Styler;
 use std::fmt::Write;
@@ -15,15 +14,23 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
     let _ = writeln!(
         out,
         "{} — {} issue{} ({running} to run, {skipped} skipped)",
-        style.bold(&format!("Milestone {}", plan.milestone)),
+        style.bold(&format!("Milestone {}", plan.scope())),
         plan.issues.len(),
         if plan.issues.len() == 1 { "" } else { "s" },
     );
-    let _ = writeln!(
-        out,
-        "Worktrees under {}",
-        plan.worktree_root.join(&plan.milestone).display()
-    );
+    if let Some(doc) = &plan.milestone_doc {
+        let _ = writeln!(
+            out,
+            "Milestone doc: {}{}",
+            doc.path.display(),
+            doc.title
+                .as_deref()
+                .map(|t| format!(" — {t}"))
+                .unwrap_or_default()
+        );
+    }
+    let wt_root = plan.worktree_root.join(plan.scope().dir());
+    let _ = writeln!(out, "Worktrees under {}", wt_root.display());
     let _ = writeln!(
         out,
         "Phases: dev, then review ⇄ fix until the review passes (at most {} cycle{})",
@@ -43,13 +50,13 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
                 issue
                     .dependencies
                     .iter()
-                    .map(dependency_label)
+                    .map(|d| super::dependency_label(d, plan.project.as_deref(), "!"))
                     .collect::<Vec<_>>()
                     .join(", ")
             };
             let worktree = issue
                 .worktree
-                .strip_prefix(plan.worktree_root.join(&plan.milestone))
+                .strip_prefix(&wt_root)
                 .unwrap_or(&issue.worktree)
                 .display()
                 .to_string();
@@ -104,15 +111,6 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
         out.push_str(&super::problems::render(&plan.warnings, style));
     }
     out
-}
-
-fn dependency_label(dep: &Dependency) -> String {
-    match dep {
-        Dependency::InMilestone { id } => id.clone(),
-        Dependency::Satisfied { id, milestone } => format!("{id} ({milestone}, done)"),
-        Dependency::Pending { id, milestone, .. } => format!("{id} ({milestone}, not done!)"),
-        Dependency::Unknown { id } => format!("{id} (unknown!)"),
-    }
 }
 
 fn truncate(text: &str, max: usize) -> String {

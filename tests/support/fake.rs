@@ -34,6 +34,10 @@ impl FakeRepo {
         for (name, text) in docs {
             env.doc("p", name, text);
         }
+        env.write(
+            "docs/projects/p/milestones/M1-first.md",
+            "# M1: First\n\nThe goal of the first milestone.\n",
+        );
         env.write("orch.toml", format!("worktree_root = \"../wt\"\n{config}"));
         env.write(".gitignore", "logs/\n");
         env.git(&["add", "."]);
@@ -72,7 +76,7 @@ impl FakeRepo {
     }
 
     pub fn summary(&self, id: &str) -> serde_json::Value {
-        self.summary_in("M1", id)
+        self.summary_in("p/M1", id)
     }
 
     /// The summary of `id` in a run of `milestone` (a plan's name in plan mode).
@@ -150,7 +154,7 @@ impl FakeRepo {
     }
 
     pub fn phase_dir(&self, id: &str, phase: &str) -> PathBuf {
-        self.env.repo.join("logs/orch/M1").join(id).join(phase)
+        self.env.repo.join("logs/orch/p/M1").join(id).join(phase)
     }
 
     pub fn phase_dir_in(&self, milestone: &str, id: &str, phase: &str) -> PathBuf {
