@@ -172,6 +172,7 @@ mod tests {
             "issue_path",
             "issue_body",
             "milestone",
+            "milestone_doc",
             "branch",
             "worktree",
             "base_commit",

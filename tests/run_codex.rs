@@ -28,10 +28,24 @@ impl Run {
     /// A repo with the given docs (project `p`), orch.toml pointing codex at a fresh mock.
     fn new(docs: &[(&str, String)], extra_config: &str) -> Run {
         let env = TestEnv::new();
-        let model = MockModel::start();
         for (name, text) in docs {
             env.doc("p", name, text);
         }
+        Run::in_env(env, extra_config)
+    }
+
+    /// A repo holding the docs tree of `fixtures/<tree>`.
+    fn with_tree(tree: &str) -> Run {
+        let env = TestEnv::new();
+        support::copy_dir(
+            &support::fixtures().join(tree).join("docs"),
+            &env.repo.join("docs"),
+        );
+        Run::in_env(env, "")
+    }
+
+    fn in_env(env: TestEnv, extra_config: &str) -> Run {
+        let model = MockModel::start();
         let args: Vec<String> = model
             .codex_args()
             .iter()
@@ -164,6 +178,53 @@ fn three_issues_with_a_dependency_all_pass() {
         .filter(|e| e.file_name().to_string_lossy().starts_with("run-"))
         .collect();
     assert_eq!(run_files.len(), 1);
+}
+
+/// Two projects' M1 in one repository, through the real codex: each its own branches, logs
+/// and state; every phase is told its milestone doc.
+#[test]
+fn a_project_milestone_of_a_many_project_tree() {
+    let run = Run::with_tree("projects-tree");
+    let (code, stdout, stderr) = run.run(&["M1", "--project", "beacon"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let (code, stdout, stderr) = run.run(&["atlas/M1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let logs = run.env.repo.join("logs/orch");
+    for (scope, id) in [
+        ("beacon/M1", "BEACON-1"),
+        ("beacon/M1", "LOCAL-TBD"),
+        ("atlas/M1", "ATLAS-2"),
+    ] {
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(logs.join(scope).join(id).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(s["outcome"], "completed", "{scope} {id}");
+        assert!(s["branch"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("orch/{scope}/{id}-")));
+    }
+    // LOCAL-TBD (beacon's) is stacked on BEACON-1: its branch holds both commits.
+    let log = run.env.git(&[
+        "log",
+        "--format=%s",
+        "main..orch/beacon/M1/LOCAL-TBD-alert-on-status-changes",
+    ]);
+    assert_eq!(log.trim(), "LOCAL-TBD: 01-dev\nBEACON-1: 01-dev");
+    let prompt = std::fs::read_to_string(logs.join("atlas/M1/ATLAS-1/01-dev/prompt.md")).unwrap();
+    assert!(
+        prompt.contains("docs/projects/atlas/milestones/M1-event-pipeline.md")
+            && prompt.contains("of milestone `atlas/M1`"),
+        "{prompt}"
+    );
+    run.orch()
+        .args(["status", "beacon/M1"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "of milestone beacon/M1 (finished",
+        ));
 }
 
 #[test]

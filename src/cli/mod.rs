@@ -272,14 +272,22 @@ fn select_scope(
     known: &[Scope],
     command: &str,
 ) -> anyhow::Result<Scope> {
-    let project = project.or(if text.contains('/') {
+    crate::docs::select::select(text, effective_project(ws, text, project), known).map_err(|e| {
+        let (message, hint) = e.explain(command);
+        hinted(message, hint)
+    })
+}
+
+/// `--project`, else orch.toml's `project` when `text` names no project itself.
+fn effective_project<'a>(
+    ws: &'a Workspace,
+    text: &str,
+    project: Option<&'a str>,
+) -> Option<&'a str> {
+    project.or(if text.contains('/') {
         None
     } else {
         ws.config.project.as_deref()
-    });
-    crate::docs::select::select(text, project, known).map_err(|e| {
-        let (message, hint) = e.explain(command);
-        hinted(message, hint)
     })
 }
 
@@ -449,17 +457,29 @@ fn latest_state(
     let common = repo.common_dir();
     let found = match (milestone, project) {
         (Some(text), _) => {
+            use crate::docs::select::{select, SelectError};
             let known = crate::state::scopes(&common);
-            let scope = select_scope(ws, text, project, &known, command).map_err(|e| {
-                if known.is_empty() {
-                    hinted(
-                        format!("no orch run of milestone {text} found in this repository"),
-                        "start one with `orch run <MILESTONE>`",
-                    )
-                } else {
-                    e
+            let scope = match select(text, effective_project(ws, text, project), &known) {
+                Ok(scope) => scope,
+                // Several runs answer to the name: say how to pick one.
+                Err(
+                    e @ (SelectError::InSeveralProjects { .. } | SelectError::Ambiguous { .. }),
+                ) => {
+                    let (message, hint) = e.explain(command);
+                    return Err(hinted(message, hint));
                 }
-            })?;
+                Err(_) => {
+                    let names: Vec<String> = known.iter().map(Scope::to_string).collect();
+                    return Err(hinted(
+                        format!("no orch run of milestone {text} found in this repository"),
+                        if names.is_empty() {
+                            "start one with `orch run <MILESTONE>`".to_owned()
+                        } else {
+                            format!("runs recorded here are of: {}", names.join(", "))
+                        },
+                    ));
+                }
+            };
             return crate::state::latest(&common, Some(&scope)).ok_or_else(|| {
                 hinted(
                     format!("no orch run of milestone {scope} found in this repository"),

@@ -399,12 +399,13 @@ impl<R: Runner> Engine<'_, R> {
             resumed: opts.resume.is_some(),
         });
         // Done issues count as passed for their dependents.
-        let mut passed: BTreeSet<String> = plan
+        let done: BTreeSet<String> = plan
             .issues
             .iter()
             .filter(|i| i.done)
             .map(|i| i.id.clone())
             .collect();
+        let mut passed = done.clone();
         let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
         // Branch tips of issues completed in this run: a dependent issue stacks on them.
         let mut tips: BTreeMap<String, (String, String)> = BTreeMap::new();
@@ -487,7 +488,7 @@ impl<R: Runner> Engine<'_, R> {
                     Some(description) if issue.body.is_empty() => description.clone(),
                     _ => issue.body.clone(),
                 };
-                let (base, parent) = match stack_base(issue, &tips) {
+                let (base, parent) = match stack_base(issue, &tips, &done) {
                     StackBase::Trunk => (base.clone(), trunk.clone()),
                     StackBase::Branch(tip, branch) => (tip.to_owned(), branch.to_owned()),
                     StackBase::Merge(deps) => {
@@ -1422,15 +1423,19 @@ enum StackBase<'t> {
 
 /// An issue whose dependencies in its milestone all completed in this run starts from their
 /// work: the branch tip of its one dependency (a stack, as Graphite users expect), or a merge
-/// of its dependencies' tips. Any other issue starts from the trunk.
+/// of its dependencies' tips. Dependencies whose docs say they are done (`done`) have their
+/// work on the trunk already and count for nothing here. Any other issue starts from the
+/// trunk.
 fn stack_base<'t>(
     issue: &PlannedIssue,
     tips: &'t BTreeMap<String, (String, String)>,
+    done: &BTreeSet<String>,
 ) -> StackBase<'t> {
     let deps: Option<Vec<(&str, &str)>> = issue
         .dependencies
         .iter()
         .filter(|d| matches!(d, crate::dag::Dependency::InMilestone { .. }))
+        .filter(|d| !done.contains(d.id()))
         .map(|d| tips.get(d.id()).map(|(t, b)| (t.as_str(), b.as_str())))
         .collect();
     match deps.as_deref() {

@@ -47,6 +47,20 @@ impl FakeRepo {
         repo
     }
 
+    /// The docs tree of `fixtures/<tree>` (its `docs/`), `orch.toml` (`worktree_root =
+    /// "../wt"` plus `config`), all committed; `script` is the fake agent's script.
+    pub fn with_tree(tree: &str, config: &str, script: serde_json::Value) -> FakeRepo {
+        let env = TestEnv::new();
+        super::copy_dir(&fixtures().join(tree).join("docs"), &env.repo.join("docs"));
+        env.write("orch.toml", format!("worktree_root = \"../wt\"\n{config}"));
+        env.write(".gitignore", "logs/\n");
+        env.git(&["add", "."]);
+        env.git(&["commit", "-q", "-m", "docs"]);
+        let repo = FakeRepo { env };
+        repo.script(script);
+        repo
+    }
+
     pub fn script(&self, script: serde_json::Value) {
         std::fs::write(self.env.root().join("script.json"), script.to_string()).unwrap();
     }
