@@ -6,6 +6,7 @@ mod approve;
 mod completions;
 mod debug;
 mod diff;
+mod docs;
 mod guard;
 mod init;
 mod plan;
@@ -79,6 +80,8 @@ enum Command {
     Approve(approve::Args),
     /// Check every issue doc of every milestone; exit 1 on any error.
     Validate(validate::Args),
+    /// Issue docs: `orch docs fix` repairs what is mechanical and prints the diff.
+    Docs(docs::Args),
     /// Check the repository is clean enough to start a run; exit 1 with every problem.
     VerifyClean(verify_clean::Args),
     /// List orch's worktrees; `--prune` removes orphans safely.
@@ -130,6 +133,7 @@ pub fn main() -> i32 {
         Command::Approve(args) => approve::run(&cli.global, args),
         Command::Report(args) => report::run(&cli.global, args),
         Command::Validate(args) => validate::run(&cli.global, args),
+        Command::Docs(args) => docs::run(&cli.global, args),
         Command::VerifyClean(args) => verify_clean::run(&cli.global, args),
         Command::Worktrees(args) => worktrees::run(&cli.global, args),
         Command::Diff(args) => diff::run(&cli.global, args),

@@ -131,16 +131,9 @@ pub fn load(base: &Path, glob: &str) -> Result<DocSet, DiscoverError> {
         })
         .collect();
     for (result, rel) in parsed.into_iter().zip(&files) {
-        match result {
-            Ok(mut doc) => {
-                doc.project = doc.project.or_else(|| dir_project(rel));
-                docs.push(doc);
-            }
-            Err(mut b) => {
-                b.project = b.project.or_else(|| dir_project(rel));
-                problem::sort(&mut b.problems);
-                broken.push(b);
-            }
+        match placed(result, rel) {
+            Ok(doc) => docs.push(doc),
+            Err(b) => broken.push(b),
         }
     }
     broken.sort_by(|a, b| a.path.cmp(&b.path));
@@ -157,6 +150,42 @@ pub fn load(base: &Path, glob: &str) -> Result<DocSet, DiscoverError> {
         docs,
         broken,
     })
+}
+
+/// A parsed (or broken) doc given the project of its directory when it names none itself.
+fn placed(result: Result<IssueDoc, BrokenDoc>, rel: &Path) -> Result<IssueDoc, BrokenDoc> {
+    match result {
+        Ok(mut doc) => {
+            doc.project = doc.project.or_else(|| dir_project(rel));
+            Ok(doc)
+        }
+        Err(mut b) => {
+            b.project = b.project.or_else(|| dir_project(rel));
+            problem::sort(&mut b.problems);
+            Err(b)
+        }
+    }
+}
+
+impl DocSet {
+    /// The docs of texts held in memory: `(shown path, path relative to the docs base,
+    /// bytes)` each, as [`load`] would read them from disk (`orch docs fix` checks the docs
+    /// it is about to write this way).
+    pub fn from_texts<'a>(
+        texts: impl IntoIterator<Item = (&'a Path, &'a Path, &'a [u8])>,
+    ) -> DocSet {
+        let mut set = DocSet::default();
+        for (shown, rel, bytes) in texts {
+            set.files += 1;
+            match placed(issue::parse(shown, bytes), rel) {
+                Ok(doc) => set.docs.push(doc),
+                Err(b) => set.broken.push(b),
+            }
+        }
+        set.docs.sort_by(|a, b| a.path.cmp(&b.path));
+        set.broken.sort_by(|a, b| a.path.cmp(&b.path));
+        set
+    }
 }
 
 /// The project a doc's directory names: `<project>` of `…/projects/<project>/issues/…`.

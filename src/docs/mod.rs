@@ -3,6 +3,7 @@
 //! `milestones/`).
 
 pub mod discover;
+pub mod fix;
 pub mod frontmatter;
 pub mod index;
 pub mod issue;

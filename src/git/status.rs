@@ -113,6 +113,30 @@ impl Repo {
         Ok(out)
     }
 
+    /// How one file differs from what is committed: `None` when it is as committed, else
+    /// `staged`, `modified` or `untracked` (`rel` is relative to the worktree root).
+    pub fn file_status(&self, rel: &std::path::Path) -> Result<Option<&'static str>, GitError> {
+        let s = self
+            .inner
+            .status_file(rel)
+            .map_err(self.err("read the status of a file"))?;
+        Ok(if s.is_empty() {
+            None
+        } else if s.is_wt_new() || s.is_ignored() {
+            Some("untracked")
+        } else if s.intersects(
+            git2::Status::INDEX_NEW
+                | git2::Status::INDEX_MODIFIED
+                | git2::Status::INDEX_DELETED
+                | git2::Status::INDEX_RENAMED
+                | git2::Status::INDEX_TYPECHANGE,
+        ) {
+            Some("staged")
+        } else {
+            Some("modified")
+        })
+    }
+
     /// The operation in progress in this worktree, if any.
     pub fn in_progress(&self) -> Option<InProgress> {
         use git2::RepositoryState as S;
