@@ -2,13 +2,15 @@
 # bench-plan.sh — benchmark (not a test) of `orch plan` on a large doc tree.
 #
 # Generates N synthetic issue docs (default 10000) in a temp git repo, laid out
-# as <tmp>/docs/projects/proj-<k>/issues/GEN-<i>.md over 20 projects, all in
-# milestone M1, each with a ~25-line body and 0-3 `blocked_by` deps on LOWER
+# as <tmp>/docs/projects/proj-<k>/issues/GEN-<i>.md over 20 directories, all with
+# `project: bench` (the field wins over the directory) in milestone M1, so
+# `bench/M1` is one milestone of N issues, plus its milestone doc; each doc has a
+# ~25-line body and 0-3 `blocked_by` deps on LOWER
 # ids (so the graph is a DAG) plus the matching reverse `blocked` lists (so
 # orch emits no one-sided-edge warnings). Generation is deterministic (fixed
 # seed). Then builds orch in release mode and times, side by side:
 #   (a) cat of every doc file (the I/O floor), and
-#   (b) target/release/orch plan M1 --docs <tmp> --json > /dev/null
+#   (b) target/release/orch plan bench/M1 --docs <tmp> --json > /dev/null
 # with hyperfine when installed (--warmup 2 --runs 10), else a bash loop of
 # 10 timed runs each; reports medians and their ratio. The temp dir is
 # removed on exit.
@@ -89,7 +91,7 @@ for i in range(1, n + 1):
         f"state: {state}",
         f"priority: {rng.randint(1, 4)}",
         f"estimate: {rng.choice([1, 2, 3, 5, 8])}",
-        f"project: proj-{proj}",
+        "project: bench",
         "milestone: M1",
         "assignees: [codex]",
         f"labels: [{', '.join(sorted(rng.sample(LABELS, 2)))}]",
@@ -125,6 +127,10 @@ for i in range(1, n + 1):
     ]
     with open(os.path.join(d, f"GEN-{i}.md"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines))
+milestones = os.path.join(out, "docs", "projects", "proj-1", "milestones")
+os.makedirs(milestones, exist_ok=True)
+with open(os.path.join(milestones, "M1-bench.md"), "w", encoding="utf-8") as f:
+    f.write("# M1: Bench\n\nEvery generated issue.\n")
 PY
 git init -q "$tmp"
 
@@ -139,9 +145,9 @@ cd "$tmp"
 # --- sanity run ------------------------------------------------------------
 json="$tmp/plan.json"
 status=0
-"$orch" plan M1 --docs "$tmp" --json >"$json" || status=$?
+"$orch" plan bench/M1 --docs "$tmp" --json >"$json" || status=$?
 if ((status != 0)); then
-  echo "bench-plan: 'orch plan M1' exited $status" >&2
+  echo "bench-plan: 'orch plan bench/M1' exited $status" >&2
   exit 1
 fi
 counts=$(python3 -c '
@@ -164,7 +170,7 @@ printf -v q_docs '%q' "$tmp/docs"
 printf -v q_tmp '%q' "$tmp"
 printf -v q_orch '%q' "$orch"
 cmd_cat="find $q_docs -name '*.md' -print0 | xargs -0 cat > /dev/null"
-cmd_orch="$q_orch plan M1 --docs $q_tmp --json > /dev/null"
+cmd_orch="$q_orch plan bench/M1 --docs $q_tmp --json > /dev/null"
 
 if command -v hyperfine >/dev/null 2>&1 && [[ -z "${BENCH_NO_HYPERFINE:-}" ]]; then
   results="$tmp/hyperfine.json"

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # The main job on a demo repository, offline: installs the pinned codex CLI, builds orch,
-# makes a fresh git repo holding the sample milestone docs (fixtures/sample-docs), starts the
-# local mock model server (the test suite's, standalone) and runs `orch run` on milestone M1
-# through the real codex binary. Then shows `orch diff` of one issue.
+# makes a fresh git repo holding the sample docs tree (fixtures/sample-docs: two projects,
+# ledger-api and web-console, each with an M1 and an M2), starts the local mock model server
+# (the test suite's, standalone) and runs `orch run ledger-api/M1` through the real codex
+# binary. The stand-in model makes one issue (LEDGER-2) try a `gt sync` the guard refuses and
+# get a review that asks for a change, so the run shows a refusal and a fix cycle. Then it
+# shows the guard's log and `orch diff` of that issue.
 # Usage: scripts/demo.sh [MILESTONE] [DEMO_DIR]   (default: ledger-api/M1, a new temp dir)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 milestone=${1:-ledger-api/M1}
 demo=${2:-$(mktemp -d "${TMPDIR:-/tmp}/orch-demo.XXXXXX")}
+showcase=LEDGER-2
 
 "$root/scripts/install-tools.sh" >/dev/null
 cargo build --release --quiet --manifest-path "$root/Cargo.toml" --bin orch --example mock_model
@@ -18,7 +22,7 @@ mkdir -p "$repo" "$demo/codex-home"
 cp -R "$root/fixtures/sample-docs/docs" "$repo/"
 
 # The stand-in model: prints the `[codex] args` that point codex at it, then serves.
-"$root/target/release/examples/mock_model" >"$demo/mock-model.toml" &
+"$root/target/release/examples/mock_model" --demo "$showcase" >"$demo/mock-model.toml" &
 mock_pid=$!
 trap 'kill "$mock_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$demo/mock-model.toml" ] && break; sleep 0.1; done
@@ -36,6 +40,10 @@ export CODEX_HOME="$demo/codex-home"
 export ORCH_MOCK_API_KEY="demo-key"
 
 echo "== demo repository: $repo"
+echo "== orch plan M1 (two projects have an M1: orch asks which)"
+"$orch" -C "$repo" plan M1 || true
+echo
+echo "== orch plan $milestone"
 "$orch" -C "$repo" plan "$milestone"
 echo
 echo "== orch verify-clean"
@@ -45,8 +53,10 @@ echo "== orch run $milestone"
 status=0
 "$orch" -C "$repo" run "$milestone" || status=$?
 echo
-first=$("$orch" -C "$repo" plan "$milestone" --json | python3 -c 'import json,sys; print(next(i["id"] for i in json.load(sys.stdin)["issues"] if not i["skipped"]))')
-echo "== orch diff $first"
-"$orch" -C "$repo" diff "$first"
+echo "== orch guard log $showcase (what the agent tried)"
+"$orch" -C "$repo" guard log "$showcase" | grep -v ' allowed ' || true
+echo
+echo "== orch diff $showcase --stat (dev, review asking for a change, fix, review)"
+"$orch" -C "$repo" diff "$showcase" --stat
 echo "== logs: $repo/logs/orch/$milestone"
 exit "$status"

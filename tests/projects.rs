@@ -456,3 +456,85 @@ fn runs_recorded_before_projects_are_still_read() {
         "{err}"
     );
 }
+
+#[test]
+fn an_ambiguous_reference_is_an_error_naming_the_candidates() {
+    let repo = tree();
+    repo.env
+        .write("docs/projects/delta/milestones/M1.md", "# M1: Delta\n");
+    repo.env.doc(
+        "delta",
+        "DELTA-1.md",
+        support::issue("DELTA-1", "M1", "blocked_by: [LOCAL-TBD]\n"),
+    );
+    let out = repo.env.orch().args(["plan", "delta/M1"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr_of(&out);
+    assert!(
+        err.contains("`DELTA-1` lists `LOCAL-TBD` in `blocked_by`, which matches 4 issue docs: docs/projects/atlas/issues/LOCAL-TBD-ingest-spike.md (atlas/M2), docs/projects/beacon/issues/LOCAL-TBD-alerts.md (beacon/M1)")
+            && err.contains("Hint: name one as `<project>/LOCAL-TBD`"),
+        "{err}"
+    );
+    // Named with its project, it is beacon's (not done: a warning, ordered last).
+    repo.env.doc(
+        "delta",
+        "DELTA-1.md",
+        support::issue("DELTA-1", "M1", "blocked_by: [beacon/LOCAL-TBD]\n"),
+    );
+    let plan = plan_json(&repo, &["delta/M1"]);
+    assert_eq!(
+        plan["issues"][0]["dependencies"],
+        json!([{"kind": "pending", "id": "LOCAL-TBD", "project": "beacon", "milestone": "M1", "state": "in-progress"}])
+    );
+}
+
+#[test]
+fn states_orch_does_not_know_run_with_a_warning_and_the_lists_can_be_replaced() {
+    let repo = tree();
+    repo.env.doc(
+        "beacon",
+        "BEACON-2.md",
+        support::issue("BEACON-2", "M1", "").replace("state: planned", "state: doing"),
+    );
+    let out = repo.env.orch_ok(&["plan", "beacon/M1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("warning: `BEACON-2` has state `doing`, which orch does not know; it runs")
+            && text.contains("Hint: known states: planned, todo, ready"),
+        "{text}"
+    );
+    // `doing` named done: skipped, and no warning.
+    repo.env.write(
+        "orch.toml",
+        "worktree_root = \"../wt\"\ndone_states = [\"doing\", \"done\"]\n",
+    );
+    let plan = plan_json(&repo, &["beacon/M1"]);
+    let b2 = plan["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "BEACON-2")
+        .unwrap();
+    assert_eq!(b2["skip_reason"], "state is `doing`");
+    assert!(plan["warnings"].as_array().unwrap().is_empty(), "{plan}");
+}
+
+#[test]
+fn approvals_are_kept_per_project_milestone() {
+    let repo = tree();
+    repo.env
+        .orch_ok(&["approve", "deploy", "--milestone", "atlas/M1"]);
+    repo.env
+        .orch_ok(&["approve", "tag", "--milestone", "M1", "--project", "beacon"]);
+    let approvals = repo.env.repo.join(".git/orch/approvals");
+    let atlas = std::fs::read_to_string(approvals.join("atlas/M1.json")).unwrap();
+    let beacon = std::fs::read_to_string(approvals.join("beacon/M1.json")).unwrap();
+    assert!(
+        atlas.contains("\"deploy\"") && !atlas.contains("\"tag\""),
+        "{atlas}"
+    );
+    assert!(
+        beacon.contains("\"tag\"") && !beacon.contains("\"deploy\""),
+        "{beacon}"
+    );
+}

@@ -361,7 +361,8 @@ pub(super) fn launch(
         "{}",
         style.bold(&format!(
             "Run {} of milestone {}",
-            summary.run_id, summary.milestone
+            summary.run_id,
+            plan.scope()
         ))
     );
     let rows: Vec<[String; 7]> = summary
@@ -441,7 +442,7 @@ pub(super) fn launch(
         eprintln!(
             "{} the agent was stopped; its worktree and branch are kept. Continue with `orch resume {}`.",
             err_style.yellow("Interrupted:"),
-            summary.milestone
+            plan.scope()
         );
         return Ok(exit::INTERRUPTED);
     }
