@@ -101,7 +101,7 @@ pub fn order_milestone<'a>(
         .docs
         .iter()
         .enumerate()
-        .filter(|(_, d)| d.scope().as_ref() == Some(scope))
+        .filter(|(_, d)| d.is_in(scope))
         .collect();
     if members.is_empty() {
         return Err(vec![unknown_milestone(set, scope)]);
@@ -527,11 +527,9 @@ pub fn one_sided<'a>(
     index: &DocIndex<'a>,
     keep: impl Fn(&IssueDoc) -> bool,
 ) -> Vec<OneSided<'a>> {
-    let names = |from: &IssueDoc, list: &[String], target: &IssueDoc| {
-        list.iter().any(|r| match index.resolve(from, r) {
-            Resolved::One(i) => index.doc(i).path == target.path,
-            _ => false,
-        })
+    let names = |from: &IssueDoc, list: &[String], target: usize| {
+        list.iter()
+            .any(|r| index.resolve(from, r) == Resolved::One(target))
     };
     let mut out = Vec::new();
     for (i, doc) in set.docs.iter().enumerate().filter(|(_, d)| keep(d)) {
@@ -552,7 +550,7 @@ pub fn one_sided<'a>(
                 } else {
                     &other.blocked_by
                 };
-                if !names(other, theirs, doc) {
+                if !names(other, theirs, i) {
                     out.push(OneSided {
                         doc,
                         field,

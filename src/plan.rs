@@ -248,7 +248,7 @@ pub fn build(
     let worktree_root = config.worktree_root(repo_root);
     let mut warnings = problems;
     warnings.extend(order.warnings);
-    let members = |d: &crate::docs::IssueDoc| d.scope().as_ref() == Some(scope);
+    let members = |d: &crate::docs::IssueDoc| d.is_in(scope);
     warnings.extend(
         dag::one_sided(set, &index, members)
             .iter()

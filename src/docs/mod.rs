@@ -11,6 +11,7 @@ pub mod milestone_doc;
 pub mod scoped;
 pub mod select;
 pub mod states;
+mod values;
 
 pub use discover::{load, DiscoverError, DocSet, DEFAULT_DOCS_GLOB};
 pub use issue::IssueDoc;

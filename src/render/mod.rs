@@ -2,6 +2,7 @@
 //! They return strings; only `cli` writes them out.
 
 pub mod diagram;
+pub mod patch;
 pub mod problems;
 pub mod table;
 

@@ -1,0 +1,209 @@
+//! Which milestone, which recorded run and which logs a command means: one reading of a
+//! milestone name (`<project>/<milestone>`, `--project`, orch.toml's `project`, a leading id)
+//! for every command, against the docs or against the recorded runs.
+
+use super::{hinted, plan_file_milestone, GlobalArgs, Workspace};
+use crate::naming::Scope;
+use std::path::{Path, PathBuf};
+
+/// The milestone `text` names (`ledger-api/M1`, `M1` with `--project`, a leading id) among
+/// `known`. orch.toml's `project` stands in for `--project` when `text` names no project.
+/// An error says what to type instead, with `command` (`orch run`) in its examples.
+pub(super) fn select_scope(
+    ws: &Workspace,
+    text: &str,
+    project: Option<&str>,
+    known: &[Scope],
+    command: &str,
+) -> anyhow::Result<Scope> {
+    crate::docs::select::select(text, effective_project(ws, text, project), known).map_err(|e| {
+        let (message, hint) = e.explain(command);
+        hinted(message, hint)
+    })
+}
+
+/// `--project`, else orch.toml's `project` when `text` names no project itself.
+fn effective_project<'a>(
+    ws: &'a Workspace,
+    text: &str,
+    project: Option<&'a str>,
+) -> Option<&'a str> {
+    project.or(if text.contains('/') {
+        None
+    } else {
+        ws.config.project.as_deref()
+    })
+}
+
+/// The most recent run's state: of the milestone `milestone` names (resolved among the
+/// recorded runs, as every command resolves one), of the latest run of `project`, or the
+/// latest of all; or an error saying there is none.
+pub(super) fn latest_state(
+    ws: &Workspace,
+    repo: &crate::git::Repo,
+    milestone: Option<&str>,
+    project: Option<&str>,
+    command: &str,
+) -> anyhow::Result<crate::state::RunState> {
+    let common = repo.common_dir();
+    let found = match (milestone, project) {
+        (Some(text), _) => {
+            use crate::docs::select::{select, SelectError};
+            let known = crate::state::scopes(&common);
+            let scope = match select(text, effective_project(ws, text, project), &known) {
+                Ok(scope) => scope,
+                // Several runs answer to the name: say how to pick one.
+                Err(
+                    e @ (SelectError::InSeveralProjects { .. } | SelectError::Ambiguous { .. }),
+                ) => {
+                    let (message, hint) = e.explain(command);
+                    return Err(hinted(message, hint));
+                }
+                Err(_) => {
+                    let names: Vec<String> = known.iter().map(Scope::to_string).collect();
+                    return Err(hinted(
+                        format!("no orch run of milestone {text} found in this repository"),
+                        if names.is_empty() {
+                            "start one with `orch run <MILESTONE>`".to_owned()
+                        } else {
+                            format!("runs recorded here are of: {}", names.join(", "))
+                        },
+                    ));
+                }
+            };
+            return crate::state::latest(&common, Some(&scope)).ok_or_else(|| {
+                hinted(
+                    format!("no orch run of milestone {scope} found in this repository"),
+                    "start one with `orch run <MILESTONE>`",
+                )
+            });
+        }
+        (None, Some(p)) => crate::state::latest_in_project(&common, p),
+        (None, None) => crate::state::latest(&common, None),
+    };
+    found.ok_or_else(|| {
+        hinted(
+            match project {
+                Some(p) => format!("no orch run of project {p} found in this repository"),
+                None => "no orch run found in this repository".to_owned(),
+            },
+            "start one with `orch run <MILESTONE>`",
+        )
+    })
+}
+
+/// Which run a reading command (`status`, `report`) looks at: the last one of a milestone, of
+/// a plan file, or the latest of all.
+#[derive(Debug, clap::Args)]
+pub struct WhichRun {
+    /// The milestone: `<project>/<milestone>`, or one with --project (default: the most
+    /// recent run's).
+    milestone: Option<String>,
+    /// The milestone's project (alone: the most recent run of that project).
+    #[arg(long, value_name = "PROJECT", conflicts_with = "file")]
+    project: Option<String>,
+    /// The last run of this plan file (default `orchestrator.yml`).
+    #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with = "milestone")]
+    file: Option<Option<PathBuf>>,
+}
+
+impl WhichRun {
+    pub(super) fn state(
+        &self,
+        global: &GlobalArgs,
+        ws: &Workspace,
+        repo: &crate::git::Repo,
+        command: &str,
+    ) -> anyhow::Result<crate::state::RunState> {
+        match &self.file {
+            Some(file) => latest_plan_state(global, ws, repo, file.as_deref()),
+            None => latest_state(
+                ws,
+                repo,
+                self.milestone.as_deref(),
+                self.project.as_deref(),
+                command,
+            ),
+        }
+    }
+}
+
+/// The most recent run of the plan file `file` (by its name), or an error saying there is
+/// none.
+fn latest_plan_state(
+    global: &GlobalArgs,
+    ws: &Workspace,
+    repo: &crate::git::Repo,
+    file: Option<&Path>,
+) -> anyhow::Result<crate::state::RunState> {
+    let name = plan_file_milestone(global, ws, file)?;
+    crate::state::latest_of_plan(&repo.common_dir(), &name).ok_or_else(|| {
+        hinted(
+            format!("no orch run of plan {name} found in this repository"),
+            "start one with `orch run --file <PLAN>`",
+        )
+    })
+}
+
+/// The log directories of `issue` (`<logs>/[<project>/]<milestone>/<id>/`): of the milestone
+/// `milestone` names (resolved among the recorded runs), of any milestone of `project`, or of
+/// any milestone at all. Empty when there are none.
+pub(super) fn issue_log_dirs(
+    ws: &Workspace,
+    repo: &crate::git::Repo,
+    issue: &str,
+    milestone: Option<&str>,
+    project: Option<&str>,
+    command: &str,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let logs = ws.config.orch_logs(&repo.main_root());
+    let id = crate::naming::ref_component(issue);
+    if let Some(text) = milestone {
+        let known = crate::state::scopes(&repo.common_dir());
+        let scope = select_scope(ws, text, project, &known, command)?;
+        let dir = logs.join(scope.dir()).join(&id);
+        return Ok(if dir.is_dir() { vec![dir] } else { Vec::new() });
+    }
+    let subdirs = |dir: &Path| -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map(|e| {
+                e.flatten()
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        out
+    };
+    // Milestone directories: `<logs>/<milestone>/` and `<logs>/<project>/<milestone>/`.
+    let milestones: Vec<PathBuf> = match project {
+        Some(p) => subdirs(&logs.join(crate::naming::ref_component(p))),
+        None => subdirs(&logs)
+            .into_iter()
+            .flat_map(|d| {
+                let mut v = subdirs(&d);
+                v.push(d);
+                v
+            })
+            .collect(),
+    };
+    Ok(milestones
+        .into_iter()
+        .map(|m| m.join(&id))
+        .filter(|d| is_issue_log_dir(d))
+        .collect())
+}
+
+/// An issue's log directory holds its phases (`01-dev/`, …) or its summary.
+fn is_issue_log_dir(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name == "summary.json"
+                || name
+                    .split_once('-')
+                    .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+        })
+    })
+}
