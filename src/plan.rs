@@ -222,8 +222,10 @@ pub fn build(
     repo_root: &Path,
     rules: &StateRules,
 ) -> Result<Plan, Vec<Problem>> {
+    let started = std::time::Instant::now();
     let scoped = crate::docs::scoped::for_scope(set, scope);
     let index = DocIndex::new(&set.docs);
+    let indexed = started.elapsed();
     let mut problems = scoped.blocking;
     let blocked_by_docs = !problems.is_empty();
     problems.extend(scoped.warnings);
@@ -239,6 +241,7 @@ pub fn build(
             None
         }
     };
+    let ordered = started.elapsed();
     let milestone_doc = find_milestone_doc(set, scope, &mut problems);
     let Some(order) = order.filter(|_| !problems.iter().any(Problem::is_error)) else {
         crate::problem::sort(&mut problems);
@@ -256,6 +259,7 @@ pub fn build(
     );
     crate::problem::sort(&mut warnings);
     warnings.dedup();
+    let checked = started.elapsed();
     let issues = order
         .issues
         .into_iter()
@@ -288,6 +292,13 @@ pub fn build(
             }
         })
         .collect();
+    tracing::debug!(
+        ?indexed,
+        ?ordered,
+        ?checked,
+        total = ?started.elapsed(),
+        "planned milestone {scope}"
+    );
     Ok(Plan {
         project: scope.project.clone(),
         milestone: scope.milestone.clone(),

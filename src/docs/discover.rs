@@ -55,17 +55,21 @@ impl DocSet {
     /// Every milestone some doc names (also a broken one), by project, then naturally.
     pub fn scopes(&self) -> Vec<Scope> {
         let broken = self.broken.iter().filter_map(|b| match &b.milestone {
-            Membership::In(m) => Some(Scope::new(b.project.as_deref(), m)),
+            Membership::In(m) => Some((b.project.as_deref(), m.as_str())),
             _ => None,
         });
-        let mut all: Vec<Scope> = self.docs.iter().filter_map(IssueDoc::scope).collect();
-        all.extend(broken);
+        let unique: std::collections::HashSet<(Option<&str>, &str)> = self
+            .docs
+            .iter()
+            .filter_map(|d| Some((d.project.as_deref(), d.milestone.as_deref()?)))
+            .chain(broken)
+            .collect();
+        let mut all: Vec<Scope> = unique.into_iter().map(|(p, m)| Scope::new(p, m)).collect();
         all.sort_by(|a, b| {
             a.project
                 .cmp(&b.project)
                 .then_with(|| crate::natural::compare(&a.milestone, &b.milestone))
         });
-        all.dedup();
         all
     }
 

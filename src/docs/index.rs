@@ -40,6 +40,10 @@ impl<'a> DocIndex<'a> {
         let Some(all) = self.by_id.get(id) else {
             return Resolved::Unknown;
         };
+        // The common case: an id only one doc has.
+        if let ([one], None) = (all.as_slice(), project) {
+            return Resolved::One(*one);
+        }
         let docs = self.docs;
         let candidates: Vec<usize> = match project {
             Some(p) => all

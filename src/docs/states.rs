@@ -85,14 +85,20 @@ impl StateRules {
     }
 
     pub fn class(&self, state: Option<&str>) -> StateClass {
-        let Some(state) = state.map(normalize).filter(|s| !s.is_empty()) else {
-            return StateClass::Active;
+        let state = match state.map(str::trim) {
+            None | Some("") => return StateClass::Active,
+            // Most states are written as orch compares them: no need to make a copy.
+            Some(s) if s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') => {
+                std::borrow::Cow::Borrowed(s)
+            }
+            Some(s) => std::borrow::Cow::Owned(normalize(s)),
         };
-        if self.done.contains(&state) {
+        let state = state.as_ref();
+        if self.done.iter().any(|d| d == state) {
             StateClass::Done
-        } else if self.not_ready.contains(&state) {
+        } else if self.not_ready.iter().any(|d| d == state) {
             StateClass::NotReady
-        } else if ACTIVE.contains(&state.as_str()) {
+        } else if ACTIVE.contains(&state) {
             StateClass::Active
         } else {
             StateClass::Unknown
