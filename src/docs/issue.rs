@@ -447,11 +447,29 @@ impl Fields<'_> {
     }
 
     fn id_value(&mut self, field: &str, v: &Value) -> Option<String> {
+        self.checked_value(
+            field,
+            v,
+            ("an identifier (text or a number)", "value"),
+            check_identifier,
+            "identifiers become branch and directory names: use letters, digits, `-`, `_` and `.`",
+        )
+    }
+
+    /// Text (or a number) that `check` accepts; else a problem that calls the value `what.1`.
+    fn checked_value(
+        &mut self,
+        field: &str,
+        v: &Value,
+        what: (&str, &str),
+        check: fn(&str) -> Result<(), &'static str>,
+        hint: &str,
+    ) -> Option<String> {
         let Some(text) = id_text(v) else {
-            self.wrong_type(field, "an identifier (text or a number)", v, "PROJ-1");
+            self.wrong_type(field, what.0, v, "PROJ-1");
             return None;
         };
-        match check_identifier(&text) {
+        match check(&text) {
             Ok(()) => Some(text),
             Err(why) => {
                 let line = self.line(field);
@@ -459,11 +477,9 @@ impl Fields<'_> {
                     Problem::error(
                         self.path,
                         line,
-                        format!("field `{field}` value `{}` {why}", text.escape_debug()),
+                        format!("field `{field}` {} `{}` {why}", what.1, text.escape_debug()),
                     )
-                    .with_hint(
-                        "identifiers become branch and directory names: use letters, digits, `-`, `_` and `.`",
-                    ),
+                    .with_hint(hint),
                 );
                 None
             }
@@ -558,27 +574,13 @@ impl Fields<'_> {
 
     /// An issue reference: an id, or `<project>/<id>` naming another project's issue.
     fn ref_value(&mut self, field: &str, v: &Value) -> Option<String> {
-        let Some(text) = id_text(v) else {
-            self.wrong_type(field, "an issue id (text or a number)", v, "PROJ-1");
-            return None;
-        };
-        match check_reference(&text) {
-            Ok(()) => Some(text),
-            Err(why) => {
-                let line = self.line(field);
-                self.problems.push(
-                    Problem::error(
-                        self.path,
-                        line,
-                        format!("field `{field}` entry `{}` {why}", text.escape_debug()),
-                    )
-                    .with_hint(
-                        "name an issue by its id, or another project's issue as `<project>/<id>`",
-                    ),
-                );
-                None
-            }
-        }
+        self.checked_value(
+            field,
+            v,
+            ("an issue id (text or a number)", "entry"),
+            check_reference,
+            "name an issue by its id, or another project's issue as `<project>/<id>`",
+        )
     }
 
     fn check_self_reference(&mut self, id: &str, field: &str, list: &[String]) {

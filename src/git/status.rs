@@ -36,6 +36,13 @@ impl InProgress {
     }
 }
 
+/// A change recorded in the index (not committed yet).
+const STAGED: git2::Status = git2::Status::INDEX_NEW
+    .union(git2::Status::INDEX_MODIFIED)
+    .union(git2::Status::INDEX_DELETED)
+    .union(git2::Status::INDEX_RENAMED)
+    .union(git2::Status::INDEX_TYPECHANGE);
+
 impl Repo {
     /// Every staged, modified, conflicted or untracked (not ignored) path.
     ///
@@ -88,13 +95,7 @@ impl Repo {
                 "conflicted"
             } else if submodules.iter().any(|p| p == path.trim_end_matches('/')) {
                 "submodule"
-            } else if s.intersects(
-                git2::Status::INDEX_NEW
-                    | git2::Status::INDEX_MODIFIED
-                    | git2::Status::INDEX_DELETED
-                    | git2::Status::INDEX_RENAMED
-                    | git2::Status::INDEX_TYPECHANGE,
-            ) {
+            } else if s.intersects(STAGED) {
                 "staged"
             } else if s.is_wt_new() {
                 "untracked"
@@ -124,13 +125,7 @@ impl Repo {
             None
         } else if s.is_wt_new() || s.is_ignored() {
             Some("untracked")
-        } else if s.intersects(
-            git2::Status::INDEX_NEW
-                | git2::Status::INDEX_MODIFIED
-                | git2::Status::INDEX_DELETED
-                | git2::Status::INDEX_RENAMED
-                | git2::Status::INDEX_TYPECHANGE,
-        ) {
+        } else if s.intersects(STAGED) {
             Some("staged")
         } else {
             Some("modified")

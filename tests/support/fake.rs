@@ -38,6 +38,12 @@ impl FakeRepo {
             "docs/projects/p/milestones/M1-first.md",
             "# M1: First\n\nThe goal of the first milestone.\n",
         );
+        FakeRepo::committed(env, config, script)
+    }
+
+    /// `orch.toml` (`worktree_root = "../wt"` plus `config`) and `.gitignore` written, all
+    /// committed; `script` is the fake agent's script.
+    fn committed(env: TestEnv, config: &str, script: serde_json::Value) -> FakeRepo {
         env.write("orch.toml", format!("worktree_root = \"../wt\"\n{config}"));
         env.write(".gitignore", "logs/\n");
         env.git(&["add", "."]);
@@ -52,13 +58,7 @@ impl FakeRepo {
     pub fn with_tree(tree: &str, config: &str, script: serde_json::Value) -> FakeRepo {
         let env = TestEnv::new();
         super::copy_dir(&fixtures().join(tree).join("docs"), &env.repo.join("docs"));
-        env.write("orch.toml", format!("worktree_root = \"../wt\"\n{config}"));
-        env.write(".gitignore", "logs/\n");
-        env.git(&["add", "."]);
-        env.git(&["commit", "-q", "-m", "docs"]);
-        let repo = FakeRepo { env };
-        repo.script(script);
-        repo
+        FakeRepo::committed(env, config, script)
     }
 
     pub fn script(&self, script: serde_json::Value) {
