@@ -364,6 +364,18 @@ fn a_crashed_run_is_found_resumed_and_its_worktrees_listed_by_project() {
         status.contains("of milestone atlas/M1 (not finished"),
         "{status}"
     );
+    // Resumed by name, and killed again after the next review; then resumed by --project.
+    let out = repo
+        .command(&["resume", "atlas/M1"])
+        .env("ORCH_CRASH_AT", "after-review")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGKILL),
+        "{}",
+        stderr_of(&out)
+    );
     let (code, out) = repo.run(&["resume", "M1", "--project", "atlas"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(
