@@ -118,8 +118,10 @@ pub fn orch_toml(repo_name: &str) -> String {
 # deny_gt = []
 # git subcommands to deny; an entry of several words matches the subcommand and its arguments.
 # deny_git = []
-# Whether `gt submit` must carry --draft.
+# Whether `gt submit` must carry --draft (`--update-only` needs none).
 # enforce_draft = true
+# Whether the agent may publish PRs (`gt submit --publish`, ready for review).
+# allow_publish = false
 # Whether the post-phase audit puts back refs changed outside the issue's stack.
 # audit_restore = true
 # Whether an audit violation fails the phase.
@@ -440,6 +442,7 @@ mod tests {
                 deny_gt: Vec::new(),
                 deny_git: Vec::new(),
                 enforce_draft: true,
+                allow_publish: false,
                 audit_restore: true,
                 audit_fails_phase: true,
             }),

@@ -133,6 +133,8 @@ pub enum GtCommand {
     RepoSetting,
     UserSetting,
     Restack,
+    /// `upstack restack` (`us r`, `us fix`): `restack --upstack`.
+    UpstackRestack,
     Move,
     Fold,
     Squash,
@@ -194,7 +196,7 @@ impl GtCommand {
             Aliases => "aliases",
             RepoSetting => "repo",
             UserSetting => "user",
-            Restack => "restack",
+            Restack | UpstackRestack => "restack",
             Move => "move",
             Fold => "fold",
             Squash => "squash",
@@ -230,7 +232,7 @@ impl GtCommand {
             DownstackTrack | Untrack | Rename | Undo | Abort => FORCE_ONLY_OPTS,
             Checkout => CHECKOUT_OPTS,
             Absorb => ABSORB_OPTS,
-            Restack => RESTACK_OPTS,
+            Restack | UpstackRestack => RESTACK_OPTS,
             Log => LOG_OPTS,
             Trunk => TRUNK_OPTS,
             Info => INFO_OPTS,
@@ -496,7 +498,7 @@ fn group_command(group: Group, word: &str) -> Option<GtCommand> {
         (Group::Branch, "untrack" | "utr") => Untrack,
         (Group::Branch, "up" | "u") => Up,
         (Group::Upstack, "onto" | "o") => Move,
-        (Group::Upstack, "restack" | "r" | "fix" | "f") => Restack,
+        (Group::Upstack, "restack" | "r" | "fix" | "f") => UpstackRestack,
         (Group::Upstack, "submit" | "s") => Submit(SubmitScope::Upstack),
         (Group::Downstack, "edit" | "e") => Reorder,
         (Group::Downstack, "get" | "g") => Get,
@@ -975,7 +977,8 @@ fn policy(command: GtCommand, c: &Cmd<'_>, config: &GuardConfig) -> Option<Decis
             Rule::GraphiteConfig,
             "changes Graphite configuration, which every worktree of the repository shares",
         ),
-        Restack | Move | Fold | Squash | Split | Reorder | BranchEdit => c.deny(
+        Restack | UpstackRestack => restack(command == UpstackRestack, c),
+        Move | Fold | Squash | Split | Reorder | BranchEdit => c.deny(
             Rule::Restack,
             "rebases branches other than the one being edited; orch restacks between issues \
              itself",
@@ -1021,15 +1024,40 @@ fn policy(command: GtCommand, c: &Cmd<'_>, config: &GuardConfig) -> Option<Decis
     }
 }
 
+/// `gt restack --upstack` (or `gt upstack restack`) moves the branch and its descendants onto
+/// their parents: allowed when every one of them is this issue's. Any other restack (the
+/// whole stack, downstack, `--only`) is not.
+fn restack(upstack_form: bool, c: &Cmd<'_>) -> Option<Decision> {
+    let p = c.p;
+    let upstack = upstack_form || p.on("upstack");
+    if !upstack || p.on("downstack") || p.on("only") {
+        return c.deny(
+            Rule::Restack,
+            "rebases branches other than the one being edited; of the restacks only \
+             `gt restack --upstack` of this issue's branches is allowed",
+        );
+    }
+    let target = match p.values("branch").last() {
+        Some(b) => (*b).to_owned(),
+        None => match &c.ctx.current_branch {
+            Some(b) => b.clone(),
+            None => return Some(c.detached()),
+        },
+    };
+    c.outside(&target)
+        .or_else(|| c.foreign_descendants(&target, Rule::Restack, "would restack"))
+}
+
 fn submit(scope: SubmitScope, c: &Cmd<'_>, config: &GuardConfig) -> Option<Decision> {
     let p = c.p;
     if p.on("dry-run") {
         return None;
     }
-    if p.on("publish") {
+    if p.on("publish") && !config.allow_publish {
         return c.deny(
             Rule::Remote,
-            "with `-p/--publish` marks PRs ready for review; submit drafts with `--draft`",
+            "with `-p/--publish` marks PRs ready for review; submit drafts with `--draft` \
+             (publishing needs `allow_publish = true` under [guard] in orch.toml)",
         );
     }
     if p.on("merge-when-ready") {
@@ -1044,10 +1072,14 @@ fn submit(scope: SubmitScope, c: &Cmd<'_>, config: &GuardConfig) -> Option<Decis
             "with `--restack` restacks before pushing; submit without it",
         );
     }
-    if config.enforce_draft && !p.surely_on("draft") {
+    // `-u/--update-only` creates no PR (it updates those that exist), and publishing is
+    // authorised on its own: neither needs `--draft`.
+    let exempt = p.on("update-only") || (p.on("publish") && config.allow_publish);
+    if config.enforce_draft && !exempt && !p.surely_on("draft") {
         return c.deny(
             Rule::DraftRequired,
-            "must create draft PRs: add `-d/--draft`",
+            "must create draft PRs: add `-d/--draft` (or `-u/--update-only` to update the PRs \
+             that exist)",
         );
     }
     let base = match p.values("branch").last() {

@@ -237,9 +237,12 @@ pub struct GuardConfig {
     /// git subcommands to deny; an entry of several words (`"remote remove"`) matches the
     /// subcommand followed by those arguments. Also applies to gt's git passthrough.
     pub deny_git: Vec<String>,
-    /// Whether `gt submit` must carry `-d/--draft` (default true). `--publish` and
-    /// `--merge-when-ready` stay denied either way.
+    /// Whether `gt submit` must carry `-d/--draft` (default true; `-u/--update-only` needs
+    /// none). `--merge-when-ready` stays denied either way.
     pub enforce_draft: bool,
+    /// Whether the agent may publish PRs (`gt submit --publish`: ready for review; default
+    /// false).
+    pub allow_publish: bool,
     /// Whether the post-phase audit puts back refs changed outside the stack and
     /// removes worktrees the agent added (default true).
     pub audit_restore: bool,
@@ -254,6 +257,7 @@ impl Default for GuardConfig {
             deny_gt: Vec::new(),
             deny_git: Vec::new(),
             enforce_draft: true,
+            allow_publish: false,
             audit_restore: true,
             audit_fails_phase: true,
         }

@@ -26,6 +26,8 @@ enum Cfg {
     /// allow_gt sync, newcmd, `us o`; deny_gt log; deny_git clean, `remote remove`;
     /// enforce_draft false.
     Custom,
+    /// allow_publish: publishing PRs is authorised.
+    Publish,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -38,7 +40,7 @@ enum Want {
     Deny(&'static str),
 }
 
-use Cfg::{Custom as C, Default as D};
+use Cfg::{Custom as C, Default as D, Publish as P};
 use Ctx::{Base as B, Detached as X, Foreign as F, Main as M, Top as T};
 use Want::{Allow as A, Deny as N, Fwd};
 
@@ -133,13 +135,58 @@ const ROWS: &[(&str, Ctx, Cfg, Want)] = &[
     ("gt submit --draft --branch other", T, D, N("outside-stack")),
     ("gt submit --draft", M, D, N("outside-stack")),
     ("gt submit --draft -- extra", T, D, Fwd("submit --draft --no-interactive -- extra")),
+    // The dev-auto contract's allowlist (§4), every entry allowed as written.
+    ("gt ls", T, D, A),
+    ("gt create next -m msg", T, D, A),
+    ("gt track feat-2", T, D, A),
+    ("gt modify -a -m msg", T, D, A),
+    ("gt sync --no-restack", T, D, A),
+    ("gt restack --upstack", T, D, A),
+    ("gt ss --draft", T, D, Fwd("ss --draft --no-interactive")),
+    ("gt submit --stack --draft", T, D, Fwd("submit --stack --draft --no-interactive")),
+    ("gt ss -u", T, D, Fwd("ss -u --no-interactive")),
+    ("gt submit --stack --update-only", T, D, Fwd("submit --stack --update-only --no-interactive")),
+    // ... and what it refuses: global restacks, sync that restacks, moving other stacks,
+    // publishing (unless authorised).
+    ("gt restack", T, D, N("restack")),
+    ("gt sync", T, D, N("restack")),
+    ("gt move --onto main", T, D, N("restack")),
+    ("gt track other --parent feat", T, D, N("outside-stack")),
+    ("gt ss --publish", T, D, N("remote")),
+    ("gt ss -u --publish", T, D, N("remote")),
+    // restack --upstack: when every branch it moves is the issue's.
+    ("gt restack --upstack", B, D, A),
+    ("gt restack -u", T, D, A),
+    ("gt us r", B, D, A),
+    ("gt us f", T, D, A),
+    ("gt upstack restack", T, D, A),
+    ("gt restack --upstack --branch feat", T, D, A),
+    ("gt restack --upstack", F, D, N("restack")),
+    ("gt us r", F, D, N("restack")),
+    ("gt restack --upstack --branch other", T, D, N("outside-stack")),
+    ("gt restack --upstack", M, D, N("outside-stack")),
+    ("gt restack --upstack", X, D, N("outside-stack")),
+    ("gt restack --upstack --only", T, D, N("restack")),
+    ("gt restack --upstack --downstack", T, D, N("restack")),
+    ("gt restack --downstack", T, D, N("restack")),
+    ("gt restack --upstack -f", T, D, N("force")),
+    // update-only needs no --draft; it still stays in the stack.
+    ("gt submit -u", T, D, Fwd("submit -u --no-interactive")),
+    ("gt ss -u", F, D, N("outside-stack")),
+    ("gt submit -u --branch other", T, D, N("outside-stack")),
+    // Publishing, when authorised: no --draft needed; auto-merge still refused.
+    ("gt ss --publish", T, P, Fwd("ss --publish --no-interactive")),
+    ("gt submit -p", T, P, Fwd("submit -p --no-interactive")),
+    ("gt ss -p", F, P, N("outside-stack")),
+    ("gt submit -p -m", T, P, N("remote")),
+    ("gt submit", T, P, N("draft-required")),
     // Every restack form.
     ("gt restack", T, D, N("restack")),
     ("gt r", T, D, N("restack")),
     ("gt sr", T, D, N("restack")),
     ("gt br", T, D, N("restack")),
     ("gt stack fix", T, D, N("restack")),
-    ("gt us f", T, D, N("restack")),
+    ("gt us f", F, D, N("restack")),
     ("gt ds r", T, D, N("restack")),
     ("gt upstack restack --only", T, D, N("restack")),
     ("gt us o main", T, D, N("restack")),
@@ -346,6 +393,10 @@ fn config(kind: Cfg) -> GuardConfig {
             deny_gt: vec!["log".into()],
             deny_git: vec!["clean".into(), "remote remove".into()],
             enforce_draft: false,
+            ..GuardConfig::default()
+        },
+        Cfg::Publish => GuardConfig {
+            allow_publish: true,
             ..GuardConfig::default()
         },
     }
