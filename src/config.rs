@@ -27,6 +27,9 @@ pub struct Config {
     pub max_review_cycles: Option<u32>,
     /// The branch runs start from (default: `main`, else `master`).
     pub trunk: Option<String>,
+    /// The branch issue branches start from instead of the trunk (`--base` on `orch run`);
+    /// HEAD must be on it.
+    pub base: Option<String>,
     /// Where orch writes logs, relative to the repository root (default `logs`).
     pub logs_dir: Option<PathBuf>,
     /// How long one phase may run before its process group is killed: seconds, or a number
@@ -48,6 +51,38 @@ pub struct Config {
     pub codex: CodexConfig,
     /// `[guard]`: adjustments to the policy for the agent's gt and git commands.
     pub guard: Option<crate::guard::GuardConfig>,
+    /// `[graphite]`: how the agent uses Graphite beyond committing.
+    #[serde(default)]
+    pub graphite: GraphiteConfig,
+    /// `[review]`: what the review phase writes.
+    #[serde(default)]
+    pub review: ReviewConfig,
+}
+
+/// `[graphite]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GraphiteConfig {
+    /// Whether dev and fix phases submit their stack as draft PRs (`gt ss --draft`) and
+    /// report the URLs (default `never`).
+    pub submit: Option<Submit>,
+}
+
+/// What `[graphite] submit` says.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Submit {
+    Never,
+    Draft,
+}
+
+/// `[review]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Whether each review appends an entry to the milestone's review doc
+    /// (`docs/projects/<project>/reviews/REVIEW-<milestone>.md`; default false).
+    pub doc: Option<bool>,
 }
 
 /// `[codex]` in orch.toml.
@@ -196,6 +231,16 @@ impl Config {
     /// Whether the audit puts violated refs back and removes worktrees the agent added.
     pub fn audit_restores(&self) -> bool {
         self.guard.as_ref().is_none_or(|g| g.audit_restore)
+    }
+
+    /// Whether dev and fix phases submit draft PRs (`[graphite] submit = "draft"`).
+    pub fn submits_drafts(&self) -> bool {
+        self.graphite.submit == Some(Submit::Draft)
+    }
+
+    /// Whether reviews write the milestone's review doc (`[review] doc = true`).
+    pub fn review_doc(&self) -> bool {
+        self.review.doc == Some(true)
     }
 
     pub fn codex_sandbox(&self) -> &str {

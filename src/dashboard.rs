@@ -49,6 +49,7 @@ fn status_name(s: IssueStatus) -> &'static str {
         IssueStatus::Failed => "failed",
         IssueStatus::Blocked => "blocked",
         IssueStatus::Capped => "capped",
+        IssueStatus::Deferred => "deferred (needs a human)",
         IssueStatus::Skipped => "skipped",
         IssueStatus::Interrupted => "interrupted",
     }
@@ -160,6 +161,7 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
                 IssueStatus::Failed
                 | IssueStatus::Blocked
                 | IssueStatus::Capped
+                | IssueStatus::Deferred
                 | IssueStatus::Interrupted,
             ) => "failed",
             Some(IssueStatus::Skipped) => "skipped",

@@ -1,6 +1,7 @@
 //! The run's event log: append-only JSONL, `logs/orch/[<project>/]<milestone>/events-<run-id>.jsonl`,
 //! one `{ts, type, task, phase?, …}` object per line, in the event vocabulary of plan mode
 //! (`plan_validated`, `task_started`, `task_completed`, `task_failed`, `task_blocked`,
+//! `task_deferred`,
 //! `skipped`, `resumed`, `completed`, `acceptance_passed`, `awaiting_approval`, …) plus phase
 //! events (`phase_started`, `phase_completed`, `guard_denied`, `guard_violation`). A reporter:
 //! it renders the engine's events.
@@ -157,6 +158,7 @@ impl EventLog {
                     // Waiting for a human (an approval, or a review that needs a decision)
                     // is not a failure.
                     Outcome::Blocked => "task_blocked",
+                    Outcome::Deferred => "task_deferred",
                     _ => "task_failed",
                 };
                 vec![
@@ -167,7 +169,7 @@ impl EventLog {
                 let count = |o: Outcome| summary.issues.iter().filter(|i| i.outcome == o).count();
                 vec![
                     json!({"type": "completed", "task": null, "completed": count(Outcome::Completed), "failed": count(Outcome::Failed),
-                            "blocked": count(Outcome::Blocked), "capped": count(Outcome::Capped), "skipped": count(Outcome::Skipped),
+                            "blocked": count(Outcome::Blocked), "capped": count(Outcome::Capped), "deferred": count(Outcome::Deferred), "skipped": count(Outcome::Skipped),
                             "interrupted": count(Outcome::Interrupted)}),
                 ]
             }

@@ -11,6 +11,7 @@ pub mod capture;
 pub mod cli;
 pub mod command;
 pub mod config;
+pub mod contract;
 pub mod dag;
 pub mod dashboard;
 pub mod docs;

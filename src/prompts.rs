@@ -3,7 +3,9 @@
 //!
 //! Templates use `{{name}}` for inputs and `{{> name}}` to include another prompt (the
 //! shared `autonomous-development` rules). A placeholder with no input is an error: nothing
-//! is inferred.
+//! is inferred. A prompt file written for the dev-auto contract may open with YAML front
+//! matter (`description`, `argument-hint`: stripped) and take its whole input as
+//! `$ARGUMENTS` (the [`ARGUMENTS`] input).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,6 +33,9 @@ pub const PROMPTS: &[(&str, &str)] = &[
 
 /// Where a repository overrides prompts.
 pub const OVERRIDE_DIR: &str = ".orch/prompts";
+
+/// The input a template's `$ARGUMENTS` stands for.
+pub const ARGUMENTS: &str = "$ARGUMENTS";
 
 #[derive(Debug, Error)]
 pub enum PromptError {
@@ -135,10 +140,25 @@ fn render_inner(
     }
     stack.push(name.to_owned());
     let (text, _) = source(repo_root, name)?;
+    let text = without_front_matter(&text);
     let mut out = String::with_capacity(text.len() * 2);
-    let mut rest = text.as_str();
+    let mut rest = text;
+    // Text of the template itself (never of an input) may say `$ARGUMENTS`.
+    let literal = |out: &mut String, chunk: &str| -> Result<(), PromptError> {
+        let mut parts = chunk.split(ARGUMENTS);
+        out.push_str(parts.next().unwrap_or_default());
+        for part in parts {
+            let value = inputs.get(ARGUMENTS).ok_or_else(|| PromptError::MissingInput {
+                prompt: name.to_owned(),
+                name: ARGUMENTS.to_owned(),
+            })?;
+            out.push_str(value);
+            out.push_str(part);
+        }
+        Ok(())
+    };
     while let Some(open) = rest.find("{{") {
-        out.push_str(&rest[..open]);
+        literal(&mut out, &rest[..open])?;
         let after = &rest[open + 2..];
         let close = after.find("}}").ok_or_else(|| PromptError::Unclosed {
             prompt: name.to_owned(),
@@ -156,9 +176,25 @@ fn render_inner(
         }
         rest = &after[close + 2..];
     }
-    out.push_str(rest);
+    literal(&mut out, rest)?;
     stack.pop();
     Ok(out)
+}
+
+/// A prompt file's text after its YAML front matter, when it opens with one that reads as a
+/// mapping (`description:`, `argument-hint:`); else all of it.
+fn without_front_matter(text: &str) -> &str {
+    match crate::docs::frontmatter::split(text) {
+        Ok(split)
+            if matches!(
+                serde_yaml::from_str::<serde_yaml::Value>(split.yaml),
+                Ok(serde_yaml::Value::Mapping(_))
+            ) =>
+        {
+            split.body.trim_start_matches(['\r', '\n'])
+        }
+        _ => text,
+    }
 }
 
 #[cfg(test)]
@@ -167,6 +203,18 @@ mod tests {
 
     fn inputs() -> BTreeMap<&'static str, String> {
         [
+            "issueId",
+            "issueDocPath",
+            "milestoneId",
+            "milestoneDocPath",
+            "branchName",
+            "worktreePath",
+            "maxReviewCycles",
+            "reviewCycle",
+            "projectId",
+            "phase",
+            "priorFixSummary",
+            "reviewResult",
             "issue_id",
             "issue_title",
             "issue_path",
@@ -180,6 +228,9 @@ mod tests {
             "cycle",
             "review_result",
             "task_context",
+            "submit_rules",
+            "review_doc_rules",
+            ARGUMENTS,
         ]
         .into_iter()
         .map(|k| (k, format!("<{k}>")))
@@ -205,13 +256,13 @@ mod tests {
     fn missing_inputs_and_overrides() {
         let dir = tempfile::tempdir().unwrap();
         let mut few = inputs();
-        few.remove("branch");
+        few.remove("branchName");
         let err = render(dir.path(), "dev-auto-parallel", &few)
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
-            "prompt `dev-auto-parallel` uses `{{branch}}`, but no such input is given"
+            "prompt `dev-auto-parallel` uses `{{branchName}}`, but no such input is given"
         );
         std::fs::create_dir_all(dir.path().join(OVERRIDE_DIR)).unwrap();
         std::fs::write(
@@ -223,5 +274,27 @@ mod tests {
             render(dir.path(), "dev-auto-parallel", &inputs()).unwrap(),
             "Custom <issue_id>"
         );
+    }
+
+    #[test]
+    fn a_contract_prompt_file_loses_its_front_matter_and_gets_its_arguments() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(OVERRIDE_DIR)).unwrap();
+        std::fs::write(
+            dir.path().join(OVERRIDE_DIR).join("dev-auto-review-linear.md"),
+            "---\ndescription: Review one issue\nargument-hint: <ORCH_CONTEXT>\n---\n\n\
+             Review {{issueId}} ($ARGUMENTS is all you get).\n\n$ARGUMENTS\n",
+        )
+        .unwrap();
+        let text = render(dir.path(), "dev-auto-review-linear", &inputs()).unwrap();
+        assert_eq!(
+            text,
+            "Review <issueId> (<$ARGUMENTS> is all you get).\n\n<$ARGUMENTS>\n"
+        );
+        // A value that says `$ARGUMENTS` is left as it is.
+        let mut odd = inputs();
+        odd.insert("issueId", "$ARGUMENTS".to_owned());
+        let text = render(dir.path(), "dev-auto-review-linear", &odd).unwrap();
+        assert!(text.starts_with("Review $ARGUMENTS ("), "{text}");
     }
 }

@@ -77,6 +77,10 @@ pub fn orch_toml(repo_name: &str) -> String {
 # The branch runs start from (default: main, else master).
 # trunk = "main"
 
+# The branch issue branches start from instead of the trunk (like --base); HEAD must be on it.
+# For example:
+# base = "release-2"
+
 # Where orch writes its logs (<logs_dir>/orch/), relative to the repository root.
 # logs_dir = "logs"
 
@@ -126,6 +130,16 @@ pub fn orch_toml(repo_name: &str) -> String {
 # audit_restore = true
 # Whether an audit violation fails the phase.
 # audit_fails_phase = true
+
+# How the agent uses Graphite beyond committing.
+# [graphite]
+# "draft": dev and fix phases submit their stack as draft PRs (gt ss --draft); "never": no PRs.
+# submit = "never"
+
+# What the review phase writes.
+# [review]
+# Whether each review appends an entry to docs/projects/<project>/reviews/REVIEW-<milestone>.md.
+# doc = false
 "#
     )
 }
@@ -424,6 +438,8 @@ mod tests {
             worktree_root: Some(PathBuf::from("../shop.orch-worktrees")),
             max_review_cycles: Some(crate::config::DEFAULT_MAX_REVIEW_CYCLES),
             trunk: Some("main".to_owned()),
+            // No default: the template shows an example.
+            base: Some("release-2".to_owned()),
             logs_dir: Some(PathBuf::from("logs")),
             phase_timeout: Some(toml::Value::String("30m".to_owned())),
             retry_attempts: Some(crate::config::DEFAULT_RETRY_ATTEMPTS),
@@ -446,6 +462,10 @@ mod tests {
                 audit_restore: true,
                 audit_fails_phase: true,
             }),
+            graphite: crate::config::GraphiteConfig {
+                submit: Some(crate::config::Submit::Never),
+            },
+            review: crate::config::ReviewConfig { doc: Some(false) },
         };
         assert_eq!(config, expected);
         assert_eq!(config.phase_timeout(), crate::config::DEFAULT_PHASE_TIMEOUT);

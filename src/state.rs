@@ -20,6 +20,7 @@ pub enum IssueStatus {
     Failed,
     Blocked,
     Capped,
+    Deferred,
     Skipped,
     Interrupted,
 }
@@ -31,6 +32,7 @@ impl From<Outcome> for IssueStatus {
             Outcome::Failed => IssueStatus::Failed,
             Outcome::Blocked => IssueStatus::Blocked,
             Outcome::Capped => IssueStatus::Capped,
+            Outcome::Deferred => IssueStatus::Deferred,
             Outcome::Skipped => IssueStatus::Skipped,
             Outcome::Interrupted => IssueStatus::Interrupted,
         }

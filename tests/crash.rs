@@ -15,22 +15,14 @@ use std::sync::OnceLock;
 use support::fake::FakeRepo as Repo;
 use support::issue;
 
-fn work(status: &str) -> String {
-    json!({"status": status, "summary": "s", "branch": "", "worktree": null, "commits": [], "stack_branches": [],
-           "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []})
-    .to_string()
-}
+use support::fake::work_json as work;
 
 fn fixed() -> String {
-    let mut v: serde_json::Value = serde_json::from_str(&work("pass")).unwrap();
-    v["addressed"] = json!(["the test"]);
-    v.to_string()
+    work("pass")
 }
 
 fn review(status: &str) -> String {
-    json!({"status": status, "summary": status, "issues": [], "required_actions": ["add the test"], "followups": [],
-           "review_doc_path": null, "review_entry_written": false, "confidence": "high"})
-    .to_string()
+    support::fake::review_json(status, &["add the test"])
 }
 
 /// Writes `file` with `text` and commits it, unless that is already so (a re-run phase

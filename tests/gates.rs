@@ -11,8 +11,8 @@ fn review(status: &str) -> String {
     support::fake::review_json(status, &[])
 }
 
-fn work(fix: bool) -> String {
-    support::fake::work_json("pass", fix)
+fn work() -> String {
+    support::fake::work_json("pass")
 }
 
 fn gated_issue() -> Vec<(&'static str, String)> {
@@ -51,9 +51,9 @@ fn failed_checks_route_a_passing_review_to_fix_then_converge() {
         json!({
             // Dev leaves a TODO and no "ready": two of three checks fail.
             "A-1/01-dev": [{"run": "echo TODO > done.txt && git add done.txt && git commit -q -m dev"},
-                            {"message": work(false)}],
+                            {"message": work()}],
             "A-1/02-review": [{"message": review("pass")}],
-            "A-1/03-fix": [{"run": "echo ready > done.txt && git commit -qam fix"}, {"message": work(true)}],
+            "A-1/03-fix": [{"run": "echo ready > done.txt && git commit -qam fix"}, {"message": work()}],
             "A-1/04-review": [{"message": review("pass")}],
         }),
     );
@@ -154,7 +154,7 @@ fn a_transient_failure_is_tried_again_and_counts_once() {
         json!({
             "A-1/01-dev": {"attempts": [
                 [{"fail": "unexpected status 503 Service Unavailable: upstream overloaded"}],
-                [{"run": "echo x > x && git add x && git commit -qm dev"}, {"message": work(false)}]
+                [{"run": "echo x > x && git add x && git commit -qm dev"}, {"message": work()}]
             ]},
         }),
     );
@@ -249,7 +249,7 @@ fn a_transient_sign_after_invalid_utf8_in_stderr_is_still_seen() {
     // (`\udcff` is the fake's way of writing the raw byte 0xff).
     let first = r#"[{"stderr": "\udcff ERROR: error sending request for url\n"}, {"exit": 1}]"#;
     let second =
-        json!([{"run": "echo x > x && git add x && git commit -qm dev"}, {"message": work(false)}]);
+        json!([{"run": "echo x > x && git add x && git commit -qm dev"}, {"message": work()}]);
     std::fs::write(
         fake.env.root().join("script.json"),
         format!(r#"{{"A-1/01-dev": {{"attempts": [{first}, {second}]}}}}"#),

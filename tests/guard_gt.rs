@@ -213,7 +213,7 @@ fn orch_run_tracks_new_issue_branches_in_a_graphite_repo() {
         &script,
         serde_json::json!({"A-1/01-dev": [
             {"run": "echo x > x.txt && gt create a1-part -a -m 'Part' --no-interactive; echo create=$?"},
-            {"message": serde_json::json!({"status": "pass", "summary": "s", "branch": "", "worktree": null, "commits": [], "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []}).to_string()}
+            {"message": support::fake::work_json("pass")}
         ]})
         .to_string(),
     )

@@ -81,9 +81,7 @@ fn diamond() -> Fake {
         "",
         json!({
             "DOCS/03-fix": [{"run": "echo reviewed >> work/DOCS.txt && git commit -qam 'docs: reviewed'"},
-                            {"message": json!({"status": "pass", "summary": "s", "branch": "", "worktree": null,
-                                "commits": [], "stack_branches": [], "draft_prs": [], "tests_run": [],
-                                "docs_updated": [], "deferred": [], "open_questions": [], "addressed": []}).to_string()}],
+                            {"message": support::fake::work_json("pass")}],
         }),
     );
     fake.add_plan("diamond");

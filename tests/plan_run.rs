@@ -5,8 +5,8 @@ mod support;
 use serde_json::json;
 use support::fake::FakeRepo as Fake;
 
-fn work(fix: bool) -> String {
-    support::fake::work_json("pass", fix)
+fn work() -> String {
+    support::fake::work_json("pass")
 }
 
 /// The diamond plan in a repository, DOCS's fix scripted to make its checks pass.
@@ -16,7 +16,7 @@ fn diamond() -> (Fake, tempfile::TempDir) {
         "",
         json!({
             "DOCS/03-fix": [{"run": "echo reviewed >> work/DOCS.txt && git commit -qam 'docs: reviewed'"},
-                            {"message": work(true)}],
+                            {"message": work()}],
         }),
     );
     fake.add_plan("diamond");
@@ -291,9 +291,9 @@ fn a_task_whose_dependencies_conflict_starts_from_the_trunk_and_says_so() {
         "",
         json!({
             "L/01-dev": [{"run": "echo left > shared.txt && git add shared.txt && git commit -qm left"},
-                         {"message": work(false)}],
+                         {"message": work()}],
             "R/01-dev": [{"run": "echo right > shared.txt && git add shared.txt && git commit -qm right"},
-                         {"message": work(false)}],
+                         {"message": work()}],
         }),
     );
     fake.add_plan_text(
@@ -324,9 +324,9 @@ fn a_project_root_is_where_checks_and_commands_run() {
         "",
         json!({
             "APP/01-dev": [{"run": "mkdir -p app/src && echo built > app/out.txt && git add app && git commit -qm app"},
-                           {"message": work(false)}],
+                           {"message": work()}],
             "SEC/01-dev": [{"run": "mkdir -p app/secret && echo s > app/secret/key && git add app && git commit -qm key"},
-                           {"message": work(false)}],
+                           {"message": work()}],
         }),
     );
     fake.add_plan_text(

@@ -9,16 +9,10 @@ use support::issue;
 
 const COMMIT: &str = "mkdir -p w && date +%N >> w/f.txt && git add w && git commit -q -m step";
 
-fn work(status: &str) -> String {
-    json!({"status": status, "summary": "s", "branch": "", "worktree": null, "commits": [], "stack_branches": [],
-           "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []})
-    .to_string()
-}
+use support::fake::work_json as work;
 
 fn review(status: &str) -> String {
-    json!({"status": status, "summary": status, "issues": [], "required_actions": ["more"], "followups": [],
-           "review_doc_path": null, "review_entry_written": false, "confidence": "high"})
-    .to_string()
+    support::fake::review_json(status, &["more"])
 }
 
 /// What the resume tests add to the fake-agent harness.
@@ -270,7 +264,7 @@ fn report_documents_the_run() {
         ],
         "",
         json!({
-            "A-1/02-review": [{"message": json!({"status": "changes_required", "summary": "s", "issues": [{"severity": "high", "title": "Missing test", "details": "No test covers the empty ledger", "evidence": ["src/lib.rs:3"]}], "required_actions": ["Add the test"], "followups": [], "review_doc_path": null, "review_entry_written": false, "confidence": "high"}).to_string()}],
+            "A-1/02-review": [{"message": json!({"status": "changes_required", "summary": "s", "issues": [{"severity": "high", "title": "Missing test", "details": "No test covers the empty ledger", "evidence": "src/lib.rs:3"}], "requiredActions": ["Add the test"], "followups": [], "reviewDocPath": "", "confidence": "high"}).to_string()}],
             "B-1/01-dev": [{"run": COMMIT}, {"run": "git push --force origin main; true"}, {"exit": 4}],
         }),
     );
@@ -319,7 +313,7 @@ fn killed_mid_fix_resumes_with_the_cycle_counter_intact() {
         "max_review_cycles = 2\n",
         json!({
             "A-1/02-review": [{"message": review("changes_required")}],
-            "A-1/03-fix": [{"run": COMMIT}, {"sleep": 3}, {"message": json!({"status": "pass", "summary": "s", "branch": "", "worktree": null, "commits": [], "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": [], "addressed": []}).to_string()}],
+            "A-1/03-fix": [{"run": COMMIT}, {"sleep": 3}, {"message": work("pass")}],
         }),
     );
     let code = repo.run_and_signal(libc::SIGKILL, || {

@@ -21,7 +21,7 @@ fn a_resumed_session_that_comes_back_as_another_is_a_failure() {
         "",
         json!({
             "A-1/02-review": [{"message": review("changes_required", &["x"])}],
-            "A-1/03-fix": [{"thread": "someone-elses-thread"}, {"run": COMMIT}, {"message": work("pass", true)}],
+            "A-1/03-fix": [{"thread": "someone-elses-thread"}, {"run": COMMIT}, {"message": work("pass")}],
         }),
     );
     let (code, out) = fake.run(&["run", "M1"]);
@@ -45,7 +45,7 @@ fn unknown_events_and_reconnect_errors_are_tolerated() {
                 {"raw": "{\"type\":\"item.completed\",\"item\":{\"id\":\"i9\",\"type\":\"collab_tool_call\",\"tool\":\"wait\"}}"},
                 {"error": "Reconnecting... 1/5"},
                 {"run": COMMIT},
-                {"message": work("pass", false)}
+                {"message": work("pass")}
             ]
         }),
     );
@@ -73,7 +73,7 @@ fn exit_codes_failed_turns_and_missing_messages_fail_the_phase() {
             "A-1/01-dev": [{"run": COMMIT}, {"exit": 3}],
             "B-1/01-dev": [{"fail": "rate limited"}],
             "C-1/01-dev": [{"run": COMMIT}],
-            "D-1/01-dev": [{"message": work("failed", false)}],
+            "D-1/01-dev": [{"message": work("failed")}],
         }),
     );
     let (code, _) = fake.run(&["run", "M1"]);
@@ -107,7 +107,7 @@ fn a_large_event_stream_is_streamed_to_disk() {
         .collect();
     let mut steps = lines;
     steps.push(json!({"run": COMMIT}));
-    steps.push(json!({"message": work("pass", false)}));
+    steps.push(json!({"message": work("pass")}));
     let fake = Fake::new(&one(), "", json!({ "A-1/01-dev": steps }));
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
@@ -142,7 +142,7 @@ fn leftovers_are_recorded_then_rescued_and_the_issue_filter_runs_one_issue() {
         &docs,
         "",
         json!({
-            "B-1/01-dev": [{"run": COMMIT}, {"run": "echo draft > notes.txt"}, {"message": work("pass", false)}],
+            "B-1/01-dev": [{"run": COMMIT}, {"run": "echo draft > notes.txt"}, {"message": work("pass")}],
         }),
     );
     let (code, out) = fake.run(&["run", "M1", "--issue", "B-1"]);
@@ -203,7 +203,7 @@ fn the_audit_undoes_changes_outside_the_issue_stack() {
                 // The real git by absolute path: past the shim, so only the audit can catch it.
             {"run": format!("{g} update-ref refs/heads/main HEAD && {g} tag v9 && {g} worktree add -q ../rogue -b rogue", g = real_git())},
                 {"run": "git switch -q -c a1-part-2 && echo more > more.txt && git add more.txt && git commit -q -m part2"},
-                {"message": work("pass", false)}
+                {"message": work("pass")}
             ]
         }),
     );
@@ -255,7 +255,7 @@ fn one_run_per_repository() {
     let fake = Fake::new(
         &one(),
         "",
-        json!({"A-1/01-dev": [{"sleep": 3}, {"run": COMMIT}, {"message": work("pass", false)}]}),
+        json!({"A-1/01-dev": [{"sleep": 3}, {"run": COMMIT}, {"message": work("pass")}]}),
     );
     let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"));
     first
@@ -300,7 +300,7 @@ fn sigint_stops_the_agent_keeps_the_worktree_and_exits_130() {
     let fake = Fake::new(
         &one(),
         "",
-        json!({"A-1/01-dev": [{"run": COMMIT}, {"sleep": 60}, {"message": work("pass", false)}]}),
+        json!({"A-1/01-dev": [{"run": COMMIT}, {"sleep": 60}, {"message": work("pass")}]}),
     );
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"))
         .current_dir(&fake.env.repo)
@@ -368,7 +368,7 @@ fn the_guard_refuses_and_records_through_the_agents_shell() {
                 {"run": "gt restack; echo restack=$?"},
                 {"run": "git status --short > /dev/null; echo status=$?"},
                 {"run": "bash -lc 'command -v git' > which-git.txt"},
-                {"message": work("pass", false)}
+                {"message": work("pass")}
             ]
         }),
     );
@@ -438,7 +438,7 @@ fn the_audit_can_record_without_undoing() {
         &one(),
         "[guard]\naudit_restore = false\naudit_fails_phase = false\n",
         json!({
-            "A-1/01-dev": [{"run": COMMIT}, {"run": "git tag v9"}, {"message": work("pass", false)}]
+            "A-1/01-dev": [{"run": COMMIT}, {"run": "git tag v9"}, {"message": work("pass")}]
         }),
     );
     let (code, out) = fake.run(&["run", "M1"]);

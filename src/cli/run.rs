@@ -145,6 +145,12 @@ pub(super) fn launch(
         env: Vec::new(),
     };
     let approvals = crate::approval::load(&repo.common_dir(), &plan.scope())?;
+    let schemas = crate::contract::schema::Schemas::load(&repo_root).map_err(|e| {
+        hinted(
+            format!("cannot use this phase result schema: {e}"),
+            "fix it (it must stay strict and keep the contract's common fields and statuses), or remove it to use the built-in one",
+        )
+    })?;
     if args.dry_run {
         let report = crate::verify::verify_clean(&repo, &ws.config)?;
         print!(
@@ -217,9 +223,30 @@ pub(super) fn launch(
                 );
             }
         }
+        for kind in [
+            crate::runner::PhaseKind::Dev,
+            crate::runner::PhaseKind::Review,
+            crate::runner::PhaseKind::Fix,
+        ] {
+            if let Some(path) = &schemas.of(kind).source {
+                println!(
+                    "  - {} results are checked against {}",
+                    kind.name(),
+                    path.display()
+                );
+            }
+        }
         let example = crate::runner::PhaseRequest {
             kind: crate::runner::PhaseKind::Dev,
             prompt: String::new(),
+            expect: std::sync::Arc::new(crate::contract::Expected {
+                schema: schemas.of(crate::runner::PhaseKind::Dev).value.clone(),
+                phase: crate::runner::PhaseKind::Dev,
+                issue_id: String::new(),
+                milestone_id: String::new(),
+                branch: String::new(),
+                worktree_path: String::new(),
+            }),
             worktree: PathBuf::from("<worktree>"),
             writable_dirs: vec![repo.common_dir()],
             schema_path: PathBuf::from("<phase log dir>/schema.json"),
@@ -317,6 +344,7 @@ pub(super) fn launch(
     let engine = Engine {
         repo_root: repo_root.clone(),
         config: &ws.config,
+        schemas,
         runner: &runner,
         reporter: Arc::new(move |e: &EngineEvent| {
             recorder.on(e);

@@ -58,6 +58,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             IssueStatus::Failed
             | IssueStatus::Blocked
             | IssueStatus::Capped
+            | IssueStatus::Deferred
             | IssueStatus::Interrupted => style.red(&label),
             _ => label,
         };

@@ -13,6 +13,7 @@ use crate::redact::redact;
 use crate::runner::{PhaseFailure, PhaseKind, PhaseRequest, Runner, Usage};
 
 mod commands;
+mod prompt;
 mod step;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -50,6 +51,8 @@ pub enum Outcome {
     Blocked,
     Failed,
     Capped,
+    /// A dev or fix phase said `deferred`: a human must decide or supply something first.
+    Deferred,
     Skipped,
     /// Stopped by SIGINT/SIGTERM; the worktree is kept.
     Interrupted,
@@ -62,6 +65,7 @@ impl Outcome {
             Outcome::Blocked => "blocked",
             Outcome::Failed => "failed",
             Outcome::Capped => "capped",
+            Outcome::Deferred => "deferred",
             Outcome::Skipped => "skipped",
             Outcome::Interrupted => "interrupted",
         }
@@ -189,6 +193,12 @@ pub struct IssueSummary {
     /// Task commands run after the task converged.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<CommandRecord>,
+    /// What a `deferred` dev or fix left for a human (its `deferred`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
+    /// The questions it asked (its `openQuestions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_questions: Vec<String>,
 }
 
 impl IssueSummary {
@@ -337,6 +347,8 @@ pub struct RunOptions {
 pub struct Engine<'a, R: Runner> {
     pub repo_root: PathBuf,
     pub config: &'a Config,
+    /// The phases' result schemas (the repository's overrides, checked, or the built-in).
+    pub schemas: crate::contract::schema::Schemas,
     pub runner: &'a R,
     pub reporter: Reporter,
     /// Turns true on SIGINT/SIGTERM.
@@ -769,6 +781,12 @@ impl<R: Runner> Engine<'_, R> {
                     summary.outcome = outcome;
                     summary.reason = reason;
                     summary.remaining_actions = remaining;
+                    if outcome == Outcome::Deferred {
+                        let last = history.last().and_then(|d| d.result.ok());
+                        let list = |key| step::list_of_opt(last, key);
+                        summary.deferred = list("deferred");
+                        summary.open_questions = list("openQuestions");
+                    }
                     break;
                 }
                 Step::Run(kind) => {
@@ -778,6 +796,12 @@ impl<R: Runner> Engine<'_, R> {
                             .rev()
                             .find(|d| d.kind == PhaseKind::Review)
                             .and_then(|d| d.result.ok().cloned()),
+                        _ => None,
+                    };
+                    let prior_fix = match (kind, history.last()) {
+                        (PhaseKind::Review, Some(last)) if last.kind == PhaseKind::Fix => {
+                            last.result.ok().cloned()
+                        }
                         _ => None,
                     };
                     let gate = history
@@ -796,6 +820,7 @@ impl<R: Runner> Engine<'_, R> {
                         kind,
                         cycle: fixes + 1,
                         review: review.as_ref(),
+                        prior_fix: prior_fix.as_ref(),
                         gate: gate.as_ref(),
                         shard,
                         // The full gate after the last dev and after every fix.
@@ -876,6 +901,7 @@ impl<R: Runner> Engine<'_, R> {
             kind,
             cycle,
             review,
+            prior_fix,
             gate,
             shard,
             full_gate,
@@ -910,42 +936,32 @@ impl<R: Runner> Engine<'_, R> {
             crate::naming::ref_component(&ctx.issue.id),
             id.dir_name()
         );
-        let mut inputs: BTreeMap<&str, String> = BTreeMap::new();
-        inputs.insert("issue_id", ctx.issue.id.clone());
-        inputs.insert("issue_title", ctx.issue.title.clone());
-        inputs.insert(
-            "issue_path",
-            self.repo_root.join(&ctx.issue.path).display().to_string(),
-        );
-        inputs.insert("issue_body", ctx.body.trim().to_owned());
-        inputs.insert("milestone", ctx.plan.scope().to_string());
-        inputs.insert(
-            "milestone_doc",
-            ctx.plan.milestone_doc.as_ref().map_or_else(
-                || "(none)".to_owned(),
-                |d| self.repo_root.join(&d.path).display().to_string(),
-            ),
-        );
-        inputs.insert("branch", ctx.issue.branch.clone());
-        inputs.insert("worktree", ctx.issue.worktree.display().to_string());
-        inputs.insert("base_commit", ctx.base.to_owned());
-        inputs.insert("phase_key", phase_key);
-        inputs.insert("cycle", cycle.to_string());
         let repo_map = self.repo_map(ctx).await;
-        inputs.insert(
-            "task_context",
-            crate::handoff::task_context(&ctx.issue.spec, shard, gate, repo_map.as_deref()),
-        );
-        if let Some(review) = review {
-            inputs.insert(
-                "review_result",
-                serde_json::to_string_pretty(review).unwrap_or_default(),
-            );
-        }
-        let prompt = crate::prompts::render(&self.repo_root, kind.prompt(), &inputs)?;
+        let task_context =
+            crate::handoff::task_context(&ctx.issue.spec, shard, gate, repo_map.as_deref());
+        let (prompt, expected) = prompt::compose(
+            &self.repo_root,
+            self.config,
+            &self.schemas,
+            prompt::PromptInput {
+                plan: ctx.plan,
+                issue: ctx.issue,
+                body: ctx.body,
+                base: ctx.base,
+                kind,
+                cycle,
+                review,
+                prior_fix,
+                task_context,
+                phase_key,
+            },
+        )?;
         write_text(&dir.join("prompt.md"), &redact(&prompt))?;
         let schema_path = dir.join("schema.json");
-        write_text(&schema_path, kind.schema())?;
+        write_text(
+            &schema_path,
+            &serde_json::to_string_pretty(&*expected.schema).unwrap_or_default(),
+        )?;
 
         let wt_path = ctx.issue.worktree.clone();
         let start =
@@ -989,6 +1005,7 @@ impl<R: Runner> Engine<'_, R> {
             env,
             kind,
             prompt,
+            expect: Arc::new(expected),
             worktree: ctx.issue.worktree.clone(),
             writable_dirs: vec![ctx.common_dir.to_owned()],
             schema_path,
@@ -1375,6 +1392,8 @@ struct StepInput<'s> {
     cycle: u32,
     /// The review a fix addresses.
     review: Option<&'s serde_json::Value>,
+    /// The fix a review follows.
+    prior_fix: Option<&'s serde_json::Value>,
     /// The latest acceptance results (a fix addresses the failed checks too).
     gate: Option<&'s GateRecord>,
     /// The shard a dev phase works on.
@@ -1488,6 +1507,8 @@ impl IssueSummary {
             guard: GuardCounts::default(),
             awaiting: Vec::new(),
             commands: Vec::new(),
+            deferred: Vec::new(),
+            open_questions: Vec::new(),
         }
     }
 }

@@ -28,7 +28,8 @@ pub struct Done<'a> {
 /// review; `changes_required` leads to a fix and another review, until the review passes,
 /// says `blocked`, or `max` fixes have run. A passing review converges only when the task's
 /// acceptance checks (run after the last dev or fix) pass too; failing checks lead to a fix
-/// like a review finding. A phase failure (or a `failed` dev/fix result) ends the issue.
+/// like a review finding. A phase failure (or a `failed` dev/fix result) ends the issue, and
+/// a `deferred` dev/fix result ends it as deferred: a human must decide first.
 pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
     let finish = |outcome, reason: Option<String>, remaining| Step::Finish {
         outcome,
@@ -67,12 +68,21 @@ pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
             )),
             Vec::new(),
         ),
+        (PhaseKind::Dev | PhaseKind::Fix, "deferred") => finish(
+            Outcome::Deferred,
+            Some(format!(
+                "{} deferred to a human: {}",
+                last.kind.name(),
+                text_of(value, "summary")
+            )),
+            Vec::new(),
+        ),
         (PhaseKind::Dev, _) if devs_done < devs => Step::Run(PhaseKind::Dev),
         (PhaseKind::Dev | PhaseKind::Fix, _) => Step::Run(PhaseKind::Review),
         (PhaseKind::Review, "blocked") => finish(
             Outcome::Blocked,
             Some(format!("review blocked: {}", text_of(value, "summary"))),
-            list_of(value, "required_actions"),
+            list_of(value, "requiredActions"),
         ),
         (PhaseKind::Review, "pass") => match gate {
             None => finish(Outcome::Completed, None, Vec::new()),
@@ -87,7 +97,7 @@ pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
             Some(_) => Step::Run(PhaseKind::Fix),
         },
         (PhaseKind::Review, _) if fixes >= max => {
-            let mut remaining = list_of(value, "required_actions");
+            let mut remaining = list_of(value, "requiredActions");
             remaining.extend(gate.map(|g| g.failed.clone()).unwrap_or_default());
             finish(
                 Outcome::Capped,
@@ -110,6 +120,11 @@ fn text_of(v: &serde_json::Value, key: &str) -> String {
         .and_then(|s| s.as_str())
         .unwrap_or_default()
         .to_owned()
+}
+
+/// The strings of a result's list `key`, of no result none.
+pub(super) fn list_of_opt(v: Option<&serde_json::Value>, key: &str) -> Vec<String> {
+    v.map(|v| list_of(v, key)).unwrap_or_default()
 }
 
 fn list_of(v: &serde_json::Value, key: &str) -> Vec<String> {
@@ -140,9 +155,10 @@ mod tests {
     #[test]
     fn next_step_table() {
         let pass = json!({"status": "pass"});
-        let changes = json!({"status": "changes_required", "required_actions": ["a"]});
-        let blocked = json!({"status": "blocked", "summary": "s", "required_actions": ["ask"]});
+        let changes = json!({"status": "changes_required", "requiredActions": ["a"]});
+        let blocked = json!({"status": "blocked", "summary": "s", "requiredActions": ["ask"]});
         let failed = json!({"status": "failed", "summary": "no"});
+        let deferred = json!({"status": "deferred", "summary": "which currency?"});
         let failure = PhaseFailure::NoFinalMessage;
         let bad = gate(true, &["File exists: x — missing"]);
         let good = gate(true, &[]);
@@ -156,6 +172,7 @@ mod tests {
             }
         }
         let (pass, changes, blocked, failed) = (&pass, &changes, &blocked, &failed);
+        let deferred = &deferred;
         let (bad, good, shard_bad) = (&bad, &good, &shard_bad);
         let outcome = |s: Step| match s {
             Step::Run(k) => k.name().to_owned(),
@@ -178,6 +195,19 @@ mod tests {
                 "review",
             ),
             (vec![d(Dev, failed, None)], 3, 2, "failed"),
+            // `deferred` needs a human: it ends the issue, also between shards.
+            (vec![d(Dev, deferred, None)], 1, 2, "deferred"),
+            (vec![d(Dev, deferred, None)], 3, 2, "deferred"),
+            (
+                vec![
+                    d(Dev, pass, None),
+                    d(Review, changes, None),
+                    d(Fix, deferred, None),
+                ],
+                1,
+                2,
+                "deferred",
+            ),
             (
                 vec![Done {
                     kind: Dev,

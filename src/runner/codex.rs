@@ -205,8 +205,7 @@ impl CodexRunner {
                 error: e.to_string(),
                 text: redact(&text),
             })?;
-        super::validate(req.kind, &value)
-            .map_err(|errors| PhaseFailure::SchemaMismatch { errors })?;
+        req.expect.check(&value)?;
         outcome.result = Ok(value);
         Ok(())
     }

@@ -4,20 +4,18 @@
 use super::{fixtures, TestEnv};
 use serde_json::json;
 
-/// A dev (or, with `fix`, a fix) result the phase schemas accept.
-pub fn work_json(status: &str, fix: bool) -> String {
-    let mut v = json!({"status": status, "summary": "s", "branch": "", "worktree": null, "commits": [],
-        "stack_branches": [], "draft_prs": [], "tests_run": [], "docs_updated": [], "deferred": [], "open_questions": []});
-    if fix {
-        v["addressed"] = json!([]);
-    }
-    v.to_string()
+/// A dev or fix result in the contract's shape. The identity fields (`phase`, `issueId`, …)
+/// are left out: the fake agent fills them in from the prompt's ORCH_CONTEXT.
+pub fn work_json(status: &str) -> String {
+    json!({"status": status, "summary": "s", "testsRun": [], "docsUpdated": [], "draftPrs": [],
+        "stackBranches": [], "deferred": [], "openQuestions": []})
+    .to_string()
 }
 
-/// A review result with these required actions.
+/// A review result with these required actions (identity fields filled in likewise).
 pub fn review_json(status: &str, actions: &[&str]) -> String {
-    json!({"status": status, "summary": status, "issues": [], "required_actions": actions, "followups": [],
-           "review_doc_path": null, "review_entry_written": false, "confidence": "high"})
+    json!({"status": status, "summary": status, "issues": [], "requiredActions": actions,
+           "followups": [], "reviewDocPath": "", "confidence": "high"})
     .to_string()
 }
 use std::path::PathBuf;

@@ -4,7 +4,10 @@
 //! request from the queue of the last key found in the request body.
 //!
 //! A key with no script gets a default playbook: dev and fix phases commit a file, then
-//! report `pass`; reviews pass.
+//! report `pass`; reviews pass. Results follow the dev-auto contract: a final message that is
+//! a JSON object without the identity fields (`phase`, `issueId`, `milestoneId`, `branch`,
+//! `worktreePath`) gets them from the ORCH_CONTEXT block of the phase's prompt, as a model
+//! that read its context would; a field the script sets stays as it is.
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
@@ -149,6 +152,10 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()
                 std::thread::sleep(Duration::from_secs(3600));
             },
             reply => {
+                let reply = match reply {
+                    Reply::Message(text) => Reply::Message(with_identity(&text, &value)),
+                    other => other,
+                };
                 let sse = sse_for(&reply);
                 write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ncontent-length: {}\r\n\r\n{sse}", sse.len())?;
             }
@@ -198,30 +205,67 @@ fn default_reply(key: &str, body: &Value) -> Reply {
     }
 }
 
+/// A dev result in the contract's shape (identity fields filled in when it is served).
 pub fn dev_json(status: &str) -> String {
     json!({
-        "status": status, "summary": "Implemented the issue.", "branch": "", "worktree": null,
-        "commits": [], "stack_branches": [], "draft_prs": [],
-        "tests_run": [{"command": "true", "status": "pass", "notes": null}],
-        "docs_updated": [], "deferred": [], "open_questions": []
+        "status": status, "summary": "Implemented the issue.",
+        "testsRun": [{"command": "true", "status": "pass", "notes": ""}],
+        "docsUpdated": [], "draftPrs": [], "stackBranches": [], "deferred": [], "openQuestions": []
     })
     .to_string()
 }
 
+/// A fix result: a dev result that says it addressed the review.
 pub fn fix_json(status: &str) -> String {
     let mut v: Value = serde_json::from_str(&dev_json(status)).unwrap();
-    v["addressed"] = json!(["Addressed every required action."]);
+    v["summary"] = json!("Addressed every required action.");
     v.to_string()
 }
 
 pub fn review_json(status: &str, required: &[&str]) -> String {
     json!({
         "status": status, "summary": format!("Review verdict: {status}."),
-        "issues": required.iter().map(|r| json!({"severity": "medium", "title": r, "details": r, "evidence": []})).collect::<Vec<_>>(),
-        "required_actions": required, "followups": [], "review_doc_path": null,
-        "review_entry_written": false, "confidence": "high"
+        "issues": required.iter().map(|r| json!({"severity": "medium", "title": r, "details": r, "evidence": ""})).collect::<Vec<_>>(),
+        "requiredActions": required, "followups": [], "reviewDocPath": "", "confidence": "high"
     })
     .to_string()
+}
+
+/// The ORCH_CONTEXT block of the request's last user message that has one.
+pub fn context_of(body: &Value) -> Option<Value> {
+    let input = body.get("input")?.as_array()?;
+    input.iter().rev().find_map(|item| {
+        let content = item.get("content")?.as_array()?;
+        content.iter().find_map(|c| {
+            let text = c.get("text")?.as_str()?;
+            let rest = text.strip_prefix("ORCH_CONTEXT:")?;
+            serde_json::Deserializer::from_str(rest)
+                .into_iter::<Value>()
+                .next()?
+                .ok()
+        })
+    })
+}
+
+/// `text` with the identity fields it lacks taken from the request's context.
+fn with_identity(text: &str, body: &Value) -> String {
+    let (Ok(Value::Object(mut result)), Some(ctx)) =
+        (serde_json::from_str::<Value>(text), context_of(body))
+    else {
+        return text.to_owned();
+    };
+    for (key, from) in [
+        ("phase", "phase"),
+        ("issueId", "issueId"),
+        ("milestoneId", "milestoneId"),
+        ("branch", "branchName"),
+        ("worktreePath", "worktreePath"),
+    ] {
+        if let (false, Some(v)) = (result.contains_key(key), ctx.get(from)) {
+            result.insert(key.to_owned(), v.clone());
+        }
+    }
+    Value::Object(result).to_string()
 }
 
 fn sse_for(reply: &Reply) -> String {

@@ -1,0 +1,182 @@
+//! One phase's prompt, and what its result must be. The prompt opens with the `ORCH_CONTEXT`
+//! block; its template gets the same values as placeholders (camelCase, as the contract names
+//! them), the older snake_case inputs, orch's rules for this repository (committing,
+//! submitting, the review doc), and `$ARGUMENTS` (the block plus the issue) for prompt files
+//! written for it. Paths of docs are inside the issue's worktree: the docs as committed on
+//! the branch the agent works on.
+
+use crate::config::Config;
+use crate::contract::context::PhaseContext;
+use crate::contract::schema::Schemas;
+use crate::contract::Expected;
+use crate::plan::{Plan, PlannedIssue};
+use crate::prompts::PromptError;
+use crate::runner::PhaseKind;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// What one phase of one issue is, for its prompt.
+pub(super) struct PromptInput<'a> {
+    pub plan: &'a Plan,
+    pub issue: &'a PlannedIssue,
+    pub body: &'a str,
+    pub base: &'a str,
+    pub kind: PhaseKind,
+    /// 1-based review cycle.
+    pub cycle: u32,
+    /// The review a fix addresses.
+    pub review: Option<&'a Value>,
+    /// The fix a review follows.
+    pub prior_fix: Option<&'a Value>,
+    pub task_context: String,
+    /// `<issue>/<NN-phase>`, on a line of its own in every prompt.
+    pub phase_key: String,
+}
+
+/// The prompt, and the result it asks for.
+pub(super) fn compose(
+    repo_root: &Path,
+    config: &Config,
+    schemas: &Schemas,
+    input: PromptInput<'_>,
+) -> Result<(String, Expected), PromptError> {
+    let PromptInput {
+        plan,
+        issue,
+        body,
+        base,
+        kind,
+        cycle,
+        review,
+        prior_fix,
+        task_context,
+        phase_key,
+    } = input;
+    let worktree = &issue.worktree;
+    let issue_doc = in_worktree(repo_root, worktree, &issue.path);
+    let milestone_doc = plan
+        .milestone_doc
+        .as_ref()
+        .map(|d| in_worktree(repo_root, worktree, &d.path));
+    let context = PhaseContext {
+        issue_id: issue.id.clone(),
+        issue_doc_path: issue_doc.display().to_string(),
+        milestone_id: plan.milestone.clone(),
+        milestone_doc_path: milestone_doc
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        branch_name: issue.branch.clone(),
+        worktree_path: worktree.display().to_string(),
+        max_review_cycles: plan.max_review_cycles,
+        review_cycle: cycle,
+        project_id: plan.project.clone().unwrap_or_default(),
+        phase: kind.name().to_owned(),
+        prior_fix_summary: prior_fix.map(|f| {
+            f.get("summary")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        }),
+        review_result: review.cloned(),
+    };
+    let block = context.block();
+
+    let mut inputs: BTreeMap<&str, String> = context.placeholders();
+    inputs.insert("issue_id", issue.id.clone());
+    inputs.insert("issue_title", issue.title.clone());
+    inputs.insert("issue_path", context.issue_doc_path.clone());
+    inputs.insert("issue_body", body.trim().to_owned());
+    inputs.insert("milestone", plan.scope().to_string());
+    inputs.insert(
+        "milestone_doc",
+        milestone_doc.map_or_else(|| "(none)".to_owned(), |p| p.display().to_string()),
+    );
+    inputs.insert("branch", issue.branch.clone());
+    inputs.insert("worktree", context.worktree_path.clone());
+    inputs.insert("base_commit", base.to_owned());
+    inputs.insert("phase_key", phase_key.clone());
+    inputs.insert("cycle", cycle.to_string());
+    inputs.insert("task_context", task_context);
+    inputs.insert("submit_rules", submit_rules(config));
+    inputs.insert("review_doc_rules", review_doc_rules(config, plan, issue, cycle));
+    if let Some(review) = review {
+        inputs.insert(
+            "review_result",
+            serde_json::to_string_pretty(review).unwrap_or_default(),
+        );
+    }
+    inputs.insert(
+        crate::prompts::ARGUMENTS,
+        format!(
+            "{block}\n# Issue {}: {}\n\n{}\n",
+            issue.id,
+            issue.title,
+            body.trim()
+        ),
+    );
+    let rendered = crate::prompts::render(repo_root, kind.prompt(), &inputs)?;
+    let mut prompt = format!("{block}\n{rendered}");
+    // orch finds its phase by this line (and so do the test agents): every prompt has it.
+    if !rendered.contains(&format!("orch-phase-key: {phase_key}")) {
+        prompt.push_str(&format!("\n\norch-phase-key: {phase_key}\n"));
+    }
+    let expected = Expected {
+        schema: Arc::clone(&schemas.of(kind).value),
+        phase: kind,
+        issue_id: issue.id.clone(),
+        milestone_id: plan.milestone.clone(),
+        branch: issue.branch.clone(),
+        worktree_path: context.worktree_path,
+    };
+    Ok((prompt, expected))
+}
+
+/// `doc` (as shown, relative to where orch runs, or absolute) inside the worktree: the same
+/// file as committed on the issue's branch. The main checkout's file when the worktree does
+/// not have it (a doc that is not committed).
+pub(super) fn in_worktree(repo_root: &Path, worktree: &Path, doc: &Path) -> PathBuf {
+    let main = std::fs::canonicalize(doc).unwrap_or_else(|_| repo_root.join(doc));
+    let root = std::fs::canonicalize(repo_root).unwrap_or_else(|_| repo_root.to_owned());
+    match main.strip_prefix(&root) {
+        Ok(rel) if worktree.join(rel).exists() => worktree.join(rel),
+        _ => main,
+    }
+}
+
+/// Whether, and how, the agent submits pull requests (`[graphite] submit`).
+fn submit_rules(config: &Config) -> String {
+    if config.submits_drafts() {
+        "When the work is committed and verified, submit the stack as draft pull requests with \
+         `gt ss --draft` (`gt ss -u` updates the pull requests that exist), and list their URLs \
+         in `draftPrs`."
+            .to_owned()
+    } else {
+        "Do not submit pull requests in this repository: leave `draftPrs` empty.".to_owned()
+    }
+}
+
+/// Whether the review writes its entry to the milestone's review doc (`[review] doc`).
+fn review_doc_rules(config: &Config, plan: &Plan, issue: &PlannedIssue, cycle: u32) -> String {
+    if !config.review_doc() {
+        return "Write no review doc: `reviewDocPath` is `\"\"`.".to_owned();
+    }
+    let dir = match &plan.project {
+        Some(p) => format!("docs/projects/{p}/reviews"),
+        None => "docs/reviews".to_owned(),
+    };
+    let doc = issue
+        .worktree
+        .join(dir)
+        .join(format!("REVIEW-{}.md", plan.milestone));
+    format!(
+        "Append an entry for this review to `{}` (create the file if it is missing): the \
+         issue, review cycle {cycle}, your verdict, and each finding with its evidence. Commit \
+         only that file, titled `[{}] docs(review): review cycle {cycle}`, and give its path in \
+         `reviewDocPath`.",
+        doc.display(),
+        issue.id
+    )
+}
