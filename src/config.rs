@@ -301,13 +301,15 @@ impl Config {
         repo_root.join(logs).join("orch")
     }
 
-    /// The worktree root for a repository at `repo_root`.
+    /// The worktree root for a repository at `repo_root`, without `.` or `..` parts (agents
+    /// are told worktree paths, and compare them).
     pub fn worktree_root(&self, repo_root: &Path) -> PathBuf {
-        match &self.worktree_root {
+        let root = match &self.worktree_root {
             Some(p) if p.is_absolute() => p.clone(),
             Some(p) => repo_root.join(p),
             None => crate::naming::default_worktree_root(repo_root),
-        }
+        };
+        crate::fsutil::lexical(&root).unwrap_or(root)
     }
 }
 
@@ -341,10 +343,7 @@ mod tests {
     #[test]
     fn defaults_and_relative_root() {
         let c = Config::parse(Path::new("orch.toml"), "worktree_root = \"../wt\"\n").unwrap();
-        assert_eq!(
-            c.worktree_root(Path::new("/r/repo")),
-            Path::new("/r/repo/../wt")
-        );
+        assert_eq!(c.worktree_root(Path::new("/r/repo")), Path::new("/r/wt"));
         assert_eq!(c.max_review_cycles(), 2);
         assert_eq!(
             Config::default().docs_glob(),

@@ -110,8 +110,14 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
                 gate.passed + gate.failed.len()
             ));
         }
-        if let Some(reason) = issue.summary.as_ref().and_then(|s| s.reason.clone()) {
-            facts.push(reason);
+        if let Some(summary) = &issue.summary {
+            facts.extend(summary.reason.clone());
+            if !summary.open_questions.is_empty() {
+                facts.push(format!("asks: {}", summary.open_questions.join("; ")));
+            }
+            for (n, url) in summary.draft_prs.iter().enumerate() {
+                facts.push(format!("[draft PR {}]({url})", n + 1));
+            }
         }
         let logs = logs_root
             .join(state.scope().dir())

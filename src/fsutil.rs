@@ -41,6 +41,32 @@ pub fn replace_via(
     std::fs::File::open(dir)?.sync_all()
 }
 
+/// `path` with `.` dropped and `..` applied, without looking at the file system
+/// (`/r/repo/../wt` is `/r/wt`); `None` when a relative path climbs above its start (or an
+/// absolute one above `/`).
+pub fn lexical(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    let mut depth = 0usize;
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if depth == 0 {
+                    return None;
+                }
+                depth -= 1;
+                out.pop();
+            }
+            Component::Normal(n) => {
+                depth += 1;
+                out.push(n);
+            }
+            Component::RootDir | Component::Prefix(_) => out.push(c.as_os_str()),
+        }
+    }
+    Some(out)
+}
+
 /// A relative path that stays inside the directory it is joined to: not empty, not
 /// absolute, no `..`.
 pub fn is_inside(rel: &str) -> bool {

@@ -148,10 +148,12 @@ fn render_inner(
         let mut parts = chunk.split(ARGUMENTS);
         out.push_str(parts.next().unwrap_or_default());
         for part in parts {
-            let value = inputs.get(ARGUMENTS).ok_or_else(|| PromptError::MissingInput {
-                prompt: name.to_owned(),
-                name: ARGUMENTS.to_owned(),
-            })?;
+            let value = inputs
+                .get(ARGUMENTS)
+                .ok_or_else(|| PromptError::MissingInput {
+                    prompt: name.to_owned(),
+                    name: ARGUMENTS.to_owned(),
+                })?;
             out.push_str(value);
             out.push_str(part);
         }
@@ -281,7 +283,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join(OVERRIDE_DIR)).unwrap();
         std::fs::write(
-            dir.path().join(OVERRIDE_DIR).join("dev-auto-review-linear.md"),
+            dir.path()
+                .join(OVERRIDE_DIR)
+                .join("dev-auto-review-linear.md"),
             "---\ndescription: Review one issue\nargument-hint: <ORCH_CONTEXT>\n---\n\n\
              Review {{issueId}} ($ARGUMENTS is all you get).\n\n$ARGUMENTS\n",
         )

@@ -90,10 +90,17 @@ pub fn markdown(state: &RunState) -> String {
                     .unwrap_or_default(),
                 summary.branch
             );
-            if !summary.remaining_actions.is_empty() {
-                out.push_str("\nStill required:\n");
-                for a in &summary.remaining_actions {
-                    let _ = writeln!(out, "- {a}");
+            for (heading, list) in [
+                ("Still required", &summary.remaining_actions),
+                ("Left for a human", &summary.deferred),
+                ("Open questions", &summary.open_questions),
+                ("Draft pull requests", &summary.draft_prs),
+            ] {
+                if !list.is_empty() {
+                    let _ = writeln!(out, "\n{heading}:");
+                    for a in list {
+                        let _ = writeln!(out, "- {a}");
+                    }
                 }
             }
             if !summary.commands.is_empty() {
@@ -171,12 +178,18 @@ pub fn markdown(state: &RunState) -> String {
                 if !findings.is_empty() {
                     out.push_str("\nFindings:\n");
                     for f in findings {
+                        let evidence = f["evidence"].as_str().unwrap_or_default();
                         let _ = writeln!(
                             out,
-                            "- [{}] {}: {}",
+                            "- [{}] {}: {}{}",
                             f["severity"].as_str().unwrap_or("?"),
                             f["title"].as_str().unwrap_or(""),
-                            f["details"].as_str().unwrap_or("")
+                            f["details"].as_str().unwrap_or(""),
+                            if evidence.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({evidence})")
+                            }
                         );
                     }
                 }

@@ -227,6 +227,139 @@ fn a_project_milestone_of_a_many_project_tree() {
         ));
 }
 
+/// The context block a logged prompt starts with (it must parse).
+fn context_of(prompt_md: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(prompt_md).unwrap();
+    orch::contract::context::parse(&text).unwrap_or_else(|| {
+        panic!(
+            "{} does not start with ORCH_CONTEXT: {text}",
+            prompt_md.display()
+        )
+    })
+}
+
+/// The dev-auto contract through the real codex: every prompt opens with a parseable
+/// ORCH_CONTEXT; the model answers in the contract's shape (echoing its context); a fix gets
+/// the review in `reviewResult` and the review after it the fix's summary in
+/// `priorFixSummary`; a `deferred` dev ends its issue for a human, and its dependent is skipped.
+#[test]
+fn the_dev_auto_contract_end_to_end() {
+    let run = Run::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "")),
+            ("a2.md", issue("A-2", "M1", "blocked: [A-3]\n")),
+            ("a3.md", issue("A-3", "M1", "blocked_by: [A-2]\n")),
+        ],
+        "",
+    );
+    run.model.script(
+        "A-1/02-review",
+        vec![Reply::Message(review_json(
+            "changes_required",
+            &["Reject unbalanced postings"],
+        ))],
+    );
+    let mut fixed: serde_json::Value = serde_json::from_str(&mock_model::fix_json("pass")).unwrap();
+    fixed["summary"] = "Unbalanced postings are rejected now, with a test.".into();
+    run.model.script(
+        "A-1/03-fix",
+        vec![
+            Reply::Commands(vec!["echo fix >> fix.txt && git add fix.txt && git commit -q -m '[A-1] fix(post): reject unbalanced postings'".into()]),
+            Reply::Message(fixed.to_string()),
+        ],
+    );
+    let mut deferred: serde_json::Value = serde_json::from_str(&dev_json("deferred")).unwrap();
+    deferred["summary"] = "Which currency do balances use?".into();
+    deferred["deferred"] =
+        serde_json::json!(["The balance endpoint, until the currency is decided"]);
+    deferred["openQuestions"] = serde_json::json!(["EUR or the account's own currency?"]);
+    run.model
+        .script("A-2/01-dev", vec![Reply::Message(deferred.to_string())]);
+    let (code, stdout, stderr) = run.run(&["M1"]);
+    assert_eq!(code, 100, "{stdout}\n{stderr}");
+
+    let a1 = run.summary("A-1");
+    assert_eq!(
+        (a1["outcome"].as_str(), a1["cycles"].as_u64()),
+        (Some("completed"), Some(1))
+    );
+    let logs = run.logs().join("A-1");
+    let dev = context_of(&logs.join("01-dev/prompt.md"));
+    let worktree = run.env.root().join("wt/p/M1/A-1");
+    assert_eq!(dev["issueId"], "A-1");
+    assert_eq!(dev["milestoneId"], "M1");
+    assert_eq!(dev["projectId"], "p");
+    assert_eq!(dev["phase"], "dev");
+    assert_eq!(dev["branchName"], a1["branch"]);
+    assert_eq!(dev["worktreePath"], worktree.display().to_string());
+    assert_eq!(dev["maxReviewCycles"], 2);
+    assert_eq!(dev["reviewCycle"], 1);
+    // The docs as committed on the branch: inside the worktree.
+    assert_eq!(
+        dev["issueDocPath"],
+        worktree
+            .join("docs/projects/p/issues/a1.md")
+            .display()
+            .to_string()
+    );
+    assert!(dev.get("reviewResult").is_none() && dev.get("priorFixSummary").is_none());
+    let fix = context_of(&logs.join("03-fix/prompt.md"));
+    assert_eq!(fix["phase"], "fix");
+    assert_eq!(fix["reviewCycle"], 1);
+    assert_eq!(
+        fix["reviewResult"]["requiredActions"],
+        serde_json::json!(["Reject unbalanced postings"])
+    );
+    assert_eq!(fix["reviewResult"]["issueId"], "A-1");
+    let review = context_of(&logs.join("04-review/prompt.md"));
+    assert_eq!(review["reviewCycle"], 2);
+    assert_eq!(
+        review["priorFixSummary"],
+        "Unbalanced postings are rejected now, with a test."
+    );
+    // The results on disk are the contract's (as the model echoed its context).
+    let result: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(logs.join("03-fix/result.json")).unwrap())
+            .unwrap();
+    assert_eq!(result["phase"], "fix");
+    assert_eq!(result["worktreePath"], worktree.display().to_string());
+
+    let a2 = run.summary("A-2");
+    assert_eq!(a2["outcome"], "deferred");
+    assert_eq!(
+        a2["reason"],
+        "dev deferred to a human: Which currency do balances use?"
+    );
+    assert_eq!(
+        a2["open_questions"],
+        serde_json::json!(["EUR or the account's own currency?"])
+    );
+    assert_eq!(
+        a2["deferred"],
+        serde_json::json!(["The balance endpoint, until the currency is decided"])
+    );
+    let a3 = run.summary("A-3");
+    assert_eq!(a3["outcome"], "skipped");
+    assert!(
+        a3["reason"].as_str().unwrap().contains("A-2 (deferred)"),
+        "{a3}"
+    );
+    // TASKS.md and the report say what the human is asked.
+    let tasks = std::fs::read_to_string(run.env.repo.join("TASKS.md")).unwrap();
+    assert!(
+        tasks.contains("deferred (needs a human)")
+            && tasks.contains("asks: EUR or the account's own currency?"),
+        "{tasks}"
+    );
+    let report = run.orch().args(["report"]).output().unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("Left for a human:\n- The balance endpoint, until the currency is decided")
+            && report.contains("Open questions:\n- EUR or the account's own currency?"),
+        "{report}"
+    );
+}
+
 #[test]
 fn changes_required_then_pass_after_a_fix() {
     let run = Run::new(&[("a1.md", issue("A-1", "M1", ""))], "");

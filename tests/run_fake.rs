@@ -453,3 +453,117 @@ fn the_audit_can_record_without_undoing() {
         "{guard}"
     );
 }
+
+#[test]
+fn a_result_about_another_issue_or_worktree_fails_the_phase() {
+    let mut other: serde_json::Value = serde_json::from_str(&work("pass")).unwrap();
+    other["issueId"] = json!("A-9");
+    let mut elsewhere: serde_json::Value = serde_json::from_str(&work("pass")).unwrap();
+    elsewhere["worktreePath"] = json!("/somewhere/else/");
+    let fake = Fake::new(
+        &[
+            ("a.md", issue("A-1", "M1", "")),
+            ("b.md", issue("B-1", "M1", "")),
+        ],
+        "",
+        json!({
+            "A-1/01-dev": [{"run": COMMIT}, {"message": other.to_string()}],
+            "B-1/01-dev": [{"run": COMMIT}, {"message": elsewhere.to_string()}],
+        }),
+    );
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 100, "{out}");
+    let a = fake.summary("A-1");
+    assert_eq!(a["outcome"], "failed");
+    assert_eq!(
+        a["reason"],
+        "dev phase failed: the result is about another issueId: `A-9`, but this phase was given `A-1`"
+    );
+    assert_eq!(a["phases"][0]["failure"]["kind"], "identity_mismatch");
+    let b = fake.summary("B-1");
+    assert!(
+        b["reason"]
+            .as_str()
+            .unwrap()
+            .contains("another worktreePath: `/somewhere/else/`"),
+        "{b}"
+    );
+}
+
+#[test]
+fn contract_prompt_files_get_their_arguments_without_front_matter() {
+    let fake = Fake::new(&one(), "", json!({}));
+    fake.env.write(
+        ".orch/prompts/dev-auto-parallel.md",
+        "---\ndescription: Develop one issue\nargument-hint: <ORCH_CONTEXT and the issue>\n---\n\n\
+         You develop {{issueId}} on {{branchName}}. Your input:\n\n$ARGUMENTS\n",
+    );
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "their prompt"]);
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let prompt =
+        std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("prompt.md")).unwrap();
+    let context = orch::contract::context::parse(&prompt).expect("starts with ORCH_CONTEXT");
+    let branch = fake.summary("A-1")["branch"].as_str().unwrap().to_owned();
+    assert_eq!(context["branchName"], branch.as_str());
+    assert!(
+        !prompt.contains("description:") && !prompt.contains("argument-hint"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains(&format!("You develop A-1 on {branch}. Your input:")),
+        "{prompt}"
+    );
+    // `$ARGUMENTS` is the context block and the issue.
+    let arguments = prompt.split("Your input:\n\n").nth(1).unwrap();
+    assert!(arguments.starts_with("ORCH_CONTEXT:\n{"), "{arguments}");
+    assert!(
+        arguments.contains("# Issue A-1: Work item A-1\n\n## TL;DR\nDo A-1."),
+        "{arguments}"
+    );
+    assert!(!prompt.contains("$ARGUMENTS"));
+    // orch's phase key is there although the file does not write it.
+    assert!(
+        prompt.trim_end().ends_with("orch-phase-key: A-1/01-dev"),
+        "{prompt}"
+    );
+    // The built-in review prompt carried on.
+    assert_eq!(fake.summary("A-1")["outcome"], "completed");
+}
+
+#[test]
+fn a_schema_override_is_used_when_it_keeps_the_contract_and_refused_when_not() {
+    let fake = Fake::new(&one(), "", json!({}));
+    let builtin: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("../schemas/review.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let mut stricter = builtin.clone();
+    stricter["properties"]["confidence"]["enum"] = json!(["high"]);
+    fake.env
+        .write(".orch/schemas/review.schema.json", stricter.to_string());
+    fake.env.git(&["add", "."]);
+    fake.env.git(&["commit", "-q", "-m", "our review schema"]);
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let used: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fake.phase_dir("A-1", "02-review").join("schema.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(used, stricter);
+
+    let mut broken = builtin;
+    broken["properties"]["status"]["enum"] = json!(["pass", "changes_required"]);
+    fake.env
+        .write(".orch/schemas/review.schema.json", broken.to_string());
+    fake.env.git(&["add", "."]);
+    fake.env
+        .git(&["commit", "-q", "-m", "a schema orch cannot use"]);
+    let (code, out) = fake.run(&["run", "M1", "--issue", "A-1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(".orch/schemas/review.schema.json: `status` must be an enum of exactly pass, changes_required, blocked"),
+        "{out}"
+    );
+}

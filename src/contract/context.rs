@@ -90,7 +90,8 @@ mod tests {
     fn the_block_reads_back_with_the_contract_keys() {
         let ctx = PhaseContext {
             issue_id: "LEDGER-2".into(),
-            issue_doc_path: "/wt/ledger-api/M1/LEDGER-2/docs/projects/ledger-api/issues/L2.md".into(),
+            issue_doc_path: "/wt/ledger-api/M1/LEDGER-2/docs/projects/ledger-api/issues/L2.md"
+                .into(),
             milestone_id: "M1".into(),
             milestone_doc_path: String::new(),
             branch_name: "orch/ledger-api/M1/LEDGER-2-post".into(),

@@ -59,7 +59,11 @@ fn mismatch(field: &str, expected: &str, found: &str) -> PhaseFailure {
 /// ignored.
 fn same_path(a: &str, b: &str) -> bool {
     let norm = |p: &str| {
-        let trimmed = if p.len() > 1 { p.trim_end_matches('/') } else { p };
+        let trimmed = if p.len() > 1 {
+            p.trim_end_matches('/')
+        } else {
+            p
+        };
         std::fs::canonicalize(Path::new(trimmed))
             .map(|c| c.display().to_string())
             .unwrap_or_else(|_| trimmed.to_owned())
@@ -116,7 +120,9 @@ mod tests {
         let mut fix = dev_pass(&wt);
         fix["phase"] = json!("fix");
         expected(PhaseKind::Fix, &wt).check(&fix).unwrap();
-        expected(PhaseKind::Review, &wt).check(&review("pass", &wt)).unwrap();
+        expected(PhaseKind::Review, &wt)
+            .check(&review("pass", &wt))
+            .unwrap();
         expected(PhaseKind::Review, &wt)
             .check(&review("changes_required", &wt))
             .unwrap();

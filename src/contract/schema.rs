@@ -259,11 +259,18 @@ mod tests {
         };
         let e = refused(&|v| {
             v["properties"].as_object_mut().unwrap().remove("issueId");
-            v["required"] = json!(v["properties"].as_object().unwrap().keys().collect::<Vec<_>>());
+            v["required"] = json!(v["properties"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>());
         });
         assert!(e.contains("must keep the common field `issueId`"), "{e}");
         let e = refused(&|v| v["properties"]["status"]["enum"] = json!(["pass", "failed"]));
-        assert!(e.contains("`status` must be an enum of exactly pass, failed, deferred"), "{e}");
+        assert!(
+            e.contains("`status` must be an enum of exactly pass, failed, deferred"),
+            "{e}"
+        );
         let e = refused(&|v| v["additionalProperties"] = json!(true));
         assert!(e.contains("the top level: strict mode"), "{e}");
         let e = refused(&|v| v["required"] = json!(["phase"]));

@@ -199,6 +199,9 @@ pub struct IssueSummary {
     /// The questions it asked (its `openQuestions`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub open_questions: Vec<String>,
+    /// Draft pull requests the dev and fix phases submitted (their `draftPrs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub draft_prs: Vec<String>,
 }
 
 impl IssueSummary {
@@ -839,6 +842,13 @@ impl<R: Runner> Engine<'_, R> {
             }
         }
 
+        for result in results.iter().flatten() {
+            for url in step::list_of_opt(Some(result), "draftPrs") {
+                if !summary.draft_prs.contains(&url) {
+                    summary.draft_prs.push(url);
+                }
+            }
+        }
         if summary.outcome == Outcome::Completed {
             self.finish_commands(
                 &mut summary,
@@ -1509,6 +1519,7 @@ impl IssueSummary {
             commands: Vec::new(),
             deferred: Vec::new(),
             open_questions: Vec::new(),
+            draft_prs: Vec::new(),
         }
     }
 }

@@ -101,7 +101,10 @@ pub(super) fn compose(
     inputs.insert("cycle", cycle.to_string());
     inputs.insert("task_context", task_context);
     inputs.insert("submit_rules", submit_rules(config));
-    inputs.insert("review_doc_rules", review_doc_rules(config, plan, issue, cycle));
+    inputs.insert(
+        "review_doc_rules",
+        review_doc_rules(config, plan, issue, cycle),
+    );
     if let Some(review) = review {
         inputs.insert(
             "review_result",

@@ -29,7 +29,7 @@ mod tests;
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 pub use aliases::{AliasError, GtAliases};
 pub use git::decide_git;
@@ -188,39 +188,16 @@ impl StackContext {
     pub(crate) fn path_inside(&self, path: &str) -> bool {
         let p = Path::new(path);
         if p.is_absolute() {
-            match (&self.worktree, lexical(p)) {
-                (Some(root), Some(p)) => lexical(root).is_some_and(|root| p.starts_with(root)),
+            match (&self.worktree, crate::fsutil::lexical(p)) {
+                (Some(root), Some(p)) => {
+                    crate::fsutil::lexical(root).is_some_and(|root| p.starts_with(root))
+                }
                 _ => false,
             }
         } else {
-            lexical(p).is_some()
+            crate::fsutil::lexical(p).is_some()
         }
     }
-}
-
-/// `path` with `.` dropped and `..` applied; `None` when a relative path climbs above its
-/// start (or an absolute one above `/`).
-fn lexical(path: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    let mut depth = 0usize;
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if depth == 0 {
-                    return None;
-                }
-                depth -= 1;
-                out.pop();
-            }
-            Component::Normal(n) => {
-                depth += 1;
-                out.push(n);
-            }
-            Component::RootDir | Component::Prefix(_) => out.push(c.as_os_str()),
-        }
-    }
-    Some(out)
 }
 
 /// `[guard]` in orch.toml: adjustments to the built-in policy.

@@ -124,7 +124,9 @@ pub enum PhaseFailure {
     InvalidJson { error: String, text: String },
     #[error("the result does not match the phase schema: {}", errors.join("; "))]
     SchemaMismatch { errors: Vec<String> },
-    #[error("the result is about another {field}: `{found}`, but this phase was given `{expected}`")]
+    #[error(
+        "the result is about another {field}: `{found}`, but this phase was given `{expected}`"
+    )]
     IdentityMismatch {
         field: String,
         expected: String,
