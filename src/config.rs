@@ -341,6 +341,20 @@ mod tests {
     }
 
     #[test]
+    fn graphite_submit_takes_never_or_draft() {
+        let c = Config::parse(Path::new("o"), "[graphite]\nsubmit = \"draft\"\n").unwrap();
+        assert!(c.submits_drafts());
+        assert!(!Config::default().submits_drafts());
+        let err = Config::parse(Path::new("orch.toml"), "[graphite]\nsubmit = \"always\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("orch.toml:2: unknown variant `always`, expected `never` or `draft`"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn defaults_and_relative_root() {
         let c = Config::parse(Path::new("orch.toml"), "worktree_root = \"../wt\"\n").unwrap();
         assert_eq!(c.worktree_root(Path::new("/r/repo")), Path::new("/r/wt"));

@@ -151,6 +151,38 @@ pub fn prepare(repo: &Repo, wt: &IssueWorktree, base: &str) -> Result<Prepared, 
     Ok(Prepared::Created)
 }
 
+/// Why the issue's branch, which exists, cannot be taken up again: a new run (its worktree is
+/// gone) finds it without the commit it must start from (`base`, the tip of `parent`), so it
+/// was started from another base, or its parent moved on. `None` when there is no such
+/// branch, when it holds `base`, or when its worktree is still registered (an interrupted run
+/// picks up its own work as it is). orch never reuses or rebases such a branch by itself.
+pub fn stale_branch(
+    repo: &Repo,
+    wt: &IssueWorktree,
+    base: &str,
+    parent: &str,
+) -> Result<Option<String>, GitError> {
+    let Some(tip) = repo.branch_tip(&wt.branch)? else {
+        return Ok(None);
+    };
+    let name = wt.admin_name();
+    if repo.worktrees()?.iter().any(|e| e.name == name && !e.stale) {
+        return Ok(None);
+    }
+    if repo.descends_from(&tip, base)? {
+        return Ok(None);
+    }
+    Ok(Some(format!(
+        "branch `{}` exists from an earlier run but does not contain `{parent}` at {} (where \
+         this issue must start): it was started from another base; orch does not reuse or \
+         rebase it. Delete it if its work is not needed (`git branch -D {}`), or rebase it onto \
+         `{parent}` yourself, then run again",
+        wt.branch,
+        &base[..12.min(base.len())],
+        wt.branch
+    )))
+}
+
 /// What removing a worktree did.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Removed {

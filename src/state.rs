@@ -133,6 +133,10 @@ pub struct RunState {
     /// Not-ready states the run includes (`--include-state`); a resume keeps them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub include_states: Vec<String>,
+    /// The branch the issue branches start from instead of the trunk (`--base`); a resume
+    /// keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
     /// Issues in plan order.
     pub issues: Vec<IssueState>,
 }
@@ -249,10 +253,22 @@ pub struct StateRecorder {
     state: Mutex<Option<RunState>>,
     dashboard: Option<crate::dashboard::Dashboard>,
     plan_file: Option<PathBuf>,
-    task: Option<String>,
-    only_issue: Option<String>,
-    no_build: bool,
-    include_states: Vec<String>,
+    selection: Selection,
+}
+
+/// What a run was limited to, and how it runs: kept in its state so a resume does the same.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--task`: it and its dependencies.
+    pub task: Option<String>,
+    /// `--issue`: that one issue.
+    pub only_issue: Option<String>,
+    /// `--no-build`: skip `build` and `release`.
+    pub no_build: bool,
+    /// `--include-state`: not-ready states to run.
+    pub include_states: Vec<String>,
+    /// `--base`: the branch issue branches start from.
+    pub base: Option<String>,
 }
 
 impl StateRecorder {
@@ -267,10 +283,7 @@ impl StateRecorder {
             state: Mutex::new(prior),
             dashboard,
             plan_file: None,
-            task: None,
-            only_issue: None,
-            no_build: false,
-            include_states: Vec::new(),
+            selection: Selection::default(),
         }
     }
 
@@ -280,20 +293,9 @@ impl StateRecorder {
         self
     }
 
-    /// A run limited to `task` and its dependencies (`--task`), or to one issue (`--issue`),
-    /// whether it skips `build`/`release` (`--no-build`), and the not-ready states it runs
-    /// (`--include-state`).
-    pub fn with_selection(
-        mut self,
-        task: Option<String>,
-        only_issue: Option<String>,
-        no_build: bool,
-        include_states: Vec<String>,
-    ) -> Self {
-        self.task = task;
-        self.only_issue = only_issue;
-        self.no_build = no_build;
-        self.include_states = include_states;
+    /// What the run is limited to and how it runs (see [`Selection`]).
+    pub fn with_selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
         self
     }
 
@@ -316,10 +318,11 @@ impl StateRecorder {
                     updated_at: now.clone(),
                     finished: false,
                     plan_file: self.plan_file.clone(),
-                    task: self.task.clone(),
-                    only_issue: self.only_issue.clone(),
-                    no_build: self.no_build,
-                    include_states: self.include_states.clone(),
+                    task: self.selection.task.clone(),
+                    only_issue: self.selection.only_issue.clone(),
+                    no_build: self.selection.no_build,
+                    include_states: self.selection.include_states.clone(),
+                    base: self.selection.base.clone(),
                     issues: Vec::new(),
                 });
                 state.finished = false;
@@ -446,6 +449,7 @@ mod tests {
             only_issue: None,
             no_build: false,
             include_states: Vec::new(),
+            base: None,
             issues: Vec::new(),
         }
     }

@@ -37,6 +37,12 @@ fn problem(
     }
 }
 
+/// The branch a run's issue branches start from: the base (`base` in orch.toml, `--base`)
+/// when there is one, else the trunk.
+pub fn start_branch(repo: &Repo, config: &Config) -> Option<String> {
+    config.base.clone().or_else(|| trunk(repo, config))
+}
+
 /// The trunk branch: `trunk` from config, else `main`, else `master` (if they exist).
 pub fn trunk(repo: &Repo, config: &Config) -> Option<String> {
     if let Some(t) = &config.trunk {
@@ -135,7 +141,12 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
     }
 
     let head = repo.head()?;
-    let trunk = trunk(repo, config);
+    let trunk = start_branch(repo, config);
+    // What the branch runs start from is called: the base, or the trunk.
+    let (what, key) = match &config.base {
+        Some(_) => ("base", "base"),
+        None => ("trunk", "trunk"),
+    };
     if head.oid.is_none() {
         problems.push(problem(
             "no_commits",
@@ -153,27 +164,41 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
                     [..12.min(head.oid.as_deref().unwrap_or_default().len())]
             ),
             format!(
-                "check out the trunk: `git switch {}`",
+                "check out the {what}: `git switch {}`",
                 trunk.as_deref().unwrap_or("main")
             ),
         ));
     } else if let (Some(trunk), Some(branch)) = (&trunk, &head.branch) {
         if trunk != branch {
             problems.push(problem(
-                "not_on_trunk",
+                if config.base.is_some() {
+                    "not_on_base"
+                } else {
+                    "not_on_trunk"
+                },
                 None,
-                format!("HEAD is on `{branch}`, not on the trunk `{trunk}`"),
-                format!("`git switch {trunk}`, or set `trunk = \"{branch}\"` in orch.toml"),
+                format!("HEAD is on `{branch}`, not on the {what} `{trunk}`"),
+                if config.base.is_some() {
+                    format!(
+                        "`git switch {trunk}`, or name `{branch}` as the base (`--base {branch}`)"
+                    )
+                } else {
+                    format!("`git switch {trunk}`, or set `{key} = \"{branch}\"` in orch.toml")
+                },
             ));
         }
     }
     if let Some(trunk) = &trunk {
         if !repo.branch_exists(trunk) {
             problems.push(problem(
-                "missing_trunk",
+                if config.base.is_some() {
+                    "missing_base"
+                } else {
+                    "missing_trunk"
+                },
                 None,
-                format!("the trunk branch `{trunk}` does not exist"),
-                "create it, or fix `trunk` in orch.toml",
+                format!("the {what} branch `{trunk}` does not exist"),
+                format!("create it, or fix `{key}` (in orch.toml, or --base)"),
             ));
         }
     }

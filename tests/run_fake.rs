@@ -567,3 +567,151 @@ fn a_schema_override_is_used_when_it_keeps_the_contract_and_refused_when_not() {
         "{out}"
     );
 }
+
+#[test]
+fn base_starts_a_stacked_milestone_from_another_branch_and_resume_keeps_it() {
+    let fake = Fake::new(
+        &[
+            ("a.md", issue("A-1", "M1", "blocked: [A-2]\n")),
+            ("b.md", issue("A-2", "M1", "blocked_by: [A-1]\n")),
+        ],
+        "",
+        json!({}),
+    );
+    fake.env.git(&["switch", "-q", "-c", "release"]);
+    let release = fake
+        .env
+        .commit_file("RELEASE.md", "2.0\n", "release branch");
+    // On `release`, a run without --base refuses: HEAD is not on the trunk.
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("HEAD is on `release`, not on the trunk `main`"),
+        "{out}"
+    );
+    fake.env.orch_ok(&["verify-clean", "--base", "release"]);
+    let (code, out) = fake.run(&["run", "M1", "--base", "release", "--dry-run"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("start issue branches from release at {release}")),
+        "{out}"
+    );
+    // Killed after A-1's dev; the resume (no --base) keeps the base.
+    let killed = fake
+        .command(&["run", "M1", "--base", "release"])
+        .env("ORCH_CRASH_AT", "after-dev")
+        .output()
+        .unwrap();
+    assert_eq!(killed.status.code(), None, "killed");
+    let (code, out) = fake.run(&["resume"]);
+    assert_eq!(code, 0, "{out}");
+    let a1 = fake.summary("A-1");
+    let a2 = fake.summary("A-2");
+    assert_eq!(a1["base"], release.as_str());
+    let a1_tip = fake.env.git(&["rev-parse", a1["branch"].as_str().unwrap()]);
+    assert_eq!(
+        a2["base"],
+        a1_tip.trim(),
+        "A-2 stacks on A-1, which starts on release"
+    );
+    let contains = fake.env.git(&[
+        "branch",
+        "--contains",
+        &release,
+        "--format=%(refname:short)",
+    ]);
+    assert!(
+        contains.contains(a2["branch"].as_str().unwrap()),
+        "{contains}"
+    );
+    let state = fake.env.orch_ok(&["status", "--json"]);
+    let state: serde_json::Value = serde_json::from_slice(&state.stdout).unwrap();
+    assert_eq!(state["base"], "release");
+}
+
+#[test]
+fn a_branch_left_on_another_base_is_refused_not_reused() {
+    let fake = Fake::new(&one(), "", json!({}));
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let branch = fake.summary("A-1")["branch"].as_str().unwrap().to_owned();
+    let before = fake.env.git(&["rev-parse", &branch]);
+    // The trunk moves on; a new run of the milestone finds A-1's branch without it.
+    let main = fake
+        .env
+        .commit_file("later.txt", "later\n", "trunk moves on");
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 100, "{out}");
+    let s = fake.summary("A-1");
+    assert_eq!(s["outcome"], "failed");
+    let reason = s["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!(
+            "branch `{branch}` exists from an earlier run but does not contain `main` at {}",
+            &main[..12]
+        )) && reason.contains(&format!("`git branch -D {branch}`")),
+        "{reason}"
+    );
+    assert!(s["phases"].as_array().unwrap().is_empty(), "no phase ran");
+    assert_eq!(
+        fake.env.git(&["rev-parse", &branch]),
+        before,
+        "the branch is untouched"
+    );
+}
+
+#[test]
+fn the_prompts_follow_the_graphite_and_review_doc_settings() {
+    let mut dev: serde_json::Value = serde_json::from_str(&work("pass")).unwrap();
+    dev["draftPrs"] = json!(["https://github.example/acme/shop/pull/7"]);
+    let fake = Fake::new(
+        &one(),
+        "[graphite]\nsubmit = \"draft\"\n[review]\ndoc = true\n",
+        json!({"A-1/01-dev": [{"run": COMMIT}, {"message": dev.to_string()}]}),
+    );
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let read = |phase: &str| {
+        std::fs::read_to_string(fake.phase_dir("A-1", phase).join("prompt.md")).unwrap()
+    };
+    let dev_prompt = read("01-dev");
+    assert!(
+        dev_prompt.contains("submit the stack as draft pull requests with `gt ss --draft`")
+            && dev_prompt.contains("`[A-1] type(scope): summary`")
+            && dev_prompt.contains("`gt modify --commit --all --message"),
+        "{dev_prompt}"
+    );
+    let review = read("02-review");
+    let doc = fake
+        .env
+        .root()
+        .join("wt/p/M1/A-1/docs/projects/p/reviews/REVIEW-M1.md");
+    assert!(
+        review.contains(&format!(
+            "Append an entry for this review to `{}`",
+            doc.display()
+        )) && review.contains("`[A-1] docs(review): review cycle 1`"),
+        "{review}"
+    );
+    let s = fake.summary("A-1");
+    assert_eq!(
+        s["draft_prs"],
+        json!(["https://github.example/acme/shop/pull/7"])
+    );
+    let tasks = std::fs::read_to_string(fake.env.repo.join("TASKS.md")).unwrap();
+    assert!(
+        tasks.contains("[draft PR 1](https://github.example/acme/shop/pull/7)"),
+        "{tasks}"
+    );
+
+    // By default: no submitting, no review doc.
+    let plain = Fake::new(&one(), "", json!({}));
+    let (code, out) = plain.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let dev_prompt =
+        std::fs::read_to_string(plain.phase_dir("A-1", "01-dev").join("prompt.md")).unwrap();
+    assert!(dev_prompt.contains("Do not submit pull requests in this repository"));
+    let review =
+        std::fs::read_to_string(plain.phase_dir("A-1", "02-review").join("prompt.md")).unwrap();
+    assert!(review.contains("Write no review doc: `reviewDocPath` is `\"\"`."));
+}

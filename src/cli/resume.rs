@@ -124,6 +124,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         milestone: plan_file.is_none().then(|| state.milestone.clone()),
         project: state.project.clone(),
         include_state: state.include_states.clone(),
+        base: state.base.clone(),
         scope: plan_file.is_none().then(|| state.scope()),
         file: plan_file,
         docs,

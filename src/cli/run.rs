@@ -25,6 +25,9 @@ pub struct Args {
     /// Also run issues in this not-ready state (`future`, `backlog`, …; repeatable).
     #[arg(long = "include-state", value_name = "STATE", value_delimiter = ',')]
     pub(super) include_state: Vec<String>,
+    /// Start issue branches from this branch instead of the trunk (HEAD must be on it).
+    #[arg(long, value_name = "BRANCH")]
+    pub(super) base: Option<String>,
     /// The exact milestone, when a resume continues a recorded run.
     #[arg(skip)]
     pub(super) scope: Option<crate::naming::Scope>,
@@ -83,7 +86,10 @@ pub(super) fn launch(
     resume: Option<crate::state::RunState>,
     retry: Vec<String>,
 ) -> anyhow::Result<i32> {
-    let ws = Workspace::open(global, args.docs.as_deref())?;
+    let mut ws = Workspace::open(global, args.docs.as_deref())?;
+    if let Some(base) = &args.base {
+        ws.config.base = Some(base.clone());
+    }
     let repo = ws.git()?;
     let repo_root = repo.main_root();
     let err_style = Styler::stderr(global.color);
@@ -161,7 +167,8 @@ pub(super) fn launch(
         println!("Dry run: nothing was changed. A run would:");
         if report.clean {
             println!(
-                "  - start from {} (verify-clean passed)",
+                "  - start issue branches from {} at {} (verify-clean passed)",
+                crate::verify::start_branch(&repo, &ws.config).unwrap_or_else(|| "HEAD".into()),
                 repo.resolve_commit("HEAD")?
             );
         } else {
@@ -313,12 +320,13 @@ pub(super) fn launch(
         });
     let recorder = crate::state::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard)
         .with_plan_file(plan_file)
-        .with_selection(
-            args.task.clone(),
-            args.issue.clone(),
-            args.no_build,
-            args.include_state.clone(),
-        );
+        .with_selection(crate::state::Selection {
+            task: args.task.clone(),
+            only_issue: args.issue.clone(),
+            no_build: args.no_build,
+            include_states: args.include_state.clone(),
+            base: ws.config.base.clone(),
+        });
     let event_log = crate::events::EventLog::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

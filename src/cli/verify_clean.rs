@@ -9,10 +9,16 @@ pub struct Args {
     /// Print `{"clean": bool, "problems": [...]}` on stdout.
     #[arg(long)]
     json: bool,
+    /// Expect HEAD on this branch (a run's `--base`) instead of the trunk.
+    #[arg(long, value_name = "BRANCH")]
+    base: Option<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
-    let ws = Workspace::open(global, None)?;
+    let mut ws = Workspace::open(global, None)?;
+    if let Some(base) = &args.base {
+        ws.config.base = Some(base.clone());
+    }
     let repo = ws.git()?;
     let report = crate::verify::verify_clean(&repo, &ws.config)?;
     if args.json {

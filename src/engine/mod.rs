@@ -389,7 +389,7 @@ impl<R: Runner> Engine<'_, R> {
         let trunk = blocking(move || {
             let repo = Repo::open(&root)?;
             let head = repo.head()?.branch;
-            Ok(crate::verify::trunk(&repo, &config)
+            Ok(crate::verify::start_branch(&repo, &config)
                 .or(head)
                 .unwrap_or_else(|| "main".to_owned()))
         })
@@ -646,6 +646,24 @@ impl<R: Runner> Engine<'_, R> {
             branch: issue.branch.clone(),
             path: issue.worktree.clone(),
         };
+        let (root, wt2, base2, parent2) = (
+            self.repo_root.clone(),
+            wt.clone(),
+            base.to_owned(),
+            parent.to_owned(),
+        );
+        let stale = blocking(move || {
+            lifecycle::stale_branch(&Repo::open(&root)?, &wt2, &base2, &parent2)
+                .map_err(EngineError::from)
+        })
+        .await?;
+        if let Some(reason) = stale {
+            return Ok(IssueSummary {
+                reason: Some(reason),
+                base: Some(base.to_owned()),
+                ..IssueSummary::new(issue, Outcome::Failed, issue_dir)
+            });
+        }
         let (root, wt2, base2) = (self.repo_root.clone(), wt.clone(), base.to_owned());
         let prepared = blocking(move || {
             lifecycle::prepare(&Repo::open(&root)?, &wt2, &base2).map_err(EngineError::from)
