@@ -6,7 +6,6 @@
 
 mod support;
 use serde_json::json;
-use std::os::unix::process::ExitStatusExt;
 use support::fake::FakeRepo;
 
 fn tree() -> FakeRepo {
@@ -333,17 +332,7 @@ fn two_projects_m1_share_no_branch_worktree_log_state_or_dashboard() {
 #[test]
 fn a_crashed_run_is_found_resumed_and_its_worktrees_listed_by_project() {
     let repo = tree();
-    let out = repo
-        .command(&["run", "atlas/M1"])
-        .env("ORCH_CRASH_AT", "after-dev")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGKILL),
-        "{}",
-        stderr_of(&out)
-    );
+    repo.crash_at("after-dev", &["run", "atlas/M1"]);
     // ATLAS-1's worktree is there; beacon has none.
     let listed = |args: &[&str]| {
         String::from_utf8_lossy(&repo.env.orch_ok(&[&["worktrees"], args].concat()).stdout)
@@ -365,17 +354,7 @@ fn a_crashed_run_is_found_resumed_and_its_worktrees_listed_by_project() {
         "{status}"
     );
     // Resumed by name, and killed again after the next review; then resumed by --project.
-    let out = repo
-        .command(&["resume", "atlas/M1"])
-        .env("ORCH_CRASH_AT", "after-review")
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGKILL),
-        "{}",
-        stderr_of(&out)
-    );
+    repo.crash_at("after-review", &["resume", "atlas/M1"]);
     let (code, out) = repo.run(&["resume", "M1", "--project", "atlas"]);
     assert_eq!(code, 0, "{out}");
     assert_eq!(

@@ -597,12 +597,7 @@ fn base_starts_a_stacked_milestone_from_another_branch_and_resume_keeps_it() {
         "{out}"
     );
     // Killed after A-1's dev; the resume (no --base) keeps the base.
-    let killed = fake
-        .command(&["run", "M1", "--base", "release"])
-        .env("ORCH_CRASH_AT", "after-dev")
-        .output()
-        .unwrap();
-    assert_eq!(killed.status.code(), None, "killed");
+    fake.crash_at("after-dev", &["run", "M1", "--base", "release"]);
     let (code, out) = fake.run(&["resume"]);
     assert_eq!(code, 0, "{out}");
     let a1 = fake.summary("A-1");

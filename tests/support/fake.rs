@@ -79,6 +79,22 @@ impl FakeRepo {
         output(self.command(args))
     }
 
+    /// Runs `orch ARGS` with `ORCH_CRASH_AT=point`, asserting orch was killed there.
+    pub fn crash_at(&self, point: &str, args: &[&str]) {
+        use std::os::unix::process::ExitStatusExt;
+        let out = self
+            .command(args)
+            .env("ORCH_CRASH_AT", point)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGKILL),
+            "orch {args:?} did not crash at {point}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// Runs `orch ARGS` with `ORCH_TEST_MARKER_DIR` set: where a plan's commands and checks
     /// leave marker files that prove what ran.
     pub fn run_marked(&self, markers: &std::path::Path, args: &[&str]) -> (i32, String) {
