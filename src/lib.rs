@@ -1,45 +1,23 @@
 //! orch: drive coding-agent CLIs through a milestone of issue docs.
 //!
-//! The library owns every decision (discovery, ordering, naming, rendering);
-//! `cli` is the only place that talks to the terminal.
+//! The layers, bottom up (each imports only those below it):
+//! - `util`, `model`: helpers, and the pure data of a run (plans, records, events);
+//! - `input` (what users write: config, docs, plan files), `git` (the only git2 importer);
+//! - `workspace` (orch's use of git), `guard`, `agent` (runners, prompts, the contract),
+//!   `gates` (checks, approvals, the user's commands);
+//! - `engine` (the loop); `record` (the run on disk), `report` (what people read);
+//! - `cli`, the only place that talks to the terminal.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
-pub mod acceptance;
-pub mod approval;
-pub mod audit;
-pub mod capture;
+pub mod agent;
 pub mod cli;
-pub mod command;
-pub mod config;
-pub mod contract;
-pub mod dag;
-pub mod dashboard;
-pub mod docs;
 pub mod engine;
-pub mod events;
-pub mod exit;
-pub mod failpoint;
-pub mod fsutil;
+pub mod gates;
 pub mod git;
-pub mod graphite;
 pub mod guard;
-pub mod handoff;
-pub mod lifecycle;
-pub mod lock;
-pub mod naming;
-pub mod natural;
-pub mod plan;
-pub mod planfile;
-pub mod problem;
-pub mod prompts;
-pub mod redact;
-pub mod render;
-pub mod repomap;
+pub mod input;
+pub mod model;
+pub mod record;
 pub mod report;
-pub mod runner;
-pub mod scaffold;
-pub mod shim;
-pub mod state;
-pub mod style;
-pub mod timeutil;
-pub mod verify;
+pub mod util;
+pub mod workspace;

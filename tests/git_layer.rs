@@ -2,9 +2,9 @@
 //! verify-clean, the worktree lifecycle, per-phase capture and `orch diff`.
 
 mod support;
-use orch::capture::{self, PhaseId};
 use orch::git::{QuickStatus, Repo, StatusEntry};
-use orch::lifecycle::{self, IssueWorktree, Prepared};
+use orch::workspace::capture::{self, PhaseId};
+use orch::workspace::worktrees::{self, IssueWorktree, Prepared};
 use std::path::{Path, PathBuf};
 use support::TestEnv;
 
@@ -26,7 +26,7 @@ fn worktree_root(env: &TestEnv) -> PathBuf {
 
 fn issue(env: &TestEnv, id: &str) -> IssueWorktree {
     IssueWorktree::new(
-        &orch::naming::Scope::new(None, "M1"),
+        &orch::model::naming::Scope::new(None, "M1"),
         id,
         &format!("Work on {id}"),
         &worktree_root(env),
@@ -166,8 +166,8 @@ fn leftover_and_stale_worktrees_are_reported() {
     let repo = Repo::open(&env.repo).unwrap();
     let a = issue(&env, "A-1");
     let b = issue(&env, "B-2");
-    lifecycle::prepare(&repo, &a, &head).unwrap();
-    lifecycle::prepare(&repo, &b, &head).unwrap();
+    worktrees::prepare(&repo, &a, &head).unwrap();
+    worktrees::prepare(&repo, &b, &head).unwrap();
     std::fs::remove_dir_all(&b.path).unwrap();
     assert_eq!(sorted(kinds(&env).1), ["orch_worktree", "stale_worktree"]);
     // A user's own worktree elsewhere is none of orch's business.
@@ -189,7 +189,7 @@ fn leftover_and_stale_worktrees_are_reported() {
 #[test]
 fn locks_are_reported_live_or_stale() {
     let (env, _) = repo_with_commit();
-    let host = orch::lock::hostname();
+    let host = orch::workspace::lock::hostname();
     std::fs::create_dir_all(env.repo.join(".git/orch")).unwrap();
     let write_lock = |pid: u32| {
         let lock = serde_json::json!({"pid": pid, "host": host, "started_at": "2026-01-02T03:04:05Z", "command": "orch run M1"});
@@ -494,23 +494,23 @@ fn a_worktree_holding_another_branch_is_not_reused() {
     let (env, head) = repo_with_commit();
     let repo = Repo::open(&env.repo).unwrap();
     let ours = issue(&env, "A-1");
-    lifecycle::prepare(&repo, &ours, &head).unwrap();
+    worktrees::prepare(&repo, &ours, &head).unwrap();
     // Work stacked on the issue branch (as `gt create` does) is still ours.
     env.git_in(&ours.path, &["checkout", "-q", "-b", "stacked"]);
     env.commit_file_in(&ours.path, "s.txt", "s\n", "stacked work");
     assert_eq!(
-        lifecycle::prepare(&repo, &ours, &head).unwrap(),
+        worktrees::prepare(&repo, &ours, &head).unwrap(),
         Prepared::Reused
     );
     // Same milestone and id, another branch (a plan named like the milestone): refused.
     let theirs = IssueWorktree::new(
-        &orch::naming::Scope::new(None, "M1"),
+        &orch::model::naming::Scope::new(None, "M1"),
         "A-1",
         "Another title",
         &worktree_root(&env),
     );
     assert_eq!(theirs.path, ours.path);
-    let err = lifecycle::prepare(&repo, &theirs, &head)
+    let err = worktrees::prepare(&repo, &theirs, &head)
         .unwrap_err()
         .to_string();
     assert!(
@@ -525,7 +525,7 @@ fn create_reuse_remove() {
     let repo = Repo::open(&env.repo).unwrap();
     let wt = issue(&env, "LEDGER-2");
     assert_eq!(
-        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        worktrees::prepare(&repo, &wt, &head).unwrap(),
         Prepared::Created
     );
     assert_eq!(wt.branch, "orch/M1/LEDGER-2-work-on-ledger-2");
@@ -544,12 +544,12 @@ fn create_reuse_remove() {
     // Resume: the same worktree is reused, commits made in it are kept.
     let c = env.commit_file_in(&wt.path, "src/a.rs", "fn a() {}\n", "Add a");
     assert_eq!(
-        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        worktrees::prepare(&repo, &wt, &head).unwrap(),
         Prepared::Reused
     );
     assert_eq!(env.git(&["rev-parse", &wt.branch]).trim(), c);
 
-    let removed = lifecycle::remove(&repo, &wt).unwrap();
+    let removed = worktrees::remove(&repo, &wt).unwrap();
     assert!(removed.existed);
     assert_eq!(removed.rescue_ref, None);
     assert!(!wt.path.exists());
@@ -560,9 +560,9 @@ fn create_reuse_remove() {
         "the branch stays"
     );
     // Removing again is a no-op; preparing again recreates it on the kept branch.
-    assert!(!lifecycle::remove(&repo, &wt).unwrap().existed);
+    assert!(!worktrees::remove(&repo, &wt).unwrap().existed);
     assert_eq!(
-        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        worktrees::prepare(&repo, &wt, &head).unwrap(),
         Prepared::Created
     );
     assert_eq!(env.git_in(&wt.path, &["rev-parse", "HEAD"]).trim(), c);
@@ -573,7 +573,7 @@ fn removing_a_dirty_worktree_rescues_everything() {
     let (env, head) = repo_with_commit();
     let repo = Repo::open(&env.repo).unwrap();
     let wt = issue(&env, "A-1");
-    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    worktrees::prepare(&repo, &wt, &head).unwrap();
     let tip = env.commit_file_in(&wt.path, "kept.txt", "committed\n", "Committed work");
     std::fs::write(wt.path.join("README.md"), "modified\n").unwrap();
     std::fs::write(wt.path.join("untracked.txt"), "untracked\n").unwrap();
@@ -583,7 +583,7 @@ fn removing_a_dirty_worktree_rescues_everything() {
     std::fs::create_dir_all(wt.path.join("target")).unwrap();
     std::fs::write(wt.path.join("target/ignored.o"), "ignored").unwrap();
 
-    let removed = lifecycle::remove(&repo, &wt).unwrap();
+    let removed = worktrees::remove(&repo, &wt).unwrap();
     let rescue = removed.rescue_ref.expect("rescued");
     assert_eq!(rescue, "refs/orch/rescue/M1/A-1/1");
     assert!(!wt.path.exists());
@@ -612,10 +612,10 @@ fn removing_a_dirty_worktree_rescues_everything() {
     );
 
     // A second dirty removal gets the next number.
-    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    worktrees::prepare(&repo, &wt, &head).unwrap();
     std::fs::write(wt.path.join("again.txt"), "x").unwrap();
     assert_eq!(
-        lifecycle::remove(&repo, &wt).unwrap().rescue_ref.as_deref(),
+        worktrees::remove(&repo, &wt).unwrap().rescue_ref.as_deref(),
         Some("refs/orch/rescue/M1/A-1/2")
     );
 }
@@ -627,7 +627,7 @@ fn a_foreign_directory_in_the_way_is_refused() {
     let wt = issue(&env, "A-1");
     std::fs::create_dir_all(&wt.path).unwrap();
     std::fs::write(wt.path.join("precious.txt"), "mine").unwrap();
-    let err = lifecycle::prepare(&repo, &wt, &head)
+    let err = worktrees::prepare(&repo, &wt, &head)
         .unwrap_err()
         .to_string();
     assert!(
@@ -653,12 +653,12 @@ fn hostile_ids_stay_contained() {
     let root = worktree_root(&env);
     for id in ["-rf", "a b", "問題", "x.lock", "@{-1}", "HEAD", "~^:?*["] {
         let wt = IssueWorktree::new(
-            &orch::naming::Scope::new(None, "M 1"),
+            &orch::model::naming::Scope::new(None, "M 1"),
             id,
             "../../escape",
             &root,
         );
-        lifecycle::prepare(&repo, &wt, &head).unwrap();
+        worktrees::prepare(&repo, &wt, &head).unwrap();
         let full = format!("refs/heads/{}", wt.branch);
         assert!(full.starts_with("refs/heads/orch/"), "{full}");
         assert_eq!(env.git(&["rev-parse", "--verify", &full]).trim(), head);
@@ -667,7 +667,7 @@ fn hostile_ids_stay_contained() {
             .canonicalize()
             .unwrap()
             .starts_with(root.canonicalize().unwrap()));
-        lifecycle::remove(&repo, &wt).unwrap();
+        worktrees::remove(&repo, &wt).unwrap();
     }
     let branches = env.git(&["for-each-ref", "--format=%(refname)", "refs/heads"]);
     assert!(
@@ -713,7 +713,7 @@ fn phase_ranges_match_git() {
     let (env, head) = repo_with_commit();
     let repo = Repo::open(&env.repo).unwrap();
     let wt = issue(&env, "A-1");
-    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    worktrees::prepare(&repo, &wt, &head).unwrap();
 
     // Zero commits.
     let review = Phase {
@@ -813,7 +813,7 @@ fn stacked_branches_are_recorded() {
     let (env, head) = repo_with_commit();
     let repo = Repo::open(&env.repo).unwrap();
     let wt = issue(&env, "A-1");
-    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    worktrees::prepare(&repo, &wt, &head).unwrap();
     let range = Phase {
         env: &env,
         wt: &wt,
@@ -852,7 +852,7 @@ fn diff_survives_worktree_removal_and_branch_deletion() {
     let (env, head) = repo_with_commit();
     let repo = Repo::open(&env.repo).unwrap();
     let wt = issue(&env, "A-1");
-    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    worktrees::prepare(&repo, &wt, &head).unwrap();
     let dev = Phase {
         env: &env,
         wt: &wt,
@@ -885,7 +885,7 @@ fn diff_survives_worktree_removal_and_branch_deletion() {
             "Fix review findings",
         );
     });
-    lifecycle::remove(&repo, &wt).unwrap();
+    worktrees::remove(&repo, &wt).unwrap();
     env.git(&["branch", "-D", &wt.branch]);
     env.git(&["gc", "-q", "--prune=now"]);
 
@@ -1054,7 +1054,7 @@ fn orch_worktree_matches_git_worktree_add() {
     let repo = Repo::open(&env.repo).unwrap();
     let wt = issue(&env, "FID-1");
     assert_eq!(
-        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        worktrees::prepare(&repo, &wt, &head).unwrap(),
         Prepared::Created
     );
     // Before any git command can refresh it: the index carries each file's real stat data.
@@ -1125,7 +1125,7 @@ fn orch_worktree_matches_git_worktree_add() {
         " M a/b/c/deep.txt\n"
     );
 
-    let removed = lifecycle::remove(&repo, &wt).unwrap();
+    let removed = worktrees::remove(&repo, &wt).unwrap();
     let rescue = removed.rescue_ref.expect("the modification is rescued");
     assert_eq!(
         env.git(&["show", &format!("{rescue}:a/b/c/deep.txt")]),
@@ -1145,7 +1145,7 @@ fn orch_worktree_matches_git_worktree_add() {
     env.git(&["commit", "-q", "-m", "CRLF for text"]);
     let head = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
     let crlf = issue(&env, "FID-2");
-    lifecycle::prepare(&repo, &crlf, &head).unwrap();
+    worktrees::prepare(&repo, &crlf, &head).unwrap();
     let theirs = env.root().join("git-made-crlf");
     let theirs_arg = theirs.to_str().unwrap();
     env.git(&["worktree", "add", "-q", "-b", "git-crlf", theirs_arg, &head]);
@@ -1155,7 +1155,7 @@ fn orch_worktree_matches_git_worktree_add() {
     );
     assert_eq!(files(&crlf.path), files(&theirs));
     assert_eq!(env.git_in(&crlf.path, &["status", "--porcelain"]), "");
-    lifecycle::remove(&repo, &crlf).unwrap();
+    worktrees::remove(&repo, &crlf).unwrap();
 }
 
 #[test]
@@ -1163,13 +1163,13 @@ fn a_creation_cut_off_by_a_crash_is_rebuilt_and_other_locks_are_respected() {
     let (env, head) = repo_with_commit();
     let repo = Repo::open(&env.repo).unwrap();
     let wt = issue(&env, "A-1");
-    lifecycle::prepare(&repo, &wt, &head).unwrap();
+    worktrees::prepare(&repo, &wt, &head).unwrap();
     // What a crash mid-creation leaves: the registration locked "initializing", files half written.
     let admin = env.repo.join(".git/worktrees").join(wt.admin_name());
     std::fs::write(admin.join("locked"), "initializing\n").unwrap();
     std::fs::remove_file(wt.path.join("README.md")).unwrap();
     assert_eq!(
-        lifecycle::prepare(&repo, &wt, &head).unwrap(),
+        worktrees::prepare(&repo, &wt, &head).unwrap(),
         Prepared::Created
     );
     assert!(!admin.join("locked").exists());
@@ -1180,7 +1180,7 @@ fn a_creation_cut_off_by_a_crash_is_rebuilt_and_other_locks_are_respected() {
     assert!(env.git_in(&wt.path, &["status", "--porcelain"]).is_empty());
     // A lock somebody set on purpose is never overridden.
     std::fs::write(admin.join("locked"), "on a USB disk\n").unwrap();
-    let err = lifecycle::prepare(&repo, &wt, &head)
+    let err = worktrees::prepare(&repo, &wt, &head)
         .unwrap_err()
         .to_string();
     assert!(err.contains("is locked (on a USB disk)"), "{err}");

@@ -2,7 +2,7 @@
 //! repository initialised for Graphite with a stack of three branches.
 
 mod support;
-use orch::shim::ShimContext;
+use orch::guard::shim::ShimContext;
 use std::path::{Path, PathBuf};
 use support::TestEnv;
 
@@ -66,7 +66,7 @@ impl Stack {
     fn guarded(&self, args: &[&str]) -> std::process::Output {
         self.env
             .orch()
-            .env(orch::shim::CONTEXT_ENV, &self.ctx_path)
+            .env(orch::guard::shim::CONTEXT_ENV, &self.ctx_path)
             .args(["guard", "gt", "--"])
             .args(args)
             .output()

@@ -2,7 +2,7 @@
 //! validates through the CLI and plans in dependency order with its full task spec.
 
 mod support;
-use orch::planfile;
+use orch::input::planfile;
 use std::path::{Path, PathBuf};
 use support::TestEnv;
 
@@ -410,7 +410,7 @@ fn order_breaks_ties_by_natural_id_and_only_keeps_dependencies() {
         &env,
         "version: 1\ntasks:\n  - {id: D-10, title: Ten}\n  - {id: D-3, title: Three, dependencies: [D-10, D-2]}\n  - {id: D-2, title: Two}\n  - {id: D-4, title: Four, dependencies: [D-2]}\n  - {id: D-1, title: One}\n",
     );
-    let config = orch::config::Config::default();
+    let config = orch::input::config::Config::default();
     let ids = |only: Option<&str>| -> Vec<String> {
         planfile::to_plan(&file, &config, &env.repo, only)
             .unwrap()
@@ -441,10 +441,18 @@ fn plain_lists_and_maps_are_both_accepted_for_paths_and_approvals() {
     assert_eq!(file.tasks[0].paths, ["a.rs"]);
     assert_eq!(file.tasks[1].paths, ["b.rs"]);
     assert_eq!(file.tasks[0].approvals, ["tag", "deploy"]);
-    let plan = planfile::to_plan(&file, &orch::config::Config::default(), &env.repo, None).unwrap();
+    let plan = planfile::to_plan(
+        &file,
+        &orch::input::config::Config::default(),
+        &env.repo,
+        None,
+    )
+    .unwrap();
     assert_eq!(plan.issues[0].spec.approvals, ["deploy", "tag"]);
     assert_eq!(plan.issues[1].spec.approvals, ["deploy"]);
-    assert!(orch::naming::is_valid_branch_name(&plan.issues[0].branch));
+    assert!(orch::model::naming::is_valid_branch_name(
+        &plan.issues[0].branch
+    ));
     assert!(plan.milestone.starts_with("My-Shop-"), "{}", plan.milestone);
 }
 

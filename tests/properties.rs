@@ -1,8 +1,8 @@
 //! Property tests: no input makes orch panic, and every order it produces respects every edge.
 
-use orch::docs::fix::{self, Addition};
-use orch::docs::{issue, DocSet};
-use orch::{dag, naming};
+use orch::input::docs::fix::{self, Addition};
+use orch::input::docs::{issue, DocSet};
+use orch::model::{dag, naming};
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -46,7 +46,7 @@ proptest! {
                 Err(b) => set.broken.push(b),
             }
         }
-        let index = orch::docs::index::DocIndex::new(&set.docs);
+        let index = orch::input::docs::index::DocIndex::new(&set.docs);
         let scope = naming::Scope::new(None, "M");
         match dag::order_milestone(&set, &index, &scope, &Default::default()) {
             Ok(order) => {

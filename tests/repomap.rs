@@ -2,8 +2,8 @@
 //! tree, reused while the tree is unchanged.
 
 mod support;
+use orch::agent::repomap::{self, cache_path, Lang, Skip};
 use orch::git::Repo;
-use orch::repomap::{self, cache_path, Lang, Skip};
 use support::TestEnv;
 
 fn repo_with_sources() -> (TestEnv, String) {

@@ -230,7 +230,7 @@ fn a_project_milestone_of_a_many_project_tree() {
 /// The context block a logged prompt starts with (it must parse).
 fn context_of(prompt_md: &Path) -> serde_json::Value {
     let text = std::fs::read_to_string(prompt_md).unwrap();
-    orch::contract::context::parse(&text).unwrap_or_else(|| {
+    orch::agent::contract::context::parse(&text).unwrap_or_else(|| {
         panic!(
             "{} does not start with ORCH_CONTEXT: {text}",
             prompt_md.display()

@@ -283,7 +283,7 @@ fn one_run_per_repository() {
     assert!(!lock.exists(), "released at the end");
 
     // A lock left by a dead process: refused, then taken over with --force-unlock.
-    let dead = json!({"pid": u32::MAX - 1, "host": orch::lock::hostname(), "started_at": "2026-01-01T00:00:00Z", "command": "orch run M1"});
+    let dead = json!({"pid": u32::MAX - 1, "host": orch::workspace::lock::hostname(), "started_at": "2026-01-01T00:00:00Z", "command": "orch run M1"});
     std::fs::write(&lock, dead.to_string()).unwrap();
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 1);
@@ -504,7 +504,7 @@ fn contract_prompt_files_get_their_arguments_without_front_matter() {
     assert_eq!(code, 0, "{out}");
     let prompt =
         std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("prompt.md")).unwrap();
-    let context = orch::contract::context::parse(&prompt).expect("starts with ORCH_CONTEXT");
+    let context = orch::agent::contract::context::parse(&prompt).expect("starts with ORCH_CONTEXT");
     let branch = fake.summary("A-1")["branch"].as_str().unwrap().to_owned();
     assert_eq!(context["branchName"], branch.as_str());
     assert!(

@@ -2,8 +2,8 @@
 //! withdraws) a human's approval of a gate, so `orch resume` can run what waited for it.
 
 use super::{hinted, GlobalArgs, Workspace};
-use crate::exit;
-use crate::naming::Scope;
+use crate::cli::exit;
+use crate::model::naming::Scope;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,7 +31,7 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    if crate::naming::ref_component(&args.gate) != args.gate || args.gate.is_empty() {
+    if crate::model::naming::ref_component(&args.gate) != args.gate || args.gate.is_empty() {
         return Err(hinted(
             format!("`{}` is not a gate name", args.gate),
             "gates are names like apply_patch, deploy, tag",
@@ -57,7 +57,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         ),
     };
     let common = repo.common_dir();
-    let state = crate::state::latest(&common, Some(&milestone));
+    let state = crate::record::state::latest(&common, Some(&milestone));
     if let (Some(task), false) = (&args.task, args.revoke) {
         let known: Option<(Vec<&str>, &str)> = match (&plan, &state) {
             (Some(plan), _) => Some((plan.issues.iter().map(|i| i.id.as_str()).collect(), "")),
@@ -108,7 +108,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         .map_or("every task".to_owned(), |t| format!("task {t}"));
     if args.revoke {
         let removed =
-            crate::approval::revoke(&common, &milestone, &args.gate, args.task.as_deref())?;
+            crate::gates::approval::revoke(&common, &milestone, &args.gate, args.task.as_deref())?;
         if removed == 0 {
             println!(
                 "No approval of `{}` for {scope} of {milestone} was recorded.",
@@ -119,7 +119,8 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         }
         return Ok(exit::OK);
     }
-    let approval = crate::approval::grant(&common, &milestone, &args.gate, args.task.as_deref())?;
+    let approval =
+        crate::gates::approval::grant(&common, &milestone, &args.gate, args.task.as_deref())?;
     println!(
         "Approved `{}` for {scope} of {milestone} ({} at {}).",
         approval.gate, approval.by, approval.at

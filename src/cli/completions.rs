@@ -11,5 +11,5 @@ pub struct Args {
 pub fn run(args: &Args) -> anyhow::Result<i32> {
     let mut cmd = super::Cli::command();
     clap_complete::generate(args.shell, &mut cmd, "orch", &mut std::io::stdout());
-    Ok(crate::exit::OK)
+    Ok(crate::cli::exit::OK)
 }

@@ -2,9 +2,9 @@
 //! troubleshooting. Not a user interface; it may change at any time.
 
 use super::{GlobalArgs, Workspace};
-use crate::exit;
-use crate::lifecycle::{self, IssueWorktree};
-use crate::repomap;
+use crate::agent::repomap;
+use crate::cli::exit;
+use crate::workspace::worktrees::{self, IssueWorktree};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -51,18 +51,23 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             base,
         } => {
             let wt = IssueWorktree::new(
-                &crate::naming::Scope::new(None, milestone),
+                &crate::model::naming::Scope::new(None, milestone),
                 id,
                 title,
                 &root,
             );
             let base = repo.resolve_commit(base)?;
-            let prepared = lifecycle::prepare(&repo, &wt, &base)?;
+            let prepared = worktrees::prepare(&repo, &wt, &base)?;
             println!("{prepared:?} {} {}", wt.branch, wt.path.display());
         }
         DebugCommand::WorktreeRemove { milestone, id } => {
-            let wt = IssueWorktree::new(&crate::naming::Scope::new(None, milestone), id, "", &root);
-            let removed = lifecycle::remove(&repo, &wt)?;
+            let wt = IssueWorktree::new(
+                &crate::model::naming::Scope::new(None, milestone),
+                id,
+                "",
+                &root,
+            );
+            let removed = worktrees::remove(&repo, &wt)?;
             println!("{removed:?}");
         }
         DebugCommand::RepoMap { rev, budget, hint } => {

@@ -2,9 +2,9 @@
 //! worktree is gone and the branch deleted (the pinned refs keep the commits).
 
 use super::{hinted, GlobalArgs, Workspace};
-use crate::capture::{self, PhaseRange};
-use crate::exit;
-use crate::style::Styler;
+use crate::cli::exit;
+use crate::report::style::Styler;
+use crate::workspace::capture::{self, PhaseRange};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -4,12 +4,12 @@
 //! written unless `--force`: the diff is then the only record of what the doc was.
 
 use super::{hinted, GlobalArgs, Workspace};
-use crate::docs::fix::{self, Addition, Fixed};
-use crate::docs::DocSet;
-use crate::exit;
-use crate::problem::Severity;
-use crate::render::problems;
-use crate::style::Styler;
+use crate::cli::exit;
+use crate::input::docs::fix::{self, Addition, Fixed};
+use crate::input::docs::DocSet;
+use crate::model::problem::Severity;
+use crate::report::problems;
+use crate::report::style::Styler;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -126,15 +126,15 @@ fn fix_docs(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<i32> {
     let rules = super::state_rules(&ws, &[])?;
     // Errors, and the repairs that could not be made (warnings such as a pending dependency
     // are no defect of a doc).
-    let mut left: Vec<crate::problem::Problem> =
-        crate::plan::validate(&after, args.project.as_deref(), &rules)
+    let mut left: Vec<crate::model::problem::Problem> =
+        crate::model::plan::validate(&after, args.project.as_deref(), &rules)
             .into_iter()
             .filter(|p| p.severity == Severity::Error)
             .collect();
     for (path, fixed) in &planned {
         for refusal in &fixed.refused {
             left.push(
-                crate::problem::Problem::warning(
+                crate::model::problem::Problem::warning(
                     path.as_path(),
                     Some(refusal.line),
                     format!("not repaired: {}", refusal.what),
@@ -143,7 +143,7 @@ fn fix_docs(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<i32> {
             );
         }
     }
-    crate::problem::sort(&mut left);
+    crate::model::problem::sort(&mut left);
     left.dedup();
     let repairs: usize = changed.iter().map(|(_, f)| f.repairs.len()).sum();
     let verb = if args.dry_run {
@@ -200,11 +200,12 @@ fn missing_sides(
             .iter()
             .map(|(p, b)| (p.as_path(), p.as_path(), b.as_slice())),
     );
-    let index = crate::docs::index::DocIndex::new(&view.docs);
+    let index = crate::input::docs::index::DocIndex::new(&view.docs);
     let mut out: BTreeMap<PathBuf, Vec<Addition>> = BTreeMap::new();
-    let keep = |d: &crate::docs::IssueDoc| project.is_none_or(|p| d.project.as_deref() == Some(p));
+    let keep =
+        |d: &crate::input::docs::IssueDoc| project.is_none_or(|p| d.project.as_deref() == Some(p));
     // Declared anywhere; repaired where the missing side is in scope.
-    for edge in crate::dag::one_sided(&view, &index, |_| true) {
+    for edge in crate::model::dag::one_sided(&view, &index, |_| true) {
         if !keep(edge.other) {
             continue;
         }
@@ -261,7 +262,7 @@ fn dirty_files<'a>(
 /// Replaces `path` atomically, keeping its permission bits.
 fn write_keeping_mode(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let mode = std::fs::metadata(path).map(|m| m.permissions()).ok();
-    crate::fsutil::write_atomically(path, bytes).map_err(|e| {
+    crate::util::fsutil::write_atomically(path, bytes).map_err(|e| {
         hinted(
             format!("cannot write {}: {e}", path.display()),
             "check the file's permissions",

@@ -3,8 +3,8 @@
 //! phase's bin directory do).
 
 use super::{hinted, GlobalArgs, Workspace};
-use crate::exit;
-use crate::style::Styler;
+use crate::cli::exit;
+use crate::report::style::Styler;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -41,8 +41,8 @@ enum GuardCommand {
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     match &args.command {
-        GuardCommand::Gt { args } => Ok(crate::shim::run("gt", args)),
-        GuardCommand::Git { args } => Ok(crate::shim::run("git", args)),
+        GuardCommand::Gt { args } => Ok(crate::guard::shim::run("gt", args)),
+        GuardCommand::Git { args } => Ok(crate::guard::shim::run("git", args)),
         GuardCommand::Log {
             issue,
             milestone,

@@ -1,8 +1,8 @@
 //! `orch init`: scaffold orch's files in the current repository, never overwriting one.
 
 use super::{GlobalArgs, Workspace};
-use crate::exit;
-use crate::scaffold::{self, Step};
+use crate::cli::exit;
+use crate::input::scaffold::{self, Step};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {}

@@ -7,6 +7,7 @@ mod completions;
 mod debug;
 mod diff;
 mod docs;
+pub mod exit;
 mod guard;
 mod init;
 mod plan;
@@ -20,10 +21,10 @@ mod validate;
 mod verify_clean;
 mod worktrees;
 
-use crate::config::{find_repo_root, Config};
-use crate::exit;
-use crate::naming::Scope;
-use crate::style::{ColorChoice, Styler};
+use crate::input::config::{find_repo_root, Config};
+
+use crate::model::naming::Scope;
+use crate::report::style::{ColorChoice, Styler};
 use clap::{Parser, Subcommand};
 use select::{issue_log_dirs, latest_state, select_scope, WhichRun};
 use std::path::{Path, PathBuf};
@@ -109,9 +110,13 @@ pub fn main() -> i32 {
         std::process::exit(exit::INTERNAL);
     }));
     let mut argv = std::env::args();
-    if let Some(tool) = argv.next().as_deref().and_then(crate::shim::invoked_as) {
+    if let Some(tool) = argv
+        .next()
+        .as_deref()
+        .and_then(crate::guard::shim::invoked_as)
+    {
         let args: Vec<String> = argv.collect();
-        return crate::shim::run(tool, &args);
+        return crate::guard::shim::run(tool, &args);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -254,14 +259,14 @@ impl Workspace {
         Ok(crate::git::Repo::open(root)?)
     }
 
-    fn load_docs(&self) -> anyhow::Result<crate::docs::DocSet> {
-        crate::docs::load(&self.docs_base, self.config.docs_glob()).map_err(|e| {
+    fn load_docs(&self) -> anyhow::Result<crate::input::docs::DocSet> {
+        crate::input::docs::load(&self.docs_base, self.config.docs_glob()).map_err(|e| {
             let hint = match &e {
-                crate::docs::DiscoverError::MissingDir { .. } => format!(
+                crate::input::docs::DiscoverError::MissingDir { .. } => format!(
                     "issue docs are looked up as `{}`; point at another tree with --docs <DIR> or set `docs_glob` in orch.toml",
                     self.config.docs_glob()
                 ),
-                crate::docs::DiscoverError::Glob { .. } => "fix `docs_glob` in orch.toml".to_owned(),
+                crate::input::docs::DiscoverError::Glob { .. } => "fix `docs_glob` in orch.toml".to_owned(),
             };
             hinted(e.to_string(), hint)
         })
@@ -273,7 +278,7 @@ impl Workspace {
 fn state_rules(
     ws: &Workspace,
     include: &[String],
-) -> anyhow::Result<crate::docs::states::StateRules> {
+) -> anyhow::Result<crate::input::docs::states::StateRules> {
     let rules = ws.config.state_rules(include);
     if let Some(bad) = rules.unknown_include() {
         return Err(hinted(
@@ -291,23 +296,24 @@ fn state_rules(
 /// could not be done ("plan", "run"). Problems in docs outside the run get one line.
 fn plan_or_report(
     global: &GlobalArgs,
-    set: &crate::docs::DocSet,
+    set: &crate::input::docs::DocSet,
     scope: &Scope,
     config: &Config,
     repo_root: &Path,
-    rules: &crate::docs::states::StateRules,
+    rules: &crate::input::docs::states::StateRules,
     verb: &str,
-) -> Result<crate::plan::Plan, i32> {
+) -> Result<crate::model::plan::Plan, i32> {
     let style = Styler::stderr(global.color);
-    let plan = crate::plan::build(set, scope, config, repo_root, rules).map_err(|found| {
-        eprint!("{}", crate::render::problems::render(&found, &style));
-        eprintln!(
-            "{} cannot {verb} milestone {scope}: {}; nothing was changed",
-            style.red("Error:"),
-            crate::render::problems::count(&found)
-        );
-        exit::USER_ERROR
-    })?;
+    let plan =
+        crate::model::plan::build(set, scope, config, repo_root, rules).map_err(|found| {
+            eprint!("{}", crate::report::problems::render(&found, &style));
+            eprintln!(
+                "{} cannot {verb} milestone {scope}: {}; nothing was changed",
+                style.red("Error:"),
+                crate::report::problems::count(&found)
+            );
+            exit::USER_ERROR
+        })?;
     if plan.problems_elsewhere > 0 {
         eprintln!(
             "{}: {} doc{} outside {scope} {} problems (not part of this run); `orch validate` lists them",
@@ -344,7 +350,7 @@ fn plan_file_path(
                 Some(dir) => cwd.join(dir),
                 None => cwd.clone(),
             });
-            relative_to(&root, &cwd).join(crate::planfile::DEFAULT_FILE)
+            relative_to(&root, &cwd).join(crate::input::planfile::DEFAULT_FILE)
         }
     };
     let path = path.strip_prefix("./").map(Path::to_owned).unwrap_or(path);
@@ -355,7 +361,7 @@ fn plan_file_path(
                 Some(_) => "check the path given to --file".to_owned(),
                 None => format!(
                     "write an `{}` at the repository root, or name one with --file",
-                    crate::planfile::DEFAULT_FILE
+                    crate::input::planfile::DEFAULT_FILE
                 ),
             },
         ));
@@ -371,17 +377,17 @@ fn plan_file_or_report(
     repo_root: &Path,
     only: Option<&str>,
     verb: &str,
-) -> Result<crate::plan::Plan, i32> {
-    let result = crate::planfile::load(path)
-        .and_then(|file| crate::planfile::to_plan(&file, config, repo_root, only));
+) -> Result<crate::model::plan::Plan, i32> {
+    let result = crate::input::planfile::load(path)
+        .and_then(|file| crate::input::planfile::to_plan(&file, config, repo_root, only));
     result.map_err(|found| {
         let style = Styler::stderr(global.color);
-        eprint!("{}", crate::render::problems::render(&found, &style));
+        eprint!("{}", crate::report::problems::render(&found, &style));
         eprintln!(
             "{} cannot {verb} plan file {}: {}; nothing was changed",
             style.red("Error:"),
             path.display(),
-            crate::render::problems::count(&found)
+            crate::report::problems::count(&found)
         );
         exit::USER_ERROR
     })
@@ -401,19 +407,19 @@ fn plan_file_plan(
     global: &GlobalArgs,
     ws: &Workspace,
     file: Option<&Path>,
-) -> anyhow::Result<crate::plan::Plan> {
+) -> anyhow::Result<crate::model::plan::Plan> {
     let path = plan_file_path(global, ws, file)?;
     let root = ws.repo_root.clone().unwrap_or_default();
-    let plan = crate::planfile::load(&path)
-        .and_then(|plan| crate::planfile::to_plan(&plan, &ws.config, &root, None))
+    let plan = crate::input::planfile::load(&path)
+        .and_then(|plan| crate::input::planfile::to_plan(&plan, &ws.config, &root, None))
         .map_err(|found| {
             let style = Styler::stderr(global.color);
-            eprint!("{}", crate::render::problems::render(&found, &style));
+            eprint!("{}", crate::report::problems::render(&found, &style));
             hinted(
                 format!(
                     "plan file {} has {}",
                     path.display(),
-                    crate::render::problems::count(&found)
+                    crate::report::problems::count(&found)
                 ),
                 "`orch plan validate --file <PLAN>` lists them",
             )

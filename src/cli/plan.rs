@@ -2,9 +2,9 @@
 //! order, before anything runs; `orch plan validate [--file F]`: every problem of a plan file.
 
 use super::{hinted, GlobalArgs, Workspace};
-use crate::exit;
-use crate::render::{diagram, problems, table};
-use crate::style::Styler;
+use crate::cli::exit;
+use crate::report::style::Styler;
+use crate::report::{diagram, problems, table};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -121,7 +121,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
 fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let path = super::plan_file_path(global, &ws, args.file.as_deref())?;
-    let result = crate::planfile::load(&path);
+    let result = crate::input::planfile::load(&path);
     if args.json {
         let report = match &result {
             Ok(file) => serde_json::json!({
@@ -162,7 +162,7 @@ fn validate(global: &GlobalArgs, args: &ValidateArgs) -> anyhow::Result<i32> {
 }
 
 /// `orchestrator.yml is valid: 4 tasks, 3 shards, 1 included file (milestone shop)`.
-fn summary(file: &crate::planfile::PlanFile) -> String {
+fn summary(file: &crate::input::planfile::PlanFile) -> String {
     let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     let shards: usize = file.tasks.iter().map(|t| t.shards.len()).sum();
     format!(
@@ -171,6 +171,6 @@ fn summary(file: &crate::planfile::PlanFile) -> String {
         plural(file.tasks.len(), "task"),
         plural(shards, "shard"),
         plural(file.included.len(), "included file"),
-        crate::planfile::convert_milestone(file),
+        crate::input::planfile::convert_milestone(file),
     )
 }

@@ -2,8 +2,8 @@
 //! (`.orch/prompts/`) to customise them.
 
 use super::{hinted, GlobalArgs, Workspace};
-use crate::exit;
-use crate::prompts::{self, PROMPTS};
+use crate::agent::prompts::{self, PROMPTS};
+use crate::cli::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -1,7 +1,7 @@
 //! `orch report [MILESTONE] [--out FILE] [--json]`: the last run as a document.
 
 use super::{GlobalArgs, Workspace};
-use crate::exit;
+use crate::cli::exit;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -21,13 +21,13 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let repo = ws.git()?;
     let state = args.run.state(global, &ws, &repo, "orch report")?;
     let text = if args.json {
-        serde_json::to_string_pretty(&crate::report::json(&state))? + "\n"
+        serde_json::to_string_pretty(&crate::report::markdown::json(&state))? + "\n"
     } else {
-        crate::report::markdown(&state)
+        crate::report::markdown::markdown(&state)
     };
     match &args.out {
         Some(path) => {
-            std::fs::write(path, crate::redact::redact(&text))?;
+            std::fs::write(path, crate::util::redact::redact(&text))?;
             println!("wrote {}", path.display());
         }
         None => print!("{text}"),

@@ -77,7 +77,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
     let (milestone, state) = match &file {
         Some(file) => {
             let name = super::plan_file_milestone(global, &ws, file.as_deref())?;
-            let state = crate::state::latest_of_plan(&repo.common_dir(), &name);
+            let state = crate::record::state::latest_of_plan(&repo.common_dir(), &name);
             (Some(name), state)
         }
         None => {

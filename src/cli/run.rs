@@ -3,10 +3,10 @@
 //! through the Codex CLI and prints a summary.
 
 use super::{hinted, GlobalArgs, Workspace};
+use crate::agent::codex::CodexRunner;
+use crate::cli::exit;
 use crate::engine::{Engine, EngineEvent, Outcome, RunOptions};
-use crate::exit;
-use crate::runner::codex::CodexRunner;
-use crate::style::Styler;
+use crate::report::style::Styler;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -30,7 +30,7 @@ pub struct Args {
     pub(super) base: Option<String>,
     /// The exact milestone, when a resume continues a recorded run.
     #[arg(skip)]
-    pub(super) scope: Option<crate::naming::Scope>,
+    pub(super) scope: Option<crate::model::naming::Scope>,
     /// Run a plan file instead of a milestone of issue docs (default `orchestrator.yml` at
     /// the repository root).
     #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with_all = ["milestone", "docs", "issue"])]
@@ -83,7 +83,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
 pub(super) fn launch(
     global: &GlobalArgs,
     args: &Args,
-    resume: Option<crate::state::RunState>,
+    resume: Option<crate::record::state::RunState>,
     retry: Vec<String>,
 ) -> anyhow::Result<i32> {
     let mut ws = Workspace::open(global, args.docs.as_deref())?;
@@ -150,25 +150,26 @@ pub(super) fn launch(
         sandbox: ws.config.codex_sandbox().to_owned(),
         env: Vec::new(),
     };
-    let approvals = crate::approval::load(&repo.common_dir(), &plan.scope())?;
-    let schemas = crate::contract::schema::Schemas::load(&repo_root).map_err(|e| {
+    let approvals = crate::gates::approval::load(&repo.common_dir(), &plan.scope())?;
+    let schemas = crate::agent::contract::schema::Schemas::load(&repo_root).map_err(|e| {
         hinted(
             format!("cannot use this phase result schema: {e}"),
             "fix it (it must stay strict and keep the contract's common fields and statuses), or remove it to use the built-in one",
         )
     })?;
     if args.dry_run {
-        let report = crate::verify::verify_clean(&repo, &ws.config)?;
+        let report = crate::workspace::verify_clean::verify_clean(&repo, &ws.config)?;
         print!(
             "{}",
-            crate::render::table::plan(&plan, &Styler::stdout(global.color))
+            crate::report::table::plan(&plan, &Styler::stdout(global.color))
         );
         println!();
         println!("Dry run: nothing was changed. A run would:");
         if report.clean {
             println!(
                 "  - start issue branches from {} at {} (verify-clean passed)",
-                crate::verify::start_branch(&repo, &ws.config).unwrap_or_else(|| "HEAD".into()),
+                crate::workspace::verify_clean::start_branch(&repo, &ws.config)
+                    .unwrap_or_else(|| "HEAD".into()),
                 repo.resolve_commit("HEAD")?
             );
         } else {
@@ -198,18 +199,18 @@ pub(super) fn launch(
                 ws.config
                     .orch_logs(&repo_root)
                     .join(plan.scope().dir())
-                    .join(crate::naming::ref_component(&issue.id))
+                    .join(crate::model::naming::ref_component(&issue.id))
                     .display()
             );
             let gate_state =
-                |gate: &str| match crate::approval::covering(&approvals, gate, &issue.id) {
+                |gate: &str| match crate::gates::approval::covering(&approvals, gate, &issue.id) {
                     Some(a) => format!("approved by {}", a.by),
                     None => "NOT approved: the task will wait".to_owned(),
                 };
-            if spec.gated(crate::approval::APPLY_PATCH) {
+            if spec.gated(crate::gates::approval::APPLY_PATCH) {
                 println!(
                     "      gate apply_patch before any agent works on it ({})",
-                    gate_state(crate::approval::APPLY_PATCH)
+                    gate_state(crate::gates::approval::APPLY_PATCH)
                 );
             }
             for check in spec.all_checks() {
@@ -231,9 +232,9 @@ pub(super) fn launch(
             }
         }
         for kind in [
-            crate::runner::PhaseKind::Dev,
-            crate::runner::PhaseKind::Review,
-            crate::runner::PhaseKind::Fix,
+            crate::agent::PhaseKind::Dev,
+            crate::agent::PhaseKind::Review,
+            crate::agent::PhaseKind::Fix,
         ] {
             if let Some(path) = &schemas.of(kind).source {
                 println!(
@@ -243,12 +244,12 @@ pub(super) fn launch(
                 );
             }
         }
-        let example = crate::runner::PhaseRequest {
-            kind: crate::runner::PhaseKind::Dev,
+        let example = crate::agent::PhaseRequest {
+            kind: crate::agent::PhaseKind::Dev,
             prompt: String::new(),
-            expect: std::sync::Arc::new(crate::contract::Expected {
-                schema: schemas.of(crate::runner::PhaseKind::Dev).value.clone(),
-                phase: crate::runner::PhaseKind::Dev,
+            expect: std::sync::Arc::new(crate::agent::contract::Expected {
+                schema: schemas.of(crate::agent::PhaseKind::Dev).value.clone(),
+                phase: crate::agent::PhaseKind::Dev,
                 issue_id: String::new(),
                 milestone_id: String::new(),
                 branch: String::new(),
@@ -276,8 +277,8 @@ pub(super) fn launch(
     // A resume takes over a lock whose holder is provably gone (same host, no such process):
     // that is the crash it is resuming from. `orch run` asks for --force-unlock.
     let mut force_unlock = args.force_unlock;
-    if let (Some(_), crate::lock::LockState::Stale(info)) =
-        (&resume, crate::lock::inspect(&repo.common_dir()))
+    if let (Some(_), crate::workspace::lock::LockState::Stale(info)) =
+        (&resume, crate::workspace::lock::inspect(&repo.common_dir()))
     {
         eprintln!(
             "Taking over the lock left by pid {} on {} (since {}): that process is gone.",
@@ -285,19 +286,19 @@ pub(super) fn launch(
         );
         force_unlock = true;
     }
-    let lock = match crate::lock::RunLock::acquire(
+    let lock = match crate::workspace::lock::RunLock::acquire(
         &repo.common_dir(),
         &format!("orch run {}", plan.scope()),
         force_unlock,
     ) {
         Ok(lock) => lock,
-        Err(e @ crate::lock::LockError::Stale(_)) => {
+        Err(e @ crate::workspace::lock::LockError::Stale(_)) => {
             return Err(hinted(
                 e.to_string(),
                 "check no orch is running, then pass --force-unlock",
             ))
         }
-        Err(e @ crate::lock::LockError::Held(_)) => {
+        Err(e @ crate::workspace::lock::LockError::Held(_)) => {
             return Err(hinted(e.to_string(), "wait for that run to finish"))
         }
         Err(e) => return Err(e.into()),
@@ -309,25 +310,26 @@ pub(super) fn launch(
         Styler::stderr(global.color),
         std::io::stderr().is_terminal(),
     );
-    let dashboard = ws
-        .config
-        .dashboard_path(&repo_root)
-        .map(|path| crate::dashboard::Dashboard {
-            path,
-            repo_root: repo_root.clone(),
-            logs_root: ws.config.orch_logs(&repo_root),
-            plan: plan.clone(),
-        });
-    let recorder = crate::state::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard)
-        .with_plan_file(plan_file)
-        .with_selection(crate::state::Selection {
-            task: args.task.clone(),
-            only_issue: args.issue.clone(),
-            no_build: args.no_build,
-            include_states: args.include_state.clone(),
-            base: ws.config.base.clone(),
-        });
-    let event_log = crate::events::EventLog::default();
+    let dashboard =
+        ws.config
+            .dashboard_path(&repo_root)
+            .map(|path| crate::report::dashboard::Dashboard {
+                path,
+                repo_root: repo_root.clone(),
+                logs_root: ws.config.orch_logs(&repo_root),
+                plan: plan.clone(),
+            });
+    let recorder =
+        crate::record::state::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard)
+            .with_plan_file(plan_file)
+            .with_selection(crate::record::state::Selection {
+                task: args.task.clone(),
+                only_issue: args.issue.clone(),
+                no_build: args.no_build,
+                include_states: args.include_state.clone(),
+                base: ws.config.base.clone(),
+            });
+    let event_log = crate::record::event_log::EventLog::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -364,7 +366,7 @@ pub(super) fn launch(
     let opts = RunOptions {
         run_id: resume
             .as_ref()
-            .map_or_else(crate::timeutil::run_id, |s| s.run_id.clone()),
+            .map_or_else(crate::util::timeutil::run_id, |s| s.run_id.clone()),
         only_issue: args.issue.clone(),
         resume,
         retry,
@@ -491,8 +493,8 @@ pub(super) fn launch(
 
 /// A SIGKILLed orch cannot stop its agent: before resuming, stop any agent process group the
 /// state records as running that is still alive (and is still that agent), and say so.
-fn stop_orphaned_agents(state: &crate::state::RunState, err_style: &Styler) {
-    use crate::runner::agent::Survivors;
+fn stop_orphaned_agents(state: &crate::record::state::RunState, err_style: &Styler) {
+    use crate::agent::process::Survivors;
     for issue in &state.issues {
         let Some(current) = &issue.current_phase else {
             continue;
@@ -507,7 +509,7 @@ fn stop_orphaned_agents(state: &crate::state::RunState, err_style: &Styler) {
             current.phase.name(),
             agent.pgid
         );
-        match agent.stop_if_alive(crate::runner::codex::GRACE) {
+        match agent.stop_if_alive(crate::agent::codex::GRACE) {
             Survivors::Alive(pids) => eprintln!(
                 "{} {what} outlived the orch that started it ({} process(es)); stopped it before running the phase again",
                 err_style.yellow("Stopped:"),

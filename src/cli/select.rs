@@ -3,7 +3,7 @@
 //! for every command, against the docs or against the recorded runs.
 
 use super::{hinted, plan_file_milestone, GlobalArgs, Workspace};
-use crate::naming::Scope;
+use crate::model::naming::Scope;
 use std::path::{Path, PathBuf};
 
 /// The milestone `text` names (`ledger-api/M1`, `M1` with `--project`, a leading id) among
@@ -16,10 +16,12 @@ pub(super) fn select_scope(
     known: &[Scope],
     command: &str,
 ) -> anyhow::Result<Scope> {
-    crate::docs::select::select(text, effective_project(ws, text, project), known).map_err(|e| {
-        let (message, hint) = e.explain(command);
-        hinted(message, hint)
-    })
+    crate::input::docs::select::select(text, effective_project(ws, text, project), known).map_err(
+        |e| {
+            let (message, hint) = e.explain(command);
+            hinted(message, hint)
+        },
+    )
 }
 
 /// `--project`, else orch.toml's `project` when `text` names no project itself.
@@ -44,12 +46,12 @@ pub(super) fn latest_state(
     milestone: Option<&str>,
     project: Option<&str>,
     command: &str,
-) -> anyhow::Result<crate::state::RunState> {
+) -> anyhow::Result<crate::record::state::RunState> {
     let common = repo.common_dir();
     let found = match (milestone, project) {
         (Some(text), _) => {
-            use crate::docs::select::{select, SelectError};
-            let known = crate::state::scopes(&common);
+            use crate::input::docs::select::{select, SelectError};
+            let known = crate::record::state::scopes(&common);
             let scope = match select(text, effective_project(ws, text, project), &known) {
                 Ok(scope) => scope,
                 // Several runs answer to the name: say how to pick one.
@@ -71,15 +73,15 @@ pub(super) fn latest_state(
                     ));
                 }
             };
-            return crate::state::latest(&common, Some(&scope)).ok_or_else(|| {
+            return crate::record::state::latest(&common, Some(&scope)).ok_or_else(|| {
                 hinted(
                     format!("no orch run of milestone {scope} found in this repository"),
                     "start one with `orch run <MILESTONE>`",
                 )
             });
         }
-        (None, Some(p)) => crate::state::latest_in_project(&common, p),
-        (None, None) => crate::state::latest(&common, None),
+        (None, Some(p)) => crate::record::state::latest_in_project(&common, p),
+        (None, None) => crate::record::state::latest(&common, None),
     };
     found.ok_or_else(|| {
         hinted(
@@ -114,7 +116,7 @@ impl WhichRun {
         ws: &Workspace,
         repo: &crate::git::Repo,
         command: &str,
-    ) -> anyhow::Result<crate::state::RunState> {
+    ) -> anyhow::Result<crate::record::state::RunState> {
         match &self.file {
             Some(file) => latest_plan_state(global, ws, repo, file.as_deref()),
             None => latest_state(
@@ -135,9 +137,9 @@ fn latest_plan_state(
     ws: &Workspace,
     repo: &crate::git::Repo,
     file: Option<&Path>,
-) -> anyhow::Result<crate::state::RunState> {
+) -> anyhow::Result<crate::record::state::RunState> {
     let name = plan_file_milestone(global, ws, file)?;
-    crate::state::latest_of_plan(&repo.common_dir(), &name).ok_or_else(|| {
+    crate::record::state::latest_of_plan(&repo.common_dir(), &name).ok_or_else(|| {
         hinted(
             format!("no orch run of plan {name} found in this repository"),
             "start one with `orch run --file <PLAN>`",
@@ -157,9 +159,9 @@ pub(super) fn issue_log_dirs(
     command: &str,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let logs = ws.config.orch_logs(&repo.main_root());
-    let id = crate::naming::ref_component(issue);
+    let id = crate::model::naming::ref_component(issue);
     if let Some(text) = milestone {
-        let known = crate::state::scopes(&repo.common_dir());
+        let known = crate::record::state::scopes(&repo.common_dir());
         let scope = select_scope(ws, text, project, &known, command)?;
         let dir = logs.join(scope.dir()).join(&id);
         return Ok(if dir.is_dir() { vec![dir] } else { Vec::new() });
@@ -178,7 +180,7 @@ pub(super) fn issue_log_dirs(
     };
     // Milestone directories: `<logs>/<milestone>/` and `<logs>/<project>/<milestone>/`.
     let milestones: Vec<PathBuf> = match project {
-        Some(p) => subdirs(&logs.join(crate::naming::ref_component(p))),
+        Some(p) => subdirs(&logs.join(crate::model::naming::ref_component(p))),
         None => subdirs(&logs)
             .into_iter()
             .flat_map(|d| {

@@ -2,9 +2,9 @@
 //! while the run is going; it does not take the lock).
 
 use super::{GlobalArgs, Workspace};
-use crate::exit;
-use crate::state::IssueStatus;
-use crate::style::Styler;
+use crate::cli::exit;
+use crate::record::state::IssueStatus;
+use crate::report::style::Styler;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -2,10 +2,10 @@
 //! project with `--project`); with a milestone, what stands between it and a run.
 
 use super::{GlobalArgs, Workspace};
-use crate::exit;
-use crate::problem::Severity;
-use crate::render::problems;
-use crate::style::Styler;
+use crate::cli::exit;
+use crate::model::problem::Severity;
+use crate::report::problems;
+use crate::report::style::Styler;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
@@ -41,7 +41,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 "orch validate",
             )?;
             let root = ws.repo_root.clone().unwrap_or_default();
-            let found = match crate::plan::build(&set, &scope, &ws.config, &root, &rules) {
+            let found = match crate::model::plan::build(&set, &scope, &ws.config, &root, &rules) {
                 Ok(plan) => plan.warnings,
                 Err(found) => found,
             };
@@ -56,7 +56,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                     ));
                 }
             }
-            let found = crate::plan::validate(&set, args.project.as_deref(), &rules);
+            let found = crate::model::plan::validate(&set, args.project.as_deref(), &rules);
             let what = match &args.project {
                 Some(p) => format!("project {p}"),
                 None => "issue docs".to_owned(),
@@ -70,7 +70,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         }
     }
     let valid = !found.iter().any(|p| p.is_error());
-    let in_scope: Vec<&crate::docs::IssueDoc> = set
+    let in_scope: Vec<&crate::input::docs::IssueDoc> = set
         .docs
         .iter()
         .filter(|d| args.project.is_none() || d.project == args.project)
@@ -82,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         .map(|s| s.to_string())
         .collect();
     if args.json {
-        let of = |s: Severity| -> Vec<&crate::problem::Problem> {
+        let of = |s: Severity| -> Vec<&crate::model::problem::Problem> {
             found.iter().filter(|p| p.severity == s).collect()
         };
         let unassigned: Vec<&std::path::Path> = in_scope

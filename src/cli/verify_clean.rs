@@ -1,8 +1,8 @@
 //! `orch verify-clean`: the precondition of a run, callable alone.
 
 use super::{GlobalArgs, Workspace};
-use crate::exit;
-use crate::style::Styler;
+use crate::cli::exit;
+use crate::report::style::Styler;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,7 +20,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         ws.config.base = Some(base.clone());
     }
     let repo = ws.git()?;
-    let report = crate::verify::verify_clean(&repo, &ws.config)?;
+    let report = crate::workspace::verify_clean::verify_clean(&repo, &ws.config)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else if report.clean {

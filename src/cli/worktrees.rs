@@ -2,10 +2,10 @@
 //! project), and safe removal of the orphans.
 
 use super::{GlobalArgs, Workspace};
-use crate::exit;
-use crate::lock::{self, LockState};
-use crate::naming;
-use crate::style::Styler;
+use crate::cli::exit;
+use crate::model::naming;
+use crate::report::style::Styler;
+use crate::workspace::lock::{self, LockState};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -28,7 +28,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     // Only under `<root>/<project>/<milestone>/` (or `<root>/<project>/`) when one is named.
     let under = match (&args.milestone, &args.project) {
         (Some(text), project) => {
-            let mut known = crate::state::scopes(&repo.common_dir());
+            let mut known = crate::record::state::scopes(&repo.common_dir());
             if let Ok(set) = ws.load_docs() {
                 known.extend(set.scopes());
             }
@@ -42,7 +42,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ours: Vec<_> = repo
         .worktrees()?
         .into_iter()
-        .filter(|w| w.stale || crate::verify::is_orch_worktree(w, &root))
+        .filter(|w| w.stale || crate::workspace::verify_clean::is_orch_worktree(w, &root))
         .filter(|w| under.as_ref().is_none_or(|dir| w.path.starts_with(dir)))
         .collect();
     let style = Styler::stdout(global.color);
@@ -76,8 +76,12 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     }
     for w in &ours {
         let prefix = rescue_prefix(&root, w);
-        let removed =
-            crate::lifecycle::remove_entry(&repo, w, &prefix, &format!("worktree {}", w.name))?;
+        let removed = crate::workspace::worktrees::remove_entry(
+            &repo,
+            w,
+            &prefix,
+            &format!("worktree {}", w.name),
+        )?;
         match (&removed.rescue_ref, w.stale) {
             (_, true) => println!("forgot stale worktree {}", w.path.display()),
             (Some(r), _) => println!(

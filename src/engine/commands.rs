@@ -5,8 +5,8 @@ use super::{
     task_timeout, CommandRecord, Engine, EngineError, EngineEvent, IssueSummary, Outcome,
     RunOptions,
 };
-use crate::plan::PlannedIssue;
-use crate::runner::Runner;
+use crate::agent::Runner;
+use crate::model::plan::PlannedIssue;
 use std::path::Path;
 
 impl<R: Runner> Engine<'_, R> {
@@ -36,7 +36,7 @@ impl<R: Runner> Engine<'_, R> {
             }
             let mut approved_by = None;
             if issue.spec.gated(name) {
-                match crate::approval::covering(&opts.approvals, name, &issue.id) {
+                match crate::gates::approval::covering(&opts.approvals, name, &issue.id) {
                     Some(a) => approved_by = Some(format!("{} at {}", a.by, a.at)),
                     None => {
                         (self.reporter)(&EngineEvent::AwaitingApproval {
@@ -61,12 +61,17 @@ impl<R: Runner> Engine<'_, R> {
             }
             let log = issue_dir
                 .join("commands")
-                .join(format!("{}.log", crate::naming::ref_component(name)));
+                .join(format!("{}.log", crate::model::naming::ref_component(name)));
             let timeout = task_timeout(issue, self.config);
             let workdir = issue.spec.workdir(worktree);
-            let result =
-                crate::command::run_shell(command, &workdir, &log, timeout, self.cancel.clone())
-                    .await;
+            let result = crate::gates::shell::run_shell(
+                command,
+                &workdir,
+                &log,
+                timeout,
+                self.cancel.clone(),
+            )
+            .await;
             let record = CommandRecord {
                 name: name.to_owned(),
                 command: command.to_owned(),

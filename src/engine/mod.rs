@@ -4,13 +4,13 @@
 //!
 //! The engine emits [`EngineEvent`]s and never prints; reporters render them.
 
-use crate::capture::{self, PhaseId};
-use crate::config::Config;
+use crate::agent::{PhaseFailure, PhaseKind, PhaseRequest, Runner, Usage};
 use crate::git::{GitError, Repo};
-use crate::lifecycle::{self, IssueWorktree};
-use crate::plan::{Plan, PlannedIssue};
-use crate::redact::redact;
-use crate::runner::{PhaseFailure, PhaseKind, PhaseRequest, Runner, Usage};
+use crate::input::config::Config;
+use crate::model::plan::{Plan, PlannedIssue};
+use crate::util::redact::redact;
+use crate::workspace::capture::{self, PhaseId};
+use crate::workspace::worktrees::{self, IssueWorktree};
 
 mod commands;
 mod prompt;
@@ -26,13 +26,13 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum EngineError {
     #[error("the repository is not clean: {0} problem(s); see `orch verify-clean`")]
-    NotClean(usize, crate::verify::CleanReport),
+    NotClean(usize, crate::workspace::verify_clean::CleanReport),
     #[error(transparent)]
     Git(#[from] GitError),
     #[error(transparent)]
     Capture(#[from] capture::CaptureError),
     #[error(transparent)]
-    Prompt(#[from] crate::prompts::PromptError),
+    Prompt(#[from] crate::agent::prompts::PromptError),
     #[error("cannot write {}", path.display())]
     Write {
         path: PathBuf,
@@ -275,7 +275,7 @@ pub enum EngineEvent {
     AgentStarted {
         id: String,
         seq: u32,
-        agent: crate::runner::agent::AgentProcess,
+        agent: crate::agent::process::AgentProcess,
     },
     PhaseFinished {
         id: String,
@@ -293,7 +293,7 @@ pub enum EngineEvent {
         seq: u32,
         phase: PhaseKind,
         shard: Option<String>,
-        outcomes: Vec<crate::acceptance::CheckOutcome>,
+        outcomes: Vec<crate::gates::acceptance::CheckOutcome>,
     },
     /// A task command (`build`, `deploy`, …) ran.
     CommandRun {
@@ -338,20 +338,20 @@ pub struct RunOptions {
     pub only_issue: Option<String>,
     /// The state of the run being resumed: finished issues are kept, interrupted ones
     /// continue after their last finished phase.
-    pub resume: Option<crate::state::RunState>,
+    pub resume: Option<crate::record::state::RunState>,
     /// Issues whose failed, blocked or capped loop a resume runs again.
     pub retry: Vec<String>,
     /// Skip the tasks' final `build`/`release` commands.
     pub no_build: bool,
-    /// Approvals recorded for this milestone (see [`crate::approval`]).
-    pub approvals: Vec<crate::approval::Approval>,
+    /// Approvals recorded for this milestone (see [`crate::gates::approval`]).
+    pub approvals: Vec<crate::gates::approval::Approval>,
 }
 
 pub struct Engine<'a, R: Runner> {
     pub repo_root: PathBuf,
     pub config: &'a Config,
     /// The phases' result schemas (the repository's overrides, checked, or the built-in).
-    pub schemas: crate::contract::schema::Schemas,
+    pub schemas: crate::agent::contract::schema::Schemas,
     pub runner: &'a R,
     pub reporter: Reporter,
     /// Turns true on SIGINT/SIGTERM.
@@ -364,13 +364,15 @@ impl<R: Runner> Engine<'_, R> {
         let config = self.config.clone();
         let report = blocking(move || {
             let repo = Repo::open(&root)?;
-            Ok::<_, EngineError>(crate::verify::verify_clean(&repo, &config)?)
+            Ok::<_, EngineError>(crate::workspace::verify_clean::verify_clean(
+                &repo, &config,
+            )?)
         })
         .await?;
         // Resuming: the worktrees of this run's unfinished issues are expected to be there.
         let report = if opts.resume.is_some() {
             let ours: Vec<PathBuf> = plan.issues.iter().map(|i| i.worktree.clone()).collect();
-            crate::verify::tolerate_own_worktrees(report, &ours)
+            crate::workspace::verify_clean::tolerate_own_worktrees(report, &ours)
         } else {
             report
         };
@@ -389,7 +391,7 @@ impl<R: Runner> Engine<'_, R> {
         let trunk = blocking(move || {
             let repo = Repo::open(&root)?;
             let head = repo.head()?.branch;
-            Ok(crate::verify::start_branch(&repo, &config)
+            Ok(crate::workspace::verify_clean::start_branch(&repo, &config)
                 .or(head)
                 .unwrap_or_else(|| "main".to_owned()))
         })
@@ -398,7 +400,7 @@ impl<R: Runner> Engine<'_, R> {
             .config
             .orch_logs(&self.repo_root)
             .join(plan.scope().dir());
-        let started_at = crate::timeutil::now_rfc3339();
+        let started_at = crate::util::timeutil::now_rfc3339();
         let issues: Vec<&PlannedIssue> = plan
             .issues
             .iter()
@@ -431,11 +433,11 @@ impl<R: Runner> Engine<'_, R> {
                 position: n + 1,
                 total: issues.len(),
             });
-            let issue_dir = logs.join(crate::naming::ref_component(&issue.id));
+            let issue_dir = logs.join(crate::model::naming::ref_component(&issue.id));
             let blocked_on: Vec<String> = issue
                 .dependencies
                 .iter()
-                .filter(|d| matches!(d, crate::dag::Dependency::InMilestone { .. }))
+                .filter(|d| matches!(d, crate::model::dag::Dependency::InMilestone { .. }))
                 .map(|d| d.id().to_owned())
                 .filter(|id| !passed.contains(id) && opts.only_issue.is_none())
                 .collect();
@@ -458,10 +460,10 @@ impl<R: Runner> Engine<'_, R> {
                         || s.outcome == Outcome::Interrupted
                         || s.awaits_approval())
                 });
-            let apply_gate = issue.spec.gated(crate::approval::APPLY_PATCH)
-                && crate::approval::covering(
+            let apply_gate = issue.spec.gated(crate::gates::approval::APPLY_PATCH)
+                && crate::gates::approval::covering(
                     &opts.approvals,
-                    crate::approval::APPLY_PATCH,
+                    crate::gates::approval::APPLY_PATCH,
                     &issue.id,
                 )
                 .is_none();
@@ -485,7 +487,7 @@ impl<R: Runner> Engine<'_, R> {
                     &issue_dir,
                 )
             } else if apply_gate {
-                let gate = crate::approval::APPLY_PATCH;
+                let gate = crate::gates::approval::APPLY_PATCH;
                 (self.reporter)(&EngineEvent::AwaitingApproval {
                     id: issue.id.clone(),
                     gate: gate.to_owned(),
@@ -614,7 +616,7 @@ impl<R: Runner> Engine<'_, R> {
             project: plan.project.clone(),
             milestone: plan.milestone.clone(),
             started_at,
-            finished_at: crate::timeutil::now_rfc3339(),
+            finished_at: crate::util::timeutil::now_rfc3339(),
             issues: summaries,
         };
         write_json(&logs.join(format!("run-{}.json", opts.run_id)), &summary)?;
@@ -653,7 +655,7 @@ impl<R: Runner> Engine<'_, R> {
             parent.to_owned(),
         );
         let stale = blocking(move || {
-            lifecycle::stale_branch(&Repo::open(&root)?, &wt2, &base2, &parent2)
+            worktrees::stale_branch(&Repo::open(&root)?, &wt2, &base2, &parent2)
                 .map_err(EngineError::from)
         })
         .await?;
@@ -666,22 +668,22 @@ impl<R: Runner> Engine<'_, R> {
         }
         let (root, wt2, base2) = (self.repo_root.clone(), wt.clone(), base.to_owned());
         let prepared = blocking(move || {
-            lifecycle::prepare(&Repo::open(&root)?, &wt2, &base2).map_err(EngineError::from)
+            worktrees::prepare(&Repo::open(&root)?, &wt2, &base2).map_err(EngineError::from)
         })
         .await?;
         (self.reporter)(&EngineEvent::WorktreeReady {
             id: issue.id.clone(),
             path: wt.path.clone(),
-            created: prepared == lifecycle::Prepared::Created,
+            created: prepared == worktrees::Prepared::Created,
         });
         let common_dir = Repo::open(&self.repo_root)?.common_dir();
         // In a Graphite repository the new branch must be tracked before gt can stack on it.
         let tracked = match (
-            crate::graphite::initialised(&common_dir),
-            crate::graphite::find_gt(),
+            crate::workspace::graphite::initialised(&common_dir),
+            crate::workspace::graphite::find_gt(),
         ) {
-            (true, Some(gt)) if prepared == lifecycle::Prepared::Created => {
-                crate::graphite::track(&gt, &wt.path, &wt.branch, parent)
+            (true, Some(gt)) if prepared == worktrees::Prepared::Created => {
+                crate::workspace::graphite::track(&gt, &wt.path, &wt.branch, parent)
             }
             (true, None) => Err("Graphite is initialised here but gt is not on PATH".to_owned()),
             _ => Ok(()),
@@ -765,7 +767,7 @@ impl<R: Runner> Engine<'_, R> {
             summary.reason = Some(reason);
             let (root, wt2) = (self.repo_root.clone(), wt.clone());
             let removed = blocking(move || {
-                lifecycle::remove(&Repo::open(&root)?, &wt2).map_err(EngineError::from)
+                worktrees::remove(&Repo::open(&root)?, &wt2).map_err(EngineError::from)
             })
             .await?;
             summary.rescue_ref = removed.rescue_ref;
@@ -896,7 +898,7 @@ impl<R: Runner> Engine<'_, R> {
         }
         let (root, wt2) = (self.repo_root.clone(), wt.clone());
         let removed = blocking(move || {
-            lifecycle::remove(&Repo::open(&root)?, &wt2).map_err(EngineError::from)
+            worktrees::remove(&Repo::open(&root)?, &wt2).map_err(EngineError::from)
         })
         .await?;
         summary.rescue_ref = removed.rescue_ref;
@@ -907,7 +909,7 @@ impl<R: Runner> Engine<'_, R> {
     fn account(
         &self,
         summary: &mut IssueSummary,
-        phase: &(crate::runner::PhaseOutcome, PhaseRecord),
+        phase: &(crate::agent::PhaseOutcome, PhaseRecord),
     ) -> Result<serde_json::Value, String> {
         let (outcome, record) = phase;
         summary.commits += record.commits;
@@ -924,7 +926,7 @@ impl<R: Runner> Engine<'_, R> {
         &self,
         ctx: &mut PhaseContext<'_>,
         step: StepInput<'_>,
-    ) -> Result<(crate::runner::PhaseOutcome, PhaseRecord), EngineError> {
+    ) -> Result<(crate::agent::PhaseOutcome, PhaseRecord), EngineError> {
         let StepInput {
             kind,
             cycle,
@@ -961,12 +963,12 @@ impl<R: Runner> Engine<'_, R> {
         });
         let phase_key = format!(
             "{}/{}",
-            crate::naming::ref_component(&ctx.issue.id),
+            crate::model::naming::ref_component(&ctx.issue.id),
             id.dir_name()
         );
         let repo_map = self.repo_map(ctx).await;
         let task_context =
-            crate::handoff::task_context(&ctx.issue.spec, shard, gate, repo_map.as_deref());
+            crate::agent::handoff::task_context(&ctx.issue.spec, shard, gate, repo_map.as_deref());
         let (prompt, expected) = prompt::compose(
             &self.repo_root,
             self.config,
@@ -1001,11 +1003,11 @@ impl<R: Runner> Engine<'_, R> {
             }
             _ => None,
         };
-        let env = crate::shim::prepare(
+        let env = crate::guard::shim::prepare(
             &dir,
-            crate::shim::ShimContext {
-                real_git: crate::shim::find_real("git", None),
-                real_gt: crate::shim::find_real("gt", None),
+            crate::guard::shim::ShimContext {
+                real_git: crate::guard::shim::find_real("git", None),
+                real_gt: crate::guard::shim::find_real("gt", None),
                 guard_log: dir.join("guard.jsonl"),
                 repo_root: self.repo_root.clone(),
                 worktree: ctx.issue.worktree.clone(),
@@ -1042,7 +1044,7 @@ impl<R: Runner> Engine<'_, R> {
             log_dir: dir.clone(),
             cancel: self.cancel.clone(),
             on_spawn: Some(Arc::new(
-                move |agent: &crate::runner::agent::AgentProcess| {
+                move |agent: &crate::agent::process::AgentProcess| {
                     spawn_reporter(&EngineEvent::AgentStarted {
                         id: spawn_id.clone(),
                         seq,
@@ -1081,7 +1083,7 @@ impl<R: Runner> Engine<'_, R> {
                 changes: violations,
             });
         }
-        let checks: Vec<crate::acceptance::Check> = match (kind, &outcome.result) {
+        let checks: Vec<crate::gates::acceptance::Check> = match (kind, &outcome.result) {
             (PhaseKind::Review, _) | (_, Err(_)) => Vec::new(),
             _ if full_gate => ctx.issue.spec.all_checks(),
             _ => shard.map(|s| s.acceptance.clone()).unwrap_or_default(),
@@ -1100,7 +1102,7 @@ impl<R: Runner> Engine<'_, R> {
             }
             None
         } else {
-            let outcomes = crate::acceptance::evaluate(
+            let outcomes = crate::gates::acceptance::evaluate(
                 &checks,
                 &ctx.issue.spec.workdir(&ctx.issue.worktree),
                 &ctx.issue.spec.paths,
@@ -1178,7 +1180,7 @@ impl<R: Runner> Engine<'_, R> {
             id: ctx.issue.id.clone(),
             record: record.clone(),
         });
-        crate::failpoint::hit(&format!("after-{}", kind.name()));
+        crate::util::failpoint::hit(&format!("after-{}", kind.name()));
         Ok((outcome, record))
     }
 }
@@ -1204,7 +1206,7 @@ impl<R: Runner> Engine<'_, R> {
                 .map_err(|e| e.to_string())?
                 .oid
                 .ok_or("the worktree has no commit")?;
-            crate::repomap::for_prompt(&repo, &common, &head, &hints, budget)
+            crate::agent::repomap::for_prompt(&repo, &common, &head, &hints, budget)
                 .map_err(|e| e.to_string())
         })
         .await;
@@ -1229,7 +1231,7 @@ impl<R: Runner> Engine<'_, R> {
         &self,
         ctx: &PhaseContext<'_>,
         request: &PhaseRequest,
-    ) -> crate::runner::PhaseOutcome {
+    ) -> crate::agent::PhaseOutcome {
         let (attempts, backoff) = self.config.retry();
         let mut attempt = 1;
         loop {
@@ -1237,7 +1239,7 @@ impl<R: Runner> Engine<'_, R> {
             let Err(failure) = &outcome.result else {
                 return outcome;
             };
-            let tail = crate::fsutil::tail(&outcome.stderr_path, 4096);
+            let tail = crate::util::fsutil::tail(&outcome.stderr_path, 4096);
             let reason = failure.transient_reason(&tail);
             let Some(reason) = reason.filter(|_| attempt < attempts) else {
                 return outcome;
@@ -1262,8 +1264,8 @@ impl<R: Runner> Engine<'_, R> {
             });
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
-                _ = crate::runner::codex::cancelled(self.cancel.clone()) => {
-                    return crate::runner::PhaseOutcome {
+                _ = crate::agent::codex::cancelled(self.cancel.clone()) => {
+                    return crate::agent::PhaseOutcome {
                         result: Err(PhaseFailure::Interrupted),
                         ..outcome
                     };
@@ -1290,7 +1292,7 @@ impl<R: Runner> Engine<'_, R> {
         );
         let restore = self.config.audit_restores();
         let refs = blocking(move || {
-            Ok(crate::audit::audit(
+            Ok(crate::workspace::audit::audit(
                 &Repo::open(&root)?,
                 &range2,
                 &branch,
@@ -1304,7 +1306,7 @@ impl<R: Runner> Engine<'_, R> {
         for v in &refs {
             changes.push(v.name.clone());
             lines.push(serde_json::json!({
-                "ts": crate::timeutil::now_rfc3339(), "kind": "violation", "ref": v.name,
+                "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "ref": v.name,
                 "before": v.before, "after": v.after, "restored": v.restored,
             }));
         }
@@ -1312,7 +1314,7 @@ impl<R: Runner> Engine<'_, R> {
             let (root, p, restore2) = (self.repo_root.clone(), path.clone(), restore);
             let prefix = format!(
                 "{}agent-worktrees/",
-                lifecycle::rescue_prefix(&ctx.plan.scope(), &ctx.issue.id)
+                worktrees::rescue_prefix(&ctx.plan.scope(), &ctx.issue.id)
             );
             let removed = blocking(move || {
                 let repo = Repo::open(&root)?;
@@ -1322,7 +1324,7 @@ impl<R: Runner> Engine<'_, R> {
                 let Some(entry) = repo.worktrees()?.into_iter().find(|w| w.path == p) else {
                     return Ok(None);
                 };
-                Ok(Some(lifecycle::remove_entry(
+                Ok(Some(worktrees::remove_entry(
                     &repo,
                     &entry,
                     &prefix,
@@ -1332,14 +1334,14 @@ impl<R: Runner> Engine<'_, R> {
             .await?;
             changes.push(format!("worktree added at {}", path.display()));
             lines.push(serde_json::json!({
-                "ts": crate::timeutil::now_rfc3339(), "kind": "violation", "worktree_added": path,
+                "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "worktree_added": path,
                 "restored": removed.is_some(), "rescue_ref": removed.and_then(|r| r.rescue_ref),
             }));
         }
         for path in &range.worktrees_removed {
             changes.push(format!("worktree removed at {}", path.display()));
             lines.push(serde_json::json!({
-                "ts": crate::timeutil::now_rfc3339(), "kind": "violation", "worktree_removed": path, "restored": false,
+                "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "worktree_removed": path, "restored": false,
             }));
         }
         // Written relative to the project root, matched against repository paths.
@@ -1362,10 +1364,10 @@ impl<R: Runner> Engine<'_, R> {
                 .iter()
                 .chain(range.uncommitted.iter().flat_map(|u| &u.files))
                 .map(|f| f.path.as_str());
-            for (path, pattern) in crate::audit::forbidden_changes(forbidden, touched) {
+            for (path, pattern) in crate::workspace::audit::forbidden_changes(forbidden, touched) {
                 changes.push(format!("{path} (forbidden by `{pattern}`)"));
                 lines.push(serde_json::json!({
-                    "ts": crate::timeutil::now_rfc3339(), "kind": "violation",
+                    "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation",
                     "forbidden_path": path, "pattern": pattern, "restored": false,
                 }));
             }
@@ -1407,7 +1409,7 @@ struct IssueJob<'a> {
     parent: &'a str,
     issue_dir: &'a Path,
     /// Resuming: the phases recorded so far, and the phase that was running, if any.
-    prior: Option<(Vec<PhaseRecord>, Option<crate::state::CurrentPhase>)>,
+    prior: Option<(Vec<PhaseRecord>, Option<crate::record::state::CurrentPhase>)>,
     /// Resuming: task commands that already ran (successful ones are not run again).
     prior_commands: Vec<CommandRecord>,
     /// Extra fix cycles (a retried capped issue gets another round).
@@ -1425,7 +1427,7 @@ struct StepInput<'s> {
     /// The latest acceptance results (a fix addresses the failed checks too).
     gate: Option<&'s GateRecord>,
     /// The shard a dev phase works on.
-    shard: Option<&'s crate::plan::Shard>,
+    shard: Option<&'s crate::model::plan::Shard>,
     /// Run every check of the task after this phase (else only the shard's own).
     full_gate: bool,
 }
@@ -1455,7 +1457,7 @@ fn task_timeout(issue: &PlannedIssue, config: &Config) -> std::time::Duration {
         .constraints
         .timebox
         .as_deref()
-        .and_then(crate::timeutil::parse_duration)
+        .and_then(crate::util::timeutil::parse_duration)
         .unwrap_or_else(|| config.phase_timeout())
 }
 
@@ -1481,7 +1483,7 @@ fn stack_base<'t>(
     let deps: Option<Vec<(&str, &str)>> = issue
         .dependencies
         .iter()
-        .filter(|d| matches!(d, crate::dag::Dependency::InMilestone { .. }))
+        .filter(|d| matches!(d, crate::model::dag::Dependency::InMilestone { .. }))
         .filter(|d| !done.contains(d.id()))
         .map(|d| tips.get(d.id()).map(|(t, b)| (t.as_str(), b.as_str())))
         .collect();
@@ -1493,8 +1495,8 @@ fn stack_base<'t>(
 }
 
 /// A recorded phase seen as an outcome again (for accounting on resume).
-fn phase_outcome_stub(record: &PhaseRecord) -> crate::runner::PhaseOutcome {
-    crate::runner::PhaseOutcome {
+fn phase_outcome_stub(record: &PhaseRecord) -> crate::agent::PhaseOutcome {
+    crate::agent::PhaseOutcome {
         result: match &record.failure {
             Some(f) => Err(f.clone()),
             None => Ok(serde_json::Value::Null),
@@ -1560,9 +1562,11 @@ async fn blocking<T: Send + 'static>(
 }
 
 fn write_text(path: &Path, text: &str) -> Result<(), EngineError> {
-    crate::fsutil::write_atomically(path, text.as_bytes()).map_err(|source| EngineError::Write {
-        path: path.to_owned(),
-        source,
+    crate::util::fsutil::write_atomically(path, text.as_bytes()).map_err(|source| {
+        EngineError::Write {
+            path: path.to_owned(),
+            source,
+        }
     })
 }
 

@@ -5,13 +5,13 @@
 //! written for it. Paths of docs are inside the issue's worktree: the docs as committed on
 //! the branch the agent works on.
 
-use crate::config::Config;
-use crate::contract::context::PhaseContext;
-use crate::contract::schema::Schemas;
-use crate::contract::Expected;
-use crate::plan::{Plan, PlannedIssue};
-use crate::prompts::PromptError;
-use crate::runner::PhaseKind;
+use crate::agent::contract::context::PhaseContext;
+use crate::agent::contract::schema::Schemas;
+use crate::agent::contract::Expected;
+use crate::agent::prompts::PromptError;
+use crate::agent::PhaseKind;
+use crate::input::config::Config;
+use crate::model::plan::{Plan, PlannedIssue};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -112,7 +112,7 @@ pub(super) fn compose(
         );
     }
     inputs.insert(
-        crate::prompts::ARGUMENTS,
+        crate::agent::prompts::ARGUMENTS,
         format!(
             "{block}\n# Issue {}: {}\n\n{}\n",
             issue.id,
@@ -120,7 +120,7 @@ pub(super) fn compose(
             body.trim()
         ),
     );
-    let rendered = crate::prompts::render(repo_root, kind.prompt(), &inputs)?;
+    let rendered = crate::agent::prompts::render(repo_root, kind.prompt(), &inputs)?;
     let mut prompt = format!("{block}\n{rendered}");
     // orch finds its phase by this line (and so do the test agents): every prompt has it.
     if !rendered.contains(&format!("orch-phase-key: {phase_key}")) {

@@ -2,7 +2,7 @@
 //! them), what runs next or how the issue ends. No I/O, so every path is a table row.
 
 use super::{GateRecord, Outcome};
-use crate::runner::{PhaseFailure, PhaseKind};
+use crate::agent::{PhaseFailure, PhaseKind};
 
 /// What an issue's loop does next, given the phases so far (interrupted ones left out).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -514,7 +514,7 @@ pub(super) fn remove_tree(root: &Path) -> Result<(), GitError> {
             scope.spawn(unlink);
         }
     });
-    crate::failpoint::hit("mid-delete");
+    crate::util::failpoint::hit("mid-delete");
     let mut leftovers = false;
     // Breadth-first order reversed: every directory comes before its parent.
     for dir in dirs.iter().skip(1).rev() {

@@ -22,6 +22,7 @@ pub mod aliases;
 mod argv;
 pub mod git;
 pub mod gt;
+pub mod shim;
 
 #[cfg(test)]
 mod tests;
@@ -188,14 +189,14 @@ impl StackContext {
     pub(crate) fn path_inside(&self, path: &str) -> bool {
         let p = Path::new(path);
         if p.is_absolute() {
-            match (&self.worktree, crate::fsutil::lexical(p)) {
+            match (&self.worktree, crate::util::fsutil::lexical(p)) {
                 (Some(root), Some(p)) => {
-                    crate::fsutil::lexical(root).is_some_and(|root| p.starts_with(root))
+                    crate::util::fsutil::lexical(root).is_some_and(|root| p.starts_with(root))
                 }
                 _ => false,
             }
         } else {
-            crate::fsutil::lexical(p).is_some()
+            crate::util::fsutil::lexical(p).is_some()
         }
     }
 }

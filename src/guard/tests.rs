@@ -498,18 +498,18 @@ fn passthrough_words_are_not_gt_commands() {
 #[test]
 fn guard_config_from_orch_toml() {
     let text = "[guard]\nallow_gt = [\"sync\"]\ndeny_git = [\"clean\"]\nenforce_draft = false\n";
-    let config = crate::config::Config::parse(Path::new("orch.toml"), text).unwrap();
+    let config = crate::input::config::Config::parse(Path::new("orch.toml"), text).unwrap();
     let guard = config.guard.unwrap();
     assert_eq!(guard.allow_gt, ["sync"]);
     assert_eq!(guard.deny_git, ["clean"]);
     assert!(guard.deny_gt.is_empty());
     assert!(!guard.enforce_draft);
 
-    let config = crate::config::Config::parse(Path::new("orch.toml"), "[guard]\n").unwrap();
+    let config = crate::input::config::Config::parse(Path::new("orch.toml"), "[guard]\n").unwrap();
     assert_eq!(config.guard.unwrap(), GuardConfig::default());
     assert!(GuardConfig::default().enforce_draft);
 
-    let err = crate::config::Config::parse(Path::new("orch.toml"), "[guard]\nallow = []\n")
+    let err = crate::input::config::Config::parse(Path::new("orch.toml"), "[guard]\nallow = []\n")
         .unwrap_err()
         .to_string();
     assert!(

@@ -1,0 +1,185 @@
+//! The agent's process group, as recorded in the run state when a phase starts, so that a
+//! later `orch resume` can tell whether an agent left behind by a killed orch is still
+//! running, and stop it before running its phase again.
+//!
+//! Every agent runs in its own process group (its pid is the group id). orch survives its
+//! own SIGINT/SIGTERM and stops the group itself; a SIGKILLed orch cannot, and the group
+//! lives on, still editing the worktree. Identity: the leader's start time (field 22 of
+//! `/proc/<pid>/stat`, in clock ticks since boot) tells the recorded agent from a later
+//! process that got the same pid. While any member of the group is alive, the kernel does not
+//! hand its id out again, so surviving members with that group id are the agent's.
+
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// A running agent's process group.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentProcess {
+    pub pid: i32,
+    pub pgid: i32,
+    /// The leader's start time in clock ticks since boot (Linux), when known.
+    pub start_time: Option<u64>,
+    pub host: String,
+}
+
+impl AgentProcess {
+    /// The agent just spawned as `pid`, leading its own group.
+    pub fn spawned(pid: i32) -> AgentProcess {
+        AgentProcess {
+            pid,
+            pgid: pid,
+            start_time: stat(pid).map(|s| s.start_time),
+            host: crate::workspace::lock::hostname(),
+        }
+    }
+
+    /// The live processes of the recorded group, if it is still the recorded agent's.
+    pub fn survivors(&self) -> Survivors {
+        if self.host != crate::workspace::lock::hostname() {
+            return Survivors::OtherHost;
+        }
+        if !Path::new("/proc/self/stat").exists() {
+            return Survivors::Unknown;
+        }
+        if let Some(leader) = stat(self.pid).filter(|s| s.state != 'Z') {
+            // The leader lives: it must be the process that was recorded.
+            if Some(leader.start_time) != self.start_time || leader.pgid != self.pgid {
+                return Survivors::Gone;
+            }
+        }
+        let members = group_members(self.pgid);
+        if members.is_empty() {
+            Survivors::Gone
+        } else {
+            Survivors::Alive(members)
+        }
+    }
+
+    /// Stops the group if it is still alive: SIGTERM, up to `grace` for it to go, then
+    /// SIGKILL. Says what it found.
+    pub fn stop_if_alive(&self, grace: Duration) -> Survivors {
+        let found = self.survivors();
+        if let Survivors::Alive(_) = found {
+            signal_group(self.pgid, libc::SIGTERM);
+            let deadline = Instant::now() + grace;
+            while Instant::now() < deadline && !group_members(self.pgid).is_empty() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            if !group_members(self.pgid).is_empty() {
+                signal_group(self.pgid, libc::SIGKILL);
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while Instant::now() < deadline && !group_members(self.pgid).is_empty() {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+            }
+        }
+        found
+    }
+}
+
+/// What is left of a recorded agent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Survivors {
+    /// Nothing: the group is gone (or its id now belongs to someone else).
+    Gone,
+    /// These pids of the agent's group are alive.
+    Alive(Vec<i32>),
+    /// Recorded on another machine: nothing to check here.
+    OtherHost,
+    /// No `/proc` to check identity with: left alone.
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Stat {
+    state: char,
+    pgid: i32,
+    start_time: u64,
+}
+
+/// Parses `/proc/<pid>/stat` (the command name, in parentheses, may hold spaces).
+fn stat(pid: i32) -> Option<Stat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    parse_stat(&text)
+}
+
+fn parse_stat(text: &str) -> Option<Stat> {
+    let rest = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // After the command: field 3 (state) is index 0, field 5 (pgrp) index 2, field 22
+    // (starttime) index 19.
+    Some(Stat {
+        state: fields.first()?.chars().next()?,
+        pgid: fields.get(2)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// Live (not zombie) processes whose group is `pgid`.
+fn group_members(pgid: i32) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut pids: Vec<i32> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| stat(pid).is_some_and(|s| s.pgid == pgid && s.state != 'Z'))
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// Sends `signal` to the process group `pgid` (never to group 0 or 1: "everyone").
+pub(crate) fn signal_group(pgid: i32, signal: i32) {
+    if pgid > 1 {
+        // SAFETY: kill(2) has no memory-safety preconditions; a gone group yields ESRCH.
+        unsafe {
+            libc::kill(-pgid, signal);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_survive_odd_command_names() {
+        let line = "4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 50";
+        assert_eq!(
+            parse_stat(line),
+            Some(Stat {
+                state: 'S',
+                pgid: 4242,
+                start_time: 987654
+            })
+        );
+        assert_eq!(parse_stat("garbage"), None);
+    }
+
+    #[test]
+    fn a_recorded_group_is_found_stopped_and_not_confused_with_another() {
+        use std::os::unix::process::CommandExt;
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let agent = AgentProcess::spawned(child.id() as i32);
+        assert!(agent.start_time.is_some());
+        // Another start time: a different process that reused the pid.
+        let impostor = AgentProcess {
+            start_time: agent.start_time.map(|t| t + 1),
+            ..agent.clone()
+        };
+        assert_eq!(impostor.survivors(), Survivors::Gone);
+        assert_eq!(agent.survivors(), Survivors::Alive(vec![agent.pid]));
+        let found = agent.stop_if_alive(Duration::from_secs(2));
+        assert_eq!(found, Survivors::Alive(vec![agent.pid]));
+        let status = child.wait().unwrap();
+        use std::os::unix::process::ExitStatusExt;
+        assert_eq!(status.signal(), Some(libc::SIGTERM));
+        assert_eq!(agent.survivors(), Survivors::Gone);
+    }
+}

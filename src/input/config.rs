@@ -1,0 +1,368 @@
+//! `orch.toml`: optional repository configuration. Unknown keys are errors, with their line.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+pub const CONFIG_FILE: &str = "orch.toml";
+pub const DEFAULT_MAX_REVIEW_CYCLES: u32 = 2;
+
+/// Every key `orch.toml` accepts (documented in README.md).
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Glob of issue docs, relative to the docs base (default `docs/projects/**/issues/*.md`).
+    pub docs_glob: Option<String>,
+    /// The project a bare milestone name means (as `--project`).
+    pub project: Option<String>,
+    /// States that mean an issue is done: skipped, its dependents may proceed (replaces the
+    /// default list).
+    pub done_states: Option<Vec<String>>,
+    /// States that mean an issue is not to be started yet: skipped unless a run names them
+    /// with `--include-state` (replaces the default list).
+    pub not_ready_states: Option<Vec<String>>,
+    /// Where issue worktrees go; relative paths are relative to the repository root.
+    pub worktree_root: Option<PathBuf>,
+    /// Review/fix cycles before an issue is capped (default 2).
+    pub max_review_cycles: Option<u32>,
+    /// The branch runs start from (default: `main`, else `master`).
+    pub trunk: Option<String>,
+    /// The branch issue branches start from instead of the trunk (`--base` on `orch run`);
+    /// HEAD must be on it.
+    pub base: Option<String>,
+    /// Where orch writes logs, relative to the repository root (default `logs`).
+    pub logs_dir: Option<PathBuf>,
+    /// How long one phase may run before its process group is killed: seconds, or a number
+    /// with `s`, `m` or `h` (default `30m`).
+    pub phase_timeout: Option<toml::Value>,
+    /// Whether runs keep a TASKS.md dashboard (default true).
+    pub dashboard: Option<bool>,
+    /// Where the dashboard goes, relative to the repository root (default `TASKS.md`).
+    pub dashboard_path: Option<PathBuf>,
+    /// How often a phase that failed transiently (network, model server 5xx, expired auth)
+    /// is tried in all (default 3; 1 turns retries off).
+    pub retry_attempts: Option<u32>,
+    /// The wait before the first retry, doubled before each next one (default `5s`).
+    pub retry_backoff: Option<toml::Value>,
+    /// Bytes of repository map in each phase prompt (default 16000; 0 leaves it out).
+    pub repo_map_bytes: Option<usize>,
+    /// How the Codex CLI is run.
+    #[serde(default)]
+    pub codex: CodexConfig,
+    /// `[guard]`: adjustments to the policy for the agent's gt and git commands.
+    pub guard: Option<crate::guard::GuardConfig>,
+    /// `[graphite]`: how the agent uses Graphite beyond committing.
+    #[serde(default)]
+    pub graphite: GraphiteConfig,
+    /// `[review]`: what the review phase writes.
+    #[serde(default)]
+    pub review: ReviewConfig,
+}
+
+/// `[graphite]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GraphiteConfig {
+    /// Whether dev and fix phases submit their stack as draft PRs (`gt ss --draft`) and
+    /// report the URLs (default `never`).
+    pub submit: Option<Submit>,
+}
+
+/// What `[graphite] submit` says.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Submit {
+    Never,
+    Draft,
+}
+
+/// `[review]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewConfig {
+    /// Whether each review appends an entry to the milestone's review doc
+    /// (`docs/projects/<project>/reviews/REVIEW-<milestone>.md`; default false).
+    pub doc: Option<bool>,
+}
+
+/// `[codex]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CodexConfig {
+    /// The codex binary (default `codex` on PATH; env `ORCH_CODEX_BIN` overrides both).
+    pub bin: Option<PathBuf>,
+    /// Extra arguments for `codex exec`: `-m`, `-p`, `-c key=value`, …
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The `-s` sandbox mode (default `danger-full-access`: measured with codex 0.169.0,
+    /// `workspace-write` re-mounts a linked worktree's resolved gitdir read-only, so the agent
+    /// cannot commit; orch's guard and ref audit are the boundary instead).
+    pub sandbox: Option<String>,
+    /// Whether the fix phase resumes the dev phase's session (default true).
+    pub resume_fix: Option<bool>,
+}
+
+pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
+pub const DEFAULT_REPO_MAP_BYTES: usize = 16_000;
+pub const DEFAULT_RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// See [`CodexConfig::sandbox`].
+pub const DEFAULT_SANDBOX: &str = "danger-full-access";
+
+pub const DEFAULT_PHASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// Parses `90`, `"90s"`, `"30m"`, `"2h"`.
+pub fn parse_duration(value: &toml::Value) -> Option<std::time::Duration> {
+    let secs = match value {
+        toml::Value::Integer(n) if *n > 0 => *n as u64,
+        toml::Value::String(s) if s.trim().chars().all(|c| c.is_ascii_digit()) => {
+            s.trim().parse().ok().filter(|n| *n > 0)?
+        }
+        toml::Value::String(s) => return crate::util::timeutil::parse_duration(s),
+        _ => return None,
+    };
+    Some(std::time::Duration::from_secs(secs))
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        message: String,
+    },
+}
+
+impl Config {
+    /// Reads `<repo_root>/orch.toml`; a missing file means all defaults.
+    pub fn load(repo_root: &Path) -> Result<Config, ConfigError> {
+        let path = repo_root.join(CONFIG_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Config::parse(&path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+            Err(source) => Err(ConfigError::Read { path, source }),
+        }
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
+            path: path.to_owned(),
+            line: e
+                .span()
+                .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count()),
+            message: e.message().trim().to_owned(),
+        })?;
+        if config.max_review_cycles == Some(0) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("max_review_cycles"))
+                    .map(|i| i + 1),
+                message: "`max_review_cycles` must be at least 1".to_owned(),
+            });
+        }
+        for (key, value) in [
+            ("phase_timeout", &config.phase_timeout),
+            ("retry_backoff", &config.retry_backoff),
+        ] {
+            if let Some(v) = value.as_ref().filter(|v| parse_duration(v).is_none()) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    line: text
+                        .lines()
+                        .position(|l| l.trim_start().starts_with(key))
+                        .map(|i| i + 1),
+                    message: format!(
+                        "`{key}` must be seconds or a duration like `90s`, `30m`, `1h30m`, found {v}"
+                    ),
+                });
+            }
+        }
+        if config.retry_attempts == Some(0) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("retry_attempts"))
+                    .map(|i| i + 1),
+                message: "`retry_attempts` counts the first try too; it must be at least 1"
+                    .to_owned(),
+            });
+        }
+        Ok(config)
+    }
+
+    pub fn phase_timeout(&self) -> std::time::Duration {
+        self.phase_timeout
+            .as_ref()
+            .and_then(parse_duration)
+            .unwrap_or(DEFAULT_PHASE_TIMEOUT)
+    }
+
+    /// Tries of a transiently failing phase, and the first wait between them.
+    pub fn retry(&self) -> (u32, std::time::Duration) {
+        (
+            self.retry_attempts.unwrap_or(DEFAULT_RETRY_ATTEMPTS),
+            self.retry_backoff
+                .as_ref()
+                .and_then(parse_duration)
+                .unwrap_or(DEFAULT_RETRY_BACKOFF),
+        )
+    }
+
+    /// The repository map's budget in a prompt (0: no map).
+    pub fn repo_map_bytes(&self) -> usize {
+        self.repo_map_bytes.unwrap_or(DEFAULT_REPO_MAP_BYTES)
+    }
+
+    /// Whether a ref/worktree violation found by the post-phase audit fails the phase.
+    pub fn audit_fails_phase(&self) -> bool {
+        self.guard.as_ref().is_none_or(|g| g.audit_fails_phase)
+    }
+
+    /// Whether the audit puts violated refs back and removes worktrees the agent added.
+    pub fn audit_restores(&self) -> bool {
+        self.guard.as_ref().is_none_or(|g| g.audit_restore)
+    }
+
+    /// Whether dev and fix phases submit draft PRs (`[graphite] submit = "draft"`).
+    pub fn submits_drafts(&self) -> bool {
+        self.graphite.submit == Some(Submit::Draft)
+    }
+
+    /// Whether reviews write the milestone's review doc (`[review] doc = true`).
+    pub fn review_doc(&self) -> bool {
+        self.review.doc == Some(true)
+    }
+
+    pub fn codex_sandbox(&self) -> &str {
+        self.codex.sandbox.as_deref().unwrap_or(DEFAULT_SANDBOX)
+    }
+
+    /// The codex binary: `ORCH_CODEX_BIN`, else `[codex] bin`, else `codex`.
+    pub fn codex_bin(&self, repo_root: &Path) -> PathBuf {
+        if let Some(bin) = std::env::var_os("ORCH_CODEX_BIN").filter(|v| !v.is_empty()) {
+            return PathBuf::from(bin);
+        }
+        match &self.codex.bin {
+            Some(p) if p.components().count() > 1 && p.is_relative() => repo_root.join(p),
+            Some(p) => p.clone(),
+            None => PathBuf::from("codex"),
+        }
+    }
+
+    /// The state vocabulary of a run that includes the not-ready states `include`.
+    pub fn state_rules(&self, include: &[String]) -> crate::input::docs::states::StateRules {
+        crate::input::docs::states::StateRules::new(
+            self.done_states.as_deref(),
+            self.not_ready_states.as_deref(),
+            include,
+        )
+    }
+
+    pub fn docs_glob(&self) -> &str {
+        self.docs_glob
+            .as_deref()
+            .unwrap_or(crate::input::docs::DEFAULT_DOCS_GLOB)
+    }
+
+    pub fn max_review_cycles(&self) -> u32 {
+        self.max_review_cycles.unwrap_or(DEFAULT_MAX_REVIEW_CYCLES)
+    }
+
+    /// The TASKS.md path, if the dashboard is on.
+    pub fn dashboard_path(&self, repo_root: &Path) -> Option<PathBuf> {
+        if self.dashboard == Some(false) {
+            return None;
+        }
+        Some(
+            repo_root.join(
+                self.dashboard_path
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from("TASKS.md")),
+            ),
+        )
+    }
+
+    /// `<repo>/<logs_dir>/orch`: every log, range and result orch writes.
+    pub fn orch_logs(&self, repo_root: &Path) -> PathBuf {
+        let logs = self
+            .logs_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("logs"));
+        repo_root.join(logs).join("orch")
+    }
+
+    /// The worktree root for a repository at `repo_root`, without `.` or `..` parts (agents
+    /// are told worktree paths, and compare them).
+    pub fn worktree_root(&self, repo_root: &Path) -> PathBuf {
+        let root = match &self.worktree_root {
+            Some(p) if p.is_absolute() => p.clone(),
+            Some(p) => repo_root.join(p),
+            None => crate::model::naming::default_worktree_root(repo_root),
+        };
+        crate::util::fsutil::lexical(&root).unwrap_or(root)
+    }
+}
+
+/// The repository root: the nearest ancestor of `start` holding `.git` (a directory, or the
+/// file a linked worktree has).
+pub fn find_repo_root(start: &Path) -> Option<PathBuf> {
+    start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .map(Path::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = Config::parse(
+            Path::new("orch.toml"),
+            "docs_glob = \"x/*.md\"\nworktree_rot = \"w\"\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("orch.toml:2: unknown field `worktree_rot`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn graphite_submit_takes_never_or_draft() {
+        let c = Config::parse(Path::new("o"), "[graphite]\nsubmit = \"draft\"\n").unwrap();
+        assert!(c.submits_drafts());
+        assert!(!Config::default().submits_drafts());
+        let err = Config::parse(Path::new("orch.toml"), "[graphite]\nsubmit = \"always\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("orch.toml:2: unknown variant `always`, expected `never` or `draft`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn defaults_and_relative_root() {
+        let c = Config::parse(Path::new("orch.toml"), "worktree_root = \"../wt\"\n").unwrap();
+        assert_eq!(c.worktree_root(Path::new("/r/repo")), Path::new("/r/wt"));
+        assert_eq!(c.max_review_cycles(), 2);
+        assert_eq!(
+            Config::default().docs_glob(),
+            "docs/projects/**/issues/*.md"
+        );
+        assert!(Config::parse(Path::new("o"), "max_review_cycles = 0").is_err());
+    }
+}

@@ -1,0 +1,557 @@
+//! `orch init`: the files a repository starts from. An `orch.toml` listing every setting
+//! (commented out, with its default), an example `orchestrator.yml` plan, the prompts under
+//! `.orch/prompts/`, and a `.gitignore` entry for orch's logs. Nothing that exists is ever
+//! overwritten; each step says what it did.
+
+use crate::agent::prompts::{self, PromptError};
+use crate::git::{GitError, Repo};
+use crate::input::config::{Config, CONFIG_FILE};
+use std::path::{Component, Path, PathBuf};
+use thiserror::Error;
+
+/// The example plan's file name.
+pub const PLAN_FILE: &str = "orchestrator.yml";
+
+/// What `init` did, step by step (paths relative to the repository root).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Created(PathBuf),
+    /// The file existed and was left alone.
+    Kept(PathBuf),
+    /// `entry` was appended to `.gitignore`.
+    IgnoreAdded {
+        entry: String,
+    },
+    /// The logs directory is ignored already (by any of git's rules).
+    IgnoreKept {
+        entry: String,
+    },
+    /// The logs directory is outside the repository: nothing to ignore.
+    IgnoreNotNeeded {
+        logs: PathBuf,
+    },
+}
+
+#[derive(Debug, Error)]
+pub enum ScaffoldError {
+    #[error("cannot {action} {}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error(transparent)]
+    Git(#[from] GitError),
+}
+
+/// `orch.toml` with every key of [`Config`] commented out at its default, each with a line
+/// saying what it does. `repo_name` fills in the default worktree root.
+pub fn orch_toml(repo_name: &str) -> String {
+    format!(
+        r#"# orch.toml: orch's settings for this repository. Every key is optional and shown
+# commented out with its default; uncomment a line to change it. Unknown keys are errors.
+
+# Glob of the issue docs, relative to the docs base (the repository root, or --docs).
+# docs_glob = "docs/projects/**/issues/*.md"
+
+# The project a bare milestone name means, as --project does (no default: `M1` means the
+# one project that has an M1; `<project>/M1` always names one). For example:
+# project = "ledger-api"
+
+# Issue states meaning done: skipped, and their dependents may proceed (replaces the list).
+# done_states = ["done", "completed", "complete", "landed", "merged", "closed", "canceled", "cancelled", "wontfix", "duplicate"]
+
+# Issue states meaning not to be started yet: skipped unless a run names them with
+# --include-state (replaces the list).
+# not_ready_states = ["future", "deferred", "backlog", "icebox", "someday"]
+
+# Where issue worktrees go; a relative path is taken from the repository root.
+# worktree_root = "../{repo_name}.orch-worktrees"
+
+# Review/fix cycles before an issue is capped (at least 1).
+# max_review_cycles = 2
+
+# The branch runs start from (default: main, else master).
+# trunk = "main"
+
+# The branch issue branches start from instead of the trunk (like --base); HEAD must be on it.
+# For example:
+# base = "release-2"
+
+# Where orch writes its logs (<logs_dir>/orch/), relative to the repository root.
+# logs_dir = "logs"
+
+# How long one phase may run before it is stopped: seconds, or a duration like 90s, 30m, 1h30m.
+# phase_timeout = "30m"
+
+# Tries in all of a phase whose agent failed transiently (model server 5xx, dropped
+# connection, expired login); 1 turns retries off.
+# retry_attempts = 3
+
+# The wait before the first retry, doubled before each next one.
+# retry_backoff = "5s"
+
+# Bytes of repository map (files, sizes, top-level definitions) in each phase prompt; 0: none.
+# repo_map_bytes = 16000
+
+# Whether runs keep a TASKS.md dashboard up to date.
+# dashboard = true
+
+# Where the dashboard goes, relative to the repository root.
+# dashboard_path = "TASKS.md"
+
+# How the Codex CLI is run.
+# [codex]
+# The codex binary (the environment variable ORCH_CODEX_BIN overrides it).
+# bin = "codex"
+# Extra arguments for `codex exec`, such as "-m", "<model>" or "-c", "<key>=<value>".
+# args = []
+# The sandbox mode passed as -s.
+# sandbox = "danger-full-access"
+# Whether a fix phase resumes the dev phase's codex session.
+# resume_fix = true
+
+# Adjustments to the guard's policy for the agent's gt and git commands.
+# [guard]
+# gt commands to allow whatever the policy says (`sync`, `restack`, ...).
+# allow_gt = []
+# gt commands to deny.
+# deny_gt = []
+# git subcommands to deny; an entry of several words matches the subcommand and its arguments.
+# deny_git = []
+# Whether `gt submit` must carry --draft (`--update-only` needs none).
+# enforce_draft = true
+# Whether the agent may publish PRs (`gt submit --publish`, ready for review).
+# allow_publish = false
+# Whether the post-phase audit puts back refs changed outside the issue's stack.
+# audit_restore = true
+# Whether an audit violation fails the phase.
+# audit_fails_phase = true
+
+# How the agent uses Graphite beyond committing.
+# [graphite]
+# "draft": dev and fix phases submit their stack as draft PRs (gt ss --draft); "never": no PRs.
+# submit = "never"
+
+# What the review phase writes.
+# [review]
+# Whether each review appends an entry to docs/projects/<project>/reviews/REVIEW-<milestone>.md.
+# doc = false
+"#
+    )
+}
+
+/// The build commands and a first test file for a kind of project.
+struct Toolchain {
+    language: &'static str,
+    lint: &'static str,
+    test: &'static str,
+    release: &'static str,
+    smoke_test: &'static str,
+}
+
+/// The toolchain the repository looks like it uses, from the files at its root.
+fn toolchain(repo_root: &Path) -> Toolchain {
+    let has = |name: &str| repo_root.join(name).exists();
+    if has("Cargo.toml") {
+        Toolchain {
+            language: "rust",
+            lint: "cargo clippy --all-targets -- -D warnings",
+            test: "cargo test",
+            release: "cargo build --release",
+            smoke_test: "tests/smoke.rs",
+        }
+    } else if has("package.json") {
+        Toolchain {
+            language: "javascript",
+            lint: "npm run lint",
+            test: "npm test",
+            release: "npm run build",
+            smoke_test: "test/smoke.test.js",
+        }
+    } else if has("pyproject.toml") || has("setup.py") {
+        Toolchain {
+            language: "python",
+            lint: "python -m ruff check .",
+            test: "python -m pytest",
+            release: "python -m build",
+            smoke_test: "tests/test_smoke.py",
+        }
+    } else if has("go.mod") {
+        Toolchain {
+            language: "go",
+            lint: "go vet ./...",
+            test: "go test ./...",
+            release: "go build ./...",
+            smoke_test: "smoke_test.go",
+        }
+    } else {
+        Toolchain {
+            language: "shell",
+            lint: "true",
+            test: "sh tests/smoke.sh",
+            release: "true",
+            smoke_test: "tests/smoke.sh",
+        }
+    }
+}
+
+/// An example plan: two tasks, the second depending on the first, with the acceptance
+/// forms orch checks. Commands follow the toolchain the repository appears to use.
+pub fn example_plan(repo_root: &Path, repo_name: &str) -> String {
+    let t = toolchain(repo_root);
+    let name = yaml_scalar(repo_name);
+    format!(
+        r#"# orchestrator.yml: an example plan. Run it with `orch run --file orchestrator.yml`.
+# Each task gets its own worktree and branch and goes through dev -> review <-> fix; it is done
+# when its review passes and every acceptance check does. Acceptance forms:
+#   "Tests pass: <command>", "Command: <command>", "File exists: <path>",
+#   "Contains: [<path>:] <text>", "Not contains: [<path>:] <text>".
+version: 1
+project:
+  name: {name}
+  root: .
+  language: {language}
+  build:
+    lint: "{lint}"
+    test: "{test}"
+    release: "{release}"
+orchestrator:
+  approvals:
+    required: []
+
+tasks:
+  - id: DOC-001
+    title: Describe the repository layout
+    type: docs
+    description: >-
+      Write docs/ARCHITECTURE.md: what each top-level directory holds and how the parts
+      fit together, in a few short paragraphs.
+    paths:
+      preferred:
+        - docs/
+    commands: {{}}
+    acceptance:
+      - "File exists: docs/ARCHITECTURE.md"
+      - "Contains: docs/ARCHITECTURE.md: # Architecture"
+    dependencies: []
+
+  - id: TEST-001
+    title: Add a smoke test
+    type: test
+    description: >-
+      Add {smoke} with one test that exercises the main entry point, as described in
+      docs/ARCHITECTURE.md.
+    paths:
+      preferred:
+        - {smoke}
+    commands:
+      test: "{test}"
+    acceptance:
+      - "File exists: {smoke}"
+      - "Tests pass: {test}"
+    dependencies: [DOC-001]
+"#,
+        language = t.language,
+        lint = t.lint,
+        test = t.test,
+        release = t.release,
+        smoke = t.smoke_test,
+    )
+}
+
+/// `s` as a YAML scalar: plain when that is safe, else double-quoted.
+fn yaml_scalar(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        && !s.starts_with(['-', '.']);
+    if plain {
+        s.to_owned()
+    } else {
+        serde_json::to_string(s).expect("a string serialises")
+    }
+}
+
+/// The `.gitignore` entry for orch's logs (`/logs/orch/`), or `None` when `logs_dir` lies
+/// outside the repository.
+pub fn logs_ignore_entry(config: &Config, repo_root: &Path) -> Option<String> {
+    let logs = config.orch_logs(repo_root);
+    let rel = logs.strip_prefix(repo_root).ok()?;
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(p) => parts.push(p.to_string_lossy().into_owned()),
+            Component::CurDir => {}
+            _ => return None,
+        }
+    }
+    (!parts.is_empty()).then(|| format!("/{}/", parts.join("/")))
+}
+
+/// Creates `rel` under `root` with `text` unless it exists.
+fn create(root: &Path, rel: &Path, text: &str) -> Result<Step, ScaffoldError> {
+    use std::io::Write;
+    let path = root.join(rel);
+    let io = |action, path: &Path| {
+        let path = path.to_owned();
+        move |source| ScaffoldError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io("create the directory", dir))?;
+    }
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)
+    {
+        Ok(mut f) => {
+            f.write_all(text.as_bytes()).map_err(io("write", &path))?;
+            Ok(Step::Created(rel.to_owned()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Step::Kept(rel.to_owned())),
+        Err(source) => Err(ScaffoldError::Io {
+            action: "create",
+            path,
+            source,
+        }),
+    }
+}
+
+/// Appends `entry` to the repository's `.gitignore` unless git ignores the logs already.
+fn ignore_logs(repo: &Repo, root: &Path, config: &Config) -> Result<Step, ScaffoldError> {
+    let Some(entry) = logs_ignore_entry(config, root) else {
+        return Ok(Step::IgnoreNotNeeded {
+            logs: config.orch_logs(root),
+        });
+    };
+    let rel = entry.trim_start_matches('/');
+    let probe = format!("{rel}orch-init-probe");
+    if repo.is_ignored(Path::new(rel))? || repo.is_ignored(Path::new(&probe))? {
+        return Ok(Step::IgnoreKept { entry });
+    }
+    let path = root.join(".gitignore");
+    let existing = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(source) => {
+            return Err(ScaffoldError::Io {
+                action: "read",
+                path,
+                source,
+            })
+        }
+    };
+    let mut add = String::new();
+    if !existing.is_empty() && !existing.ends_with(b"\n") {
+        add.push('\n');
+    }
+    add.push_str("# orch's logs\n");
+    add.push_str(&entry);
+    add.push('\n');
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(add.as_bytes()))
+        .map_err(|source| ScaffoldError::Io {
+            action: "append to",
+            path,
+            source,
+        })?;
+    Ok(Step::IgnoreAdded { entry })
+}
+
+/// Scaffolds the repository whose working tree is `repo.root()`. `config` is the
+/// repository's current configuration (defaults when it has no `orch.toml` yet).
+pub fn init(repo: &Repo, config: &Config) -> Result<Vec<Step>, ScaffoldError> {
+    let root = repo.root().to_owned();
+    let name = root
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "project".to_owned());
+    let mut steps = vec![
+        create(&root, Path::new(CONFIG_FILE), &orch_toml(&name))?,
+        create(&root, Path::new(PLAN_FILE), &example_plan(&root, &name))?,
+    ];
+    for exported in prompts::export(&root)? {
+        let rel = exported
+            .path
+            .strip_prefix(&root)
+            .unwrap_or(&exported.path)
+            .to_owned();
+        steps.push(if exported.written {
+            Step::Created(rel)
+        } else {
+            Step::Kept(rel)
+        });
+    }
+    steps.push(ignore_logs(repo, &root, config)?);
+    Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::GuardConfig;
+    use crate::input::config::CodexConfig;
+
+    /// The template with every setting uncommented (prose lines stay comments).
+    fn uncommented(text: &str) -> String {
+        let setting = regex::Regex::new(r"^# (\[\w+\]|\w+ = .*)$").unwrap();
+        text.lines()
+            .map(|l| match setting.captures(l) {
+                Some(c) => c[1].to_owned(),
+                None => l.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn orch_toml_lists_every_key_at_its_default() {
+        let text = orch_toml("shop");
+        // As written, nothing is set.
+        assert_eq!(
+            Config::parse(Path::new("orch.toml"), &text).unwrap(),
+            Config::default()
+        );
+        // Uncommented, every key parses with the real loader and holds the documented
+        // default. The literals below name every field: a new key in Config (or in
+        // [codex]/[guard]) does not compile here until the template and this test know it.
+        let config = Config::parse(Path::new("orch.toml"), &uncommented(&text)).unwrap();
+        let list = |l: &[&str]| Some(l.iter().map(|s| (*s).to_owned()).collect());
+        let expected = Config {
+            docs_glob: Some(crate::input::docs::DEFAULT_DOCS_GLOB.to_owned()),
+            // No default: the template shows an example.
+            project: Some("ledger-api".to_owned()),
+            done_states: list(crate::input::docs::states::DEFAULT_DONE),
+            not_ready_states: list(crate::input::docs::states::DEFAULT_NOT_READY),
+            worktree_root: Some(PathBuf::from("../shop.orch-worktrees")),
+            max_review_cycles: Some(crate::input::config::DEFAULT_MAX_REVIEW_CYCLES),
+            trunk: Some("main".to_owned()),
+            // No default: the template shows an example.
+            base: Some("release-2".to_owned()),
+            logs_dir: Some(PathBuf::from("logs")),
+            phase_timeout: Some(toml::Value::String("30m".to_owned())),
+            retry_attempts: Some(crate::input::config::DEFAULT_RETRY_ATTEMPTS),
+            retry_backoff: Some(toml::Value::String("5s".to_owned())),
+            repo_map_bytes: Some(crate::input::config::DEFAULT_REPO_MAP_BYTES),
+            dashboard: Some(true),
+            dashboard_path: Some(PathBuf::from("TASKS.md")),
+            codex: CodexConfig {
+                bin: Some(PathBuf::from("codex")),
+                args: Vec::new(),
+                sandbox: Some(crate::input::config::DEFAULT_SANDBOX.to_owned()),
+                resume_fix: Some(true),
+            },
+            guard: Some(GuardConfig {
+                allow_gt: Vec::new(),
+                deny_gt: Vec::new(),
+                deny_git: Vec::new(),
+                enforce_draft: true,
+                allow_publish: false,
+                audit_restore: true,
+                audit_fails_phase: true,
+            }),
+            graphite: crate::input::config::GraphiteConfig {
+                submit: Some(crate::input::config::Submit::Never),
+            },
+            review: crate::input::config::ReviewConfig { doc: Some(false) },
+        };
+        assert_eq!(config, expected);
+        assert_eq!(
+            config.phase_timeout(),
+            crate::input::config::DEFAULT_PHASE_TIMEOUT
+        );
+        assert_eq!(config.guard, Some(GuardConfig::default()));
+        // Every setting line has its explanation right above it.
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            if uncommented(l) != *l {
+                let above = lines[i - 1];
+                assert!(
+                    above.starts_with("# ") && uncommented(above) == above,
+                    "no explanation above `{l}`"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn example_plan_is_a_small_valid_plan() {
+        let dir = tempfile::tempdir().unwrap();
+        for marker in [
+            None,
+            Some("Cargo.toml"),
+            Some("package.json"),
+            Some("go.mod"),
+        ] {
+            if let Some(m) = marker {
+                std::fs::write(dir.path().join(m), "").unwrap();
+            }
+            let text = example_plan(dir.path(), "my shop");
+            let plan: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+            assert_eq!(plan["version"], serde_yaml::Value::from(1));
+            assert_eq!(plan["project"]["name"], serde_yaml::Value::from("my shop"));
+            assert!(plan["orchestrator"]["approvals"]["required"]
+                .as_sequence()
+                .unwrap()
+                .is_empty());
+            let tasks = plan["tasks"].as_sequence().unwrap();
+            assert_eq!(tasks.len(), 2);
+            let ids: Vec<&str> = tasks.iter().map(|t| t["id"].as_str().unwrap()).collect();
+            for task in tasks {
+                for key in [
+                    "id",
+                    "title",
+                    "type",
+                    "description",
+                    "paths",
+                    "commands",
+                    "acceptance",
+                    "dependencies",
+                ] {
+                    assert!(task.get(key).is_some(), "{key} missing");
+                }
+                assert!(!task["paths"]["preferred"].as_sequence().unwrap().is_empty());
+                for line in task["acceptance"].as_sequence().unwrap() {
+                    crate::gates::acceptance::Check::parse(line.as_str().unwrap()).unwrap();
+                }
+                for dep in task["dependencies"].as_sequence().unwrap() {
+                    assert!(ids.contains(&dep.as_str().unwrap()));
+                }
+            }
+            assert_eq!(
+                tasks[1]["dependencies"][0],
+                serde_yaml::Value::from("DOC-001")
+            );
+        }
+    }
+
+    #[test]
+    fn logs_entry_follows_logs_dir() {
+        let root = Path::new("/r/repo");
+        assert_eq!(
+            logs_ignore_entry(&Config::default(), root).as_deref(),
+            Some("/logs/orch/")
+        );
+        let nested = Config::parse(Path::new("o"), "logs_dir = \"./var/log\"").unwrap();
+        assert_eq!(
+            logs_ignore_entry(&nested, root).as_deref(),
+            Some("/var/log/orch/")
+        );
+        let outside = Config::parse(Path::new("o"), "logs_dir = \"../logs\"").unwrap();
+        assert_eq!(logs_ignore_entry(&outside, root), None);
+        let absolute = Config::parse(Path::new("o"), "logs_dir = \"/var/orch\"").unwrap();
+        assert_eq!(logs_ignore_entry(&absolute, root), None);
+    }
+}

@@ -1,0 +1,186 @@
+//! The run's event log: append-only JSONL, `logs/orch/[<project>/]<milestone>/events-<run-id>.jsonl`,
+//! one `{ts, type, task, phase?, …}` object per line, in the event vocabulary of plan mode
+//! (`plan_validated`, `task_started`, `task_completed`, `task_failed`, `task_blocked`,
+//! `task_deferred`,
+//! `skipped`, `resumed`, `completed`, `acceptance_passed`, `awaiting_approval`, …) plus phase
+//! events (`phase_started`, `phase_completed`, `guard_denied`, `guard_violation`). A reporter:
+//! it renders the engine's events.
+
+use crate::engine::{EngineEvent, Outcome};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::Mutex;
+
+/// Opens `events-<run-id>.jsonl` in the run's log directory when the run starts.
+#[derive(Default)]
+pub struct EventLog {
+    file: Mutex<Option<std::fs::File>>,
+}
+
+impl EventLog {
+    pub fn on(&self, event: &EngineEvent) {
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let lines = match event {
+            EngineEvent::RunStarted {
+                run_id,
+                project,
+                milestone,
+                issue_ids,
+                resumed,
+                log_dir,
+                ..
+            } => {
+                let dir = log_dir;
+                let path = dir.join(format!(
+                    "events-{}.jsonl",
+                    crate::model::naming::ref_component(run_id)
+                ));
+                *file = std::fs::create_dir_all(dir)
+                    .and_then(|_| {
+                        std::fs::OpenOptions::new()
+                            .create(true)
+                            .append(true)
+                            .open(&path)
+                    })
+                    .map_err(|e| {
+                        tracing::error!("cannot open the event log {}: {e}", path.display())
+                    })
+                    .ok();
+                let mut lines = vec![
+                    json!({"type": "plan_validated", "task": null, "project": project, "milestone": milestone, "run_id": run_id, "tasks": issue_ids}),
+                ];
+                if *resumed {
+                    lines.push(json!({"type": "resumed", "task": null, "run_id": run_id}));
+                }
+                lines
+            }
+            EngineEvent::IssueStarted {
+                id,
+                position,
+                total,
+            } => {
+                vec![
+                    json!({"type": "task_started", "task": id, "position": position, "total": total}),
+                ]
+            }
+            EngineEvent::WorktreeReady { id, path, created } => {
+                vec![
+                    json!({"type": "worktree_ready", "task": id, "path": path, "created": created}),
+                ]
+            }
+            EngineEvent::PhaseStarted { id, seq, phase } => {
+                vec![
+                    json!({"type": "phase_started", "task": id, "phase": format!("{seq:02}-{}", phase.name())}),
+                ]
+            }
+            EngineEvent::Activity { .. } | EngineEvent::AgentStarted { .. } => Vec::new(),
+            EngineEvent::PhaseFinished { id, record } => {
+                let phase = format!("{:02}-{}", record.seq, record.phase.name());
+                let mut lines = Vec::new();
+                for entry in std::fs::read_to_string(record.log_dir.join("guard.jsonl"))
+                    .unwrap_or_default()
+                    .lines()
+                {
+                    let Ok(v) = serde_json::from_str::<Value>(entry) else {
+                        continue;
+                    };
+                    match (v["kind"].as_str(), v["decision"].as_str()) {
+                        (Some("attempt"), Some("deny")) => lines.push(json!({"type": "guard_denied", "task": id, "phase": phase, "argv": v["argv"], "rule": v["rule"]})),
+                        (Some("violation"), _) => lines.push(json!({"type": "guard_violation", "task": id, "phase": phase, "detail": v})),
+                        _ => {}
+                    }
+                }
+                lines.push(json!({
+                    "type": "phase_completed", "task": id, "phase": phase, "status": record.status,
+                    "failure": record.failure, "commits": record.commits, "usage": record.usage,
+                    "duration_ms": record.duration_ms,
+                    "range": record.log_dir.join(crate::workspace::capture::RANGE_FILE),
+                }));
+                lines
+            }
+            EngineEvent::ShardStarted { id, shard, title } => {
+                vec![json!({"type": "shard_started", "task": id, "shard": shard, "title": title})]
+            }
+            EngineEvent::AcceptanceChecked {
+                id,
+                seq,
+                phase,
+                shard,
+                outcomes,
+            } => {
+                let phase = format!("{seq:02}-{}", phase.name());
+                let mut lines: Vec<Value> = outcomes
+                    .iter()
+                    .map(|o| {
+                        let kind = if o.passed { "acceptance_passed" } else { "acceptance_failed" };
+                        json!({"type": kind, "task": id, "phase": phase, "shard": shard, "check": o.label,
+                               "spec": o.check, "detail": o.detail, "log": o.log})
+                    })
+                    .collect();
+                if let Some(shard) = shard {
+                    lines.push(
+                        json!({"type": "shard_completed", "task": id, "shard": shard,
+                                      "passed": outcomes.iter().all(|o| o.passed)}),
+                    );
+                }
+                lines
+            }
+            EngineEvent::CommandRun { id, name, record } => {
+                vec![
+                    json!({"type": "command_run", "task": id, "name": name, "cmd": record.command,
+                            "status": record.status, "log": record.log, "duration_ms": record.duration_ms,
+                            "approved_by": record.approved_by}),
+                ]
+            }
+            EngineEvent::BaseFallback { id, reason } => {
+                vec![json!({"type": "base_fallback", "task": id, "reason": reason})]
+            }
+            EngineEvent::AwaitingApproval { id, gate } => {
+                vec![json!({"type": "awaiting_approval", "task": id, "gate": gate})]
+            }
+            EngineEvent::PhaseRetry {
+                id,
+                seq,
+                phase,
+                attempt,
+                reason,
+                delay_ms,
+            } => {
+                vec![
+                    json!({"type": "phase_retry", "task": id, "phase": format!("{seq:02}-{}", phase.name()),
+                            "attempt": attempt, "reason": reason, "delay_ms": delay_ms}),
+                ]
+            }
+            EngineEvent::IssueFinished { summary } => {
+                let kind = match summary.outcome {
+                    Outcome::Completed => "task_completed",
+                    Outcome::Skipped => "skipped",
+                    // Waiting for a human (an approval, or a review that needs a decision)
+                    // is not a failure.
+                    Outcome::Blocked => "task_blocked",
+                    Outcome::Deferred => "task_deferred",
+                    _ => "task_failed",
+                };
+                vec![
+                    json!({"type": kind, "task": summary.id, "outcome": summary.outcome, "reason": summary.reason, "cycles": summary.cycles}),
+                ]
+            }
+            EngineEvent::RunFinished { summary } => {
+                let count = |o: Outcome| summary.issues.iter().filter(|i| i.outcome == o).count();
+                vec![
+                    json!({"type": "completed", "task": null, "completed": count(Outcome::Completed), "failed": count(Outcome::Failed),
+                            "blocked": count(Outcome::Blocked), "capped": count(Outcome::Capped), "deferred": count(Outcome::Deferred), "skipped": count(Outcome::Skipped),
+                            "interrupted": count(Outcome::Interrupted)}),
+                ]
+            }
+        };
+        let Some(f) = file.as_mut() else { return };
+        let ts = crate::util::timeutil::now_rfc3339();
+        for mut line in lines {
+            line["ts"] = ts.clone().into();
+            let text = format!("{}\n", crate::util::redact::redact(&line.to_string()));
+            let _ = f.write_all(text.as_bytes());
+        }
+        let _ = f.flush();
+    }
+}

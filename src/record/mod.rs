@@ -1,0 +1,5 @@
+//! The run on disk: its state (written atomically at every transition, read by resume and
+//! status) and its event log.
+
+pub mod event_log;
+pub mod state;

@@ -1,0 +1,241 @@
+//! `orch report`: a run as a document — per issue its outcome, every phase with its range and
+//! diffstat, the review's findings, guard events, tokens and time — in Markdown or JSON.
+
+use crate::record::state::RunState;
+use crate::workspace::capture::PhaseRange;
+use serde_json::{json, Value};
+use std::fmt::Write;
+
+/// The report as JSON: the run state enriched with each phase's range and review findings.
+pub fn json(state: &RunState) -> Value {
+    let issues: Vec<Value> = state
+        .issues
+        .iter()
+        .map(|issue| {
+            let phases: Vec<Value> = issue
+                .phases
+                .iter()
+                .map(|p| {
+                    let range = read_range(&p.log_dir);
+                    let result = read_json(&p.log_dir.join("result.json"));
+                    json!({
+                        "seq": p.seq, "phase": p.phase, "status": p.status, "failure": p.failure,
+                        "superseded": p.superseded, "commits": p.commits, "usage": p.usage,
+                        "duration_ms": p.duration_ms, "guard": p.guard, "log_dir": p.log_dir,
+                        "range": range.as_ref().map(|r| json!({"base": r.base, "head": r.head, "pinned_ref": r.pinned_ref,
+                            "files_changed": r.diffstat.files_changed, "insertions": r.diffstat.insertions, "deletions": r.diffstat.deletions,
+                            "files": r.diffstat.files})),
+                        "findings": result.as_ref().and_then(|r| r.get("issues").cloned()),
+                        "shard": p.shard, "acceptance": p.acceptance,
+                    })
+                })
+                .collect();
+            json!({
+                "id": issue.id, "status": issue.status,
+                "outcome": issue.summary.as_ref().map(|s| s.outcome),
+                "reason": issue.summary.as_ref().and_then(|s| s.reason.clone()),
+                "remaining_actions": issue.summary.as_ref().map(|s| s.remaining_actions.clone()).unwrap_or_default(),
+                "branch": issue.summary.as_ref().map(|s| s.branch.clone()),
+                "awaiting": issue.summary.as_ref().map(|s| s.awaiting.clone()).unwrap_or_default(),
+                "commands": issue.summary.as_ref().map(|s| s.commands.clone()).unwrap_or_default(),
+                "phases": phases,
+            })
+        })
+        .collect();
+    json!({"run_id": state.run_id, "project": state.project, "milestone": state.milestone, "started_at": state.started_at,
+           "updated_at": state.updated_at, "finished": state.finished, "issues": issues})
+}
+
+/// The report as Markdown.
+pub fn markdown(state: &RunState) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Run report — milestone {}\n", state.scope());
+    let _ = writeln!(
+        out,
+        "Run `{}`, started {}, last updated {} ({}).\n",
+        state.run_id,
+        state.started_at,
+        state.updated_at,
+        if state.finished {
+            "finished"
+        } else {
+            "not finished"
+        }
+    );
+    let _ = writeln!(out, "| Issue | Outcome | Cycles | Commits | Tokens | Guard (allowed/denied/violations) | Time |");
+    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
+    for issue in &state.issues {
+        let st = issue.stats();
+        let (fixes, commits, tokens, ms) = (st.cycles, st.commits, st.tokens, st.duration_ms);
+        let (a, d, v) = (st.guard.allowed, st.guard.denied, st.guard.violations);
+        let outcome = issue.status_name();
+        let _ = writeln!(
+            out,
+            "| {} | {outcome} | {fixes} | {commits} | {tokens} | {a}/{d}/{v} | {:.1} s |",
+            issue.id,
+            ms as f64 / 1000.0
+        );
+    }
+    for issue in &state.issues {
+        let _ = writeln!(out, "\n## {}\n", issue.id);
+        if let Some(summary) = &issue.summary {
+            let _ = writeln!(
+                out,
+                "Outcome: **{}**{} on branch `{}`.",
+                summary.outcome.name(),
+                summary
+                    .reason
+                    .as_ref()
+                    .map(|r| format!(" — {r}"))
+                    .unwrap_or_default(),
+                summary.branch
+            );
+            for (heading, list) in [
+                ("Still required", &summary.remaining_actions),
+                ("Left for a human", &summary.deferred),
+                ("Open questions", &summary.open_questions),
+                ("Draft pull requests", &summary.draft_prs),
+            ] {
+                if !list.is_empty() {
+                    let _ = writeln!(out, "\n{heading}:");
+                    for a in list {
+                        let _ = writeln!(out, "- {a}");
+                    }
+                }
+            }
+            if !summary.commands.is_empty() {
+                out.push_str("\nCommands:\n");
+                for c in &summary.commands {
+                    let status = c
+                        .status
+                        .map_or("killed".to_owned(), |s| format!("exit {s}"));
+                    let approved = c
+                        .approved_by
+                        .as_ref()
+                        .map(|a| format!(", approved by {a}"))
+                        .unwrap_or_default();
+                    let _ = writeln!(out, "- `{}`: `{}` → {status}{approved}", c.name, c.command);
+                }
+            }
+        } else {
+            let _ = writeln!(out, "Not finished.");
+        }
+        if issue.phases.is_empty() {
+            continue;
+        }
+        out.push('\n');
+        for p in &issue.phases {
+            let range = read_range(&p.log_dir);
+            let what = match (&p.status, &p.failure) {
+                (Some(s), _) => s.clone(),
+                (None, Some(f)) => format!("failed: {f}"),
+                _ => "-".to_owned(),
+            };
+            let superseded = if p.superseded {
+                " (superseded by a retry)"
+            } else {
+                ""
+            };
+            let shard = p
+                .shard
+                .as_ref()
+                .map(|s| format!(" (shard {s})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "### {:02}-{}{shard}: {what}{superseded}\n",
+                p.seq,
+                p.phase.name()
+            );
+            if let Some(r) = &range {
+                let _ = writeln!(
+                    out,
+                    "`{}..{}` · {} commit(s) · {} file(s), +{} −{} · pinned as `{}`",
+                    short(&r.base),
+                    short(&r.head),
+                    r.commits.len(),
+                    r.diffstat.files_changed,
+                    r.diffstat.insertions,
+                    r.diffstat.deletions,
+                    r.pinned_ref
+                );
+                for f in &r.diffstat.files {
+                    let _ = writeln!(
+                        out,
+                        "- `{}` ({}, +{} −{})",
+                        f.path, f.status, f.additions, f.deletions
+                    );
+                }
+                if let Some(u) = &r.uncommitted {
+                    let names: Vec<&str> = u.files.iter().map(|f| f.path.as_str()).collect();
+                    let _ = writeln!(out, "- left uncommitted: {}", names.join(", "));
+                }
+            }
+            if let Some(findings) = read_json(&p.log_dir.join("result.json"))
+                .and_then(|r| r.get("issues").cloned())
+                .and_then(|v| v.as_array().cloned())
+            {
+                if !findings.is_empty() {
+                    out.push_str("\nFindings:\n");
+                    for f in findings {
+                        let evidence = f["evidence"].as_str().unwrap_or_default();
+                        let _ = writeln!(
+                            out,
+                            "- [{}] {}: {}{}",
+                            f["severity"].as_str().unwrap_or("?"),
+                            f["title"].as_str().unwrap_or(""),
+                            f["details"].as_str().unwrap_or(""),
+                            if evidence.is_empty() {
+                                String::new()
+                            } else {
+                                format!(" ({evidence})")
+                            }
+                        );
+                    }
+                }
+            }
+            if let Some(gate) = &p.acceptance {
+                let _ = writeln!(
+                    out,
+                    "\nAcceptance: {} of {} check(s) passed",
+                    gate.passed,
+                    gate.passed + gate.failed.len()
+                );
+                for f in &gate.failed {
+                    let first = f.lines().next().unwrap_or_default();
+                    let _ = writeln!(out, "- failed: {first}");
+                }
+            }
+            if p.guard.denied + p.guard.violations > 0 {
+                let _ = writeln!(
+                    out,
+                    "\nGuard: {} refused, {} violation(s) — `orch guard log {}`",
+                    p.guard.denied, p.guard.violations, issue.id
+                );
+            }
+            let _ = writeln!(
+                out,
+                "\nTokens: {} in, {} out · {:.1} s\n",
+                p.usage.input_tokens,
+                p.usage.output_tokens,
+                p.duration_ms as f64 / 1000.0
+            );
+        }
+    }
+    out
+}
+
+fn read_range(dir: &std::path::Path) -> Option<PhaseRange> {
+    serde_json::from_str(
+        &std::fs::read_to_string(dir.join(crate::workspace::capture::RANGE_FILE)).ok()?,
+    )
+    .ok()
+}
+
+fn read_json(path: &std::path::Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
+}
+
+fn short(oid: &str) -> &str {
+    &oid[..oid.len().min(10)]
+}

@@ -1,0 +1,6 @@
+//! Small helpers every layer may use: files, times, crash points, secret redaction.
+
+pub mod failpoint;
+pub mod fsutil;
+pub mod redact;
+pub mod timeutil;
