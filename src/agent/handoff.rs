@@ -2,8 +2,8 @@
 //! the exact commands, the checks orch will run, which shard is next, which checks failed,
 //! and a map of the repository — so it starts where the work is instead of searching.
 
-use crate::engine::GateRecord;
 use crate::model::plan::{Shard, TaskSpec};
+use crate::model::record::GateRecord;
 use std::fmt::Write;
 
 /// The `{{task_context}}` section of a phase prompt; empty when there is nothing to add.
@@ -128,7 +128,7 @@ fn code_list(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gates::acceptance::Check;
+    use crate::model::check::Check;
 
     #[test]
     fn an_empty_spec_adds_nothing() {

@@ -9,19 +9,9 @@
 //! process that got the same pid. While any member of the group is alive, the kernel does not
 //! hand its id out again, so surviving members with that group id are the agent's.
 
-use serde::{Deserialize, Serialize};
+pub use crate::model::phase::AgentProcess;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// A running agent's process group.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentProcess {
-    pub pid: i32,
-    pub pgid: i32,
-    /// The leader's start time in clock ticks since boot (Linux), when known.
-    pub start_time: Option<u64>,
-    pub host: String,
-}
 
 impl AgentProcess {
     /// The agent just spawned as `pid`, leading its own group.

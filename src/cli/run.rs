@@ -5,7 +5,9 @@
 use super::{hinted, GlobalArgs, Workspace};
 use crate::agent::codex::CodexRunner;
 use crate::cli::exit;
-use crate::engine::{Engine, EngineEvent, Outcome, RunOptions};
+use crate::engine::{Engine, RunOptions};
+use crate::model::event::EngineEvent;
+use crate::model::record::Outcome;
 use crate::report::style::Styler;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -83,7 +85,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
 pub(super) fn launch(
     global: &GlobalArgs,
     args: &Args,
-    resume: Option<crate::record::state::RunState>,
+    resume: Option<crate::model::state::RunState>,
     retry: Vec<String>,
 ) -> anyhow::Result<i32> {
     let mut ws = Workspace::open(global, args.docs.as_deref())?;
@@ -232,9 +234,9 @@ pub(super) fn launch(
             }
         }
         for kind in [
-            crate::agent::PhaseKind::Dev,
-            crate::agent::PhaseKind::Review,
-            crate::agent::PhaseKind::Fix,
+            crate::model::phase::PhaseKind::Dev,
+            crate::model::phase::PhaseKind::Review,
+            crate::model::phase::PhaseKind::Fix,
         ] {
             if let Some(path) = &schemas.of(kind).source {
                 println!(
@@ -245,11 +247,14 @@ pub(super) fn launch(
             }
         }
         let example = crate::agent::PhaseRequest {
-            kind: crate::agent::PhaseKind::Dev,
+            kind: crate::model::phase::PhaseKind::Dev,
             prompt: String::new(),
             expect: std::sync::Arc::new(crate::agent::contract::Expected {
-                schema: schemas.of(crate::agent::PhaseKind::Dev).value.clone(),
-                phase: crate::agent::PhaseKind::Dev,
+                schema: schemas
+                    .of(crate::model::phase::PhaseKind::Dev)
+                    .value
+                    .clone(),
+                phase: crate::model::phase::PhaseKind::Dev,
                 issue_id: String::new(),
                 milestone_id: String::new(),
                 branch: String::new(),
@@ -320,9 +325,9 @@ pub(super) fn launch(
                 plan: plan.clone(),
             });
     let recorder =
-        crate::record::state::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard)
+        crate::record::recorder::StateRecorder::new(repo.common_dir(), resume.clone(), dashboard)
             .with_plan_file(plan_file)
-            .with_selection(crate::record::state::Selection {
+            .with_selection(crate::record::recorder::Selection {
                 task: args.task.clone(),
                 only_issue: args.issue.clone(),
                 no_build: args.no_build,
@@ -493,7 +498,7 @@ pub(super) fn launch(
 
 /// A SIGKILLed orch cannot stop its agent: before resuming, stop any agent process group the
 /// state records as running that is still alive (and is still that agent), and say so.
-fn stop_orphaned_agents(state: &crate::record::state::RunState, err_style: &Styler) {
+fn stop_orphaned_agents(state: &crate::model::state::RunState, err_style: &Styler) {
     use crate::agent::process::Survivors;
     for issue in &state.issues {
         let Some(current) = &issue.current_phase else {

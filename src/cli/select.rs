@@ -46,7 +46,7 @@ pub(super) fn latest_state(
     milestone: Option<&str>,
     project: Option<&str>,
     command: &str,
-) -> anyhow::Result<crate::record::state::RunState> {
+) -> anyhow::Result<crate::model::state::RunState> {
     let common = repo.common_dir();
     let found = match (milestone, project) {
         (Some(text), _) => {
@@ -116,7 +116,7 @@ impl WhichRun {
         ws: &Workspace,
         repo: &crate::git::Repo,
         command: &str,
-    ) -> anyhow::Result<crate::record::state::RunState> {
+    ) -> anyhow::Result<crate::model::state::RunState> {
         match &self.file {
             Some(file) => latest_plan_state(global, ws, repo, file.as_deref()),
             None => latest_state(
@@ -137,7 +137,7 @@ fn latest_plan_state(
     ws: &Workspace,
     repo: &crate::git::Repo,
     file: Option<&Path>,
-) -> anyhow::Result<crate::record::state::RunState> {
+) -> anyhow::Result<crate::model::state::RunState> {
     let name = plan_file_milestone(global, ws, file)?;
     crate::record::state::latest_of_plan(&repo.common_dir(), &name).ok_or_else(|| {
         hinted(

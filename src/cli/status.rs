@@ -3,7 +3,7 @@
 
 use super::{GlobalArgs, Workspace};
 use crate::cli::exit;
-use crate::record::state::IssueStatus;
+use crate::model::state::IssueStatus;
 use crate::report::style::Styler;
 
 #[derive(Debug, clap::Args)]

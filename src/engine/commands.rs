@@ -1,12 +1,11 @@
 //! What runs after a task converged: its commands (`build`, `release`, `deploy`, …) in the
 //! worktree, each behind its approval gate when the plan names one.
 
-use super::{
-    task_timeout, CommandRecord, Engine, EngineError, EngineEvent, IssueSummary, Outcome,
-    RunOptions,
-};
+use super::{task_timeout, Engine, EngineError, RunOptions};
 use crate::agent::Runner;
+use crate::model::event::EngineEvent;
 use crate::model::plan::PlannedIssue;
+use crate::model::record::{CommandRecord, IssueSummary, Outcome};
 use std::path::Path;
 
 impl<R: Runner> Engine<'_, R> {

@@ -4,10 +4,15 @@
 //!
 //! The engine emits [`EngineEvent`]s and never prints; reporters render them.
 
-use crate::agent::{PhaseFailure, PhaseKind, PhaseRequest, Runner, Usage};
+use crate::agent::{PhaseRequest, Runner};
 use crate::git::{GitError, Repo};
 use crate::input::config::Config;
+use crate::model::event::{EngineEvent, Reporter};
+use crate::model::phase::{PhaseFailure, PhaseKind, Usage};
 use crate::model::plan::{Plan, PlannedIssue};
+use crate::model::record::{
+    CommandRecord, GateRecord, IssueSummary, Outcome, PhaseRecord, RunSummary,
+};
 use crate::util::redact::redact;
 use crate::workspace::capture::{self, PhaseId};
 use crate::workspace::worktrees::{self, IssueWorktree};
@@ -15,7 +20,7 @@ use crate::workspace::worktrees::{self, IssueWorktree};
 mod commands;
 mod prompt;
 mod step;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -43,302 +48,13 @@ pub enum EngineError {
     Join(String),
 }
 
-/// How an issue's loop ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Completed,
-    Blocked,
-    Failed,
-    Capped,
-    /// A dev or fix phase said `deferred`: a human must decide or supply something first.
-    Deferred,
-    Skipped,
-    /// Stopped by SIGINT/SIGTERM; the worktree is kept.
-    Interrupted,
-}
-
-impl Outcome {
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Completed => "completed",
-            Outcome::Blocked => "blocked",
-            Outcome::Failed => "failed",
-            Outcome::Capped => "capped",
-            Outcome::Deferred => "deferred",
-            Outcome::Skipped => "skipped",
-            Outcome::Interrupted => "interrupted",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PhaseRecord {
-    pub seq: u32,
-    pub phase: PhaseKind,
-    /// The result's `status`, when the phase produced a valid result.
-    pub status: Option<String>,
-    pub failure: Option<PhaseFailure>,
-    pub session_id: Option<String>,
-    /// Tokens this phase used (the session's counters are cumulative).
-    pub usage: Usage,
-    pub commits: usize,
-    pub duration_ms: u64,
-    pub log_dir: PathBuf,
-    /// gt/git attempts the guard allowed and denied, and audit violations.
-    #[serde(default)]
-    pub guard: GuardCounts,
-    /// Set when `orch resume --retry` ran this phase's step again; the loop then ignores it.
-    #[serde(default)]
-    pub superseded: bool,
-    /// The shard a dev phase worked on (plan mode).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shard: Option<String>,
-    /// The acceptance checks run after this (dev or fix) phase.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acceptance: Option<GateRecord>,
-}
-
-/// How the acceptance checks after one phase came out.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GateRecord {
-    /// Every check of the task (the gate a task must pass to converge), rather than only
-    /// the checks of the shard just developed.
-    pub full: bool,
-    pub passed: usize,
-    /// The failed checks, each as `<check> — <why>`.
-    pub failed: Vec<String>,
-}
-
-impl GateRecord {
-    pub fn ok(&self) -> bool {
-        self.failed.is_empty()
-    }
-}
-
-/// A task command orch ran after the task converged (`build`, `release`, `deploy`, …).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommandRecord {
-    pub name: String,
-    pub command: String,
-    pub status: Option<i32>,
-    pub log: PathBuf,
-    pub duration_ms: u64,
-    /// The approval that let it run, when it is gated.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub approved_by: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GuardCounts {
-    pub allowed: usize,
-    pub denied: usize,
-    pub violations: usize,
-}
-
-impl std::ops::Add for GuardCounts {
-    type Output = GuardCounts;
-
-    fn add(self, other: GuardCounts) -> GuardCounts {
-        GuardCounts {
-            allowed: self.allowed + other.allowed,
-            denied: self.denied + other.denied,
-            violations: self.violations + other.violations,
-        }
-    }
-}
-
-impl GuardCounts {
-    /// Counts the entries of a phase's `guard.jsonl`.
-    pub fn read(path: &Path) -> GuardCounts {
-        let mut counts = GuardCounts::default();
-        for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            match (v["kind"].as_str(), v["decision"].as_str()) {
-                (Some("attempt"), Some("allow")) => counts.allowed += 1,
-                (Some("attempt"), Some("deny")) => counts.denied += 1,
-                (Some("violation"), _) => counts.violations += 1,
-                _ => {}
-            }
-        }
-        counts
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct IssueSummary {
-    pub id: String,
-    pub title: String,
-    pub outcome: Outcome,
-    pub reason: Option<String>,
-    /// Review/fix cycles used (fix phases run).
-    pub cycles: u32,
-    pub branch: String,
-    pub phases: Vec<PhaseRecord>,
-    pub commits: usize,
-    pub tokens: Usage,
-    /// What the last review still required, when capped or blocked.
-    pub remaining_actions: Vec<String>,
-    pub rescue_ref: Option<String>,
-    pub log_dir: PathBuf,
-    /// The commit the issue's branch started from (the trunk, or the branch it stacks on).
-    pub base: Option<String>,
-    #[serde(default)]
-    pub guard: GuardCounts,
-    /// Approval gates the task waits for (its outcome is then `blocked`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub awaiting: Vec<String>,
-    /// Task commands run after the task converged.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub commands: Vec<CommandRecord>,
-    /// What a `deferred` dev or fix left for a human (its `deferred`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deferred: Vec<String>,
-    /// The questions it asked (its `openQuestions`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub open_questions: Vec<String>,
-    /// Draft pull requests the dev and fix phases submitted (their `draftPrs`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub draft_prs: Vec<String>,
-}
-
-impl IssueSummary {
-    /// Blocked on an approval (not on a review or a failure): a resume looks again.
-    pub fn awaits_approval(&self) -> bool {
-        self.outcome == Outcome::Blocked && !self.awaiting.is_empty()
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RunSummary {
-    pub run_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project: Option<String>,
-    pub milestone: String,
-    pub started_at: String,
-    pub finished_at: String,
-    pub issues: Vec<IssueSummary>,
-}
-
-impl RunSummary {
-    /// Every issue that ran completed (skips of done issues do not count against it).
-    pub fn all_passed(&self) -> bool {
-        self.issues.iter().all(|i| {
-            i.outcome == Outcome::Completed
-                || (i.outcome == Outcome::Skipped
-                    && i.phases.is_empty()
-                    && i.reason
-                        .as_deref()
-                        .is_some_and(|r| r.starts_with("state is")))
-        })
-    }
-}
-
-/// What the engine tells reporters.
-#[derive(Debug, Clone)]
-pub enum EngineEvent {
-    RunStarted {
-        run_id: String,
-        /// The milestone's project (`None` in a tree without projects, and for plan files).
-        project: Option<String>,
-        milestone: String,
-        issues: usize,
-        /// The issues of this run, in order.
-        issue_ids: Vec<String>,
-        log_dir: PathBuf,
-        /// Continuing an earlier run.
-        resumed: bool,
-    },
-    IssueStarted {
-        id: String,
-        position: usize,
-        total: usize,
-    },
-    WorktreeReady {
-        id: String,
-        path: PathBuf,
-        created: bool,
-    },
-    PhaseStarted {
-        id: String,
-        seq: u32,
-        phase: PhaseKind,
-    },
-    Activity {
-        id: String,
-        phase: PhaseKind,
-        text: String,
-    },
-    /// The phase's agent is running as this process group (recorded for `orch resume`).
-    AgentStarted {
-        id: String,
-        seq: u32,
-        agent: crate::agent::process::AgentProcess,
-    },
-    PhaseFinished {
-        id: String,
-        record: PhaseRecord,
-    },
-    /// A dev phase for one shard of a plan task is about to start.
-    ShardStarted {
-        id: String,
-        shard: String,
-        title: String,
-    },
-    /// Acceptance checks ran in the worktree after a phase.
-    AcceptanceChecked {
-        id: String,
-        seq: u32,
-        phase: PhaseKind,
-        shard: Option<String>,
-        outcomes: Vec<crate::gates::acceptance::CheckOutcome>,
-    },
-    /// A task command (`build`, `deploy`, …) ran.
-    CommandRun {
-        id: String,
-        name: String,
-        record: CommandRecord,
-    },
-    /// A task with several dependencies could not start from their merged work (it conflicts)
-    /// and starts from the trunk instead.
-    BaseFallback {
-        id: String,
-        reason: String,
-    },
-    /// A task waits for `orch approve <gate>`.
-    AwaitingApproval {
-        id: String,
-        gate: String,
-    },
-    /// A phase failed in a way that may pass on another try (network, server error); orch
-    /// waits `delay_ms` and runs it again.
-    PhaseRetry {
-        id: String,
-        seq: u32,
-        phase: PhaseKind,
-        attempt: u32,
-        reason: String,
-        delay_ms: u64,
-    },
-    IssueFinished {
-        summary: IssueSummary,
-    },
-    RunFinished {
-        summary: RunSummary,
-    },
-}
-
-pub type Reporter = Arc<dyn Fn(&EngineEvent) + Send + Sync>;
-
 pub struct RunOptions {
     pub run_id: String,
     /// Only this issue (its dependencies are not run).
     pub only_issue: Option<String>,
     /// The state of the run being resumed: finished issues are kept, interrupted ones
     /// continue after their last finished phase.
-    pub resume: Option<crate::record::state::RunState>,
+    pub resume: Option<crate::model::state::RunState>,
     /// Issues whose failed, blocked or capped loop a resume runs again.
     pub retry: Vec<String>,
     /// Skip the tasks' final `build`/`release` commands.
@@ -1044,7 +760,7 @@ impl<R: Runner> Engine<'_, R> {
             log_dir: dir.clone(),
             cancel: self.cancel.clone(),
             on_spawn: Some(Arc::new(
-                move |agent: &crate::agent::process::AgentProcess| {
+                move |agent: &crate::model::phase::AgentProcess| {
                     spawn_reporter(&EngineEvent::AgentStarted {
                         id: spawn_id.clone(),
                         seq,
@@ -1083,7 +799,7 @@ impl<R: Runner> Engine<'_, R> {
                 changes: violations,
             });
         }
-        let checks: Vec<crate::gates::acceptance::Check> = match (kind, &outcome.result) {
+        let checks: Vec<crate::model::check::Check> = match (kind, &outcome.result) {
             (PhaseKind::Review, _) | (_, Err(_)) => Vec::new(),
             _ if full_gate => ctx.issue.spec.all_checks(),
             _ => shard.map(|s| s.acceptance.clone()).unwrap_or_default(),
@@ -1170,7 +886,7 @@ impl<R: Runner> Engine<'_, R> {
             usage,
             commits: range.commits.len(),
             duration_ms: outcome.duration_ms,
-            guard: GuardCounts::read(&dir.join("guard.jsonl")),
+            guard: crate::guard::shim::counts(&dir.join("guard.jsonl")),
             superseded: false,
             shard: shard.map(|s| s.id.clone()),
             acceptance,
@@ -1409,7 +1125,7 @@ struct IssueJob<'a> {
     parent: &'a str,
     issue_dir: &'a Path,
     /// Resuming: the phases recorded so far, and the phase that was running, if any.
-    prior: Option<(Vec<PhaseRecord>, Option<crate::record::state::CurrentPhase>)>,
+    prior: Option<(Vec<PhaseRecord>, Option<crate::model::state::CurrentPhase>)>,
     /// Resuming: task commands that already ran (successful ones are not run again).
     prior_commands: Vec<CommandRecord>,
     /// Extra fix cycles (a retried capped issue gets another round).
@@ -1514,33 +1230,6 @@ fn skipped(issue: &PlannedIssue, reason: String, issue_dir: &Path) -> IssueSumma
     IssueSummary {
         reason: Some(reason),
         ..IssueSummary::new(issue, Outcome::Skipped, issue_dir)
-    }
-}
-
-impl IssueSummary {
-    /// A summary with nothing done yet.
-    fn new(issue: &PlannedIssue, outcome: Outcome, issue_dir: &Path) -> IssueSummary {
-        IssueSummary {
-            id: issue.id.clone(),
-            title: issue.title.clone(),
-            outcome,
-            reason: None,
-            cycles: 0,
-            branch: issue.branch.clone(),
-            phases: Vec::new(),
-            commits: 0,
-            tokens: Usage::default(),
-            remaining_actions: Vec::new(),
-            rescue_ref: None,
-            log_dir: issue_dir.to_owned(),
-            base: None,
-            guard: GuardCounts::default(),
-            awaiting: Vec::new(),
-            commands: Vec::new(),
-            deferred: Vec::new(),
-            open_questions: Vec::new(),
-            draft_prs: Vec::new(),
-        }
     }
 }
 

@@ -1,8 +1,8 @@
 //! The issue loop as a pure function: given the phases so far (and the acceptance checks after
 //! them), what runs next or how the issue ends. No I/O, so every path is a table row.
 
-use super::{GateRecord, Outcome};
-use crate::agent::{PhaseFailure, PhaseKind};
+use crate::model::phase::{PhaseFailure, PhaseKind};
+use crate::model::record::{GateRecord, Outcome};
 
 /// What an issue's loop does next, given the phases so far (interrupted ones left out).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -86,6 +86,24 @@ pub fn prepare(
 }
 
 /// Finds `tool` on PATH, skipping `skip` (the shim directory).
+/// Counts the entries of a phase's `guard.jsonl`: the attempts allowed and denied, and the
+/// audit's violations.
+pub fn counts(path: &Path) -> crate::model::record::GuardCounts {
+    let mut counts = crate::model::record::GuardCounts::default();
+    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        match (v["kind"].as_str(), v["decision"].as_str()) {
+            (Some("attempt"), Some("allow")) => counts.allowed += 1,
+            (Some("attempt"), Some("deny")) => counts.denied += 1,
+            (Some("violation"), _) => counts.violations += 1,
+            _ => {}
+        }
+    }
+    counts
+}
+
 pub fn find_real(tool: &str, skip: Option<&Path>) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)

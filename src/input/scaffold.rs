@@ -524,7 +524,7 @@ mod tests {
                 }
                 assert!(!task["paths"]["preferred"].as_sequence().unwrap().is_empty());
                 for line in task["acceptance"].as_sequence().unwrap() {
-                    crate::gates::acceptance::Check::parse(line.as_str().unwrap()).unwrap();
+                    crate::model::check::Check::parse(line.as_str().unwrap()).unwrap();
                 }
                 for dep in task["dependencies"].as_sequence().unwrap() {
                     assert!(ids.contains(&dep.as_str().unwrap()));

@@ -1,8 +1,13 @@
 //! Pure data, no I/O: the plan of a run, dependency graphs, names, problems, and the records
 //! and events of a run.
 
+pub mod check;
 pub mod dag;
+pub mod event;
 pub mod naming;
 pub mod natural;
+pub mod phase;
 pub mod plan;
 pub mod problem;
+pub mod record;
+pub mod state;

@@ -3,12 +3,12 @@
 //!
 //! `orch plan --json` serialises [`Plan`]; other tools rely on its shape (README.md).
 
-use crate::gates::acceptance::Check;
 use crate::input::config::Config;
 use crate::input::docs::index::DocIndex;
 use crate::input::docs::milestone_doc::{self, MilestoneDoc};
 use crate::input::docs::states::StateRules;
 use crate::input::docs::DocSet;
+use crate::model::check::Check;
 use crate::model::dag::{self, Dependency};
 use crate::model::naming::{self, Scope};
 use crate::model::problem::{Problem, Severity};

@@ -6,7 +6,8 @@
 //! events (`phase_started`, `phase_completed`, `guard_denied`, `guard_violation`). A reporter:
 //! it renders the engine's events.
 
-use crate::engine::{EngineEvent, Outcome};
+use crate::model::event::EngineEvent;
+use crate::model::record::Outcome;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::Mutex;

@@ -2,4 +2,5 @@
 //! status) and its event log.
 
 pub mod event_log;
+pub mod recorder;
 pub mod state;

@@ -3,7 +3,7 @@
 //! coloured by state. Regenerated from the run state at every transition.
 
 use crate::model::plan::Plan;
-use crate::record::state::{IssueStatus, RunState};
+use crate::model::state::{IssueStatus, RunState};
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! `orch report`: a run as a document — per issue its outcome, every phase with its range and
 //! diffstat, the review's findings, guard events, tokens and time — in Markdown or JSON.
 
-use crate::record::state::RunState;
+use crate::model::state::RunState;
 use crate::workspace::capture::PhaseRange;
 use serde_json::{json, Value};
 use std::fmt::Write;

@@ -6,7 +6,7 @@
 pub mod context;
 pub mod schema;
 
-use crate::agent::{PhaseFailure, PhaseKind};
+use crate::model::phase::{PhaseFailure, PhaseKind};
 use serde_json::Value;
 use std::path::Path;
 use std::sync::Arc;

@@ -4,7 +4,7 @@
 //! it is loaded: valid JSON Schema, strict, and still asking for the common fields and the
 //! phase's `status` values, which orch reads; else the run is refused with the reason.
 
-use crate::agent::PhaseKind;
+use crate::model::phase::PhaseKind;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -64,7 +64,7 @@ pub struct IssueDoc {
     pub blocked: Vec<String>,
     pub related_to: Vec<String>,
     /// Acceptance checks (`Tests pass: …`, `File exists: …`, …) gating the issue's loop.
-    pub acceptance: Vec<crate::gates::acceptance::Check>,
+    pub acceptance: Vec<crate::model::check::Check>,
     /// Fields orch does not know, kept for the user (and for prompts).
     pub extra: BTreeMap<String, serde_json::Value>,
     /// The Markdown after the front matter.
@@ -533,17 +533,17 @@ impl Fields<'_> {
         out
     }
 
-    fn checks(&mut self, field: &str) -> Vec<crate::gates::acceptance::Check> {
+    fn checks(&mut self, field: &str) -> Vec<crate::model::check::Check> {
         let mut out = Vec::new();
         for line in self.text_list(field) {
-            match crate::gates::acceptance::Check::parse(&line) {
+            match crate::model::check::Check::parse(&line) {
                 Ok(check) => out.push(check),
                 Err(message) => {
                     let at = self.line(field);
                     self.problems
                         .push(Problem::error(self.path, at, message).with_hint(format!(
                             "write each check as one of: {}",
-                            crate::gates::acceptance::FORMS.join(", ")
+                            crate::model::check::FORMS.join(", ")
                         )));
                 }
             }

@@ -14,7 +14,7 @@ mod convert;
 
 pub use convert::{milestone_name as convert_milestone, to_plan};
 
-use crate::gates::acceptance::Check;
+use crate::model::check::Check;
 use crate::model::natural;
 use crate::model::plan::{Constraints, Shard};
 use crate::model::problem::Problem;

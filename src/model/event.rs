@@ -1,0 +1,104 @@
+//! What the engine tells its reporters: the one interface between running a milestone and
+//! everything that watches it (the run state, the event log, the dashboard, the terminal).
+
+use super::check::CheckOutcome;
+use super::phase::{AgentProcess, PhaseKind};
+use super::record::{CommandRecord, IssueSummary, PhaseRecord, RunSummary};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What the engine tells reporters.
+#[derive(Debug, Clone)]
+pub enum EngineEvent {
+    RunStarted {
+        run_id: String,
+        /// The milestone's project (`None` in a tree without projects, and for plan files).
+        project: Option<String>,
+        milestone: String,
+        issues: usize,
+        /// The issues of this run, in order.
+        issue_ids: Vec<String>,
+        log_dir: PathBuf,
+        /// Continuing an earlier run.
+        resumed: bool,
+    },
+    IssueStarted {
+        id: String,
+        position: usize,
+        total: usize,
+    },
+    WorktreeReady {
+        id: String,
+        path: PathBuf,
+        created: bool,
+    },
+    PhaseStarted {
+        id: String,
+        seq: u32,
+        phase: PhaseKind,
+    },
+    Activity {
+        id: String,
+        phase: PhaseKind,
+        text: String,
+    },
+    /// The phase's agent is running as this process group (recorded for `orch resume`).
+    AgentStarted {
+        id: String,
+        seq: u32,
+        agent: AgentProcess,
+    },
+    PhaseFinished {
+        id: String,
+        record: PhaseRecord,
+    },
+    /// A dev phase for one shard of a plan task is about to start.
+    ShardStarted {
+        id: String,
+        shard: String,
+        title: String,
+    },
+    /// Acceptance checks ran in the worktree after a phase.
+    AcceptanceChecked {
+        id: String,
+        seq: u32,
+        phase: PhaseKind,
+        shard: Option<String>,
+        outcomes: Vec<CheckOutcome>,
+    },
+    /// A task command (`build`, `deploy`, …) ran.
+    CommandRun {
+        id: String,
+        name: String,
+        record: CommandRecord,
+    },
+    /// A task with several dependencies could not start from their merged work (it conflicts)
+    /// and starts from the trunk instead.
+    BaseFallback {
+        id: String,
+        reason: String,
+    },
+    /// A task waits for `orch approve <gate>`.
+    AwaitingApproval {
+        id: String,
+        gate: String,
+    },
+    /// A phase failed in a way that may pass on another try (network, server error); orch
+    /// waits `delay_ms` and runs it again.
+    PhaseRetry {
+        id: String,
+        seq: u32,
+        phase: PhaseKind,
+        attempt: u32,
+        reason: String,
+        delay_ms: u64,
+    },
+    IssueFinished {
+        summary: IssueSummary,
+    },
+    RunFinished {
+        summary: RunSummary,
+    },
+}
+
+pub type Reporter = Arc<dyn Fn(&EngineEvent) + Send + Sync>;

@@ -1,0 +1,209 @@
+//! The records of a run: how each phase and issue ended, what it cost, what the guard saw.
+//! Pure data (what the run state, summaries and reports are made of); the engine fills them
+//! in, `record` keeps them on disk and `report` renders them.
+
+use super::phase::{PhaseFailure, PhaseKind, Usage};
+use super::plan::PlannedIssue;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// How an issue's loop ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Completed,
+    Blocked,
+    Failed,
+    Capped,
+    /// A dev or fix phase said `deferred`: a human must decide or supply something first.
+    Deferred,
+    Skipped,
+    /// Stopped by SIGINT/SIGTERM; the worktree is kept.
+    Interrupted,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Completed => "completed",
+            Outcome::Blocked => "blocked",
+            Outcome::Failed => "failed",
+            Outcome::Capped => "capped",
+            Outcome::Deferred => "deferred",
+            Outcome::Skipped => "skipped",
+            Outcome::Interrupted => "interrupted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PhaseRecord {
+    pub seq: u32,
+    pub phase: PhaseKind,
+    /// The result's `status`, when the phase produced a valid result.
+    pub status: Option<String>,
+    pub failure: Option<PhaseFailure>,
+    pub session_id: Option<String>,
+    /// Tokens this phase used (the session's counters are cumulative).
+    pub usage: Usage,
+    pub commits: usize,
+    pub duration_ms: u64,
+    pub log_dir: PathBuf,
+    /// gt/git attempts the guard allowed and denied, and audit violations.
+    #[serde(default)]
+    pub guard: GuardCounts,
+    /// Set when `orch resume --retry` ran this phase's step again; the loop then ignores it.
+    #[serde(default)]
+    pub superseded: bool,
+    /// The shard a dev phase worked on (plan mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<String>,
+    /// The acceptance checks run after this (dev or fix) phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<GateRecord>,
+}
+
+/// How the acceptance checks after one phase came out.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateRecord {
+    /// Every check of the task (the gate a task must pass to converge), rather than only
+    /// the checks of the shard just developed.
+    pub full: bool,
+    pub passed: usize,
+    /// The failed checks, each as `<check> — <why>`.
+    pub failed: Vec<String>,
+}
+
+impl GateRecord {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty()
+    }
+}
+
+/// A task command orch ran after the task converged (`build`, `release`, `deploy`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandRecord {
+    pub name: String,
+    pub command: String,
+    pub status: Option<i32>,
+    pub log: PathBuf,
+    pub duration_ms: u64,
+    /// The approval that let it run, when it is gated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardCounts {
+    pub allowed: usize,
+    pub denied: usize,
+    pub violations: usize,
+}
+
+impl std::ops::Add for GuardCounts {
+    type Output = GuardCounts;
+
+    fn add(self, other: GuardCounts) -> GuardCounts {
+        GuardCounts {
+            allowed: self.allowed + other.allowed,
+            denied: self.denied + other.denied,
+            violations: self.violations + other.violations,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssueSummary {
+    pub id: String,
+    pub title: String,
+    pub outcome: Outcome,
+    pub reason: Option<String>,
+    /// Review/fix cycles used (fix phases run).
+    pub cycles: u32,
+    pub branch: String,
+    pub phases: Vec<PhaseRecord>,
+    pub commits: usize,
+    pub tokens: Usage,
+    /// What the last review still required, when capped or blocked.
+    pub remaining_actions: Vec<String>,
+    pub rescue_ref: Option<String>,
+    pub log_dir: PathBuf,
+    /// The commit the issue's branch started from (the trunk, or the branch it stacks on).
+    pub base: Option<String>,
+    #[serde(default)]
+    pub guard: GuardCounts,
+    /// Approval gates the task waits for (its outcome is then `blocked`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awaiting: Vec<String>,
+    /// Task commands run after the task converged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<CommandRecord>,
+    /// What a `deferred` dev or fix left for a human (its `deferred`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deferred: Vec<String>,
+    /// The questions it asked (its `openQuestions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub open_questions: Vec<String>,
+    /// Draft pull requests the dev and fix phases submitted (their `draftPrs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub draft_prs: Vec<String>,
+}
+
+impl IssueSummary {
+    /// Blocked on an approval (not on a review or a failure): a resume looks again.
+    pub fn awaits_approval(&self) -> bool {
+        self.outcome == Outcome::Blocked && !self.awaiting.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub milestone: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub issues: Vec<IssueSummary>,
+}
+
+impl RunSummary {
+    /// Every issue that ran completed (skips of done issues do not count against it).
+    pub fn all_passed(&self) -> bool {
+        self.issues.iter().all(|i| {
+            i.outcome == Outcome::Completed
+                || (i.outcome == Outcome::Skipped
+                    && i.phases.is_empty()
+                    && i.reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("state is")))
+        })
+    }
+}
+
+impl IssueSummary {
+    /// A summary with nothing done yet.
+    pub fn new(issue: &PlannedIssue, outcome: Outcome, issue_dir: &Path) -> IssueSummary {
+        IssueSummary {
+            id: issue.id.clone(),
+            title: issue.title.clone(),
+            outcome,
+            reason: None,
+            cycles: 0,
+            branch: issue.branch.clone(),
+            phases: Vec::new(),
+            commits: 0,
+            tokens: Usage::default(),
+            remaining_actions: Vec::new(),
+            rescue_ref: None,
+            log_dir: issue_dir.to_owned(),
+            base: None,
+            guard: GuardCounts::default(),
+            awaiting: Vec::new(),
+            commands: Vec::new(),
+            deferred: Vec::new(),
+            open_questions: Vec::new(),
+            draft_prs: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The state of a run as data: each issue's status, the phase running now, every finished
+//! phase's record, and what the run was limited to. `record::state` keeps it on disk; resume,
+//! status and the reports read it.
+
+use super::phase::{AgentProcess, PhaseKind};
+use super::record::{CommandRecord, GuardCounts, IssueSummary, Outcome, PhaseRecord};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IssueStatus {
+    Pending,
+    InProgress,
+    Completed,
+    Failed,
+    Blocked,
+    Capped,
+    Deferred,
+    Skipped,
+    Interrupted,
+}
+
+impl From<Outcome> for IssueStatus {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Completed => IssueStatus::Completed,
+            Outcome::Failed => IssueStatus::Failed,
+            Outcome::Blocked => IssueStatus::Blocked,
+            Outcome::Capped => IssueStatus::Capped,
+            Outcome::Deferred => IssueStatus::Deferred,
+            Outcome::Skipped => IssueStatus::Skipped,
+            Outcome::Interrupted => IssueStatus::Interrupted,
+        }
+    }
+}
+
+/// The phase running right now (no record yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentPhase {
+    pub seq: u32,
+    pub phase: PhaseKind,
+    pub started_at: String,
+    /// The agent's process group, once it runs: `orch resume` stops it if a killed orch
+    /// left it running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<AgentProcess>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssueState {
+    pub id: String,
+    pub status: IssueStatus,
+    pub current_phase: Option<CurrentPhase>,
+    /// Every phase that finished, in order (kept across resumes).
+    pub phases: Vec<PhaseRecord>,
+    /// The issue's summary once its loop ended.
+    pub summary: Option<IssueSummary>,
+    pub started_at: Option<String>,
+    /// Task commands that ran, recorded as each ends: a resume after a crash must not run
+    /// a `deploy` that already ran because the summary was never written.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<CommandRecord>,
+}
+
+/// What an issue's recorded phases add up to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IssueStats {
+    /// Fix cycles (superseded records left out).
+    pub cycles: usize,
+    pub commits: usize,
+    pub tokens: u64,
+    pub duration_ms: u64,
+    /// The verdict of the last review.
+    pub last_review: Option<String>,
+    pub guard: GuardCounts,
+}
+
+impl IssueState {
+    pub fn stats(&self) -> IssueStats {
+        let mut stats = IssueStats::default();
+        for p in &self.phases {
+            if p.phase == PhaseKind::Fix && !p.superseded {
+                stats.cycles += 1;
+            }
+            if p.phase == PhaseKind::Review && p.status.is_some() {
+                stats.last_review = p.status.clone();
+            }
+            stats.commits += p.commits;
+            stats.tokens += p.usage.total();
+            stats.duration_ms += p.duration_ms;
+            stats.guard = stats.guard + p.guard;
+        }
+        stats
+    }
+
+    /// `in_progress`, `completed`, …
+    pub fn status_name(&self) -> String {
+        serde_json::to_value(self.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    pub run_id: String,
+    /// The milestone's project; absent in runs of a tree without projects, of plan files,
+    /// and in states written before projects were known (read as such).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub milestone: String,
+    pub started_at: String,
+    pub updated_at: String,
+    pub finished: bool,
+    /// The plan file a plan-mode run reads its tasks from (absolute); `None` for issue docs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_file: Option<PathBuf>,
+    /// The task the run was limited to (`--task`: it and its dependencies); a resume keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<String>,
+    /// The one issue the run was limited to (`--issue`); a resume keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only_issue: Option<String>,
+    /// Started with `--no-build`; a resume keeps skipping `build` and `release`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_build: bool,
+    /// Not-ready states the run includes (`--include-state`); a resume keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub include_states: Vec<String>,
+    /// The branch the issue branches start from instead of the trunk (`--base`); a resume
+    /// keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Issues in plan order.
+    pub issues: Vec<IssueState>,
+}
+
+impl RunState {
+    pub fn issue(&self, id: &str) -> Option<&IssueState> {
+        self.issues.iter().find(|i| i.id == id)
+    }
+
+    /// What the run is of: `ledger-api/M1`, `M1`, or a plan's name.
+    pub fn scope(&self) -> crate::model::naming::Scope {
+        crate::model::naming::Scope::new(self.project.as_deref(), &self.milestone)
+    }
+}

@@ -1,0 +1,192 @@
+//! The state recorder: a reporter that builds the run state from the engine's events and
+//! writes it at every transition (see `record::state`).
+
+use crate::model::event::EngineEvent;
+use crate::model::state::{CurrentPhase, IssueState, IssueStatus, RunState};
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+/// A reporter that keeps the run's state file current.
+pub struct StateRecorder {
+    common_dir: PathBuf,
+    state: Mutex<Option<RunState>>,
+    dashboard: Option<crate::report::dashboard::Dashboard>,
+    plan_file: Option<PathBuf>,
+    selection: Selection,
+}
+
+/// What a run was limited to, and how it runs: kept in its state so a resume does the same.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// `--task`: it and its dependencies.
+    pub task: Option<String>,
+    /// `--issue`: that one issue.
+    pub only_issue: Option<String>,
+    /// `--no-build`: skip `build` and `release`.
+    pub no_build: bool,
+    /// `--include-state`: not-ready states to run.
+    pub include_states: Vec<String>,
+    /// `--base`: the branch issue branches start from.
+    pub base: Option<String>,
+}
+
+impl StateRecorder {
+    /// `prior` is the state being resumed, if any: its records are kept.
+    pub fn new(
+        common_dir: PathBuf,
+        prior: Option<RunState>,
+        dashboard: Option<crate::report::dashboard::Dashboard>,
+    ) -> Self {
+        StateRecorder {
+            common_dir,
+            state: Mutex::new(prior),
+            dashboard,
+            plan_file: None,
+            selection: Selection::default(),
+        }
+    }
+
+    /// A plan-mode run: the state remembers the plan file, so `orch resume` reads it again.
+    pub fn with_plan_file(mut self, plan_file: Option<PathBuf>) -> Self {
+        self.plan_file = plan_file;
+        self
+    }
+
+    /// What the run is limited to and how it runs (see [`Selection`]).
+    pub fn with_selection(mut self, selection: Selection) -> Self {
+        self.selection = selection;
+        self
+    }
+
+    pub fn on(&self, event: &EngineEvent) {
+        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = crate::util::timeutil::now_rfc3339();
+        match event {
+            EngineEvent::RunStarted {
+                run_id,
+                project,
+                milestone,
+                issue_ids,
+                ..
+            } => {
+                let state = guard.get_or_insert_with(|| RunState {
+                    run_id: run_id.clone(),
+                    project: project.clone(),
+                    milestone: milestone.clone(),
+                    started_at: now.clone(),
+                    updated_at: now.clone(),
+                    finished: false,
+                    plan_file: self.plan_file.clone(),
+                    task: self.selection.task.clone(),
+                    only_issue: self.selection.only_issue.clone(),
+                    no_build: self.selection.no_build,
+                    include_states: self.selection.include_states.clone(),
+                    base: self.selection.base.clone(),
+                    issues: Vec::new(),
+                });
+                state.finished = false;
+                for id in issue_ids {
+                    if state.issue(id).is_none() {
+                        state.issues.push(IssueState {
+                            id: id.clone(),
+                            status: IssueStatus::Pending,
+                            current_phase: None,
+                            phases: Vec::new(),
+                            summary: None,
+                            started_at: None,
+                            commands: Vec::new(),
+                        });
+                    }
+                }
+            }
+            EngineEvent::IssueStarted { id, .. } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    // A task waiting for an approval is looked at again (its gated command
+                    // may run now): in progress until it ends again.
+                    let waiting = i.summary.as_ref().is_some_and(|s| s.awaits_approval());
+                    if i.summary.is_none() || i.status == IssueStatus::Interrupted || waiting {
+                        i.status = IssueStatus::InProgress;
+                        i.started_at.get_or_insert(now.clone());
+                    }
+                    if waiting {
+                        i.summary = None;
+                    }
+                }
+            }
+            EngineEvent::PhaseStarted { id, seq, phase } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.status = IssueStatus::InProgress;
+                    i.summary = None;
+                    i.current_phase = Some(CurrentPhase {
+                        seq: *seq,
+                        phase: *phase,
+                        started_at: now.clone(),
+                        agent: None,
+                    });
+                }
+            }
+            EngineEvent::AgentStarted { id, seq, agent } => {
+                if let Some(current) = issue_mut(&mut guard, id)
+                    .and_then(|i| i.current_phase.as_mut())
+                    .filter(|c| c.seq == *seq)
+                {
+                    current.agent = Some(agent.clone());
+                }
+            }
+            EngineEvent::PhaseFinished { id, record } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.current_phase = None;
+                    i.phases.retain(|p| p.seq != record.seq);
+                    i.phases.push(record.clone());
+                }
+            }
+            EngineEvent::CommandRun { id, record, .. } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.commands.retain(|c| c.name != record.name);
+                    i.commands.push(record.clone());
+                }
+            }
+            EngineEvent::IssueFinished { summary } => {
+                if let Some(i) = issue_mut(&mut guard, &summary.id) {
+                    i.status = summary.outcome.into();
+                    i.current_phase = None;
+                    i.phases = summary.phases.clone();
+                    i.summary = Some(summary.clone());
+                }
+            }
+            EngineEvent::RunFinished { .. } => {
+                if let Some(s) = guard.as_mut() {
+                    // A task waiting for an approval goes on with `orch resume`: not finished.
+                    s.finished = !s.issues.iter().any(|i| {
+                        matches!(
+                            i.status,
+                            IssueStatus::InProgress
+                                | IssueStatus::Interrupted
+                                | IssueStatus::Pending
+                        ) || i.summary.as_ref().is_some_and(|s| s.awaits_approval())
+                    });
+                }
+            }
+            EngineEvent::WorktreeReady { .. }
+            | EngineEvent::Activity { .. }
+            | EngineEvent::ShardStarted { .. }
+            | EngineEvent::AcceptanceChecked { .. }
+            | EngineEvent::AwaitingApproval { .. }
+            | EngineEvent::BaseFallback { .. }
+            | EngineEvent::PhaseRetry { .. } => return,
+        }
+        if let Some(state) = guard.as_mut() {
+            state.updated_at = now;
+            if let Err(e) = super::state::save(&self.common_dir, state) {
+                tracing::error!("cannot write the run state: {e}");
+            }
+            if let Some(dashboard) = &self.dashboard {
+                dashboard.write(state);
+            }
+        }
+    }
+}
+
+fn issue_mut<'a>(state: &'a mut Option<RunState>, id: &str) -> Option<&'a mut IssueState> {
+    state.as_mut()?.issues.iter_mut().find(|i| i.id == id)
+}
