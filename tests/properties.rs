@@ -2,7 +2,7 @@
 
 use orch::input::docs::fix::{self, Addition};
 use orch::input::docs::{issue, DocSet};
-use orch::model::{dag, naming};
+use orch::model::naming;
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -48,7 +48,7 @@ proptest! {
         }
         let index = orch::input::docs::index::DocIndex::new(&set.docs);
         let scope = naming::Scope::new(None, "M");
-        match dag::order_milestone(&set, &index, &scope, &Default::default()) {
+        match orch::input::docs::order::order_milestone(&set, &index, &scope, &Default::default()) {
             Ok(order) => {
                 let pos: std::collections::HashMap<&str, usize> =
                     order.issues.iter().enumerate().map(|(i, o)| (o.doc.id.as_str(), i)).collect();
@@ -100,7 +100,7 @@ proptest! {
     ) {
         let fixed = fix::fix(&bytes, &additions);
         let original = String::from_utf8(bytes.clone()).unwrap();
-        let diff = fix::unified_diff(Path::new("d.md"), &fixed.ops);
+        let diff = orch::report::patch::unified_diff(Path::new("d.md"), &fixed.ops);
         let applied = apply(&original, &diff);
         prop_assert_eq!(applied.as_bytes(), fixed.bytes.as_slice(), "diff:\n{}", diff);
         prop_assert_eq!(fixed.changed(), !diff.is_empty());

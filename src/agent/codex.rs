@@ -8,6 +8,7 @@
 
 use super::stream::{self as events, Event, Item};
 use super::{PhaseFailure, PhaseOutcome, PhaseRequest, Runner, Usage};
+use crate::util::process::{cancelled, kill_group};
 use crate::util::redact::redact;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -175,7 +176,7 @@ impl CodexRunner {
         let _ = events_file.flush().await;
         // The agent may have left background processes in its group: they go too.
         if let Some(pgid) = pgid {
-            super::process::signal_group(pgid, libc::SIGKILL);
+            crate::util::process::signal_group(pgid, libc::SIGKILL);
         }
         outcome.exit_code = status.code();
         outcome.session_id = state.session.clone();
@@ -252,26 +253,4 @@ fn report(item: &Item, req: &PhaseRequest) {
         }
         _ => {}
     }
-}
-
-/// Resolves when `cancel` turns true; never, without a receiver.
-pub(crate) async fn cancelled(cancel: Option<tokio::sync::watch::Receiver<bool>>) {
-    let Some(mut rx) = cancel else {
-        return std::future::pending().await;
-    };
-    while !*rx.borrow_and_update() {
-        if rx.changed().await.is_err() {
-            return std::future::pending().await;
-        }
-    }
-}
-
-/// SIGTERM the group, give it [`GRACE`], then SIGKILL, and reap the child.
-pub(crate) async fn kill_group(pgid: i32, child: &mut tokio::process::Child) {
-    super::process::signal_group(pgid, libc::SIGTERM);
-    if tokio::time::timeout(GRACE, child.wait()).await.is_err() {
-        super::process::signal_group(pgid, libc::SIGKILL);
-        let _ = child.wait().await;
-    }
-    super::process::signal_group(pgid, libc::SIGKILL);
 }

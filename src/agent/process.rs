@@ -10,6 +10,7 @@
 //! hand its id out again, so surviving members with that group id are the agent's.
 
 pub use crate::model::phase::AgentProcess;
+use crate::util::process::signal_group;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -20,13 +21,13 @@ impl AgentProcess {
             pid,
             pgid: pid,
             start_time: stat(pid).map(|s| s.start_time),
-            host: crate::workspace::lock::hostname(),
+            host: crate::util::process::hostname(),
         }
     }
 
     /// The live processes of the recorded group, if it is still the recorded agent's.
     pub fn survivors(&self) -> Survivors {
-        if self.host != crate::workspace::lock::hostname() {
+        if self.host != crate::util::process::hostname() {
             return Survivors::OtherHost;
         }
         if !Path::new("/proc/self/stat").exists() {
@@ -118,16 +119,6 @@ fn group_members(pgid: i32) -> Vec<i32> {
         .collect();
     pids.sort_unstable();
     pids
-}
-
-/// Sends `signal` to the process group `pgid` (never to group 0 or 1: "everyone").
-pub(crate) fn signal_group(pgid: i32, signal: i32) {
-    if pgid > 1 {
-        // SAFETY: kill(2) has no memory-safety preconditions; a gone group yields ESRCH.
-        unsafe {
-            libc::kill(-pgid, signal);
-        }
-    }
 }
 
 #[cfg(test)]

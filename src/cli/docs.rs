@@ -109,7 +109,7 @@ fn fix_docs(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<i32> {
         }
     }
     for (path, fixed) in &changed {
-        print!("{}", fix::unified_diff(path, &fixed.ops));
+        print!("{}", crate::report::patch::unified_diff(path, &fixed.ops));
     }
     if !args.dry_run {
         for (path, fixed) in &changed {
@@ -127,7 +127,7 @@ fn fix_docs(global: &GlobalArgs, args: &FixArgs) -> anyhow::Result<i32> {
     // Errors, and the repairs that could not be made (warnings such as a pending dependency
     // are no defect of a doc).
     let mut left: Vec<crate::model::problem::Problem> =
-        crate::model::plan::validate(&after, args.project.as_deref(), &rules)
+        crate::input::docs::plan::validate(&after, args.project.as_deref(), &rules)
             .into_iter()
             .filter(|p| p.severity == Severity::Error)
             .collect();
@@ -205,7 +205,7 @@ fn missing_sides(
     let keep =
         |d: &crate::input::docs::IssueDoc| project.is_none_or(|p| d.project.as_deref() == Some(p));
     // Declared anywhere; repaired where the missing side is in scope.
-    for edge in crate::model::dag::one_sided(&view, &index, |_| true) {
+    for edge in crate::input::docs::order::one_sided(&view, &index, |_| true) {
         if !keep(edge.other) {
             continue;
         }

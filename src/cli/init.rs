@@ -10,7 +10,12 @@ pub struct Args {}
 pub fn run(global: &GlobalArgs, _args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let steps = scaffold::init(&repo, &ws.config)?;
+    let root = repo.root().to_owned();
+    let mut steps = scaffold::config_and_plan(&root)?;
+    for exported in crate::agent::prompts::export(&root)? {
+        steps.push(scaffold::file_step(&root, &exported.path, exported.written));
+    }
+    steps.push(scaffold::ignore_logs(&repo, &root, &ws.config)?);
     let mut created = 0;
     let mut kept = 0;
     for step in &steps {

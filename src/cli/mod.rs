@@ -10,6 +10,7 @@ mod docs;
 pub mod exit;
 mod guard;
 mod init;
+mod launch;
 mod plan;
 mod prompts;
 mod report;
@@ -305,7 +306,7 @@ fn plan_or_report(
 ) -> Result<crate::model::plan::Plan, i32> {
     let style = Styler::stderr(global.color);
     let plan =
-        crate::model::plan::build(set, scope, config, repo_root, rules).map_err(|found| {
+        crate::input::docs::plan::build(set, scope, config, repo_root, rules).map_err(|found| {
             eprint!("{}", crate::report::problems::render(&found, &style));
             eprintln!(
                 "{} cannot {verb} milestone {scope}: {}; nothing was changed",

@@ -41,10 +41,11 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 "orch validate",
             )?;
             let root = ws.repo_root.clone().unwrap_or_default();
-            let found = match crate::model::plan::build(&set, &scope, &ws.config, &root, &rules) {
-                Ok(plan) => plan.warnings,
-                Err(found) => found,
-            };
+            let found =
+                match crate::input::docs::plan::build(&set, &scope, &ws.config, &root, &rules) {
+                    Ok(plan) => plan.warnings,
+                    Err(found) => found,
+                };
             (found, format!("milestone {scope}"))
         }
         None => {
@@ -56,7 +57,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                     ));
                 }
             }
-            let found = crate::model::plan::validate(&set, args.project.as_deref(), &rules);
+            let found = crate::input::docs::plan::validate(&set, args.project.as_deref(), &rules);
             let what = match &args.project {
                 Some(p) => format!("project {p}"),
                 None => "issue docs".to_owned(),

@@ -176,10 +176,10 @@ impl<R: Runner> Engine<'_, R> {
                         || s.outcome == Outcome::Interrupted
                         || s.awaits_approval())
                 });
-            let apply_gate = issue.spec.gated(crate::gates::approval::APPLY_PATCH)
+            let apply_gate = issue.spec.gated(crate::model::plan::APPLY_PATCH)
                 && crate::gates::approval::covering(
                     &opts.approvals,
-                    crate::gates::approval::APPLY_PATCH,
+                    crate::model::plan::APPLY_PATCH,
                     &issue.id,
                 )
                 .is_none();
@@ -203,7 +203,7 @@ impl<R: Runner> Engine<'_, R> {
                     &issue_dir,
                 )
             } else if apply_gate {
-                let gate = crate::gates::approval::APPLY_PATCH;
+                let gate = crate::model::plan::APPLY_PATCH;
                 (self.reporter)(&EngineEvent::AwaitingApproval {
                     id: issue.id.clone(),
                     gate: gate.to_owned(),
@@ -722,8 +722,8 @@ impl<R: Runner> Engine<'_, R> {
         let env = crate::guard::shim::prepare(
             &dir,
             crate::guard::shim::ShimContext {
-                real_git: crate::guard::shim::find_real("git", None),
-                real_gt: crate::guard::shim::find_real("gt", None),
+                real_git: crate::util::process::find_real("git", None),
+                real_gt: crate::util::process::find_real("gt", None),
                 guard_log: dir.join("guard.jsonl"),
                 repo_root: self.repo_root.clone(),
                 worktree: ctx.issue.worktree.clone(),
@@ -980,7 +980,7 @@ impl<R: Runner> Engine<'_, R> {
             });
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
-                _ = crate::agent::codex::cancelled(self.cancel.clone()) => {
+                _ = crate::util::process::cancelled(self.cancel.clone()) => {
                     return crate::agent::PhaseOutcome {
                         result: Err(PhaseFailure::Interrupted),
                         ..outcome

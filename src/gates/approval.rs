@@ -16,9 +16,6 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-/// The gate that guards the agent's work on a task.
-pub const APPLY_PATCH: &str = "apply_patch";
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Approval {
     pub gate: String,
@@ -140,7 +137,7 @@ fn who() -> String {
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned());
-    format!("{user}@{}", crate::workspace::lock::hostname())
+    format!("{user}@{}", crate::util::process::hostname())
 }
 
 #[cfg(test)]

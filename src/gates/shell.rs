@@ -97,13 +97,13 @@ pub async fn run_shell(
         _ = tokio::time::sleep(timeout) => {
             result.timed_out = true;
         }
-        _ = crate::agent::codex::cancelled(cancel) => {
+        _ = crate::util::process::cancelled(cancel) => {
             result.interrupted = true;
         }
     }
     if result.timed_out || result.interrupted {
         if let Some(pgid) = pgid {
-            crate::agent::codex::kill_group(pgid, &mut child).await;
+            crate::util::process::kill_group(pgid, &mut child).await;
         }
     }
     result.duration_ms = started.elapsed().as_millis() as u64;

@@ -24,7 +24,8 @@
 //! Long options may be abbreviated in git (`--forc`); every prefix of a guarded option counts.
 
 use super::argv::{parse_git, GitArgs};
-use super::{Decision, GuardConfig, Rule, StackContext};
+use super::{Decision, Rule, StackContext};
+use crate::input::config::GuardConfig;
 
 /// git's own options before the subcommand that take the next argument.
 const GLOBAL_WITH_VALUE: &[&str] = &[

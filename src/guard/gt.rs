@@ -17,7 +17,8 @@
 //! command's rule applies.
 
 use super::argv::{flag, parse_gt, sflag, smany, svalue, value, GtArgs, OptSpec};
-use super::{decide_git, Decision, GtAliases, GuardConfig, Rule, StackContext};
+use super::{decide_git, Decision, GtAliases, Rule, StackContext};
+use crate::input::config::GuardConfig;
 
 /// Words gt 1.8.6 hands to git when they are its first argument. Measured by running
 /// `gt <word> -h` for every command `git help -a` lists: exactly these printed "Passing

@@ -13,7 +13,7 @@
 //! - [`gt`]: how gt resolves a command word (user aliases, built-in short forms, the hidden
 //!   legacy groups and shortcuts, and its git passthrough) and the policy per command;
 //! - [`git`]: the policy for raw git commands (also used for gt's passthrough);
-//! - [`GuardConfig`]: the `[guard]` table of `orch.toml`.
+//! - `GuardConfig` (in `input::config`): the `[guard]` table of `orch.toml`.
 //!
 //! It runs nothing and reads nothing: callers supply the alias file's text, the current branch
 //! and the stack. Every argv here is the arguments *after* the program name.
@@ -27,7 +27,6 @@ pub mod shim;
 #[cfg(test)]
 mod tests;
 
-use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -197,47 +196,6 @@ impl StackContext {
             }
         } else {
             crate::util::fsutil::lexical(p).is_some()
-        }
-    }
-}
-
-/// `[guard]` in orch.toml: adjustments to the built-in policy.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct GuardConfig {
-    /// gt commands to allow whatever the policy says, by canonical name (`sync`, `restack`),
-    /// typed form (`rs`, `us o`) or a word the policy does not know. `-f`/`--force`,
-    /// `--cwd` outside the worktree and `deny_gt` still apply; git passthrough words
-    /// (`push`, …) always go through the git policy.
-    pub allow_gt: Vec<String>,
-    /// gt commands to deny, matched like `allow_gt` (and also against a user alias's name).
-    pub deny_gt: Vec<String>,
-    /// git subcommands to deny; an entry of several words (`"remote remove"`) matches the
-    /// subcommand followed by those arguments. Also applies to gt's git passthrough.
-    pub deny_git: Vec<String>,
-    /// Whether `gt submit` must carry `-d/--draft` (default true; `-u/--update-only` needs
-    /// none). `--merge-when-ready` stays denied either way.
-    pub enforce_draft: bool,
-    /// Whether the agent may publish PRs (`gt submit --publish`: ready for review; default
-    /// false).
-    pub allow_publish: bool,
-    /// Whether the post-phase audit puts back refs changed outside the stack and
-    /// removes worktrees the agent added (default true).
-    pub audit_restore: bool,
-    /// Whether an audit violation fails the phase (default true).
-    pub audit_fails_phase: bool,
-}
-
-impl Default for GuardConfig {
-    fn default() -> Self {
-        GuardConfig {
-            allow_gt: Vec::new(),
-            deny_gt: Vec::new(),
-            deny_git: Vec::new(),
-            enforce_draft: true,
-            allow_publish: false,
-            audit_restore: true,
-            audit_fails_phase: true,
         }
     }
 }

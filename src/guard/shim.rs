@@ -104,14 +104,6 @@ pub fn counts(path: &Path) -> crate::model::record::GuardCounts {
     counts
 }
 
-pub fn find_real(tool: &str, skip: Option<&Path>) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .filter(|dir| skip.is_none_or(|s| dir != s))
-        .map(|dir| dir.join(tool))
-        .find(|p| p.is_file())
-}
-
 /// Runs as the `tool` shim with `args`; returns the exit code.
 pub fn run(tool: &str, args: &[String]) -> i32 {
     let Some(ctx_path) = std::env::var_os(CONTEXT_ENV) else {

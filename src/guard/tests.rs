@@ -2,6 +2,7 @@
 
 use super::gt::GIT_PASSTHROUGH;
 use super::*;
+use crate::input::config::GuardConfig;
 use std::path::Path;
 
 /// Where the agent stands. The issue branch is `feat`, the stack `feat` → `feat-2`, trunk

@@ -50,7 +50,7 @@ pub struct Config {
     #[serde(default)]
     pub codex: CodexConfig,
     /// `[guard]`: adjustments to the policy for the agent's gt and git commands.
-    pub guard: Option<crate::guard::GuardConfig>,
+    pub guard: Option<GuardConfig>,
     /// `[graphite]`: how the agent uses Graphite beyond committing.
     #[serde(default)]
     pub graphite: GraphiteConfig,
@@ -100,6 +100,47 @@ pub struct CodexConfig {
     pub sandbox: Option<String>,
     /// Whether the fix phase resumes the dev phase's session (default true).
     pub resume_fix: Option<bool>,
+}
+
+/// `[guard]` in orch.toml: adjustments to the built-in policy.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GuardConfig {
+    /// gt commands to allow whatever the policy says, by canonical name (`sync`, `restack`),
+    /// typed form (`rs`, `us o`) or a word the policy does not know. `-f`/`--force`,
+    /// `--cwd` outside the worktree and `deny_gt` still apply; git passthrough words
+    /// (`push`, …) always go through the git policy.
+    pub allow_gt: Vec<String>,
+    /// gt commands to deny, matched like `allow_gt` (and also against a user alias's name).
+    pub deny_gt: Vec<String>,
+    /// git subcommands to deny; an entry of several words (`"remote remove"`) matches the
+    /// subcommand followed by those arguments. Also applies to gt's git passthrough.
+    pub deny_git: Vec<String>,
+    /// Whether `gt submit` must carry `-d/--draft` (default true; `-u/--update-only` needs
+    /// none). `--merge-when-ready` stays denied either way.
+    pub enforce_draft: bool,
+    /// Whether the agent may publish PRs (`gt submit --publish`: ready for review; default
+    /// false).
+    pub allow_publish: bool,
+    /// Whether the post-phase audit puts back refs changed outside the stack and
+    /// removes worktrees the agent added (default true).
+    pub audit_restore: bool,
+    /// Whether an audit violation fails the phase (default true).
+    pub audit_fails_phase: bool,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        GuardConfig {
+            allow_gt: Vec::new(),
+            deny_gt: Vec::new(),
+            deny_git: Vec::new(),
+            enforce_draft: true,
+            allow_publish: false,
+            audit_restore: true,
+            audit_fails_phase: true,
+        }
+    }
 }
 
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;

@@ -3,7 +3,6 @@
 //! `.orch/prompts/`, and a `.gitignore` entry for orch's logs. Nothing that exists is ever
 //! overwritten; each step says what it did.
 
-use crate::agent::prompts::{self, PromptError};
 use crate::git::{GitError, Repo};
 use crate::input::config::{Config, CONFIG_FILE};
 use std::path::{Component, Path, PathBuf};
@@ -41,8 +40,6 @@ pub enum ScaffoldError {
         #[source]
         source: std::io::Error,
     },
-    #[error(transparent)]
-    Prompt(#[from] PromptError),
     #[error(transparent)]
     Git(#[from] GitError),
 }
@@ -326,7 +323,8 @@ fn create(root: &Path, rel: &Path, text: &str) -> Result<Step, ScaffoldError> {
 }
 
 /// Appends `entry` to the repository's `.gitignore` unless git ignores the logs already.
-fn ignore_logs(repo: &Repo, root: &Path, config: &Config) -> Result<Step, ScaffoldError> {
+/// The last step: ignore orch's logs in `.gitignore` unless git ignores them already.
+pub fn ignore_logs(repo: &Repo, root: &Path, config: &Config) -> Result<Step, ScaffoldError> {
     let Some(entry) = logs_ignore_entry(config, root) else {
         return Ok(Step::IgnoreNotNeeded {
             logs: config.orch_logs(root),
@@ -370,39 +368,34 @@ fn ignore_logs(repo: &Repo, root: &Path, config: &Config) -> Result<Step, Scaffo
     Ok(Step::IgnoreAdded { entry })
 }
 
-/// Scaffolds the repository whose working tree is `repo.root()`. `config` is the
-/// repository's current configuration (defaults when it has no `orch.toml` yet).
-pub fn init(repo: &Repo, config: &Config) -> Result<Vec<Step>, ScaffoldError> {
-    let root = repo.root().to_owned();
+/// The first steps of `orch init` in the working tree `root`: `orch.toml`, then the example
+/// `orchestrator.yml` (each created, or kept when it exists).
+pub fn config_and_plan(root: &Path) -> Result<Vec<Step>, ScaffoldError> {
     let name = root
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "project".to_owned());
-    let mut steps = vec![
-        create(&root, Path::new(CONFIG_FILE), &orch_toml(&name))?,
-        create(&root, Path::new(PLAN_FILE), &example_plan(&root, &name))?,
-    ];
-    for exported in prompts::export(&root)? {
-        let rel = exported
-            .path
-            .strip_prefix(&root)
-            .unwrap_or(&exported.path)
-            .to_owned();
-        steps.push(if exported.written {
-            Step::Created(rel)
-        } else {
-            Step::Kept(rel)
-        });
+    Ok(vec![
+        create(root, Path::new(CONFIG_FILE), &orch_toml(&name))?,
+        create(root, Path::new(PLAN_FILE), &example_plan(root, &name))?,
+    ])
+}
+
+/// The step of a file written elsewhere (the exported prompts), relative to `root`.
+pub fn file_step(root: &Path, path: &Path, written: bool) -> Step {
+    let rel = path.strip_prefix(root).unwrap_or(path).to_owned();
+    if written {
+        Step::Created(rel)
+    } else {
+        Step::Kept(rel)
     }
-    steps.push(ignore_logs(repo, &root, config)?);
-    Ok(steps)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::guard::GuardConfig;
     use crate::input::config::CodexConfig;
+    use crate::input::config::GuardConfig;
 
     /// The template with every setting uncommented (prose lines stay comments).
     fn uncommented(text: &str) -> String {

@@ -6,6 +6,7 @@ pub mod dag;
 pub mod event;
 pub mod naming;
 pub mod natural;
+pub mod patch;
 pub mod phase;
 pub mod plan;
 pub mod problem;

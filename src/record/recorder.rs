@@ -10,7 +10,6 @@ use std::sync::Mutex;
 pub struct StateRecorder {
     common_dir: PathBuf,
     state: Mutex<Option<RunState>>,
-    dashboard: Option<crate::report::dashboard::Dashboard>,
     plan_file: Option<PathBuf>,
     selection: Selection,
 }
@@ -32,15 +31,10 @@ pub struct Selection {
 
 impl StateRecorder {
     /// `prior` is the state being resumed, if any: its records are kept.
-    pub fn new(
-        common_dir: PathBuf,
-        prior: Option<RunState>,
-        dashboard: Option<crate::report::dashboard::Dashboard>,
-    ) -> Self {
+    pub fn new(common_dir: PathBuf, prior: Option<RunState>) -> Self {
         StateRecorder {
             common_dir,
             state: Mutex::new(prior),
-            dashboard,
             plan_file: None,
             selection: Selection::default(),
         }
@@ -58,7 +52,9 @@ impl StateRecorder {
         self
     }
 
-    pub fn on(&self, event: &EngineEvent) {
+    /// Takes an event into the state and writes it; the state as written, when the event
+    /// changed it (for the reporters that show it, such as the dashboard).
+    pub fn on(&self, event: &EngineEvent) -> Option<RunState> {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = crate::util::timeutil::now_rfc3339();
         match event {
@@ -173,17 +169,14 @@ impl StateRecorder {
             | EngineEvent::AcceptanceChecked { .. }
             | EngineEvent::AwaitingApproval { .. }
             | EngineEvent::BaseFallback { .. }
-            | EngineEvent::PhaseRetry { .. } => return,
+            | EngineEvent::PhaseRetry { .. } => return None,
         }
-        if let Some(state) = guard.as_mut() {
-            state.updated_at = now;
-            if let Err(e) = super::state::save(&self.common_dir, state) {
-                tracing::error!("cannot write the run state: {e}");
-            }
-            if let Some(dashboard) = &self.dashboard {
-                dashboard.write(state);
-            }
+        let state = guard.as_mut()?;
+        state.updated_at = now;
+        if let Err(e) = super::state::save(&self.common_dir, state) {
+            tracing::error!("cannot write the run state: {e}");
         }
+        Some(state.clone())
     }
 }
 

@@ -21,24 +21,13 @@ impl Dashboard {
         let text = render(state, &self.plan, &self.repo_root, &self.logs_root);
         if let Err(e) = crate::util::fsutil::replace_via(
             &self.path,
-            &temp_path(&self.path),
+            &crate::util::fsutil::hidden_temp(&self.path),
             text.as_bytes(),
             Some("mid-dashboard-write"),
         ) {
             tracing::error!("cannot write {}: {e}", self.path.display());
         }
     }
-}
-
-/// The temp file a dashboard write goes through: hidden, beside the dashboard (so the rename
-/// stays on one filesystem). A crash can leave it behind; it is orch's output, like the
-/// dashboard, and `verify-clean` ignores both.
-pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.orch-tmp"))
 }
 
 fn status_name(s: IssueStatus) -> &'static str {

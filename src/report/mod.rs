@@ -1,12 +1,16 @@
 //! Everything people read: plans as tables and diagrams, problems, diffs, the TASKS.md
 //! dashboard, the run report, and styling. Renderers return strings; only `cli` writes them.
 
+pub mod columns;
 pub mod dashboard;
 pub mod diagram;
+pub mod dry_run;
 pub mod markdown;
 pub mod patch;
 pub mod problems;
+pub mod progress;
 pub mod style;
+pub mod summary;
 pub mod table;
 
 use crate::model::dag::Dependency;

@@ -1,13 +1,7 @@
 //! A unified diff (`diff -u`, what `git apply` reads) of a line-by-line edit: how `orch docs
 //! fix` shows what it changed.
 
-/// One line of an edit, with its terminator (none for a last line without one).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
-    Keep(String),
-    Remove(String),
-    Add(String),
-}
+use crate::model::patch::Op;
 
 /// The unified diff of `ops` (3 lines of context), as `diff -u` and `git apply` read it.
 pub fn unified_diff(path: &std::path::Path, ops: &[Op]) -> String {

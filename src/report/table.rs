@@ -74,35 +74,18 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
             ]
         })
         .collect();
-    let mut widths = header.map(UnicodeWidthStr::width);
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.width());
-        }
-    }
-    let line = |cells: &[String]| -> String {
-        let mut s = String::new();
-        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(cell);
-            } else {
-                s.push_str(cell);
-                s.push_str(&" ".repeat(w - cell.width() + 2));
-            }
-        }
-        s.trim_end().to_owned()
-    };
-    let header: Vec<String> = header.iter().map(|h| h.to_string()).collect();
-    let _ = writeln!(out, "{}", style.bold(&line(&header)));
-    for (row, issue) in rows.iter().zip(&plan.issues) {
-        let text = line(row);
+    let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
+    table.extend(rows.iter().map(|r| r.to_vec()));
+    let lines = super::columns::lay_out(&table);
+    let _ = writeln!(out, "{}", style.bold(&lines[0]));
+    for (text, issue) in lines[1..].iter().zip(&plan.issues) {
         let _ = writeln!(
             out,
             "{}",
             if issue.skipped {
-                style.dim(&text)
+                style.dim(text)
             } else {
-                text
+                text.clone()
             }
         );
     }

@@ -67,6 +67,17 @@ pub fn lexical(path: &Path) -> Option<PathBuf> {
     Some(out)
 }
 
+/// The temp file a dashboard write goes through: hidden, beside the dashboard (so the rename
+/// stays on one filesystem). A crash can leave it behind; it is orch's output, like the
+/// dashboard, and `verify-clean` ignores both.
+pub fn hidden_temp(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.orch-tmp"))
+}
+
 /// A relative path that stays inside the directory it is joined to: not empty, not
 /// absolute, no `..`.
 pub fn is_inside(rel: &str) -> bool {

@@ -2,5 +2,6 @@
 
 pub mod failpoint;
 pub mod fsutil;
+pub mod process;
 pub mod redact;
 pub mod timeutil;

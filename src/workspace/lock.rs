@@ -2,6 +2,7 @@
 //! git dir (`.git/orch/lock`) so it never dirties the working tree and is seen from every
 //! worktree.
 
+use crate::util::process::{hostname, process_alive};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -43,29 +44,6 @@ pub fn inspect(common_dir: &Path) -> LockState {
         Ok(info) => LockState::Held(info),
         Err(e) => LockState::Unreadable(e.to_string()),
     }
-}
-
-/// Is a process with this pid running on this machine?
-pub fn process_alive(pid: u32) -> bool {
-    let proc = Path::new("/proc");
-    if proc.is_dir() {
-        return proc.join(pid.to_string()).exists();
-    }
-    std::process::Command::new("kill")
-        .args(["-0", &pid.to_string()])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// A held run lock; released (the file removed) when dropped.

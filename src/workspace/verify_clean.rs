@@ -71,7 +71,7 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
     // The dashboard and the temp file a crash may leave beside it.
     let dashboard_rel: Vec<String> = config
         .dashboard_path(&root)
-        .map(|p| vec![rel(&p), rel(&crate::report::dashboard::temp_path(&p))])
+        .map(|p| vec![rel(&p), rel(&crate::util::fsutil::hidden_temp(&p))])
         .unwrap_or_default()
         .into_iter()
         .flatten()
@@ -235,7 +235,7 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
         LockState::Free => {}
         // The caller's own lock (a run checking before it starts) is not a problem.
         LockState::Held(info)
-            if info.pid == std::process::id() && info.host == lock::hostname() => {}
+            if info.pid == std::process::id() && info.host == crate::util::process::hostname() => {}
         LockState::Held(info) => problems.push(problem(
             "run_in_progress",
             Some(lock::lock_path(&repo.common_dir()).display().to_string()),

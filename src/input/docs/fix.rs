@@ -12,7 +12,7 @@
 //! other keys. A byte-order mark and the file's line endings stay as they were.
 
 use super::frontmatter;
-pub use crate::report::patch::{unified_diff, Op};
+use crate::model::patch::Op;
 
 /// Fields whose value is text: a value there that is not valid YAML is quoted whatever it
 /// starts with. Other keys are quoted only for a `: ` inside.
@@ -568,7 +568,7 @@ mod tests {
     fn the_diff_is_unified() {
         let doc = "id: A\ntitle: a: b\nmilestone: M1\n---\nbody\n";
         let f = fix(doc.as_bytes(), &[]);
-        let diff = unified_diff(std::path::Path::new("d.md"), &f.ops);
+        let diff = crate::report::patch::unified_diff(std::path::Path::new("d.md"), &f.ops);
         assert_eq!(
             diff,
             "--- a/d.md\n+++ b/d.md\n@@ -1,5 +1,6 @@\n+---\n id: A\n-title: a: b\n+title: 'a: b'\n milestone: M1\n ---\n body\n"

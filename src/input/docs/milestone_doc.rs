@@ -8,21 +8,12 @@
 //! wins; two candidates of the best rank are a conflict.
 
 use super::frontmatter;
+use crate::model::plan::MilestoneDoc;
 use crate::model::problem::Problem;
-use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// The directory next to `issues/` that holds milestone docs.
 pub const MILESTONES_DIR: &str = "milestones";
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MilestoneDoc {
-    /// As shown to the user (like issue doc paths).
-    pub path: PathBuf,
-    /// Its front matter's `title`, else its first heading (`# M1: Title` gives `Title`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-}
 
 /// The `milestones/` directories beside the issue directories of `issue_paths`.
 pub fn dirs_for<'a>(issue_paths: impl IntoIterator<Item = &'a Path>) -> Vec<PathBuf> {

@@ -8,6 +8,8 @@ pub mod frontmatter;
 pub mod index;
 pub mod issue;
 pub mod milestone_doc;
+pub mod order;
+pub mod plan;
 pub mod scoped;
 pub mod select;
 pub mod states;

@@ -638,7 +638,7 @@ fn gates_guard_something(tree: &Node, tasks: &[(&Path, &Node)], problems: &mut V
         };
         for gate in list.and_then(Node::as_seq).unwrap_or_default() {
             let Some(name) = gate.as_str() else { continue };
-            if name == crate::gates::approval::APPLY_PATCH || commands.iter().any(|c| c == name) {
+            if name == crate::model::plan::APPLY_PATCH || commands.iter().any(|c| c == name) {
                 continue;
             }
             let id = task.get("id").and_then(Node::as_str).unwrap_or("?");

@@ -1,0 +1,441 @@
+//! The one path `orch run` and `orch resume` both take: plan (from issue docs or a plan
+//! file), check, take the lock, run the engine with its reporters (the run state, the
+//! dashboard, the event log, the terminal), print the summary; and, for a resume, find the
+//! run to continue and launch it again from its state.
+
+use super::{hinted, GlobalArgs, Workspace};
+use crate::agent::codex::CodexRunner;
+use crate::cli::exit;
+use crate::engine::{Engine, RunOptions};
+use crate::model::event::EngineEvent;
+use crate::model::naming::Scope;
+use crate::model::phase::PhaseKind;
+use crate::model::record::Outcome;
+use crate::report::style::Styler;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What to run, and how: `orch run`'s arguments, or a recorded run's for a resume.
+pub(super) struct Launch {
+    pub milestone: Option<String>,
+    pub project: Option<String>,
+    pub include_state: Vec<String>,
+    pub base: Option<String>,
+    /// The exact milestone, when a resume continues a recorded run.
+    pub scope: Option<Scope>,
+    pub file: Option<Option<PathBuf>>,
+    pub docs: Option<PathBuf>,
+    pub issue: Option<String>,
+    pub task: Option<String>,
+    pub dry_run: bool,
+    pub no_build: bool,
+    pub force_unlock: bool,
+}
+
+/// Runs (or, with `resume`, continues) a milestone.
+pub(super) fn launch(
+    global: &GlobalArgs,
+    args: &Launch,
+    resume: Option<crate::model::state::RunState>,
+    retry: Vec<String>,
+) -> anyhow::Result<i32> {
+    let mut ws = Workspace::open(global, args.docs.as_deref())?;
+    if let Some(base) = &args.base {
+        ws.config.base = Some(base.clone());
+    }
+    let repo = ws.git()?;
+    let repo_root = repo.main_root();
+    let err_style = Styler::stderr(global.color);
+    let (plan, plan_file) = match &args.file {
+        Some(file) => {
+            let path = super::plan_file_path(global, &ws, file.as_deref())?;
+            let plan = match super::plan_file_or_report(
+                global,
+                &path,
+                &ws.config,
+                &repo_root,
+                args.task.as_deref(),
+                "run",
+            ) {
+                Ok(plan) => plan,
+                Err(code) => return Ok(code),
+            };
+            let absolute = std::path::absolute(&path).unwrap_or(path);
+            (plan, Some(absolute))
+        }
+        None => {
+            let set = ws.load_docs()?;
+            let scope = match &args.scope {
+                Some(scope) => scope.clone(),
+                None => super::select_scope(
+                    &ws,
+                    args.milestone.as_deref().unwrap_or_default(),
+                    args.project.as_deref(),
+                    &set.scopes(),
+                    "orch run",
+                )?,
+            };
+            let rules = super::state_rules(&ws, &args.include_state)?;
+            let mut plan = match super::plan_or_report(
+                global, &set, &scope, &ws.config, &repo_root, &rules, "run",
+            ) {
+                Ok(plan) => plan,
+                Err(code) => return Ok(code),
+            };
+            if let Some(task) = &args.task {
+                plan.restrict_to(task)
+                    .map_err(|e| hinted(e, "see `orch plan` for the milestone's issues"))?;
+            }
+            (plan, None)
+        }
+    };
+    if let Some(id) = &args.issue {
+        if !plan.issues.iter().any(|i| &i.id == id) {
+            return Err(hinted(
+                format!("issue `{id}` is not in milestone {}", plan.scope()),
+                "see `orch plan` for its issues",
+            ));
+        }
+    }
+    let runner = CodexRunner {
+        bin: ws.config.codex_bin(&repo_root),
+        args: ws.config.codex.args.clone(),
+        sandbox: ws.config.codex_sandbox().to_owned(),
+        env: Vec::new(),
+    };
+    let approvals = crate::gates::approval::load(&repo.common_dir(), &plan.scope())?;
+    let schemas = crate::agent::contract::schema::Schemas::load(&repo_root).map_err(|e| {
+        hinted(
+            format!("cannot use this phase result schema: {e}"),
+            "fix it (it must stay strict and keep the contract's common fields and statuses), or remove it to use the built-in one",
+        )
+    })?;
+    if args.dry_run {
+        let report = crate::workspace::verify_clean::verify_clean(&repo, &ws.config)?;
+        let start = if report.clean {
+            Ok((
+                crate::workspace::verify_clean::start_branch(&repo, &ws.config)
+                    .unwrap_or_else(|| "HEAD".into()),
+                repo.resolve_commit("HEAD")?,
+            ))
+        } else {
+            Err(report.problems.len())
+        };
+        let kinds = [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix];
+        let example = crate::agent::PhaseRequest {
+            kind: PhaseKind::Dev,
+            prompt: String::new(),
+            expect: Arc::new(crate::agent::contract::Expected {
+                schema: schemas.of(PhaseKind::Dev).value.clone(),
+                phase: PhaseKind::Dev,
+                issue_id: String::new(),
+                milestone_id: String::new(),
+                branch: String::new(),
+                worktree_path: String::new(),
+            }),
+            worktree: PathBuf::from("<worktree>"),
+            writable_dirs: vec![repo.common_dir()],
+            schema_path: PathBuf::from("<phase log dir>/schema.json"),
+            timeout: ws.config.phase_timeout(),
+            resume: None,
+            log_dir: PathBuf::new(),
+            activity: None,
+            env: Vec::new(),
+            cancel: None,
+            on_spawn: None,
+        };
+        let dry = crate::report::dry_run::DryRun {
+            plan: &plan,
+            only_issue: args.issue.as_deref(),
+            start,
+            logs_root: ws.config.orch_logs(&repo_root),
+            approvals: &approvals,
+            no_build: args.no_build,
+            schema_overrides: kinds
+                .iter()
+                .filter_map(|k| Some((*k, schemas.of(*k).source.clone()?)))
+                .collect(),
+            agent_command: format!(
+                "{} {}",
+                runner.bin.display(),
+                runner.argv(&example).join(" ")
+            ),
+            timeout: ws.config.phase_timeout(),
+        };
+        print!(
+            "{}",
+            crate::report::dry_run::render(&dry, &Styler::stdout(global.color))
+        );
+        return Ok(exit::OK);
+    }
+    // A resume takes over a lock whose holder is provably gone (same host, no such process):
+    // that is the crash it is resuming from. `orch run` asks for --force-unlock.
+    let mut force_unlock = args.force_unlock;
+    if let (Some(_), crate::workspace::lock::LockState::Stale(info)) =
+        (&resume, crate::workspace::lock::inspect(&repo.common_dir()))
+    {
+        eprintln!(
+            "Taking over the lock left by pid {} on {} (since {}): that process is gone.",
+            info.pid, info.host, info.started_at
+        );
+        force_unlock = true;
+    }
+    let lock = match crate::workspace::lock::RunLock::acquire(
+        &repo.common_dir(),
+        &format!("orch run {}", plan.scope()),
+        force_unlock,
+    ) {
+        Ok(lock) => lock,
+        Err(e @ crate::workspace::lock::LockError::Stale(_)) => {
+            return Err(hinted(
+                e.to_string(),
+                "check no orch is running, then pass --force-unlock",
+            ))
+        }
+        Err(e @ crate::workspace::lock::LockError::Held(_)) => {
+            return Err(hinted(e.to_string(), "wait for that run to finish"))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(state) = &resume {
+        stop_orphaned_agents(state, &err_style);
+    }
+    let reporter = crate::report::progress::Progress::new(
+        Styler::stderr(global.color),
+        std::io::stderr().is_terminal(),
+        Box::new(std::io::stderr()),
+    );
+    let dashboard =
+        ws.config
+            .dashboard_path(&repo_root)
+            .map(|path| crate::report::dashboard::Dashboard {
+                path,
+                repo_root: repo_root.clone(),
+                logs_root: ws.config.orch_logs(&repo_root),
+                plan: plan.clone(),
+            });
+    let recorder = crate::record::recorder::StateRecorder::new(repo.common_dir(), resume.clone())
+        .with_plan_file(plan_file)
+        .with_selection(crate::record::recorder::Selection {
+            task: args.task.clone(),
+            only_issue: args.issue.clone(),
+            no_build: args.no_build,
+            include_states: args.include_state.clone(),
+            base: ws.config.base.clone(),
+        });
+    let event_log = crate::record::event_log::EventLog::default();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // SIGINT/SIGTERM: stop the running agent's process group, keep the worktree, exit 130.
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let signals = {
+        let _entered = runtime.enter();
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt())?,
+            signal(SignalKind::terminate())?,
+        )
+    };
+    runtime.spawn(async move {
+        let (mut sigint, mut sigterm) = signals;
+        tokio::select! {
+            _ = sigint.recv() => {},
+            _ = sigterm.recv() => {},
+        }
+        let _ = cancel_tx.send(true);
+    });
+    let engine = Engine {
+        repo_root: repo_root.clone(),
+        config: &ws.config,
+        schemas,
+        runner: &runner,
+        reporter: Arc::new(move |e: &EngineEvent| {
+            // The state first (the dashboard shows it), then the event log and the terminal.
+            if let (Some(state), Some(dashboard)) = (recorder.on(e), &dashboard) {
+                dashboard.write(&state);
+            }
+            event_log.on(e);
+            reporter.on(e);
+        }),
+        cancel: Some(cancel_rx),
+    };
+    let opts = RunOptions {
+        run_id: resume
+            .as_ref()
+            .map_or_else(crate::util::timeutil::run_id, |s| s.run_id.clone()),
+        only_issue: args.issue.clone(),
+        resume,
+        retry,
+        no_build: args.no_build,
+        approvals,
+    };
+    // The engine checks the repository is clean (with the lock held, ours is no problem).
+    let summary = match runtime.block_on(engine.run(&plan, &opts)) {
+        Ok(summary) => summary,
+        Err(crate::engine::EngineError::NotClean(_, report)) => {
+            for p in &report.problems {
+                eprintln!("{}: {}", err_style.yellow(p.kind), p.message);
+                eprintln!("  {} {}", err_style.cyan("Hint:"), p.hint);
+            }
+            return Err(hinted(
+                format!(
+                    "{} is not clean; refusing to start a run",
+                    repo_root.display()
+                ),
+                "fix the problems above (`orch verify-clean` lists them), then run again",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    drop(lock);
+
+    print!(
+        "{}",
+        crate::report::summary::render(
+            &summary,
+            &plan.scope(),
+            &repo_root,
+            &Styler::stdout(global.color)
+        )
+    );
+    if summary
+        .issues
+        .iter()
+        .any(|i| i.outcome == Outcome::Interrupted)
+    {
+        eprintln!(
+            "{} the agent was stopped; its worktree and branch are kept. Continue with `orch resume {}`.",
+            err_style.yellow("Interrupted:"),
+            plan.scope()
+        );
+        return Ok(exit::INTERRUPTED);
+    }
+    Ok(if summary.all_passed() {
+        exit::OK
+    } else {
+        exit::RUN_FAILED
+    })
+}
+
+/// Which run to continue, and how (`orch resume`'s arguments, or `orch run --resume`'s).
+pub(super) struct Continue {
+    pub milestone: Option<String>,
+    pub project: Option<String>,
+    pub file: Option<Option<PathBuf>>,
+    pub docs: Option<PathBuf>,
+    pub retry: Vec<String>,
+    pub force_unlock: bool,
+    pub no_build: bool,
+}
+
+/// Finds the run to continue (of `milestone`, of the plan `file`, or the latest) and runs it
+/// again from its state.
+pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result<i32> {
+    let Continue {
+        milestone,
+        project,
+        file,
+        docs,
+        retry,
+        force_unlock,
+        no_build,
+    } = how;
+    let ws = Workspace::open(global, docs.as_deref())?;
+    let repo = ws.git()?;
+    let (milestone, state) = match &file {
+        Some(file) => {
+            let name = super::plan_file_milestone(global, &ws, file.as_deref())?;
+            let state = crate::record::state::latest_of_plan(&repo.common_dir(), &name);
+            (Some(name), state)
+        }
+        None => {
+            let state = super::latest_state(
+                &ws,
+                &repo,
+                milestone.as_deref(),
+                project.as_deref(),
+                "orch resume",
+            )
+            .map_err(|e| match (&milestone, &project) {
+                (None, None) => hinted(
+                    "no run to resume",
+                    "start one with `orch run <MILESTONE>` or `orch run --file <PLAN>`",
+                ),
+                _ => e,
+            })?;
+            (milestone, Some(state))
+        }
+    };
+    let Some(state) = state else {
+        return Err(hinted(
+            match &milestone {
+                Some(m) => format!("no run of {m} to resume"),
+                None => "no run to resume".to_owned(),
+            },
+            "start one with `orch run <MILESTONE>` or `orch run --file <PLAN>`",
+        ));
+    };
+    for id in &retry {
+        if state.issue(id).is_none() {
+            return Err(hinted(
+                format!("issue `{id}` is not part of run {}", state.run_id),
+                "see `orch status`",
+            ));
+        }
+    }
+    let plan_file = match (&file, &state.plan_file) {
+        (Some(given), _) => Some(given.clone()),
+        (None, Some(recorded)) => Some(Some(recorded.clone())),
+        (None, None) => None,
+    };
+    let again = Launch {
+        milestone: plan_file.is_none().then(|| state.milestone.clone()),
+        project: state.project.clone(),
+        include_state: state.include_states.clone(),
+        base: state.base.clone(),
+        scope: plan_file.is_none().then(|| state.scope()),
+        file: plan_file,
+        docs,
+        issue: state.only_issue.clone(),
+        task: state.task.clone(),
+        dry_run: false,
+        no_build: no_build || state.no_build,
+        force_unlock,
+    };
+    launch(global, &again, Some(state), retry)
+}
+
+/// A SIGKILLed orch cannot stop its agent: before resuming, stop any agent process group the
+/// state records as running that is still alive (and is still that agent), and say so.
+fn stop_orphaned_agents(state: &crate::model::state::RunState, err_style: &Styler) {
+    use crate::agent::process::Survivors;
+    for issue in &state.issues {
+        let Some(current) = &issue.current_phase else {
+            continue;
+        };
+        let Some(agent) = &current.agent else {
+            continue;
+        };
+        let what = format!(
+            "the agent of {} {:02}-{} (process group {})",
+            issue.id,
+            current.seq,
+            current.phase.name(),
+            agent.pgid
+        );
+        match agent.stop_if_alive(crate::agent::codex::GRACE) {
+            Survivors::Alive(pids) => eprintln!(
+                "{} {what} outlived the orch that started it ({} process(es)); stopped it before running the phase again",
+                err_style.yellow("Stopped:"),
+                pids.len()
+            ),
+            Survivors::Unknown => eprintln!(
+                "{} cannot tell whether {what} is still running (no /proc); make sure it is stopped",
+                err_style.yellow("Warning:")
+            ),
+            Survivors::Gone | Survivors::OtherHost => {}
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! The summary a run ends with: one row per issue (outcome, cycles, commits, tokens, what the
+//! guard saw, where the logs are), with each issue's reason and what is still required.
+
+use super::columns::lay_out;
+use super::style::Styler;
+use crate::model::naming::Scope;
+use crate::model::record::{Outcome, RunSummary};
+use std::fmt::Write;
+use std::path::Path;
+
+pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Styler) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n{}",
+        style.bold(&format!("Run {} of milestone {scope}", summary.run_id))
+    );
+    let mut rows: Vec<Vec<String>> = vec![[
+        "ISSUE", "OUTCOME", "CYCLES", "COMMITS", "TOKENS", "GUARD", "LOGS",
+    ]
+    .iter()
+    .map(|h| h.to_string())
+    .collect()];
+    for i in &summary.issues {
+        let outcome = match i.outcome {
+            Outcome::Completed => style.green("completed"),
+            Outcome::Skipped => style.dim("skipped"),
+            other => style.red(other.name()),
+        };
+        rows.push(vec![
+            i.id.clone(),
+            outcome,
+            i.cycles.to_string(),
+            i.commits.to_string(),
+            i.tokens.total().to_string(),
+            format!(
+                "{}✓ {}✗ {}!",
+                i.guard.allowed, i.guard.denied, i.guard.violations
+            ),
+            i.log_dir
+                .strip_prefix(repo_root)
+                .unwrap_or(&i.log_dir)
+                .display()
+                .to_string(),
+        ]);
+    }
+    let lines = lay_out(&rows);
+    let _ = writeln!(out, "{}", style.bold(&lines[0]));
+    for (line, issue) in lines[1..].iter().zip(&summary.issues) {
+        let _ = writeln!(out, "{line}");
+        if let Some(reason) = &issue.reason {
+            let _ = writeln!(out, "    {}", style.dim(reason));
+        }
+        for action in &issue.remaining_actions {
+            let _ = writeln!(out, "    - {action}");
+        }
+        if let Some(r) = &issue.rescue_ref {
+            let _ = writeln!(out, "    uncommitted work saved as {r}");
+        }
+    }
+    out.push_str("GUARD: gt/git calls allowed ✓, denied ✗, and audit violations !. Attempts: orch guard log <ISSUE>\n");
+    out.push_str("See what each phase changed: orch diff <ISSUE>\n");
+    out
+}
