@@ -63,8 +63,8 @@ impl CodexRunner {
 impl Runner for CodexRunner {
     async fn run(&self, req: &PhaseRequest) -> PhaseOutcome {
         let started = Instant::now();
-        let events_path = req.log_dir.join("events.jsonl");
-        let stderr_path = req.log_dir.join("stderr.log");
+        let events_path = req.log_dir.join(crate::model::layout::EVENTS);
+        let stderr_path = req.log_dir.join(crate::model::layout::STDERR);
         let mut outcome = PhaseOutcome {
             result: Err(PhaseFailure::NoFinalMessage),
             session_id: None,

@@ -165,7 +165,7 @@ fn phase_matches(r: &PhaseRange, want: &str) -> bool {
 }
 
 fn result_status(phase_dir: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(phase_dir.join("result.json")).ok()?;
+    let text = std::fs::read_to_string(phase_dir.join(crate::model::layout::RESULT)).ok()?;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
     value.get("status")?.as_str().map(str::to_owned)
 }

@@ -70,7 +70,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 let mut phases: Vec<_> = std::fs::read_dir(&dir)?
                     .flatten()
                     .map(|e| e.path())
-                    .filter(|p| p.join("guard.jsonl").is_file())
+                    .filter(|p| p.join(crate::model::layout::GUARD_LOG).is_file())
                     .collect();
                 phases.sort();
                 for phase in phases {
@@ -79,7 +79,10 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                         .unwrap_or_default()
                         .to_string_lossy()
                         .into_owned();
-                    for line in std::fs::read_to_string(phase.join("guard.jsonl"))?.lines() {
+                    for line in
+                        std::fs::read_to_string(phase.join(crate::model::layout::GUARD_LOG))?
+                            .lines()
+                    {
                         let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
                             continue;
                         };

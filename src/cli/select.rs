@@ -202,7 +202,7 @@ fn is_issue_log_dir(dir: &Path) -> bool {
     std::fs::read_dir(dir).is_ok_and(|entries| {
         entries.flatten().any(|e| {
             let name = e.file_name().to_string_lossy().into_owned();
-            name == "summary.json"
+            name == crate::model::layout::ISSUE_SUMMARY
                 || name
                     .split_once('-')
                     .is_some_and(|(n, _)| n.parse::<u32>().is_ok())

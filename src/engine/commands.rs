@@ -58,9 +58,7 @@ impl<R: Runner> Engine<'_, R> {
                 summary.reason = Some(format!("interrupted before running `{name}`"));
                 return Ok(());
             }
-            let log = issue_dir
-                .join("commands")
-                .join(format!("{}.log", crate::model::naming::ref_component(name)));
+            let log = crate::model::layout::command_log(issue_dir, name);
             let timeout = task_timeout(issue, self.config);
             let workdir = issue.spec.workdir(worktree);
             let result = crate::gates::shell::run_shell(

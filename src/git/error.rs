@@ -17,6 +17,8 @@ pub enum GitError {
         action: String,
         reason: String,
     },
+    #[error("a git task on {} was cancelled: the runtime is shutting down", repo.display())]
+    Cancelled { repo: PathBuf },
     #[error("cannot {action} ({})", path.display())]
     Io {
         path: PathBuf,

@@ -69,6 +69,27 @@ impl Repo {
         Ok(Repo::wrap(inner))
     }
 
+    /// Runs `f` on the repository at `path`, freshly opened on tokio's blocking pool: libgit2
+    /// calls block, and a [`Repo`] is opened per task rather than shared. A panic in `f`
+    /// propagates as it would from a direct call.
+    pub async fn with<T, E>(
+        path: impl Into<PathBuf>,
+        f: impl FnOnce(&Repo) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<GitError> + Send + 'static,
+    {
+        let path = path.into();
+        let repo = path.clone();
+        let task = tokio::task::spawn_blocking(move || f(&Repo::open(&path)?));
+        match task.await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => Err(GitError::Cancelled { repo }.into()),
+        }
+    }
+
     fn wrap(inner: git2::Repository) -> Repo {
         let root = inner.workdir().unwrap_or_else(|| inner.path()).to_owned();
         let root = root.canonicalize().unwrap_or(root);

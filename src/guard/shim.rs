@@ -54,7 +54,7 @@ pub fn prepare(
     phase_dir: &Path,
     ctx_without_paths: ShimContext,
 ) -> std::io::Result<Vec<(String, String)>> {
-    let bin_dir = phase_dir.join("bin");
+    let bin_dir = phase_dir.join(crate::model::layout::SHIM_BIN);
     std::fs::create_dir_all(&bin_dir)?;
     let exe = std::env::current_exe()?;
     for tool in ["gt", "git"] {
@@ -66,12 +66,12 @@ pub fn prepare(
         bin_dir: bin_dir.clone(),
         ..ctx_without_paths
     };
-    let ctx_path = phase_dir.join("guard-context.json");
+    let ctx_path = phase_dir.join(crate::model::layout::SHIM_CONTEXT);
     std::fs::write(
         &ctx_path,
         serde_json::to_vec_pretty(&ctx).expect("context serialises"),
     )?;
-    let prelude = phase_dir.join("bash-env.sh");
+    let prelude = phase_dir.join(crate::model::layout::BASH_ENV);
     let bin = bin_dir.display().to_string().replace('\'', "'\\''");
     std::fs::write(
         &prelude,

@@ -4,6 +4,7 @@
 pub mod check;
 pub mod dag;
 pub mod event;
+pub mod layout;
 pub mod naming;
 pub mod natural;
 pub mod patch;

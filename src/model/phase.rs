@@ -43,6 +43,19 @@ pub struct Usage {
     pub reasoning_output_tokens: u64,
 }
 
+impl std::ops::Add for Usage {
+    type Output = Usage;
+
+    fn add(self, other: Usage) -> Usage {
+        Usage {
+            input_tokens: self.input_tokens + other.input_tokens,
+            cached_input_tokens: self.cached_input_tokens + other.cached_input_tokens,
+            output_tokens: self.output_tokens + other.output_tokens,
+            reasoning_output_tokens: self.reasoning_output_tokens + other.reasoning_output_tokens,
+        }
+    }
+}
+
 impl Usage {
     pub fn total(&self) -> u64 {
         self.input_tokens + self.output_tokens

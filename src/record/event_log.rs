@@ -32,10 +32,7 @@ impl EventLog {
                 ..
             } => {
                 let dir = log_dir;
-                let path = dir.join(format!(
-                    "events-{}.jsonl",
-                    crate::model::naming::ref_component(run_id)
-                ));
+                let path = crate::model::layout::event_log(dir, run_id);
                 *file = std::fs::create_dir_all(dir)
                     .and_then(|_| {
                         std::fs::OpenOptions::new()
@@ -78,9 +75,10 @@ impl EventLog {
             EngineEvent::PhaseFinished { id, record } => {
                 let phase = format!("{:02}-{}", record.seq, record.phase.name());
                 let mut lines = Vec::new();
-                for entry in std::fs::read_to_string(record.log_dir.join("guard.jsonl"))
-                    .unwrap_or_default()
-                    .lines()
+                for entry in
+                    std::fs::read_to_string(record.log_dir.join(crate::model::layout::GUARD_LOG))
+                        .unwrap_or_default()
+                        .lines()
                 {
                     let Ok(v) = serde_json::from_str::<Value>(entry) else {
                         continue;
@@ -95,7 +93,7 @@ impl EventLog {
                     "type": "phase_completed", "task": id, "phase": phase, "status": record.status,
                     "failure": record.failure, "commits": record.commits, "usage": record.usage,
                     "duration_ms": record.duration_ms,
-                    "range": record.log_dir.join(crate::workspace::capture::RANGE_FILE),
+                    "range": record.log_dir.join(crate::model::layout::RANGE),
                 }));
                 lines
             }

@@ -17,7 +17,7 @@ pub fn json(state: &RunState) -> Value {
                 .iter()
                 .map(|p| {
                     let range = read_range(&p.log_dir);
-                    let result = read_json(&p.log_dir.join("result.json"));
+                    let result = read_json(&p.log_dir.join(crate::model::layout::RESULT));
                     json!({
                         "seq": p.seq, "phase": p.phase, "status": p.status, "failure": p.failure,
                         "superseded": p.superseded, "commits": p.commits, "usage": p.usage,
@@ -171,7 +171,7 @@ pub fn markdown(state: &RunState) -> String {
                     let _ = writeln!(out, "- left uncommitted: {}", names.join(", "));
                 }
             }
-            if let Some(findings) = read_json(&p.log_dir.join("result.json"))
+            if let Some(findings) = read_json(&p.log_dir.join(crate::model::layout::RESULT))
                 .and_then(|r| r.get("issues").cloned())
                 .and_then(|v| v.as_array().cloned())
             {
@@ -226,10 +226,7 @@ pub fn markdown(state: &RunState) -> String {
 }
 
 fn read_range(dir: &std::path::Path) -> Option<PhaseRange> {
-    serde_json::from_str(
-        &std::fs::read_to_string(dir.join(crate::workspace::capture::RANGE_FILE)).ok()?,
-    )
-    .ok()
+    serde_json::from_str(&std::fs::read_to_string(dir.join(crate::model::layout::RANGE)).ok()?).ok()
 }
 
 fn read_json(path: &std::path::Path) -> Option<Value> {

@@ -10,8 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
-pub const RANGE_FILE: &str = "range.json";
-pub const UNCOMMITTED_PATCH: &str = "uncommitted.patch";
+use crate::model::layout::{RANGE as RANGE_FILE, UNCOMMITTED_PATCH};
 
 #[derive(Debug, Error)]
 pub enum CaptureError {
@@ -62,7 +61,7 @@ pub struct PhaseId {
 impl PhaseId {
     /// `NN-phase`, the phase's directory name and ref leaf.
     pub fn dir_name(&self) -> String {
-        format!("{:02}-{}", self.seq, naming::ref_component(&self.phase))
+        crate::model::layout::phase_dir_name(self.seq, &self.phase)
     }
 
     /// `refs/orch/runs/<run-id>/<id>/<NN>-<phase>`.

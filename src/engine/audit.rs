@@ -1,0 +1,104 @@
+//! The audit after each phase: refs outside the issue's stack, worktrees the agent added or
+//! removed, and changes to the task's forbidden paths, each logged to the phase's guard log
+//! (and put back, unless `[guard] audit_restore = false`).
+
+use super::phase::PhaseContext;
+use super::{git, logs, Engine, EngineError};
+use crate::agent::Runner;
+use crate::workspace::{capture, worktrees};
+use std::path::Path;
+
+impl<R: Runner> Engine<'_, R> {
+    /// Runs the post-phase audit: refs outside the issue's stack and worktrees the agent
+    /// added or removed. Every violation goes to the phase's `guard.jsonl`; refs are put back
+    /// and added worktrees removed unless `[guard] audit_restore = false`.
+    pub(super) async fn audit(
+        &self,
+        ctx: &PhaseContext<'_>,
+        range: &capture::PhaseRange,
+        dir: &Path,
+    ) -> Result<Vec<String>, EngineError> {
+        let (range2, branch, stack) = (range.clone(), ctx.issue.branch.clone(), ctx.stack.clone());
+        let restore = self.config.audit_restores();
+        let refs = git(&self.repo_root, move |repo| {
+            Ok(crate::workspace::audit::audit(
+                repo, &range2, &branch, &stack, restore,
+            )?)
+        })
+        .await?;
+        let mut lines = Vec::new();
+        let mut changes = Vec::new();
+        for v in &refs {
+            changes.push(v.name.clone());
+            lines.push(serde_json::json!({
+                "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "ref": v.name,
+                "before": v.before, "after": v.after, "restored": v.restored,
+            }));
+        }
+        for path in &range.worktrees_added {
+            let p = path.clone();
+            let prefix = format!(
+                "{}agent-worktrees/",
+                worktrees::rescue_prefix(&ctx.plan.scope(), &ctx.issue.id)
+            );
+            let removed = git(&self.repo_root, move |repo| {
+                if !restore {
+                    return Ok(None);
+                }
+                let Some(entry) = repo.worktrees()?.into_iter().find(|w| w.path == p) else {
+                    return Ok(None);
+                };
+                Ok(Some(worktrees::remove_entry(
+                    repo,
+                    &entry,
+                    &prefix,
+                    "a worktree the agent added",
+                )?))
+            })
+            .await?;
+            changes.push(format!("worktree added at {}", path.display()));
+            lines.push(serde_json::json!({
+                "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "worktree_added": path,
+                "restored": removed.is_some(), "rescue_ref": removed.and_then(|r| r.rescue_ref),
+            }));
+        }
+        for path in &range.worktrees_removed {
+            changes.push(format!("worktree removed at {}", path.display()));
+            lines.push(serde_json::json!({
+                "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "worktree_removed": path, "restored": false,
+            }));
+        }
+        // Written relative to the project root, matched against repository paths.
+        let forbidden: Vec<String> = ctx
+            .issue
+            .spec
+            .constraints
+            .forbidden_paths
+            .iter()
+            .map(|p| match &ctx.issue.spec.root {
+                Some(root) => format!("{}/{p}", root.trim_end_matches('/')),
+                None => p.clone(),
+            })
+            .collect();
+        let forbidden = &forbidden;
+        if !forbidden.is_empty() {
+            let touched = range
+                .diffstat
+                .files
+                .iter()
+                .chain(range.uncommitted.iter().flat_map(|u| &u.files))
+                .map(|f| f.path.as_str());
+            for (path, pattern) in crate::workspace::audit::forbidden_changes(forbidden, touched) {
+                changes.push(format!("{path} (forbidden by `{pattern}`)"));
+                lines.push(serde_json::json!({
+                    "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation",
+                    "forbidden_path": path, "pattern": pattern, "restored": false,
+                }));
+            }
+        }
+        if !lines.is_empty() {
+            logs::append_guard_lines(dir, &lines)?;
+        }
+        Ok(changes)
+    }
+}

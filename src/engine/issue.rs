@@ -1,0 +1,341 @@
+//! One issue's loop in its own worktree: dev → review ⇄ fix until the review passes, says
+//! `blocked`, or the cycle cap is reached ([`super::next_step`] decides), then the task's
+//! commands; the worktree is removed at the end (anything uncommitted rescued), or kept when
+//! the loop was interrupted or waits for an approval.
+
+use super::phase::{PhaseContext, StepInput};
+use super::resume::{self, Continuation};
+use super::{git, logs, next_step, step, task_timeout, Done, Engine, EngineError, RunOptions};
+use crate::agent::{PhaseOutcome, Runner};
+use crate::git::Repo;
+use crate::model::phase::{PhaseFailure, PhaseKind};
+use crate::model::plan::{Plan, PlannedIssue};
+use crate::model::record::{IssueSummary, Outcome, PhaseRecord};
+use crate::model::state::CurrentPhase;
+use crate::workspace::capture::PhaseId;
+use crate::workspace::worktrees::{self, IssueWorktree, Prepared};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One issue to run, with where it starts from.
+pub(super) struct IssueJob<'a> {
+    pub issue: &'a PlannedIssue,
+    pub base: &'a str,
+    /// The branch it stacks on.
+    pub parent: &'a str,
+    pub issue_dir: &'a Path,
+    pub continuation: Continuation,
+}
+
+impl<R: Runner> Engine<'_, R> {
+    pub(super) async fn run_issue(
+        &self,
+        plan: &Plan,
+        job: IssueJob<'_>,
+        opts: &RunOptions,
+    ) -> Result<IssueSummary, EngineError> {
+        let IssueJob {
+            issue,
+            base,
+            parent,
+            issue_dir,
+            continuation,
+        } = job;
+        let wt = IssueWorktree {
+            scope: plan.scope(),
+            id: issue.id.clone(),
+            branch: issue.branch.clone(),
+            path: issue.worktree.clone(),
+        };
+        let (wt2, base2, parent2) = (wt.clone(), base.to_owned(), parent.to_owned());
+        let stale = git(&self.repo_root, move |repo| {
+            Ok(worktrees::stale_branch(repo, &wt2, &base2, &parent2)?)
+        })
+        .await?;
+        if let Some(reason) = stale {
+            return Ok(IssueSummary {
+                reason: Some(reason),
+                base: Some(base.to_owned()),
+                ..IssueSummary::new(issue, Outcome::Failed, issue_dir)
+            });
+        }
+        let (wt2, base2) = (wt.clone(), base.to_owned());
+        let prepared = git(&self.repo_root, move |repo| {
+            Ok(worktrees::prepare(repo, &wt2, &base2)?)
+        })
+        .await?;
+        (self.reporter)(&crate::model::event::EngineEvent::WorktreeReady {
+            id: issue.id.clone(),
+            path: wt.path.clone(),
+            created: prepared == Prepared::Created,
+        });
+        let common_dir = Repo::open(&self.repo_root)?.common_dir();
+        let tracked = track(&common_dir, &wt, parent, prepared);
+
+        let body = match &issue.spec.description {
+            Some(description) if issue.body.is_empty() => description.clone(),
+            _ => issue.body.clone(),
+        };
+        let mut summary = IssueSummary::new(issue, Outcome::Failed, issue_dir);
+        summary.base = Some(base.to_owned());
+        let mut ctx = PhaseContext {
+            plan,
+            issue,
+            body: &body,
+            base,
+            issue_dir,
+            opts,
+            common_dir: &common_dir,
+            seq: 0,
+            sessions: BTreeMap::new(),
+            dev_session: resume::dev_session(&continuation.phases),
+            stack: vec![issue.branch.clone()],
+            timeout: task_timeout(issue, self.config),
+        };
+        if let Some(current) = &continuation.interrupted {
+            self.pin_interrupted(&ctx, current).await?;
+            ctx.seq = ctx.seq.max(current.seq);
+        }
+        // Resume: keep every recorded phase (and its counters); continue after them.
+        let mut results: Vec<Option<serde_json::Value>> = Vec::new();
+        for record in continuation.phases {
+            ctx.seq = ctx.seq.max(record.seq);
+            if let Some(session) = &record.session_id {
+                let total = ctx.sessions.entry(session.clone()).or_default();
+                *total = *total + record.usage;
+            }
+            for b in logs::read_range(&record.log_dir)
+                .into_iter()
+                .flat_map(|r| r.stack)
+                .filter(|b| b.created)
+            {
+                if !ctx.stack.contains(&b.name) {
+                    ctx.stack.push(b.name);
+                }
+            }
+            let value = logs::read_result(&record.log_dir).filter(|_| record.failure.is_none());
+            let outcome = recorded_outcome(&record);
+            let _ = account(&mut summary, &(outcome, record));
+            results.push(value);
+        }
+
+        if let Err(reason) = tracked {
+            summary.outcome = Outcome::Failed;
+            summary.reason = Some(reason);
+            summary.rescue_ref = self.remove(&wt).await?;
+            return Ok(summary);
+        }
+        let max = plan.max_review_cycles + continuation.extra_cycles;
+        let shards = &issue.spec.shards;
+        let devs = shards.len().max(1);
+        loop {
+            let history: Vec<Done<'_>> = summary
+                .phases
+                .iter()
+                .zip(&results)
+                .filter(|(r, _)| resume::counts(r))
+                .map(|(r, v)| Done {
+                    kind: r.phase,
+                    result: match (v, &r.failure) {
+                        (Some(v), _) => Ok(v),
+                        (None, Some(f)) => Err(f),
+                        (None, None) => Err(&PhaseFailure::NoFinalMessage),
+                    },
+                    gate: r.acceptance.as_ref(),
+                })
+                .collect();
+            let fixes = history.iter().filter(|d| d.kind == PhaseKind::Fix).count() as u32;
+            summary.cycles = fixes;
+            let kind = match next_step(&history, devs, max) {
+                step::Step::Finish {
+                    outcome,
+                    reason,
+                    remaining,
+                } => {
+                    summary.outcome = outcome;
+                    summary.reason = reason;
+                    summary.remaining_actions = remaining;
+                    if outcome == Outcome::Deferred {
+                        let last = history.last().and_then(|d| d.result.ok());
+                        summary.deferred = step::list_of_opt(last, "deferred");
+                        summary.open_questions = step::list_of_opt(last, "openQuestions");
+                    }
+                    break;
+                }
+                step::Step::Run(kind) => kind,
+            };
+            if kind == PhaseKind::Fix {
+                summary.cycles = fixes + 1;
+            }
+            let (review, prior_fix, gate) = inputs_for(kind, &history);
+            let devs_done = history.iter().filter(|d| d.kind == PhaseKind::Dev).count();
+            let step = StepInput {
+                kind,
+                cycle: fixes + 1,
+                review: review.as_ref(),
+                prior_fix: prior_fix.as_ref(),
+                gate: gate.as_ref(),
+                shard: match kind {
+                    PhaseKind::Dev => shards.get(devs_done),
+                    _ => None,
+                },
+                // The full gate after the last dev and after every fix.
+                full_gate: kind == PhaseKind::Fix || devs_done + 1 >= devs,
+            };
+            let outcome = self.phase(&mut ctx, step).await?;
+            if kind == PhaseKind::Dev {
+                ctx.dev_session = outcome.0.session_id.clone();
+            }
+            results.push(account(&mut summary, &outcome).ok());
+            if outcome.0.result == Err(PhaseFailure::Interrupted) {
+                break;
+            }
+        }
+
+        for result in results.iter().flatten() {
+            for url in step::list_of_opt(Some(result), "draftPrs") {
+                if !summary.draft_prs.contains(&url) {
+                    summary.draft_prs.push(url);
+                }
+            }
+        }
+        if summary.outcome == Outcome::Completed {
+            let prior = continuation.commands;
+            self.finish_commands(&mut summary, issue, &wt.path, issue_dir, opts, prior)
+                .await?;
+        }
+        if let Some(last) = summary.phases.last() {
+            if last.failure == Some(PhaseFailure::Interrupted) {
+                // Keep the worktree and branch as they are: the run can pick up from here.
+                summary.outcome = Outcome::Interrupted;
+                summary.reason = Some(format!(
+                    "interrupted during {:02}-{}",
+                    last.seq,
+                    last.phase.name()
+                ));
+                return Ok(summary);
+            }
+        }
+        if summary.awaits_approval() || summary.outcome == Outcome::Interrupted {
+            // The gated command runs in this worktree once approved (`orch resume`).
+            return Ok(summary);
+        }
+        summary.rescue_ref = self.remove(&wt).await?;
+        Ok(summary)
+    }
+
+    /// A phase that was running when orch died has no record: pins what it committed.
+    async fn pin_interrupted(
+        &self,
+        ctx: &PhaseContext<'_>,
+        current: &CurrentPhase,
+    ) -> Result<(), EngineError> {
+        let id = PhaseId {
+            run_id: ctx.opts.run_id.clone(),
+            milestone: ctx.plan.milestone.clone(),
+            issue: ctx.issue.id.clone(),
+            seq: current.seq,
+            phase: current.phase.name().to_owned(),
+        };
+        git(&ctx.issue.worktree, move |repo| {
+            if let (Some(head), None) = (repo.head()?.oid, repo.ref_target(&id.pin_ref())?) {
+                repo.set_ref(
+                    &id.pin_ref(),
+                    &head,
+                    "orch: pin an interrupted phase's head",
+                )?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Removes the issue's worktree; the ref holding what it left uncommitted, if anything.
+    async fn remove(&self, wt: &IssueWorktree) -> Result<Option<String>, EngineError> {
+        let wt = wt.clone();
+        let removed = git(&self.repo_root, move |repo| {
+            Ok(worktrees::remove(repo, &wt)?)
+        })
+        .await?;
+        Ok(removed.rescue_ref)
+    }
+}
+
+/// In a Graphite repository a new branch must be tracked before gt can stack on it.
+fn track(
+    common_dir: &Path,
+    wt: &IssueWorktree,
+    parent: &str,
+    prepared: Prepared,
+) -> Result<(), String> {
+    use crate::workspace::graphite;
+    match (graphite::initialised(common_dir), graphite::find_gt()) {
+        (true, Some(gt)) if prepared == Prepared::Created => {
+            graphite::track(&gt, &wt.path, &wt.branch, parent)
+        }
+        (true, None) => Err("Graphite is initialised here but gt is not on PATH".to_owned()),
+        _ => Ok(()),
+    }
+}
+
+/// What a phase of `kind` is given from the loop so far: the review a fix addresses, the fix
+/// a review follows, and the latest acceptance results.
+fn inputs_for(
+    kind: PhaseKind,
+    history: &[Done<'_>],
+) -> (
+    Option<serde_json::Value>,
+    Option<serde_json::Value>,
+    Option<crate::model::record::GateRecord>,
+) {
+    let review = match kind {
+        PhaseKind::Fix => history
+            .iter()
+            .rev()
+            .find(|d| d.kind == PhaseKind::Review)
+            .and_then(|d| d.result.ok().cloned()),
+        _ => None,
+    };
+    let prior_fix = match (kind, history.last()) {
+        (PhaseKind::Review, Some(last)) if last.kind == PhaseKind::Fix => last.result.ok().cloned(),
+        _ => None,
+    };
+    let gate = history
+        .iter()
+        .rev()
+        .find(|d| d.kind != PhaseKind::Review)
+        .and_then(|d| d.gate.cloned());
+    (review, prior_fix, gate)
+}
+
+/// Adds a phase to the summary; its valid result, or why there is none.
+fn account(
+    summary: &mut IssueSummary,
+    phase: &(PhaseOutcome, PhaseRecord),
+) -> Result<serde_json::Value, String> {
+    let (outcome, record) = phase;
+    summary.commits += record.commits;
+    summary.guard = summary.guard + record.guard;
+    summary.tokens = summary.tokens + record.usage;
+    summary.phases.push(record.clone());
+    outcome
+        .result
+        .clone()
+        .map_err(|f| format!("{} phase failed: {f}", record.phase.name()))
+}
+
+/// A recorded phase seen as an outcome again (for accounting on resume).
+fn recorded_outcome(record: &PhaseRecord) -> PhaseOutcome {
+    PhaseOutcome {
+        result: match &record.failure {
+            Some(f) => Err(f.clone()),
+            None => Ok(serde_json::Value::Null),
+        },
+        session_id: record.session_id.clone(),
+        usage: None,
+        exit_code: None,
+        events_path: record.log_dir.join(crate::model::layout::EVENTS),
+        stderr_path: record.log_dir.join(crate::model::layout::STDERR),
+        duration_ms: record.duration_ms,
+    }
+}

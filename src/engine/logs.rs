@@ -1,0 +1,67 @@
+//! Writing the run's log directory (its layout is [`crate::model::layout`]): every file the
+//! engine writes is redacted and replaced atomically, so a reader never sees half of one.
+
+use super::EngineError;
+use crate::model::layout;
+use crate::util::redact::redact;
+use serde::Serialize;
+use std::path::Path;
+
+pub(super) fn write_text(path: &Path, text: &str) -> Result<(), EngineError> {
+    crate::util::fsutil::write_atomically(path, redact(text).as_bytes()).map_err(|source| {
+        EngineError::Write {
+            path: path.to_owned(),
+            source,
+        }
+    })
+}
+
+pub(super) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), EngineError> {
+    write_text(
+        path,
+        &serde_json::to_string_pretty(value).unwrap_or_default(),
+    )
+}
+
+pub(super) fn create_dir(dir: &Path) -> Result<(), EngineError> {
+    std::fs::create_dir_all(dir).map_err(|source| EngineError::Write {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// Appends JSON lines to a phase's guard log, one write per line like the shims that append
+/// to the same file.
+pub(super) fn append_guard_lines(
+    phase_dir: &Path,
+    lines: &[serde_json::Value],
+) -> Result<(), EngineError> {
+    use std::io::Write;
+    let path = phase_dir.join(layout::GUARD_LOG);
+    let write_error = |source| EngineError::Write {
+        path: path.clone(),
+        source,
+    };
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(write_error)?;
+    for line in lines {
+        let text = format!("{}\n", redact(&line.to_string()));
+        file.write_all(text.as_bytes()).map_err(write_error)?;
+    }
+    Ok(())
+}
+
+/// A recorded phase's valid result, if it has one.
+pub(super) fn read_result(phase_dir: &Path) -> Option<serde_json::Value> {
+    let text = std::fs::read_to_string(phase_dir.join(layout::RESULT)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
+/// A recorded phase's commit range, if it was captured.
+pub(super) fn read_range(phase_dir: &Path) -> Option<crate::workspace::capture::PhaseRange> {
+    let text = std::fs::read_to_string(phase_dir.join(layout::RANGE)).ok()?;
+    serde_json::from_str(&text).ok()
+}

@@ -1,0 +1,63 @@
+//! The agent's transient failures (rate limits, dropped connections, overloaded servers; see
+//! [`PhaseFailure::transient_reason`]): the phase is tried again after a doubling backoff,
+//! each failed attempt's logs kept beside the phase's.
+
+use super::phase::PhaseContext;
+use super::Engine;
+use crate::agent::{PhaseRequest, Runner};
+use crate::model::event::EngineEvent;
+use crate::model::phase::PhaseFailure;
+
+impl<R: Runner> Engine<'_, R> {
+    /// Runs the agent; a transient failure (see [`PhaseFailure::transient_reason`]) is tried
+    /// again after a doubling backoff, up to `retry_attempts` tries in all. Each failed
+    /// attempt's logs are kept beside the phase's (`events.attempt-1.jsonl`, …). The phase
+    /// stays one phase: cycle counters never move.
+    pub(super) async fn run_with_retries(
+        &self,
+        ctx: &PhaseContext<'_>,
+        request: &PhaseRequest,
+    ) -> crate::agent::PhaseOutcome {
+        let (attempts, backoff) = self.config.retry();
+        let mut attempt = 1;
+        loop {
+            let outcome = self.runner.run(request).await;
+            let Err(failure) = &outcome.result else {
+                return outcome;
+            };
+            let tail = crate::util::fsutil::tail(&outcome.stderr_path, 4096);
+            let reason = failure.transient_reason(&tail);
+            let Some(reason) = reason.filter(|_| attempt < attempts) else {
+                return outcome;
+            };
+            for path in [&outcome.events_path, &outcome.stderr_path] {
+                let kept = path.with_extension(format!(
+                    "attempt-{attempt}.{}",
+                    path.extension().and_then(|e| e.to_str()).unwrap_or("log")
+                ));
+                let _ = std::fs::rename(path, kept);
+            }
+            let delay = backoff
+                .saturating_mul(1 << (attempt - 1).min(10))
+                .min(std::time::Duration::from_secs(300));
+            (self.reporter)(&EngineEvent::PhaseRetry {
+                id: ctx.issue.id.clone(),
+                seq: ctx.seq,
+                phase: request.kind,
+                attempt: attempt + 1,
+                reason,
+                delay_ms: delay.as_millis() as u64,
+            });
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                _ = crate::util::process::cancelled(self.cancel.clone()) => {
+                    return crate::agent::PhaseOutcome {
+                        result: Err(PhaseFailure::Interrupted),
+                        ..outcome
+                    };
+                }
+            }
+            attempt += 1;
+        }
+    }
+}
