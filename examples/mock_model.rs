@@ -7,7 +7,7 @@
 //! work; its first review asks for a change, so a fix phase runs and the next review passes.
 //! Every other phase plays the default playbook (commit a file, pass).
 
-#[path = "../tests/support/mock_model.rs"]
+#[path = "../tests/it/support/mock_model.rs"]
 mod mock_model;
 
 use mock_model::{dev_json, review_json, Reply};

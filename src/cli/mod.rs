@@ -7,6 +7,7 @@ mod completions;
 mod debug;
 mod diff;
 mod docs;
+pub mod error;
 pub mod exit;
 mod guard;
 mod init;
@@ -23,6 +24,7 @@ mod verify_clean;
 mod worktrees;
 
 use crate::input::config::{find_repo_root, Config};
+use error::hinted;
 
 use crate::model::naming::Scope;
 use crate::report::style::{ColorChoice, Styler};
@@ -106,8 +108,8 @@ enum Command {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("Error: orch hit an internal error (a bug): {info}");
-        eprintln!("Hint: please report it with the command you ran and ORCH_LOG=debug output");
+        eprintln!("Internal error: orch panicked: {info}");
+        eprintln!("Hint: {}", error::BUG);
         std::process::exit(exit::INTERNAL);
     }));
     let mut argv = std::env::args();
@@ -124,7 +126,7 @@ pub fn main() -> i32 {
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
-                exit::USAGE
+                error::Kind::Usage.exit_code()
             } else {
                 exit::OK
             };
@@ -152,10 +154,7 @@ pub fn main() -> i32 {
     };
     match result {
         Ok(code) => code,
-        Err(err) => {
-            report_error(&err, &Styler::stderr(cli.global.color));
-            exit::USER_ERROR
-        }
+        Err(err) => error::report(&err, &Styler::stderr(cli.global.color)),
     }
 }
 
@@ -175,33 +174,6 @@ fn init_logging(global: &GlobalArgs) {
         .with_ansi(Styler::stderr(global.color).enabled())
         .without_time()
         .try_init();
-}
-
-/// An error the user can act on, with what to do about it.
-#[derive(Debug, thiserror::Error)]
-#[error("{message}")]
-pub struct Hinted {
-    message: String,
-    hint: String,
-}
-
-pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
-    Hinted {
-        message: message.into(),
-        hint: hint.into(),
-    }
-    .into()
-}
-
-/// `Error: …`, each cause, then every hint found in the chain.
-fn report_error(err: &anyhow::Error, style: &Styler) {
-    eprintln!("{} {err}", style.red("Error:"));
-    for cause in err.chain().skip(1) {
-        eprintln!("Caused by: {cause}");
-    }
-    for hint in err.chain().filter_map(|e| e.downcast_ref::<Hinted>()) {
-        eprintln!("{} {}", style.cyan("Hint:"), hint.hint);
-    }
 }
 
 /// Where a command works: the repository, its config, and where the docs are.

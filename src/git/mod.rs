@@ -16,7 +16,7 @@ mod tree;
 mod worktree;
 
 pub use diff::{ChangedFile, CommitInfo, DiffStat};
-pub use error::GitError;
+pub use error::{internal_cause, GitError};
 pub use quick_status::{QuickStatus, MAX_CONTENT_CHECKS};
 pub use status::{InProgress, StatusEntry};
 pub use tree::TreeFile;

@@ -1,0 +1,152 @@
+//! `orch init` in a hermetic repository: what it creates, that it never overwrites, and the
+//! logs ignore entry added once.
+
+use crate::support;
+use predicates::prelude::*;
+use support::TestEnv;
+
+const PROMPT_FILES: [&str; 4] = [
+    ".orch/prompts/autonomous-development.md",
+    ".orch/prompts/dev-auto-parallel.md",
+    ".orch/prompts/dev-auto-review-linear.md",
+    ".orch/prompts/dev-auto-fix-review.md",
+];
+
+#[test]
+fn creates_the_files_then_keeps_them() {
+    let env = TestEnv::new();
+    env.write(".gitignore", "/target"); // no final newline
+    let out = env.orch().arg("init").assert().success();
+    let stdout = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(stdout.contains("created orch.toml\n"), "{stdout}");
+    assert!(stdout.contains("created orchestrator.yml\n"), "{stdout}");
+    for p in PROMPT_FILES {
+        assert!(stdout.contains(&format!("created {p}\n")), "{stdout}");
+        assert!(env.repo.join(p).is_file(), "{p}");
+    }
+    assert!(
+        stdout.contains("added /logs/orch/ to .gitignore\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("orch init: created 6 files"), "{stdout}");
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join(".gitignore")).unwrap(),
+        "/target\n# orch's logs\n/logs/orch/\n"
+    );
+    // The scaffolded orch.toml is valid for every command that loads it.
+    env.orch().args(["prompts", "list"]).assert().success();
+    let plan = std::fs::read_to_string(env.repo.join("orchestrator.yml")).unwrap();
+    assert!(plan.contains("version: 1\n") && plan.contains("dependencies: [DOC-001]"));
+    // The example plan passes the plan checks and plans in dependency order.
+    env.orch().args(["plan", "validate"]).assert().success();
+    let out = env
+        .orch()
+        .args(["plan", "--file", "orchestrator.yml", "--json"])
+        .output()
+        .unwrap();
+    let planned: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let order: Vec<&str> = planned["issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["DOC-001", "TEST-001"]);
+    // Git now ignores orch's logs.
+    env.write("logs/orch/M1/run.json", "{}");
+    assert_eq!(
+        env.git(&["status", "--porcelain", "--untracked-files=all", "logs"]),
+        ""
+    );
+
+    // A second run changes nothing and says so; an edited file stays as edited.
+    env.write("orch.toml", "trunk = \"develop\"\n");
+    let before = env.snapshot_tree();
+    env.orch()
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("kept orch.toml (already exists)"))
+        .stdout(predicate::str::contains(
+            "kept orchestrator.yml (already exists)",
+        ))
+        .stdout(predicate::str::contains(
+            "kept .gitignore (/logs/orch/ is already ignored)",
+        ))
+        .stdout(predicate::str::contains("orch init: nothing to create"));
+    assert_eq!(env.snapshot_tree(), before);
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join(".gitignore"))
+            .unwrap()
+            .matches("/logs/orch/")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn keeps_existing_files_and_an_existing_ignore_rule() {
+    let env = TestEnv::new();
+    env.write("orchestrator.yml", "version: 1\n# mine\n");
+    env.write(PROMPT_FILES[1], "my prompt {{issue_id}}\n");
+    env.write(".gitignore", "logs/\n");
+    env.orch()
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("created orch.toml"))
+        .stdout(predicate::str::contains(
+            "kept orchestrator.yml (already exists)",
+        ))
+        .stdout(predicate::str::contains(format!(
+            "kept {} (already exists)",
+            PROMPT_FILES[1]
+        )))
+        .stdout(predicate::str::contains(
+            "kept .gitignore (/logs/orch/ is already ignored)",
+        ))
+        .stdout(predicate::str::contains("created 4 files"));
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join("orchestrator.yml")).unwrap(),
+        "version: 1\n# mine\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join(PROMPT_FILES[1])).unwrap(),
+        "my prompt {{issue_id}}\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join(".gitignore")).unwrap(),
+        "logs/\n"
+    );
+}
+
+#[test]
+fn logs_entry_follows_an_existing_orch_toml() {
+    let env = TestEnv::new();
+    env.write("orch.toml", "logs_dir = \"var/log\"\n");
+    env.orch()
+        .arg("init")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "added /var/log/orch/ to .gitignore",
+        ));
+    assert_eq!(
+        std::fs::read_to_string(env.repo.join(".gitignore")).unwrap(),
+        "# orch's logs\n/var/log/orch/\n"
+    );
+}
+
+#[test]
+fn outside_a_repository_is_a_clear_error() {
+    let env = TestEnv::new();
+    let outside = env.root().join("plain");
+    std::fs::create_dir_all(&outside).unwrap();
+    env.orch()
+        .current_dir(&outside)
+        .arg("init")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not inside a git repository"));
+    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+}

@@ -1,0 +1,28 @@
+//! The integration tests, one binary (linking one is most of a test build on two cores):
+//! each module drives the `orch` binary, or the library, in hermetic temp repositories
+//! built by [`support`]. The harnesses: [`support::TestEnv`] (a repository and a cleared
+//! environment), [`support::fake::FakeRepo`] (orch wired to the scripted fake agent),
+//! [`support::codex::CodexRepo`] (orch wired to the real codex and the mock model server),
+//! and [`support::scripted::ScriptedRunner`] (the engine in-process, no agent at all).
+
+mod support;
+
+mod bad_docs;
+mod cli;
+mod crash;
+mod docs_fix;
+mod exit_codes;
+mod gates;
+mod git_layer;
+mod guard_gt;
+mod init;
+mod plan;
+mod plan_file;
+mod plan_resume;
+mod plan_run;
+mod projects;
+mod properties;
+mod repomap;
+mod resume;
+mod run_codex;
+mod run_fake;

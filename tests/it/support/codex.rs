@@ -1,0 +1,95 @@
+//! A repository with issue docs and `orch` wired to the real `codex` binary (pinned,
+//! installed by scripts/install-tools.sh) pointed at a fresh local mock model server: the
+//! harness of the end-to-end tests.
+
+use super::mock_model::MockModel;
+use super::TestEnv;
+use std::path::{Path, PathBuf};
+
+pub fn codex_bin() -> PathBuf {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/.bin/codex");
+    assert!(
+        bin.exists(),
+        "the pinned codex CLI is missing at {}: run scripts/install-tools.sh (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+pub struct CodexRepo {
+    pub env: TestEnv,
+    pub model: MockModel,
+}
+
+impl CodexRepo {
+    /// A repo with the given docs (project `p`), orch.toml pointing codex at a fresh mock.
+    pub fn new(docs: &[(&str, String)], extra_config: &str) -> CodexRepo {
+        let env = TestEnv::new();
+        for (name, text) in docs {
+            env.doc("p", name, text);
+        }
+        CodexRepo::in_env(env, extra_config)
+    }
+
+    /// A repo holding the docs tree of `fixtures/<tree>`.
+    pub fn with_tree(tree: &str) -> CodexRepo {
+        let env = TestEnv::new();
+        super::copy_dir(
+            &super::fixtures().join(tree).join("docs"),
+            &env.repo.join("docs"),
+        );
+        CodexRepo::in_env(env, "")
+    }
+
+    pub fn in_env(env: TestEnv, extra_config: &str) -> CodexRepo {
+        let model = MockModel::start();
+        let args: Vec<String> = model
+            .codex_args()
+            .iter()
+            .map(|a| format!("{a:?}"))
+            .collect();
+        env.write(
+            "orch.toml",
+            format!(
+                "worktree_root = \"../wt\"\n{extra_config}\n[codex]\nargs = [{}]\n",
+                args.join(", ")
+            ),
+        );
+        env.write(".gitignore", "logs/\n");
+        env.git(&["add", "."]);
+        env.git(&["commit", "-q", "-m", "Milestone docs"]);
+        std::fs::create_dir_all(env.root().join("codex-home")).unwrap();
+        CodexRepo { env, model }
+    }
+
+    pub fn orch(&self) -> assert_cmd::Command {
+        let mut cmd = self.env.orch();
+        let codex_home = self.env.root().join("codex-home");
+        cmd.env("ORCH_CODEX_BIN", codex_bin())
+            .env("CODEX_HOME", codex_home)
+            .env("ORCH_MOCK_API_KEY", "mock-key-not-secret");
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.orch().arg("run").args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    pub fn logs(&self) -> PathBuf {
+        self.env.repo.join("logs/orch/p/M1")
+    }
+
+    pub fn summary(&self, id: &str) -> serde_json::Value {
+        let text = std::fs::read_to_string(self.logs().join(id).join("summary.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    pub fn branch_of(&self, id: &str) -> String {
+        self.summary(id)["branch"].as_str().unwrap().to_owned()
+    }
+}
