@@ -11,6 +11,7 @@ mod bad_docs;
 mod cli;
 mod crash;
 mod docs_fix;
+mod engine;
 mod exit_codes;
 mod gates;
 mod git_layer;

@@ -4,6 +4,7 @@
 pub mod codex;
 pub mod fake;
 pub mod mock_model;
+pub mod scripted;
 
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
