@@ -41,24 +41,14 @@ pub const ARGUMENTS: &str = "$ARGUMENTS";
 pub enum PromptError {
     #[error("unknown prompt `{0}`")]
     Unknown(String),
-    #[error("cannot read prompt override {}", path.display())]
-    Read {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::util::fsutil::IoError),
     #[error("prompt `{prompt}` uses `{{{{{name}}}}}`, but no such input is given")]
     MissingInput { prompt: String, name: String },
     #[error("prompt `{prompt}` has an unclosed `{{{{`")]
     Unclosed { prompt: String },
     #[error("prompt `{prompt}` includes itself (through `{name}`)")]
     Recursive { prompt: String, name: String },
-    #[error("cannot write prompt {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
 }
 
 /// One prompt file of an export: its path, and whether it was written (else it existed and
@@ -74,9 +64,12 @@ pub struct Exported {
 pub fn export(repo_root: &Path) -> Result<Vec<Exported>, PromptError> {
     use std::io::Write;
     let dir = repo_root.join(OVERRIDE_DIR);
-    std::fs::create_dir_all(&dir).map_err(|source| PromptError::Write {
-        path: dir.clone(),
-        source,
+    std::fs::create_dir_all(&dir).map_err(|source| {
+        PromptError::Io(crate::util::fsutil::IoError {
+            action: "write prompt",
+            path: dir.clone(),
+            source,
+        })
     })?;
     let mut out = Vec::new();
     for (name, text) in PROMPTS {
@@ -87,15 +80,23 @@ pub fn export(repo_root: &Path) -> Result<Vec<Exported>, PromptError> {
             .open(&path);
         let written = match file {
             Ok(mut f) => {
-                f.write_all(text.as_bytes())
-                    .map_err(|source| PromptError::Write {
+                f.write_all(text.as_bytes()).map_err(|source| {
+                    PromptError::Io(crate::util::fsutil::IoError {
+                        action: "write prompt",
                         path: path.clone(),
                         source,
-                    })?;
+                    })
+                })?;
                 true
             }
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
-            Err(source) => return Err(PromptError::Write { path, source }),
+            Err(source) => {
+                return Err(PromptError::Io(crate::util::fsutil::IoError {
+                    action: "write prompt",
+                    path,
+                    source,
+                }))
+            }
         };
         out.push(Exported { path, written });
     }
@@ -113,7 +114,11 @@ pub fn source(repo_root: &Path, name: &str) -> Result<(String, Option<PathBuf>),
     match std::fs::read_to_string(&path) {
         Ok(text) => Ok((text, Some(path))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((embedded.to_owned(), None)),
-        Err(source) => Err(PromptError::Read { path, source }),
+        Err(source) => Err(PromptError::Io(crate::util::fsutil::IoError {
+            action: "read prompt override",
+            path,
+            source,
+        })),
     }
 }
 

@@ -1,5 +1,6 @@
-//! The command line: argument parsing, logging setup, error presentation, exit codes.
-//! Each subcommand lives in its own file and is glue over the library.
+//! The command line: argument parsing, logging setup, and the dispatch to the subcommands,
+//! each in its own file and glue over the library. How errors end the process is `error`;
+//! the exit codes are `exit`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod approve;

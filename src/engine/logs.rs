@@ -9,10 +9,11 @@ use std::path::Path;
 
 pub(super) fn write_text(path: &Path, text: &str) -> Result<(), EngineError> {
     crate::util::fsutil::write_atomically(path, redact(text).as_bytes()).map_err(|source| {
-        EngineError::Write {
+        EngineError::Io(crate::util::fsutil::IoError {
+            action: "write",
             path: path.to_owned(),
             source,
-        }
+        })
     })
 }
 
@@ -24,9 +25,12 @@ pub(super) fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<(), Eng
 }
 
 pub(super) fn create_dir(dir: &Path) -> Result<(), EngineError> {
-    std::fs::create_dir_all(dir).map_err(|source| EngineError::Write {
-        path: dir.to_owned(),
-        source,
+    std::fs::create_dir_all(dir).map_err(|source| {
+        EngineError::Io(crate::util::fsutil::IoError {
+            action: "write",
+            path: dir.to_owned(),
+            source,
+        })
     })
 }
 
@@ -38,9 +42,12 @@ pub(super) fn append_guard_lines(
 ) -> Result<(), EngineError> {
     use std::io::Write;
     let path = phase_dir.join(layout::GUARD_LOG);
-    let write_error = |source| EngineError::Write {
-        path: path.clone(),
-        source,
+    let write_error = |source| {
+        EngineError::Io(crate::util::fsutil::IoError {
+            action: "write",
+            path: path.clone(),
+            source,
+        })
     };
     let mut file = std::fs::OpenOptions::new()
         .create(true)

@@ -42,12 +42,8 @@ pub enum EngineError {
     Capture(#[from] capture::CaptureError),
     #[error(transparent)]
     Prompt(#[from] crate::agent::prompts::PromptError),
-    #[error("cannot write {}", path.display())]
-    Write {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::util::fsutil::IoError),
 }
 
 pub struct RunOptions {

@@ -221,9 +221,12 @@ impl<R: Runner> Engine<'_, R> {
                 bin_dir: PathBuf::new(),
             },
         )
-        .map_err(|source| EngineError::Write {
-            path: dir.join(layout::SHIM_BIN),
-            source,
+        .map_err(|source| {
+            EngineError::Io(crate::util::fsutil::IoError {
+                action: "write",
+                path: dir.join(layout::SHIM_BIN),
+                source,
+            })
         })?;
         let (spawn_reporter, spawn_id, seq) =
             (self.reporter.clone(), ctx.issue.id.clone(), ctx.seq);

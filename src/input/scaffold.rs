@@ -33,13 +33,8 @@ pub enum Step {
 
 #[derive(Debug, Error)]
 pub enum ScaffoldError {
-    #[error("cannot {action} {}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::util::fsutil::IoError),
     #[error(transparent)]
     Git(#[from] GitError),
 }
@@ -295,10 +290,12 @@ fn create(root: &Path, rel: &Path, text: &str) -> Result<Step, ScaffoldError> {
     let path = root.join(rel);
     let io = |action, path: &Path| {
         let path = path.to_owned();
-        move |source| ScaffoldError::Io {
-            action,
-            path,
-            source,
+        move |source| {
+            ScaffoldError::Io(crate::util::fsutil::IoError {
+                action,
+                path,
+                source,
+            })
         }
     };
     if let Some(dir) = path.parent() {
@@ -314,11 +311,11 @@ fn create(root: &Path, rel: &Path, text: &str) -> Result<Step, ScaffoldError> {
             Ok(Step::Created(rel.to_owned()))
         }
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(Step::Kept(rel.to_owned())),
-        Err(source) => Err(ScaffoldError::Io {
+        Err(source) => Err(ScaffoldError::Io(crate::util::fsutil::IoError {
             action: "create",
             path,
             source,
-        }),
+        })),
     }
 }
 
@@ -340,11 +337,11 @@ pub fn ignore_logs(repo: &Repo, root: &Path, config: &Config) -> Result<Step, Sc
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(source) => {
-            return Err(ScaffoldError::Io {
+            return Err(ScaffoldError::Io(crate::util::fsutil::IoError {
                 action: "read",
                 path,
                 source,
-            })
+            }))
         }
     };
     let mut add = String::new();
@@ -360,10 +357,12 @@ pub fn ignore_logs(repo: &Repo, root: &Path, config: &Config) -> Result<Step, Sc
         .append(true)
         .open(&path)
         .and_then(|mut f| f.write_all(add.as_bytes()))
-        .map_err(|source| ScaffoldError::Io {
-            action: "append to",
-            path,
-            source,
+        .map_err(|source| {
+            ScaffoldError::Io(crate::util::fsutil::IoError {
+                action: "append to",
+                path,
+                source,
+            })
         })?;
     Ok(Step::IgnoreAdded { entry })
 }
@@ -446,15 +445,7 @@ mod tests {
                 sandbox: Some(crate::input::config::DEFAULT_SANDBOX.to_owned()),
                 resume_fix: Some(true),
             },
-            guard: Some(GuardConfig {
-                allow_gt: Vec::new(),
-                deny_gt: Vec::new(),
-                deny_git: Vec::new(),
-                enforce_draft: true,
-                allow_publish: false,
-                audit_restore: true,
-                audit_fails_phase: true,
-            }),
+            guard: Some(GuardConfig::default()),
             graphite: crate::input::config::GraphiteConfig {
                 submit: Some(crate::input::config::Submit::Never),
             },

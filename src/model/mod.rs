@@ -1,5 +1,5 @@
-//! Pure data, no I/O: the plan of a run, dependency graphs, names, problems, and the records
-//! and events of a run.
+//! Pure data, no I/O: the plan of a run, dependency graphs, names, problems, the records and
+//! events of a run, and the layout of its log directory.
 
 pub mod check;
 pub mod dag;

@@ -49,19 +49,7 @@ pub fn json(state: &RunState) -> Value {
 /// The report as Markdown.
 pub fn markdown(state: &RunState) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# Run report — milestone {}\n", state.scope());
-    let _ = writeln!(
-        out,
-        "Run `{}`, started {}, last updated {} ({}).\n",
-        state.run_id,
-        state.started_at,
-        state.updated_at,
-        if state.finished {
-            "finished"
-        } else {
-            "not finished"
-        }
-    );
+    let _ = writeln!(out, "{}\n", super::header::run_header("Run report", state));
     let _ = writeln!(out, "| Issue | Outcome | Cycles | Commits | Tokens | Guard (allowed/denied/violations) | Time |");
     let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
     for issue in &state.issues {

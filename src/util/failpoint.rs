@@ -11,13 +11,13 @@
 //!
 //! | name | where |
 //! | --- | --- |
-//! | `before-worktree` | the branch exists, its worktree not yet (`lifecycle::prepare`) |
+//! | `before-worktree` | the branch exists, its worktree not yet (`workspace::worktrees::prepare`) |
 //! | `mid-dev`, `mid-review`, `mid-fix` | the agent reported its first finished item (the runner) |
 //! | `after-dev`, `after-review`, `after-fix` | the phase's record is persisted (the engine) |
-//! | `mid-removal` | uncommitted work is rescued, the worktree not yet removed (`lifecycle`) |
+//! | `mid-removal` | uncommitted work is rescued, the worktree not yet removed (`workspace::worktrees`) |
 //! | `mid-delete` | a removed worktree's files are deleted, its directories, `.git` and registration not yet (`git::checkout`) |
-//! | `mid-dashboard-write` | TASKS.md's new text is in its temp file, not yet renamed (`dashboard`) |
-//! | `mid-state-write` | the new run state is written to its temp file, not yet renamed (`state::save`) |
+//! | `mid-dashboard-write` | TASKS.md's new text is in its temp file, not yet renamed (`report::dashboard`) |
+//! | `mid-state-write` | the new run state is written to its temp file, not yet renamed (`record::state::save`) |
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;

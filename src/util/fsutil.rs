@@ -3,6 +3,17 @@
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Component, Path, PathBuf};
 
+/// A file operation that failed: what orch was doing, on which path, and why. Every module's
+/// error wraps this one rather than spelling out its own.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot {action} {}", path.display())]
+pub struct IoError {
+    pub action: &'static str,
+    pub path: PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}
+
 /// Writes `bytes` to `path` so a reader (or a crash) sees the old content or the new, never
 /// a mix, through a temp file beside it that is unique to this write.
 pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -16,13 +16,8 @@ use crate::model::layout::{RANGE as RANGE_FILE, UNCOMMITTED_PATCH};
 pub enum CaptureError {
     #[error(transparent)]
     Git(#[from] GitError),
-    #[error("cannot {action} {}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::util::fsutil::IoError),
     #[error("{} is not a valid range record", path.display())]
     Parse {
         path: PathBuf,
@@ -173,10 +168,12 @@ pub fn finish(
         .cloned()
         .collect();
 
-    std::fs::create_dir_all(phase_dir).map_err(|source| CaptureError::Io {
-        action: "create the phase directory",
-        path: phase_dir.to_owned(),
-        source,
+    std::fs::create_dir_all(phase_dir).map_err(|source| {
+        CaptureError::Io(crate::util::fsutil::IoError {
+            action: "create the phase directory",
+            path: phase_dir.to_owned(),
+            source,
+        })
     })?;
     let uncommitted = match worktree.uncommitted_diff()? {
         Some((patch, stat)) => {
@@ -268,10 +265,12 @@ fn stack(
 
 /// Writes via a temp file, fsync and rename, so readers never see half a file.
 pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CaptureError> {
-    crate::util::fsutil::write_atomically(path, data).map_err(|source| CaptureError::Io {
-        action: "write atomically",
-        path: path.to_owned(),
-        source,
+    crate::util::fsutil::write_atomically(path, data).map_err(|source| {
+        CaptureError::Io(crate::util::fsutil::IoError {
+            action: "write atomically",
+            path: path.to_owned(),
+            source,
+        })
     })
 }
 
@@ -282,11 +281,11 @@ pub fn load_ranges(issue_dir: &Path) -> Result<Vec<PhaseRange>, CaptureError> {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
         Err(source) => {
-            return Err(CaptureError::Io {
+            return Err(CaptureError::Io(crate::util::fsutil::IoError {
                 action: "read",
                 path: issue_dir.to_owned(),
                 source,
-            })
+            }))
         }
     };
     let mut dirs: Vec<PathBuf> = entries
@@ -297,10 +296,12 @@ pub fn load_ranges(issue_dir: &Path) -> Result<Vec<PhaseRange>, CaptureError> {
     dirs.sort();
     for dir in dirs {
         let path = dir.join(RANGE_FILE);
-        let text = std::fs::read(&path).map_err(|source| CaptureError::Io {
-            action: "read",
-            path: path.clone(),
-            source,
+        let text = std::fs::read(&path).map_err(|source| {
+            CaptureError::Io(crate::util::fsutil::IoError {
+                action: "read",
+                path: path.clone(),
+                source,
+            })
         })?;
         out.push(
             serde_json::from_slice(&text).map_err(|source| CaptureError::Parse { path, source })?,

@@ -137,13 +137,8 @@ impl Skip {
 pub enum RepoMapError {
     #[error(transparent)]
     Git(#[from] GitError),
-    #[error("cannot {action} ({})", path.display())]
-    Io {
-        path: PathBuf,
-        action: &'static str,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::util::fsutil::IoError),
 }
 
 /// Where a map came from, and what it cost.
@@ -375,10 +370,12 @@ fn store(common_dir: &Path, map: &RepoMap) -> Result<(), RepoMapError> {
         map: map.clone(),
     })
     .expect("a repository map serialises");
-    crate::util::fsutil::write_atomically(&path, &body).map_err(|source| RepoMapError::Io {
-        path,
-        action: "write the repository map cache",
-        source,
+    crate::util::fsutil::write_atomically(&path, &body).map_err(|source| {
+        RepoMapError::Io(crate::util::fsutil::IoError {
+            path,
+            action: "write the repository map cache",
+            source,
+        })
     })
 }
 

@@ -1,0 +1,83 @@
+//! `orch status`: where a run stands, from its state — one line on the run, a row per issue
+//! (state, the phase running, cycles, the last review, commits, tokens), then the approvals
+//! it waits for.
+
+use super::columns::lay_out;
+use super::style::Styler;
+use crate::model::state::{IssueStatus, RunState};
+use std::fmt::Write;
+
+pub fn render(state: &RunState, style: &Styler) -> String {
+    let mut out = String::new();
+    let status = if state.finished {
+        "finished"
+    } else {
+        "not finished"
+    };
+    let _ = writeln!(
+        out,
+        "{}",
+        style.bold(&format!(
+            "Run {} of milestone {} ({status}, updated {})",
+            state.run_id,
+            state.scope(),
+            state.updated_at
+        ))
+    );
+    let header = [
+        "ISSUE",
+        "STATE",
+        "PHASE",
+        "CYCLES",
+        "LAST REVIEW",
+        "COMMITS",
+        "TOKENS",
+    ];
+    let mut rows = vec![header.map(str::to_owned).to_vec()];
+    for issue in &state.issues {
+        let phase = issue
+            .current_phase
+            .as_ref()
+            .map(|c| format!("{:02}-{}", c.seq, c.phase.name()))
+            .unwrap_or_else(|| "-".to_owned());
+        let stats = issue.stats();
+        let label = issue.status_name();
+        let label = match issue.status {
+            IssueStatus::Completed => style.green(&label),
+            IssueStatus::Failed
+            | IssueStatus::Blocked
+            | IssueStatus::Capped
+            | IssueStatus::Deferred
+            | IssueStatus::Interrupted => style.red(&label),
+            _ => label,
+        };
+        rows.push(vec![
+            issue.id.clone(),
+            label,
+            phase,
+            stats.cycles.to_string(),
+            stats.last_review.unwrap_or_else(|| "-".to_owned()),
+            stats.commits.to_string(),
+            stats.tokens.to_string(),
+        ]);
+    }
+    for line in lay_out(&rows) {
+        let _ = writeln!(out, "{line}");
+    }
+    let waiting: Vec<(&str, &String)> = state
+        .issues
+        .iter()
+        .filter_map(|i| Some((i.id.as_str(), i.summary.as_ref()?)))
+        .flat_map(|(id, s)| s.awaiting.iter().map(move |g| (id, g)))
+        .collect();
+    if !waiting.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Awaiting approval:"));
+        for (id, gate) in waiting {
+            let _ = writeln!(
+                out,
+                "  {id}: `{gate}` — `orch approve {gate} --task {id}`, then `orch resume`"
+            );
+        }
+    }
+    out
+}
