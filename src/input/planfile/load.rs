@@ -1,7 +1,7 @@
 //! Reading a plan file and its includes into located trees, checking them (the schema, then
 //! [`super::rules`]), and turning the checked trees into a [`PlanFile`].
 
-use super::located::{Node, Pos};
+use super::located::{at, Node, Pos};
 use super::rules::{gates_guard_something, semantics};
 use super::{located, schema, Orchestrator, PlanFile, Project, Task, MAX_FILE_BYTES, VERSION};
 use crate::model::check::Check;
@@ -113,11 +113,6 @@ pub fn load(path: &Path) -> Result<PlanFile, Vec<Problem>> {
         return Err(problems);
     }
     Ok(typed(path, &tree, &files, &tasks))
-}
-
-/// A problem at a position of a file.
-pub(super) fn at(path: &Path, pos: Pos, message: impl Into<String>) -> Problem {
-    Problem::error(path, Some(pos.line), message).at_column(pos.col)
 }
 
 /// The located tree of one file, with its tolerable flaws as problems.

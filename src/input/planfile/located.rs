@@ -378,6 +378,15 @@ fn resolve_plain(text: &str) -> Value {
     Value::Str(text.to_owned())
 }
 
+/// A problem at a position of a file.
+pub fn at(
+    path: &std::path::Path,
+    pos: Pos,
+    message: impl Into<String>,
+) -> crate::model::problem::Problem {
+    crate::model::problem::Problem::error(path, Some(pos.line), message).at_column(pos.col)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

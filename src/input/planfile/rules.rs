@@ -2,8 +2,7 @@
 //! dependencies that exist and form no cycle, acceptance lines that parse, gates that guard
 //! something.
 
-use super::load::at;
-use super::located::{Node, Pos};
+use super::located::{at, Node, Pos};
 use super::{parse_timebox, schema};
 use crate::model::check::Check;
 use crate::model::natural;
