@@ -5,6 +5,7 @@
 
 use super::issue::IssueJob;
 use super::resume::{self, Decision};
+use super::schedule::{self, Board, Next};
 use super::{git, logs, Engine, EngineError, RunOptions};
 use crate::agent::Runner;
 use crate::gates::approval::Approval;
@@ -18,6 +19,16 @@ use std::path::{Path, PathBuf};
 
 /// The branch tips (and branches) of issues completed in this run, by id.
 type Tips = BTreeMap<String, (String, String)>;
+
+/// What the issues that ended so far mean for the ones to come.
+struct Ledger {
+    /// Issues whose docs say they are done: their work is on the trunk already.
+    done: BTreeSet<String>,
+    /// Completed in this run, or done.
+    passed: BTreeSet<String>,
+    outcomes: BTreeMap<String, Outcome>,
+    tips: Tips,
+}
 
 impl<R: Runner> Engine<'_, R> {
     pub async fn run(&self, plan: &Plan, opts: &RunOptions) -> Result<RunSummary, EngineError> {
@@ -48,70 +59,51 @@ impl<R: Runner> Engine<'_, R> {
             .filter(|i| i.done)
             .map(|i| i.id.clone())
             .collect();
-        let mut passed = done.clone();
-        let mut outcomes: BTreeMap<String, Outcome> = BTreeMap::new();
-        let mut tips = Tips::new();
+        let mut ledger = Ledger {
+            passed: done.clone(),
+            done,
+            outcomes: BTreeMap::new(),
+            tips: Tips::new(),
+        };
         let mut summaries = Vec::new();
-        for (n, issue) in issues.iter().enumerate() {
+        let mut board = Board {
+            waiting: (0..issues.len()).collect(),
+            ..Board::default()
+        };
+        // One issue at a time: nothing is in flight when the board is asked again, so the
+        // answer is a start or the end.
+        while let Next::Start(n) = schedule::next(&issues, &board, 1) {
+            board.waiting.retain(|&w| w != n);
+            let issue = issues[n];
             (self.reporter)(&EngineEvent::IssueStarted {
                 id: issue.id.clone(),
-                position: n + 1,
+                position: summaries.len() + 1,
                 total: issues.len(),
             });
             let issue_dir = layout::issue_dir(&logs, &issue.id);
-            let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
-            let retry = opts.retry.iter().any(|r| r == &issue.id);
-            let summary = match resume::decide(prior, retry, plan.max_review_cycles) {
-                Decision::Keep(kept) => *kept,
-                Decision::Run(continuation) => {
-                    let blocked_on: Vec<&str> = in_milestone(issue)
-                        .filter(|id| !passed.contains(*id) && opts.only_issue.is_none())
-                        .collect();
-                    let held = held(issue, &blocked_on, &outcomes, &opts.approvals, &issue_dir);
-                    match held {
-                        Some(held) => {
-                            for gate in &held.awaiting {
-                                (self.reporter)(&EngineEvent::AwaitingApproval {
-                                    id: issue.id.clone(),
-                                    gate: gate.clone(),
-                                });
-                            }
-                            held
-                        }
-                        None => {
-                            let (start, parent) =
-                                self.issue_base(issue, &tips, &done, &base, &trunk).await?;
-                            let job = IssueJob {
-                                issue,
-                                base: &start,
-                                parent: &parent,
-                                issue_dir: &issue_dir,
-                                continuation,
-                            };
-                            self.run_issue(plan, job, opts).await?
-                        }
-                    }
-                }
-            };
+            let summary = self
+                .issue_outcome(plan, opts, issue, &issue_dir, &ledger, (&base, &trunk))
+                .await?;
             logs::write_json(&issue_dir.join(layout::ISSUE_SUMMARY), &summary)?;
             if summary.outcome == Outcome::Completed {
-                passed.insert(issue.id.clone());
+                ledger.passed.insert(issue.id.clone());
                 let branch = issue.branch.clone();
                 if let Some(tip) =
                     git(&self.repo_root, move |repo| Ok(repo.branch_tip(&branch)?)).await?
                 {
-                    tips.insert(issue.id.clone(), (tip, issue.branch.clone()));
+                    ledger
+                        .tips
+                        .insert(issue.id.clone(), (tip, issue.branch.clone()));
                 }
             }
-            outcomes.insert(issue.id.clone(), summary.outcome);
+            ledger.outcomes.insert(issue.id.clone(), summary.outcome);
+            board.ended.insert(issue.id.clone());
             (self.reporter)(&EngineEvent::IssueFinished {
                 summary: summary.clone(),
             });
-            let interrupted = summary.outcome == Outcome::Interrupted;
+            // Interrupted: the run stops here, to be resumed.
+            board.stopped |= summary.outcome == Outcome::Interrupted;
             summaries.push(summary);
-            if interrupted {
-                break;
-            }
         }
         let summary = RunSummary {
             run_id: opts.run_id.clone(),
@@ -126,6 +118,54 @@ impl<R: Runner> Engine<'_, R> {
             summary: summary.clone(),
         });
         Ok(summary)
+    }
+
+    /// How one issue ends: kept from the run being resumed, held (skipped by its docs, by a
+    /// dependency that did not pass, or waiting for an approval), or run.
+    async fn issue_outcome(
+        &self,
+        plan: &Plan,
+        opts: &RunOptions,
+        issue: &PlannedIssue,
+        issue_dir: &Path,
+        ledger: &Ledger,
+        (base, trunk): (&str, &str),
+    ) -> Result<IssueSummary, EngineError> {
+        let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
+        let retry = opts.retry.iter().any(|r| r == &issue.id);
+        let continuation = match resume::decide(prior, retry, plan.max_review_cycles) {
+            Decision::Keep(kept) => return Ok(*kept),
+            Decision::Run(continuation) => continuation,
+        };
+        let blocked_on: Vec<&str> = in_milestone(issue)
+            .filter(|id| !ledger.passed.contains(*id) && opts.only_issue.is_none())
+            .collect();
+        if let Some(held) = held(
+            issue,
+            &blocked_on,
+            &ledger.outcomes,
+            &opts.approvals,
+            issue_dir,
+        ) {
+            for gate in &held.awaiting {
+                (self.reporter)(&EngineEvent::AwaitingApproval {
+                    id: issue.id.clone(),
+                    gate: gate.clone(),
+                });
+            }
+            return Ok(held);
+        }
+        let (start, parent) = self
+            .issue_base(issue, &ledger.tips, &ledger.done, base, trunk)
+            .await?;
+        let job = IssueJob {
+            issue,
+            base: &start,
+            parent: &parent,
+            issue_dir,
+            continuation,
+        };
+        self.run_issue(plan, job, opts).await
     }
 
     /// Checks the repository is clean (a resume tolerates its own worktrees) and returns the

@@ -7,7 +7,8 @@
 //! - `phase`: one phase: prompt, guard, agent, capture, audit, checks, record.
 //! - `retry`, `audit`, `commands`: the agent's transient failures, the post-phase audit, the
 //!   commands that run after a task converged.
-//! - `step`, `resume`: the pure decisions (what runs next; what a resume keeps or reruns).
+//! - `step`, `resume`, `schedule`: the pure decisions (what a loop runs next; what a resume
+//!   keeps or reruns; which issue starts next).
 //! - `prompt`: the prompt a phase sends; `logs`: writing the log directory.
 
 mod audit;
@@ -19,6 +20,7 @@ mod phase;
 mod prompt;
 mod resume;
 mod retry;
+mod schedule;
 mod step;
 
 pub use step::{next_step, Done, Step};
