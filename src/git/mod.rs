@@ -189,8 +189,7 @@ impl Repo {
             return Err(self.refused(action, "not a valid branch name"));
         }
         let commit = self.find_commit(at)?;
-        self.inner
-            .branch(branch, &commit, false)
+        refs::when_unlocked(|| self.inner.branch(branch, &commit, false))
             .map_err(self.err(action))?;
         Ok(())
     }

@@ -3,6 +3,32 @@
 use super::{GitError, ObjectId, Repo};
 use std::collections::BTreeMap;
 
+/// How often a ref write meets a lock another writer holds before it gives up, and the
+/// first wait (doubling, so all the tries wait about a second at the most).
+const LOCK_TRIES: u32 = 9;
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_millis(4);
+
+/// Runs a ref write, again while another writer holds its lock (`<ref>.lock`, or
+/// `packed-refs.lock` when deleting a packed ref): issues in flight at once write their own
+/// refs, and two of them may meet at the packed refs. A lock still held after the last try is
+/// the error, as git gives it.
+pub(super) fn when_unlocked<T>(
+    mut write: impl FnMut() -> Result<T, git2::Error>,
+) -> Result<T, git2::Error> {
+    let mut wait = LOCK_WAIT;
+    let mut tries = 1;
+    loop {
+        match write() {
+            Err(e) if e.code() == git2::ErrorCode::Locked && tries < LOCK_TRIES => {
+                std::thread::sleep(wait);
+                wait *= 2;
+                tries += 1;
+            }
+            done => return done,
+        }
+    }
+}
+
 /// Every ref's value: an object id, or `ref: <target>` for symbolic refs.
 pub type RefSnapshot = BTreeMap<String, String>;
 
@@ -34,19 +60,37 @@ impl Repo {
             return Err(self.refused(action, "not a valid ref name"));
         }
         let target = self.oid(oid)?;
-        self.inner
-            .reference(name, target, true, message)
+        when_unlocked(|| self.inner.reference(name, target, true, message))
             .map_err(self.err(action))?;
         Ok(())
     }
 
     /// Deletes `name` if it exists (used to undo refs an agent created where it must not).
     pub fn delete_ref(&self, name: &str) -> Result<(), GitError> {
-        match self.inner.find_reference(name) {
-            Ok(mut r) => r.delete().map_err(self.err(format!("delete `{name}`"))),
-            Err(e) if e.code() == git2::ErrorCode::NotFound => Ok(()),
-            Err(e) => Err(self.err(format!("find `{name}`"))(e)),
-        }
+        let not_found = |e: &git2::Error| e.code() == git2::ErrorCode::NotFound;
+        when_unlocked(|| {
+            // A fresh handle each try: after a packed deletion that did not take, libgit2's
+            // cached refdb goes on not taking it.
+            let repo = git2::Repository::open(self.inner.path())?;
+            match repo.find_reference(name) {
+                Ok(mut r) => r.delete()?,
+                Err(e) if not_found(&e) => return Ok(()),
+                Err(e) => return Err(e),
+            }
+            // libgit2 reports a packed ref deleted while another writer holds
+            // `packed-refs.lock`, and leaves it: look again.
+            let still = repo.find_reference(name).map(|_| ());
+            match still {
+                Err(e) if not_found(&e) => Ok(()),
+                Err(e) => Err(e),
+                Ok(()) => Err(git2::Error::new(
+                    git2::ErrorCode::Locked,
+                    git2::ErrorClass::Reference,
+                    format!("`{name}` is still there: another writer holds packed-refs.lock"),
+                )),
+            }
+        })
+        .map_err(self.err(format!("delete `{name}`")))
     }
 
     /// The value of one ref, if it exists.

@@ -1227,3 +1227,62 @@ fn merge_tips_makes_one_merge_only_when_the_tips_diverge() {
         Some(m)
     );
 }
+
+// ---------- ref writes while another writer holds the lock ----------
+
+#[test]
+fn a_ref_write_waits_for_a_lock_another_writer_releases() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    // Another writer (another issue's phase, a user's git) holds the ref's lock for a while.
+    let lock = env.repo.join(".git/refs/orch/pins/x.lock");
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    std::fs::write(&lock, "").unwrap();
+    let release = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            std::fs::remove_file(lock).unwrap();
+        })
+    };
+    repo.set_ref("refs/orch/pins/x", &head, "pin").unwrap();
+    release.join().unwrap();
+    assert_eq!(
+        env.git(&["rev-parse", "refs/orch/pins/x"]).trim(),
+        head.as_str()
+    );
+    // A packed ref deleted under a held packed-refs lock, alike.
+    env.git(&["pack-refs", "--all"]);
+    let repo = Repo::open(&env.repo).unwrap();
+    let packed = env.repo.join(".git/packed-refs.lock");
+    std::fs::write(&packed, "").unwrap();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::fs::remove_file(packed).unwrap();
+    });
+    repo.delete_ref("refs/orch/pins/x").unwrap();
+    release.join().unwrap();
+    assert!(repo.ref_target("refs/orch/pins/x").unwrap().is_none());
+}
+
+#[test]
+fn a_lock_that_stays_held_is_a_user_error_naming_it() {
+    let (env, head) = repo_with_commit();
+    let repo = Repo::open(&env.repo).unwrap();
+    let lock = env.repo.join(".git/refs/heads/held.lock");
+    std::fs::write(&lock, "").unwrap();
+    let err = repo.create_branch("held", &head).unwrap_err();
+    assert!(!err.is_internal(), "{err:?}");
+    let text = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(text.contains("held.lock"), "{text}");
+    assert!(!repo.branch_exists("held"));
+    // A packed ref whose deletion cannot take: an error, not a silent no-op.
+    repo.set_ref("refs/orch/pins/y", &head, "pin").unwrap();
+    env.git(&["pack-refs", "--all"]);
+    let repo = Repo::open(&env.repo).unwrap();
+    std::fs::write(env.repo.join(".git/packed-refs.lock"), "").unwrap();
+    let err = repo.delete_ref("refs/orch/pins/y").unwrap_err();
+    let text = format!("{err} {:?}", std::error::Error::source(&err));
+    assert!(text.contains("packed-refs.lock"), "{text}");
+    assert!(!err.is_internal(), "{err:?}");
+}
