@@ -41,21 +41,22 @@ impl<R: Runner> Engine<'_, R> {
                 "{}agent-worktrees/",
                 worktrees::rescue_prefix(&ctx.plan.scope(), &ctx.issue.id)
             );
-            let removed = git(&self.repo_root, move |repo| {
-                if !restore {
-                    return Ok(None);
-                }
-                let Some(entry) = repo.worktrees()?.into_iter().find(|w| w.path == p) else {
-                    return Ok(None);
-                };
-                Ok(Some(worktrees::remove_entry(
-                    repo,
-                    &entry,
-                    &prefix,
-                    "a worktree the agent added",
-                )?))
-            })
-            .await?;
+            let removed = if !restore {
+                None
+            } else {
+                git(&self.repo_root, move |repo| {
+                    let Some(entry) = repo.worktrees()?.into_iter().find(|w| w.path == p) else {
+                        return Ok(None);
+                    };
+                    Ok(Some(worktrees::remove_entry(
+                        repo,
+                        &entry,
+                        &prefix,
+                        "a worktree the agent added",
+                    )?))
+                })
+                .await?
+            };
             changes.push(format!("worktree added at {}", path.display()));
             lines.push(serde_json::json!({
                 "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "worktree_added": path,

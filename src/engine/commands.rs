@@ -52,7 +52,7 @@ impl<R: Runner> Engine<'_, R> {
                     }
                 }
             }
-            if self.cancel.as_ref().is_some_and(|c| *c.borrow()) {
+            if self.cancelled() {
                 // Ctrl-C arrived between two commands: start no new one.
                 summary.outcome = Outcome::Interrupted;
                 summary.reason = Some(format!("interrupted before running `{name}`"));

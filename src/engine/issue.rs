@@ -6,8 +6,7 @@
 use super::phase::{PhaseContext, StepInput};
 use super::resume::{self, Continuation};
 use super::{git, logs, next_step, step, task_timeout, Done, Engine, EngineError, RunOptions};
-use crate::agent::{PhaseOutcome, Runner};
-use crate::git::Repo;
+use crate::agent::Runner;
 use crate::model::phase::{PhaseFailure, PhaseKind};
 use crate::model::plan::{Plan, PlannedIssue};
 use crate::model::record::{IssueSummary, Outcome, PhaseRecord};
@@ -47,29 +46,31 @@ impl<R: Runner> Engine<'_, R> {
             branch: issue.branch.clone(),
             path: issue.worktree.clone(),
         };
+        // A branch left on another base is refused; else the worktree is made (or found).
         let (wt2, base2, parent2) = (wt.clone(), base.to_owned(), parent.to_owned());
-        let stale = git(&self.repo_root, move |repo| {
-            Ok(worktrees::stale_branch(repo, &wt2, &base2, &parent2)?)
+        let started = git(&self.repo_root, move |repo| {
+            if let Some(reason) = worktrees::stale_branch(repo, &wt2, &base2, &parent2)? {
+                return Ok(Err(reason));
+            }
+            let prepared = worktrees::prepare(repo, &wt2, &base2)?;
+            Ok(Ok((prepared, repo.common_dir())))
         })
         .await?;
-        if let Some(reason) = stale {
-            return Ok(IssueSummary {
-                reason: Some(reason),
-                base: Some(base.to_owned()),
-                ..IssueSummary::new(issue, Outcome::Failed, issue_dir)
-            });
-        }
-        let (wt2, base2) = (wt.clone(), base.to_owned());
-        let prepared = git(&self.repo_root, move |repo| {
-            Ok(worktrees::prepare(repo, &wt2, &base2)?)
-        })
-        .await?;
+        let (prepared, common_dir) = match started {
+            Ok(started) => started,
+            Err(reason) => {
+                return Ok(IssueSummary {
+                    reason: Some(reason),
+                    base: Some(base.to_owned()),
+                    ..IssueSummary::new(issue, Outcome::Failed, issue_dir)
+                })
+            }
+        };
         (self.reporter)(&crate::model::event::EngineEvent::WorktreeReady {
             id: issue.id.clone(),
             path: wt.path.clone(),
             created: prepared == Prepared::Created,
         });
-        let common_dir = Repo::open(&self.repo_root)?.common_dir();
         let tracked = track(&common_dir, &wt, parent, prepared);
 
         let body = match &issue.spec.description {
@@ -113,10 +114,8 @@ impl<R: Runner> Engine<'_, R> {
                     ctx.stack.push(b.name);
                 }
             }
-            let value = logs::read_result(&record.log_dir).filter(|_| record.failure.is_none());
-            let outcome = recorded_outcome(&record);
-            let _ = account(&mut summary, &(outcome, record));
-            results.push(value);
+            results.push(logs::read_result(&record.log_dir).filter(|_| record.failure.is_none()));
+            add_record(&mut summary, record);
         }
 
         if let Err(reason) = tracked {
@@ -182,12 +181,14 @@ impl<R: Runner> Engine<'_, R> {
                 // The full gate after the last dev and after every fix.
                 full_gate: kind == PhaseKind::Fix || devs_done + 1 >= devs,
             };
-            let outcome = self.phase(&mut ctx, step).await?;
+            let (outcome, record) = self.phase(&mut ctx, step).await?;
             if kind == PhaseKind::Dev {
-                ctx.dev_session = outcome.0.session_id.clone();
+                ctx.dev_session = outcome.session_id.clone();
             }
-            results.push(account(&mut summary, &outcome).ok());
-            if outcome.0.result == Err(PhaseFailure::Interrupted) {
+            add_record(&mut summary, record);
+            let interrupted = outcome.result == Err(PhaseFailure::Interrupted);
+            results.push(outcome.result.ok());
+            if interrupted {
                 break;
             }
         }
@@ -308,34 +309,10 @@ fn inputs_for(
     (review, prior_fix, gate)
 }
 
-/// Adds a phase to the summary; its valid result, or why there is none.
-fn account(
-    summary: &mut IssueSummary,
-    phase: &(PhaseOutcome, PhaseRecord),
-) -> Result<serde_json::Value, String> {
-    let (outcome, record) = phase;
+/// Adds a phase's record and its counts to the summary.
+fn add_record(summary: &mut IssueSummary, record: PhaseRecord) {
     summary.commits += record.commits;
     summary.guard = summary.guard + record.guard;
     summary.tokens = summary.tokens + record.usage;
-    summary.phases.push(record.clone());
-    outcome
-        .result
-        .clone()
-        .map_err(|f| format!("{} phase failed: {f}", record.phase.name()))
-}
-
-/// A recorded phase seen as an outcome again (for accounting on resume).
-fn recorded_outcome(record: &PhaseRecord) -> PhaseOutcome {
-    PhaseOutcome {
-        result: match &record.failure {
-            Some(f) => Err(f.clone()),
-            None => Ok(serde_json::Value::Null),
-        },
-        session_id: record.session_id.clone(),
-        usage: None,
-        exit_code: None,
-        events_path: record.log_dir.join(crate::model::layout::EVENTS),
-        stderr_path: record.log_dir.join(crate::model::layout::STDERR),
-        duration_ms: record.duration_ms,
-    }
+    summary.phases.push(record);
 }

@@ -9,7 +9,6 @@ use super::schedule::{self, Board, Next};
 use super::{git, logs, Engine, EngineError, RunOptions};
 use crate::agent::Runner;
 use crate::gates::approval::Approval;
-use crate::model::dag::Dependency;
 use crate::model::event::EngineEvent;
 use crate::model::layout;
 use crate::model::plan::{Plan, PlannedIssue, APPLY_PATCH};
@@ -20,14 +19,18 @@ use std::path::{Path, PathBuf};
 /// The branch tips (and branches) of issues completed in this run, by id.
 type Tips = BTreeMap<String, (String, String)>;
 
-/// What the issues that ended so far mean for the ones to come.
+/// What the issues that ended so far mean for the ones to come, beside the board.
 struct Ledger {
-    /// Issues whose docs say they are done: their work is on the trunk already.
+    /// Issues whose docs say they are done: their work is on the trunk already, and they
+    /// count as passed for their dependents.
     done: BTreeSet<String>,
-    /// Completed in this run, or done.
-    passed: BTreeSet<String>,
-    outcomes: BTreeMap<String, Outcome>,
     tips: Tips,
+}
+
+impl Ledger {
+    fn passed(&self, board: &Board, id: &str) -> bool {
+        self.done.contains(id) || board.ended.get(id) == Some(&Outcome::Completed)
+    }
 }
 
 impl<R: Runner> Engine<'_, R> {
@@ -52,17 +55,13 @@ impl<R: Runner> Engine<'_, R> {
             log_dir: logs.clone(),
             resumed: opts.resume.is_some(),
         });
-        // Done issues count as passed for their dependents.
-        let done: BTreeSet<String> = plan
-            .issues
-            .iter()
-            .filter(|i| i.done)
-            .map(|i| i.id.clone())
-            .collect();
         let mut ledger = Ledger {
-            passed: done.clone(),
-            done,
-            outcomes: BTreeMap::new(),
+            done: plan
+                .issues
+                .iter()
+                .filter(|i| i.done)
+                .map(|i| i.id.clone())
+                .collect(),
             tips: Tips::new(),
         };
         let mut summaries = Vec::new();
@@ -74,6 +73,7 @@ impl<R: Runner> Engine<'_, R> {
         // answer is a start or the end.
         while let Next::Start(n) = schedule::next(&issues, &board, 1) {
             board.waiting.retain(|&w| w != n);
+            board.running.insert(n);
             let issue = issues[n];
             (self.reporter)(&EngineEvent::IssueStarted {
                 id: issue.id.clone(),
@@ -82,11 +82,17 @@ impl<R: Runner> Engine<'_, R> {
             });
             let issue_dir = layout::issue_dir(&logs, &issue.id);
             let summary = self
-                .issue_outcome(plan, opts, issue, &issue_dir, &ledger, (&base, &trunk))
+                .issue_outcome(
+                    plan,
+                    opts,
+                    issue,
+                    &issue_dir,
+                    (&ledger, &board),
+                    (&base, &trunk),
+                )
                 .await?;
             logs::write_json(&issue_dir.join(layout::ISSUE_SUMMARY), &summary)?;
             if summary.outcome == Outcome::Completed {
-                ledger.passed.insert(issue.id.clone());
                 let branch = issue.branch.clone();
                 if let Some(tip) =
                     git(&self.repo_root, move |repo| Ok(repo.branch_tip(&branch)?)).await?
@@ -96,8 +102,8 @@ impl<R: Runner> Engine<'_, R> {
                         .insert(issue.id.clone(), (tip, issue.branch.clone()));
                 }
             }
-            ledger.outcomes.insert(issue.id.clone(), summary.outcome);
-            board.ended.insert(issue.id.clone());
+            board.running.remove(&n);
+            board.ended.insert(issue.id.clone(), summary.outcome);
             (self.reporter)(&EngineEvent::IssueFinished {
                 summary: summary.clone(),
             });
@@ -128,7 +134,7 @@ impl<R: Runner> Engine<'_, R> {
         opts: &RunOptions,
         issue: &PlannedIssue,
         issue_dir: &Path,
-        ledger: &Ledger,
+        (ledger, board): (&Ledger, &Board),
         (base, trunk): (&str, &str),
     ) -> Result<IssueSummary, EngineError> {
         let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
@@ -137,16 +143,11 @@ impl<R: Runner> Engine<'_, R> {
             Decision::Keep(kept) => return Ok(*kept),
             Decision::Run(continuation) => continuation,
         };
-        let blocked_on: Vec<&str> = in_milestone(issue)
-            .filter(|id| !ledger.passed.contains(*id) && opts.only_issue.is_none())
+        let blocked_on: Vec<&str> = issue
+            .milestone_dependencies()
+            .filter(|id| !ledger.passed(board, id) && opts.only_issue.is_none())
             .collect();
-        if let Some(held) = held(
-            issue,
-            &blocked_on,
-            &ledger.outcomes,
-            &opts.approvals,
-            issue_dir,
-        ) {
+        if let Some(held) = held(issue, &blocked_on, &board.ended, &opts.approvals, issue_dir) {
             for gate in &held.awaiting {
                 (self.reporter)(&EngineEvent::AwaitingApproval {
                     id: issue.id.clone(),
@@ -243,15 +244,6 @@ impl<R: Runner> Engine<'_, R> {
     }
 }
 
-/// The ids of an issue's dependencies in its milestone.
-fn in_milestone(issue: &PlannedIssue) -> impl Iterator<Item = &str> {
-    issue
-        .dependencies
-        .iter()
-        .filter(|d| matches!(d, Dependency::InMilestone { .. }))
-        .map(|d| d.id())
-}
-
 /// Why an issue does not run now, as its summary: its docs skip it, a dependency did not
 /// pass, or its patch waits for an approval (`apply_patch` gated).
 fn held(
@@ -308,7 +300,8 @@ enum StackBase<'t> {
 /// work on the trunk already and count for nothing here. Any other issue starts from the
 /// trunk.
 fn stack_base<'t>(issue: &PlannedIssue, tips: &'t Tips, done: &BTreeSet<String>) -> StackBase<'t> {
-    let deps: Option<Vec<(&str, &str)>> = in_milestone(issue)
+    let deps: Option<Vec<(&str, &str)>> = issue
+        .milestone_dependencies()
         .filter(|id| !done.contains(*id))
         .map(|id| tips.get(id).map(|(t, b)| (t.as_str(), b.as_str())))
         .collect();

@@ -340,17 +340,10 @@ impl<R: Runner> Engine<'_, R> {
                     .map_err(|e| e.to_string()),
             )
         })
-        .await;
-        match built {
-            Ok(Ok(map)) => Some(map),
-            Ok(Err(e)) => {
-                tracing::warn!("no repository map for {}: {e}", ctx.issue.id);
-                None
-            }
-            Err(e) => {
-                tracing::warn!("no repository map for {}: {e}", ctx.issue.id);
-                None
-            }
-        }
+        .await
+        .unwrap_or_else(|e| Err(e.to_string()));
+        built
+            .inspect_err(|e| tracing::warn!("no repository map for {}: {e}", ctx.issue.id))
+            .ok()
     }
 }

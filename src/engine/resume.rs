@@ -36,7 +36,8 @@ pub(super) struct Continuation {
 ///   approval, was skipped because a dependency did not pass, or is named by `--retry`.
 /// - Retried, a capped loop gets `max_review_cycles` more fixes; a loop whose phases
 ///   converged but whose command failed (or waits for an approval) runs its commands only;
-///   any other loop runs the step that ended it again.
+///   any other loop that ended runs the step that ended it again. A loop that did not end
+///   (orch died in it, or it was interrupted) continues where it stopped, retried or not.
 pub(super) fn decide(prior: Option<&IssueState>, retry: bool, max_review_cycles: u32) -> Decision {
     let Some(prior) = prior else {
         return Decision::Run(Continuation::default());
@@ -51,8 +52,9 @@ pub(super) fn decide(prior: Option<&IssueState>, retry: bool, max_review_cycles:
             || (s.outcome == Outcome::Failed
                 && s.commands.last().is_some_and(|c| c.status != Some(0)))
     });
+    let ended_loop = ended.is_some_and(|s| s.outcome != Outcome::Interrupted);
     let mut phases = prior.phases.clone();
-    if retry && !capped && !command_failed {
+    if retry && ended_loop && !capped && !command_failed {
         if let Some(last) = phases.iter_mut().rev().find(|r| !r.superseded) {
             last.superseded = true;
         }
@@ -218,6 +220,18 @@ mod tests {
                 "crashed mid-loop",
                 Some(state(None)),
                 false,
+                "run phases=2 superseded=[] extra=0",
+            ),
+            (
+                "crashed mid-loop, retried: nothing ended, nothing is superseded",
+                Some(state(None)),
+                true,
+                "run phases=2 superseded=[] extra=0",
+            ),
+            (
+                "interrupted, retried: it continues",
+                Some(state(Some(summary(Outcome::Interrupted, "")))),
+                true,
                 "run phases=2 superseded=[] extra=0",
             ),
             (

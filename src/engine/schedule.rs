@@ -4,9 +4,9 @@
 //! in it); with more, independent issues run side by side and a dependent waits for the
 //! final tips of what it stacks on. No I/O, so every case is a table row.
 
-use crate::model::dag::Dependency;
 use crate::model::plan::PlannedIssue;
-use std::collections::BTreeSet;
+use crate::model::record::Outcome;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What the loop does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,8 +26,8 @@ pub(super) struct Board {
     pub waiting: Vec<usize>,
     /// Started and not ended.
     pub running: BTreeSet<usize>,
-    /// Ended, by id.
-    pub ended: BTreeSet<String>,
+    /// Ended, by id, with how.
+    pub ended: BTreeMap<String, Outcome>,
     /// Start nothing more (the run was interrupted).
     pub stopped: bool,
 }
@@ -46,10 +46,8 @@ pub(super) fn next(issues: &[&PlannedIssue], board: &Board, jobs: usize) -> Next
     let in_run = |id: &str| issues.iter().any(|i| i.id == id);
     let ready = board.waiting.iter().copied().find(|&n| {
         issues[n]
-            .dependencies
-            .iter()
-            .filter(|d| matches!(d, Dependency::InMilestone { .. }))
-            .all(|d| !in_run(d.id()) || board.ended.contains(d.id()))
+            .milestone_dependencies()
+            .all(|id| !in_run(id) || board.ended.contains_key(id))
     });
     match ready {
         Some(n) => Next::Start(n),
@@ -60,6 +58,7 @@ pub(super) fn next(issues: &[&PlannedIssue], board: &Board, jobs: usize) -> Next
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::dag::Dependency;
 
     fn issue(id: &str, deps: &[&str]) -> PlannedIssue {
         PlannedIssue {
@@ -105,7 +104,9 @@ mod tests {
                 Next::Wait => {
                     let first = started.remove(0);
                     board.running.remove(&first);
-                    board.ended.insert(issues[first].id.clone());
+                    board
+                        .ended
+                        .insert(issues[first].id.clone(), Outcome::Completed);
                     order.push("|".to_owned());
                 }
                 Next::Done => return order.join(" "),

@@ -183,6 +183,17 @@ impl Constraints {
     }
 }
 
+impl PlannedIssue {
+    /// The ids of its dependencies in its own milestone (the others are satisfied or not by
+    /// their docs, not by this run).
+    pub fn milestone_dependencies(&self) -> impl Iterator<Item = &str> {
+        self.dependencies
+            .iter()
+            .filter(|d| matches!(d, Dependency::InMilestone { .. }))
+            .map(Dependency::id)
+    }
+}
+
 impl Plan {
     /// What the run is of: `ledger-api/M1`, `M1`, or a plan's name.
     pub fn scope(&self) -> Scope {
@@ -198,11 +209,7 @@ impl Plan {
         // Dependencies come first in the order, so one backwards pass finds them all.
         for issue in self.issues.iter().rev() {
             if keep.contains(&issue.id) {
-                for dep in &issue.dependencies {
-                    if matches!(dep, Dependency::InMilestone { .. }) {
-                        keep.insert(dep.id().to_owned());
-                    }
-                }
+                keep.extend(issue.milestone_dependencies().map(str::to_owned));
             }
         }
         self.issues.retain(|i| keep.contains(&i.id));
