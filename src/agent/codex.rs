@@ -12,11 +12,8 @@ use crate::util::process::{cancelled, kill_group};
 use crate::util::redact::redact;
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-
-/// How long an agent gets to stop after SIGTERM before SIGKILL.
-pub const GRACE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone)]
 pub struct CodexRunner {

@@ -13,7 +13,9 @@ pub enum Kind {
     User,
     /// The command line itself is wrong (clap's parse errors).
     Usage,
-    /// Not the user's to fix: a bug in orch (or a damaged repository).
+    /// Not the user's to fix: a bug in orch (or a damaged repository), as a git failure
+    /// without a user-level condition says (see `GitError::is_internal`); a panic ends with
+    /// the same code from its hook.
     Internal,
 }
 
@@ -35,11 +37,6 @@ pub struct Hinted {
     hint: String,
 }
 
-/// A broken invariant of orch itself.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct Internal(String);
-
 pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Error {
     Hinted {
         message: message.into(),
@@ -48,43 +45,21 @@ pub fn hinted(message: impl Into<String>, hint: impl Into<String>) -> anyhow::Er
     .into()
 }
 
-pub fn internal(message: impl Into<String>) -> anyhow::Error {
-    Internal(message.into()).into()
-}
-
 /// The kind of `err`, from the first link of its chain that says.
 pub fn kind(err: &anyhow::Error) -> Kind {
     // Also a hint given as context, which the chain shows as the context's own type.
     if err.downcast_ref::<Hinted>().is_some() {
         return Kind::User;
     }
-    if err.downcast_ref::<Internal>().is_some() {
-        return Kind::Internal;
-    }
     for cause in err.chain() {
         if cause.is::<Hinted>() {
             return Kind::User;
         }
-        if cause.is::<Internal>() || internal_git(cause) {
+        if crate::git::internal_cause(cause) {
             return Kind::Internal;
         }
     }
     Kind::User
-}
-
-/// Git failures, also behind the errors that wrap them transparently (whose chain skips
-/// the wrapped error itself).
-fn internal_git(cause: &(dyn std::error::Error + 'static)) -> bool {
-    use crate::engine::EngineError;
-    use crate::workspace::capture::CaptureError;
-    match (
-        cause.downcast_ref::<EngineError>(),
-        cause.downcast_ref::<CaptureError>(),
-    ) {
-        (Some(EngineError::Git(e)), _) | (_, Some(CaptureError::Git(e))) => e.is_internal(),
-        (Some(EngineError::Capture(CaptureError::Git(e))), _) => e.is_internal(),
-        _ => crate::git::internal_cause(cause),
-    }
 }
 
 /// Shows `err` on stderr and returns the exit code of its kind: `Error: …`, each cause, then
@@ -132,7 +107,15 @@ mod tests {
         use git2::{ErrorClass as C, ErrorCode as E};
         let rows: Vec<(&str, anyhow::Error, i32)> = vec![
             ("hinted", hinted("no such milestone", "see orch plan"), 1),
-            ("internal", internal("a record lost its phase"), 255),
+            (
+                "a cancelled git task, behind the engine",
+                crate::engine::EngineError::Git(GitError::Cancelled {
+                    repo: PathBuf::from("/r"),
+                    source: crate::git::TaskCancelled,
+                })
+                .into(),
+                255,
+            ),
             ("plain", anyhow::anyhow!("cannot read orch.toml"), 1),
             ("git, internal", git(E::GenericError, C::Zlib).into(), 255),
             ("git, the user's", git(E::Locked, C::Reference).into(), 1),

@@ -425,7 +425,7 @@ fn stop_orphaned_agents(state: &crate::model::state::RunState, err_style: &Style
             current.phase.name(),
             agent.pgid
         );
-        match agent.stop_if_alive(crate::agent::codex::GRACE) {
+        match agent.stop_if_alive(crate::util::process::GRACE) {
             Survivors::Alive(pids) => eprintln!(
                 "{} {what} outlived the orch that started it ({} process(es)); stopped it before running the phase again",
                 err_style.yellow("Stopped:"),

@@ -210,8 +210,8 @@ impl<R: Runner> Engine<'_, R> {
         let env = crate::guard::shim::prepare(
             dir,
             crate::guard::shim::ShimContext {
-                real_git: crate::util::process::find_real("git", None),
-                real_gt: crate::util::process::find_real("gt", None),
+                real_git: crate::util::process::find_real("git"),
+                real_gt: crate::util::process::find_real("gt"),
                 guard_log: dir.join(layout::GUARD_LOG),
                 repo_root: self.repo_root.clone(),
                 worktree: ctx.issue.worktree.clone(),

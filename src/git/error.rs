@@ -17,8 +17,12 @@ pub enum GitError {
         action: String,
         reason: String,
     },
-    #[error("a git task on {} was cancelled: the runtime is shutting down", repo.display())]
-    Cancelled { repo: PathBuf },
+    #[error("a git task on {} was cancelled", repo.display())]
+    Cancelled {
+        repo: PathBuf,
+        #[source]
+        source: TaskCancelled,
+    },
     #[error("cannot {action} ({})", path.display())]
     Io {
         path: PathBuf,
@@ -27,6 +31,12 @@ pub enum GitError {
         source: std::io::Error,
     },
 }
+
+/// Why a git task never ran to its end: the runtime shut down under it. Its own type, so
+/// that it shows as internal wherever it sits in an error's chain.
+#[derive(Debug, thiserror::Error)]
+#[error("the runtime shut down before the task ended")]
+pub struct TaskCancelled;
 
 impl GitError {
     /// Whether this failure is not the user's to fix: libgit2 failing without a specific
@@ -44,12 +54,13 @@ impl GitError {
 }
 
 /// Whether one link of an error chain is an internal git failure (see
-/// [`GitError::is_internal`]); errors that wrap a [`GitError`] transparently show its source.
+/// [`GitError::is_internal`]). An error that wraps a [`GitError`] transparently hides it
+/// from the chain but not its source, so the libgit2 error or [`TaskCancelled`] is judged.
 pub fn internal_cause(cause: &(dyn std::error::Error + 'static)) -> bool {
     if let Some(e) = cause.downcast_ref::<GitError>() {
         return e.is_internal();
     }
-    cause.downcast_ref::<git2::Error>().is_some_and(internal)
+    cause.is::<TaskCancelled>() || cause.downcast_ref::<git2::Error>().is_some_and(internal)
 }
 
 fn internal(e: &git2::Error) -> bool {
@@ -105,6 +116,7 @@ mod tests {
             (
                 GitError::Cancelled {
                     repo: PathBuf::from("/r"),
+                    source: TaskCancelled,
                 },
                 true,
             ),

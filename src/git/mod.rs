@@ -16,7 +16,7 @@ mod tree;
 mod worktree;
 
 pub use diff::{ChangedFile, CommitInfo, DiffStat};
-pub use error::{internal_cause, GitError};
+pub use error::{internal_cause, GitError, TaskCancelled};
 pub use quick_status::{QuickStatus, MAX_CONTENT_CHECKS};
 pub use status::{InProgress, StatusEntry};
 pub use tree::TreeFile;
@@ -86,7 +86,11 @@ impl Repo {
         match task.await {
             Ok(result) => result,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => Err(GitError::Cancelled { repo }.into()),
+            Err(_) => Err(GitError::Cancelled {
+                repo,
+                source: error::TaskCancelled,
+            }
+            .into()),
         }
     }
 

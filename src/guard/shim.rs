@@ -85,7 +85,6 @@ pub fn prepare(
     ])
 }
 
-/// Finds `tool` on PATH, skipping `skip` (the shim directory).
 /// Counts the entries of a phase's `guard.jsonl`: the attempts allowed and denied, and the
 /// audit's violations.
 pub fn counts(path: &Path) -> crate::model::record::GuardCounts {

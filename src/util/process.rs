@@ -62,11 +62,10 @@ pub async fn kill_group(pgid: i32, child: &mut tokio::process::Child) {
     signal_group(pgid, libc::SIGKILL);
 }
 
-/// The first `tool` on PATH, passing over the directory `skip` (orch's own shims).
-pub fn find_real(tool: &str, skip: Option<&Path>) -> Option<PathBuf> {
+/// The first `tool` on PATH (orch's own shims are not on orch's PATH, only the agent's).
+pub fn find_real(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
-        .filter(|dir| skip.is_none_or(|s| dir != s))
         .map(|dir| dir.join(tool))
         .find(|p| p.is_file())
 }

@@ -33,5 +33,5 @@ pub fn track(gt: &Path, worktree: &Path, branch: &str, parent: &str) -> Result<(
 
 /// The real gt on PATH, if any.
 pub fn find_gt() -> Option<PathBuf> {
-    crate::util::process::find_real("gt", None)
+    crate::util::process::find_real("gt")
 }
