@@ -31,6 +31,8 @@ pub(super) struct Launch {
     pub dry_run: bool,
     pub no_build: bool,
     pub force_unlock: bool,
+    /// `--jobs`: issues in flight at once (else orch.toml's `jobs`).
+    pub jobs: Option<usize>,
 }
 
 /// Runs (or, with `resume`, continues) a milestone.
@@ -270,6 +272,7 @@ pub(super) fn launch(
         retry,
         no_build: args.no_build,
         approvals,
+        jobs: args.jobs.unwrap_or_else(|| ws.config.jobs()),
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &opts)) {
@@ -328,6 +331,7 @@ pub(super) struct Continue {
     pub retry: Vec<String>,
     pub force_unlock: bool,
     pub no_build: bool,
+    pub jobs: Option<usize>,
 }
 
 /// Finds the run to continue (of `milestone`, of the plan `file`, or the latest) and runs it
@@ -341,6 +345,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         retry,
         force_unlock,
         no_build,
+        jobs,
     } = how;
     let ws = Workspace::open(global, docs.as_deref())?;
     let repo = ws.git()?;
@@ -403,6 +408,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         dry_run: false,
         no_build: no_build || state.no_build,
         force_unlock,
+        jobs,
     };
     launch(global, &again, Some(state), retry)
 }

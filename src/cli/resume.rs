@@ -32,6 +32,10 @@ pub struct Args {
     /// Take over a lock left by an orch process that is gone.
     #[arg(long)]
     force_unlock: bool,
+    /// Issues in flight at once (default: orch.toml's `jobs`, else 3; 1 runs them one at a
+    /// time, in plan order).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -45,6 +49,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             retry: args.retry.clone(),
             force_unlock: args.force_unlock,
             no_build: args.no_build,
+            jobs: args.jobs.map(usize::from),
         },
     )
 }

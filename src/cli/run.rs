@@ -49,6 +49,10 @@ pub struct Args {
     /// Take over a lock left by an orch process that is gone.
     #[arg(long)]
     pub(super) force_unlock: bool,
+    /// Issues in flight at once (default: orch.toml's `jobs`, else 3; 1 runs them one at a
+    /// time, in plan order).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(super) jobs: Option<u16>,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -63,6 +67,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 retry: Vec::new(),
                 force_unlock: args.force_unlock,
                 no_build: args.no_build,
+                jobs: args.jobs.map(usize::from),
             },
         );
     }
@@ -79,6 +84,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         dry_run: args.dry_run,
         no_build: args.no_build,
         force_unlock: args.force_unlock,
+        jobs: args.jobs.map(usize::from),
     };
     super::launch::launch(global, &launch, None, Vec::new())
 }

@@ -20,22 +20,36 @@ impl<R: Runner> Engine<'_, R> {
     ) -> Result<Vec<String>, EngineError> {
         let (range2, branch, stack) = (range.clone(), ctx.issue.branch.clone(), ctx.stack.clone());
         let restore = self.config.audit_restores();
+        // The other issues in flight during the phase: their own work is not a violation here.
+        let peers = ctx.flight.others_since(&ctx.issue.id, ctx.phase_since);
+        let (peers2, worktree) = (peers.clone(), ctx.issue.worktree.clone());
         let refs = git(&self.repo_root, move |repo| {
             Ok(crate::workspace::audit::audit(
-                repo, &range2, &branch, &stack, restore,
+                repo,
+                &range2,
+                (&branch, &stack),
+                &worktree,
+                &peers2,
+                restore,
             )?)
         })
         .await?;
+        // Worktrees orch made or removed for the other issues meanwhile are theirs.
+        let peer_worktree = |path: &std::path::PathBuf| peers.iter().any(|p| &p.worktree == path);
         let mut lines = Vec::new();
         let mut changes = Vec::new();
         for v in &refs {
             changes.push(v.name.clone());
-            lines.push(serde_json::json!({
+            let mut line = serde_json::json!({
                 "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "ref": v.name,
                 "before": v.before, "after": v.after, "restored": v.restored,
-            }));
+            });
+            if !v.also_in_flight.is_empty() {
+                line["also_in_flight"] = serde_json::json!(v.also_in_flight);
+            }
+            lines.push(line);
         }
-        for path in &range.worktrees_added {
+        for path in range.worktrees_added.iter().filter(|p| !peer_worktree(p)) {
             let p = path.clone();
             let prefix = format!(
                 "{}agent-worktrees/",
@@ -63,7 +77,7 @@ impl<R: Runner> Engine<'_, R> {
                 "restored": removed.is_some(), "rescue_ref": removed.and_then(|r| r.rescue_ref),
             }));
         }
-        for path in &range.worktrees_removed {
+        for path in range.worktrees_removed.iter().filter(|p| !peer_worktree(p)) {
             changes.push(format!("worktree removed at {}", path.display()));
             lines.push(serde_json::json!({
                 "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "worktree_removed": path, "restored": false,

@@ -24,6 +24,7 @@ pub(super) struct IssueJob<'a> {
     pub parent: &'a str,
     pub issue_dir: &'a Path,
     pub continuation: Continuation,
+    pub flight: &'a super::flight::Flight,
 }
 
 impl<R: Runner> Engine<'_, R> {
@@ -39,6 +40,7 @@ impl<R: Runner> Engine<'_, R> {
             parent,
             issue_dir,
             continuation,
+            flight,
         } = job;
         let wt = IssueWorktree {
             scope: plan.scope(),
@@ -92,6 +94,8 @@ impl<R: Runner> Engine<'_, R> {
             dev_session: resume::dev_session(&continuation.phases),
             stack: vec![issue.branch.clone()],
             timeout: task_timeout(issue, self.config),
+            flight,
+            phase_since: 0,
         };
         if let Some(current) = &continuation.interrupted {
             self.pin_interrupted(&ctx, current).await?;

@@ -1,10 +1,12 @@
-//! The loop over a milestone's issues, in plan order: what each one's branch starts from
-//! (the trunk, its dependency's tip, or a merge of its dependencies' tips), whether it runs
-//! at all (skipped by its docs, waiting on a dependency that did not pass, or on an
-//! approval), and the summaries written as each ends.
+//! The loop over a milestone's issues, up to `jobs` in flight at once (`schedule` says which
+//! starts next): what each one's branch starts from (the trunk, its dependency's final tip,
+//! or a merge of its dependencies' tips), whether it runs at all (skipped by its docs,
+//! waiting on a dependency that did not pass, or on an approval), and the summaries written
+//! as each ends. The loops in flight are futures on the one task: no threads, no `'static`.
 
+use super::flight::Flight;
 use super::issue::IssueJob;
-use super::resume::{self, Decision};
+use super::resume::{self, Continuation, Decision};
 use super::schedule::{self, Board, Next};
 use super::{git, logs, Engine, EngineError, RunOptions};
 use crate::agent::Runner;
@@ -14,26 +16,37 @@ use crate::model::layout;
 use crate::model::plan::{Plan, PlannedIssue, APPLY_PATCH};
 use crate::model::record::{IssueSummary, Outcome, RunSummary};
 use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::task::Poll;
 
 /// The branch tips (and branches) of issues completed in this run, by id.
 type Tips = BTreeMap<String, (String, String)>;
 
-/// What the issues that ended so far mean for the ones to come, beside the board.
-struct Ledger {
-    /// Issues whose docs say they are done: their work is on the trunk already, and they
-    /// count as passed for their dependents.
-    done: BTreeSet<String>,
-    tips: Tips,
+/// One issue's loop in flight, by its index in the run.
+type InFlight<'f> = Vec<(
+    usize,
+    Pin<Box<dyn Future<Output = Result<IssueSummary, EngineError>> + 'f>>,
+)>;
+
+/// Whether `id` passed for its dependents: its docs say it is done (its work is on the trunk
+/// already), or it completed in this run.
+fn passed(done: &BTreeSet<String>, board: &Board, id: &str) -> bool {
+    done.contains(id) || board.ended.get(id) == Some(&Outcome::Completed)
 }
 
-impl Ledger {
-    fn passed(&self, board: &Board, id: &str) -> bool {
-        self.done.contains(id) || board.ended.get(id) == Some(&Outcome::Completed)
-    }
+/// How an issue the schedule starts goes on: it ends at once (kept from the run being
+/// resumed, or held), or its loop runs.
+enum Begun {
+    Ended(Box<IssueSummary>),
+    Run(Continuation),
 }
 
 impl<R: Runner> Engine<'_, R> {
+    /// Runs the plan: up to `opts.jobs` issues in flight, each started as soon as what it
+    /// depends on in the run has ended (in plan order among the ready ones). The summaries
+    /// come in plan order, whatever finished first.
     pub async fn run(&self, plan: &Plan, opts: &RunOptions) -> Result<RunSummary, EngineError> {
         let (base, trunk) = self.start(plan, opts).await?;
         let logs = self
@@ -55,51 +68,94 @@ impl<R: Runner> Engine<'_, R> {
             log_dir: logs.clone(),
             resumed: opts.resume.is_some(),
         });
-        let mut ledger = Ledger {
-            done: plan
-                .issues
-                .iter()
-                .filter(|i| i.done)
-                .map(|i| i.id.clone())
-                .collect(),
-            tips: Tips::new(),
-        };
-        let mut summaries = Vec::new();
+        let done: BTreeSet<String> = plan
+            .issues
+            .iter()
+            .filter(|i| i.done)
+            .map(|i| i.id.clone())
+            .collect();
+        let mut tips = Tips::new();
+        let mut summaries: BTreeMap<usize, IssueSummary> = BTreeMap::new();
         let mut board = Board {
             waiting: (0..issues.len()).collect(),
             ..Board::default()
         };
-        // One issue at a time: nothing is in flight when the board is asked again, so the
-        // answer is a start or the end.
-        while let Next::Start(n) = schedule::next(&issues, &board, 1) {
-            board.waiting.retain(|&w| w != n);
-            board.running.insert(n);
+        let flight = Flight::default();
+        let flight = &flight;
+        let mut in_flight: InFlight<'_> = Vec::new();
+        // The first error of an issue's loop: nothing more starts, the others finish and are
+        // recorded, then the run returns it.
+        let mut failure: Option<EngineError> = None;
+        let (base, trunk) = (base.as_str(), trunk.as_str());
+        loop {
+            let (n, summary) = match schedule::next(&issues, &board, opts.jobs) {
+                Next::Done => break,
+                Next::Start(n) => {
+                    board.waiting.retain(|&w| w != n);
+                    board.running.insert(n);
+                    let issue = issues[n];
+                    (self.reporter)(&EngineEvent::IssueStarted {
+                        id: issue.id.clone(),
+                        position: issues.len() - board.waiting.len(),
+                        total: issues.len(),
+                    });
+                    let issue_dir = layout::issue_dir(&logs, &issue.id);
+                    match self.begin(plan, opts, issue, &issue_dir, &done, &board) {
+                        Begun::Ended(summary) => (n, *summary),
+                        Begun::Run(continuation) => {
+                            let (tips, done) = (tips.clone(), done.clone());
+                            in_flight.push((
+                                n,
+                                Box::pin(async move {
+                                    let (start, parent) =
+                                        self.issue_base(issue, &tips, &done, base, trunk).await?;
+                                    let job = IssueJob {
+                                        issue,
+                                        base: &start,
+                                        parent: &parent,
+                                        issue_dir: &issue_dir,
+                                        continuation,
+                                        flight,
+                                    };
+                                    flight.issue_started(
+                                        &issue.id,
+                                        &issue.worktree,
+                                        &issue.branch,
+                                        &start,
+                                    );
+                                    let ended = self.run_issue(plan, job, opts).await;
+                                    flight.issue_ended(&issue.id);
+                                    ended
+                                }),
+                            ));
+                            continue;
+                        }
+                    }
+                }
+                Next::Wait => match first_done(&mut in_flight).await {
+                    // The board and the loops in flight agree; were they not, waiting on
+                    // nothing would hang the run.
+                    None => break,
+                    Some((n, Ok(summary))) => (n, summary),
+                    Some((n, Err(e))) => {
+                        board.running.remove(&n);
+                        board.stopped = true;
+                        failure.get_or_insert(e);
+                        continue;
+                    }
+                },
+            };
             let issue = issues[n];
-            (self.reporter)(&EngineEvent::IssueStarted {
-                id: issue.id.clone(),
-                position: summaries.len() + 1,
-                total: issues.len(),
-            });
-            let issue_dir = layout::issue_dir(&logs, &issue.id);
-            let summary = self
-                .issue_outcome(
-                    plan,
-                    opts,
-                    issue,
-                    &issue_dir,
-                    (&ledger, &board),
-                    (&base, &trunk),
-                )
-                .await?;
-            logs::write_json(&issue_dir.join(layout::ISSUE_SUMMARY), &summary)?;
+            logs::write_json(
+                &layout::issue_dir(&logs, &issue.id).join(layout::ISSUE_SUMMARY),
+                &summary,
+            )?;
             if summary.outcome == Outcome::Completed {
                 let branch = issue.branch.clone();
                 if let Some(tip) =
                     git(&self.repo_root, move |repo| Ok(repo.branch_tip(&branch)?)).await?
                 {
-                    ledger
-                        .tips
-                        .insert(issue.id.clone(), (tip, issue.branch.clone()));
+                    tips.insert(issue.id.clone(), (tip, issue.branch.clone()));
                 }
             }
             board.running.remove(&n);
@@ -107,9 +163,12 @@ impl<R: Runner> Engine<'_, R> {
             (self.reporter)(&EngineEvent::IssueFinished {
                 summary: summary.clone(),
             });
-            // Interrupted: the run stops here, to be resumed.
+            // Interrupted: nothing more starts; what runs is interrupted too, to be resumed.
             board.stopped |= summary.outcome == Outcome::Interrupted;
-            summaries.push(summary);
+            summaries.insert(n, summary);
+        }
+        if let Some(e) = failure {
+            return Err(e);
         }
         let summary = RunSummary {
             run_id: opts.run_id.clone(),
@@ -117,7 +176,7 @@ impl<R: Runner> Engine<'_, R> {
             milestone: plan.milestone.clone(),
             started_at,
             finished_at: crate::util::timeutil::now_rfc3339(),
-            issues: summaries,
+            issues: summaries.into_values().collect(),
         };
         logs::write_json(&layout::run_summary(&logs, &opts.run_id), &summary)?;
         (self.reporter)(&EngineEvent::RunFinished {
@@ -126,26 +185,27 @@ impl<R: Runner> Engine<'_, R> {
         Ok(summary)
     }
 
-    /// How one issue ends: kept from the run being resumed, held (skipped by its docs, by a
-    /// dependency that did not pass, or waiting for an approval), or run.
-    async fn issue_outcome(
+    /// How an issue the schedule starts begins: kept from the run being resumed, held
+    /// (skipped by its docs, by a dependency that did not pass, or waiting for an approval),
+    /// or run.
+    fn begin(
         &self,
         plan: &Plan,
         opts: &RunOptions,
         issue: &PlannedIssue,
         issue_dir: &Path,
-        (ledger, board): (&Ledger, &Board),
-        (base, trunk): (&str, &str),
-    ) -> Result<IssueSummary, EngineError> {
+        done: &BTreeSet<String>,
+        board: &Board,
+    ) -> Begun {
         let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
         let retry = opts.retry.iter().any(|r| r == &issue.id);
         let continuation = match resume::decide(prior, retry, plan.max_review_cycles) {
-            Decision::Keep(kept) => return Ok(*kept),
+            Decision::Keep(kept) => return Begun::Ended(kept),
             Decision::Run(continuation) => continuation,
         };
         let blocked_on: Vec<&str> = issue
             .milestone_dependencies()
-            .filter(|id| !ledger.passed(board, id) && opts.only_issue.is_none())
+            .filter(|id| !passed(done, board, id) && opts.only_issue.is_none())
             .collect();
         if let Some(held) = held(issue, &blocked_on, &board.ended, &opts.approvals, issue_dir) {
             for gate in &held.awaiting {
@@ -154,19 +214,9 @@ impl<R: Runner> Engine<'_, R> {
                     gate: gate.clone(),
                 });
             }
-            return Ok(held);
+            return Begun::Ended(Box::new(held));
         }
-        let (start, parent) = self
-            .issue_base(issue, &ledger.tips, &ledger.done, base, trunk)
-            .await?;
-        let job = IssueJob {
-            issue,
-            base: &start,
-            parent: &parent,
-            issue_dir,
-            continuation,
-        };
-        self.run_issue(plan, job, opts).await
+        Begun::Run(continuation)
     }
 
     /// Checks the repository is clean (a resume tolerates its own worktrees) and returns the
@@ -310,4 +360,25 @@ fn stack_base<'t>(issue: &PlannedIssue, tips: &'t Tips, done: &BTreeSet<String>)
         Some([(tip, branch)]) => StackBase::Branch(tip, branch),
         Some(_) => StackBase::Merge(deps.unwrap_or_default()),
     }
+}
+
+/// Waits for the first of the loops in flight to end; removes it and returns its index and
+/// result; `None` when none is in flight. All of them run on the one task (so they share
+/// `&self` and the plan, with no `'static`), and a wake-up polls each: they are a handful.
+async fn first_done(
+    in_flight: &mut InFlight<'_>,
+) -> Option<(usize, Result<IssueSummary, EngineError>)> {
+    std::future::poll_fn(|cx| {
+        if in_flight.is_empty() {
+            return Poll::Ready(None);
+        }
+        for i in 0..in_flight.len() {
+            if let Poll::Ready(result) = in_flight[i].1.as_mut().poll(cx) {
+                let (n, _) = in_flight.swap_remove(i);
+                return Poll::Ready(Some((n, result)));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }

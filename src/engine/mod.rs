@@ -1,8 +1,9 @@
-//! The engine: runs a milestone's plan through a [`Runner`], one issue at a time, and records
-//! every phase. It emits [`EngineEvent`](crate::model::event::EngineEvent)s and never prints;
+//! The engine: runs a milestone's plan through a [`Runner`], several independent issues at
+//! once (`jobs`), and records every phase. It emits [`EngineEvent`](crate::model::event::EngineEvent)s and never prints;
 //! the CLI fans them out to the reporters.
 //!
 //! - `milestone`: the loop over the plan's issues (what each starts from, what it waits for).
+//! - `flight`: what is in flight, so one phase's audit does not count another's work.
 //! - `issue`: one issue's loop, dev → review ⇄ fix, in its own worktree.
 //! - `phase`: one phase: prompt, guard, agent, capture, audit, checks, record.
 //! - `retry`, `audit`, `commands`: the agent's transient failures, the post-phase audit, the
@@ -13,6 +14,7 @@
 
 mod audit;
 mod commands;
+mod flight;
 mod issue;
 mod logs;
 mod milestone;
@@ -61,6 +63,8 @@ pub struct RunOptions {
     pub no_build: bool,
     /// Approvals recorded for this milestone (see [`crate::gates::approval`]).
     pub approvals: Vec<crate::gates::approval::Approval>,
+    /// Issues in flight at once (at least 1; 1 is the plan order, one at a time).
+    pub jobs: usize,
 }
 
 pub struct Engine<'a, R: Runner> {

@@ -47,6 +47,9 @@ pub(super) struct PhaseContext<'a> {
     pub stack: Vec<String>,
     /// The agent's timeout per phase (the task's timebox, else the configured one).
     pub timeout: std::time::Duration,
+    /// What else is in flight in the run, and when this phase started on its clock.
+    pub flight: &'a super::flight::Flight,
+    pub phase_since: u64,
 }
 
 impl<R: Runner> Engine<'_, R> {
@@ -65,6 +68,7 @@ impl<R: Runner> Engine<'_, R> {
             full_gate,
         } = step;
         ctx.seq += 1;
+        ctx.phase_since = ctx.flight.phase_started(&ctx.issue.id);
         let id = PhaseId {
             run_id: ctx.opts.run_id.clone(),
             milestone: ctx.plan.milestone.clone(),
@@ -119,9 +123,9 @@ impl<R: Runner> Engine<'_, R> {
         let request = self.request(ctx, kind, &dir, prompt, expected, schema_path, &start)?;
         let mut outcome = self.run_with_retries(ctx, &request).await;
 
-        let (branch, dir2) = (ctx.issue.branch.clone(), dir.clone());
+        let (branch, dir2, foreign) = (ctx.issue.branch.clone(), dir.clone(), foreign(ctx));
         let range = git(&ctx.issue.worktree, move |repo| {
-            Ok(capture::finish(repo, &branch, &start, id, &dir2)?)
+            Ok(capture::finish(repo, &branch, &start, id, &dir2, &foreign)?)
         })
         .await?;
         for b in range.stack.iter().filter(|b| b.created) {
@@ -130,6 +134,7 @@ impl<R: Runner> Engine<'_, R> {
             }
         }
         let violations = self.audit(ctx, &range, &dir).await?;
+        ctx.flight.phase_ended(&ctx.issue.id, &ctx.stack);
         if !violations.is_empty() && self.config.audit_fails_phase() && outcome.result.is_ok() {
             outcome.result = Err(PhaseFailure::GuardViolation {
                 changes: violations,
@@ -218,6 +223,7 @@ impl<R: Runner> Engine<'_, R> {
                 issue_branch: ctx.issue.branch.clone(),
                 stack: ctx.stack.clone(),
                 preexisting,
+                foreign: foreign(ctx),
                 bin_dir: PathBuf::new(),
             },
         )
@@ -346,4 +352,20 @@ impl<R: Runner> Engine<'_, R> {
             .inspect_err(|e| tracing::warn!("no repository map for {}: {e}", ctx.issue.id))
             .ok()
     }
+}
+
+/// The branches of the run's other issues (each one's branch, and those its phases made):
+/// never part of this issue's stack, even where one starts from the same commit.
+fn foreign(ctx: &PhaseContext<'_>) -> Vec<String> {
+    let mut out: Vec<String> = ctx
+        .plan
+        .issues
+        .iter()
+        .filter(|i| i.id != ctx.issue.id)
+        .map(|i| i.branch.clone())
+        .chain(ctx.flight.branches_of_others(&ctx.issue.id))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }

@@ -119,4 +119,18 @@ impl Repo {
         names.sort();
         Ok(names)
     }
+
+    /// Whether `oid` was ever a value of `name` in its reflog (`HEAD` of a linked worktree is
+    /// its own): the commits made in a worktree are in its HEAD's reflog. No reflog is `false`.
+    pub fn reflog_contains(&self, name: &str, oid: &str) -> Result<bool, GitError> {
+        let Ok(oid) = git2::Oid::from_str(oid) else {
+            return Ok(false);
+        };
+        let log = match self.inner.reflog(name) {
+            Ok(log) => log,
+            Err(e) if e.code() == git2::ErrorCode::NotFound => return Ok(false),
+            Err(e) => return Err(self.err(format!("read the reflog of `{name}`"))(e)),
+        };
+        Ok(log.iter().any(|entry| entry.id_new() == oid))
+    }
 }

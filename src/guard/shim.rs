@@ -35,6 +35,9 @@ pub struct ShimContext {
     /// branch counts as the issue's only if this phase created it (it is not in here).
     #[serde(default)]
     pub preexisting: Vec<String>,
+    /// The branches of the run's other issues: never this issue's, wherever they start.
+    #[serde(default)]
+    pub foreign: Vec<String>,
     /// The bin directory holding the shims (removed from PATH for the real binary).
     pub bin_dir: PathBuf,
 }
@@ -217,6 +220,7 @@ fn live_stack(ctx: &ShimContext, cwd: &Path) -> StackContext {
         for (b, tip) in &branches {
             if b != &ctx.issue_branch
                 && !ctx.preexisting.contains(b)
+                && !ctx.foreign.contains(b)
                 && tip != base
                 && repo.descends_from(tip, base).unwrap_or(false)
                 && !stack.stack.contains(b)

@@ -6,6 +6,8 @@ use thiserror::Error;
 
 pub const CONFIG_FILE: &str = "orch.toml";
 pub const DEFAULT_MAX_REVIEW_CYCLES: u32 = 2;
+/// Issues in flight at once when neither `--jobs` nor `jobs` says.
+pub const DEFAULT_JOBS: usize = 3;
 
 /// Every key `orch.toml` accepts (documented in README.md).
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]
@@ -25,6 +27,8 @@ pub struct Config {
     pub worktree_root: Option<PathBuf>,
     /// Review/fix cycles before an issue is capped (default 2).
     pub max_review_cycles: Option<u32>,
+    /// Issues in flight at once (default 3; `--jobs` on `orch run`/`orch resume`).
+    pub jobs: Option<usize>,
     /// The branch runs start from (default: `main`, else `master`).
     pub trunk: Option<String>,
     /// The branch issue branches start from instead of the trunk (`--base` on `orch run`);
@@ -227,6 +231,16 @@ impl Config {
                 });
             }
         }
+        if config.jobs == Some(0) {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line: text
+                    .lines()
+                    .position(|l| l.trim_start().starts_with("jobs"))
+                    .map(|i| i + 1),
+                message: "`jobs` must be at least 1 (1 runs one issue at a time)".to_owned(),
+            });
+        }
         if config.retry_attempts == Some(0) {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
@@ -313,6 +327,11 @@ impl Config {
         self.docs_glob
             .as_deref()
             .unwrap_or(crate::input::docs::DEFAULT_DOCS_GLOB)
+    }
+
+    /// Issues in flight at once.
+    pub fn jobs(&self) -> usize {
+        self.jobs.unwrap_or(DEFAULT_JOBS)
     }
 
     pub fn max_review_cycles(&self) -> u32 {

@@ -66,6 +66,10 @@ pub fn orch_toml(repo_name: &str) -> String {
 # Review/fix cycles before an issue is capped (at least 1).
 # max_review_cycles = 2
 
+# Issues in flight at once; an issue starts when what it depends on has ended (1: one at a
+# time, in plan order). `--jobs N` on run/resume overrides it.
+# jobs = 3
+
 # The branch runs start from (default: main, else master).
 # trunk = "main"
 
@@ -429,6 +433,7 @@ mod tests {
             not_ready_states: list(crate::input::docs::states::DEFAULT_NOT_READY),
             worktree_root: Some(PathBuf::from("../shop.orch-worktrees")),
             max_review_cycles: Some(crate::input::config::DEFAULT_MAX_REVIEW_CYCLES),
+            jobs: Some(crate::input::config::DEFAULT_JOBS),
             trunk: Some("main".to_owned()),
             // No default: the template shows an example.
             base: Some("release-2".to_owned()),

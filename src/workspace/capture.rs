@@ -140,6 +140,7 @@ pub fn finish(
     start: &PhaseStart,
     id: PhaseId,
     phase_dir: &Path,
+    foreign: &[String],
 ) -> Result<PhaseRange, CaptureError> {
     let head_now = worktree.head()?;
     let head = head_now.oid.clone().unwrap_or_else(|| start.head.clone());
@@ -154,7 +155,7 @@ pub fn finish(
     let diffstat = worktree.diff_stat(&start.head, &head)?;
     let refs_after = worktree.ref_snapshot()?;
     let refs_changed = ref_changes(&start.refs, &refs_after);
-    let stack = stack(worktree, issue_branch, start, &refs_after)?;
+    let stack = stack(worktree, issue_branch, start, &refs_after, foreign)?;
     let worktrees_after: Vec<PathBuf> = worktree.worktrees()?.into_iter().map(|w| w.path).collect();
     let worktrees_added = worktrees_after
         .iter()
@@ -224,12 +225,15 @@ fn ref_changes(
 }
 
 /// The issue branch plus every local branch whose tip descends from the issue branch's tip
-/// at phase start and that is new or moved during the phase (e.g. made by `gt create`).
+/// at phase start and that is new or moved during the phase (e.g. made by `gt create`),
+/// except the `foreign` branches of other issues (a sibling starting from the same commit
+/// descends from it too).
 fn stack(
     repo: &Repo,
     issue_branch: &str,
     start: &PhaseStart,
     refs_after: &BTreeMap<String, String>,
+    foreign: &[String],
 ) -> Result<Vec<StackBranch>, CaptureError> {
     let issue_ref = format!("refs/heads/{issue_branch}");
     let base = start
@@ -249,7 +253,11 @@ fn stack(
         let Some(branch) = full.strip_prefix("refs/heads/") else {
             continue;
         };
-        if *full == issue_ref || oid.starts_with("ref: ") || start.refs.get(full) == Some(oid) {
+        if *full == issue_ref
+            || oid.starts_with("ref: ")
+            || start.refs.get(full) == Some(oid)
+            || foreign.iter().any(|f| f == branch)
+        {
             continue;
         }
         if repo.descends_from(oid, &base)? {

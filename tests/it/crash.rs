@@ -35,7 +35,8 @@ fn commit(file: &str, text: &str) -> serde_json::Value {
 }
 
 /// A-1 needs one fix cycle (its review passes once the fix is there); B-1 stacks on A-1;
-/// C-1 leaves uncommitted work behind, which its worktree's removal rescues.
+/// C-1 leaves uncommitted work behind, which its worktree's removal rescues. One issue at a
+/// time: each crash point is one moment of the run.
 fn fixture() -> FakeRepo {
     FakeRepo::new(
         &[
@@ -43,7 +44,7 @@ fn fixture() -> FakeRepo {
             ("b.md", issue("B-1", "M1", "blocked_by: [A-1]\n")),
             ("c.md", issue("C-1", "M1", "")),
         ],
-        "max_review_cycles = 2\n",
+        "max_review_cycles = 2\njobs = 1\n",
         json!({
             "A-1/dev": [commit("a.txt", "dev"), {"message": work("pass")}],
             "A-1/review": [

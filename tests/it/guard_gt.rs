@@ -56,6 +56,7 @@ impl Stack {
             issue_branch: "s2".into(),
             stack: Vec::new(),
             preexisting: ["main", "s1", "s2", "s3"].map(String::from).to_vec(),
+            foreign: Vec::new(),
             bin_dir: env.root().join("bin"),
         };
         let ctx_path = env.root().join("guard-context.json");

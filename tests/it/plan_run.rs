@@ -11,9 +11,10 @@ fn work() -> String {
 
 /// The diamond plan in a repository, DOCS's fix scripted to make its checks pass.
 fn diamond() -> (FakeRepo, tempfile::TempDir) {
+    // One at a time, so the agent's calls come in one order.
     let fake = FakeRepo::new(
         &[],
-        "",
+        "jobs = 1\n",
         json!({
             "DOCS/03-fix": [{"run": "echo reviewed >> work/DOCS.txt && git commit -qam 'docs: reviewed'"},
                             {"message": work()}],

@@ -56,9 +56,10 @@ fn two() -> Vec<(&'static str, String)> {
 
 #[test]
 fn interrupted_mid_phase_then_resumed() {
+    // One at a time: A-1 has completed when B-1 is interrupted.
     let repo = FakeRepo::new(
         &two(),
-        "",
+        "jobs = 1\n",
         json!({"B-1/01-dev": [{"run": COMMIT}, {"sleep": 60}, {"message": work("pass")}]}),
     );
     let code = repo.run_and_signal(libc::SIGINT, || {
@@ -154,7 +155,8 @@ fn killed_mid_phase_then_resumed() {
 fn retry_runs_a_failed_step_again_and_counters_continue() {
     let repo = FakeRepo::new(
         &[("a.md", issue("A-1", "M1", ""))],
-        "max_review_cycles = 1\n",
+        // One at a time, so the event sequence is one order.
+        "max_review_cycles = 1\njobs = 1\n",
         json!({
             "A-1/02-review": [{"message": review("changes_required")}],
             "A-1/04-review": [{"message": review("changes_required")}],
@@ -224,7 +226,8 @@ fn event_log_and_dashboard_for_a_three_issue_run() {
             ("b.md", issue("B-1", "M1", "blocked: [C-1]\n")),
             ("c.md", issue("C-1", "M1", "blocked_by: [B-1]\n")),
         ],
-        "max_review_cycles = 1\n",
+        // One at a time, so the event sequence is one order.
+        "max_review_cycles = 1\njobs = 1\n",
         json!({
             "A-1/02-review": [{"message": review("changes_required")}],
             "B-1/01-dev": [{"run": COMMIT}, {"run": "git push --force origin main; true"}, {"exit": 2}],

@@ -258,6 +258,8 @@ pub struct Start {
     pub resume: Option<RunState>,
     pub retry: Vec<&'static str>,
     pub cancel_at: Option<fn(&EngineEvent) -> bool>,
+    /// Issues in flight at once (default: the config's `jobs`, as `orch run`).
+    pub jobs: Option<usize>,
 }
 
 impl InProcess {
@@ -332,6 +334,7 @@ impl InProcess {
             retry: start.retry.iter().map(|s| s.to_string()).collect(),
             no_build: false,
             approvals: Vec::new(),
+            jobs: start.jobs.unwrap_or_else(|| config.jobs()),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
