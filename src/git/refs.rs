@@ -41,7 +41,13 @@ impl Repo {
             .references()
             .map_err(self.err("list references"))?;
         for r in refs {
-            let r = r.map_err(self.err("read a reference"))?;
+            // A ref deleted between the listing and its read (another issue's task at
+            // work) is simply not there.
+            let r = match r {
+                Ok(r) => r,
+                Err(e) if e.code() == git2::ErrorCode::NotFound => continue,
+                Err(e) => return Err(self.err("read a reference")(e)),
+            };
             let Some(name) = r.name() else { continue };
             let value = match (r.target(), r.symbolic_target()) {
                 (Some(oid), _) => oid.to_string(),

@@ -27,10 +27,9 @@ impl Repo {
         let names = self.inner.worktrees().map_err(self.err("list worktrees"))?;
         let mut out = Vec::new();
         for name in names.iter().flatten() {
-            let wt = self
-                .inner
-                .find_worktree(name)
-                .map_err(self.err(format!("read worktree `{name}`")))?;
+            let Some(wt) = self.read_worktree(name)? else {
+                continue;
+            };
             let path = wt.path().to_owned();
             let stale = wt.validate().is_err() || !path.is_dir();
             let locked = matches!(wt.is_locked(), Ok(git2::WorktreeLockStatus::Locked(_)));
@@ -224,6 +223,25 @@ impl Repo {
         opts.valid(true).working_tree(true).locked(true);
         wt.prune(Some(&mut opts)).map_err(self.err(action))?;
         Ok(())
+    }
+
+    /// Worktree `name` of a listing, read while other tasks of the run may be adding or
+    /// removing worktrees: one removed since the listing is `None`; one half made (its
+    /// admin directory there, its files not yet) is read again, a bounded number of times.
+    fn read_worktree(&self, name: &str) -> Result<Option<git2::Worktree>, GitError> {
+        let admin = self.inner.commondir().join("worktrees").join(name);
+        let mut tries = 0;
+        loop {
+            match self.inner.find_worktree(name) {
+                Ok(wt) => return Ok(Some(wt)),
+                Err(_) if !admin.exists() => return Ok(None),
+                Err(_) if tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(e) => return Err(self.err(format!("read worktree `{name}`"))(e)),
+            }
+        }
     }
 
     /// Why worktree `name` is locked, if it is (`""` for a lock without a reason).

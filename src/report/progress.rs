@@ -1,36 +1,107 @@
-//! What a run shows while it goes, on stderr: each issue as it starts, each phase as it
-//! starts and ends (on a terminal, a live line with the agent's latest activity), checks,
-//! commands, retries and what waits for a human.
+//! What a run shows while it goes, on stderr. Several issues may be in flight, so every line
+//! names its issue. On a terminal, a live region (indicatif) holds one line per issue in
+//! flight (phase, cycle, elapsed, the agent's latest action) above a one-line tally of the
+//! milestone, redrawn in place, with finished phases, checks and outcomes printed above it;
+//! elsewhere the same news comes as plain lines prefixed `[ISSUE]`, and the tally after each
+//! issue ends.
 
 use super::style::Styler;
 use crate::model::event::EngineEvent;
+use crate::model::phase::PhaseKind;
+use crate::model::record::Outcome;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
-/// Progress as a run goes: a live line per running phase on a terminal, plain lines
-/// otherwise, written to the output the CLI gives it (stderr).
+/// Progress as a run goes: a live region on a terminal, plain prefixed lines otherwise.
 pub struct Progress {
     style: Styler,
-    live: bool,
+    live: Option<Live>,
+    /// Where plain lines go (stderr, or a test's buffer).
     out: Mutex<Box<dyn Write + Send>>,
-    /// The phase running now: issue, `NN-phase`, since when.
-    state: Mutex<Option<(String, String, std::time::Instant)>>,
+    board: Mutex<Board>,
+}
+
+/// The live region: a bar per issue in flight, and the tally under them.
+struct Live {
+    multi: MultiProgress,
+    tally: ProgressBar,
+}
+
+/// Where the run stands, as the progress shows it.
+#[derive(Default)]
+struct Board {
+    total: usize,
+    started: usize,
+    completed: usize,
+    /// Ended without completing (failed, blocked, capped, skipped, …).
+    other: usize,
+    issues: BTreeMap<String, InFlight>,
+}
+
+/// An issue in flight.
+struct InFlight {
+    /// `NN-phase` and since when, while a phase runs.
+    phase: Option<(String, Instant)>,
+    /// Fix phases started: the cycle the issue is in.
+    fixes: u32,
+    last: String,
+    bar: Option<ProgressBar>,
+}
+
+impl Board {
+    fn tally(&self) -> String {
+        let running = self.issues.len();
+        let waiting = self.total.saturating_sub(self.started);
+        format!(
+            "{} done · {running} running · {waiting} waiting · {} not passed",
+            self.completed, self.other
+        )
+    }
 }
 
 impl Progress {
+    /// `live`: draw the live region (stderr is a terminal); else plain lines to `out`.
     pub fn new(style: Styler, live: bool, out: Box<dyn Write + Send>) -> Self {
+        let live = live.then(|| {
+            let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+            let tally = multi.add(ProgressBar::new_spinner());
+            tally.set_style(ProgressStyle::with_template("{msg}").expect("a valid template"));
+            Live { multi, tally }
+        });
         Progress {
             style,
             live,
             out: Mutex::new(out),
-            state: Mutex::new(None),
+            board: Mutex::new(Board::default()),
         }
     }
 
     pub fn on(&self, event: &EngineEvent) {
-        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        let err = &mut *out;
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+        let lines = self.lines(event, &mut board);
+        match &self.live {
+            Some(live) => {
+                for line in &lines {
+                    live.multi.suspend(|| eprintln_line(line));
+                }
+                self.redraw(live, &mut board, event);
+            }
+            None => {
+                let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+                for line in &lines {
+                    let _ = writeln!(out, "{line}");
+                }
+            }
+        }
+    }
+
+    /// The lines an event prints (above the live region, or as they are). Keeps the board.
+    fn lines(&self, event: &EngineEvent, board: &mut Board) -> Vec<String> {
+        let s = &self.style;
+        let tag = |id: &str| s.bold(&format!("[{id}]"));
         match event {
             EngineEvent::RunStarted {
                 run_id,
@@ -41,140 +112,298 @@ impl Progress {
                 resumed,
                 ..
             } => {
-                if *resumed {
-                    let _ = writeln!(err, "{} run {run_id}", self.style.bold("resuming"));
-                }
+                board.total = *issues;
                 let scope = crate::model::naming::Scope::new(project.as_deref(), milestone);
-                let _ = writeln!(
-                    err,
+                let mut out = Vec::new();
+                if *resumed {
+                    out.push(format!("{} run {run_id}", s.bold("resuming")));
+                }
+                out.push(format!(
                     "{} run {run_id}: milestone {scope}, {issues} issue(s); logs in {}",
-                    self.style.bold("orch"),
+                    s.bold("orch"),
                     log_dir.display()
-                );
+                ));
+                out
             }
             EngineEvent::IssueStarted {
                 id,
                 position,
                 total,
             } => {
-                let _ = writeln!(
-                    err,
-                    "{} {id}",
-                    self.style.bold(&format!("[{position}/{total}]"))
-                );
-            }
-            EngineEvent::WorktreeReady { path, created, .. } => {
-                let _ = writeln!(
-                    err,
-                    "  worktree {} ({})",
-                    path.display(),
-                    if *created { "created" } else { "reused" }
-                );
-            }
-            EngineEvent::PhaseStarted { id, seq, phase } => {
-                *state = Some((
+                board.started += 1;
+                board.issues.insert(
                     id.clone(),
-                    format!("{seq:02}-{}", phase.name()),
-                    std::time::Instant::now(),
-                ));
-                if !self.live {
-                    let _ = writeln!(err, "  {seq:02}-{} started", phase.name());
+                    InFlight {
+                        phase: None,
+                        fixes: 0,
+                        last: String::new(),
+                        bar: None,
+                    },
+                );
+                vec![format!("{} started ({position}/{total})", tag(id))]
+            }
+            EngineEvent::WorktreeReady { id, path, created } => vec![format!(
+                "{} worktree {} ({})",
+                tag(id),
+                path.display(),
+                if *created { "created" } else { "reused" }
+            )],
+            EngineEvent::PhaseStarted { id, seq, phase } => {
+                if let Some(i) = board.issues.get_mut(id) {
+                    i.fixes += u32::from(*phase == PhaseKind::Fix);
+                    i.phase = Some((format!("{seq:02}-{}", phase.name()), Instant::now()));
+                    i.last.clear();
+                }
+                match self.live {
+                    Some(_) => Vec::new(),
+                    None => vec![format!("{} {seq:02}-{} started", tag(id), phase.name())],
                 }
             }
-            EngineEvent::Activity { text, .. } => {
-                if let Some((id, phase, started)) = &*state {
-                    let text: String = text.chars().take(90).collect::<String>().replace('\n', " ");
-                    if self.live {
-                        let _ = write!(
-                            err,
-                            "\r\x1b[2K  {id} {phase} {:>4}s  {}",
-                            started.elapsed().as_secs(),
-                            self.style.dim(&text)
-                        );
-                    } else {
-                        let _ = writeln!(err, "    {text}");
-                    }
+            EngineEvent::Activity { id, text, .. } => {
+                let text: String = text.chars().take(90).collect::<String>().replace('\n', " ");
+                if let Some(i) = board.issues.get_mut(id) {
+                    i.last.clone_from(&text);
+                }
+                match self.live {
+                    Some(_) => Vec::new(),
+                    None => vec![format!("{}     {text}", tag(id))],
                 }
             }
-            EngineEvent::PhaseFinished { record, .. } => {
-                if self.live {
-                    let _ = write!(err, "\r\x1b[2K");
+            EngineEvent::PhaseFinished { id, record } => {
+                if let Some(i) = board.issues.get_mut(id) {
+                    i.phase = None;
+                    i.last.clear();
                 }
                 let what = match (&record.status, &record.failure) {
-                    (Some(s), _) => self.style.green(s),
-                    (None, Some(f)) => self.style.red(&format!("failed: {f}")),
+                    (Some(st), _) => s.green(st),
+                    (None, Some(f)) => s.red(&format!("failed: {f}")),
                     _ => String::new(),
                 };
-                let _ = writeln!(
-                    err,
-                    "  {:02}-{} {what} ({} commit(s), {:.1}s)",
+                vec![format!(
+                    "{} {:02}-{} {what} ({} commit(s), {:.1}s)",
+                    tag(id),
                     record.seq,
                     record.phase.name(),
                     record.commits,
                     record.duration_ms as f64 / 1000.0
-                );
-                *state = None;
+                )]
             }
             EngineEvent::IssueFinished { summary } => {
-                let _ = writeln!(
-                    err,
-                    "  → {}{}",
-                    summary.outcome.name(),
-                    summary
-                        .reason
-                        .as_ref()
-                        .map(|r| format!(": {r}"))
-                        .unwrap_or_default()
-                );
+                if let Some(i) = board.issues.remove(&summary.id) {
+                    if let (Some(bar), Some(live)) = (i.bar, &self.live) {
+                        bar.finish_and_clear();
+                        live.multi.remove(&bar);
+                    }
+                }
+                if summary.outcome == Outcome::Completed {
+                    board.completed += 1;
+                } else {
+                    board.other += 1;
+                }
+                let reason = summary
+                    .reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default();
+                let mut out = vec![format!(
+                    "{} → {}{reason}",
+                    tag(&summary.id),
+                    summary.outcome.name()
+                )];
+                if self.live.is_none() {
+                    out.push(format!("{} {}", s.bold("[run]"), board.tally()));
+                }
+                out
             }
-            EngineEvent::ShardStarted { shard, title, .. } => {
-                let _ = writeln!(err, "  shard {shard}: {title}");
+            EngineEvent::ShardStarted { id, shard, title } => {
+                vec![format!("{} shard {shard}: {title}", tag(id))]
             }
-            EngineEvent::AcceptanceChecked { outcomes, .. } => {
-                for o in outcomes {
+            EngineEvent::AcceptanceChecked { id, outcomes, .. } => outcomes
+                .iter()
+                .map(|o| {
                     let mark = if o.passed {
-                        self.style.green("pass")
+                        s.green("pass")
                     } else {
-                        self.style.red("FAIL")
+                        s.red("FAIL")
                     };
                     let detail = o.detail.lines().next().unwrap_or_default();
-                    let _ = writeln!(err, "    check {mark} {}: {detail}", o.label);
-                }
-            }
-            EngineEvent::CommandRun { name, record, .. } => {
+                    format!("{}   check {mark} {}: {detail}", tag(id), o.label)
+                })
+                .collect(),
+            EngineEvent::CommandRun { id, name, record } => {
                 let status = match record.status {
-                    Some(0) => self.style.green("ok"),
-                    Some(code) => self.style.red(&format!("exit {code}")),
-                    None => self.style.red("killed"),
+                    Some(0) => s.green("ok"),
+                    Some(code) => s.red(&format!("exit {code}")),
+                    None => s.red("killed"),
                 };
-                let _ = writeln!(err, "  {name}: `{}` {status}", record.command);
+                vec![format!("{} {name}: `{}` {status}", tag(id), record.command)]
             }
-            EngineEvent::BaseFallback { reason, .. } => {
-                let _ = writeln!(err, "  {} {reason}", self.style.yellow("note:"));
+            EngineEvent::BaseFallback { id, reason } => {
+                vec![format!("{} {} {reason}", tag(id), s.yellow("note:"))]
             }
-            EngineEvent::AwaitingApproval { id, gate } => {
-                let _ = writeln!(
-                    err,
-                    "  {} {gate}: `orch approve {gate} --task {id}`, then `orch resume`",
-                    self.style.bold("awaiting approval")
-                );
-            }
+            EngineEvent::AwaitingApproval { id, gate } => vec![format!(
+                "{} {} {gate}: `orch approve {gate} --task {id}`, then `orch resume`",
+                tag(id),
+                s.bold("awaiting approval")
+            )],
             EngineEvent::PhaseRetry {
+                id,
                 seq,
                 phase,
                 attempt,
                 reason,
                 delay_ms,
-                ..
-            } => {
-                let _ = writeln!(
-                    err,
-                    "  {seq:02}-{} {reason}; attempt {attempt} in {:.1}s",
-                    phase.name(),
-                    *delay_ms as f64 / 1000.0
-                );
+            } => vec![format!(
+                "{} {seq:02}-{} {reason}; attempt {attempt} in {:.1}s",
+                tag(id),
+                phase.name(),
+                *delay_ms as f64 / 1000.0
+            )],
+            EngineEvent::AgentStarted { .. } | EngineEvent::RunFinished { .. } => {
+                if let (EngineEvent::RunFinished { .. }, Some(live)) = (event, &self.live) {
+                    live.tally.finish_and_clear();
+                }
+                Vec::new()
             }
-            EngineEvent::AgentStarted { .. } | EngineEvent::RunFinished { .. } => {}
         }
+    }
+
+    /// Brings the live region up to date: a bar per issue in flight (made when it starts,
+    /// kept above the tally), then the tally.
+    fn redraw(&self, live: &Live, board: &mut Board, event: &EngineEvent) {
+        if matches!(event, EngineEvent::RunFinished { .. }) {
+            return;
+        }
+        let s = &self.style;
+        for (id, issue) in &mut board.issues {
+            let bar = issue.bar.get_or_insert_with(|| {
+                let bar = live
+                    .multi
+                    .insert_before(&live.tally, ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"),
+                );
+                bar.enable_steady_tick(Duration::from_millis(250));
+                bar
+            });
+            let cycle = match issue.fixes {
+                0 => String::new(),
+                n => format!(" cycle {n}"),
+            };
+            let message = match &issue.phase {
+                Some((phase, since)) => format!(
+                    "{} {phase}{cycle} {:>4}s  {}",
+                    s.bold(id),
+                    since.elapsed().as_secs(),
+                    s.dim(&issue.last)
+                ),
+                None => format!("{} {}", s.bold(id), s.dim("between phases")),
+            };
+            bar.set_message(message);
+        }
+        live.tally.set_message(board.tally());
+    }
+}
+
+fn eprintln_line(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::record::{IssueSummary, PhaseRecord};
+    use std::sync::Arc;
+
+    /// A writer the test reads back.
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Buffer {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn plain_lines_name_their_issue_and_the_tally_follows_each_end() {
+        let buffer = Buffer::default();
+        let progress = Progress::new(Styler::plain(), false, Box::new(buffer.clone()));
+        let record = |seq, phase, status: &str| PhaseRecord {
+            seq,
+            phase,
+            status: Some(status.to_owned()),
+            ..serde_json::from_value(serde_json::json!({
+                "seq": 0, "phase": "dev", "status": null, "failure": null, "session_id": null,
+                "usage": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0},
+                "commits": 1, "duration_ms": 1500, "log_dir": "/logs"
+            }))
+            .unwrap()
+        };
+        let summary = |id: &str, outcome: &str| -> IssueSummary {
+            serde_json::from_value(serde_json::json!({
+                "id": id, "title": id, "outcome": outcome, "reason": null, "cycles": 0,
+                "branch": format!("orch/{id}"), "phases": [], "commits": 1,
+                "tokens": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0},
+                "remaining_actions": [], "rescue_ref": null, "log_dir": "/logs", "base": null
+            }))
+            .unwrap()
+        };
+        let events = [
+            EngineEvent::RunStarted {
+                run_id: "r1".into(),
+                project: Some("p".into()),
+                milestone: "M1".into(),
+                issues: 3,
+                issue_ids: vec!["A-1".into(), "B-1".into(), "C-1".into()],
+                log_dir: "/logs".into(),
+                resumed: false,
+            },
+            EngineEvent::IssueStarted {
+                id: "A-1".into(),
+                position: 1,
+                total: 3,
+            },
+            EngineEvent::IssueStarted {
+                id: "B-1".into(),
+                position: 2,
+                total: 3,
+            },
+            EngineEvent::PhaseStarted {
+                id: "B-1".into(),
+                seq: 1,
+                phase: PhaseKind::Dev,
+            },
+            EngineEvent::PhaseFinished {
+                id: "B-1".into(),
+                record: record(1, PhaseKind::Dev, "pass"),
+            },
+            EngineEvent::IssueFinished {
+                summary: summary("B-1", "completed"),
+            },
+            EngineEvent::IssueFinished {
+                summary: summary("A-1", "failed"),
+            },
+        ];
+        for e in &events {
+            progress.on(e);
+        }
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(
+            text,
+            "orch run r1: milestone p/M1, 3 issue(s); logs in /logs\n\
+             [A-1] started (1/3)\n\
+             [B-1] started (2/3)\n\
+             [B-1] 01-dev started\n\
+             [B-1] 01-dev pass (1 commit(s), 1.5s)\n\
+             [B-1] → completed\n\
+             [run] 1 done · 1 running · 1 waiting · 0 not passed\n\
+             [A-1] → failed\n\
+             [run] 1 done · 0 running · 1 waiting · 1 not passed\n"
+        );
     }
 }

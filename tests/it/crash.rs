@@ -35,45 +35,54 @@ fn commit(file: &str, text: &str) -> serde_json::Value {
 }
 
 /// A-1 needs one fix cycle (its review passes once the fix is there); B-1 stacks on A-1;
-/// C-1 leaves uncommitted work behind, which its worktree's removal rescues. One issue at a
-/// time: each crash point is one moment of the run.
+/// C-1 leaves uncommitted work behind, which its worktree's removal rescues. The matrix runs
+/// it with `--jobs 1`, so each crash point is one moment of the run; the cases with issues
+/// in flight together use the default three.
 fn fixture() -> FakeRepo {
+    fixture_with(0.0)
+}
+
+/// The fixture, each dev phase taking `dev_secs` after its commit.
+fn fixture_with(dev_secs: f64) -> FakeRepo {
+    let slow = json!({"sleep": dev_secs});
     FakeRepo::new(
         &[
             ("a.md", issue("A-1", "M1", "")),
             ("b.md", issue("B-1", "M1", "blocked_by: [A-1]\n")),
             ("c.md", issue("C-1", "M1", "")),
         ],
-        "max_review_cycles = 2\njobs = 1\n",
+        "max_review_cycles = 2\n",
         json!({
-            "A-1/dev": [commit("a.txt", "dev"), {"message": work("pass")}],
+            "A-1/dev": [commit("a.txt", "dev"), slow, {"message": work("pass")}],
             "A-1/review": [
                 {"when": "test -f work/a-fix.txt", "steps": [{"message": review("pass")}]},
                 {"when": "! test -f work/a-fix.txt", "steps": [{"message": review("changes_required")}]},
             ],
             "A-1/fix": [commit("a-fix.txt", "fixed"), {"message": fixed()}],
             "B-1/dev": [commit("b.txt", "dev"), {"message": work("pass")}],
-            "C-1/dev": [commit("c.txt", "dev"), {"run": "echo scratch > notes.tmp"}, {"message": work("pass")}],
+            "C-1/dev": [commit("c.txt", "dev"), {"run": "echo scratch > notes.tmp"}, slow, {"message": work("pass")}],
         }),
     )
 }
 
 /// What a finished run leaves, in terms that do not depend on run ids, dates or phase numbers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Observed {
+pub(crate) struct Observed {
     /// Issue → (state, outcome, cycles).
-    issues: BTreeMap<String, (String, String, u64)>,
+    pub issues: BTreeMap<String, (String, String, u64)>,
     /// Branch → its tip's tree.
-    trees: BTreeMap<String, String>,
+    pub trees: BTreeMap<String, String>,
     /// Issue → its pinned phases' names in phase order.
-    pins: BTreeMap<String, Vec<String>>,
+    pub pins: BTreeMap<String, Vec<String>>,
     /// Rescue refs → their trees.
-    rescues: BTreeMap<String, String>,
+    pub rescues: BTreeMap<String, String>,
     /// (issue, phase) → how many times the agent ran it.
-    calls: BTreeMap<(String, String), usize>,
+    pub calls: BTreeMap<(String, String), usize>,
 }
 
-fn observe(repo: &FakeRepo) -> Observed {
+/// Observes a finished run, checking what every finished run must hold: no orphan worktree,
+/// every commit reachable, the repository clean, the event log whole and ended.
+pub(crate) fn observe(repo: &FakeRepo) -> Observed {
     let git = |args: &[&str]| repo.env.git(args);
     let out = repo.command(&["status", "--json"]).output().unwrap();
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -200,7 +209,7 @@ fn baseline() -> &'static Observed {
     static BASELINE: OnceLock<Observed> = OnceLock::new();
     BASELINE.get_or_init(|| {
         let repo = fixture();
-        let (code, out) = repo.run(&["run", "M1"]);
+        let (code, out) = repo.run(&["run", "M1", "--jobs", "1"]);
         assert_eq!(code, 0, "{out}");
         let seen = observe(&repo);
         // The fixture is what the matrix needs: a fix cycle, a stack, a rescue.
@@ -220,7 +229,7 @@ fn crash_and_resume(point: &str, killed: Option<(&str, &str)>) {
     let expected = baseline().clone();
     let repo = fixture();
     let out = repo
-        .command(&["run", "M1"])
+        .command(&["run", "M1", "--jobs", "1"])
         .env("ORCH_CRASH_AT", point)
         .output()
         .unwrap();
@@ -231,7 +240,7 @@ fn crash_and_resume(point: &str, killed: Option<(&str, &str)>) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let (code, text) = repo.run(&["resume"]);
+    let (code, text) = repo.run(&["resume", "--jobs", "1"]);
     assert_eq!(code, 0, "resume after a crash at {point}: {text}");
     let mut seen = observe(&repo);
     assert!(
@@ -351,6 +360,75 @@ fn crash_while_writing_later_states() {
     for (n, killed) in [(4, Some(("A-1", "dev"))), (5, None), (8, None)] {
         crash_and_resume(&format!("mid-state-write:{n}"), killed);
     }
+}
+
+/// Crashes the fixture run with three jobs (A-1 and C-1 in flight together, their dev
+/// phases slow enough to overlap) at `point`, resumes it, and compares with the
+/// uninterrupted run of one job: the same outcomes, trees, pins and rescues. A phase the
+/// crash cut off (any issue's, whichever were in flight) is pinned, then runs again: its
+/// pin is followed by its re-run's, and its agent ran at most once more; nothing that had
+/// finished runs again.
+fn crash_in_flight_and_resume(point: &str, cut_off: usize) {
+    let expected = baseline().clone();
+    let repo = fixture_with(1.0);
+    let out = repo
+        .command(&["run", "M1"])
+        .env("ORCH_CRASH_AT", point)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGKILL),
+        "orch did not crash at {point}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, text) = repo.run(&["resume"]);
+    assert_eq!(code, 0, "resume after a crash at {point}: {text}");
+    let mut seen = observe(&repo);
+    let mut reruns = 0;
+    for (issue, pins) in seen.pins.iter_mut() {
+        let mut kept: Vec<String> = Vec::new();
+        for phase in pins.drain(..) {
+            if kept.last() == Some(&phase) {
+                reruns += 1;
+                let key = (issue.clone(), phase.clone());
+                let calls = seen.calls.get_mut(&key).unwrap();
+                assert!(
+                    *calls <= expected.calls[&key] + 1,
+                    "{issue} {phase} ran {calls} times after a crash at {point}"
+                );
+                *calls = expected.calls[&key].min(*calls);
+                continue;
+            }
+            kept.push(phase);
+        }
+        *pins = kept;
+    }
+    assert_eq!(reruns, cut_off, "phases cut off by a crash at {point}");
+    assert_eq!(seen.issues, expected.issues, "outcomes after {point}");
+    assert_eq!(seen.trees, expected.trees, "branches after {point}");
+    assert_eq!(seen.pins, expected.pins, "pinned phases after {point}");
+    assert_eq!(seen.rescues, expected.rescues, "rescue refs after {point}");
+    assert_eq!(seen.calls, expected.calls, "agent calls after {point}");
+}
+
+#[test]
+fn crash_while_two_issues_are_mid_dev() {
+    // The second agent's first item: A-1's and C-1's dev agents both at work.
+    crash_in_flight_and_resume("mid-dev:2", 2);
+}
+
+#[test]
+fn crash_while_one_issue_is_removed_and_another_runs() {
+    // C-1 ends first (two phases to A-1's four): its work is rescued, its worktree not yet
+    // removed, while A-1 is mid-phase and B-1 waits on it.
+    crash_in_flight_and_resume("mid-removal", 1);
+}
+
+#[test]
+fn crash_as_a_stacked_issue_starts_while_another_is_removed() {
+    // A-1 ends, B-1's branch exists and its worktree not yet; C-1 has ended or is ending.
+    crash_in_flight_and_resume("before-worktree:3", 0);
 }
 
 #[test]

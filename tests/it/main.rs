@@ -17,6 +17,7 @@ mod gates;
 mod git_layer;
 mod guard_gt;
 mod init;
+mod parallel;
 mod plan;
 mod plan_file;
 mod plan_resume;

@@ -76,8 +76,8 @@ fn exit_codes_failed_turns_and_missing_messages_fail_the_phase() {
             "D-1/01-dev": [{"message": work("failed")}],
         }),
     );
-    let (code, _) = fake.run(&["run", "M1"]);
-    assert_eq!(code, 100);
+    let (code, out) = fake.run(&["run", "M1"]);
+    assert_eq!(code, 100, "{out}");
     assert_eq!(
         fake.summary("A-1")["phases"][0]["failure"],
         json!({"kind": "exit", "code": 3, "message": ""})
