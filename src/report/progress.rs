@@ -13,7 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Progress as a run goes: a live region on a terminal, plain prefixed lines otherwise.
 pub struct Progress {
@@ -43,8 +43,8 @@ struct Board {
 
 /// An issue in flight.
 struct InFlight {
-    /// `NN-phase` and since when, while a phase runs.
-    phase: Option<(String, Instant)>,
+    /// `NN-phase`, while a phase runs.
+    phase: Option<String>,
     /// Fix phases started: the cycle the issue is in.
     fixes: u32,
     last: String,
@@ -151,7 +151,7 @@ impl Progress {
             EngineEvent::PhaseStarted { id, seq, phase } => {
                 if let Some(i) = board.issues.get_mut(id) {
                     i.fixes += u32::from(*phase == PhaseKind::Fix);
-                    i.phase = Some((format!("{seq:02}-{}", phase.name()), Instant::now()));
+                    i.phase = Some(format!("{seq:02}-{}", phase.name()));
                     i.last.clear();
                 }
                 match self.live {
@@ -269,7 +269,7 @@ impl Progress {
     }
 
     /// Brings the live region up to date: a bar per issue in flight (made when it starts,
-    /// kept above the tally), then the tally.
+    /// kept above the tally; its clock restarts with each phase), then the tally.
     fn redraw(&self, live: &Live, board: &mut Board, event: &EngineEvent) {
         if matches!(event, EngineEvent::RunFinished { .. }) {
             return;
@@ -281,7 +281,8 @@ impl Progress {
                     .multi
                     .insert_before(&live.tally, ProgressBar::new_spinner());
                 bar.set_style(
-                    ProgressStyle::with_template("{spinner} {msg}").expect("a valid template"),
+                    ProgressStyle::with_template("{spinner} {prefix} {elapsed:>4}  {wide_msg}")
+                        .expect("a valid template"),
                 );
                 bar.enable_steady_tick(Duration::from_millis(250));
                 bar
@@ -290,16 +291,21 @@ impl Progress {
                 0 => String::new(),
                 n => format!(" cycle {n}"),
             };
-            let message = match &issue.phase {
-                Some((phase, since)) => format!(
-                    "{} {phase}{cycle} {:>4}s  {}",
-                    s.bold(id),
-                    since.elapsed().as_secs(),
-                    s.dim(&issue.last)
-                ),
-                None => format!("{} {}", s.bold(id), s.dim("between phases")),
-            };
-            bar.set_message(message);
+            match &issue.phase {
+                Some(phase) => {
+                    bar.set_prefix(format!("{} {phase}{cycle}", s.bold(id)));
+                    bar.set_message(s.dim(&issue.last));
+                }
+                None => {
+                    bar.set_prefix(s.bold(id).to_string());
+                    bar.set_message(s.dim("between phases"));
+                }
+            }
+            if let EngineEvent::PhaseStarted { id: started, .. } = event {
+                if started == id {
+                    bar.reset_elapsed();
+                }
+            }
         }
         live.tally.set_message(board.tally());
     }
