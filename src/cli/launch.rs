@@ -9,6 +9,7 @@ use crate::cli::exit;
 use crate::engine::{Engine, RunOptions};
 use crate::model::event::EngineEvent;
 use crate::model::naming::Scope;
+use crate::model::phase::AgentProcess;
 use crate::model::phase::PhaseKind;
 use crate::model::record::Outcome;
 use crate::report::style::Styler;
@@ -230,8 +231,11 @@ pub(super) fn launch(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    // SIGINT/SIGTERM: stop the running agent's process group, keep the worktree, exit 130.
+    // SIGINT/SIGTERM: stop every running agent's process group, keep the worktrees, exit 130.
+    // A second one kills the agents at once and exits: what is left resumes as after a crash.
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let agents: Arc<std::sync::Mutex<std::collections::BTreeMap<String, AgentProcess>>> =
+        Arc::default();
     let signals = {
         let _entered = runtime.enter();
         use tokio::signal::unix::{signal, SignalKind};
@@ -240,6 +244,8 @@ pub(super) fn launch(
             signal(SignalKind::terminate())?,
         )
     };
+    let running = agents.clone();
+    let kill_style = err_style;
     runtime.spawn(async move {
         let (mut sigint, mut sigterm) = signals;
         tokio::select! {
@@ -247,6 +253,11 @@ pub(super) fn launch(
             _ = sigterm.recv() => {},
         }
         let _ = cancel_tx.send(true);
+        tokio::select! {
+            _ = sigint.recv() => {},
+            _ = sigterm.recv() => {},
+        }
+        kill_at_once(&running, &kill_style);
     });
     let engine = Engine {
         repo_root: repo_root.clone(),
@@ -254,6 +265,7 @@ pub(super) fn launch(
         schemas,
         runner: &runner,
         reporter: Arc::new(move |e: &EngineEvent| {
+            track_agents(&agents, e);
             // The state first (the dashboard shows it), then the event log and the terminal.
             if let (Some(state), Some(dashboard)) = (recorder.on(e), &dashboard) {
                 dashboard.write(&state);
@@ -444,4 +456,42 @@ fn stop_orphaned_agents(state: &crate::model::state::RunState, err_style: &Style
             Survivors::Gone | Survivors::OtherHost => {}
         }
     }
+}
+
+/// The agents running now, by issue (for a second Ctrl-C).
+fn track_agents(
+    agents: &std::sync::Mutex<std::collections::BTreeMap<String, AgentProcess>>,
+    event: &EngineEvent,
+) {
+    let mut agents = agents.lock().unwrap_or_else(|p| p.into_inner());
+    match event {
+        EngineEvent::AgentStarted { id, agent, .. } => {
+            agents.insert(id.clone(), agent.clone());
+        }
+        EngineEvent::PhaseFinished { id, .. } => {
+            agents.remove(id);
+        }
+        _ => {}
+    }
+}
+
+/// A second interrupt: SIGKILL every running agent's process group (each still the agent
+/// recorded), and exit at once. The run state still shows the phases as running, so
+/// `orch resume` pins what they did and runs them again, as after a crash.
+fn kill_at_once(
+    agents: &std::sync::Mutex<std::collections::BTreeMap<String, AgentProcess>>,
+    err_style: &Styler,
+) -> ! {
+    let agents = agents.lock().unwrap_or_else(|p| p.into_inner());
+    for agent in agents.values() {
+        if let crate::agent::process::Survivors::Alive(_) = agent.survivors() {
+            crate::util::process::signal_group(agent.pgid, libc::SIGKILL);
+        }
+    }
+    eprintln!(
+        "{} a second interrupt: {} agent(s) killed; the worktrees and branches are kept. Continue with `orch resume`.",
+        err_style.yellow("Killed:"),
+        agents.len()
+    );
+    std::process::exit(exit::INTERRUPTED)
 }

@@ -334,3 +334,77 @@ fn ctrl_c_with_three_in_flight_interrupts_all_three_and_resume_finishes_them() {
         assert_eq!(seen.pins[id], ["dev", "dev", "review"], "{id}");
     }
 }
+
+/// Alive and not a zombie.
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        let state = s[s.rfind(')').unwrap() + 1..].split_whitespace().next();
+        state != Some("Z")
+    })
+}
+
+#[test]
+fn a_second_ctrl_c_kills_the_agents_at_once_and_resume_finishes() {
+    let marks = tempfile::tempdir().unwrap();
+    let m = marks.path().display().to_string();
+    let docs = [
+        ("a.md", issue("A-1", "M1", "")),
+        ("b.md", issue("B-1", "M1", "")),
+    ];
+    // Agents that ignore SIGTERM: the first Ctrl-C would wait out the grace period for them.
+    let mut script = serde_json::Map::new();
+    for id in ["A-1", "B-1"] {
+        script.insert(
+            format!("{id}/01-dev"),
+            json!([{"ignore_term": true}, {"run": format!("trap '' TERM; echo $$ > {m}/{id}.pid; sleep 60")}]),
+        );
+    }
+    let repo = FakeRepo::new(&docs, "", serde_json::Value::Object(script));
+    let mut child = repo
+        .command(&["run", "M1"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid_of = |id: &str| -> Option<i32> {
+        std::fs::read_to_string(marks.path().join(format!("{id}.pid")))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    };
+    wait_for("both agents at work", Duration::from_secs(30), || {
+        pid_of("A-1").is_some() && pid_of("B-1").is_some()
+    });
+    let pids = [pid_of("A-1").unwrap(), pid_of("B-1").unwrap()];
+    let first = Instant::now();
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("a second interrupt: 2 agent(s) killed"),
+        "{stderr}"
+    );
+    // Well inside the 3 s the first interrupt gives an agent to go.
+    assert!(
+        first.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        first.elapsed()
+    );
+    wait_for("the agents to be gone", Duration::from_secs(5), || {
+        pids.iter().all(|&p| !alive(p))
+    });
+
+    repo.script(json!({}));
+    let (code, out) = repo.run(&["resume"]);
+    assert_eq!(code, 0, "{out}");
+    let seen = observe(&repo);
+    for id in ["A-1", "B-1"] {
+        assert_eq!(seen.issues[id].1, "completed");
+        assert_eq!(seen.pins[id], ["dev", "dev", "review"], "{id}");
+    }
+}
