@@ -360,7 +360,7 @@ fn a_second_ctrl_c_kills_the_agents_at_once_and_resume_finishes() {
         );
     }
     let repo = FakeRepo::new(&docs, "", serde_json::Value::Object(script));
-    let mut child = repo
+    let child = repo
         .command(&["run", "M1"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
