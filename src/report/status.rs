@@ -1,6 +1,6 @@
 //! `orch status`: where a run stands, from its state — one line on the run, a row per issue
-//! (state, the phase running, cycles, the last review, commits, tokens), then the approvals
-//! it waits for.
+//! (state, the phase running and for how long, cycles, the last review, commits, tokens),
+//! then the approvals it waits for.
 
 use super::columns::lay_out;
 use super::style::Styler;
@@ -35,10 +35,17 @@ pub fn render(state: &RunState, style: &Styler) -> String {
     ];
     let mut rows = vec![header.map(str::to_owned).to_vec()];
     for issue in &state.issues {
+        // A phase in flight says for how long (for a run orch is no longer running, that
+        // is how long ago it started).
         let phase = issue
             .current_phase
             .as_ref()
-            .map(|c| format!("{:02}-{}", c.seq, c.phase.name()))
+            .map(|c| {
+                let since = crate::util::timeutil::seconds_since(&c.started_at)
+                    .map(|s| format!(" for {}", crate::util::timeutil::human_secs(s)))
+                    .unwrap_or_default();
+                format!("{:02}-{}{since}", c.seq, c.phase.name())
+            })
             .unwrap_or_else(|| "-".to_owned());
         let stats = issue.stats();
         let label = issue.status_name();

@@ -48,6 +48,41 @@ pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     (number.is_empty() && total > 0).then(|| std::time::Duration::from_secs(total))
 }
 
+/// Seconds since the epoch of a `YYYY-MM-DDTHH:MM:SSZ` timestamp (as [`now_rfc3339`] writes).
+pub fn parse_rfc3339(text: &str) -> Option<u64> {
+    let (date, time) = text.strip_suffix('Z')?.split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':').map(|p| p.parse::<u64>().ok());
+    let (h, m, s) = (t.next()??, t.next()??, t.next()??);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || s > 60 {
+        return None;
+    }
+    // Howard Hinnant's civil→days.
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + s)
+}
+
+/// Seconds from the timestamp `since` to now (0 for one in the future).
+pub fn seconds_since(since: &str) -> Option<u64> {
+    Some(now_secs().saturating_sub(parse_rfc3339(since)?))
+}
+
+/// A span of seconds as people read it: `45s`, `3m05s`, `2h07m`.
+pub fn human_secs(secs: u64) -> String {
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs / 60 % 60),
+    }
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -75,6 +110,20 @@ fn civil(secs: u64) -> (String, String) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn timestamps_read_back_as_written() {
+        for secs in [0, 86_399, 951_782_400, 1_700_000_000, 1_796_000_000, 4_102_444_800] {
+            let (date, time) = super::civil(secs);
+            assert_eq!(super::parse_rfc3339(&format!("{date}T{time}Z")), Some(secs));
+        }
+        for bad in ["2026-13-01T00:00:00Z", "2026-01-01 00:00:00", "2026-01-01T00:00Z", ""] {
+            assert_eq!(super::parse_rfc3339(bad), None, "{bad}");
+        }
+        assert_eq!(super::human_secs(59), "59s");
+        assert_eq!(super::human_secs(185), "3m05s");
+        assert_eq!(super::human_secs(7620), "2h07m");
+    }
+
     #[test]
     fn civil_dates() {
         assert_eq!(super::civil(0), ("1970-01-01".into(), "00:00:00".into()));

@@ -311,6 +311,17 @@ fn ctrl_c_with_three_in_flight_interrupts_all_three_and_resume_finishes_them() {
                 .is_ok_and(|e| e.contains("\"completed\""))
         })
     });
+    // `orch status` meanwhile shows every issue in flight with its phase and time.
+    let status = repo.command(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    for id in ["A-1", "B-1", "C-1"] {
+        assert!(
+            status.lines().any(|l| l.starts_with(id)
+                && l.contains("in_progress")
+                && l.contains("01-dev for ")),
+            "{status}"
+        );
+    }
     // SAFETY: signalling our own child.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
     let code = child.wait().unwrap().code();
