@@ -66,7 +66,9 @@ pub fn parse_rfc3339(text: &str) -> Option<u64> {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    u64::try_from(days).ok().map(|d| d * 86_400 + h * 3600 + m * 60 + s)
+    u64::try_from(days)
+        .ok()
+        .map(|d| d * 86_400 + h * 3600 + m * 60 + s)
 }
 
 /// Seconds from the timestamp `since` to now (0 for one in the future).
@@ -112,11 +114,23 @@ fn civil(secs: u64) -> (String, String) {
 mod tests {
     #[test]
     fn timestamps_read_back_as_written() {
-        for secs in [0, 86_399, 951_782_400, 1_700_000_000, 1_796_000_000, 4_102_444_800] {
+        for secs in [
+            0,
+            86_399,
+            951_782_400,
+            1_700_000_000,
+            1_796_000_000,
+            4_102_444_800,
+        ] {
             let (date, time) = super::civil(secs);
             assert_eq!(super::parse_rfc3339(&format!("{date}T{time}Z")), Some(secs));
         }
-        for bad in ["2026-13-01T00:00:00Z", "2026-01-01 00:00:00", "2026-01-01T00:00Z", ""] {
+        for bad in [
+            "2026-13-01T00:00:00Z",
+            "2026-01-01 00:00:00",
+            "2026-01-01T00:00Z",
+            "",
+        ] {
             assert_eq!(super::parse_rfc3339(bad), None, "{bad}");
         }
         assert_eq!(super::human_secs(59), "59s");

@@ -419,3 +419,73 @@ fn a_second_ctrl_c_kills_the_agents_at_once_and_resume_finishes() {
         assert_eq!(seen.pins[id], ["dev", "dev", "review"], "{id}");
     }
 }
+
+#[test]
+fn a_plan_s_tasks_run_side_by_side_and_end_as_with_one_job() {
+    // The diamond plan: SETUP (two shards, in order in its worktree) → DOCS, STORE → SHIP,
+    // whose deploy waits for an approval.
+    let run = |jobs: &str| {
+        let fake = FakeRepo::new(
+            &[],
+            "",
+            json!({
+                "DOCS/03-fix": [{"run": "echo reviewed >> work/DOCS.txt && git commit -qam 'docs: reviewed'"},
+                                {"message": work("pass")}],
+                "DOCS/01-dev": [{"sleep": 0.5}, {"run": "mkdir -p work && echo DOCS >> work/DOCS.txt && git add work && git commit -qm docs"}, {"message": work("pass")}],
+                "STORE/01-dev": [{"sleep": 0.5}, {"run": "mkdir -p work && echo STORE >> work/STORE.txt && git add work && git commit -qm store"}, {"message": work("pass")}],
+            }),
+        );
+        fake.add_plan("diamond");
+        let markers = tempfile::tempdir().unwrap();
+        let out = fake
+            .command(&["run", "--file", "orchestrator.yml", "--jobs", jobs])
+            .env("ORCH_TEST_MARKER_DIR", markers.path())
+            .env("ORCH_FAKE_LIVES", lives_path(&fake))
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(100),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (fake, markers)
+    };
+    let (one, _m1) = run("1");
+    let (three, _m3) = run("3");
+    assert_eq!(most_alive(&lives_path(&one)), 1);
+    assert_eq!(
+        most_alive(&lives_path(&three)),
+        2,
+        "DOCS and STORE side by side"
+    );
+    // Each task's phases are the same, and SETUP's shards stay in order.
+    let by_task = |fake: &FakeRepo| {
+        let mut keys = fake.keys();
+        keys.sort();
+        keys
+    };
+    assert_eq!(by_task(&one), by_task(&three));
+    let keys = three.keys();
+    let at = |k: &str| keys.iter().position(|x| x == k).unwrap();
+    assert!(at("SETUP/01-dev") < at("SETUP/02-dev"));
+    assert!(at("SETUP/03-review") < at("DOCS/01-dev").min(at("STORE/01-dev")));
+    assert!(at("DOCS/04-review").max(at("STORE/02-review")) < at("SHIP/01-dev"));
+    for task in ["SETUP", "DOCS", "STORE", "SHIP"] {
+        let (a, b) = (
+            one.summary_in("diamond", task),
+            three.summary_in("diamond", task),
+        );
+        assert_eq!(a["outcome"], b["outcome"], "{task}");
+        assert_eq!(a["cycles"], b["cycles"], "{task}");
+        assert_eq!(a["awaiting"], b["awaiting"], "{task}");
+    }
+    let tree = |fake: &FakeRepo, r: &str| fake.env.git(&["rev-parse", &format!("{r}^{{tree}}")]);
+    for task in ["SETUP", "DOCS", "STORE", "SHIP"] {
+        let branch = one.summary_in("diamond", task)["branch"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(tree(&one, &branch), tree(&three, &branch), "{task}");
+    }
+}
