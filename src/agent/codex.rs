@@ -76,12 +76,7 @@ impl Runner for CodexRunner {
             outcome.result = Err(f);
         }
         // Redact stderr after the fact (it was written straight to disk by the child).
-        if let Ok(text) = std::fs::read_to_string(&stderr_path) {
-            let clean = redact(&text);
-            if clean != text {
-                let _ = std::fs::write(&stderr_path, clean);
-            }
-        }
+        crate::util::redact::redact_file(&stderr_path);
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         outcome
     }

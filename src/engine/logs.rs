@@ -40,25 +40,14 @@ pub(super) fn append_guard_lines(
     phase_dir: &Path,
     lines: &[serde_json::Value],
 ) -> Result<(), EngineError> {
-    use std::io::Write;
     let path = phase_dir.join(layout::GUARD_LOG);
-    let write_error = |source| {
+    crate::util::fsutil::append_json_lines(&path, lines).map_err(|source| {
         EngineError::Io(crate::util::fsutil::IoError {
             action: "write",
-            path: path.clone(),
+            path,
             source,
         })
-    };
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(&path)
-        .map_err(write_error)?;
-    for line in lines {
-        let text = format!("{}\n", redact(&line.to_string()));
-        file.write_all(text.as_bytes()).map_err(write_error)?;
-    }
-    Ok(())
+    })
 }
 
 /// A recorded phase's valid result, if it has one.

@@ -47,7 +47,8 @@ impl CommandResult {
     }
 }
 
-/// Runs `command` with `sh -c` in `dir`, output to `log` (created, parents too).
+/// Runs `command` with `sh -c` in `dir`, output to `log` (created, parents too; redacted
+/// once the command ends).
 pub async fn run_shell(
     command: &str,
     dir: &Path,
@@ -106,6 +107,8 @@ pub async fn run_shell(
             crate::util::process::kill_group(pgid, &mut child).await;
         }
     }
+    // The command wrote its output straight to the log: redacted now that it has ended.
+    crate::util::redact::redact_file(log);
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
 }
@@ -119,6 +122,24 @@ mod tests {
             .enable_all()
             .build()
             .unwrap()
+    }
+
+    #[test]
+    fn the_log_is_redacted_once_the_command_ends() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("x.log");
+        let r = rt().block_on(run_shell(
+            "echo key sk-proj-abcdefghijklmnopqrstuvwx; echo fine >&2",
+            dir.path(),
+            &log,
+            Duration::from_secs(10),
+            None,
+        ));
+        assert_eq!(r.status, Some(0));
+        assert_eq!(
+            std::fs::read_to_string(&log).unwrap(),
+            "key [REDACTED]\nfine\n"
+        );
     }
 
     #[test]

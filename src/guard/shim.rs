@@ -289,16 +289,8 @@ fn forward(bin: &Path, args: &[String], ctx: &ShimContext) -> i32 {
 }
 
 fn append(path: &Path, entry: &serde_json::Value) {
-    use std::io::Write;
-    if let Ok(mut f) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-    {
-        // One write per line: shims run concurrently and O_APPEND keeps single writes whole.
-        let line = format!("{}\n", crate::util::redact::redact(&entry.to_string()));
-        let _ = f.write_all(line.as_bytes());
-    }
+    // Shims run concurrently: one write per line keeps each whole.
+    let _ = crate::util::fsutil::append_json_lines(path, [entry]);
 }
 
 fn write_stderr(text: &str) -> std::io::Result<()> {

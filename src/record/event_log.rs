@@ -175,11 +175,14 @@ impl EventLog {
         };
         let Some(f) = file.as_mut() else { return };
         let ts = crate::util::timeutil::now_rfc3339();
-        for mut line in lines {
-            line["ts"] = ts.clone().into();
-            let text = format!("{}\n", crate::util::redact::redact(&line.to_string()));
-            let _ = f.write_all(text.as_bytes());
-        }
+        let lines: Vec<serde_json::Value> = lines
+            .into_iter()
+            .map(|mut line| {
+                line["ts"] = ts.clone().into();
+                line
+            })
+            .collect();
+        let _ = crate::util::fsutil::write_json_lines(f, &lines);
         let _ = f.flush();
     }
 }

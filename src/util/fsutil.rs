@@ -118,6 +118,31 @@ pub fn tail(path: &Path, max_bytes: u64) -> String {
     String::from_utf8_lossy(&read().unwrap_or_default()).into_owned()
 }
 
+/// Writes each JSON value as one redacted line, in one write each: under `O_APPEND`, lines
+/// from writers in other processes (the guard's shims) never interleave within a line.
+pub fn write_json_lines<'v>(
+    out: &mut impl std::io::Write,
+    lines: impl IntoIterator<Item = &'v serde_json::Value>,
+) -> std::io::Result<()> {
+    for line in lines {
+        let text = format!("{}\n", crate::util::redact::redact(&line.to_string()));
+        out.write_all(text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Appends JSON lines to the file at `path` (created if need be), as [`write_json_lines`].
+pub fn append_json_lines<'v>(
+    path: &Path,
+    lines: impl IntoIterator<Item = &'v serde_json::Value>,
+) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    write_json_lines(&mut file, lines)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

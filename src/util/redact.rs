@@ -15,6 +15,21 @@ pub fn redact(text: &str) -> String {
     key_shapes().replace_all(&out, "[REDACTED]").into_owned()
 }
 
+/// Redacts a file a child process wrote straight to disk (a log), in place: replaced whole
+/// (temp file, rename) when it held a secret, left alone otherwise. Not text, or gone: left
+/// alone, as nothing orch could show of it would be read as text either.
+pub fn redact_file(path: &std::path::Path) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let clean = redact(&text);
+    if clean != text {
+        if let Err(e) = crate::util::fsutil::write_atomically(path, clean.as_bytes()) {
+            tracing::warn!("cannot redact {}: {e}", path.display());
+        }
+    }
+}
+
 fn secret_env() -> &'static Vec<(String, String)> {
     static ENV: OnceLock<Vec<(String, String)>> = OnceLock::new();
     ENV.get_or_init(|| {

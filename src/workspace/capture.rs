@@ -179,7 +179,8 @@ pub fn finish(
     let uncommitted = match worktree.uncommitted_diff()? {
         Some((patch, stat)) => {
             let path = phase_dir.join(UNCOMMITTED_PATCH);
-            write_atomic(&path, patch.as_bytes())?;
+            // A record to read (the rescue ref keeps the work itself): secrets redacted.
+            write_atomic(&path, crate::util::redact::redact(&patch).as_bytes())?;
             Some(Uncommitted {
                 files: stat.files,
                 patch_file: UNCOMMITTED_PATCH.to_owned(),
@@ -202,8 +203,12 @@ pub fn finish(
         worktrees_added,
         worktrees_removed,
     };
-    let json = serde_json::to_vec_pretty(&range).expect("range serialises");
-    write_atomic(&phase_dir.join(RANGE_FILE), &json)?;
+    // Commit subjects and paths are the agent's text: secrets redacted (never JSON syntax).
+    let json = serde_json::to_string_pretty(&range).expect("range serialises");
+    write_atomic(
+        &phase_dir.join(RANGE_FILE),
+        crate::util::redact::redact(&json).as_bytes(),
+    )?;
     Ok(range)
 }
 
