@@ -3,7 +3,6 @@
 
 use super::{hinted, GlobalArgs, Workspace};
 use crate::cli::exit;
-use crate::model::naming::Scope;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,10 +39,16 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     // The plan the approval is for, when known: a typo in a task or gate name must not
     // record an approval that covers nothing (and leave the real gate closed).
     let (milestone, plan) = match (&args.milestone, &args.file) {
+        // Read as every command reads a milestone name (orch.toml's project, a leading id):
+        // among the recorded runs, else in the docs (an approval given before the first run).
         (Some(m), _) => {
-            let scope = match (m.split_once('/'), &args.project) {
-                (Some((p, m)), _) => Scope::new(Some(p), m),
-                (None, project) => Scope::new(project.as_deref(), m),
+            let project = args.project.as_deref();
+            let scope = match super::latest_state(&ws, &repo, Some(m), project, "orch approve") {
+                Ok(state) => state.scope(),
+                Err(_) => {
+                    let set = ws.load_docs()?;
+                    super::select_scope(&ws, m, project, &set.scopes(), "orch approve")?
+                }
             };
             (scope, None)
         }

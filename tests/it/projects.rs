@@ -528,4 +528,15 @@ fn approvals_are_kept_per_project_milestone() {
         beacon.contains("\"tag\"") && !beacon.contains("\"deploy\""),
         "{beacon}"
     );
+    // A name is read as every command reads it, before any run: orch.toml's project and a
+    // milestone's leading id (`M3` for `M3-core-engine`).
+    repo.env.write(
+        "orch.toml",
+        "worktree_root = \"../wt\"\nproject = \"cosmos\"\n",
+    );
+    repo.env
+        .orch_ok(&["approve", "deploy", "--milestone", "M3"]);
+    let cosmos = std::fs::read_to_string(approvals.join("cosmos/M3-core-engine.json")).unwrap();
+    assert!(cosmos.contains("\"deploy\""), "{cosmos}");
+    assert!(!approvals.join("M3.json").exists() && !approvals.join("cosmos/M3.json").exists());
 }
