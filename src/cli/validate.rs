@@ -31,7 +31,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, args.docs.as_deref())?;
     let set = ws.load_docs()?;
     let rules = super::state_rules(&ws, &[])?;
-    let (mut found, what) = match &args.milestone {
+    let (mut found, what, selected) = match &args.milestone {
         Some(text) => {
             let scope = super::select_scope(
                 &ws,
@@ -46,7 +46,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                     Ok(plan) => plan.warnings,
                     Err(found) => found,
                 };
-            (found, format!("milestone {scope}"))
+            (found, format!("milestone {scope}"), Some(scope))
         }
         None => {
             if let Some(p) = &args.project {
@@ -62,7 +62,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 Some(p) => format!("project {p}"),
                 None => "issue docs".to_owned(),
             };
-            (found, what)
+            (found, what, None)
         }
     };
     if args.strict {
@@ -71,15 +71,21 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         }
     }
     let valid = !found.iter().any(|p| p.is_error());
+    // What the counts are of: the milestone validated, else the project, else the tree.
+    let counted =
+        |project: &Option<String>, scope: Option<crate::model::naming::Scope>| match &selected {
+            Some(selected) => scope.as_ref() == Some(selected),
+            None => args.project.is_none() || project == &args.project,
+        };
     let in_scope: Vec<&crate::input::docs::IssueDoc> = set
         .docs
         .iter()
-        .filter(|d| args.project.is_none() || d.project == args.project)
+        .filter(|d| counted(&d.project, d.scope()))
         .collect();
     let scopes: Vec<String> = set
         .scopes()
-        .iter()
-        .filter(|s| args.project.is_none() || s.project == args.project)
+        .into_iter()
+        .filter(|s| counted(&s.project, Some(s.clone())))
         .map(|s| s.to_string())
         .collect();
     if args.json {

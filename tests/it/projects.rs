@@ -190,7 +190,21 @@ fn validate_checks_everything_or_one_project() {
         "{}",
         stderr_of(&out)
     );
-    repo.env.orch_ok(&["validate", "beacon/M1"]);
+    // The counts are the milestone's.
+    let out = repo.env.orch_ok(&["validate", "beacon/M1"]);
+    let beacon_m1 = std::fs::read_dir(repo.env.repo.join("docs/projects/beacon/issues"))
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            std::fs::read_to_string(e.path()).is_ok_and(|t| t.contains("\nmilestone: M1\n"))
+        })
+        .count();
+    assert!(
+        String::from_utf8_lossy(&out.stdout)
+            .starts_with(&format!("{beacon_m1} issue docs in 1 milestone are valid")),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let out = repo
         .env
         .orch()
