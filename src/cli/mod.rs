@@ -233,6 +233,12 @@ impl Workspace {
         Ok(crate::git::Repo::open(root)?)
     }
 
+    /// The main checkout's root, also from a linked worktree: what worktree paths, logs and
+    /// plans are relative to, for every command alike.
+    fn main_root(&self) -> anyhow::Result<PathBuf> {
+        Ok(self.git()?.main_root())
+    }
+
     fn load_docs(&self) -> anyhow::Result<crate::input::docs::DocSet> {
         crate::input::docs::load(&self.docs_base, self.config.docs_glob()).map_err(|e| {
             let hint = match &e {
@@ -383,7 +389,7 @@ fn plan_file_plan(
     file: Option<&Path>,
 ) -> anyhow::Result<crate::model::plan::Plan> {
     let path = plan_file_path(global, ws, file)?;
-    let root = ws.repo_root.clone().unwrap_or_default();
+    let root = ws.main_root()?;
     let plan = crate::input::planfile::load(&path)
         .and_then(|plan| crate::input::planfile::to_plan(&plan, &ws.config, &root, None))
         .map_err(|found| {

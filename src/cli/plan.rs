@@ -1,7 +1,7 @@
 //! `orch plan <MILESTONE>` / `orch plan --file orchestrator.yml`: what a run would do, in
 //! order, before anything runs; `orch plan validate [--file F]`: every problem of a plan file.
 
-use super::{hinted, GlobalArgs, Workspace};
+use super::{GlobalArgs, Workspace};
 use crate::cli::exit;
 use crate::report::style::Styler;
 use crate::report::{diagram, problems, table};
@@ -69,12 +69,8 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         return validate(global, v);
     }
     let ws = Workspace::open(global, args.docs.as_deref())?;
-    let Some(repo_root) = ws.repo_root.clone() else {
-        return Err(hinted(
-            "not inside a git repository: branches and worktrees need one",
-            "run orch inside your repository, or pass -C <repo>",
-        ));
-    };
+    // Branches and worktrees need a repository; their paths are the main checkout's.
+    let repo_root = ws.main_root()?;
     let err_style = Styler::stderr(global.color);
     let plan = if let Some(file) = &args.file {
         let path = super::plan_file_path(global, &ws, Some(file))?;

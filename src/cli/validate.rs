@@ -40,7 +40,11 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 &set.scopes(),
                 "orch validate",
             )?;
-            let root = ws.repo_root.clone().unwrap_or_default();
+            // Only the plan's worktree paths depend on it, and validate shows none: docs
+            // outside a repository validate too.
+            let root = ws
+                .main_root()
+                .unwrap_or_else(|_| ws.repo_root.clone().unwrap_or_default());
             let found =
                 match crate::input::docs::plan::build(&set, &scope, &ws.config, &root, &rules) {
                     Ok(plan) => plan.warnings,

@@ -316,3 +316,42 @@ fn docs_flag_and_docs_glob_choose_where_docs_are() {
         .success()
         .stdout(predicates::str::contains("T-1"));
 }
+
+#[test]
+fn a_linked_worktree_plans_the_main_checkout_s_paths() {
+    // A relative worktree_root is the main checkout's, wherever orch is run from.
+    let env = TestEnv::with_sample_docs();
+    env.write("orch.toml", "worktree_root = \"../wt\"\n");
+    env.git(&["add", "."]);
+    env.git(&["commit", "-q", "-m", "docs"]);
+    // Deeper than the main checkout, so `../wt` from it would be another directory.
+    let linked = env.root().join("nested/linked");
+    env.git(&["worktree", "add", "-q", linked.to_str().unwrap()]);
+    let worktrees = |dir: &std::path::Path| -> Vec<String> {
+        let out = env
+            .orch()
+            .arg("-C")
+            .arg(dir)
+            .args(["plan", "ledger-api/M1", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        json["issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["worktree"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let from_main = worktrees(&env.repo);
+    assert_eq!(worktrees(&linked), from_main);
+    assert!(
+        from_main[0].starts_with(&env.root().join("wt").display().to_string()),
+        "{from_main:?}"
+    );
+}
