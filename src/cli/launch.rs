@@ -117,11 +117,9 @@ pub(super) fn launch(
     if args.dry_run {
         let report = crate::workspace::verify_clean::verify_clean(&repo, &ws.config)?;
         let start = if report.clean {
-            Ok((
-                crate::workspace::verify_clean::start_branch(&repo, &ws.config)
-                    .unwrap_or_else(|| "HEAD".into()),
-                repo.resolve_commit("HEAD")?,
-            ))
+            // What the run itself would start from.
+            let (base, branch) = crate::workspace::verify_clean::run_start(&repo, &ws.config)?;
+            Ok((branch, base))
         } else {
             Err(report.problems.len())
         };

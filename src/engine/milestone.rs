@@ -236,12 +236,7 @@ impl<R: Runner> Engine<'_, R> {
             if !report.clean {
                 return Err(EngineError::NotClean(report.problems.len(), report));
             }
-            let base = repo.resolve_commit("HEAD")?;
-            let head = repo.head()?.branch;
-            let trunk = crate::workspace::verify_clean::start_branch(repo, &config)
-                .or(head)
-                .unwrap_or_else(|| "main".to_owned());
-            Ok((base, trunk))
+            Ok(crate::workspace::verify_clean::run_start(repo, &config)?)
         })
         .await
     }

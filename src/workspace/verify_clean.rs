@@ -43,6 +43,18 @@ pub fn start_branch(repo: &Repo, config: &Config) -> Option<String> {
     config.base.clone().or_else(|| trunk(repo, config))
 }
 
+/// Where a run's issues start when nothing of the run comes before them: HEAD's commit, and
+/// the branch they stack on — [`start_branch`], else the branch HEAD is on, else `main`. The
+/// run and its dry run both ask here.
+pub fn run_start(repo: &Repo, config: &Config) -> Result<(String, String), GitError> {
+    let base = repo.resolve_commit("HEAD")?;
+    let branch = match start_branch(repo, config) {
+        Some(b) => b,
+        None => repo.head()?.branch.unwrap_or_else(|| "main".to_owned()),
+    };
+    Ok((base, branch))
+}
+
 /// The trunk branch: `trunk` from config, else `main`, else `master` (if they exist).
 pub fn trunk(repo: &Repo, config: &Config) -> Option<String> {
     if let Some(t) = &config.trunk {
