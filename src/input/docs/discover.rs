@@ -288,7 +288,9 @@ fn parse_all(
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            // A reader that panicked would leave the results out of step with the paths:
+            // its panic goes on, here.
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
 }
