@@ -158,6 +158,32 @@ pub fn pointer_segments(pointer: &str) -> Vec<String> {
 
 /// Deeper nesting is refused (a plan needs a handful of levels; the tree is recursive).
 pub const MAX_DEPTH: usize = 128;
+/// The most nodes a plan file may expand to, its aliases' copies counted: a few aliases of
+/// aliases (the "billion laughs") cannot make a small file fill memory.
+pub const MAX_NODES: usize = 1_000_000;
+
+/// Nodes in `node`, counting no further than `limit`.
+fn node_count(node: &Node, limit: usize) -> usize {
+    let mut count = 1;
+    let mut pending: Vec<&Node> = vec![node];
+    while let Some(n) = pending.pop() {
+        if count > limit {
+            break;
+        }
+        match &n.value {
+            Value::Seq(items) => {
+                count += items.len();
+                pending.extend(items);
+            }
+            Value::Map(entries) => {
+                count += entries.len();
+                pending.extend(entries.iter().map(|(_, v)| v));
+            }
+            _ => {}
+        }
+    }
+    count
+}
 
 enum Frame {
     Seq {
@@ -181,6 +207,7 @@ pub fn parse(text: &str) -> Result<(Node, Vec<Flaw>), SyntaxError> {
     let mut flaws = Vec::new();
     let mut root: Option<Node> = None;
     let mut documents = 0;
+    let mut nodes = 0usize;
     while let Some(event) = parser.next_event() {
         let (event, span) = event.map_err(|e| syntax_error(&e))?;
         let pos = Pos::from_marker(&span.start);
@@ -204,13 +231,24 @@ pub fn parse(text: &str) -> Result<(Node, Vec<Flaw>), SyntaxError> {
             }
             Event::Nothing | Event::StreamStart | Event::DocumentEnd => None,
             Event::Alias(id) => match anchors.get(&id) {
-                Some(node) => Some((
-                    Node {
-                        value: node.value.clone(),
-                        pos,
-                    },
-                    0,
-                )),
+                Some(node) => {
+                    nodes += node_count(node, MAX_NODES);
+                    if nodes > MAX_NODES {
+                        return Err(SyntaxError {
+                            pos,
+                            message: format!(
+                                "aliases expand this file past {MAX_NODES} nodes; write it out instead"
+                            ),
+                        });
+                    }
+                    Some((
+                        Node {
+                            value: node.value.clone(),
+                            pos,
+                        },
+                        0,
+                    ))
+                }
                 None => {
                     return Err(SyntaxError {
                         pos,
@@ -410,6 +448,22 @@ mod tests {
         assert_eq!(task.entry("id").unwrap().1.pos, at(7, 9));
         assert_eq!(root.pointer("/tasks/0/deps/1").unwrap().pos, at(8, 15));
         assert_eq!(root.pointer("/version").unwrap().value, Value::Int(1));
+    }
+
+    #[test]
+    fn aliases_of_aliases_cannot_expand_without_bound() {
+        // Nine levels of ten aliases each: 10^9 nodes from a 400-byte file.
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("past 1000000 nodes"), "{}", e.message);
+        assert_eq!(e.pos.line, 6, "the first alias past the budget");
+        // A few aliases are fine.
+        let (root, _) = parse("base: &b {x: 1}\none: *b\ntwo: *b\n").unwrap();
+        assert_eq!(root.pointer("/two/x").unwrap().value, Value::Int(1));
     }
 
     #[test]
