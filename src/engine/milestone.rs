@@ -14,7 +14,7 @@ use crate::gates::approval::Approval;
 use crate::model::event::EngineEvent;
 use crate::model::layout;
 use crate::model::plan::{Plan, PlannedIssue, APPLY_PATCH};
-use crate::model::record::{IssueSummary, Outcome, RunSummary};
+use crate::model::record::{IssueSummary, Outcome, RunSummary, SkipKind};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -302,8 +302,12 @@ fn held(
         reason: Some(reason),
         ..IssueSummary::new(issue, outcome, issue_dir)
     };
+    let skipped = |kind, reason| IssueSummary {
+        skip: Some(kind),
+        ..ended(Outcome::Skipped, reason)
+    };
     if let Some(reason) = &issue.skip_reason {
-        return Some(ended(Outcome::Skipped, reason.clone()));
+        return Some(skipped(SkipKind::State, reason.clone()));
     }
     if !blocked_on.is_empty() {
         let why: Vec<String> = blocked_on
@@ -314,7 +318,7 @@ fn held(
             })
             .collect();
         let reason = format!("depends on {} which did not pass", why.join(", "));
-        return Some(ended(Outcome::Skipped, reason));
+        return Some(skipped(SkipKind::Dependency, reason));
     }
     let approved = crate::gates::approval::covering(approvals, APPLY_PATCH, &issue.id).is_some();
     if issue.spec.gated(APPLY_PATCH) && !approved {

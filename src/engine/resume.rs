@@ -73,12 +73,9 @@ pub(super) fn decide(prior: Option<&IssueState>, retry: bool, max_review_cycles:
 
 /// An ended loop that a resume runs again without being asked.
 fn reopens(summary: &IssueSummary) -> bool {
-    let dependency_skip = summary.outcome == Outcome::Skipped
-        && summary
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.starts_with("depends on"));
-    dependency_skip || summary.outcome == Outcome::Interrupted || summary.awaits_approval()
+    summary.skip_kind() == Some(crate::model::record::SkipKind::Dependency)
+        || summary.outcome == Outcome::Interrupted
+        || summary.awaits_approval()
 }
 
 /// The phases a resumed loop counts: a phase interrupted mid-way has no result, and a
@@ -143,6 +140,7 @@ mod tests {
             deferred: Vec::new(),
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
+            skip: None,
         }
     }
 
@@ -278,12 +276,30 @@ mod tests {
             ),
             (
                 "skipped for a dependency reopens",
+                Some(state(Some(IssueSummary {
+                    skip: Some(crate::model::record::SkipKind::Dependency),
+                    ..summary(Outcome::Skipped, "B did not pass")
+                }))),
+                false,
+                "run phases=2 superseded=[] extra=0",
+            ),
+            (
+                "skipped for a dependency, recorded before the kind was, reopens",
                 Some(state(Some(summary(
                     Outcome::Skipped,
                     "depends on B (failed) which did not pass",
                 )))),
                 false,
                 "run phases=2 superseded=[] extra=0",
+            ),
+            (
+                "skipped by its state stays",
+                Some(state(Some(IssueSummary {
+                    skip: Some(crate::model::record::SkipKind::State),
+                    ..summary(Outcome::Skipped, "depends on nothing: state is `future`")
+                }))),
+                false,
+                "keep skipped",
             ),
             (
                 "skipped by its docs stays",

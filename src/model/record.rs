@@ -147,12 +147,43 @@ pub struct IssueSummary {
     /// Draft pull requests the dev and fix phases submitted (their `draftPrs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub draft_prs: Vec<String>,
+    /// Why a skipped issue did not run (see [`IssueSummary::skip_kind`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skip: Option<SkipKind>,
+}
+
+/// Why an issue was skipped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipKind {
+    /// Its docs' state says so (done-like, or not ready): the user's choice, not a failure.
+    State,
+    /// A dependency did not pass: a resume looks again once it has.
+    Dependency,
 }
 
 impl IssueSummary {
     /// Blocked on an approval (not on a review or a failure): a resume looks again.
     pub fn awaits_approval(&self) -> bool {
         self.outcome == Outcome::Blocked && !self.awaiting.is_empty()
+    }
+
+    /// Why a skipped issue did not run; summaries written before the kind was recorded
+    /// tell it by their reason's words.
+    pub fn skip_kind(&self) -> Option<SkipKind> {
+        if self.outcome != Outcome::Skipped {
+            return None;
+        }
+        self.skip.or_else(|| {
+            let reason = self.reason.as_deref().unwrap_or_default();
+            if reason.starts_with("state is") {
+                Some(SkipKind::State)
+            } else if reason.starts_with("depends on") {
+                Some(SkipKind::Dependency)
+            } else {
+                None
+            }
+        })
     }
 }
 
@@ -168,15 +199,11 @@ pub struct RunSummary {
 }
 
 impl RunSummary {
-    /// Every issue that ran completed (skips of done issues do not count against it).
+    /// Every issue that ran completed (issues their docs' state skips do not count against it).
     pub fn all_passed(&self) -> bool {
         self.issues.iter().all(|i| {
             i.outcome == Outcome::Completed
-                || (i.outcome == Outcome::Skipped
-                    && i.phases.is_empty()
-                    && i.reason
-                        .as_deref()
-                        .is_some_and(|r| r.starts_with("state is")))
+                || (i.skip_kind() == Some(SkipKind::State) && i.phases.is_empty())
         })
     }
 }
@@ -204,6 +231,7 @@ impl IssueSummary {
             deferred: Vec::new(),
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
+            skip: None,
         }
     }
 }
