@@ -37,10 +37,6 @@ pub struct DocSet {
 }
 
 impl DocSet {
-    pub fn has_errors(&self) -> bool {
-        !self.broken.is_empty()
-    }
-
     /// Every problem of every broken doc, sorted by file and line.
     pub fn problems(&self) -> Vec<Problem> {
         let mut all: Vec<Problem> = self

@@ -30,7 +30,6 @@ pub struct Ordered<'a> {
 /// The milestone's issues in execution order, with warnings about their docs.
 #[derive(Debug)]
 pub struct MilestoneOrder<'a> {
-    pub scope: Scope,
     pub issues: Vec<Ordered<'a>>,
     pub warnings: Vec<Problem>,
 }
@@ -164,7 +163,6 @@ pub fn order_milestone<'a>(
         })
         .collect();
     Ok(MilestoneOrder {
-        scope: scope.clone(),
         issues,
         warnings,
     })
