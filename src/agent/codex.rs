@@ -128,8 +128,24 @@ impl CodexRunner {
         let crash_point = format!("mid-{}", req.kind.name());
         let mut items_done = 0usize;
 
+        let stall = req.stall_timeout;
+        let mut last_event: Option<String> = None;
         let read_all = async {
-            while let Ok(Some(line)) = lines.next_line().await {
+            loop {
+                let next = match stall {
+                    Some(limit) => match tokio::time::timeout(limit, lines.next_line()).await {
+                        Ok(next) => next,
+                        Err(_) => {
+                            return Err(PhaseFailure::Stalled {
+                                seconds: limit.as_secs(),
+                                last_event: last_event.clone(),
+                            })
+                        }
+                    },
+                    None => lines.next_line().await,
+                };
+                let Ok(Some(line)) = next else { break };
+                last_event = Some(describe(&line));
                 let _ = events_file.write_all(redact(&line).as_bytes()).await;
                 let _ = events_file.write_all(b"\n").await;
                 if let Some(event) = events::parse(&line) {
@@ -143,12 +159,12 @@ impl CodexRunner {
                     state.apply(event, req);
                 }
             }
-            child.wait().await
+            Ok(child.wait().await)
         };
         let cancel = cancelled(req.cancel.clone());
         let stop = tokio::select! {
             r = tokio::time::timeout(req.timeout, read_all) => match r {
-                Ok(status) => Ok(status),
+                Ok(read) => read,
                 Err(_) => Err(PhaseFailure::Timeout { seconds: req.timeout.as_secs() }),
             },
             _ = cancel => Err(PhaseFailure::Interrupted),
@@ -245,4 +261,20 @@ fn report(item: &Item, req: &PhaseRequest) {
         }
         _ => {}
     }
+}
+
+/// One event line, short, for a stalled phase's failure: its type (and its item's type and
+/// command, when it has them), redacted.
+fn describe(line: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+        return redact(&line.chars().take(120).collect::<String>());
+    };
+    let kind = v["type"].as_str().unwrap_or("an event");
+    let item = &v["item"];
+    let text = match (item["type"].as_str(), item["command"].as_str()) {
+        (Some(t), Some(c)) => format!("{kind} {t} `{c}`"),
+        (Some(t), None) => format!("{kind} {t}"),
+        _ => kind.to_owned(),
+    };
+    redact(&text.chars().take(160).collect::<String>())
 }

@@ -38,6 +38,9 @@ pub struct PhaseRequest {
     /// What the result must be (its schema, and the issue, branch and worktree it is about).
     pub expect: Arc<crate::agent::contract::Expected>,
     pub timeout: Duration,
+    /// How long the agent's event stream may stay silent before the phase is stopped as
+    /// stalled (`None`: never).
+    pub stall_timeout: Option<Duration>,
     /// A session to continue instead of starting a new one.
     pub resume: Option<String>,
     /// Where `events.jsonl` and `stderr.log` go.

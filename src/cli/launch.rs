@@ -139,6 +139,7 @@ pub(super) fn launch(
             writable_dirs: vec![repo.common_dir()],
             schema_path: PathBuf::from("<phase log dir>/schema.json"),
             timeout: ws.config.phase_timeout(),
+            stall_timeout: ws.config.stall_timeout(),
             resume: None,
             log_dir: PathBuf::new(),
             activity: None,
@@ -202,11 +203,22 @@ pub(super) fn launch(
     if let Some(state) = &resume {
         stop_orphaned_agents(state, &err_style);
     }
-    let reporter = crate::report::progress::Progress::new(
+    let reporter = Arc::new(crate::report::progress::Progress::new(
         Styler::stderr(global.color),
         std::io::stderr().is_terminal(),
         Box::new(std::io::stderr()),
-    );
+    ));
+    if reporter.is_live() {
+        // The live region's clocks go on between events, until the run lets go of it.
+        let progress = Arc::downgrade(&reporter);
+        std::thread::spawn(move || loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            match progress.upgrade() {
+                Some(p) => p.tick(),
+                None => break,
+            }
+        });
+    }
     let dashboard =
         ws.config
             .dashboard_path(&repo_root)

@@ -246,6 +246,7 @@ impl<R: Runner> Engine<'_, R> {
             writable_dirs: vec![ctx.common_dir.to_owned()],
             schema_path,
             timeout: ctx.timeout,
+            stall_timeout: self.config.stall_timeout(),
             resume,
             log_dir: dir.to_owned(),
             cancel: self.cancel.clone(),

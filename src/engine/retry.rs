@@ -1,6 +1,7 @@
 //! The agent's transient failures (rate limits, dropped connections, overloaded servers; see
 //! [`PhaseFailure::transient_reason`]): the phase is tried again after a doubling backoff,
-//! each failed attempt's logs kept beside the phase's.
+//! each failed attempt's logs kept beside the phase's. A stalled agent (silent past
+//! `stall_timeout`) is tried again at once, `stall_retries` times.
 
 use super::phase::PhaseContext;
 use super::Engine;
@@ -19,15 +20,26 @@ impl<R: Runner> Engine<'_, R> {
         request: &PhaseRequest,
     ) -> crate::agent::PhaseOutcome {
         let (attempts, backoff) = self.config.retry();
-        let mut attempt = 1;
+        let stall_retries = self.config.stall_retries();
+        let (mut attempt, mut stalls) = (1, 0);
         loop {
             let outcome = self.runner.run(request).await;
             let Err(failure) = &outcome.result else {
                 return outcome;
             };
-            let tail = crate::util::fsutil::tail(&outcome.stderr_path, 4096);
-            let reason = failure.transient_reason(&tail);
-            let Some(reason) = reason.filter(|_| attempt < attempts) else {
+            // A stall has its own allowance, and is tried again at once: nothing suggests
+            // a server to wait for.
+            let stalled = matches!(failure, PhaseFailure::Stalled { .. });
+            let reason = if stalled {
+                stalls += 1;
+                (stalls <= stall_retries).then(|| format!("{failure}; trying again"))
+            } else {
+                let tail = crate::util::fsutil::tail(&outcome.stderr_path, 4096);
+                failure
+                    .transient_reason(&tail)
+                    .filter(|_| attempt - stalls < attempts)
+            };
+            let Some(reason) = reason else {
                 return outcome;
             };
             for path in [&outcome.events_path, &outcome.stderr_path] {
@@ -37,9 +49,13 @@ impl<R: Runner> Engine<'_, R> {
                 ));
                 let _ = std::fs::rename(path, kept);
             }
-            let delay = backoff
-                .saturating_mul(1 << (attempt - 1).min(10))
-                .min(std::time::Duration::from_secs(300));
+            let delay = if stalled {
+                std::time::Duration::ZERO
+            } else {
+                backoff
+                    .saturating_mul(1 << (attempt - 1 - stalls).min(10))
+                    .min(std::time::Duration::from_secs(300))
+            };
             (self.reporter)(&EngineEvent::PhaseRetry {
                 id: ctx.issue.id.clone(),
                 seq: ctx.seq,

@@ -39,6 +39,11 @@ pub struct Config {
     /// How long one phase may run before its process group is killed: seconds, or a number
     /// with `s`, `m` or `h` (default `30m`).
     pub phase_timeout: Option<toml::Value>,
+    /// How long an agent may say nothing (no event at all) before its phase is stopped as
+    /// stalled: a duration as `phase_timeout`, or 0 for never (default `10m`).
+    pub stall_timeout: Option<toml::Value>,
+    /// How often a stalled phase is tried again (default 1; 0: a stall fails the phase).
+    pub stall_retries: Option<u32>,
     /// Whether runs keep a TASKS.md dashboard (default true).
     pub dashboard: Option<bool>,
     /// Where the dashboard goes, relative to the repository root (default `TASKS.md`).
@@ -156,6 +161,18 @@ pub const DEFAULT_SANDBOX: &str = "danger-full-access";
 
 pub const DEFAULT_PHASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
+pub const DEFAULT_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+pub const DEFAULT_STALL_RETRIES: u32 = 1;
+
+/// `0` or `"0"`: a limit turned off.
+fn is_zero(value: &toml::Value) -> bool {
+    match value {
+        toml::Value::Integer(0) => true,
+        toml::Value::String(s) => s.trim() == "0",
+        _ => false,
+    }
+}
+
 /// Parses `90`, `"90s"`, `"30m"`, `"2h"`.
 pub fn parse_duration(value: &toml::Value) -> Option<std::time::Duration> {
     let secs = match value {
@@ -214,9 +231,14 @@ impl Config {
                 message: "`max_review_cycles` must be at least 1".to_owned(),
             });
         }
+        let stall_off = config.stall_timeout.as_ref().is_some_and(is_zero);
         for (key, value) in [
             ("phase_timeout", &config.phase_timeout),
             ("retry_backoff", &config.retry_backoff),
+            (
+                "stall_timeout",
+                &config.stall_timeout.clone().filter(|_| !stall_off),
+            ),
         ] {
             if let Some(v) = value.as_ref().filter(|v| parse_duration(v).is_none()) {
                 return Err(ConfigError::Invalid {
@@ -260,6 +282,20 @@ impl Config {
             .as_ref()
             .and_then(parse_duration)
             .unwrap_or(DEFAULT_PHASE_TIMEOUT)
+    }
+
+    /// How long an agent may stay silent before its phase is stalled; `None`: no limit.
+    pub fn stall_timeout(&self) -> Option<std::time::Duration> {
+        match &self.stall_timeout {
+            Some(v) if is_zero(v) => None,
+            Some(v) => parse_duration(v).or(Some(DEFAULT_STALL_TIMEOUT)),
+            None => Some(DEFAULT_STALL_TIMEOUT),
+        }
+    }
+
+    /// How often a stalled phase is tried again.
+    pub fn stall_retries(&self) -> u32 {
+        self.stall_retries.unwrap_or(DEFAULT_STALL_RETRIES)
     }
 
     /// Tries of a transiently failing phase, and the first wait between them.
@@ -385,6 +421,24 @@ pub fn find_repo_root(start: &Path) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stall_limit_is_a_duration_or_zero_for_none() {
+        let read = |text: &str| Config::parse(Path::new("orch.toml"), text);
+        let secs = std::time::Duration::from_secs;
+        assert_eq!(read("").unwrap().stall_timeout(), Some(secs(600)));
+        assert_eq!(
+            read("stall_timeout = \"90s\"").unwrap().stall_timeout(),
+            Some(secs(90))
+        );
+        assert_eq!(read("stall_timeout = 0").unwrap().stall_timeout(), None);
+        assert_eq!(read("stall_timeout = \"0\"").unwrap().stall_timeout(), None);
+        let e = read("phase_timeout = \"1h\"\nstall_timeout = \"soon\"").unwrap_err();
+        assert!(
+            e.to_string().contains("orch.toml:2") && e.to_string().contains("stall_timeout"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn unknown_key_is_named_with_its_line() {

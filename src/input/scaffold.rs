@@ -83,6 +83,12 @@ pub fn orch_toml(repo_name: &str) -> String {
 # How long one phase may run before it is stopped: seconds, or a duration like 90s, 30m, 1h30m.
 # phase_timeout = "30m"
 
+# How long an agent may say nothing at all before its phase is stopped as stalled; 0: never.
+# stall_timeout = "10m"
+
+# How often a stalled phase is tried again; 0: a stall fails the phase.
+# stall_retries = 1
+
 # Tries in all of a phase whose agent failed transiently (model server 5xx, dropped
 # connection, expired login); 1 turns retries off.
 # retry_attempts = 3
@@ -439,6 +445,8 @@ mod tests {
             base: Some("release-2".to_owned()),
             logs_dir: Some(PathBuf::from("logs")),
             phase_timeout: Some(toml::Value::String("30m".to_owned())),
+            stall_timeout: Some(toml::Value::String("10m".to_owned())),
+            stall_retries: Some(crate::input::config::DEFAULT_STALL_RETRIES),
             retry_attempts: Some(crate::input::config::DEFAULT_RETRY_ATTEMPTS),
             retry_backoff: Some(toml::Value::String("5s".to_owned())),
             repo_map_bytes: Some(crate::input::config::DEFAULT_REPO_MAP_BYTES),
@@ -460,6 +468,10 @@ mod tests {
         assert_eq!(
             config.phase_timeout(),
             crate::input::config::DEFAULT_PHASE_TIMEOUT
+        );
+        assert_eq!(
+            config.stall_timeout(),
+            Some(crate::input::config::DEFAULT_STALL_TIMEOUT)
         );
         assert_eq!(config.guard, Some(GuardConfig::default()));
         // Every setting line has its explanation right above it.

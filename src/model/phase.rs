@@ -106,6 +106,11 @@ pub enum PhaseFailure {
     SessionMismatch { requested: String, started: String },
     #[error("interrupted")]
     Interrupted,
+    #[error("stalled: the agent said nothing for {seconds} s (last: {}); its process group was stopped", last_event.as_deref().unwrap_or("no event at all"))]
+    Stalled {
+        seconds: u64,
+        last_event: Option<String>,
+    },
     #[error("changed things outside the issue's stack: {}", changes.join(", "))]
     GuardViolation { changes: Vec<String> },
 }

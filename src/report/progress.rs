@@ -13,7 +13,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Progress as a run goes: a live region on a terminal, plain prefixed lines otherwise.
 pub struct Progress {
@@ -23,6 +23,9 @@ pub struct Progress {
     out: Mutex<Box<dyn Write + Send>>,
     board: Mutex<Board>,
 }
+
+/// A phase whose agent has said nothing for this long shows "quiet for …".
+const QUIET_AFTER_SECS: u64 = 60;
 
 /// The live region: a bar per issue in flight, and the tally under them.
 struct Live {
@@ -47,6 +50,8 @@ struct InFlight {
     phase: Option<String>,
     /// Fix phases started: the cycle the issue is in.
     fixes: u32,
+    /// When its agent was last heard from (a phase start, an action).
+    heard: Instant,
     last: String,
     bar: Option<ProgressBar>,
 }
@@ -87,7 +92,11 @@ impl Progress {
                 for line in &lines {
                     live.multi.suspend(|| eprintln_line(line));
                 }
-                self.redraw(live, &mut board, event);
+                match event {
+                    EngineEvent::RunFinished { .. } => {}
+                    EngineEvent::PhaseStarted { id, .. } => self.redraw(live, &mut board, Some(id)),
+                    _ => self.redraw(live, &mut board, None),
+                }
             }
             None => {
                 let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
@@ -136,6 +145,7 @@ impl Progress {
                     InFlight {
                         phase: None,
                         fixes: 0,
+                        heard: Instant::now(),
                         last: String::new(),
                         bar: None,
                     },
@@ -153,6 +163,7 @@ impl Progress {
                     i.fixes += u32::from(*phase == PhaseKind::Fix);
                     i.phase = Some(format!("{seq:02}-{}", phase.name()));
                     i.last.clear();
+                    i.heard = Instant::now();
                 }
                 match self.live {
                     Some(_) => Vec::new(),
@@ -163,6 +174,7 @@ impl Progress {
                 let text: String = text.chars().take(90).collect::<String>().replace('\n', " ");
                 if let Some(i) = board.issues.get_mut(id) {
                     i.last.clone_from(&text);
+                    i.heard = Instant::now();
                 }
                 match self.live {
                     Some(_) => Vec::new(),
@@ -268,12 +280,24 @@ impl Progress {
         }
     }
 
+    /// Redraws the live region with no event (its clocks and "quiet for" go on); called
+    /// every second while a run shows one.
+    pub fn tick(&self) {
+        if let Some(live) = &self.live {
+            let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
+            self.redraw(live, &mut board, None);
+        }
+    }
+
+    /// Whether the live region is drawn (a terminal).
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
     /// Brings the live region up to date: a bar per issue in flight (made when it starts,
     /// kept above the tally; its clock restarts with each phase), then the tally.
-    fn redraw(&self, live: &Live, board: &mut Board, event: &EngineEvent) {
-        if matches!(event, EngineEvent::RunFinished { .. }) {
-            return;
-        }
+    /// `started`: the issue whose phase just started (its clock restarts).
+    fn redraw(&self, live: &Live, board: &mut Board, started: Option<&str>) {
         let s = &self.style;
         for (id, issue) in &mut board.issues {
             let bar = issue.bar.get_or_insert_with(|| {
@@ -294,17 +318,22 @@ impl Progress {
             match &issue.phase {
                 Some(phase) => {
                     bar.set_prefix(format!("{} {phase}{cycle}", s.bold(id)));
-                    bar.set_message(s.dim(&issue.last));
+                    let quiet = issue.heard.elapsed().as_secs();
+                    let last = if quiet >= QUIET_AFTER_SECS {
+                        let quiet = crate::util::timeutil::human_secs(quiet);
+                        format!("{} {}", s.yellow(&format!("quiet for {quiet}")), issue.last)
+                    } else {
+                        issue.last.clone()
+                    };
+                    bar.set_message(s.dim(&last));
                 }
                 None => {
                     bar.set_prefix(s.bold(id).to_string());
                     bar.set_message(s.dim("between phases"));
                 }
             }
-            if let EngineEvent::PhaseStarted { id: started, .. } = event {
-                if started == id {
-                    bar.reset_elapsed();
-                }
+            if started == Some(id.as_str()) {
+                bar.reset_elapsed();
             }
         }
         live.tally.set_message(board.tally());

@@ -28,3 +28,4 @@ mod repomap;
 mod resume;
 mod run_codex;
 mod run_fake;
+mod stall;

@@ -162,10 +162,7 @@ pub fn order_milestone<'a>(
             }
         })
         .collect();
-    Ok(MilestoneOrder {
-        issues,
-        warnings,
-    })
+    Ok(MilestoneOrder { issues, warnings })
 }
 
 /// Two docs of the milestone with one id: every pair named.
