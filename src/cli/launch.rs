@@ -17,6 +17,37 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+/// `--budget-tokens` and friends on `orch run` and `orch resume`: the run's budget, replacing
+/// orch.toml's (and, on a resume, the one the run recorded).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct BudgetFlags {
+    /// Tokens (input + output) the whole run may spend.
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Dollars the whole run may spend (priced with orch.toml's `[pricing]`).
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<f64>,
+    /// Tokens one issue may spend.
+    #[arg(long, value_name = "N")]
+    pub issue_budget_tokens: Option<u64>,
+    /// Dollars one issue may spend.
+    #[arg(long, value_name = "USD")]
+    pub issue_budget_usd: Option<f64>,
+}
+
+impl BudgetFlags {
+    /// `base` with the limits these flags give replaced.
+    fn apply(&self, base: crate::model::budget::Limits) -> crate::model::budget::Limits {
+        crate::model::budget::Limits {
+            run_tokens: self.budget_tokens.or(base.run_tokens),
+            run_usd: self.budget_usd.or(base.run_usd),
+            issue_tokens: self.issue_budget_tokens.or(base.issue_tokens),
+            issue_usd: self.issue_budget_usd.or(base.issue_usd),
+            reserve_tokens: base.reserve_tokens,
+        }
+    }
+}
+
 /// What to run, and how: `orch run`'s arguments, or a recorded run's for a resume.
 pub(super) struct Launch {
     pub milestone: Option<String>,
@@ -34,6 +65,7 @@ pub(super) struct Launch {
     pub force_unlock: bool,
     /// `--jobs`: issues in flight at once (else orch.toml's `jobs`).
     pub jobs: Option<usize>,
+    pub budget: BudgetFlags,
 }
 
 /// Runs (or, with `resume`, continues) a milestone.
@@ -101,6 +133,31 @@ pub(super) fn launch(
             ));
         }
     }
+    // The budget: the flags, over what the resumed run recorded, over orch.toml. A dollar
+    // budget needs a price for the model the agent runs; without one it is refused here.
+    let recorded = resume.as_ref().and_then(|s| s.budget);
+    let budget = args
+        .budget
+        .apply(recorded.unwrap_or_else(|| ws.config.budget()));
+    if budget.uses_dollars() {
+        let model = ws.config.codex_model();
+        if model
+            .as_ref()
+            .and_then(|m| ws.config.pricing.get(m))
+            .is_none()
+        {
+            return Err(hinted(
+                match &model {
+                    Some(m) => format!("a dollar budget is set, but orch.toml has no `[pricing.\"{m}\"]` to price the phases with"),
+                    None => "a dollar budget is set, but the model the agent runs is not named, so no phase can be priced".to_owned(),
+                },
+                match &model {
+                    Some(m) => format!("add `[pricing.\"{m}\"]` with `input`, `cached_input` and `output` (dollars per million tokens), or budget tokens instead (--budget-tokens)"),
+                    None => "name it in `[codex] args` (`-m <model>`) and price it in `[pricing.\"<model>\"]`, or budget tokens instead (--budget-tokens)".to_owned(),
+                },
+            ));
+        }
+    }
     let runner = CodexRunner {
         bin: ws.config.codex_bin(&repo_root),
         args: ws.config.codex.args.clone(),
@@ -164,6 +221,7 @@ pub(super) fn launch(
                 runner.argv(&example).join(" ")
             ),
             timeout: ws.config.phase_timeout(),
+            budget,
         };
         print!(
             "{}",
@@ -295,6 +353,7 @@ pub(super) fn launch(
         no_build: args.no_build,
         approvals,
         jobs: args.jobs.unwrap_or_else(|| ws.config.jobs()),
+        budget,
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &opts)) {
@@ -337,6 +396,20 @@ pub(super) fn launch(
         );
         return Ok(exit::INTERRUPTED);
     }
+    // Out of budget: what was spent of what, and how to go on (once per budget).
+    let mut said = Vec::new();
+    for stop in summary.issues.iter().filter_map(|i| i.budget) {
+        if !said.contains(&(stop.scope, stop.unit)) {
+            said.push((stop.scope, stop.unit));
+            eprintln!(
+                "{} {}. Continue with `orch resume {} {} <more>`.",
+                err_style.yellow("Budget:"),
+                stop.describe(),
+                plan.scope(),
+                stop.flag()
+            );
+        }
+    }
     Ok(if summary.all_passed() {
         exit::OK
     } else {
@@ -354,6 +427,7 @@ pub(super) struct Continue {
     pub force_unlock: bool,
     pub no_build: bool,
     pub jobs: Option<usize>,
+    pub budget: BudgetFlags,
 }
 
 /// Finds the run to continue (of `milestone`, of the plan `file`, or the latest) and runs it
@@ -368,6 +442,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         force_unlock,
         no_build,
         jobs,
+        budget,
     } = how;
     let ws = Workspace::open(global, docs.as_deref())?;
     let repo = ws.git()?;
@@ -431,6 +506,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         no_build: no_build || state.no_build,
         force_unlock,
         jobs,
+        budget,
     };
     launch(global, &again, Some(state), retry)
 }

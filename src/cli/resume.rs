@@ -36,6 +36,8 @@ pub struct Args {
     /// time, in plan order).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
+    #[command(flatten)]
+    budget: super::launch::BudgetFlags,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -50,6 +52,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             force_unlock: args.force_unlock,
             no_build: args.no_build,
             jobs: args.jobs.map(usize::from),
+            budget: args.budget,
         },
     )
 }

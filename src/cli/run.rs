@@ -53,6 +53,8 @@ pub struct Args {
     /// time, in plan order).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub(super) jobs: Option<u16>,
+    #[command(flatten)]
+    pub(super) budget: super::launch::BudgetFlags,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -68,6 +70,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 force_unlock: args.force_unlock,
                 no_build: args.no_build,
                 jobs: args.jobs.map(usize::from),
+                budget: args.budget,
             },
         );
     }
@@ -85,6 +88,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         no_build: args.no_build,
         force_unlock: args.force_unlock,
         jobs: args.jobs.map(usize::from),
+        budget: args.budget,
     };
     super::launch::launch(global, &launch, None, Vec::new())
 }

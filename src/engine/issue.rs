@@ -25,6 +25,7 @@ pub(super) struct IssueJob<'a> {
     pub issue_dir: &'a Path,
     pub continuation: Continuation,
     pub flight: &'a super::flight::Flight,
+    pub budget: &'a super::budget::Budget,
 }
 
 impl<R: Runner> Engine<'_, R> {
@@ -41,6 +42,7 @@ impl<R: Runner> Engine<'_, R> {
             issue_dir,
             continuation,
             flight,
+            budget,
         } = job;
         let wt = IssueWorktree {
             scope: plan.scope(),
@@ -185,7 +187,44 @@ impl<R: Runner> Engine<'_, R> {
                 // The full gate after the last dev and after every fix.
                 full_gate: kind == PhaseKind::Fix || devs_done + 1 >= devs,
             };
+            // The budget first: a phase that does not fit does not start.
+            let reserve = match budget.reserve(&issue.id, kind) {
+                Ok(reserve) => reserve,
+                Err(stop) => {
+                    (self.reporter)(&crate::model::event::EngineEvent::BudgetExhausted {
+                        id: issue.id.clone(),
+                        stop,
+                        overshot_by: None,
+                    });
+                    summary.outcome = Outcome::Budget;
+                    summary.reason = Some(format!(
+                        "{}; continue with `orch resume {} <more>`",
+                        stop.describe(),
+                        stop.flag()
+                    ));
+                    summary.budget = Some(stop);
+                    summary.cycles = fixes;
+                    break;
+                }
+            };
+            if budget.limits().any() {
+                (self.reporter)(&crate::model::event::EngineEvent::BudgetReserved {
+                    id: issue.id.clone(),
+                    seq: ctx.seq + 1,
+                    phase: kind,
+                    reserve,
+                    spent: budget.spent(),
+                });
+            }
             let (outcome, record) = self.phase(&mut ctx, step).await?;
+            if let Some(stop) = budget.settle(&issue.id, kind, reserve, &record.usage) {
+                // Overshot (usage comes at the end of a turn): recorded; nothing more starts.
+                (self.reporter)(&crate::model::event::EngineEvent::BudgetExhausted {
+                    id: issue.id.clone(),
+                    stop,
+                    overshot_by: Some(record.seq),
+                });
+            }
             if kind == PhaseKind::Dev {
                 ctx.dev_session = outcome.session_id.clone();
             }
@@ -221,7 +260,10 @@ impl<R: Runner> Engine<'_, R> {
                 return Ok(summary);
             }
         }
-        if summary.awaits_approval() || summary.outcome == Outcome::Interrupted {
+        if summary.awaits_approval()
+            || matches!(summary.outcome, Outcome::Interrupted | Outcome::Budget)
+        {
+            // Out of budget: the worktree stays for the resume that raises it.
             // The gated command runs in this worktree once approved (`orch resume`).
             return Ok(summary);
         }

@@ -4,6 +4,7 @@
 //! waiting on a dependency that did not pass, or on an approval), and the summaries written
 //! as each ends. The loops in flight are futures on the one task: no threads, no `'static`.
 
+use super::budget::Budget;
 use super::flight::Flight;
 use super::issue::IssueJob;
 use super::resume::{self, Continuation, Decision};
@@ -67,6 +68,7 @@ impl<R: Runner> Engine<'_, R> {
             issue_ids: issues.iter().map(|i| i.id.clone()).collect(),
             log_dir: logs.clone(),
             resumed: opts.resume.is_some(),
+            budget: opts.budget,
         });
         let done: BTreeSet<String> = plan
             .issues
@@ -82,12 +84,24 @@ impl<R: Runner> Engine<'_, R> {
         };
         let flight = Flight::default();
         let flight = &flight;
+        let price = self
+            .config
+            .codex_model()
+            .and_then(|m| self.config.pricing.get(&m).copied());
+        let pricer: super::budget::Pricer = match price {
+            Some(price) => Box::new(move |u| price.cost(u)),
+            None => Box::new(|_| 0.0),
+        };
+        let budget = Budget::new(opts.budget, pricer, opts.resume.as_ref());
+        let budget = &budget;
         let mut in_flight: InFlight<'_> = Vec::new();
         // The first error of an issue's loop: nothing more starts, the others finish and are
         // recorded, then the run returns it.
         let mut failure: Option<EngineError> = None;
         let (base, trunk) = (base.as_str(), trunk.as_str());
         loop {
+            // A spent run budget starts nothing more; what runs finishes its phase.
+            board.stopped |= budget.exhausted();
             let (n, summary) = match schedule::next(&issues, &board, opts.jobs) {
                 Next::Done => break,
                 Next::Start(n) => {
@@ -116,6 +130,7 @@ impl<R: Runner> Engine<'_, R> {
                                         issue_dir: &issue_dir,
                                         continuation,
                                         flight,
+                                        budget,
                                     };
                                     flight.issue_started(
                                         &issue.id,

@@ -13,6 +13,7 @@
 //! - `prompt`: the prompt a phase sends; `logs`: writing the log directory.
 
 mod audit;
+mod budget;
 mod commands;
 mod flight;
 mod issue;
@@ -65,6 +66,8 @@ pub struct RunOptions {
     pub approvals: Vec<crate::gates::approval::Approval>,
     /// Issues in flight at once (at least 1; 1 is the plan order, one at a time).
     pub jobs: usize,
+    /// The budget the run is held to.
+    pub budget: crate::model::budget::Limits,
 }
 
 pub struct Engine<'a, R: Runner> {

@@ -52,7 +52,9 @@ pub(super) fn decide(prior: Option<&IssueState>, retry: bool, max_review_cycles:
             || (s.outcome == Outcome::Failed
                 && s.commands.last().is_some_and(|c| c.status != Some(0)))
     });
-    let ended_loop = ended.is_some_and(|s| s.outcome != Outcome::Interrupted);
+    // A loop orch stopped (interrupted, or out of budget) continues: it did not end.
+    let ended_loop =
+        ended.is_some_and(|s| !matches!(s.outcome, Outcome::Interrupted | Outcome::Budget));
     let mut phases = prior.phases.clone();
     if retry && ended_loop && !capped && !command_failed {
         if let Some(last) = phases.iter_mut().rev().find(|r| !r.superseded) {
@@ -74,7 +76,7 @@ pub(super) fn decide(prior: Option<&IssueState>, retry: bool, max_review_cycles:
 /// An ended loop that a resume runs again without being asked.
 fn reopens(summary: &IssueSummary) -> bool {
     summary.skip_kind() == Some(crate::model::record::SkipKind::Dependency)
-        || summary.outcome == Outcome::Interrupted
+        || matches!(summary.outcome, Outcome::Interrupted | Outcome::Budget)
         || summary.awaits_approval()
 }
 
@@ -141,6 +143,7 @@ mod tests {
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
             skip: None,
+            budget: None,
         }
     }
 

@@ -8,6 +8,30 @@ pub const CONFIG_FILE: &str = "orch.toml";
 pub const DEFAULT_MAX_REVIEW_CYCLES: u32 = 2;
 /// Issues in flight at once when neither `--jobs` nor `jobs` says.
 pub const DEFAULT_JOBS: usize = 3;
+/// What a phase is reserved before any phase of its kind ran.
+pub const DEFAULT_PHASE_RESERVE_TOKENS: u64 = 200_000;
+
+/// A model's price: dollars per million tokens.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    pub input: f64,
+    /// Cached input (default: the input price).
+    pub cached_input: Option<f64>,
+    pub output: f64,
+}
+
+impl Price {
+    /// What `usage` costs (cached input is part of input, priced apart).
+    pub fn cost(&self, usage: &crate::model::phase::Usage) -> f64 {
+        let cached = usage.cached_input_tokens.min(usage.input_tokens);
+        let fresh = usage.input_tokens - cached;
+        (fresh as f64 * self.input
+            + cached as f64 * self.cached_input.unwrap_or(self.input)
+            + usage.output_tokens as f64 * self.output)
+            / 1_000_000.0
+    }
+}
 
 /// Every key `orch.toml` accepts (documented in README.md).
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]
@@ -29,6 +53,19 @@ pub struct Config {
     pub max_review_cycles: Option<u32>,
     /// Issues in flight at once (default 3; `--jobs` on `orch run`/`orch resume`).
     pub jobs: Option<usize>,
+    /// Tokens (input + output) the whole run may spend (`--budget-tokens`).
+    pub budget_tokens: Option<u64>,
+    /// Dollars the whole run may spend, priced with `[pricing]` (`--budget-usd`).
+    pub budget_usd: Option<f64>,
+    /// Tokens one issue may spend.
+    pub issue_budget_tokens: Option<u64>,
+    /// Dollars one issue may spend.
+    pub issue_budget_usd: Option<f64>,
+    /// What a phase is reserved before any phase of its kind ran in the run (default 200000).
+    pub phase_reserve_tokens: Option<u64>,
+    /// `[pricing."<model>"]`: dollars per million input, cached input and output tokens.
+    #[serde(default)]
+    pub pricing: std::collections::BTreeMap<String, Price>,
     /// The branch runs start from (default: `main`, else `master`).
     pub trunk: Option<String>,
     /// The branch issue branches start from instead of the trunk (`--base` on `orch run`);
@@ -363,6 +400,39 @@ impl Config {
         self.docs_glob
             .as_deref()
             .unwrap_or(crate::input::docs::DEFAULT_DOCS_GLOB)
+    }
+
+    /// The model the agent is run with, as its arguments name it (`-m`, `--model`,
+    /// `-c model=…`), if they do.
+    pub fn codex_model(&self) -> Option<String> {
+        let args = &self.codex.args;
+        let mut model = None;
+        for (i, a) in args.iter().enumerate() {
+            let next = || args.get(i + 1).cloned();
+            if a == "-m" || a == "--model" {
+                model = next();
+            } else if let Some(m) = a.strip_prefix("--model=") {
+                model = Some(m.to_owned());
+            } else if a == "-c" || a == "--config" {
+                if let Some(m) = next().as_deref().and_then(|c| c.strip_prefix("model=")) {
+                    model = Some(m.trim_matches('"').to_owned());
+                }
+            }
+        }
+        model
+    }
+
+    /// The budget limits of orch.toml (flags replace them).
+    pub fn budget(&self) -> crate::model::budget::Limits {
+        crate::model::budget::Limits {
+            run_tokens: self.budget_tokens,
+            run_usd: self.budget_usd,
+            issue_tokens: self.issue_budget_tokens,
+            issue_usd: self.issue_budget_usd,
+            reserve_tokens: self
+                .phase_reserve_tokens
+                .unwrap_or(DEFAULT_PHASE_RESERVE_TOKENS),
+        }
     }
 
     /// Issues in flight at once.

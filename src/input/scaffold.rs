@@ -70,6 +70,22 @@ pub fn orch_toml(repo_name: &str) -> String {
 # time, in plan order). `--jobs N` on run/resume overrides it.
 # jobs = 3
 
+# Tokens (input + output) a whole run may spend; a phase that would not fit does not start
+# (`--budget-tokens` on run/resume). No limit by default.
+# budget_tokens = 5000000
+
+# Dollars a whole run may spend, priced with [pricing] below (`--budget-usd`).
+# budget_usd = 25.0
+
+# Tokens one issue may spend (`--issue-budget-tokens`).
+# issue_budget_tokens = 1000000
+
+# Dollars one issue may spend (`--issue-budget-usd`).
+# issue_budget_usd = 5.0
+
+# What a phase is reserved before a phase of its kind has run in the run.
+# phase_reserve_tokens = 200000
+
 # The branch runs start from (default: main, else master).
 # trunk = "main"
 
@@ -142,6 +158,16 @@ pub fn orch_toml(repo_name: &str) -> String {
 # [review]
 # Whether each review appends an entry to docs/projects/<project>/reviews/REVIEW-<milestone>.md.
 # doc = false
+
+# A model's price, for dollar budgets: dollars per million input, cached input and output
+# tokens (the model is the one `[codex] args` names with -m).
+# [pricing."gpt-5-codex"]
+# Dollars per million input tokens.
+# input = 1.25
+# Dollars per million cached input tokens (default: the input price).
+# cached_input = 0.125
+# Dollars per million output tokens.
+# output = 10.0
 "#
     )
 }
@@ -408,7 +434,7 @@ mod tests {
 
     /// The template with every setting uncommented (prose lines stay comments).
     fn uncommented(text: &str) -> String {
-        let setting = regex::Regex::new(r"^# (\[\w+\]|\w+ = .*)$").unwrap();
+        let setting = regex::Regex::new(r#"^# (\[\w+(?:\."[\w.-]+")?\]|\w+ = .*)$"#).unwrap();
         text.lines()
             .map(|l| match setting.captures(l) {
                 Some(c) => c[1].to_owned(),
@@ -440,6 +466,21 @@ mod tests {
             worktree_root: Some(PathBuf::from("../shop.orch-worktrees")),
             max_review_cycles: Some(crate::input::config::DEFAULT_MAX_REVIEW_CYCLES),
             jobs: Some(crate::input::config::DEFAULT_JOBS),
+            // No defaults: the template shows examples.
+            budget_tokens: Some(5_000_000),
+            budget_usd: Some(25.0),
+            issue_budget_tokens: Some(1_000_000),
+            issue_budget_usd: Some(5.0),
+            phase_reserve_tokens: Some(crate::input::config::DEFAULT_PHASE_RESERVE_TOKENS),
+            pricing: [(
+                "gpt-5-codex".to_owned(),
+                crate::input::config::Price {
+                    input: 1.25,
+                    cached_input: Some(0.125),
+                    output: 10.0,
+                },
+            )]
+            .into(),
             trunk: Some("main".to_owned()),
             // No default: the template shows an example.
             base: Some("release-2".to_owned()),

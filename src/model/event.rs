@@ -21,6 +21,8 @@ pub enum EngineEvent {
         log_dir: PathBuf,
         /// Continuing an earlier run.
         resumed: bool,
+        /// The budget the run is held to (from now on, for a resume).
+        budget: crate::model::budget::Limits,
     },
     IssueStarted {
         id: String,
@@ -92,6 +94,23 @@ pub enum EngineEvent {
         attempt: u32,
         reason: String,
         delay_ms: u64,
+    },
+    /// A phase is about to start with this much of the budget held for it.
+    BudgetReserved {
+        id: String,
+        seq: u32,
+        phase: PhaseKind,
+        reserve: crate::model::budget::Spend,
+        /// What the run had spent before it.
+        spent: crate::model::budget::Spend,
+    },
+    /// A budget is spent: the phase named did not start (or, overshot, the phase that ended
+    /// took it past its limit); with the run's budget, nothing more starts.
+    BudgetExhausted {
+        id: String,
+        stop: crate::model::budget::BudgetStop,
+        /// The phase that took it past the limit, when one did.
+        overshot_by: Option<u32>,
     },
     IssueFinished {
         summary: IssueSummary,

@@ -1,6 +1,7 @@
 //! Pure data, no I/O: the plan of a run, dependency graphs, names, problems, the records and
 //! events of a run, and the layout of its log directory.
 
+pub mod budget;
 pub mod check;
 pub mod dag;
 pub mod event;

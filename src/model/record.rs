@@ -20,6 +20,9 @@ pub enum Outcome {
     Skipped,
     /// Stopped by SIGINT/SIGTERM; the worktree is kept.
     Interrupted,
+    /// Its next phase did not fit in the run's or the issue's budget; the worktree is kept,
+    /// and a resume with a larger budget continues it.
+    Budget,
 }
 
 impl Outcome {
@@ -32,6 +35,7 @@ impl Outcome {
             Outcome::Deferred => "deferred",
             Outcome::Skipped => "skipped",
             Outcome::Interrupted => "interrupted",
+            Outcome::Budget => "budget",
         }
     }
 }
@@ -150,6 +154,9 @@ pub struct IssueSummary {
     /// Why a skipped issue did not run (see [`IssueSummary::skip_kind`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip: Option<SkipKind>,
+    /// The budget that stopped it (its outcome is then `budget`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::model::budget::BudgetStop>,
 }
 
 /// Why an issue was skipped.
@@ -232,6 +239,7 @@ impl IssueSummary {
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
             skip: None,
+            budget: None,
         }
     }
 }

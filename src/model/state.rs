@@ -19,6 +19,7 @@ pub enum IssueStatus {
     Deferred,
     Skipped,
     Interrupted,
+    Budget,
 }
 
 impl From<Outcome> for IssueStatus {
@@ -31,6 +32,7 @@ impl From<Outcome> for IssueStatus {
             Outcome::Deferred => IssueStatus::Deferred,
             Outcome::Skipped => IssueStatus::Skipped,
             Outcome::Interrupted => IssueStatus::Interrupted,
+            Outcome::Budget => IssueStatus::Budget,
         }
     }
 }
@@ -133,6 +135,9 @@ pub struct RunState {
     /// keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// The budget the run is held to (the last one set); a resume keeps it unless given one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::model::budget::Limits>,
     /// Issues in plan order.
     pub issues: Vec<IssueState>,
 }

@@ -29,6 +29,7 @@ impl EventLog {
                 issue_ids,
                 resumed,
                 log_dir,
+                budget,
                 ..
             } => {
                 let dir = log_dir;
@@ -50,8 +51,27 @@ impl EventLog {
                 if *resumed {
                     lines.push(json!({"type": "resumed", "task": null, "run_id": run_id}));
                 }
+                if budget.any() {
+                    lines.push(json!({"type": "budget_set", "task": null, "budget": budget}));
+                }
                 lines
             }
+            EngineEvent::BudgetReserved {
+                id,
+                seq,
+                phase,
+                reserve,
+                spent,
+            } => vec![
+                json!({"type": "budget_reserved", "task": id, "phase": format!("{seq:02}-{}", phase.name()), "reserve": reserve, "spent": spent}),
+            ],
+            EngineEvent::BudgetExhausted {
+                id,
+                stop,
+                overshot_by,
+            } => vec![
+                json!({"type": "budget_exhausted", "task": id, "stop": stop, "overshot_by_phase": overshot_by, "message": stop.describe()}),
+            ],
             EngineEvent::IssueStarted {
                 id,
                 position,

@@ -63,6 +63,7 @@ impl StateRecorder {
                 project,
                 milestone,
                 issue_ids,
+                budget,
                 ..
             } => {
                 let state = guard.get_or_insert_with(|| RunState {
@@ -78,9 +79,11 @@ impl StateRecorder {
                     no_build: self.selection.no_build,
                     include_states: self.selection.include_states.clone(),
                     base: self.selection.base.clone(),
+                    budget: None,
                     issues: Vec::new(),
                 });
                 state.finished = false;
+                state.budget = budget.any().then_some(*budget);
                 for id in issue_ids {
                     if state.issue(id).is_none() {
                         state.issues.push(IssueState {
@@ -100,7 +103,9 @@ impl StateRecorder {
                     // A task waiting for an approval is looked at again (its gated command
                     // may run now): in progress until it ends again.
                     let waiting = i.summary.as_ref().is_some_and(|s| s.awaits_approval());
-                    if i.summary.is_none() || i.status == IssueStatus::Interrupted || waiting {
+                    let reopened =
+                        matches!(i.status, IssueStatus::Interrupted | IssueStatus::Budget);
+                    if i.summary.is_none() || reopened || waiting {
                         i.status = IssueStatus::InProgress;
                         i.started_at.get_or_insert(now.clone());
                     }
@@ -158,6 +163,7 @@ impl StateRecorder {
                             i.status,
                             IssueStatus::InProgress
                                 | IssueStatus::Interrupted
+                                | IssueStatus::Budget
                                 | IssueStatus::Pending
                         ) || i.summary.as_ref().is_some_and(|s| s.awaits_approval())
                     });
@@ -169,6 +175,8 @@ impl StateRecorder {
             | EngineEvent::AcceptanceChecked { .. }
             | EngineEvent::AwaitingApproval { .. }
             | EngineEvent::BaseFallback { .. }
+            | EngineEvent::BudgetReserved { .. }
+            | EngineEvent::BudgetExhausted { .. }
             | EngineEvent::PhaseRetry { .. } => return None,
         }
         let state = guard.as_mut()?;

@@ -119,6 +119,7 @@ mod tests {
             no_build: false,
             include_states: Vec::new(),
             base: None,
+            budget: None,
             issues: Vec::new(),
         }
     }

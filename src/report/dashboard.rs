@@ -41,6 +41,7 @@ fn status_name(s: IssueStatus) -> &'static str {
         IssueStatus::Deferred => "deferred (needs a human)",
         IssueStatus::Skipped => "skipped",
         IssueStatus::Interrupted => "interrupted",
+        IssueStatus::Budget => "stopped by the budget",
     }
 }
 
@@ -149,7 +150,8 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
                 | IssueStatus::Blocked
                 | IssueStatus::Capped
                 | IssueStatus::Deferred
-                | IssueStatus::Interrupted,
+                | IssueStatus::Interrupted
+                | IssueStatus::Budget,
             ) => "failed",
             Some(IssueStatus::Skipped) => "skipped",
             _ => "pending",

@@ -27,6 +27,8 @@ pub struct DryRun<'a> {
     /// The agent binary and its arguments, as each phase runs it.
     pub agent_command: String,
     pub timeout: Duration,
+    /// The budget in force.
+    pub budget: crate::model::budget::Limits,
 }
 
 pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
@@ -111,5 +113,6 @@ pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
         d.agent_command,
         d.timeout.as_secs()
     );
+    let _ = writeln!(out, "  - budget: {}", d.budget.describe());
     out
 }

@@ -271,6 +271,13 @@ impl Progress {
                 phase.name(),
                 *delay_ms as f64 / 1000.0
             )],
+            EngineEvent::BudgetExhausted { id, stop, .. } => vec![format!(
+                "{} {} {}",
+                tag(id),
+                s.yellow("budget:"),
+                stop.describe()
+            )],
+            EngineEvent::BudgetReserved { .. } => Vec::new(),
             EngineEvent::AgentStarted { .. } | EngineEvent::RunFinished { .. } => {
                 if let (EngineEvent::RunFinished { .. }, Some(live)) = (event, &self.live) {
                     live.tally.finish_and_clear();
@@ -397,6 +404,7 @@ mod tests {
                 issue_ids: vec!["A-1".into(), "B-1".into(), "C-1".into()],
                 log_dir: "/logs".into(),
                 resumed: false,
+                budget: Default::default(),
             },
             EngineEvent::IssueStarted {
                 id: "A-1".into(),

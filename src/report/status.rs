@@ -24,6 +24,23 @@ pub fn render(state: &RunState, style: &Styler) -> String {
             state.updated_at
         ))
     );
+    if let Some(budget) = &state.budget {
+        let spent: u64 = state
+            .issues
+            .iter()
+            .flat_map(|i| &i.phases)
+            .map(|p| p.usage.total())
+            .sum();
+        let of = budget
+            .run_tokens
+            .map(|l| format!(" of {l}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "Budget: {}; {spent}{of} tokens spent",
+            budget.describe()
+        );
+    }
     let header = [
         "ISSUE",
         "STATE",
@@ -55,7 +72,8 @@ pub fn render(state: &RunState, style: &Styler) -> String {
             | IssueStatus::Blocked
             | IssueStatus::Capped
             | IssueStatus::Deferred
-            | IssueStatus::Interrupted => style.red(&label),
+            | IssueStatus::Interrupted
+            | IssueStatus::Budget => style.red(&label),
             _ => label,
         };
         rows.push(vec![

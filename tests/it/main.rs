@@ -8,6 +8,7 @@
 mod support;
 
 mod bad_docs;
+mod budget;
 mod cli;
 mod crash;
 mod docs_fix;

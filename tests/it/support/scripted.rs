@@ -335,6 +335,7 @@ impl InProcess {
             no_build: false,
             approvals: Vec::new(),
             jobs: start.jobs.unwrap_or_else(|| config.jobs()),
+            budget: config.budget(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

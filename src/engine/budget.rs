@@ -1,0 +1,149 @@
+//! The run's budget as it is spent: what each issue and the run have spent (seeded from the
+//! recorded phases on a resume, so the count never resets), what the phases in flight hold
+//! in reserve, and the largest phase of each kind so far (a phase's reserve). Before a phase
+//! starts it reserves; when it ends its real spend replaces the reserve. The decision itself
+//! is [`crate::model::budget::admit`].
+
+use crate::model::budget::{self, BudgetStop, Limits, Scope, Spend};
+use crate::model::phase::{PhaseKind, Usage};
+use crate::model::state::RunState;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+/// Prices a phase's usage in dollars (0 when the run has no dollar budget).
+pub(super) type Pricer = Box<dyn Fn(&Usage) -> f64 + Send + Sync>;
+
+pub(super) struct Budget {
+    limits: Limits,
+    price: Pricer,
+    ledger: Mutex<Ledger>,
+}
+
+#[derive(Default)]
+struct Ledger {
+    run: Spend,
+    issues: BTreeMap<String, Spend>,
+    largest: BTreeMap<&'static str, Spend>,
+    in_flight: Spend,
+    /// A run budget was found too small: nothing more starts.
+    exhausted: bool,
+}
+
+impl Budget {
+    /// The budget of a run under `limits`, having spent what `prior` (the run resumed)
+    /// recorded.
+    pub fn new(limits: Limits, price: Pricer, prior: Option<&RunState>) -> Budget {
+        let mut ledger = Ledger::default();
+        for issue in prior.iter().flat_map(|s| &s.issues) {
+            for phase in &issue.phases {
+                let spend = spend_of(&price, &phase.usage);
+                ledger.add(&issue.id, phase.phase, spend);
+            }
+        }
+        Budget {
+            limits,
+            price,
+            ledger: Mutex::new(ledger),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Ledger) -> T) -> T {
+        f(&mut self.ledger.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Reserves what a phase of `kind` of `issue` may spend — the largest of its kind so
+    /// far, else the configured reserve — or says which budget it does not fit in. With no
+    /// limits, nothing is reserved.
+    pub fn reserve(&self, issue: &str, kind: PhaseKind) -> Result<Spend, BudgetStop> {
+        if !self.limits.any() {
+            return Ok(Spend::default());
+        }
+        let fallback = Spend {
+            tokens: self.limits.reserve_tokens,
+            usd: (self.price)(&Usage {
+                input_tokens: self.limits.reserve_tokens,
+                output_tokens: 0,
+                ..Usage::default()
+            })
+            .max((self.price)(&Usage {
+                output_tokens: self.limits.reserve_tokens,
+                ..Usage::default()
+            })),
+        };
+        self.with(|l| {
+            let reserve = l.largest.get(kind.name()).copied().unwrap_or(fallback);
+            let issue_spent = l.issues.get(issue).copied().unwrap_or_default();
+            let admitted = budget::admit(&self.limits, l.run, l.in_flight, issue_spent, reserve);
+            match admitted {
+                Ok(()) => {
+                    l.in_flight = l.in_flight + reserve;
+                    Ok(reserve)
+                }
+                Err(stop) => {
+                    l.exhausted |= stop.scope == Scope::Run;
+                    Err(stop)
+                }
+            }
+        })
+    }
+
+    /// The phase that reserved `reserve` spent `usage`. A spend that takes the run past a
+    /// limit (an agent reports only at the end of its turn) is the stop it caused.
+    pub fn settle(
+        &self,
+        issue: &str,
+        kind: PhaseKind,
+        reserve: Spend,
+        usage: &Usage,
+    ) -> Option<BudgetStop> {
+        let spend = spend_of(&self.price, usage);
+        self.with(|l| {
+            l.in_flight = Spend {
+                tokens: l.in_flight.tokens.saturating_sub(reserve.tokens),
+                usd: (l.in_flight.usd - reserve.usd).max(0.0),
+            };
+            l.add(issue, kind, spend);
+            if !self.limits.any() {
+                return None;
+            }
+            let issue_spent = l.issues.get(issue).copied().unwrap_or_default();
+            let nothing = Spend::default();
+            let over = budget::admit(&self.limits, l.run, nothing, issue_spent, nothing).err();
+            if let Some(stop) = &over {
+                l.exhausted |= stop.scope == Scope::Run;
+            }
+            over
+        })
+    }
+
+    /// A run budget is spent: no issue starts any more.
+    pub fn exhausted(&self) -> bool {
+        self.with(|l| l.exhausted)
+    }
+
+    /// What the run has spent.
+    pub fn spent(&self) -> Spend {
+        self.with(|l| l.run)
+    }
+}
+
+impl Ledger {
+    fn add(&mut self, issue: &str, kind: PhaseKind, spend: Spend) {
+        self.run = self.run + spend;
+        let entry = self.issues.entry(issue.to_owned()).or_default();
+        *entry = *entry + spend;
+        let largest = self.largest.entry(kind.name()).or_default();
+        *largest = largest.max(spend);
+    }
+}
+
+fn spend_of(price: &Pricer, usage: &Usage) -> Spend {
+    Spend {
+        tokens: usage.total(),
+        usd: price(usage),
+    }
+}
