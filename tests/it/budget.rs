@@ -138,3 +138,46 @@ fn a_dollar_budget_is_priced_per_model_and_refused_when_it_cannot_be() {
     assert!(out.contains("$0.33 of $0.60 spent"), "{out}");
     assert!(out.contains("--budget-usd <more>"), "{out}");
 }
+
+#[test]
+fn the_budget_stops_a_real_codex_run_before_the_next_phase_and_a_resume_finishes_it() {
+    use support::codex::CodexRepo;
+    // The mock model reports 100 input + 20 output tokens per request: dev spends at least
+    // 120 of the 1000, and the review, reserved 900 before any review ran, does not fit.
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "budget_tokens = 1000\nphase_reserve_tokens = 900\n",
+    );
+    let (code, stdout, stderr) = run.run(&["M1"]);
+    assert_eq!(code, 100, "{stdout}\n{stderr}");
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "budget", "{s:#}");
+    let phases = s["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 1, "only dev ran");
+    let dev_tokens = phases[0]["usage"]["input_tokens"].as_u64().unwrap()
+        + phases[0]["usage"]["output_tokens"].as_u64().unwrap();
+    assert!(dev_tokens >= 120, "{dev_tokens}");
+    assert_eq!(s["budget"]["spent"].as_f64(), Some(dev_tokens as f64));
+    assert!(stderr.contains("--budget-tokens <more>"), "{stderr}");
+
+    let out = run
+        .orch()
+        .args(["resume", "--budget-tokens", "100000"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    let kinds: Vec<&str> = s["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["dev", "review"], "the dev phase did not run again");
+}
