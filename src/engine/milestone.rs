@@ -192,6 +192,7 @@ impl<R: Runner> Engine<'_, R> {
             started_at,
             finished_at: crate::util::timeutil::now_rfc3339(),
             issues: summaries.into_values().collect(),
+            budget: opts.budget.any().then_some(opts.budget),
         };
         logs::write_json(&layout::run_summary(&logs, &opts.run_id), &summary)?;
         (self.reporter)(&EngineEvent::RunFinished {

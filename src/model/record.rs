@@ -203,6 +203,9 @@ pub struct RunSummary {
     pub started_at: String,
     pub finished_at: String,
     pub issues: Vec<IssueSummary>,
+    /// The budget the run was held to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget: Option<crate::model::budget::Limits>,
 }
 
 impl RunSummary {

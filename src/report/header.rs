@@ -1,6 +1,6 @@
 //! The opening every document about a run shares (TASKS.md, `orch report`): its title with the
 //! milestone, then one line with the run id, when it started, when it was last updated and
-//! whether it finished.
+//! whether it finished; and the budget line they and `orch status` show.
 
 use crate::model::state::RunState;
 
@@ -19,4 +19,21 @@ pub fn run_header(title: &str, state: &RunState) -> String {
             "in progress"
         }
     )
+}
+
+/// `Budget: 100 tokens for the run; …; 88 of 100 tokens spent (12 cached input)`, when the
+/// run has a budget.
+pub fn budget_line(state: &RunState) -> Option<String> {
+    let budget = state.budget.as_ref()?;
+    let phases = || state.issues.iter().flat_map(|i| &i.phases);
+    let spent: u64 = phases().map(|p| p.usage.total()).sum();
+    let cached: u64 = phases().map(|p| p.usage.cached_input_tokens).sum();
+    let of = budget
+        .run_tokens
+        .map(|l| format!(" of {l}"))
+        .unwrap_or_default();
+    Some(format!(
+        "Budget: {}; {spent}{of} tokens spent ({cached} cached input)",
+        budget.describe()
+    ))
 }

@@ -50,6 +50,9 @@ pub fn json(state: &RunState) -> Value {
 pub fn markdown(state: &RunState) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}\n", super::header::run_header("Run report", state));
+    if let Some(line) = super::header::budget_line(state) {
+        let _ = writeln!(out, "{line}\n");
+    }
     let _ = writeln!(out, "| Issue | Outcome | Cycles | Commits | Tokens | Guard (allowed/denied/violations) | Time |");
     let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
     for issue in &state.issues {

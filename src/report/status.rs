@@ -24,22 +24,8 @@ pub fn render(state: &RunState, style: &Styler) -> String {
             state.updated_at
         ))
     );
-    if let Some(budget) = &state.budget {
-        let spent: u64 = state
-            .issues
-            .iter()
-            .flat_map(|i| &i.phases)
-            .map(|p| p.usage.total())
-            .sum();
-        let of = budget
-            .run_tokens
-            .map(|l| format!(" of {l}"))
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "Budget: {}; {spent}{of} tokens spent",
-            budget.describe()
-        );
+    if let Some(line) = super::header::budget_line(state) {
+        let _ = writeln!(out, "{line}");
     }
     let header = [
         "ISSUE",

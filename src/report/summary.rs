@@ -32,7 +32,10 @@ pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Sty
             outcome,
             i.cycles.to_string(),
             i.commits.to_string(),
-            i.tokens.total().to_string(),
+            match summary.budget.and_then(|b| b.issue_tokens) {
+                Some(limit) => format!("{}/{limit}", i.tokens.total()),
+                None => i.tokens.total().to_string(),
+            },
             format!(
                 "{}✓ {}✗ {}!",
                 i.guard.allowed, i.guard.denied, i.guard.violations
@@ -57,6 +60,18 @@ pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Sty
         if let Some(r) = &issue.rescue_ref {
             let _ = writeln!(out, "    uncommitted work saved as {r}");
         }
+    }
+    if let Some(budget) = &summary.budget {
+        let spent: u64 = summary.issues.iter().map(|i| i.tokens.total()).sum();
+        let of = budget
+            .run_tokens
+            .map(|l| format!(" of {l}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "BUDGET: {spent}{of} tokens spent; {}",
+            budget.describe()
+        );
     }
     out.push_str("GUARD: gt/git calls allowed ✓, denied ✗, and audit violations !. Attempts: orch guard log <ISSUE>\n");
     out.push_str("See what each phase changed: orch diff <ISSUE>\n");

@@ -40,6 +40,19 @@ fn a_run_budget_starts_the_phases_that_fit_and_a_resume_needs_more() {
         out.contains("Budget: the run's budget: 88 of 100 tokens spent, the next phase may take 22. Continue with `orch resume p/M1 --budget-tokens <more>`."),
         "{out}"
     );
+    // The summary, TASKS.md and the report say what was spent of what.
+    assert!(
+        out.contains("BUDGET: 88 of 100 tokens spent; 100 tokens for the run"),
+        "{out}"
+    );
+    let tasks = std::fs::read_to_string(repo.env.repo.join("TASKS.md")).unwrap();
+    assert!(
+        tasks.contains("88 of 100 tokens spent (0 cached input)"),
+        "{tasks}"
+    );
+    let report = repo.command(&["report"]).output().unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(report.contains("88 of 100 tokens spent"), "{report}");
     // B-1's worktree waits for the resume; status says what was spent of what.
     assert!(repo.env.root().join("wt/p/M1/B-1").is_dir());
     let status = repo.command(&["status"]).output().unwrap();
@@ -108,6 +121,12 @@ fn an_issue_budget_stops_that_issue_and_the_others_go_on() {
     assert_eq!(a["cycles"], 0);
     assert_eq!(repo.summary("B-1")["outcome"], "completed");
     assert!(out.contains("--issue-budget-tokens <more>"), "{out}");
+    // Each issue's tokens of its budget.
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("A-1") && l.contains(" 99/100 ")),
+        "{out}"
+    );
 }
 
 #[test]
