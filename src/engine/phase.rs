@@ -121,7 +121,7 @@ impl<R: Runner> Engine<'_, R> {
 
         let start = git(&ctx.issue.worktree, |repo| Ok(capture::begin(repo)?)).await?;
         let request = self.request(ctx, kind, &dir, prompt, expected, schema_path, &start)?;
-        let mut outcome = self.run_with_retries(ctx, &request).await;
+        let (mut outcome, retried) = self.run_with_retries(ctx, &request).await;
 
         let (branch, dir2, foreign) = (ctx.issue.branch.clone(), dir.clone(), foreign(ctx));
         let range = git(&ctx.issue.worktree, move |repo| {
@@ -157,7 +157,7 @@ impl<R: Runner> Engine<'_, R> {
             }
             (None, Some(now)) => now,
             _ => Usage::default(),
-        };
+        } + retried;
         let record = PhaseRecord {
             seq: ctx.seq,
             phase: kind,

@@ -7,25 +7,41 @@ use super::phase::PhaseContext;
 use super::Engine;
 use crate::agent::{PhaseRequest, Runner};
 use crate::model::event::EngineEvent;
-use crate::model::phase::PhaseFailure;
+use crate::model::phase::{PhaseFailure, Usage};
+use std::collections::BTreeMap;
 
 impl<R: Runner> Engine<'_, R> {
     /// Runs the agent; a transient failure (see [`PhaseFailure::transient_reason`]) is tried
     /// again after a doubling backoff, up to `retry_attempts` tries in all. Each failed
     /// attempt's logs are kept beside the phase's (`events.attempt-1.jsonl`, …). The phase
-    /// stays one phase: cycle counters never move.
+    /// stays one phase: cycle counters never move. Besides the last attempt's outcome, what
+    /// the attempts before it spent in sessions other than its own (usage is cumulative per
+    /// session, so the last attempt's own session counts it already).
     pub(super) async fn run_with_retries(
         &self,
         ctx: &PhaseContext<'_>,
         request: &PhaseRequest,
-    ) -> crate::agent::PhaseOutcome {
+    ) -> (crate::agent::PhaseOutcome, Usage) {
         let (attempts, backoff) = self.config.retry();
         let stall_retries = self.config.stall_retries();
         let (mut attempt, mut stalls) = (1, 0);
+        // The failed attempts' last cumulative usage per session (`None`: no session).
+        let mut spent: BTreeMap<Option<String>, Usage> = BTreeMap::new();
+        let done = |outcome: crate::agent::PhaseOutcome, spent: BTreeMap<Option<String>, Usage>| {
+            let earlier = spent
+                .into_iter()
+                .filter(|(s, _)| s.is_none() || *s != outcome.session_id)
+                .map(|(s, now)| {
+                    let before = s.and_then(|s| ctx.sessions.get(&s).copied());
+                    now.since(&before.unwrap_or_default())
+                })
+                .fold(Usage::default(), |a, b| a + b);
+            (outcome, earlier)
+        };
         loop {
             let outcome = self.runner.run(request).await;
             let Err(failure) = &outcome.result else {
-                return outcome;
+                return done(outcome, spent);
             };
             // A stall has its own allowance, and is tried again at once: nothing suggests
             // a server to wait for.
@@ -40,7 +56,7 @@ impl<R: Runner> Engine<'_, R> {
                     .filter(|_| attempt - stalls < attempts)
             };
             let Some(reason) = reason else {
-                return outcome;
+                return done(outcome, spent);
             };
             for path in [&outcome.events_path, &outcome.stderr_path] {
                 let kept = path.with_extension(format!(
@@ -67,10 +83,23 @@ impl<R: Runner> Engine<'_, R> {
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = crate::util::process::cancelled(self.cancel.clone()) => {
-                    return crate::agent::PhaseOutcome {
+                    let interrupted = crate::agent::PhaseOutcome {
                         result: Err(PhaseFailure::Interrupted),
                         ..outcome
                     };
+                    return done(interrupted, spent);
+                }
+            }
+            // This attempt is behind us: what it spent counts.
+            if let Some(now) = outcome.usage {
+                match &outcome.session_id {
+                    Some(s) => {
+                        spent.insert(Some(s.clone()), now);
+                    }
+                    None => {
+                        let total = spent.entry(None).or_default();
+                        *total = *total + now;
+                    }
                 }
             }
             attempt += 1;

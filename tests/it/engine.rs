@@ -123,6 +123,24 @@ fn a_transient_failure_is_retried_as_the_same_phase() {
 }
 
 #[test]
+fn what_a_failed_attempt_spent_in_its_own_session_counts_for_the_phase() {
+    // The first attempt ran in a session of its own (110 tokens) and failed transiently;
+    // the retry spent 110 in the phase's session: the phase spent 220.
+    let repo = InProcess::new(&one(), "retry_backoff = \"1s\"\n");
+    let overloaded = Act::Fail {
+        failure: PhaseFailure::TurnFailed {
+            message: "stream error".into(),
+        },
+        stderr: "HTTP 503 Service Unavailable",
+    };
+    let runner = ScriptedRunner::new().on("A-1/01-dev", vec![Act::Session("s-lost"), overloaded]);
+    let ran = repo.run(&runner, Start::default());
+    assert_eq!(ran.outcome("A-1"), "completed");
+    let dev = &ran.issue("A-1").phases[0];
+    assert_eq!(dev.usage.total(), 220);
+}
+
+#[test]
 fn a_failure_that_is_not_transient_is_not_retried() {
     let repo = InProcess::new(&one(), "retry_backoff = \"1s\"\n");
     let failed = Act::Fail {

@@ -35,6 +35,8 @@ pub enum Act {
     },
     /// Waits until the run is cancelled, then ends interrupted.
     AwaitCancel,
+    /// Reports this session instead of the phase's own (an attempt that started afresh).
+    Session(&'static str),
 }
 
 /// What the engine asked of one phase.
@@ -130,7 +132,7 @@ impl Runner for ScriptedRunner {
         });
         let events_path = req.log_dir.join(orch::model::layout::EVENTS);
         let stderr_path = req.log_dir.join(orch::model::layout::STDERR);
-        let session = req.resume.clone().unwrap_or_else(|| format!("s-{key}"));
+        let mut session = req.resume.clone().unwrap_or_else(|| format!("s-{key}"));
         let mut stderr = String::new();
         let mut result = Err(PhaseFailure::NoFinalMessage);
         for act in self.acts(&key, req.kind) {
@@ -152,6 +154,7 @@ impl Runner for ScriptedRunner {
                     orch::util::process::cancelled(req.cancel.clone()).await;
                     result = Err(PhaseFailure::Interrupted);
                 }
+                Act::Session(id) => session = id.to_owned(),
             }
         }
         let usage = {
