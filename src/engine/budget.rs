@@ -16,6 +16,8 @@ pub(super) type Pricer = Box<dyn Fn(&Usage) -> f64 + Send + Sync>;
 pub(super) struct Budget {
     limits: Limits,
     price: Pricer,
+    /// The pricer knows the model's price (else it says 0).
+    priced: bool,
     ledger: Mutex<Ledger>,
 }
 
@@ -32,7 +34,9 @@ struct Ledger {
 impl Budget {
     /// The budget of a run under `limits`, having spent what `prior` (the run resumed)
     /// recorded.
-    pub fn new(limits: Limits, price: Pricer, prior: Option<&RunState>) -> Budget {
+    pub fn new(limits: Limits, price: Option<Pricer>, prior: Option<&RunState>) -> Budget {
+        let priced = price.is_some();
+        let price = price.unwrap_or_else(|| Box::new(|_| 0.0));
         let mut ledger = Ledger::default();
         for issue in prior.iter().flat_map(|s| &s.issues) {
             for phase in &issue.phases {
@@ -43,6 +47,7 @@ impl Budget {
         Budget {
             limits,
             price,
+            priced,
             ledger: Mutex::new(ledger),
         }
     }
@@ -53,6 +58,11 @@ impl Budget {
 
     pub fn limits(&self) -> &Limits {
         &self.limits
+    }
+
+    /// What `usage` costs, when the model has a price.
+    pub fn cost(&self, usage: &Usage) -> Option<f64> {
+        self.priced.then(|| (self.price)(usage))
     }
 
     /// Reserves what a phase of `kind` of `issue` may spend — the largest of its kind so

@@ -97,6 +97,7 @@ impl<R: Runner> Engine<'_, R> {
             stack: vec![issue.branch.clone()],
             timeout: task_timeout(issue, self.config),
             flight,
+            budget,
             phase_since: 0,
         };
         if let Some(current) = &continuation.interrupted {

@@ -88,10 +88,8 @@ impl<R: Runner> Engine<'_, R> {
             .config
             .codex_model()
             .and_then(|m| self.config.pricing.get(&m).copied());
-        let pricer: super::budget::Pricer = match price {
-            Some(price) => Box::new(move |u| price.cost(u)),
-            None => Box::new(|_| 0.0),
-        };
+        let pricer =
+            price.map(|price| -> super::budget::Pricer { Box::new(move |u| price.cost(u)) });
         let budget = Budget::new(opts.budget, pricer, opts.resume.as_ref());
         let budget = &budget;
         let mut in_flight: InFlight<'_> = Vec::new();

@@ -49,6 +49,8 @@ pub(super) struct PhaseContext<'a> {
     pub timeout: std::time::Duration,
     /// What else is in flight in the run, and when this phase started on its clock.
     pub flight: &'a super::flight::Flight,
+    /// The run's budget (and the model's price).
+    pub budget: &'a super::budget::Budget,
     pub phase_since: u64,
 }
 
@@ -176,6 +178,7 @@ impl<R: Runner> Engine<'_, R> {
             shard: shard.map(|s| s.id.clone()),
             acceptance,
             log_dir: dir,
+            cost_usd: ctx.budget.cost(&usage),
         };
         (self.reporter)(&EngineEvent::PhaseFinished {
             id: ctx.issue.id.clone(),

@@ -118,6 +118,7 @@ mod tests {
             superseded,
             shard: None,
             acceptance: None,
+            cost_usd: None,
         }
     }
 

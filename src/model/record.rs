@@ -65,6 +65,9 @@ pub struct PhaseRecord {
     /// The acceptance checks run after this (dev or fix) phase.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acceptance: Option<GateRecord>,
+    /// What its usage cost, when the model it ran has a price (`[pricing]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
 }
 
 /// How the acceptance checks after one phase came out.
@@ -206,6 +209,14 @@ pub struct RunSummary {
     /// The budget the run was held to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<crate::model::budget::Limits>,
+}
+
+/// The dollars phases cost, when any was priced.
+pub fn cost_of<'p>(phases: impl IntoIterator<Item = &'p PhaseRecord>) -> Option<f64> {
+    phases
+        .into_iter()
+        .filter_map(|p| p.cost_usd)
+        .fold(None, |sum, c| Some(sum.unwrap_or(0.0) + c))
 }
 
 impl RunSummary {

@@ -32,8 +32,17 @@ pub fn budget_line(state: &RunState) -> Option<String> {
         .run_tokens
         .map(|l| format!(" of {l}"))
         .unwrap_or_default();
+    let usd = crate::model::record::cost_of(phases())
+        .map(|c| {
+            let of = budget
+                .run_usd
+                .map(|l| format!(" of ${l:.2}"))
+                .unwrap_or_default();
+            format!(", ${c:.2}{of}")
+        })
+        .unwrap_or_default();
     Some(format!(
-        "Budget: {}; {spent}{of} tokens spent ({cached} cached input)",
+        "Budget: {}; {spent}{of} tokens spent ({cached} cached input){usd}",
         budget.describe()
     ))
 }

@@ -67,9 +67,18 @@ pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Sty
             .run_tokens
             .map(|l| format!(" of {l}"))
             .unwrap_or_default();
+        let usd = crate::model::record::cost_of(summary.issues.iter().flat_map(|i| &i.phases))
+            .map(|c| {
+                let of = budget
+                    .run_usd
+                    .map(|l| format!(" of ${l:.2}"))
+                    .unwrap_or_default();
+                format!(", ${c:.2}{of}")
+            })
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "BUDGET: {spent}{of} tokens spent; {}",
+            "BUDGET: {spent}{of} tokens{usd} spent; {}",
             budget.describe()
         );
     }

@@ -155,6 +155,23 @@ fn a_dollar_budget_is_priced_per_model_and_refused_when_it_cannot_be() {
     let a = repo.summary("A-1");
     assert_eq!(a["budget"]["unit"], "usd", "{a:#}");
     assert!(out.contains("$0.33 of $0.60 spent"), "{out}");
+    // What was spent in dollars is shown beside the tokens.
+    assert!(
+        out.contains("BUDGET: 33 tokens, $0.33 of $0.60 spent"),
+        "{out}"
+    );
+    assert_eq!(
+        a["phases"][0]["cost_usd"]
+            .as_f64()
+            .map(|c| (c * 100.0).round()),
+        Some(33.0)
+    );
+    let status = repo.command(&["status"]).output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        status.contains("33 tokens spent (0 cached input), $0.33 of $0.60"),
+        "{status}"
+    );
     assert!(out.contains("--budget-usd <more>"), "{out}");
 }
 
