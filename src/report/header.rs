@@ -2,6 +2,8 @@
 //! milestone, then one line with the run id, when it started, when it was last updated and
 //! whether it finished; and the budget line they and `orch status` show.
 
+use crate::model::budget::Limits;
+use crate::model::record::PhaseRecord;
 use crate::model::state::RunState;
 
 /// `# <title> — milestone <scope>`, a blank line, then the run's line (no newline after it:
@@ -25,24 +27,29 @@ pub fn run_header(title: &str, state: &RunState) -> String {
 /// run has a budget.
 pub fn budget_line(state: &RunState) -> Option<String> {
     let budget = state.budget.as_ref()?;
-    let phases = || state.issues.iter().flat_map(|i| &i.phases);
-    let spent: u64 = phases().map(|p| p.usage.total()).sum();
-    let cached: u64 = phases().map(|p| p.usage.cached_input_tokens).sum();
-    let of = budget
-        .run_tokens
-        .map(|l| format!(" of {l}"))
-        .unwrap_or_default();
-    let usd = crate::model::record::cost_of(phases())
+    let spent = spent_of(budget, state.issues.iter().flat_map(|i| &i.phases));
+    Some(format!("Budget: {}; {spent}", budget.describe()))
+}
+
+/// What `phases` spent against `budget`: `88 of 100 tokens spent (12 cached input), $0.33
+/// of $0.60` (dollars where the phases were priced).
+pub fn spent_of<'p>(
+    budget: &Limits,
+    phases: impl Iterator<Item = &'p PhaseRecord> + Clone,
+) -> String {
+    let spent: u64 = phases.clone().map(|p| p.usage.total()).sum();
+    let cached: u64 = phases.clone().map(|p| p.usage.cached_input_tokens).sum();
+    let of = |limit: Option<String>| limit.map(|l| format!(" of {l}")).unwrap_or_default();
+    let usd = crate::model::record::cost_of(phases)
         .map(|c| {
-            let of = budget
-                .run_usd
-                .map(|l| format!(" of ${l:.2}"))
-                .unwrap_or_default();
-            format!(", ${c:.2}{of}")
+            format!(
+                ", ${c:.2}{}",
+                of(budget.run_usd.map(|l| format!("${l:.2}")))
+            )
         })
         .unwrap_or_default();
-    Some(format!(
-        "Budget: {}; {spent}{of} tokens spent ({cached} cached input){usd}",
-        budget.describe()
-    ))
+    format!(
+        "{spent}{} tokens spent ({cached} cached input){usd}",
+        of(budget.run_tokens.map(|l| l.to_string()))
+    )
 }

@@ -62,25 +62,9 @@ pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Sty
         }
     }
     if let Some(budget) = &summary.budget {
-        let spent: u64 = summary.issues.iter().map(|i| i.tokens.total()).sum();
-        let of = budget
-            .run_tokens
-            .map(|l| format!(" of {l}"))
-            .unwrap_or_default();
-        let usd = crate::model::record::cost_of(summary.issues.iter().flat_map(|i| &i.phases))
-            .map(|c| {
-                let of = budget
-                    .run_usd
-                    .map(|l| format!(" of ${l:.2}"))
-                    .unwrap_or_default();
-                format!(", ${c:.2}{of}")
-            })
-            .unwrap_or_default();
-        let _ = writeln!(
-            out,
-            "BUDGET: {spent}{of} tokens{usd} spent; {}",
-            budget.describe()
-        );
+        let phases = summary.issues.iter().flat_map(|i| &i.phases);
+        let spent = super::header::spent_of(budget, phases);
+        let _ = writeln!(out, "BUDGET: {spent}; {}", budget.describe());
     }
     out.push_str("GUARD: gt/git calls allowed ✓, denied ✗, and audit violations !. Attempts: orch guard log <ISSUE>\n");
     out.push_str("See what each phase changed: orch diff <ISSUE>\n");

@@ -42,7 +42,7 @@ fn a_run_budget_starts_the_phases_that_fit_and_a_resume_needs_more() {
     );
     // The summary, TASKS.md and the report say what was spent of what.
     assert!(
-        out.contains("BUDGET: 88 of 100 tokens spent; 100 tokens for the run"),
+        out.contains("BUDGET: 88 of 100 tokens spent (0 cached input); 100 tokens for the run"),
         "{out}"
     );
     let tasks = std::fs::read_to_string(repo.env.repo.join("TASKS.md")).unwrap();
@@ -157,7 +157,7 @@ fn a_dollar_budget_is_priced_per_model_and_refused_when_it_cannot_be() {
     assert!(out.contains("$0.33 of $0.60 spent"), "{out}");
     // What was spent in dollars is shown beside the tokens.
     assert!(
-        out.contains("BUDGET: 33 tokens, $0.33 of $0.60 spent"),
+        out.contains("BUDGET: 33 tokens spent (0 cached input), $0.33 of $0.60;"),
         "{out}"
     );
     assert_eq!(
