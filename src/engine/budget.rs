@@ -130,6 +130,16 @@ impl Budget {
         })
     }
 
+    /// Gives back what retries held (their spend counts with the phase's, at its settle).
+    pub fn release(&self, held: Spend) {
+        self.with(|l| {
+            l.in_flight = Spend {
+                tokens: l.in_flight.tokens.saturating_sub(held.tokens),
+                usd: (l.in_flight.usd - held.usd).max(0.0),
+            };
+        })
+    }
+
     /// A run budget is spent: no issue starts any more.
     pub fn exhausted(&self) -> bool {
         self.with(|l| l.exhausted)

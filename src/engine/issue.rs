@@ -197,13 +197,7 @@ impl<R: Runner> Engine<'_, R> {
                         stop,
                         overshot_by: None,
                     });
-                    summary.outcome = Outcome::Budget;
-                    summary.reason = Some(format!(
-                        "{}; continue with `orch resume {} <more>`",
-                        stop.describe(),
-                        stop.flag()
-                    ));
-                    summary.budget = Some(stop);
+                    stopped_by(&mut summary, stop);
                     summary.cycles = fixes;
                     break;
                 }
@@ -217,7 +211,11 @@ impl<R: Runner> Engine<'_, R> {
                     spent: budget.spent(),
                 });
             }
-            let (outcome, record) = self.phase(&mut ctx, step).await?;
+            let super::phase::Ran {
+                outcome,
+                record,
+                budget_stop,
+            } = self.phase(&mut ctx, step).await?;
             if let Some(stop) = budget.settle(&issue.id, kind, reserve, &record.usage) {
                 // Overshot (usage comes at the end of a turn): recorded; nothing more starts.
                 (self.reporter)(&crate::model::event::EngineEvent::BudgetExhausted {
@@ -233,6 +231,11 @@ impl<R: Runner> Engine<'_, R> {
             let interrupted = outcome.result == Err(PhaseFailure::Interrupted);
             results.push(outcome.result.ok());
             if interrupted {
+                break;
+            }
+            if let Some(stop) = budget_stop {
+                // Its retry did not fit: the phase runs again once a resume raises the budget.
+                stopped_by(&mut summary, stop);
                 break;
             }
         }
@@ -354,6 +357,17 @@ fn inputs_for(
         .find(|d| d.kind != PhaseKind::Review)
         .and_then(|d| d.gate.cloned());
     (review, prior_fix, gate)
+}
+
+/// The issue ends because its next phase (or retry) does not fit in `stop`'s budget.
+fn stopped_by(summary: &mut IssueSummary, stop: crate::model::budget::BudgetStop) {
+    summary.outcome = Outcome::Budget;
+    summary.reason = Some(format!(
+        "{}; continue with `orch resume {} <more>`",
+        stop.describe(),
+        stop.flag()
+    ));
+    summary.budget = Some(stop);
 }
 
 /// Adds a phase's record and its counts to the summary.

@@ -14,6 +14,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// What a phase did: the agent's outcome, the record kept, and the budget a retry of it did
+/// not fit in, if one did not.
+pub(super) struct Ran {
+    pub outcome: PhaseOutcome,
+    pub record: PhaseRecord,
+    pub budget_stop: Option<crate::model::budget::BudgetStop>,
+}
+
 /// What one step of the loop asks the phase to do.
 pub(super) struct StepInput<'s> {
     pub kind: PhaseKind,
@@ -59,7 +67,7 @@ impl<R: Runner> Engine<'_, R> {
         &self,
         ctx: &mut PhaseContext<'_>,
         step: StepInput<'_>,
-    ) -> Result<(PhaseOutcome, PhaseRecord), EngineError> {
+    ) -> Result<Ran, EngineError> {
         let StepInput {
             kind,
             cycle,
@@ -123,7 +131,9 @@ impl<R: Runner> Engine<'_, R> {
 
         let start = git(&ctx.issue.worktree, |repo| Ok(capture::begin(repo)?)).await?;
         let request = self.request(ctx, kind, &dir, prompt, expected, schema_path, &start)?;
-        let (mut outcome, retried) = self.run_with_retries(ctx, &request).await;
+        let tried = self.run_with_retries(ctx, &request).await;
+        ctx.budget.release(tried.held);
+        let (mut outcome, retried, budget_stop) = (tried.outcome, tried.earlier, tried.stop);
 
         let (branch, dir2, foreign) = (ctx.issue.branch.clone(), dir.clone(), foreign(ctx));
         let range = git(&ctx.issue.worktree, move |repo| {
@@ -185,7 +195,11 @@ impl<R: Runner> Engine<'_, R> {
             record: record.clone(),
         });
         crate::util::failpoint::hit(&format!("after-{}", kind.name()));
-        Ok((outcome, record))
+        Ok(Ran {
+            outcome,
+            record,
+            budget_stop,
+        })
     }
 
     /// The request to the runner: the prompt, the guard's environment (its shims know the

@@ -83,7 +83,11 @@ fn reopens(summary: &IssueSummary) -> bool {
 /// The phases a resumed loop counts: a phase interrupted mid-way has no result, and a
 /// superseded one was replaced.
 pub(super) fn counts(record: &PhaseRecord) -> bool {
-    record.failure != Some(crate::model::phase::PhaseFailure::Interrupted) && !record.superseded
+    use crate::model::phase::PhaseFailure;
+    !matches!(
+        record.failure,
+        Some(PhaseFailure::Interrupted | PhaseFailure::OverBudget { .. })
+    ) && !record.superseded
 }
 
 /// The session a fix resumes: that of the last dev phase that finished.

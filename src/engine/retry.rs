@@ -6,8 +6,21 @@
 use super::phase::PhaseContext;
 use super::Engine;
 use crate::agent::{PhaseRequest, Runner};
+use crate::model::budget::{BudgetStop, Spend};
 use crate::model::event::EngineEvent;
 use crate::model::phase::{PhaseFailure, Usage};
+
+/// How a phase's tries went.
+pub(super) struct Tried {
+    /// The last attempt's.
+    pub outcome: crate::agent::PhaseOutcome,
+    /// What earlier attempts spent in sessions other than the last one's.
+    pub earlier: Usage,
+    /// What the retries held of the budget (released when the phase ends).
+    pub held: Spend,
+    /// A retry did not fit in this budget.
+    pub stop: Option<BudgetStop>,
+}
 use std::collections::BTreeMap;
 
 impl<R: Runner> Engine<'_, R> {
@@ -21,7 +34,7 @@ impl<R: Runner> Engine<'_, R> {
         &self,
         ctx: &PhaseContext<'_>,
         request: &PhaseRequest,
-    ) -> (crate::agent::PhaseOutcome, Usage) {
+    ) -> Tried {
         let (attempts, backoff) = self.config.retry();
         let stall_retries = self.config.stall_retries();
         let (mut attempt, mut stalls) = (1, 0);
@@ -38,10 +51,18 @@ impl<R: Runner> Engine<'_, R> {
                 .fold(Usage::default(), |a, b| a + b);
             (outcome, earlier)
         };
+        // What the retries hold of the budget beyond the phase's own reserve.
+        let mut held = Spend::default();
+        let tried = |(outcome, earlier): (crate::agent::PhaseOutcome, Usage), held, stop| Tried {
+            outcome,
+            earlier,
+            held,
+            stop,
+        };
         loop {
             let outcome = self.runner.run(request).await;
             let Err(failure) = &outcome.result else {
-                return done(outcome, spent);
+                return tried(done(outcome, spent), held, None);
             };
             // A stall has its own allowance, and is tried again at once: nothing suggests
             // a server to wait for.
@@ -56,8 +77,25 @@ impl<R: Runner> Engine<'_, R> {
                     .filter(|_| attempt - stalls < attempts)
             };
             let Some(reason) = reason else {
-                return done(outcome, spent);
+                return tried(done(outcome, spent), held, None);
             };
+            // A retry is reserved like a phase: one that does not fit does not run.
+            match ctx.budget.reserve(&ctx.issue.id, request.kind) {
+                Ok(more) => held = held + more,
+                Err(stop) => {
+                    (self.reporter)(&EngineEvent::BudgetExhausted {
+                        id: ctx.issue.id.clone(),
+                        stop,
+                        overshot_by: None,
+                    });
+                    let message = format!("{failure}; {}", stop.describe());
+                    let stopped = crate::agent::PhaseOutcome {
+                        result: Err(PhaseFailure::OverBudget { message }),
+                        ..outcome
+                    };
+                    return tried(done(stopped, spent), held, Some(stop));
+                }
+            }
             for path in [&outcome.events_path, &outcome.stderr_path] {
                 let kept = path.with_extension(format!(
                     "attempt-{attempt}.{}",
@@ -87,7 +125,7 @@ impl<R: Runner> Engine<'_, R> {
                         result: Err(PhaseFailure::Interrupted),
                         ..outcome
                     };
-                    return done(interrupted, spent);
+                    return tried(done(interrupted, spent), held, None);
                 }
             }
             // This attempt is behind us: what it spent counts.

@@ -106,6 +106,10 @@ pub enum PhaseFailure {
     SessionMismatch { requested: String, started: String },
     #[error("interrupted")]
     Interrupted,
+    /// A transient failure whose retry did not fit in the budget: the phase runs again when
+    /// a resume raises it.
+    #[error("not tried again: {message}")]
+    OverBudget { message: String },
     #[error("stalled: the agent said nothing for {seconds} s (last: {}); its process group was stopped", last_event.as_deref().unwrap_or("no event at all"))]
     Stalled {
         seconds: u64,

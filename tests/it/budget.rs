@@ -217,3 +217,39 @@ fn the_budget_stops_a_real_codex_run_before_the_next_phase_and_a_resume_finishes
         .collect();
     assert_eq!(kinds, ["dev", "review"], "the dev phase did not run again");
 }
+
+#[test]
+fn a_retry_that_does_not_fit_does_not_run_and_the_resume_runs_the_phase_again() {
+    // A-1's dev fails transiently; its retry would hold another 60 of 100 beside the 60 the
+    // phase holds: it does not run, and the issue waits for a larger budget.
+    let repo = FakeRepo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "budget_tokens = 100\nphase_reserve_tokens = 60\nretry_backoff = \"1s\"\n",
+        json!({"A-1/01-dev": {"attempts": [
+            [{"fail": "unexpected status 503 Service Unavailable"}],
+            [{"run": "mkdir -p work && echo a > work/a.txt && git add work && git commit -qm a"},
+             {"message": support::fake::work_json("pass")}],
+        ]}}),
+    );
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 100, "{out}");
+    assert_eq!(repo.keys(), ["A-1/01-dev"], "the retry did not run");
+    let a = repo.summary("A-1");
+    assert_eq!(a["outcome"], "budget", "{a:#}");
+    assert_eq!(a["phases"][0]["failure"]["kind"], "over_budget");
+    let (code, out) = repo.run(&["resume", "--budget-tokens", "1000"]);
+    assert_eq!(code, 0, "{out}");
+    let a = repo.summary("A-1");
+    assert_eq!(a["outcome"], "completed", "{a:#}");
+    let phases: Vec<&str> = a["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        ["dev", "dev", "review"],
+        "the stopped dev ran again"
+    );
+}
