@@ -77,12 +77,7 @@ fn a_run_budget_starts_the_phases_that_fit_and_a_resume_needs_more() {
     assert_eq!(code, 0, "{out}");
     assert_eq!(repo.keys().len(), 4);
     assert_eq!(repo.summary("B-1")["outcome"], "completed");
-    let events = std::fs::read_dir(repo.env.repo.join("logs/orch/p/M1"))
-        .unwrap()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with("events-"))
-        .map(|e| std::fs::read_to_string(e.path()).unwrap())
-        .collect::<String>();
+    let events = repo.event_log("p/M1");
     assert!(events.contains("\"budget_exhausted\""), "{events}");
     assert!(events.contains("\"run_tokens\":120"), "{events}");
     assert!(events.contains("\"budget_reserved\""), "{events}");

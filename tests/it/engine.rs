@@ -28,6 +28,7 @@ fn a_passing_loop_is_dev_then_review_and_a_dependent_stacks_on_its_work() {
     let repo = InProcess::new(&two_stacked(), "");
     let runner = ScriptedRunner::new();
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(
         runner.keys(),
         ["A-1/01-dev", "A-1/02-review", "B-1/01-dev", "B-1/02-review"]
@@ -55,6 +56,7 @@ fn changes_required_runs_a_fix_in_the_dev_session_with_the_review_in_its_prompt(
     let repo = InProcess::new(&one(), "");
     let runner = ScriptedRunner::new().on("A-1/02-review", changes(&["rename the flag"]));
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(
         runner.keys(),
         ["A-1/01-dev", "A-1/02-review", "A-1/03-fix", "A-1/04-review"]
@@ -82,6 +84,7 @@ fn a_review_that_never_passes_is_capped_and_its_dependent_skipped() {
         .on("A-1/02-review", changes(&["one"]))
         .on("A-1/04-review", changes(&["two"]));
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(ran.outcome("A-1"), "capped");
     assert_eq!(ran.issue("A-1").cycles, 1);
     assert_eq!(ran.issue("A-1").remaining_actions, ["two"]);
@@ -104,6 +107,7 @@ fn a_transient_failure_is_retried_as_the_same_phase() {
     };
     let runner = ScriptedRunner::new().on("A-1/01-dev", vec![overloaded]);
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(runner.keys(), ["A-1/01-dev", "A-1/01-dev", "A-1/02-review"]);
     assert_eq!(ran.outcome("A-1"), "completed");
     let retries: Vec<u32> = ran
@@ -135,6 +139,7 @@ fn what_a_failed_attempt_spent_in_its_own_session_counts_for_the_phase() {
     };
     let runner = ScriptedRunner::new().on("A-1/01-dev", vec![Act::Session("s-lost"), overloaded]);
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(ran.outcome("A-1"), "completed");
     let dev = &ran.issue("A-1").phases[0];
     assert_eq!(dev.usage.total(), 220);
@@ -151,6 +156,7 @@ fn a_failure_that_is_not_transient_is_not_retried() {
     };
     let runner = ScriptedRunner::new().on("A-1/01-dev", vec![failed]);
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(runner.keys(), ["A-1/01-dev"]);
     assert_eq!(ran.outcome("A-1"), "failed");
 }
@@ -279,6 +285,7 @@ fn the_trunk_moved_by_an_agent_is_put_back_and_fails_the_phase() {
     ];
     let runner = ScriptedRunner::new().on("A-1/01-dev", stray);
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(ran.outcome("A-1"), "failed");
     let dev = &ran.issue("A-1").phases[0];
     assert_eq!(dev.guard.violations, 1);
@@ -299,6 +306,7 @@ fn a_branch_made_on_top_of_the_issue_joins_its_stack() {
     ];
     let runner = ScriptedRunner::new().on("A-1/01-dev", stacked);
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(ran.outcome("A-1"), "completed");
     assert_eq!(ran.issue("A-1").phases[0].guard.violations, 0);
     assert!(!repo.env.git(&["branch", "--list", "a-1-part-2"]).is_empty());
@@ -312,6 +320,7 @@ fn a_deferred_dev_ends_the_issue_with_its_questions() {
     deferred["openQuestions"] = serde_json::json!(["sqlite or postgres?"]);
     let runner = ScriptedRunner::new().on("A-1/01-dev", vec![Act::Reply(deferred)]);
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(ran.outcome("A-1"), "deferred");
     let a = ran.issue("A-1");
     assert_eq!(a.deferred, ["pick a storage engine"]);
@@ -326,6 +335,7 @@ fn a_result_outside_the_contract_fails_the_phase() {
     bad["status"] = "done".into();
     let runner = ScriptedRunner::new().on("A-1/01-dev", vec![Act::Reply(bad)]);
     let ran = repo.run(&runner, Start::default());
+    runner.assert_played();
     assert_eq!(ran.outcome("A-1"), "failed");
     assert!(matches!(
         ran.issue("A-1").phases[0].failure,
@@ -373,8 +383,9 @@ fn a_fix_interrupted_then_resumed_continues_the_dev_session_and_its_counts() {
     assert!(calls[3].prompt.contains("tighten it"));
     let a = resumed.issue("A-1");
     assert_eq!(resumed.outcome("A-1"), "completed");
-    // Every phase counts its own tokens once, across the resume too.
+    // Every phase counts its own tokens once, across the resume too; the fix that was cut
+    // off never reported any.
     let each: Vec<u64> = a.phases.iter().map(|p| p.usage.total()).collect();
-    assert_eq!(each, [110, 110, 110, 110, 110]);
-    assert_eq!(a.tokens.total(), 5 * 110);
+    assert_eq!(each, [110, 110, 0, 110, 110]);
+    assert_eq!(a.tokens.total(), 4 * 110);
 }

@@ -130,14 +130,9 @@ impl FakeRepo {
     /// the keys that identify it (task, phase, shard, check, gate, command, outcome, status).
     /// Every line must parse and carry `ts` and `type`.
     pub fn event_sequence(&self, milestone: &str) -> Vec<String> {
-        let logs = self.env.repo.join("logs/orch").join(milestone);
-        let log = std::fs::read_dir(&logs)
-            .unwrap()
-            .flatten()
-            .find(|e| e.file_name().to_string_lossy().starts_with("events-"))
-            .expect("event log")
-            .path();
-        std::fs::read_to_string(log)
+        let logs = self.event_logs(milestone);
+        assert_eq!(logs.len(), 1, "one run, one event log: {logs:?}");
+        std::fs::read_to_string(&logs[0])
             .unwrap()
             .lines()
             .map(|l| {
@@ -153,6 +148,27 @@ impl FakeRepo {
                 }
                 s
             })
+            .collect()
+    }
+
+    /// The event logs of the milestone's runs (one per run id), in run order.
+    pub fn event_logs(&self, milestone: &str) -> Vec<PathBuf> {
+        let logs = self.env.repo.join("logs/orch").join(milestone);
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&logs)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("events-"))
+            .map(|e| e.path())
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// Every event log of the milestone, one after the other.
+    pub fn event_log(&self, milestone: &str) -> String {
+        self.event_logs(milestone)
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
             .collect()
     }
 

@@ -26,14 +26,16 @@ pub enum Act {
     /// Points this branch at the worktree's HEAD, creating or moving it (a branch made on top
     /// of the issue's joins its stack; moving another is the audit's business).
     Branch(&'static str),
-    /// Ends the phase with this result; its identity fields are filled in from the request.
+    /// Ends the phase with this result; its identity fields are filled in from the prompt's
+    /// `ORCH_CONTEXT` block.
     Reply(Value),
     /// Ends the phase with this failure, `stderr` written to its log.
     Fail {
         failure: PhaseFailure,
         stderr: &'static str,
     },
-    /// Waits until the run is cancelled, then ends interrupted.
+    /// Waits until the run is cancelled (at most 30 s, else the test fails), then ends
+    /// interrupted.
     AwaitCancel,
     /// Reports this session instead of the phase's own (an attempt that started afresh).
     Session(&'static str),
@@ -83,6 +85,27 @@ impl ScriptedRunner {
     /// The phase keys the engine ran, in order.
     pub fn keys(&self) -> Vec<String> {
         self.calls().into_iter().map(|c| c.key).collect()
+    }
+
+    /// Fails the test if a scripted attempt was not played: a script the run never reached
+    /// says the test is not testing what it thinks.
+    pub fn assert_played(&self) {
+        assert_eq!(
+            self.unplayed(),
+            Vec::<String>::new(),
+            "scripts the run never reached"
+        );
+    }
+
+    /// The scripted attempts no phase played.
+    pub fn unplayed(&self) -> Vec<String> {
+        self.script
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, attempts)| !attempts.is_empty())
+            .map(|(key, attempts)| format!("{key} ({} attempt(s))", attempts.len()))
+            .collect()
     }
 
     fn acts(&self, key: &str, kind: PhaseKind) -> Vec<Act> {
@@ -151,22 +174,31 @@ impl Runner for ScriptedRunner {
                     result = Err(failure);
                 }
                 Act::AwaitCancel => {
-                    orch::util::process::cancelled(req.cancel.clone()).await;
+                    // A cancel that never comes fails the test instead of hanging it.
+                    let cancelled = orch::util::process::cancelled(req.cancel.clone());
+                    tokio::time::timeout(std::time::Duration::from_secs(30), cancelled)
+                        .await
+                        .unwrap_or_else(|_| panic!("{key}: the run was never cancelled"));
                     result = Err(PhaseFailure::Interrupted);
                 }
                 Act::Session(id) => session = id.to_owned(),
             }
         }
+        // A killed agent never reports its turn's usage; one that ended reports it (also a
+        // failed one: it got that far).
+        let killed = result == Err(PhaseFailure::Interrupted);
         let usage = {
             let mut sessions = self.sessions.lock().unwrap();
             let total = sessions.entry(session.clone()).or_default();
-            *total = *total
-                + Usage {
-                    input_tokens: 100,
-                    output_tokens: 10,
-                    ..Usage::default()
-                };
-            *total
+            if !killed {
+                *total = *total
+                    + Usage {
+                        input_tokens: 100,
+                        output_tokens: 10,
+                        ..Usage::default()
+                    };
+            }
+            (!killed).then_some(*total)
         };
         std::fs::write(
             &events_path,
@@ -177,7 +209,7 @@ impl Runner for ScriptedRunner {
         PhaseOutcome {
             result,
             session_id: Some(session),
-            usage: Some(usage),
+            usage,
             exit_code: Some(0),
             events_path,
             stderr_path,
@@ -186,16 +218,30 @@ impl Runner for ScriptedRunner {
     }
 }
 
+/// Fills the result's identity fields from the prompt's `ORCH_CONTEXT` block, as an agent
+/// that read its context would (a field the script set stays); a prompt without the block
+/// leaves them out, and the contract's check says so.
 fn fill_identity(value: &mut Value, req: &PhaseRequest) {
-    let e = &req.expect;
-    for (field, text) in [
-        ("phase", e.phase.name()),
-        ("issueId", e.issue_id.as_str()),
-        ("milestoneId", e.milestone_id.as_str()),
-        ("branch", e.branch.as_str()),
-        ("worktreePath", e.worktree_path.as_str()),
+    let context = req
+        .prompt
+        .strip_prefix("ORCH_CONTEXT:")
+        .and_then(|rest| {
+            serde_json::Deserializer::from_str(rest.trim_start())
+                .into_iter::<Value>()
+                .next()?
+                .ok()
+        })
+        .unwrap_or(Value::Null);
+    for (field, from) in [
+        ("phase", "phase"),
+        ("issueId", "issueId"),
+        ("milestoneId", "milestoneId"),
+        ("branch", "branchName"),
+        ("worktreePath", "worktreePath"),
     ] {
-        value[field] = Value::from(text);
+        if value.get(field).is_none() && !context[from].is_null() {
+            value[field] = context[from].clone();
+        }
     }
 }
 
@@ -303,7 +349,8 @@ impl InProcess {
         let config = self.config();
         let plan = self.plan();
         let common_dir = self.env.repo.join(".git");
-        let recorder = orch::record::recorder::StateRecorder::new(common_dir, start.resume.clone());
+        let recorder =
+            orch::record::recorder::StateRecorder::new(common_dir.clone(), start.resume.clone());
         let events = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(Mutex::new(None));
         let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
@@ -347,11 +394,19 @@ impl InProcess {
         let summary = runtime.block_on(engine.run(&plan, &opts)).unwrap();
         drop(engine);
         let events = events.lock().unwrap().clone();
-        let state = state
+        let written = state
             .lock()
             .unwrap()
             .clone()
             .expect("the recorder wrote a state");
+        // What `orch resume` will read: the state on disk, which must be the last one written.
+        let state =
+            orch::record::state::latest(&common_dir, Some(&plan.scope())).expect("a state on disk");
+        assert_eq!(
+            serde_json::to_value(&state).unwrap(),
+            serde_json::to_value(&written).unwrap(),
+            "the state on disk is the last one the recorder wrote"
+        );
         Ran {
             summary,
             events,
