@@ -126,6 +126,12 @@ pub fn audit(
         if is_allowed(name, issue_branch, stack) {
             continue;
         }
+        // Put back since the snapshot (by another phase's audit, which saw it first): there
+        // is nothing left to judge.
+        let symbolic = before.as_deref().is_some_and(|b| b.starts_with("ref: "));
+        if !peers.is_empty() && !symbolic && repo.ref_target(name)? == *before {
+            continue;
+        }
         let commit = after.as_deref().filter(|a| !a.starts_with("ref: "));
         let mine_made = match commit {
             Some(oid) => made(&own, &range.base, oid),

@@ -56,10 +56,12 @@ fn repairs_exactly_what_it_reports_byte_for_byte() {
     );
     // The fixed docs parse; the title kept its text; the edges are two-sided now.
     let blocked = env.orch().args(["plan", "sloppy/M1"]).output().unwrap();
-    assert_eq!(
-        blocked.status.code(),
-        Some(1),
-        "SLOP-5 still blocks sloppy/M1"
+    let why = String::from_utf8_lossy(&blocked.stderr);
+    assert_eq!(blocked.status.code(), Some(1), "{why}");
+    assert!(
+        why.contains("SLOP-5-unclosed-list.md:6: error: front matter is not valid YAML")
+            && why.contains("cannot plan milestone sloppy/M1: 1 error"),
+        "SLOP-5 still blocks sloppy/M1, and only it: {why}"
     );
     let plan = env.orch_ok(&["plan", "other/M1", "--json"]);
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();

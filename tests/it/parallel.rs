@@ -215,14 +215,7 @@ fn never_more_agents_alive_than_jobs() {
     );
 }
 
-/// Waits until `ready` holds, failing the test after `limit`.
-fn wait_for(what: &str, limit: Duration, ready: impl Fn() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
+use support::wait_until as wait_for;
 
 #[test]
 fn one_phase_s_audit_leaves_a_sibling_s_work_alone_and_catches_the_foreign_ref_one_moves() {

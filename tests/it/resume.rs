@@ -30,12 +30,11 @@ impl ResumeExt for FakeRepo {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        for _ in 0..400 {
-            if ready() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        support::wait_until(
+            "the run to be ready for the signal",
+            Duration::from_secs(10),
+            ready,
+        );
         // SAFETY: signalling our own child.
         unsafe { libc::kill(child.id() as i32, signal) };
         child.wait().unwrap().code().unwrap_or(128 + signal)

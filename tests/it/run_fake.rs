@@ -267,12 +267,11 @@ fn one_run_per_repository() {
         .stderr(std::process::Stdio::null());
     let mut child = first.spawn().unwrap();
     let lock = fake.env.repo.join(".git/orch/lock");
-    for _ in 0..100 {
-        if lock.exists() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    support::wait_until(
+        "the first run's lock",
+        std::time::Duration::from_secs(10),
+        || lock.exists(),
+    );
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 1);
     assert!(
@@ -312,14 +311,14 @@ fn sigint_stops_the_agent_keeps_the_worktree_and_exits_130() {
         .spawn()
         .unwrap();
     let events = fake.phase_dir("A-1", "01-dev").join("events.jsonl");
-    for _ in 0..200 {
-        if std::fs::read_to_string(&events)
-            .is_ok_and(|e| e.contains("command_execution") && e.contains("\"completed\""))
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    support::wait_until(
+        "the agent's first command",
+        std::time::Duration::from_secs(10),
+        || {
+            std::fs::read_to_string(&events)
+                .is_ok_and(|e| e.contains("command_execution") && e.contains("\"completed\""))
+        },
+    );
     let started = std::time::Instant::now();
     // SAFETY: sending a signal to our own child process.
     unsafe { libc::kill(child.id() as i32, libc::SIGINT) };

@@ -219,3 +219,12 @@ pub fn copy_dir(from: &Path, to: &Path) {
 pub fn issue(id: &str, milestone: &str, extra: &str) -> String {
     format!("---\nid: {id}\ntitle: \"Work item {id}\"\nstate: planned\nmilestone: {milestone}\n{extra}---\n\n## TL;DR\nDo {id}.\n")
 }
+
+/// Waits until `ready` holds, polling every 20 ms; fails the test naming `what` after `limit`.
+pub fn wait_until(what: &str, limit: std::time::Duration, ready: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
