@@ -3,6 +3,7 @@
 
 use super::{hinted, GlobalArgs, Workspace};
 use crate::cli::exit;
+use crate::model::naming::short_oid;
 use crate::report::style::Styler;
 use crate::workspace::capture::{self, PhaseRange};
 
@@ -103,8 +104,8 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             style.bold(&format!(
                 "── {} {}..{} · {} commit{}{}",
                 r.id.dir_name(),
-                short(&r.base),
-                short(&r.head),
+                short_oid(&r.base),
+                short_oid(&r.head),
                 r.commits.len(),
                 if r.commits.len() == 1 { "" } else { "s" },
                 status
@@ -113,7 +114,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             ))
         );
         for c in &r.commits {
-            println!("   {} {}", style.yellow(short(&c.oid)), c.summary);
+            println!("   {} {}", style.yellow(short_oid(&c.oid)), c.summary);
         }
         if args.name_only {
             for f in &r.diffstat.files {
@@ -165,13 +166,8 @@ fn phase_matches(r: &PhaseRange, want: &str) -> bool {
 }
 
 fn result_status(phase_dir: &std::path::Path) -> Option<String> {
-    let text = std::fs::read_to_string(phase_dir.join(crate::model::layout::RESULT)).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let value = crate::engine::read_result(phase_dir)?;
     value.get("status")?.as_str().map(str::to_owned)
-}
-
-fn short(oid: &str) -> &str {
-    &oid[..oid.len().min(10)]
 }
 
 fn colour_patch(patch: &str, style: &Styler) -> String {

@@ -79,28 +79,26 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                         .unwrap_or_default()
                         .to_string_lossy()
                         .into_owned();
-                    for line in
-                        std::fs::read_to_string(phase.join(crate::model::layout::GUARD_LOG))?
-                            .lines()
-                    {
-                        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                            continue;
-                        };
-                        let text = match (v["kind"].as_str(), v["decision"].as_str()) {
-                            (Some("attempt"), Some("allow")) => format!(
+                    use crate::guard::shim::{entries, Entry};
+                    let log = phase.join(crate::model::layout::GUARD_LOG);
+                    for (entry, v) in entries(&log)? {
+                        let text = match entry {
+                            Entry::Allowed => format!(
                                 "{} {}  (exit {})",
                                 style.green("allowed"),
                                 argv(&v),
                                 v["exit_code"]
                             ),
-                            (Some("attempt"), _) => format!(
+                            Entry::Denied => format!(
                                 "{} {}  ({}: {})",
                                 style.red("denied "),
                                 argv(&v),
                                 v["rule"].as_str().unwrap_or(""),
                                 v["reason"].as_str().unwrap_or("")
                             ),
-                            _ => format!("{} {}", style.red("violation"), describe_violation(&v)),
+                            Entry::Violation => {
+                                format!("{} {}", style.red("violation"), describe_violation(&v))
+                            }
                         };
                         println!("{name}  {text}");
                     }

@@ -112,7 +112,7 @@ impl<R: Runner> Engine<'_, R> {
                 let total = ctx.sessions.entry(session.clone()).or_default();
                 *total = *total + record.usage;
             }
-            for b in logs::read_range(&record.log_dir)
+            for b in crate::workspace::capture::read_range(&record.log_dir)
                 .into_iter()
                 .flat_map(|r| r.stack)
                 .filter(|b| b.created)

@@ -51,13 +51,7 @@ pub(super) fn append_guard_lines(
 }
 
 /// A recorded phase's valid result, if it has one.
-pub(super) fn read_result(phase_dir: &Path) -> Option<serde_json::Value> {
+pub fn read_result(phase_dir: &Path) -> Option<serde_json::Value> {
     let text = std::fs::read_to_string(phase_dir.join(layout::RESULT)).ok()?;
-    serde_json::from_str(&text).ok()
-}
-
-/// A recorded phase's commit range, if it was captured.
-pub(super) fn read_range(phase_dir: &Path) -> Option<crate::workspace::capture::PhaseRange> {
-    let text = std::fs::read_to_string(phase_dir.join(layout::RANGE)).ok()?;
     serde_json::from_str(&text).ok()
 }

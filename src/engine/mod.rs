@@ -26,6 +26,7 @@ mod retry;
 mod schedule;
 mod step;
 
+pub use logs::read_result;
 pub use step::{next_step, Done, Step};
 
 use crate::agent::Runner;

@@ -88,19 +88,43 @@ pub fn prepare(
     ])
 }
 
+/// What one line of a phase's `guard.jsonl` records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Entry {
+    Allowed,
+    Denied,
+    /// The post-phase audit's.
+    Violation,
+}
+
+/// The entries of a phase's `guard.jsonl`, each with its line as written; lines that are not
+/// one of the three are left out.
+pub fn entries(path: &Path) -> std::io::Result<Vec<(Entry, serde_json::Value)>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .filter_map(|line| {
+            let v = serde_json::from_str::<serde_json::Value>(line).ok()?;
+            let entry = match (v["kind"].as_str(), v["decision"].as_str()) {
+                (Some("attempt"), Some("allow")) => Entry::Allowed,
+                (Some("attempt"), Some("deny")) => Entry::Denied,
+                (Some("violation"), _) => Entry::Violation,
+                _ => return None,
+            };
+            Some((entry, v))
+        })
+        .collect())
+}
+
 /// Counts the entries of a phase's `guard.jsonl`: the attempts allowed and denied, and the
-/// audit's violations.
+/// audit's violations (none when there is no log).
 pub fn counts(path: &Path) -> crate::model::record::GuardCounts {
     let mut counts = crate::model::record::GuardCounts::default();
-    for line in std::fs::read_to_string(path).unwrap_or_default().lines() {
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-            continue;
-        };
-        match (v["kind"].as_str(), v["decision"].as_str()) {
-            (Some("attempt"), Some("allow")) => counts.allowed += 1,
-            (Some("attempt"), Some("deny")) => counts.denied += 1,
-            (Some("violation"), _) => counts.violations += 1,
-            _ => {}
+    for (entry, _) in entries(path).unwrap_or_default() {
+        match entry {
+            Entry::Allowed => counts.allowed += 1,
+            Entry::Denied => counts.denied += 1,
+            Entry::Violation => counts.violations += 1,
         }
     }
     counts

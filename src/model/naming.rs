@@ -9,6 +9,11 @@
 //! and inside the worktree root. A component that had to be changed gets a short hash of its
 //! original spelling appended, so two different ids never collapse onto one name.
 
+/// The first ten hex digits of an object id, as orch shows one.
+pub fn short_oid(oid: &str) -> &str {
+    &oid[..oid.len().min(10)]
+}
+
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -95,18 +95,13 @@ impl EventLog {
             EngineEvent::PhaseFinished { id, record } => {
                 let phase = format!("{:02}-{}", record.seq, record.phase.name());
                 let mut lines = Vec::new();
-                for entry in
-                    std::fs::read_to_string(record.log_dir.join(crate::model::layout::GUARD_LOG))
-                        .unwrap_or_default()
-                        .lines()
-                {
-                    let Ok(v) = serde_json::from_str::<Value>(entry) else {
-                        continue;
-                    };
-                    match (v["kind"].as_str(), v["decision"].as_str()) {
-                        (Some("attempt"), Some("deny")) => lines.push(json!({"type": "guard_denied", "task": id, "phase": phase, "argv": v["argv"], "rule": v["rule"]})),
-                        (Some("violation"), _) => lines.push(json!({"type": "guard_violation", "task": id, "phase": phase, "detail": v})),
-                        _ => {}
+                use crate::guard::shim::Entry;
+                let log = record.log_dir.join(crate::model::layout::GUARD_LOG);
+                for (entry, v) in crate::guard::shim::entries(&log).unwrap_or_default() {
+                    match entry {
+                        Entry::Denied => lines.push(json!({"type": "guard_denied", "task": id, "phase": phase, "argv": v["argv"], "rule": v["rule"]})),
+                        Entry::Violation => lines.push(json!({"type": "guard_violation", "task": id, "phase": phase, "detail": v})),
+                        Entry::Allowed => {}
                     }
                 }
                 lines.push(json!({

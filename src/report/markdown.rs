@@ -2,7 +2,6 @@
 //! diffstat, the review's findings, guard events, tokens and time — in Markdown or JSON.
 
 use crate::model::state::RunState;
-use crate::workspace::capture::PhaseRange;
 use serde_json::{json, Value};
 use std::fmt::Write;
 
@@ -16,8 +15,8 @@ pub fn json(state: &RunState) -> Value {
                 .phases
                 .iter()
                 .map(|p| {
-                    let range = read_range(&p.log_dir);
-                    let result = read_json(&p.log_dir.join(crate::model::layout::RESULT));
+                    let range = crate::workspace::capture::read_range(&p.log_dir);
+                    let result = crate::engine::read_result(&p.log_dir);
                     json!({
                         "seq": p.seq, "phase": p.phase, "status": p.status, "failure": p.failure,
                         "superseded": p.superseded, "commits": p.commits, "usage": p.usage,
@@ -116,7 +115,7 @@ pub fn markdown(state: &RunState) -> String {
         }
         out.push('\n');
         for p in &issue.phases {
-            let range = read_range(&p.log_dir);
+            let range = crate::workspace::capture::read_range(&p.log_dir);
             let what = match (&p.status, &p.failure) {
                 (Some(s), _) => s.clone(),
                 (None, Some(f)) => format!("failed: {f}"),
@@ -142,8 +141,8 @@ pub fn markdown(state: &RunState) -> String {
                 let _ = writeln!(
                     out,
                     "`{}..{}` · {} commit(s) · {} file(s), +{} −{} · pinned as `{}`",
-                    short(&r.base),
-                    short(&r.head),
+                    crate::model::naming::short_oid(&r.base),
+                    crate::model::naming::short_oid(&r.head),
                     r.commits.len(),
                     r.diffstat.files_changed,
                     r.diffstat.insertions,
@@ -162,7 +161,7 @@ pub fn markdown(state: &RunState) -> String {
                     let _ = writeln!(out, "- left uncommitted: {}", names.join(", "));
                 }
             }
-            if let Some(findings) = read_json(&p.log_dir.join(crate::model::layout::RESULT))
+            if let Some(findings) = crate::engine::read_result(&p.log_dir)
                 .and_then(|r| r.get("issues").cloned())
                 .and_then(|v| v.as_array().cloned())
             {
@@ -214,16 +213,4 @@ pub fn markdown(state: &RunState) -> String {
         }
     }
     out
-}
-
-fn read_range(dir: &std::path::Path) -> Option<PhaseRange> {
-    serde_json::from_str(&std::fs::read_to_string(dir.join(crate::model::layout::RANGE)).ok()?).ok()
-}
-
-fn read_json(path: &std::path::Path) -> Option<Value> {
-    serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()
-}
-
-fn short(oid: &str) -> &str {
-    &oid[..oid.len().min(10)]
 }

@@ -288,6 +288,12 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), CaptureError> {
 }
 
 /// Reads every `range.json` under `<logs>/<milestone>/<issue>/`, in phase order.
+/// One phase's recorded range, if it was captured (and reads back).
+pub fn read_range(phase_dir: &Path) -> Option<PhaseRange> {
+    let text = std::fs::read_to_string(phase_dir.join(RANGE_FILE)).ok()?;
+    serde_json::from_str(&text).ok()
+}
+
 pub fn load_ranges(issue_dir: &Path) -> Result<Vec<PhaseRange>, CaptureError> {
     let mut out = Vec::new();
     let entries = match std::fs::read_dir(issue_dir) {
