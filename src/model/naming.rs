@@ -26,6 +26,23 @@ pub struct Scope {
     pub milestone: String,
 }
 
+/// By project (a tree without projects first), then milestone in natural order (`M2`
+/// before `M10`): the order every list of milestones shows.
+impl Ord for Scope {
+    fn cmp(&self, other: &Scope) -> std::cmp::Ordering {
+        self.project.cmp(&other.project).then_with(|| {
+            crate::model::natural::compare(&self.milestone, &other.milestone)
+                .then_with(|| self.milestone.cmp(&other.milestone))
+        })
+    }
+}
+
+impl PartialOrd for Scope {
+    fn partial_cmp(&self, other: &Scope) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
 impl Scope {
     pub fn new(project: Option<&str>, milestone: &str) -> Scope {
         Scope {
@@ -194,6 +211,19 @@ pub fn is_valid_branch_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scopes_sort_by_project_then_milestone_in_natural_order() {
+        let mut scopes = [
+            Scope::new(Some("b"), "M1"),
+            Scope::new(Some("a"), "M10"),
+            Scope::new(None, "M3"),
+            Scope::new(Some("a"), "M2"),
+        ];
+        scopes.sort();
+        let names: Vec<String> = scopes.iter().map(Scope::to_string).collect();
+        assert_eq!(names, ["M3", "a/M2", "a/M10", "b/M1"]);
+    }
 
     fn m(milestone: &str) -> Scope {
         Scope::new(None, milestone)

@@ -51,7 +51,7 @@ pub fn scopes(common_dir: &Path) -> Vec<crate::model::naming::Scope> {
         .filter(|s| s.plan_file.is_none())
         .map(|s| s.scope())
         .collect();
-    out.sort_by(|a, b| (&a.project, &a.milestone).cmp(&(&b.project, &b.milestone)));
+    out.sort();
     out.dedup();
     out
 }

@@ -61,11 +61,7 @@ impl DocSet {
             .chain(broken)
             .collect();
         let mut all: Vec<Scope> = unique.into_iter().map(|(p, m)| Scope::new(p, m)).collect();
-        all.sort_by(|a, b| {
-            a.project
-                .cmp(&b.project)
-                .then_with(|| crate::model::natural::compare(&a.milestone, &b.milestone))
-        });
+        all.sort();
         all
     }
 

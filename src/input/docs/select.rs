@@ -124,11 +124,7 @@ pub fn select(text: &str, project: Option<&str>, known: &[Scope]) -> Result<Scop
         (n, f) => n.or(f),
     };
     let mut known: Vec<Scope> = known.to_vec();
-    known.sort_by(|a, b| {
-        a.project
-            .cmp(&b.project)
-            .then_with(|| crate::model::natural::compare(&a.milestone, &b.milestone))
-    });
+    known.sort();
     known.dedup();
     let candidates: Vec<&Scope> = known
         .iter()
