@@ -136,8 +136,21 @@ impl<R: Runner> Engine<'_, R> {
         let (mut outcome, retried, budget_stop) = (tried.outcome, tried.earlier, tried.stop);
 
         let (branch, dir2, foreign) = (ctx.issue.branch.clone(), dir.clone(), foreign(ctx));
+        let peers: Vec<PathBuf> = ctx
+            .flight
+            .others_since(&ctx.issue.id, ctx.phase_since)
+            .into_iter()
+            .map(|p| p.worktree)
+            .collect();
         let range = git(&ctx.issue.worktree, move |repo| {
-            Ok(capture::finish(repo, &branch, &start, id, &dir2, &foreign)?)
+            Ok(capture::finish(
+                repo,
+                &branch,
+                &start,
+                id,
+                &dir2,
+                (&foreign, &peers),
+            )?)
         })
         .await?;
         for b in range.stack.iter().filter(|b| b.created) {

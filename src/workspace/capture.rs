@@ -140,7 +140,7 @@ pub fn finish(
     start: &PhaseStart,
     id: PhaseId,
     phase_dir: &Path,
-    foreign: &[String],
+    (foreign, peers): (&[String], &[PathBuf]),
 ) -> Result<PhaseRange, CaptureError> {
     let head_now = worktree.head()?;
     let head = head_now.oid.clone().unwrap_or_else(|| start.head.clone());
@@ -155,7 +155,7 @@ pub fn finish(
     let diffstat = worktree.diff_stat(&start.head, &head)?;
     let refs_after = worktree.ref_snapshot()?;
     let refs_changed = ref_changes(&start.refs, &refs_after);
-    let stack = stack(worktree, issue_branch, start, &refs_after, foreign)?;
+    let stack = stack(worktree, issue_branch, start, &refs_after, (foreign, peers))?;
     let worktrees_after: Vec<PathBuf> = worktree.worktrees()?.into_iter().map(|w| w.path).collect();
     let worktrees_added = worktrees_after
         .iter()
@@ -232,14 +232,18 @@ fn ref_changes(
 /// The issue branch plus every local branch whose tip descends from the issue branch's tip
 /// at phase start and that is new or moved during the phase (e.g. made by `gt create`),
 /// except the `foreign` branches of other issues (a sibling starting from the same commit
-/// descends from it too).
+/// descends from it too) and a branch whose tip another issue's worktree (of `peers`, those
+/// in flight) made and this one did not (a sibling's `gt create` during this phase).
 fn stack(
     repo: &Repo,
     issue_branch: &str,
     start: &PhaseStart,
     refs_after: &BTreeMap<String, String>,
-    foreign: &[String],
+    (foreign, peers): (&[String], &[PathBuf]),
 ) -> Result<Vec<StackBranch>, CaptureError> {
+    let made_in = |r: &Repo, oid: &str| r.reflog_contains("HEAD", oid).unwrap_or(false);
+    let peer_repos: Vec<Repo> = peers.iter().filter_map(|p| Repo::open(p).ok()).collect();
+    let a_peers = |oid: &str| !made_in(repo, oid) && peer_repos.iter().any(|r| made_in(r, oid));
     let issue_ref = format!("refs/heads/{issue_branch}");
     let base = start
         .refs
@@ -265,7 +269,7 @@ fn stack(
         {
             continue;
         }
-        if repo.descends_from(oid, &base)? {
+        if repo.descends_from(oid, &base)? && !a_peers(oid) {
             out.push(StackBranch {
                 name: branch.to_owned(),
                 oid: oid.clone(),

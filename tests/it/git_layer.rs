@@ -704,7 +704,7 @@ impl Phase<'_> {
             .join("logs/orch/M1")
             .join(&self.wt.id)
             .join(id.dir_name());
-        capture::finish(&repo, &self.wt.branch, &start, id, &dir, &[]).unwrap()
+        capture::finish(&repo, &self.wt.branch, &start, id, &dir, (&[], &[])).unwrap()
     }
 }
 

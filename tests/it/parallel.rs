@@ -482,3 +482,56 @@ fn a_plan_s_tasks_run_side_by_side_and_end_as_with_one_job() {
         assert_eq!(tree(&one, &branch), tree(&three, &branch), "{task}");
     }
 }
+
+#[test]
+fn a_branch_a_sibling_makes_meanwhile_does_not_join_this_issue_s_stack() {
+    // Both start from the trunk; while B-1's dev runs, A-1's makes `a-extra` on its work,
+    // which descends from B-1's base too.
+    let marks = tempfile::tempdir().unwrap();
+    let m = marks.path().display().to_string();
+    let repo = FakeRepo::new(
+        &[
+            ("a.md", issue("A-1", "M1", "")),
+            ("b.md", issue("B-1", "M1", "")),
+        ],
+        "",
+        json!({
+            "A-1/01-dev": [
+                {"run": format!("for i in $(seq 200); do test -f {m}/b-started && break; sleep 0.05; done")},
+                {"run": "mkdir -p work && echo a > work/a.txt && git add work && git commit -qm a && git branch a-extra"},
+                {"run": format!("touch {m}/a-done")},
+                // Its phase goes on well past B-1's: B-1's capture cannot know a-extra from
+                // A-1's recorded stack, only from whose worktree made its commit.
+                {"run": format!("for i in $(seq 200); do test -f {m}/b-done && break; sleep 0.05; done; sleep 1")},
+                {"message": work("pass")},
+            ],
+            "B-1/01-dev": [
+                {"run": format!("touch {m}/b-started")},
+                {"run": format!("for i in $(seq 200); do test -f {m}/a-done && break; sleep 0.05; done")},
+                {"run": format!("mkdir -p work && echo b > work/b.txt && git add work && git commit -qm b && touch {m}/b-done")},
+                {"message": work("pass")},
+            ],
+        }),
+    );
+    let (code, out) = repo.run(&["run", "M1", "--jobs", "2"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        marks.path().join("a-done").exists(),
+        "the phases did not overlap"
+    );
+    let stack = |id: &str| -> Vec<String> {
+        let range =
+            std::fs::read_to_string(repo.phase_dir(id, "01-dev").join("range.json")).unwrap();
+        let range: serde_json::Value = serde_json::from_str(&range).unwrap();
+        range["stack"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (a, b) = (stack("A-1"), stack("B-1"));
+    assert!(a.contains(&"a-extra".to_owned()), "{a:?}");
+    assert!(!b.contains(&"a-extra".to_owned()), "{b:?}");
+    assert_eq!(repo.summary("B-1")["guard"]["violations"], 0);
+}
