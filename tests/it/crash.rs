@@ -228,18 +228,7 @@ fn baseline() -> &'static Observed {
 fn crash_and_resume(point: &str, killed: Option<(&str, &str)>) {
     let expected = baseline().clone();
     let repo = fixture();
-    let out = repo
-        .command(&["run", "M1", "--jobs", "1"])
-        .env("ORCH_CRASH_AT", point)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGKILL),
-        "orch did not crash at {point}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    repo.crash_at(point, &["run", "M1", "--jobs", "1"]);
     let (code, text) = repo.run(&["resume", "--jobs", "1"]);
     assert_eq!(code, 0, "resume after a crash at {point}: {text}");
     let mut seen = observe(&repo);
@@ -371,17 +360,7 @@ fn crash_while_writing_later_states() {
 fn crash_in_flight_and_resume(point: &str, cut_off: usize) {
     let expected = baseline().clone();
     let repo = fixture_with(1.0);
-    let out = repo
-        .command(&["run", "M1"])
-        .env("ORCH_CRASH_AT", point)
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.signal(),
-        Some(libc::SIGKILL),
-        "orch did not crash at {point}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    repo.crash_at(point, &["run", "M1"]);
     let (code, text) = repo.run(&["resume"]);
     assert_eq!(code, 0, "resume after a crash at {point}: {text}");
     let mut seen = observe(&repo);

@@ -17,6 +17,28 @@ fn three_issues_with_a_dependency_all_pass_two_in_flight() {
         ],
         "",
     );
+    // A-1's dev commits only once A-3's agent has run a command: the run passes only if both
+    // are in flight at once (one at a time, A-1 would wait in vain and fail).
+    let mark = run.env.root().join("a3-at-work");
+    let commit = |id: &str| {
+        format!("mkdir -p orch-demo && printf '%s\\n' 'Work for {id} (01-dev)' >> orch-demo/{id}.md && git add orch-demo && git commit -q -m '{id}: 01-dev'")
+    };
+    run.model.script(
+        "A-1/01-dev",
+        vec![Reply::Commands(vec![format!(
+            "for i in $(seq 600); do test -f {m} && break; sleep 0.1; done; test -f {m} && {c}",
+            m = mark.display(),
+            c = commit("A-1")
+        )])],
+    );
+    run.model.script(
+        "A-3/01-dev",
+        vec![Reply::Commands(vec![format!(
+            "touch {} && {}",
+            mark.display(),
+            commit("A-3")
+        )])],
+    );
     let (code, stdout, stderr) = run.run(&["M1"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     for id in ["A-1", "A-2", "A-3"] {
@@ -62,18 +84,18 @@ fn three_issues_with_a_dependency_all_pass_two_in_flight() {
             .unwrap()
             .contains(&format!("orch-phase-key: {id}/01-dev")));
     }
-    // A-2 runs after A-1 (its dependency); A-3, independent, is in flight beside A-1: its
-    // agent asks the model before A-1's last phase does.
+    // A-2 runs after A-1 (its dependency); A-3, independent, was in flight beside A-1: its
+    // agent asked the model before A-1's dev was done.
     let order: Vec<String> = run
         .model
         .requests()
         .iter()
-        .map(|(k, _)| k.split('/').next().unwrap().to_owned())
+        .map(|(k, _)| k.to_owned())
         .collect();
-    let first = |id: &str| order.iter().position(|k| k == id).unwrap();
-    let last = |id: &str| order.iter().rposition(|k| k == id).unwrap();
-    assert!(last("A-1") < first("A-2"), "{order:?}");
-    assert!(first("A-3") < last("A-1"), "{order:?}");
+    let first = |key: &str| order.iter().position(|k| k.starts_with(key)).unwrap();
+    let last = |key: &str| order.iter().rposition(|k| k.starts_with(key)).unwrap();
+    assert!(last("A-1/") < first("A-2/"), "{order:?}");
+    assert!(first("A-3/") < last("A-1/01-dev"), "{order:?}");
     // Worktrees are gone, the repository is clean for the next run, diff works.
     assert!(!run.env.root().join("wt/p/M1/A-1").exists());
     run.orch().arg("verify-clean").assert().success();
