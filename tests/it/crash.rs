@@ -357,7 +357,7 @@ fn crash_while_writing_later_states() {
 /// crash cut off (any issue's, whichever were in flight) is pinned, then runs again: its
 /// pin is followed by its re-run's, and its agent ran at most once more; nothing that had
 /// finished runs again.
-fn crash_in_flight_and_resume(point: &str, cut_off: usize) {
+fn crash_in_flight_and_resume(point: &str, cut_off: std::ops::RangeInclusive<usize>) {
     let expected = baseline().clone();
     let repo = fixture_with(1.0);
     repo.crash_at(point, &["run", "M1"]);
@@ -383,7 +383,10 @@ fn crash_in_flight_and_resume(point: &str, cut_off: usize) {
         }
         *pins = kept;
     }
-    assert_eq!(reruns, cut_off, "phases cut off by a crash at {point}");
+    assert!(
+        cut_off.contains(&reruns),
+        "{reruns} phases cut off by a crash at {point}, expected {cut_off:?}"
+    );
     assert_eq!(seen.issues, expected.issues, "outcomes after {point}");
     assert_eq!(seen.trees, expected.trees, "branches after {point}");
     assert_eq!(seen.pins, expected.pins, "pinned phases after {point}");
@@ -394,20 +397,20 @@ fn crash_in_flight_and_resume(point: &str, cut_off: usize) {
 #[test]
 fn crash_while_two_issues_are_mid_dev() {
     // The second agent's first item: A-1's and C-1's dev agents both at work.
-    crash_in_flight_and_resume("mid-dev:2", 2);
+    crash_in_flight_and_resume("mid-dev:2", 2..=2);
 }
 
 #[test]
 fn crash_while_one_issue_is_removed_and_another_runs() {
     // C-1 ends first (two phases to A-1's four): its work is rescued, its worktree not yet
-    // removed, while A-1 is mid-phase and B-1 waits on it.
-    crash_in_flight_and_resume("mid-removal", 1);
+    // removed, while A-1 runs (mid-phase, or between two) and B-1 waits on it.
+    crash_in_flight_and_resume("mid-removal", 0..=1);
 }
 
 #[test]
 fn crash_as_a_stacked_issue_starts_while_another_is_removed() {
     // A-1 ends, B-1's branch exists and its worktree not yet; C-1 has ended or is ending.
-    crash_in_flight_and_resume("before-worktree:3", 0);
+    crash_in_flight_and_resume("before-worktree:3", 0..=0);
 }
 
 #[test]
