@@ -266,8 +266,9 @@ pub(super) fn launch(
         std::io::stderr().is_terminal(),
         Box::new(std::io::stderr()),
     ));
-    if reporter.is_live() {
-        // The live region's clocks go on between events, until the run lets go of it.
+    {
+        // Between events the live region's clocks go on, and plain output says which agent
+        // has gone quiet, until the run lets go of the progress.
         let progress = Arc::downgrade(&reporter);
         std::thread::spawn(move || loop {
             std::thread::sleep(std::time::Duration::from_secs(1));

@@ -52,6 +52,8 @@ struct InFlight {
     fixes: u32,
     /// When its agent was last heard from (a phase start, an action).
     heard: Instant,
+    /// Plain output: the silence last reported, in whole minutes.
+    quiet_said: u64,
     last: String,
     bar: Option<ProgressBar>,
 }
@@ -146,6 +148,7 @@ impl Progress {
                         phase: None,
                         fixes: 0,
                         heard: Instant::now(),
+                        quiet_said: 0,
                         last: String::new(),
                         bar: None,
                     },
@@ -164,6 +167,7 @@ impl Progress {
                     i.phase = Some(format!("{seq:02}-{}", phase.name()));
                     i.last.clear();
                     i.heard = Instant::now();
+                    i.quiet_said = 0;
                 }
                 match self.live {
                     Some(_) => Vec::new(),
@@ -175,6 +179,7 @@ impl Progress {
                 if let Some(i) = board.issues.get_mut(id) {
                     i.last.clone_from(&text);
                     i.heard = Instant::now();
+                    i.quiet_said = 0;
                 }
                 match self.live {
                     Some(_) => Vec::new(),
@@ -287,18 +292,34 @@ impl Progress {
         }
     }
 
-    /// Redraws the live region with no event (its clocks and "quiet for" go on); called
-    /// every second while a run shows one.
+    /// Called every second while a run goes: redraws the live region (its clocks and "quiet
+    /// for" go on), or, in plain output, says of each phase whose agent has been silent for
+    /// another whole minute that it is (`[A-1] 01-dev quiet for 2m00s`).
     pub fn tick(&self) {
+        let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(live) = &self.live {
-            let mut board = self.board.lock().unwrap_or_else(|p| p.into_inner());
             self.redraw(live, &mut board, None);
+            return;
         }
-    }
-
-    /// Whether the live region is drawn (a terminal).
-    pub fn is_live(&self) -> bool {
-        self.live.is_some()
+        let mut lines = Vec::new();
+        for (id, issue) in &mut board.issues {
+            let Some(phase) = &issue.phase else { continue };
+            let quiet = issue.heard.elapsed().as_secs();
+            let minutes = quiet / 60;
+            if quiet >= QUIET_AFTER_SECS && minutes > issue.quiet_said {
+                issue.quiet_said = minutes;
+                let quiet = crate::util::timeutil::human_secs(minutes * 60);
+                lines.push(format!(
+                    "{} {phase} {}",
+                    self.style.bold(&format!("[{id}]")),
+                    self.style.yellow(&format!("quiet for {quiet}"))
+                ));
+            }
+        }
+        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
+        for line in lines {
+            let _ = writeln!(out, "{line}");
+        }
     }
 
     /// Brings the live region up to date: a bar per issue in flight (made when it starts,
@@ -369,6 +390,45 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn plain_output_says_once_a_minute_which_agent_has_gone_quiet() {
+        let buffer = Buffer::default();
+        let progress = Progress::new(Styler::plain(), false, Box::new(buffer.clone()));
+        progress.on(&EngineEvent::IssueStarted {
+            id: "A-1".into(),
+            position: 1,
+            total: 1,
+        });
+        progress.on(&EngineEvent::PhaseStarted {
+            id: "A-1".into(),
+            seq: 1,
+            phase: PhaseKind::Dev,
+        });
+        let text = || String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        let before = text();
+        progress.tick();
+        assert_eq!(text(), before, "not quiet yet");
+        let silent_for = |secs| {
+            let mut board = progress.board.lock().unwrap();
+            board.issues.get_mut("A-1").unwrap().heard = Instant::now() - Duration::from_secs(secs);
+        };
+        silent_for(125);
+        progress.tick();
+        progress.tick();
+        assert_eq!(
+            text().strip_prefix(&before).unwrap(),
+            "[A-1] 01-dev quiet for 2m00s\n",
+            "said once for the minute"
+        );
+        silent_for(185);
+        progress.tick();
+        assert!(
+            text().ends_with("[A-1] 01-dev quiet for 3m00s\n"),
+            "{}",
+            text()
+        );
     }
 
     #[test]
