@@ -242,8 +242,16 @@ fn stack(
     (foreign, peers): (&[String], &[PathBuf]),
 ) -> Result<Vec<StackBranch>, CaptureError> {
     let made_in = |r: &Repo, oid: &str| r.reflog_contains("HEAD", oid).unwrap_or(false);
-    let peer_repos: Vec<Repo> = peers.iter().filter_map(|p| Repo::open(p).ok()).collect();
-    let a_peers = |oid: &str| !made_in(repo, oid) && peer_repos.iter().any(|r| made_in(r, oid));
+    // Opened only when a new branch is found, which is rare.
+    let peer_repos: std::cell::OnceCell<Vec<Repo>> = std::cell::OnceCell::new();
+    let a_peers = |oid: &str| {
+        !peers.is_empty()
+            && !made_in(repo, oid)
+            && peer_repos
+                .get_or_init(|| peers.iter().filter_map(|p| Repo::open(p).ok()).collect())
+                .iter()
+                .any(|r| made_in(r, oid))
+    };
     let issue_ref = format!("refs/heads/{issue_branch}");
     let base = start
         .refs

@@ -62,6 +62,12 @@ fn diamond_and_chains() -> (Vec<(String, String)>, serde_json::Value) {
     (docs, serde_json::Value::Object(script))
 }
 
+/// A step that waits (up to 10 s) for the marker `name` in the directory `marks`: how one
+/// scripted agent waits for another to be at a given point.
+fn wait_mark(marks: &str, name: &str) -> serde_json::Value {
+    json!({"run": format!("for i in $(seq 200); do test -f {marks}/{name} && break; sleep 0.05; done")})
+}
+
 fn repo(docs: &[(String, String)], config: &str, script: serde_json::Value) -> FakeRepo {
     let docs: Vec<(&str, String)> = docs.iter().map(|(n, t)| (n.as_str(), t.clone())).collect();
     FakeRepo::new(&docs, config, script)
@@ -233,14 +239,14 @@ fn one_phase_s_audit_leaves_a_sibling_s_work_alone_and_catches_the_foreign_ref_o
             // commit with the real git by its path (past the guard) and tells B-1 so.
             "A-1/01-dev": [
                 {"run": "mkdir -p work && echo a > work/a.txt && git add work && git commit -q -m a"},
-                {"run": format!("for i in $(seq 200); do test -f {m}/b-started && break; sleep 0.05; done")},
+                wait_mark(&m, "b-started"),
                 {"run": format!("{git} update-ref refs/heads/main HEAD && touch {m}/a-moved")},
                 {"message": work("pass")},
             ],
             // B-1 commits on its own branch while A-1's phase runs, and ends after A-1 moved main.
             "B-1/01-dev": [
                 {"run": format!("mkdir -p work && echo b > work/b.txt && git add work && git commit -q -m b && touch {m}/b-started")},
-                {"run": format!("for i in $(seq 200); do test -f {m}/a-moved && break; sleep 0.05; done")},
+                wait_mark(&m, "a-moved"),
                 {"run": "echo more >> work/b.txt && git commit -qam 'b: more'"},
                 {"message": work("pass")},
             ],
@@ -497,17 +503,18 @@ fn a_branch_a_sibling_makes_meanwhile_does_not_join_this_issue_s_stack() {
         "",
         json!({
             "A-1/01-dev": [
-                {"run": format!("for i in $(seq 200); do test -f {m}/b-started && break; sleep 0.05; done")},
+                wait_mark(&m, "b-started"),
                 {"run": "mkdir -p work && echo a > work/a.txt && git add work && git commit -qm a && git branch a-extra"},
                 {"run": format!("touch {m}/a-done")},
                 // Its phase goes on well past B-1's: B-1's capture cannot know a-extra from
                 // A-1's recorded stack, only from whose worktree made its commit.
-                {"run": format!("for i in $(seq 200); do test -f {m}/b-done && break; sleep 0.05; done; sleep 1")},
+                wait_mark(&m, "b-done"),
+                {"sleep": 1},
                 {"message": work("pass")},
             ],
             "B-1/01-dev": [
                 {"run": format!("touch {m}/b-started")},
-                {"run": format!("for i in $(seq 200); do test -f {m}/a-done && break; sleep 0.05; done")},
+                wait_mark(&m, "a-done"),
                 {"run": format!("mkdir -p work && echo b > work/b.txt && git add work && git commit -qm b && touch {m}/b-done")},
                 {"message": work("pass")},
             ],
