@@ -6,8 +6,10 @@
 //! so memory stays bounded whatever the stream's size. The final `agent_message` of the turn
 //! is the phase's result; anything else is a [`PhaseFailure`].
 
+use super::sandbox;
 use super::stream::{self as events, Event, Item};
 use super::{PhaseFailure, PhaseOutcome, PhaseRequest, Runner, Usage};
+use crate::input::config::Sandbox;
 use crate::util::process::{cancelled, kill_group};
 use crate::util::redact::redact;
 use std::path::PathBuf;
@@ -21,8 +23,10 @@ pub struct CodexRunner {
     pub bin: PathBuf,
     /// Extra arguments for `codex exec` (`-m`, `-p`, `-c key=value`, …) from `[codex] args`.
     pub args: Vec<String>,
-    /// `-s` sandbox mode (`[codex] sandbox`).
-    pub sandbox: String,
+    /// How the agent's commands are confined (`[codex] sandbox`).
+    pub sandbox: Sandbox,
+    /// What the agent's commands inherit besides the core (`[agent] pass_env`).
+    pub pass_env: Vec<String>,
     /// Extra environment for the agent process.
     pub env: Vec<(String, String)>,
 }
@@ -35,11 +39,16 @@ impl CodexRunner {
             "--json".into(),
             "--skip-git-repo-check".into(),
         ];
-        argv.extend(["-s".into(), self.sandbox.clone()]);
-        argv.extend(["-C".into(), req.worktree.display().to_string()]);
-        for dir in &req.writable_dirs {
-            argv.extend(["--add-dir".into(), dir.display().to_string()]);
+        match &self.sandbox {
+            Sandbox::Worktree => argv.extend(sandbox::codex_args(&req.confinement)),
+            Sandbox::Mode(mode) => {
+                argv.extend(["-s".into(), mode.clone()]);
+                let common = req.confinement.common_dir.display().to_string();
+                argv.extend(["--add-dir".into(), common]);
+            }
         }
+        argv.extend(["-C".into(), req.worktree.display().to_string()]);
+        argv.extend(sandbox::env_args(&self.pass_env));
         // Plain `bash -c` with the PATH orch gives: keeps the gt/git guard visible (a login
         // shell would reset PATH from /etc/profile).
         argv.extend(["-c".into(), "allow_login_shell=false".into()]);
@@ -110,13 +119,21 @@ impl CodexRunner {
         for (k, v) in self.env.iter().chain(&req.env) {
             cmd.env(k, v);
         }
+        // Every process of the phase carries the mark, also one that leaves the group.
+        let mark_value = unique_mark();
+        cmd.env(sandbox::MARK_ENV, &mark_value);
+        let mark = format!("{}={mark_value}", sandbox::MARK_ENV);
         let mut child = cmd
             .spawn()
             .map_err(|e| spawn_err(&format!("run {}", self.bin.display()), e))?;
         let pgid = child.id().map(|p| p as i32);
         if let (Some(pid), Some(on_spawn)) = (pgid, &req.on_spawn) {
-            on_spawn(&super::process::AgentProcess::spawned(pid));
+            on_spawn(&super::process::AgentProcess::spawned(
+                pid,
+                Some(mark.clone()),
+            ));
         }
+        let _left = StopMarked(mark);
         if let Some(mut stdin) = child.stdin.take() {
             // A broken pipe here means codex already exited; its exit status says why.
             let _ = stdin.write_all(req.prompt.as_bytes()).await;
@@ -217,6 +234,31 @@ impl CodexRunner {
         req.expect.check(&value)?;
         outcome.result = Ok(value);
         Ok(())
+    }
+}
+
+/// A mark no other phase, run or machine shares.
+fn unique_mark() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{}-{}-{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// However the phase ends (a result, a failure, an error, a cancelled future), what is left
+/// of its processes is stopped.
+struct StopMarked(String);
+
+impl Drop for StopMarked {
+    fn drop(&mut self) {
+        crate::util::process::stop_marked(&self.0);
     }
 }
 

@@ -7,9 +7,11 @@
 pub mod codex;
 pub mod contract;
 pub mod handoff;
+pub mod probe;
 pub mod process;
 pub mod prompts;
 pub mod repomap;
+pub mod sandbox;
 pub mod stream;
 
 pub use crate::model::phase::{PhaseFailure, PhaseKind, Usage};
@@ -31,8 +33,9 @@ pub struct PhaseRequest {
     pub prompt: String,
     /// The agent's working directory.
     pub worktree: PathBuf,
-    /// Extra writable directories (the repository's git dir, so commits work).
-    pub writable_dirs: Vec<PathBuf>,
+    /// What the agent's commands may write (the worktree, the git dirs a commit needs, a
+    /// private temp dir) and reach.
+    pub confinement: sandbox::Confinement,
     /// The schema file passed to the agent.
     pub schema_path: PathBuf,
     /// What the result must be (its schema, and the issue, branch and worktree it is about).

@@ -15,13 +15,15 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 impl AgentProcess {
-    /// The agent just spawned as `pid`, leading its own group.
-    pub fn spawned(pid: i32) -> AgentProcess {
+    /// The agent just spawned as `pid`, leading its own group, its processes marked with
+    /// `mark` (`NAME=value`).
+    pub fn spawned(pid: i32, mark: Option<String>) -> AgentProcess {
         AgentProcess {
             pid,
             pgid: pid,
             start_time: stat(pid).map(|s| s.start_time),
             host: crate::util::process::hostname(),
+            mark,
         }
     }
 
@@ -39,7 +41,12 @@ impl AgentProcess {
                 return Survivors::Gone;
             }
         }
-        let members = group_members(self.pgid);
+        let mut members = group_members(self.pgid);
+        if let Some(mark) = &self.mark {
+            members.extend(crate::util::process::marked(mark));
+            members.sort_unstable();
+            members.dedup();
+        }
         if members.is_empty() {
             Survivors::Gone
         } else {
@@ -63,6 +70,9 @@ impl AgentProcess {
                 while Instant::now() < deadline && !group_members(self.pgid).is_empty() {
                     std::thread::sleep(Duration::from_millis(20));
                 }
+            }
+            if let Some(mark) = &self.mark {
+                crate::util::process::stop_marked(mark);
             }
         }
         found
@@ -147,7 +157,7 @@ mod tests {
             .process_group(0)
             .spawn()
             .unwrap();
-        let agent = AgentProcess::spawned(child.id() as i32);
+        let agent = AgentProcess::spawned(child.id() as i32, None);
         assert!(agent.start_time.is_some());
         // Another start time: a different process that reused the pid.
         let impostor = AgentProcess {

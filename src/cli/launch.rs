@@ -161,7 +161,8 @@ pub(super) fn launch(
     let runner = CodexRunner {
         bin: ws.config.codex_bin(&repo_root),
         args: ws.config.codex.args.clone(),
-        sandbox: ws.config.codex_sandbox().to_owned(),
+        sandbox: ws.config.sandbox(),
+        pass_env: ws.config.agent.pass_env.clone(),
         env: Vec::new(),
     };
     let approvals = crate::gates::approval::load(&repo.common_dir(), &plan.scope())?;
@@ -193,7 +194,15 @@ pub(super) fn launch(
                 worktree_path: String::new(),
             }),
             worktree: PathBuf::from("<worktree>"),
-            writable_dirs: vec![repo.common_dir()],
+            confinement: crate::agent::sandbox::Confinement {
+                worktree: PathBuf::from("<worktree>"),
+                worktree_git: repo.common_dir().join("worktrees/<name>"),
+                common_dir: repo.common_dir(),
+                tmp_dir: std::env::temp_dir().join("orch-<run>-<issue>-<NN>"),
+                graphite_homes: None,
+                deny_read: Vec::new(),
+                network: ws.config.agent_network(),
+            },
             schema_path: PathBuf::from("<phase log dir>/schema.json"),
             timeout: ws.config.phase_timeout(),
             stall_timeout: ws.config.stall_timeout(),
@@ -228,6 +237,32 @@ pub(super) fn launch(
             crate::report::dry_run::render(&dry, &Styler::stdout(global.color))
         );
         return Ok(exit::OK);
+    }
+    // The sandbox is the default; when this codex or machine cannot provide it, the run does
+    // not start open without saying so.
+    if let Some(mode) = std::env::var("ORCH_CODEX_SANDBOX")
+        .ok()
+        .filter(|m| !m.is_empty() && !crate::input::config::SANDBOX_MODES.contains(&m.as_str()))
+    {
+        return Err(hinted(
+            format!("ORCH_CODEX_SANDBOX is `{mode}`, which is no sandbox mode"),
+            format!(
+                "use one of {}",
+                crate::input::config::SANDBOX_MODES.join(", ")
+            ),
+        ));
+    }
+    if runner.sandbox == crate::input::config::Sandbox::Worktree {
+        crate::agent::probe::probe(&runner.bin, ws.config.agent_network()).map_err(|e| {
+            hinted(
+                format!(
+                    "the codex sandbox does not confine the agent here ({}): {}; refusing to run sandboxed",
+                    runner.bin.display(),
+                    e.0
+                ),
+                "use a codex that supports permission profiles (0.169.0 is measured) on a kernel with user namespaces, or set `[codex] sandbox = \"danger-full-access\"` in orch.toml to run without it (the summary and the report say so)",
+            )
+        })?;
     }
     // A resume takes over a lock whose holder is provably gone (same host, no such process):
     // that is the crash it is resuming from. `orch run` asks for --force-unlock.

@@ -15,6 +15,7 @@
 mod audit;
 mod budget;
 mod commands;
+mod confine;
 mod flight;
 mod issue;
 mod logs;

@@ -130,8 +130,20 @@ impl<R: Runner> Engine<'_, R> {
         logs::write_json(&schema_path, &*expected.schema)?;
 
         let start = git(&ctx.issue.worktree, |repo| Ok(capture::begin(repo)?)).await?;
-        let request = self.request(ctx, kind, &dir, prompt, expected, schema_path, &start)?;
+        let confined = self.confine(ctx, &dir)?;
+        let request = self.request(
+            ctx,
+            kind,
+            &dir,
+            prompt,
+            expected,
+            schema_path,
+            &start,
+            &confined,
+        )?;
         let tried = self.run_with_retries(ctx, &request).await;
+        // Before anything runs git there again.
+        let git_files = self.unconfine(confined, &dir)?;
         ctx.budget.release(tried.held);
         let (mut outcome, retried, budget_stop) = (tried.outcome, tried.earlier, tried.stop);
 
@@ -158,7 +170,8 @@ impl<R: Runner> Engine<'_, R> {
                 ctx.stack.push(b.name.clone());
             }
         }
-        let violations = self.audit(ctx, &range, &dir).await?;
+        let mut violations = git_files;
+        violations.extend(self.audit(ctx, &range, &dir).await?);
         ctx.flight.phase_ended(&ctx.issue.id, &ctx.stack);
         if !violations.is_empty() && self.config.audit_fails_phase() && outcome.result.is_ok() {
             outcome.result = Err(PhaseFailure::GuardViolation {
@@ -228,6 +241,7 @@ impl<R: Runner> Engine<'_, R> {
         expected: crate::agent::contract::Expected,
         schema_path: PathBuf,
         start: &capture::PhaseStart,
+        confined: &super::confine::Confined,
     ) -> Result<PhaseRequest, EngineError> {
         let resume = match kind {
             PhaseKind::Fix if self.config.codex.resume_fix.unwrap_or(true) => {
@@ -247,7 +261,7 @@ impl<R: Runner> Engine<'_, R> {
             crate::guard::shim::ShimContext {
                 real_git: crate::util::process::find_real("git"),
                 real_gt: crate::util::process::find_real("gt"),
-                guard_log: dir.join(layout::GUARD_LOG),
+                guard_log: confined.shim_log.clone(),
                 repo_root: self.repo_root.clone(),
                 worktree: ctx.issue.worktree.clone(),
                 issue_branch: ctx.issue.branch.clone(),
@@ -255,6 +269,7 @@ impl<R: Runner> Engine<'_, R> {
                 preexisting,
                 foreign: foreign(ctx),
                 bin_dir: PathBuf::new(),
+                common_dir: Some(ctx.common_dir.to_owned()),
             },
         )
         .map_err(|source| {
@@ -273,7 +288,7 @@ impl<R: Runner> Engine<'_, R> {
             prompt,
             expect: Arc::new(expected),
             worktree: ctx.issue.worktree.clone(),
-            writable_dirs: vec![ctx.common_dir.to_owned()],
+            confinement: confined.confinement.clone(),
             schema_path,
             timeout: ctx.timeout,
             stall_timeout: self.config.stall_timeout(),

@@ -49,16 +49,6 @@ pub struct Head {
 }
 
 impl Repo {
-    /// Opens the repository containing `path` (searching upwards).
-    pub fn discover(path: &Path) -> Result<Repo, GitError> {
-        let inner = git2::Repository::discover(path).map_err(|source| GitError::Git {
-            repo: path.to_owned(),
-            action: "find a git repository".into(),
-            source,
-        })?;
-        Ok(Repo::wrap(inner))
-    }
-
     /// Opens exactly the repository at `path`.
     pub fn open(path: &Path) -> Result<Repo, GitError> {
         let inner = git2::Repository::open(path).map_err(|source| GitError::Git {

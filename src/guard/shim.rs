@@ -40,6 +40,10 @@ pub struct ShimContext {
     pub foreign: Vec<String>,
     /// The bin directory holding the shims (removed from PATH for the real binary).
     pub bin_dir: PathBuf,
+    /// The repository's common git dir: the real git and gt run in the worktree with
+    /// `GIT_COMMON_DIR` set to it, so a rewritten `commondir` file cannot redirect them.
+    #[serde(default)]
+    pub common_dir: Option<PathBuf>,
 }
 
 /// The tool orch was invoked as, if it was invoked as a shim.
@@ -224,7 +228,11 @@ fn live_stack(ctx: &ShimContext, cwd: &Path) -> StackContext {
         children: BTreeMap::new(),
         worktree: Some(ctx.worktree.clone()),
     };
-    let Ok(repo) = Repo::discover(cwd) else {
+    // Opened at the nearest `.git` rather than discovered: inside codex's sandbox, libgit2's
+    // discovery rejects a linked worktree's git dir (measured with codex 0.169.0), while
+    // opening the worktree's root works.
+    let Some(Ok(repo)) = crate::input::config::find_repo_root(cwd).map(|root| Repo::open(&root))
+    else {
         return stack;
     };
     stack.current_branch = repo.head().ok().and_then(|h| h.branch);
@@ -300,6 +308,14 @@ fn forward(bin: &Path, args: &[String], ctx: &ShimContext) -> i32 {
     cmd.args(args)
         .env_remove("BASH_ENV")
         .env_remove(CONTEXT_ENV);
+    let in_worktree = std::env::current_dir().is_ok_and(|cwd| {
+        let cwd = cwd.canonicalize().unwrap_or(cwd);
+        let wt = ctx.worktree.canonicalize().unwrap_or(ctx.worktree.clone());
+        cwd.starts_with(wt)
+    });
+    if let Some(common) = ctx.common_dir.as_ref().filter(|_| in_worktree) {
+        cmd.env("GIT_COMMON_DIR", common);
+    }
     if let Ok(joined) = std::env::join_paths(clean) {
         cmd.env("PATH", joined);
     }

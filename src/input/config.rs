@@ -95,6 +95,9 @@ pub struct Config {
     /// How the Codex CLI is run.
     #[serde(default)]
     pub codex: CodexConfig,
+    /// `[agent]`: what every agent's commands may reach.
+    #[serde(default)]
+    pub agent: AgentConfig,
     /// `[guard]`: adjustments to the policy for the agent's gt and git commands.
     pub guard: Option<GuardConfig>,
     /// `[graphite]`: how the agent uses Graphite beyond committing.
@@ -140,12 +143,48 @@ pub struct CodexConfig {
     /// Extra arguments for `codex exec`: `-m`, `-p`, `-c key=value`, …
     #[serde(default)]
     pub args: Vec<String>,
-    /// The `-s` sandbox mode (default `danger-full-access`: measured with codex 0.169.0,
-    /// `workspace-write` re-mounts a linked worktree's resolved gitdir read-only, so the agent
-    /// cannot commit; orch's guard and ref audit are the boundary instead).
+    /// `worktree` (default): a permission profile orch builds per phase, writable only the
+    /// worktree and the git dirs a commit needs; or a codex `-s` mode (`danger-full-access`,
+    /// an explicit opt-out flagged in the summary and the report).
     pub sandbox: Option<String>,
     /// Whether the fix phase resumes the dev phase's session (default true).
     pub resume_fix: Option<bool>,
+}
+
+/// `[agent]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// Whether the agent's commands may use the network (default false; true also opens
+    /// Unix sockets: ssh-agent, docker).
+    pub network: Option<bool>,
+    /// Environment variables (names or globs) the agent's commands get besides the core
+    /// (HOME, PATH, SHELL, USER, LANG, LC_*, TERM, TZ, TMPDIR).
+    #[serde(default)]
+    pub pass_env: Vec<String>,
+}
+
+/// How the agent's commands are confined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sandbox {
+    /// orch's per-phase permission profile.
+    Worktree,
+    /// A codex `-s` mode, as named.
+    Mode(String),
+}
+
+impl Sandbox {
+    /// Whether the agent may write anywhere (said in the summary and the report).
+    pub fn is_open(&self) -> bool {
+        matches!(self, Sandbox::Mode(m) if m == "danger-full-access")
+    }
+
+    pub fn name(&self) -> &str {
+        match self {
+            Sandbox::Worktree => SANDBOX_WORKTREE,
+            Sandbox::Mode(m) => m,
+        }
+    }
 }
 
 /// `[guard]` in orch.toml: adjustments to the built-in policy.
@@ -194,7 +233,22 @@ pub const DEFAULT_REPO_MAP_BYTES: usize = 16_000;
 pub const DEFAULT_RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// See [`CodexConfig::sandbox`].
-pub const DEFAULT_SANDBOX: &str = "danger-full-access";
+pub const SANDBOX_WORKTREE: &str = "worktree";
+/// The `[codex] sandbox` values.
+pub const SANDBOX_MODES: &[&str] = &[
+    SANDBOX_WORKTREE,
+    "danger-full-access",
+    "workspace-write",
+    "read-only",
+];
+/// `[codex] args` that would replace or override the profile (codex lets `-s` win silently).
+const SANDBOX_ARGS: &[&str] = &[
+    "-s",
+    "--sandbox",
+    "--dangerously-bypass-approvals-and-sandbox",
+    "--yolo",
+    "--full-auto",
+];
 
 pub const DEFAULT_PHASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
@@ -208,6 +262,17 @@ fn is_zero(value: &toml::Value) -> bool {
         toml::Value::String(s) => s.trim() == "0",
         _ => false,
     }
+}
+
+/// The first line whose key is `key`, 1-based.
+fn line_of(text: &str, key: &str) -> Option<usize> {
+    text.lines()
+        .position(|l| {
+            l.trim_start()
+                .strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map(|i| i + 1)
 }
 
 /// Parses `90`, `"90s"`, `"30m"`, `"2h"`.
@@ -300,6 +365,39 @@ impl Config {
                 message: "`jobs` must be at least 1 (1 runs one issue at a time)".to_owned(),
             });
         }
+        if let Some(mode) = config
+            .codex
+            .sandbox
+            .as_deref()
+            .filter(|m| !SANDBOX_MODES.contains(m))
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line: line_of(text, "sandbox"),
+                message: format!(
+                    "`[codex] sandbox` must be one of {}, found `{mode}`",
+                    SANDBOX_MODES.join(", ")
+                ),
+            });
+        }
+        if config.sandbox() == Sandbox::Worktree {
+            let args = &config.codex.args;
+            if let Some(arg) = args.iter().find(|a| {
+                SANDBOX_ARGS
+                    .iter()
+                    .any(|s| a == s || a.starts_with(&format!("{s}=")))
+                    || a.starts_with("sandbox_mode=")
+                    || a.starts_with("default_permissions=")
+            }) {
+                return Err(ConfigError::Invalid {
+                    path: path.to_owned(),
+                    line: line_of(text, "args"),
+                    message: format!(
+                        "`[codex] args` has `{arg}`, which would replace orch's sandbox; set `[codex] sandbox = \"danger-full-access\"` (or another mode) to choose codex's own"
+                    ),
+                });
+            }
+        }
         if config.retry_attempts == Some(0) {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
@@ -371,8 +469,23 @@ impl Config {
         self.review.doc == Some(true)
     }
 
-    pub fn codex_sandbox(&self) -> &str {
-        self.codex.sandbox.as_deref().unwrap_or(DEFAULT_SANDBOX)
+    /// How the agent's commands are confined: env `ORCH_CODEX_SANDBOX`, else `[codex]
+    /// sandbox`, else the worktree profile.
+    pub fn sandbox(&self) -> Sandbox {
+        let env = std::env::var("ORCH_CODEX_SANDBOX").ok();
+        match env
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .or(self.codex.sandbox.as_deref())
+        {
+            None | Some(SANDBOX_WORKTREE) => Sandbox::Worktree,
+            Some(mode) => Sandbox::Mode(mode.to_owned()),
+        }
+    }
+
+    /// Whether the agent's commands may use the network.
+    pub fn agent_network(&self) -> bool {
+        self.agent.network == Some(true)
     }
 
     /// The codex binary: `ORCH_CODEX_BIN`, else `[codex] bin`, else `codex`.
@@ -506,6 +619,32 @@ mod tests {
         let e = read("phase_timeout = \"1h\"\nstall_timeout = \"soon\"").unwrap_err();
         assert!(
             e.to_string().contains("orch.toml:2") && e.to_string().contains("stall_timeout"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_sandbox_is_on_by_default_and_nothing_in_args_may_replace_it() {
+        let read = |text: &str| Config::parse(Path::new("orch.toml"), text);
+        assert_eq!(read("").unwrap().sandbox(), Sandbox::Worktree);
+        let open =
+            read("[codex]\nsandbox = \"danger-full-access\"\nargs = [\"-s\", \"x\"]\n").unwrap();
+        assert!(open.sandbox().is_open());
+        for args in [
+            r#"["-m", "m", "-s", "workspace-write"]"#,
+            r#"["--full-auto"]"#,
+            r#"["-c", "sandbox_mode=danger-full-access"]"#,
+        ] {
+            let e = read(&format!("[codex]\nbin = \"codex\"\nargs = {args}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.starts_with("orch.toml:3: `[codex] args` has"), "{e}");
+        }
+        let e = read("[codex]\nsandbox = \"wide\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("orch.toml:2: `[codex] sandbox` must be one of worktree"),
             "{e}"
         );
     }

@@ -127,10 +127,19 @@ pub fn orch_toml(repo_name: &str) -> String {
 # bin = "codex"
 # Extra arguments for `codex exec`, such as "-m", "<model>" or "-c", "<key>=<value>".
 # args = []
-# The sandbox mode passed as -s.
-# sandbox = "danger-full-access"
+# "worktree": a permission profile per phase, writable only the worktree and the git
+# dirs a commit needs; or a codex -s mode ("danger-full-access" lets it write anywhere).
+# sandbox = "worktree"
 # Whether a fix phase resumes the dev phase's codex session.
 # resume_fix = true
+
+# What the agent's commands may reach.
+# [agent]
+# Whether they may use the network (true also opens Unix sockets such as ssh-agent's).
+# network = false
+# Environment variables (names or globs) they get besides HOME, PATH, SHELL, USER, LANG,
+# LC_*, TERM, TZ and TMPDIR.
+# pass_env = []
 
 # Adjustments to the guard's policy for the agent's gt and git commands.
 # [guard]
@@ -496,8 +505,12 @@ mod tests {
             codex: CodexConfig {
                 bin: Some(PathBuf::from("codex")),
                 args: Vec::new(),
-                sandbox: Some(crate::input::config::DEFAULT_SANDBOX.to_owned()),
+                sandbox: Some(crate::input::config::SANDBOX_WORKTREE.to_owned()),
                 resume_fix: Some(true),
+            },
+            agent: crate::input::config::AgentConfig {
+                network: Some(false),
+                pass_env: Vec::new(),
             },
             guard: Some(GuardConfig::default()),
             graphite: crate::input::config::GraphiteConfig {

@@ -23,6 +23,8 @@ pub enum EngineEvent {
         resumed: bool,
         /// The budget the run is held to (from now on, for a resume).
         budget: crate::model::budget::Limits,
+        /// How the agent's commands are confined (`worktree`, or the codex mode named).
+        sandbox: String,
     },
     IssueStarted {
         id: String,

@@ -183,6 +183,10 @@ pub struct AgentProcess {
     /// The leader's start time in clock ticks since boot (Linux), when known.
     pub start_time: Option<u64>,
     pub host: String,
+    /// `NAME=value` in the environment of every process started for the phase, also of those
+    /// that left the group (bubblewrap starts a session of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mark: Option<String>,
 }
 
 #[cfg(test)]

@@ -209,6 +209,9 @@ pub struct RunSummary {
     /// The budget the run was held to, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<crate::model::budget::Limits>,
+    /// How the agent's commands were confined (`worktree`, or the codex mode named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
 }
 
 /// The dollars phases cost, when any was priced.

@@ -138,6 +138,9 @@ pub struct RunState {
     /// The budget the run is held to (the last one set); a resume keeps it unless given one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<crate::model::budget::Limits>,
+    /// How the agent's commands were confined (`worktree`, or the codex mode named).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<String>,
     /// Issues in plan order.
     pub issues: Vec<IssueState>,
 }

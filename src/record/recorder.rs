@@ -64,6 +64,7 @@ impl StateRecorder {
                 milestone,
                 issue_ids,
                 budget,
+                sandbox,
                 ..
             } => {
                 let state = guard.get_or_insert_with(|| RunState {
@@ -80,9 +81,11 @@ impl StateRecorder {
                     include_states: self.selection.include_states.clone(),
                     base: self.selection.base.clone(),
                     budget: None,
+                    sandbox: None,
                     issues: Vec::new(),
                 });
                 state.finished = false;
+                state.sandbox = Some(sandbox.clone());
                 state.budget = budget.any().then_some(*budget);
                 for id in issue_ids {
                     if state.issue(id).is_none() {

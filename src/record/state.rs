@@ -120,6 +120,7 @@ mod tests {
             include_states: Vec::new(),
             base: None,
             budget: None,
+            sandbox: None,
             issues: Vec::new(),
         }
     }

@@ -23,6 +23,20 @@ pub fn run_header(title: &str, state: &RunState) -> String {
     )
 }
 
+/// What a morning reader must know about how the agent was confined: said unless it was
+/// orch's worktree sandbox (the default).
+pub fn sandbox_line(sandbox: Option<&str>) -> Option<String> {
+    match sandbox? {
+        crate::input::config::SANDBOX_WORKTREE => None,
+        "danger-full-access" => Some(
+            "Sandbox: off (`[codex] sandbox = \"danger-full-access\"`): the agent's commands could write anywhere this user can".to_owned(),
+        ),
+        mode => Some(format!(
+            "Sandbox: codex's own `-s {mode}`, not orch's worktree profile"
+        )),
+    }
+}
+
 /// `Budget: 100 tokens for the run; …; 88 of 100 tokens spent (12 cached input)`, when the
 /// run has a budget.
 pub fn budget_line(state: &RunState) -> Option<String> {

@@ -49,6 +49,9 @@ pub fn json(state: &RunState) -> Value {
 pub fn markdown(state: &RunState) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "{}\n", super::header::run_header("Run report", state));
+    if let Some(line) = super::header::sandbox_line(state.sandbox.as_deref()) {
+        let _ = writeln!(out, "{line}\n");
+    }
     if let Some(line) = super::header::budget_line(state) {
         let _ = writeln!(out, "{line}\n");
     }

@@ -465,6 +465,7 @@ mod tests {
                 log_dir: "/logs".into(),
                 resumed: false,
                 budget: Default::default(),
+                sandbox: "worktree".into(),
             },
             EngineEvent::IssueStarted {
                 id: "A-1".into(),

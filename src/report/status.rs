@@ -24,6 +24,9 @@ pub fn render(state: &RunState, style: &Styler) -> String {
             state.updated_at
         ))
     );
+    if let Some(line) = super::header::sandbox_line(state.sandbox.as_deref()) {
+        let _ = writeln!(out, "{line}");
+    }
     if let Some(line) = super::header::budget_line(state) {
         let _ = writeln!(out, "{line}");
     }

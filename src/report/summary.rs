@@ -61,6 +61,9 @@ pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Sty
             let _ = writeln!(out, "    uncommitted work saved as {r}");
         }
     }
+    if let Some(line) = super::header::sandbox_line(summary.sandbox.as_deref()) {
+        let _ = writeln!(out, "{}", style.yellow(&line));
+    }
     if let Some(budget) = &summary.budget {
         let phases = summary.issues.iter().flat_map(|i| &i.phases);
         let spent = super::header::spent_of(budget, phases);

@@ -69,3 +69,81 @@ pub fn find_real(tool: &str) -> Option<PathBuf> {
         .map(|dir| dir.join(tool))
         .find(|p| p.is_file())
 }
+
+/// Live processes whose environment holds `NAME=value` exactly (`mark`): what a phase
+/// started, also what left its process group (`setsid`, bubblewrap's own session). Only
+/// processes this user may read are seen.
+pub fn marked(mark: &str) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let me = std::process::id() as i32;
+    let needle = mark.as_bytes();
+    let mut pids: Vec<i32> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != me)
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == needle))
+        })
+        .filter(|pid| {
+            // A zombie is gone already (its parent has yet to reap it).
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rfind(')')
+                        .and_then(|i| s[i + 1..].split_whitespace().next().map(str::to_owned))
+                })
+                .is_some_and(|state| state != "Z")
+        })
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// SIGKILLs every live process carrying `mark` (see [`marked`]) until none is left, for up
+/// to two seconds; returns the pids found at first.
+pub fn stop_marked(mark: &str) -> Vec<i32> {
+    let found = marked(mark);
+    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+    let mut left = found.clone();
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        for pid in &left {
+            // SAFETY: kill(2) has no memory-safety preconditions; a gone pid yields ESRCH.
+            unsafe {
+                libc::kill(*pid, libc::SIGKILL);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        left = marked(mark);
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_marked_process_that_left_its_group_is_found_and_stopped() {
+        let mark = format!("ORCH_PHASE_MARK=test-{}", std::process::id());
+        let (name, value) = mark.split_once('=').unwrap();
+        // setsid: its own session and group, as bubblewrap makes.
+        let mut child = std::process::Command::new("setsid")
+            .args(["sleep", "30"])
+            .env(name, value)
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while super::marked(&mark).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(super::marked(&mark).len(), 1);
+        assert!(
+            super::marked(&format!("{mark}x")).is_empty(),
+            "exact match only"
+        );
+        assert_eq!(super::stop_marked(&mark).len(), 1);
+        let _ = child.wait();
+        assert!(super::marked(&mark).is_empty());
+    }
+}

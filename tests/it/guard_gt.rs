@@ -3,18 +3,10 @@
 
 use crate::support;
 use orch::guard::shim::ShimContext;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use support::TestEnv;
 
-fn gt_bin() -> PathBuf {
-    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/.bin/gt");
-    assert!(
-        bin.exists(),
-        "the pinned gt CLI is missing at {}: run scripts/install-tools.sh",
-        bin.display()
-    );
-    bin
-}
+use support::codex::gt_bin;
 
 struct Stack {
     env: TestEnv,
@@ -58,6 +50,7 @@ impl Stack {
             preexisting: ["main", "s1", "s2", "s3"].map(String::from).to_vec(),
             foreign: Vec::new(),
             bin_dir: env.root().join("bin"),
+            common_dir: Some(env.repo.join(".git")),
         };
         let ctx_path = env.root().join("guard-context.json");
         std::fs::write(&ctx_path, serde_json::to_vec(&ctx).unwrap()).unwrap();
@@ -231,6 +224,7 @@ fn orch_run_tracks_new_issue_branches_in_a_graphite_repo() {
             "ORCH_CODEX_BIN",
             support::fixtures().join("agents/fake-codex"),
         )
+        .env("ORCH_CODEX_SANDBOX", "danger-full-access")
         .env("ORCH_FAKE_SCRIPT", &script)
         .args(["run", "M1"])
         .output()

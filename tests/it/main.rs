@@ -29,4 +29,5 @@ mod repomap;
 mod resume;
 mod run_codex;
 mod run_fake;
+mod sandbox;
 mod stall;

@@ -18,24 +18,24 @@ fn three_issues_with_a_dependency_all_pass_two_in_flight() {
         "",
     );
     // A-1's dev commits only once A-3's agent has run a command: the run passes only if both
-    // are in flight at once (one at a time, A-1 would wait in vain and fail).
-    let mark = run.env.root().join("a3-at-work");
+    // are in flight at once (one at a time, A-1 would wait in vain and fail). The sandbox
+    // lets A-3 write only its own worktree and git dir; A-1 may read everything.
+    let mark = format!("{}/.git/worktrees/*/a3-at-work", run.env.repo.display());
     let commit = |id: &str| {
         format!("mkdir -p orch-demo && printf '%s\\n' 'Work for {id} (01-dev)' >> orch-demo/{id}.md && git add orch-demo && git commit -q -m '{id}: 01-dev'")
     };
     run.model.script(
         "A-1/01-dev",
         vec![Reply::Commands(vec![format!(
-            "for i in $(seq 600); do test -f {m} && break; sleep 0.1; done; test -f {m} && {c}",
-            m = mark.display(),
+            "for i in $(seq 600); do ls {m} && break; sleep 0.1; done; ls {m} && {c}",
+            m = mark,
             c = commit("A-1")
         )])],
     );
     run.model.script(
         "A-3/01-dev",
         vec![Reply::Commands(vec![format!(
-            "touch {} && {}",
-            mark.display(),
+            "touch \"$(git rev-parse --git-dir)/a3-at-work\" && {}",
             commit("A-3")
         )])],
     );
@@ -591,8 +591,9 @@ fn the_guard_holds_through_the_real_codex() {
         ],
     );
     let (code, stdout, stderr) = run.run(&["M1"]);
-    assert_eq!(code, 100, "{stdout}\n{stderr}");
     let dev = run.logs().join("A-1/01-dev");
+    let events = std::fs::read_to_string(dev.join("events.jsonl")).unwrap_or_default();
+    assert_eq!(code, 100, "{stdout}\n{stderr}\n{events}");
     let events = std::fs::read_to_string(dev.join("events.jsonl")).unwrap();
     assert!(
         events.contains("restack=126") && events.contains("push=126"),

@@ -261,6 +261,7 @@ fn one_run_per_repository() {
     first
         .current_dir(&fake.env.repo)
         .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
+        .env("ORCH_CODEX_SANDBOX", "danger-full-access")
         .env("ORCH_FAKE_SCRIPT", fake.env.root().join("script.json"))
         .args(["run", "M1"])
         .stdout(std::process::Stdio::null())
@@ -304,6 +305,7 @@ fn sigint_stops_the_agent_keeps_the_worktree_and_exits_130() {
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"))
         .current_dir(&fake.env.repo)
         .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
+        .env("ORCH_CODEX_SANDBOX", "danger-full-access")
         .env("ORCH_FAKE_SCRIPT", fake.env.root().join("script.json"))
         .args(["run", "M1"])
         .stdout(std::process::Stdio::null())

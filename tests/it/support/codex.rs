@@ -16,6 +16,16 @@ pub fn codex_bin() -> PathBuf {
     bin
 }
 
+pub fn gt_bin() -> PathBuf {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/.bin/gt");
+    assert!(
+        bin.exists(),
+        "the pinned gt CLI is missing at {}: run scripts/install-tools.sh (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
 pub struct CodexRepo {
     pub env: TestEnv,
     pub model: MockModel,

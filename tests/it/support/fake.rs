@@ -68,6 +68,8 @@ impl FakeRepo {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"));
         cmd.current_dir(&self.env.repo)
             .env("ORCH_CODEX_BIN", fixtures().join("agents/fake-codex"))
+            // The fake agent is no codex: it has no sandbox to probe or confine with.
+            .env("ORCH_CODEX_SANDBOX", "danger-full-access")
             .env("ORCH_FAKE_SCRIPT", self.env.root().join("script.json"))
             .env("ORCH_FAKE_LOG", self.env.root().join("fake.log"))
             .args(args);

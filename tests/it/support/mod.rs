@@ -133,6 +133,11 @@ impl TestEnv {
         self.git_in(dir, &["rev-parse", "HEAD"]).trim().to_owned()
     }
 
+    /// The scratch HOME every command gets.
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     /// The temp root holding the repository (worktree roots go here).
     pub fn root(&self) -> PathBuf {
         self.repo.parent().unwrap().to_owned()
