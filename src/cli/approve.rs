@@ -6,8 +6,9 @@ use crate::cli::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The gate: `apply_patch` (agents may work on the task) or the name of a task command
-    /// (`deploy`, `tag`, `release`, …).
+    /// The gate: `apply_patch` (agents may work on the task), `secrets` (submit an issue
+    /// whose commits hold a possible secret, after a human looked), or the name of a task
+    /// command (`deploy`, `tag`, `release`, …).
     gate: String,
     /// Approve for this task only (default: every task of the milestone or plan).
     #[arg(long, value_name = "ID")]
@@ -79,7 +80,9 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             ));
         }
     }
-    if let (Some(plan), false) = (&plan, args.revoke) {
+    // `secrets` is orch's own gate (a commit holding a possible secret), in every plan.
+    let builtin = args.gate == crate::guard::secrets::GATE;
+    if let (Some(plan), false, false) = (&plan, args.revoke, builtin) {
         let gated: Vec<&str> = plan
             .issues
             .iter()

@@ -5,6 +5,7 @@
 use super::phase::PhaseContext;
 use super::{git, logs, Engine, EngineError};
 use crate::agent::Runner;
+use crate::guard::secrets;
 use crate::workspace::{capture, worktrees};
 use std::path::Path;
 
@@ -115,5 +116,57 @@ impl<R: Runner> Engine<'_, R> {
             logs::append_guard_lines(dir, &lines)?;
         }
         Ok(changes)
+    }
+
+    /// Scans the lines the phase added (each of its commits, and what it left uncommitted)
+    /// for secrets; each finding goes to the guard log with its file, line and kind, never
+    /// its value. Returns the findings, described, unless a human approved the issue's
+    /// (`orch approve secrets --task ID`): then they are logged as approved and pass.
+    pub(super) async fn secrets(
+        &self,
+        ctx: &PhaseContext<'_>,
+        range: &capture::PhaseRange,
+        dir: &Path,
+    ) -> Result<Vec<String>, EngineError> {
+        let allow = self.config.secret_allow().unwrap_or_default();
+        let commits: Vec<String> = range.commits.iter().map(|c| c.oid.clone()).collect();
+        let scan_uncommitted = range.uncommitted.is_some();
+        let findings = git(&ctx.issue.worktree, move |repo| {
+            let allowed = |p: &str| allow.is_match(p);
+            let mut found = Vec::new();
+            for oid in &commits {
+                found.extend(secrets::scan_patch(&repo.commit_patch(oid)?, allowed));
+            }
+            if scan_uncommitted {
+                if let Some((patch, _)) = repo.uncommitted_diff()? {
+                    found.extend(secrets::scan_patch(&patch, allowed));
+                }
+            }
+            Ok(found)
+        })
+        .await?;
+        let approved =
+            crate::gates::approval::covering(&ctx.opts.approvals, secrets::GATE, &ctx.issue.id)
+                .is_some();
+        let lines: Vec<serde_json::Value> = findings
+            .iter()
+            .map(|f| {
+                serde_json::json!({
+                    "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation",
+                    "secret": f.kind, "path": f.path, "line": f.line, "restored": false,
+                    "approved": approved,
+                })
+            })
+            .collect();
+        if !lines.is_empty() {
+            logs::append_guard_lines(dir, &lines)?;
+        }
+        if approved {
+            return Ok(Vec::new());
+        }
+        Ok(findings
+            .iter()
+            .map(|f| format!("a {} at {}:{}", f.kind.name(), f.path, f.line))
+            .collect())
     }
 }

@@ -128,8 +128,21 @@ impl<R: Runner> Engine<'_, R> {
         if let Err(reason) = tracked {
             summary.outcome = Outcome::Failed;
             summary.reason = Some(reason);
-            summary.rescue_ref = self.remove(&wt).await?;
+            summary.rescue_ref = self.remove(&wt, issue_dir).await?;
             return Ok(summary);
+        }
+        // A new worktree (or one whose set-up never finished) is set up before its first
+        // phase; a failing set-up fails the issue, its log named.
+        let setup_done = issue_dir.join(crate::model::layout::SETUP_DONE);
+        if self.has_setup() && (prepared == Prepared::Created || !setup_done.exists()) {
+            let log = issue_dir.join(crate::model::layout::SETUP_LOG);
+            if let Err(reason) = self.set_up(&wt.path, &common_dir, &log).await? {
+                summary.outcome = Outcome::Failed;
+                summary.reason = Some(reason);
+                summary.rescue_ref = self.remove(&wt, issue_dir).await?;
+                return Ok(summary);
+            }
+            logs::write_text(&setup_done, &crate::util::timeutil::now_rfc3339())?;
         }
         let max = plan.max_review_cycles + continuation.extra_cycles;
         let shards = &issue.spec.shards;
@@ -252,6 +265,16 @@ impl<R: Runner> Engine<'_, R> {
             self.finish_commands(&mut summary, issue, &wt.path, issue_dir, opts, prior)
                 .await?;
         }
+        if summary.outcome == Outcome::Completed && self.submits_for_agent() {
+            let place = (
+                wt.path.as_path(),
+                ctx.base,
+                ctx.stack.as_slice(),
+                ctx.common_dir,
+            );
+            self.submit(&mut summary, issue, place, issue_dir, opts)
+                .await?;
+        }
         if let Some(last) = summary.phases.last() {
             if last.failure == Some(PhaseFailure::Interrupted) {
                 // Keep the worktree and branch as they are: the run can pick up from here.
@@ -271,7 +294,7 @@ impl<R: Runner> Engine<'_, R> {
             // The gated command runs in this worktree once approved (`orch resume`).
             return Ok(summary);
         }
-        summary.rescue_ref = self.remove(&wt).await?;
+        summary.rescue_ref = self.remove(&wt, issue_dir).await?;
         Ok(summary)
     }
 
@@ -302,7 +325,16 @@ impl<R: Runner> Engine<'_, R> {
     }
 
     /// Removes the issue's worktree; the ref holding what it left uncommitted, if anything.
-    async fn remove(&self, wt: &IssueWorktree) -> Result<Option<String>, EngineError> {
+    async fn remove(
+        &self,
+        wt: &IssueWorktree,
+        issue_dir: &Path,
+    ) -> Result<Option<String>, EngineError> {
+        self.tear_down(
+            &wt.path,
+            &issue_dir.join(crate::model::layout::TEARDOWN_LOG),
+        )
+        .await;
         let wt = wt.clone();
         let removed = git(&self.repo_root, move |repo| {
             Ok(worktrees::remove(repo, &wt)?)

@@ -25,7 +25,9 @@ mod prompt;
 mod resume;
 mod retry;
 mod schedule;
+mod setup;
 mod step;
+mod submit;
 
 pub use logs::read_result;
 pub use step::{next_step, Done, Step};

@@ -172,8 +172,12 @@ impl<R: Runner> Engine<'_, R> {
         }
         let mut violations = git_files;
         violations.extend(self.audit(ctx, &range, &dir).await?);
+        let secrets = self.secrets(ctx, &range, &dir).await?;
         ctx.flight.phase_ended(&ctx.issue.id, &ctx.stack);
-        if !violations.is_empty() && self.config.audit_fails_phase() && outcome.result.is_ok() {
+        let fails =
+            !secrets.is_empty() || (!violations.is_empty() && self.config.audit_fails_phase());
+        if fails && outcome.result.is_ok() {
+            violations.extend(secrets);
             outcome.result = Err(PhaseFailure::GuardViolation {
                 changes: violations,
             });

@@ -151,7 +151,11 @@ pub(super) fn in_worktree(repo_root: &Path, worktree: &Path, doc: &Path) -> Path
 
 /// Whether, and how, the agent submits pull requests (`[graphite] submit`).
 fn submit_rules(config: &Config) -> String {
-    if config.submits_drafts() {
+    if config.orch_submits_drafts() {
+        "Do not submit pull requests yourself (your commands have no network): once the review \
+         passes, orch submits this issue's stack as draft pull requests. Leave `draftPrs` empty."
+            .to_owned()
+    } else if config.submits_drafts() {
         "When the work is committed and verified, submit the stack as draft pull requests with \
          `gt ss --draft` (`gt ss -u` updates the pull requests that exist), and list their URLs \
          in `draftPrs`."

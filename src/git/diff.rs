@@ -76,6 +76,23 @@ impl Repo {
         self.stat_of(&diff, &format!("diffstat {base}..{head}"))
     }
 
+    /// What commit `oid` itself changed, as a patch against its first parent (against
+    /// nothing for a root commit).
+    pub fn commit_patch(&self, oid: &str) -> Result<String, GitError> {
+        let action = format!("patch of {oid}");
+        let commit = self.find_commit(oid)?;
+        let tree = commit.tree().map_err(self.err(action.clone()))?;
+        let parent = match commit.parent(0) {
+            Ok(p) => Some(p.tree().map_err(self.err(action.clone()))?),
+            Err(_) => None,
+        };
+        let diff = self
+            .inner
+            .diff_tree_to_tree(parent.as_ref(), Some(&tree), None)
+            .map_err(self.err(action.clone()))?;
+        self.patch_of(&diff, &action)
+    }
+
     /// The unified patch from `base` to `head` (as `git diff base head`).
     pub fn patch(&self, base: &str, head: &str) -> Result<String, GitError> {
         let diff = self.tree_diff(base, head)?;

@@ -98,6 +98,9 @@ pub struct Config {
     /// `[agent]`: what every agent's commands may reach.
     #[serde(default)]
     pub agent: AgentConfig,
+    /// `[worktree]`: what makes a fresh issue worktree ready to work in.
+    #[serde(default)]
+    pub worktree: WorktreeConfig,
     /// `[guard]`: adjustments to the policy for the agent's gt and git commands.
     pub guard: Option<GuardConfig>,
     /// `[graphite]`: how the agent uses Graphite beyond committing.
@@ -164,6 +167,25 @@ pub struct AgentConfig {
     pub pass_env: Vec<String>,
 }
 
+/// `[worktree]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WorktreeConfig {
+    /// Commands run (`sh -c`, outside the sandbox, with the network) in each new worktree
+    /// before its first phase: installs, code generation.
+    #[serde(default)]
+    pub setup: Vec<String>,
+    /// Untracked files or directories of the main checkout copied into each new worktree
+    /// (and excluded from git there): `.env.local`, local certificates.
+    #[serde(default)]
+    pub copy: Vec<String>,
+    /// Commands run in a worktree before orch removes it.
+    #[serde(default)]
+    pub teardown: Vec<String>,
+    /// How long the setup may take in all (default `10m`).
+    pub setup_timeout: Option<toml::Value>,
+}
+
 /// How the agent's commands are confined.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Sandbox {
@@ -210,8 +232,11 @@ pub struct GuardConfig {
     /// Whether the post-phase audit puts back refs changed outside the issue's stack and
     /// removes worktrees the agent added (default true).
     pub audit_restore: bool,
-    /// Whether an audit violation fails the phase (default true).
+    /// Whether an audit violation fails the phase (default true; a secret always does).
     pub audit_fails_phase: bool,
+    /// Paths (globs, relative to the repository root) whose added lines are not scanned for
+    /// secrets: test fixtures holding fake keys.
+    pub secret_allow: Vec<String>,
 }
 
 impl Default for GuardConfig {
@@ -224,6 +249,7 @@ impl Default for GuardConfig {
             allow_publish: false,
             audit_restore: true,
             audit_fails_phase: true,
+            secret_allow: Vec::new(),
         }
     }
 }
@@ -254,6 +280,7 @@ pub const DEFAULT_PHASE_TIMEOUT: std::time::Duration = std::time::Duration::from
 
 pub const DEFAULT_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 pub const DEFAULT_STALL_RETRIES: u32 = 1;
+pub const DEFAULT_SETUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 /// `0` or `"0"`: a limit turned off.
 fn is_zero(value: &toml::Value) -> bool {
@@ -341,6 +368,7 @@ impl Config {
                 "stall_timeout",
                 &config.stall_timeout.clone().filter(|_| !stall_off),
             ),
+            ("setup_timeout", &config.worktree.setup_timeout),
         ] {
             if let Some(v) = value.as_ref().filter(|v| parse_duration(v).is_none()) {
                 return Err(ConfigError::Invalid {
@@ -398,6 +426,13 @@ impl Config {
                 });
             }
         }
+        if let Err(message) = config.secret_allow() {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line: line_of(text, "secret_allow"),
+                message,
+            });
+        }
         if config.retry_attempts == Some(0) {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
@@ -410,6 +445,15 @@ impl Config {
             });
         }
         Ok(config)
+    }
+
+    /// How long a worktree's setup may take in all.
+    pub fn setup_timeout(&self) -> std::time::Duration {
+        self.worktree
+            .setup_timeout
+            .as_ref()
+            .and_then(parse_duration)
+            .unwrap_or(DEFAULT_SETUP_TIMEOUT)
     }
 
     pub fn phase_timeout(&self) -> std::time::Duration {
@@ -454,6 +498,19 @@ impl Config {
         self.guard.as_ref().is_none_or(|g| g.audit_fails_phase)
     }
 
+    /// The `[guard] secret_allow` globs, compiled; an invalid one is named.
+    pub fn secret_allow(&self) -> Result<globset::GlobSet, String> {
+        let mut set = globset::GlobSetBuilder::new();
+        for pattern in self.guard.iter().flat_map(|g| &g.secret_allow) {
+            let glob = globset::GlobBuilder::new(pattern)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| format!("`[guard] secret_allow` has `{pattern}`: {e}"))?;
+            set.add(glob);
+        }
+        set.build().map_err(|e| e.to_string())
+    }
+
     /// Whether the audit puts violated refs back and removes worktrees the agent added.
     pub fn audit_restores(&self) -> bool {
         self.guard.as_ref().is_none_or(|g| g.audit_restore)
@@ -462,6 +519,12 @@ impl Config {
     /// Whether dev and fix phases submit draft PRs (`[graphite] submit = "draft"`).
     pub fn submits_drafts(&self) -> bool {
         self.graphite.submit == Some(Submit::Draft)
+    }
+
+    /// Whether orch submits the drafts itself after an issue converged: drafts wanted, and
+    /// the sandboxed agent has no network to submit with.
+    pub fn orch_submits_drafts(&self) -> bool {
+        self.submits_drafts() && self.sandbox() == Sandbox::Worktree && !self.agent_network()
     }
 
     /// Whether reviews write the milestone's review doc (`[review] doc = true`).

@@ -141,6 +141,18 @@ pub fn orch_toml(repo_name: &str) -> String {
 # LC_*, TERM, TZ and TMPDIR.
 # pass_env = []
 
+# What makes a fresh issue worktree ready to work in.
+# [worktree]
+# Commands run in each new worktree before its first phase (outside the sandbox, with the
+# network), such as "pnpm install --frozen-lockfile"; output in <issue>/setup.log.
+# setup = []
+# Untracked files of the main checkout copied into each new worktree, excluded from git.
+# copy = []
+# Commands run in a worktree before orch removes it.
+# teardown = []
+# How long the setup may take in all.
+# setup_timeout = "10m"
+
 # Adjustments to the guard's policy for the agent's gt and git commands.
 # [guard]
 # gt commands to allow whatever the policy says (`sync`, `restack`, ...).
@@ -155,8 +167,10 @@ pub fn orch_toml(repo_name: &str) -> String {
 # allow_publish = false
 # Whether the post-phase audit puts back refs changed outside the issue's stack.
 # audit_restore = true
-# Whether an audit violation fails the phase.
+# Whether an audit violation fails the phase (a secret in the added lines always does).
 # audit_fails_phase = true
+# Paths (globs) whose added lines are not scanned for secrets, such as test fixtures.
+# secret_allow = []
 
 # How the agent uses Graphite beyond committing.
 # [graphite]
@@ -507,6 +521,12 @@ mod tests {
                 args: Vec::new(),
                 sandbox: Some(crate::input::config::SANDBOX_WORKTREE.to_owned()),
                 resume_fix: Some(true),
+            },
+            worktree: crate::input::config::WorktreeConfig {
+                setup: Vec::new(),
+                copy: Vec::new(),
+                teardown: Vec::new(),
+                setup_timeout: Some(toml::Value::String("10m".to_owned())),
             },
             agent: crate::input::config::AgentConfig {
                 network: Some(false),

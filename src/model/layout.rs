@@ -41,6 +41,12 @@ pub const SHIM_BIN: &str = "bin";
 pub const SHIM_CONTEXT: &str = "guard-context.json";
 /// The `BASH_ENV` prelude keeping the shims first on PATH.
 pub const BASH_ENV: &str = "bash-env.sh";
+/// What `[worktree] copy` and `setup` did in the issue's new worktree.
+pub const SETUP_LOG: &str = "setup.log";
+/// Written once the issue's worktree is set up (a resume then does not set it up again).
+pub const SETUP_DONE: &str = "setup.done";
+/// What `[worktree] teardown` printed before the worktree was removed.
+pub const TEARDOWN_LOG: &str = "teardown.log";
 /// An issue's summary, in its directory.
 pub const ISSUE_SUMMARY: &str = "summary.json";
 

@@ -12,7 +12,36 @@ pub fn redact(text: &str) -> String {
             out = out.replace(value.as_str(), &format!("[REDACTED:{name}]"));
         }
     }
-    key_shapes().replace_all(&out, "[REDACTED]").into_owned()
+    let out = key_shapes().replace_all(&out, "[REDACTED]");
+    let out = private_key_blocks().replace_all(&out, "[REDACTED:private key]");
+    // A secret-named assignment of a random-looking value: the value goes, the name stays.
+    crate::guard::secrets::assignment()
+        .replace_all(&out, |caps: &regex::Captures<'_>| {
+            let whole = caps.get(0).expect("group 0");
+            match caps.get(2) {
+                Some(v) if crate::guard::secrets::looks_random(v.as_str()) => format!(
+                    "{}[REDACTED]{}",
+                    &whole.as_str()[..v.start() - whole.start()],
+                    &whole.as_str()[v.end() - whole.start()..]
+                ),
+                _ => whole.as_str().to_owned(),
+            }
+        })
+        .into_owned()
+}
+
+/// A private key block, also inside a JSON string (newlines as `\n`) or a patch (`+` lines),
+/// up to its END line or the first character no key body has.
+fn private_key_blocks() -> &'static Regex {
+    static RE: OnceLock<Regex> = OnceLock::new();
+    RE.get_or_init(|| {
+        Regex::new(concat!(
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+            r"(?:[A-Za-z0-9+/=:,\s]|\\[nr])*",
+            r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?"
+        ))
+        .expect("valid regex")
+    })
 }
 
 /// Redacts a file a child process wrote straight to disk (a log), in place: replaced whole
@@ -48,7 +77,8 @@ fn secret_env() -> &'static Vec<(String, String)> {
     })
 }
 
-fn key_shapes() -> &'static Regex {
+/// Strings shaped like a provider's API key.
+pub(crate) fn key_shapes() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
         Regex::new(concat!(
@@ -75,5 +105,32 @@ mod tests {
         assert_eq!(out, "token [REDACTED] and [REDACTED] ok");
         assert_eq!(redact("AKIAABCDEFGHIJKLMNOP"), "[REDACTED]");
         assert_eq!(redact("nothing secret here"), "nothing secret here");
+    }
+
+    #[test]
+    fn key_blocks_and_random_secret_assignments_are_redacted_also_inside_json() {
+        let block =
+            "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7x\n-----END RSA PRIVATE KEY-----";
+        assert_eq!(
+            redact(&format!("a {block} b")),
+            "a [REDACTED:private key] b"
+        );
+        let json = serde_json::json!({"cmd": format!("printf '{block}' > k.pem")}).to_string();
+        let out = redact(&json);
+        assert!(
+            !out.contains("MIIEow") && serde_json::from_str::<serde_json::Value>(&out).is_ok(),
+            "{out}"
+        );
+        let json =
+            serde_json::json!({"cmd": "echo \"STRIPE_API_KEY=q8Xr2LmN4vT7bY1kZ9wE3sD6\" > .env"})
+                .to_string();
+        let out = redact(&json);
+        assert!(
+            out.contains("STRIPE_API_KEY=[REDACTED]") && !out.contains("q8Xr2"),
+            "{out}"
+        );
+        assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+        let plain = "\"total_tokens\": 1234, API_KEY=${API_KEY}";
+        assert_eq!(redact(plain), plain);
     }
 }

@@ -30,4 +30,6 @@ mod resume;
 mod run_codex;
 mod run_fake;
 mod sandbox;
+mod secrets;
+mod setup;
 mod stall;

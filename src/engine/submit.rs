@@ -1,0 +1,159 @@
+//! Draft pull requests when the agent has no network (`[graphite] submit = "draft"` with the
+//! sandbox on and `[agent] network` off): after the issue converged, orch itself runs the
+//! guarded `gt submit --stack --draft` in its worktree, outside the sandbox, and records the
+//! PR URLs. Never while a commit of the issue holds a secret a human has not approved
+//! (`orch approve secrets --task ID`).
+
+use super::{git, task_timeout, Engine, EngineError, RunOptions};
+use crate::agent::Runner;
+use crate::guard::{secrets, Decision, StackContext};
+use crate::model::plan::PlannedIssue;
+use crate::model::record::{CommandRecord, IssueSummary, Outcome};
+use std::path::Path;
+
+/// The command orch submits with (`gt` first).
+pub const SUBMIT: &[&str] = &["gt", "submit", "--stack", "--draft", "--no-interactive"];
+
+impl<R: Runner> Engine<'_, R> {
+    /// Whether orch submits for the agent: drafts wanted, and the agent cannot reach the
+    /// network to do it.
+    pub(super) fn submits_for_agent(&self) -> bool {
+        self.config.orch_submits_drafts()
+    }
+
+    /// Submits the converged issue's stack as drafts (see the module doc).
+    pub(super) async fn submit(
+        &self,
+        summary: &mut IssueSummary,
+        issue: &PlannedIssue,
+        (worktree, base, stack, common_dir): (&Path, &str, &[String], &Path),
+        issue_dir: &Path,
+        opts: &RunOptions,
+    ) -> Result<(), EngineError> {
+        let allow = self.config.secret_allow().unwrap_or_default();
+        let base_owned = base.to_owned();
+        let (findings, head) = git(worktree, move |repo| {
+            let head = repo.head()?;
+            let tip = head.oid.clone().unwrap_or_default();
+            let mut found = Vec::new();
+            for commit in repo.commits_between(&base_owned, &tip)? {
+                let patch = repo.commit_patch(&commit.oid)?;
+                found.extend(secrets::scan_patch(&patch, |p| allow.is_match(p)));
+            }
+            Ok((found, head))
+        })
+        .await?;
+        if !findings.is_empty()
+            && crate::gates::approval::covering(&opts.approvals, secrets::GATE, &issue.id).is_none()
+        {
+            let first = &findings[0];
+            summary.outcome = Outcome::Blocked;
+            summary.awaiting = vec![secrets::GATE.to_owned()];
+            summary.reason = Some(format!(
+                "not submitted: its commits hold {} possible secret(s) (first: a {} at {}:{}); look, then `orch approve secrets --task {}` and `orch resume`",
+                findings.len(),
+                first.kind.name(),
+                first.path,
+                first.line,
+                issue.id
+            ));
+            return Ok(());
+        }
+        let argv: Vec<String> = SUBMIT[1..].iter().map(|s| (*s).to_owned()).collect();
+        let ctx = StackContext {
+            issue_branch: issue.branch.clone(),
+            stack: stack.to_vec(),
+            current_branch: head.branch.clone(),
+            children: Default::default(),
+            worktree: Some(worktree.to_owned()),
+        };
+        let guard = self.config.guard.clone().unwrap_or_default();
+        let aliases = crate::guard::GtAliases::default();
+        if let Decision::Deny { reason, .. } =
+            crate::guard::gt::decide_gt(&argv, &ctx, &aliases, &guard)
+        {
+            summary.outcome = Outcome::Failed;
+            summary.reason = Some(format!("the guard refused orch's own submit: {reason}"));
+            return Ok(());
+        }
+        let command = format!(
+            "GIT_COMMON_DIR={} {}",
+            quote(&common_dir.display().to_string()),
+            SUBMIT.join(" ")
+        );
+        let log = crate::model::layout::command_log(issue_dir, "submit");
+        let timeout = task_timeout(issue, self.config);
+        let result =
+            crate::gates::shell::run_shell(&command, worktree, &log, timeout, self.cancel.clone())
+                .await;
+        let record = CommandRecord {
+            name: "submit".to_owned(),
+            command: SUBMIT.join(" "),
+            status: result.status,
+            log: log.clone(),
+            duration_ms: result.duration_ms,
+            approved_by: None,
+        };
+        (self.reporter)(&crate::model::event::EngineEvent::CommandRun {
+            id: issue.id.clone(),
+            name: "submit".to_owned(),
+            record: record.clone(),
+        });
+        summary.commands.push(record);
+        let output = std::fs::read_to_string(&log).unwrap_or_default();
+        for url in pr_urls(&output) {
+            if !summary.draft_prs.contains(&url) {
+                summary.draft_prs.push(url);
+            }
+        }
+        if result.interrupted {
+            summary.outcome = Outcome::Interrupted;
+            summary.reason = Some("interrupted while submitting drafts".to_owned());
+        } else if !result.success() {
+            let last = output
+                .lines()
+                .rfind(|l| !l.trim().is_empty())
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            summary.outcome = Outcome::Failed;
+            summary.reason = Some(format!(
+                "`{}` failed: {} ({last})",
+                SUBMIT.join(" "),
+                result.describe(timeout)
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `s` as one `sh` word.
+fn quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// The pull request URLs in gt's output.
+fn pr_urls(output: &str) -> Vec<String> {
+    let mut urls: Vec<String> = output
+        .split_whitespace()
+        .filter(|w| w.starts_with("https://") && (w.contains("/pull/") || w.contains("graphite")))
+        .map(|w| w.trim_end_matches(['.', ',', ')']).to_owned())
+        .collect();
+    urls.dedup();
+    urls
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pr_urls_come_from_gt_output() {
+        let out = "Pushed a1-part (new)\nhttps://app.graphite.dev/github/pr/o/r/12 (created)\nsee https://github.com/o/r/pull/12.\nhttps://example.com/x\n";
+        assert_eq!(
+            super::pr_urls(out),
+            vec![
+                "https://app.graphite.dev/github/pr/o/r/12",
+                "https://github.com/o/r/pull/12"
+            ]
+        );
+    }
+}
