@@ -9,10 +9,15 @@ use std::path::{Path, PathBuf};
 
 const VALUE: &str = "q8Xr2LmN4vT7bY1kZ9wE3sD6x0Pz";
 
+/// Every file orch wrote under `dir` (not the shims' links to the orch binary).
 fn walk(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in std::fs::read_dir(dir).unwrap().flatten() {
-        if e.file_type().unwrap().is_dir() {
+        let kind = e.file_type().unwrap();
+        if kind.is_symlink() {
+            continue;
+        }
+        if kind.is_dir() {
             out.extend(walk(&e.path()));
         } else {
             out.push(e.path());
