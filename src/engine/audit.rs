@@ -36,7 +36,10 @@ impl<R: Runner> Engine<'_, R> {
         })
         .await?;
         // Worktrees orch made or removed for the other issues meanwhile are theirs.
-        let peer_worktree = |path: &std::path::PathBuf| peers.iter().any(|p| &p.worktree == path);
+        // So are orch's clean rooms (another issue's verification).
+        let peer_worktree = |path: &std::path::PathBuf| {
+            peers.iter().any(|p| &p.worktree == path) || super::verify::is_clean_room(path)
+        };
         let mut lines = Vec::new();
         let mut changes = Vec::new();
         for v in &refs {

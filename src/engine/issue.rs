@@ -171,14 +171,26 @@ impl<R: Runner> Engine<'_, R> {
                     reason,
                     remaining,
                 } => {
-                    summary.outcome = outcome;
-                    summary.reason = reason;
-                    summary.remaining_actions = remaining;
                     if outcome == Outcome::Deferred {
                         let last = history.last().and_then(|d| d.result.ok());
                         summary.deferred = step::list_of_opt(last, "deferred");
                         summary.open_questions = step::list_of_opt(last, "openQuestions");
                     }
+                    drop(history);
+                    if outcome == Outcome::Completed && self.verify_next(&ctx, &mut summary).await?
+                    {
+                        if self.cancelled() {
+                            summary.outcome = Outcome::Interrupted;
+                            summary.reason =
+                                Some("interrupted during clean-room verification".to_owned());
+                            break;
+                        }
+                        // The verdict is the last review's gate: the loop decides again.
+                        continue;
+                    }
+                    summary.outcome = outcome;
+                    summary.reason = reason;
+                    summary.remaining_actions = remaining;
                     break;
                 }
                 step::Step::Run(kind) => kind,
@@ -325,6 +337,38 @@ impl<R: Runner> Engine<'_, R> {
     }
 
     /// Removes the issue's worktree; the ref holding what it left uncommitted, if anything.
+    /// A converged issue whose last review has no verdict yet is verified in a clean room;
+    /// the verdict becomes that review's gate. Returns whether a verification ran.
+    async fn verify_next(
+        &self,
+        ctx: &PhaseContext<'_>,
+        summary: &mut IssueSummary,
+    ) -> Result<bool, EngineError> {
+        let checks = self.verify_checks(ctx);
+        let last_review = summary
+            .phases
+            .iter()
+            .rposition(|r| r.phase == PhaseKind::Review && resume::counts(r));
+        let Some(pos) =
+            last_review.filter(|&p| !checks.is_empty() && summary.phases[p].acceptance.is_none())
+        else {
+            return Ok(false);
+        };
+        let review_dir = summary.phases[pos].log_dir.clone();
+        let verification = self.verify(ctx, &checks, &review_dir).await?;
+        if self.cancelled() {
+            return Ok(true);
+        }
+        summary.phases[pos].acceptance = Some(verification.gate());
+        summary.verified = Some(verification.clone());
+        (self.reporter)(&crate::model::event::EngineEvent::Verified {
+            id: ctx.issue.id.clone(),
+            record: summary.phases[pos].clone(),
+            verification,
+        });
+        Ok(true)
+    }
+
     async fn remove(
         &self,
         wt: &IssueWorktree,
@@ -386,7 +430,7 @@ fn inputs_for(
     let gate = history
         .iter()
         .rev()
-        .find(|d| d.kind != PhaseKind::Review)
+        .find(|d| d.kind != PhaseKind::Review || d.gate.is_some())
         .and_then(|d| d.gate.cloned());
     (review, prior_fix, gate)
 }

@@ -28,6 +28,7 @@ mod schedule;
 mod setup;
 mod step;
 mod submit;
+mod verify;
 
 pub use logs::read_result;
 pub use step::{next_step, Done, Step};

@@ -147,6 +147,7 @@ mod tests {
             deferred: Vec::new(),
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
+            verified: None,
             skip: None,
             budget: None,
         }

@@ -51,11 +51,11 @@ pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
     };
     let fixes = history.iter().filter(|d| d.kind == PhaseKind::Fix).count() as u32;
     let devs_done = history.iter().filter(|d| d.kind == PhaseKind::Dev).count();
-    // The gate as of the latest dev/fix phase.
+    // The gate as of the latest dev/fix phase; a review's gate is the clean-room verification that followed it.
     let gate = history
         .iter()
         .rev()
-        .find(|d| d.kind != PhaseKind::Review)
+        .find(|d| d.kind != PhaseKind::Review || d.gate.is_some())
         .and_then(|d| d.gate)
         .filter(|g| g.full && !g.ok());
     match (last.kind, status_of(value)) {
@@ -298,6 +298,42 @@ mod tests {
                 1,
                 2,
                 "failed",
+            ),
+            // A review's gate is the clean-room verification after it: a failed one sends
+            // the issue to a fix, and counts toward the cap; a passed one completes it.
+            (
+                vec![d(Dev, pass, None), d(Review, pass, Some(bad))],
+                1,
+                2,
+                "fix",
+            ),
+            (
+                vec![d(Dev, pass, None), d(Review, pass, Some(good))],
+                1,
+                2,
+                "completed",
+            ),
+            (
+                vec![
+                    d(Dev, pass, None),
+                    d(Review, pass, Some(bad)),
+                    d(Fix, pass, None),
+                    d(Review, pass, Some(bad)),
+                ],
+                1,
+                1,
+                "capped",
+            ),
+            (
+                vec![
+                    d(Dev, pass, None),
+                    d(Review, pass, Some(bad)),
+                    d(Fix, pass, None),
+                    d(Review, pass, None),
+                ],
+                1,
+                2,
+                "completed",
             ),
         ];
         for (n, (history, devs, max, want)) in cases.into_iter().enumerate() {

@@ -86,7 +86,7 @@ impl Repo {
             .peel_to_tree()
             .map_err(self.err(format!("read the tree of `{branch}`")))?;
         if let Some(plan) = checkout::plan(&self.inner, &tree, &self.root)? {
-            return self.add_worktree_fast(name, path, branch, &plan, action);
+            return self.add_worktree_fast(name, path, Head::Branch(branch), &plan, action);
         }
         let mut opts = git2::WorktreeAddOptions::new();
         opts.reference(Some(&reference));
@@ -96,6 +96,43 @@ impl Repo {
         Ok(())
     }
 
+    /// Adds a linked worktree `name` at `path` with HEAD detached at commit `oid`: a clean
+    /// checkout of exactly that commit, no branch made or moved (the clean room of a
+    /// verification). Only orch's own checkout path does this; a tree it cannot write
+    /// (filters, sparse checkout) is refused.
+    pub fn add_detached_worktree(
+        &self,
+        name: &str,
+        path: &Path,
+        oid: &str,
+    ) -> Result<(), GitError> {
+        let action = format!(
+            "add worktree `{name}` at {} detached at {oid}",
+            path.display()
+        );
+        if path.exists() {
+            return Err(self.refused(action, "the path already exists"));
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| GitError::Io {
+                path: parent.to_owned(),
+                action: "create the worktree's parent directory".into(),
+                source,
+            })?;
+        }
+        let tree = self
+            .find_commit(oid)?
+            .tree()
+            .map_err(self.err(format!("read the tree of {oid}")))?;
+        match checkout::plan(&self.inner, &tree, &self.root)? {
+            Some(plan) => self.add_worktree_fast(name, path, Head::Detached(oid), &plan, action),
+            None => Err(self.refused(
+                action,
+                "its files need checkout filters or attributes orch's own checkout does not apply",
+            )),
+        }
+    }
+
     /// `git worktree add` without its `reset --hard`: registers the worktree exactly as git
     /// does (locked as "initializing" meanwhile), then writes the files and the index with
     /// [`checkout::populate`]. On failure, nothing is left behind.
@@ -103,21 +140,23 @@ impl Repo {
         &self,
         name: &str,
         path: &Path,
-        branch: &str,
+        head: Head<'_>,
         plan: &checkout::Plan,
         action: String,
     ) -> Result<(), GitError> {
         if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\', '\0']) {
             return Err(self.refused(action, format!("`{name}` is not a valid worktree name")));
         }
-        if let Some(at) = self.checked_out_at(branch)? {
-            return Err(self.refused(
-                action,
-                format!(
-                    "branch `{branch}` is already checked out at {}",
-                    at.display()
-                ),
-            ));
+        if let Head::Branch(branch) = head {
+            if let Some(at) = self.checked_out_at(branch)? {
+                return Err(self.refused(
+                    action,
+                    format!(
+                        "branch `{branch}` is already checked out at {}",
+                        at.display()
+                    ),
+                ));
+            }
         }
         let io = |path: &Path, what: &str| {
             let (path, action) = (path.to_owned(), what.to_owned());
@@ -155,10 +194,11 @@ impl Repo {
             admin.join("gitdir"),
             &line(&[workdir.join(".git").as_os_str().as_encoded_bytes()]),
         )?;
-        write(
-            admin.join("HEAD"),
-            &line(&[b"ref: refs/heads/", branch.as_bytes()]),
-        )?;
+        let head_line = match head {
+            Head::Branch(branch) => line(&[b"ref: refs/heads/", branch.as_bytes()]),
+            Head::Detached(oid) => line(&[oid.as_bytes()]),
+        };
+        write(admin.join("HEAD"), &head_line)?;
         checkout::populate(&common, &workdir, plan, &admin.join("index"))?;
         let lock = admin.join("locked");
         std::fs::remove_file(&lock).map_err(io(&lock, "unlock the new worktree"))?;
@@ -166,7 +206,16 @@ impl Repo {
         undo.workdir = None;
         Ok(())
     }
+}
 
+/// What a new worktree's HEAD is.
+#[derive(Clone, Copy)]
+enum Head<'a> {
+    Branch(&'a str),
+    Detached(&'a str),
+}
+
+impl Repo {
     /// Where `branch` is checked out: the main worktree or a linked one (as libgit2 checks
     /// before adding a worktree).
     fn checked_out_at(&self, branch: &str) -> Result<Option<PathBuf>, GitError> {

@@ -101,6 +101,9 @@ pub struct Config {
     /// `[worktree]`: what makes a fresh issue worktree ready to work in.
     #[serde(default)]
     pub worktree: WorktreeConfig,
+    /// `[verify]`: the checks of a converged issue in a clean checkout of its final head.
+    #[serde(default)]
+    pub verify: VerifyConfig,
     /// `[guard]`: adjustments to the policy for the agent's gt and git commands.
     pub guard: Option<GuardConfig>,
     /// `[graphite]`: how the agent uses Graphite beyond committing.
@@ -184,6 +187,16 @@ pub struct WorktreeConfig {
     pub teardown: Vec<String>,
     /// How long the setup may take in all (default `10m`).
     pub setup_timeout: Option<toml::Value>,
+}
+
+/// `[verify]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyConfig {
+    /// Commands a converged issue's final head must pass in a clean checkout (default: the
+    /// issue's or task's `Tests pass:`/`Command:` acceptance checks; `[]` with none of those
+    /// verifies nothing).
+    pub commands: Option<Vec<String>>,
 }
 
 /// How the agent's commands are confined.

@@ -153,6 +153,12 @@ pub fn orch_toml(repo_name: &str) -> String {
 # How long the setup may take in all.
 # setup_timeout = "10m"
 
+# The clean-room verification of a converged issue's final head.
+# [verify]
+# Commands it must pass in a clean checkout (no untracked file of the agent's worktree),
+# after the worktree set-up. Default: the issue's command checks.
+# commands = ["cargo test"]
+
 # Adjustments to the guard's policy for the agent's gt and git commands.
 # [guard]
 # gt commands to allow whatever the policy says (`sync`, `restack`, ...).
@@ -527,6 +533,9 @@ mod tests {
                 copy: Vec::new(),
                 teardown: Vec::new(),
                 setup_timeout: Some(toml::Value::String("10m".to_owned())),
+            },
+            verify: crate::input::config::VerifyConfig {
+                commands: Some(vec!["cargo test".to_owned()]),
             },
             agent: crate::input::config::AgentConfig {
                 network: Some(false),

@@ -70,6 +70,13 @@ pub enum EngineEvent {
         shard: Option<String>,
         outcomes: Vec<CheckOutcome>,
     },
+    /// The final head was verified in a clean checkout; `record` is the review phase
+    /// it followed, its acceptance now the verification's gate.
+    Verified {
+        id: String,
+        record: PhaseRecord,
+        verification: crate::model::record::Verification,
+    },
     /// A task command (`build`, `deploy`, …) ran.
     CommandRun {
         id: String,

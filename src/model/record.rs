@@ -87,6 +87,52 @@ impl GateRecord {
     }
 }
 
+/// The checks of an issue's final head in a clean checkout of it (no untracked file of the
+/// agent's worktree), and each verdict.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    /// The commit checked out and verified.
+    pub commit: String,
+    pub checks: Vec<crate::model::check::CheckOutcome>,
+    /// Why the clean room could not be made or set up, if it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(|c| c.passed)
+    }
+
+    /// The gate a fix addresses when the verification failed.
+    pub fn gate(&self) -> GateRecord {
+        let mut failed: Vec<String> = self
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| {
+                format!(
+                    "{} — in a clean checkout of {}: {}",
+                    c.check,
+                    crate::model::naming::short_oid(&self.commit),
+                    c.detail
+                )
+            })
+            .collect();
+        if let Some(e) = &self.error {
+            failed.push(format!(
+                "clean-room verification of {}: {e}",
+                crate::model::naming::short_oid(&self.commit)
+            ));
+        }
+        GateRecord {
+            full: true,
+            passed: self.checks.iter().filter(|c| c.passed).count(),
+            failed,
+        }
+    }
+}
+
 /// A task command orch ran after the task converged (`build`, `release`, `deploy`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommandRecord {
@@ -154,6 +200,9 @@ pub struct IssueSummary {
     /// Draft pull requests the dev and fix phases submitted (their `draftPrs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub draft_prs: Vec<String>,
+    /// The clean-room verification of its final head, when one ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified: Option<Verification>,
     /// Why a skipped issue did not run (see [`IssueSummary::skip_kind`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skip: Option<SkipKind>,
@@ -255,6 +304,7 @@ impl IssueSummary {
             deferred: Vec::new(),
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
+            verified: None,
             skip: None,
             budget: None,
         }

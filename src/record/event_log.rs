@@ -115,6 +115,15 @@ impl EventLog {
             EngineEvent::ShardStarted { id, shard, title } => {
                 vec![json!({"type": "shard_started", "task": id, "shard": shard, "title": title})]
             }
+            EngineEvent::Verified {
+                id, verification, ..
+            } => {
+                vec![
+                    json!({"type": "verified", "task": id, "commit": verification.commit,
+                            "passed": verification.ok(), "error": verification.error,
+                            "checks": verification.checks.iter().map(|c| json!({"spec": c.check, "passed": c.passed, "detail": c.detail, "log": c.log})).collect::<Vec<_>>()}),
+                ]
+            }
             EngineEvent::AcceptanceChecked {
                 id,
                 seq,

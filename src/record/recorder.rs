@@ -144,6 +144,12 @@ impl StateRecorder {
                     i.phases.push(record.clone());
                 }
             }
+            EngineEvent::Verified { id, record, .. } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.phases.retain(|p| p.seq != record.seq);
+                    i.phases.push(record.clone());
+                }
+            }
             EngineEvent::CommandRun { id, record, .. } => {
                 if let Some(i) = issue_mut(&mut guard, id) {
                     i.commands.retain(|c| c.name != record.name);

@@ -83,6 +83,18 @@ pub fn markdown(state: &RunState) -> String {
                     .unwrap_or_default(),
                 summary.branch
             );
+            if let Some(v) = &summary.verified {
+                // The evidence a morning reader wants: what passed, on which commit.
+                let at = crate::model::naming::short_oid(&v.commit);
+                let _ = writeln!(out);
+                for c in &v.checks {
+                    let mark = if c.passed { "✓" } else { "✗" };
+                    let _ = writeln!(out, "- verified at {at}: {} {mark}", c.check);
+                }
+                if let Some(e) = &v.error {
+                    let _ = writeln!(out, "- not verified at {at}: {e}");
+                }
+            }
             for (heading, list) in [
                 ("Still required", &summary.remaining_actions),
                 ("Left for a human", &summary.deferred),

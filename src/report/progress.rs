@@ -247,6 +247,27 @@ impl Progress {
                     format!("{}   check {mark} {}: {detail}", tag(id), o.label)
                 })
                 .collect(),
+            EngineEvent::Verified {
+                id, verification, ..
+            } => {
+                let at = crate::model::naming::short_oid(&verification.commit);
+                let mut lines: Vec<String> = verification
+                    .checks
+                    .iter()
+                    .map(|c| {
+                        let mark = if c.passed {
+                            s.green("✓")
+                        } else {
+                            s.red("✗")
+                        };
+                        format!("{} verified at {at}: {} {mark}", tag(id), c.check)
+                    })
+                    .collect();
+                if let Some(e) = &verification.error {
+                    lines.push(format!("{} {} {e}", tag(id), s.red("clean room:")));
+                }
+                lines
+            }
             EngineEvent::CommandRun { id, name, record } => {
                 let status = match record.status {
                     Some(0) => s.green("ok"),

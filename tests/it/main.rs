@@ -33,3 +33,4 @@ mod sandbox;
 mod secrets;
 mod setup;
 mod stall;
+mod verify;
