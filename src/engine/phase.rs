@@ -274,6 +274,22 @@ impl<R: Runner> Engine<'_, R> {
                 foreign: foreign(ctx),
                 bin_dir: PathBuf::new(),
                 common_dir: Some(ctx.common_dir.to_owned()),
+                secret_hold: crate::gates::approval::covering(
+                    &ctx.opts.approvals,
+                    crate::guard::secrets::GATE,
+                    &ctx.issue.id,
+                )
+                .is_none()
+                .then(|| crate::guard::shim::SecretHold {
+                    base: ctx.base.to_owned(),
+                    issue: ctx.issue.id.clone(),
+                    allow: self
+                        .config
+                        .guard
+                        .as_ref()
+                        .map(|g| g.secret_allow.clone())
+                        .unwrap_or_default(),
+                }),
             },
         )
         .map_err(|source| {

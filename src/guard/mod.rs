@@ -107,12 +107,15 @@ pub enum Rule {
     GitAlias,
     /// Listed in `deny_gt` / `deny_git`.
     Configured,
+    /// `gt submit` while a commit of the issue holds a possible secret no human approved.
+    Secret,
 }
 
 impl Rule {
     pub fn name(self) -> &'static str {
         match self {
             Rule::UnknownCommand => "unknown-command",
+            Rule::Secret => "secret",
             Rule::Restack => "restack",
             Rule::Force => "force",
             Rule::DraftRequired => "draft-required",

@@ -44,6 +44,20 @@ pub struct ShimContext {
     /// `GIT_COMMON_DIR` set to it, so a rewritten `commondir` file cannot redirect them.
     #[serde(default)]
     pub common_dir: Option<PathBuf>,
+    /// While set, `gt submit` is refused when a commit of the issue holds a possible secret
+    /// (none when a human approved the issue's: `orch approve secrets`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_hold: Option<SecretHold>,
+}
+
+/// What the shim needs to look for secrets before a submit.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SecretHold {
+    /// The issue's base: its commits are those after it.
+    pub base: String,
+    pub issue: String,
+    /// `[guard] secret_allow`.
+    pub allow: Vec<String>,
 }
 
 /// The tool orch was invoked as, if it was invoked as a shim.
@@ -162,7 +176,12 @@ pub fn run(tool: &str, args: &[String]) -> i32 {
     tracing::debug!(?stack, "guard context");
     let decision = match tool {
         "gt" => match user_aliases() {
-            Ok(aliases) => guard::decide_gt(args, &stack, &aliases, &config),
+            Ok(aliases) => match guard::decide_gt(args, &stack, &aliases, &config) {
+                allowed @ Decision::Allow { .. } if guard::gt::is_submit(args, &aliases) => {
+                    held_for_secrets(&ctx, &cwd).unwrap_or(allowed)
+                }
+                decision => decision,
+            },
             // gt would read this file its own way: with a line orch cannot read the same way,
             // no gt command can be judged safely.
             Err(e) => Decision::Deny {
@@ -216,6 +235,41 @@ pub fn run(tool: &str, args: &[String]) -> i32 {
     }
     append(&ctx.guard_log, &entry);
     code
+}
+
+/// A refusal when a commit of the issue (after its base, up to HEAD) holds a possible secret
+/// and no human approved; `None` to go on.
+fn held_for_secrets(ctx: &ShimContext, cwd: &Path) -> Option<Decision> {
+    let hold = ctx.secret_hold.as_ref()?;
+    let mut set = globset::GlobSetBuilder::new();
+    for p in &hold.allow {
+        if let Ok(g) = globset::GlobBuilder::new(p).literal_separator(true).build() {
+            set.add(g);
+        }
+    }
+    let allow = set.build().ok()?;
+    let repo = crate::input::config::find_repo_root(cwd).and_then(|r| Repo::open(&r).ok())?;
+    let head = repo.head().ok()?.oid?;
+    let mut found = Vec::new();
+    for commit in repo.commits_between(&hold.base, &head).ok()? {
+        if let Ok(patch) = repo.commit_patch(&commit.oid) {
+            found.extend(crate::guard::secrets::scan_patch(&patch, |p| {
+                allow.is_match(p)
+            }));
+        }
+    }
+    let first = found.first()?;
+    Some(Decision::Deny {
+        rule: guard::Rule::Secret,
+        reason: format!(
+            "the issue's commits hold {} possible secret(s) (first: a {} at {}:{}); nothing is submitted until a human looked: `orch approve secrets --task {}`",
+            found.len(),
+            first.kind.name(),
+            first.path,
+            first.line,
+            hold.issue
+        ),
+    })
 }
 
 /// The issue's stack as it is now: the recorded stack plus every local branch stacked on the

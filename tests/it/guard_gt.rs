@@ -51,6 +51,7 @@ impl Stack {
             foreign: Vec::new(),
             bin_dir: env.root().join("bin"),
             common_dir: Some(env.repo.join(".git")),
+            secret_hold: None,
         };
         let ctx_path = env.root().join("guard-context.json");
         std::fs::write(&ctx_path, serde_json::to_vec(&ctx).unwrap()).unwrap();
@@ -244,4 +245,49 @@ fn orch_run_tracks_new_issue_branches_in_a_graphite_repo() {
     .unwrap();
     assert_eq!(range["stack"][1]["name"], "a1-part");
     assert_eq!(range["branch_after"], "a1-part");
+}
+
+#[test]
+fn submit_is_held_while_a_commit_holds_a_secret_no_human_approved() {
+    let stack = Stack::new();
+    let base = stack.env.git(&["rev-parse", "main"]).trim().to_owned();
+    stack.env.commit_file(
+        "config.env",
+        "API_TOKEN=Zx81mNw4Rt7vHk29dLq0AbCd\n",
+        "Add config",
+    );
+    let hold = |allow: &[&str]| {
+        let mut ctx: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&stack.ctx_path).unwrap()).unwrap();
+        ctx["secret_hold"] = serde_json::json!({"base": base, "issue": "A-1", "allow": allow});
+        std::fs::write(&stack.ctx_path, ctx.to_string()).unwrap();
+    };
+    hold(&[]);
+    let before = stack.state();
+    for argv in [&["submit", "--draft"][..], &["ss", "--draft"][..]] {
+        let out = stack.guarded(argv);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(126), "{argv:?}: {stderr}");
+        assert!(
+            stderr.contains("a secret assignment at config.env:1")
+                && stderr.contains("orch approve secrets --task A-1"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(stack.state(), before);
+    let log = std::fs::read_to_string(stack.env.root().join("guard.jsonl")).unwrap();
+    assert_eq!(log.matches("\"rule\":\"secret\"").count(), 2, "{log}");
+    // Other commands are not held; an allowed path is not a finding.
+    assert!(stack
+        .guarded(&["log", "short", "--no-interactive"])
+        .status
+        .success());
+    hold(&["*.env"]);
+    let out = stack.guarded(&["submit", "--draft"]);
+    assert_ne!(
+        out.status.code(),
+        Some(126),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

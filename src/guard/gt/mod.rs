@@ -38,6 +38,19 @@ fn listed(list: &[String], names: &[&str]) -> bool {
     })
 }
 
+/// Whether `gt <argv>` submits pull requests (after the user's aliases).
+pub fn is_submit(argv: &[String], aliases: &GtAliases) -> bool {
+    let expanded = aliases.expand(argv);
+    let words: &[String] = expanded.as_deref().unwrap_or(argv);
+    matches!(
+        resolve(words),
+        Resolution::Command {
+            command: GtCommand::Submit(_),
+            ..
+        }
+    )
+}
+
 /// The guard's decision on `gt <argv>` (`argv` without the program name).
 ///
 /// An allowed command is forwarded as typed, not expanded: gt expands the alias itself, and
