@@ -18,6 +18,7 @@ mod prompts;
 mod report;
 mod resume;
 mod run;
+mod sandbox;
 mod select;
 mod status;
 mod validate;

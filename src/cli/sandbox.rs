@@ -1,0 +1,37 @@
+//! Before a run: the agent's sandbox must be one this codex and machine can provide, or the
+//! run does not start (orch never runs an agent open without saying so).
+
+use super::hinted;
+use crate::agent::codex::CodexRunner;
+use crate::input::config::Config;
+
+/// Refuses a sandbox mode that is none, and a sandbox the probe finds does not confine.
+pub(super) fn ensure(runner: &CodexRunner, config: &Config) -> anyhow::Result<()> {
+    // The sandbox is the default; when this codex or machine cannot provide it, the run does
+    // not start open without saying so.
+    if let Some(mode) = std::env::var("ORCH_CODEX_SANDBOX")
+        .ok()
+        .filter(|m| !m.is_empty() && !crate::input::config::SANDBOX_MODES.contains(&m.as_str()))
+    {
+        return Err(hinted(
+            format!("ORCH_CODEX_SANDBOX is `{mode}`, which is no sandbox mode"),
+            format!(
+                "use one of {}",
+                crate::input::config::SANDBOX_MODES.join(", ")
+            ),
+        ));
+    }
+    if runner.sandbox == crate::input::config::Sandbox::Worktree {
+        crate::agent::probe::probe(&runner.bin, config.agent_network()).map_err(|e| {
+            hinted(
+                format!(
+                    "the codex sandbox does not confine the agent here ({}): {}; refusing to run sandboxed",
+                    runner.bin.display(),
+                    e.0
+                ),
+                "use a codex that supports permission profiles (0.169.0 is measured) on a kernel with user namespaces, or set `[codex] sandbox = \"danger-full-access\"` in orch.toml to run without it (the summary and the report say so)",
+            )
+        })?;
+    }
+    Ok(())
+}
