@@ -7,6 +7,8 @@
 //! work; its first review asks for a change, so a fix phase runs and the next review passes.
 //! Every other phase plays the default playbook (commit a file, pass).
 
+#[path = "../tests/it/support/mock_claude.rs"]
+mod mock_claude;
 #[path = "../tests/it/support/mock_model.rs"]
 mod mock_model;
 

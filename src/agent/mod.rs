@@ -6,6 +6,7 @@
 
 pub mod codex;
 pub mod contract;
+pub mod drive;
 pub mod handoff;
 pub mod probe;
 pub mod process;
@@ -62,8 +63,14 @@ pub struct PhaseRequest {
 pub struct PhaseOutcome {
     pub result: Result<serde_json::Value, PhaseFailure>,
     pub session_id: Option<String>,
-    /// Cumulative usage of the session, as last reported.
+    /// Usage as last reported: the session's running total, or this phase's own when
+    /// `usage_is_phase`.
     pub usage: Option<Usage>,
+    #[serde(default)]
+    pub usage_is_phase: bool,
+    /// What the agent CLI says the phase cost, when it says.
+    #[serde(default)]
+    pub cost_usd: Option<f64>,
     pub exit_code: Option<i32>,
     pub events_path: PathBuf,
     pub stderr_path: PathBuf,

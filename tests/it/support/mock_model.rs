@@ -1,5 +1,6 @@
-//! A local stand-in for the model: speaks the OpenAI Responses API over SSE on 127.0.0.1,
-//! so the real `codex` binary runs offline. Replies are scripted per phase: orch writes
+//! A local stand-in for the model: speaks the OpenAI Responses API (for codex) and the
+//! Anthropic Messages API (for Claude Code) over SSE on 127.0.0.1, so the real `codex` and
+//! `claude` binaries run offline, from the same per-phase scripts. Replies are scripted per phase: orch writes
 //! `orch-phase-key: <issue>/<NN-phase>` into every prompt, and the server answers each
 //! request from the queue of the last key found in the request body.
 //!
@@ -123,13 +124,24 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()
         }
         let mut body = vec![0; content_length];
         reader.read_exact(&mut body)?;
-        if !request_line.starts_with("POST") || !request_line.contains("/responses") {
+        let api = match () {
+            _ if !request_line.starts_with("POST") => None,
+            _ if request_line.contains("/v1/messages/count_tokens") => {
+                let body = r#"{"input_tokens":100}"#;
+                write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())?;
+                continue;
+            }
+            _ if request_line.contains("/v1/messages") => Some(Api::Messages),
+            _ if request_line.contains("/responses") => Some(Api::Responses),
+            _ => None,
+        };
+        let Some(api) = api else {
             write!(
                 stream,
                 "HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
             )?;
             continue;
-        }
+        };
         let text = String::from_utf8_lossy(&body).into_owned();
         let value: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let key = phase_key(&text);
@@ -139,13 +151,20 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()
             let scripted = st.scripts.get_mut(&key).and_then(|q| q.pop_front());
             match scripted {
                 Some(r) => r,
-                None if st.default_playbook => default_reply(&key, &value),
+                None if st.default_playbook => default_reply(&key, &value, api),
                 None => Reply::Message(format!("no script for {key}")),
             }
         };
         match reply {
             Reply::Status(code) => {
-                let body = r#"{"error":{"message":"mock server error","type":"server_error"}}"#;
+                let body = match api {
+                    Api::Responses => {
+                        r#"{"error":{"message":"mock server error","type":"server_error"}}"#
+                    }
+                    Api::Messages => {
+                        r#"{"type":"error","error":{"type":"api_error","message":"mock server error"}}"#
+                    }
+                };
                 write!(stream, "HTTP/1.1 {code} Error\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())?;
             }
             Reply::Hang => loop {
@@ -156,12 +175,22 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()
                     Reply::Message(text) => Reply::Message(with_identity(&text, &value)),
                     other => other,
                 };
-                let sse = sse_for(&reply);
+                let sse = match api {
+                    Api::Responses => sse_for(&reply),
+                    Api::Messages => super::mock_claude::sse_for(&reply),
+                };
                 write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\ncontent-length: {}\r\n\r\n{sse}", sse.len())?;
             }
         }
         stream.flush()?;
     }
+}
+
+/// Which API a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Api {
+    Responses,
+    Messages,
 }
 
 /// The last `orch-phase-key: …` in the request (a resumed session carries earlier ones too).
@@ -179,7 +208,10 @@ fn phase_key(body: &str) -> String {
 
 /// Whether codex already ran our tool calls in this turn (a `function_call_output` after the
 /// last user message).
-fn tools_done(body: &Value) -> bool {
+fn tools_done(body: &Value, api: Api) -> bool {
+    if api == Api::Messages {
+        return super::mock_claude::tools_done(body);
+    }
     let Some(input) = body.get("input").and_then(|i| i.as_array()) else {
         return false;
     };
@@ -192,12 +224,12 @@ fn tools_done(body: &Value) -> bool {
         .any(|i| i.get("type").and_then(|t| t.as_str()) == Some("function_call_output"))
 }
 
-fn default_reply(key: &str, body: &Value) -> Reply {
+fn default_reply(key: &str, body: &Value, api: Api) -> Reply {
     let (issue, phase) = key.split_once('/').unwrap_or(("issue", key));
     let phase_name = phase.split_once('-').map_or(phase, |(_, p)| p);
     match phase_name {
         "review" => Reply::Message(review_json("pass", &[])),
-        _ if !tools_done(body) => Reply::Commands(vec![format!(
+        _ if !tools_done(body, api) => Reply::Commands(vec![format!(
             "mkdir -p orch-demo && printf '%s\\n' 'Work for {issue} ({phase})' >> orch-demo/{issue}.md && git add orch-demo && git commit -q -m '{issue}: {phase}'"
         )]),
         "fix" => Reply::Message(fix_json("pass")),
@@ -231,14 +263,19 @@ pub fn review_json(status: &str, required: &[&str]) -> String {
     .to_string()
 }
 
-/// The ORCH_CONTEXT block of the request's last user message that has one.
+/// The ORCH_CONTEXT block of the request's last user message that has one (`input` of a
+/// Responses request, `messages` of a Messages one).
 pub fn context_of(body: &Value) -> Option<Value> {
-    let input = body.get("input")?.as_array()?;
+    let input = body
+        .get("input")
+        .or_else(|| body.get("messages"))?
+        .as_array()?;
     input.iter().rev().find_map(|item| {
         let content = item.get("content")?.as_array()?;
         content.iter().find_map(|c| {
             let text = c.get("text")?.as_str()?;
-            let rest = text.strip_prefix("ORCH_CONTEXT:")?;
+            let at = text.find("ORCH_CONTEXT:")?;
+            let rest = &text[at + "ORCH_CONTEXT:".len()..];
             serde_json::Deserializer::from_str(rest)
                 .into_iter::<Value>()
                 .next()?
@@ -248,7 +285,7 @@ pub fn context_of(body: &Value) -> Option<Value> {
 }
 
 /// `text` with the identity fields it lacks taken from the request's context.
-fn with_identity(text: &str, body: &Value) -> String {
+pub(crate) fn with_identity(text: &str, body: &Value) -> String {
     let (Ok(Value::Object(mut result)), Some(ctx)) =
         (serde_json::from_str::<Value>(text), context_of(body))
     else {

@@ -3,6 +3,7 @@
 
 pub mod codex;
 pub mod fake;
+pub mod mock_claude;
 pub mod mock_model;
 pub mod scripted;
 

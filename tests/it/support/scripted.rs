@@ -210,6 +210,8 @@ impl Runner for ScriptedRunner {
             result,
             session_id: Some(session),
             usage,
+            usage_is_phase: false,
+            cost_usd: None,
             exit_code: Some(0),
             events_path,
             stderr_path,

@@ -1,0 +1,179 @@
+//! What every agent CLI run shares, whichever the CLI: the process in its own group with a
+//! mark in its environment, the prompt on stdin (then closed), stdout read line by line into
+//! `events.jsonl` (redacted) while the runner parses it, stderr to `stderr.log`, the phase
+//! timeout, the stall timeout on the event stream, Ctrl-C, and — however it ends — nothing
+//! of it left running.
+
+use super::{PhaseFailure, PhaseOutcome, PhaseRequest};
+use crate::util::process::{cancelled, kill_group};
+use crate::util::redact::redact;
+use std::process::{ExitStatus, Stdio};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+/// What a runner says about one line of its CLI's stdout.
+pub enum Line {
+    /// Nothing special.
+    Event,
+    /// The agent finished an action (a command, an edit): the crash tests' failpoint
+    /// `mid-<phase>` fires at the first one.
+    ActionDone,
+}
+
+/// An empty outcome for `req`, its files named.
+pub fn outcome_for(req: &PhaseRequest) -> PhaseOutcome {
+    PhaseOutcome {
+        result: Err(PhaseFailure::NoFinalMessage),
+        session_id: None,
+        usage: None,
+        usage_is_phase: false,
+        cost_usd: None,
+        exit_code: None,
+        events_path: req.log_dir.join(crate::model::layout::EVENTS),
+        stderr_path: req.log_dir.join(crate::model::layout::STDERR),
+        duration_ms: 0,
+    }
+}
+
+/// Runs `cmd` for `req`, handing each stdout line to `on_line`. The exit status, or why the
+/// run was cut short (timeout, stall, interrupt, a spawn error).
+pub async fn run(
+    mut cmd: tokio::process::Command,
+    what: &str,
+    req: &PhaseRequest,
+    outcome: &PhaseOutcome,
+    mut on_line: impl FnMut(&str) -> Line,
+) -> Result<ExitStatus, PhaseFailure> {
+    let spawn_err = |what: &str, e: std::io::Error| PhaseFailure::Spawn {
+        message: format!("{what}: {e}"),
+    };
+    std::fs::create_dir_all(&req.log_dir).map_err(|e| spawn_err("create the log directory", e))?;
+    let stderr = std::fs::File::create(&outcome.stderr_path)
+        .map_err(|e| spawn_err("create stderr.log", e))?;
+    let mut events_file = tokio::fs::File::create(&outcome.events_path)
+        .await
+        .map_err(|e| spawn_err("create events.jsonl", e))?;
+    cmd.current_dir(&req.worktree)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(stderr))
+        .process_group(0)
+        .kill_on_drop(true);
+    // Every process of the phase carries the mark, also one that leaves the group.
+    let mark_value = unique_mark();
+    cmd.env(super::sandbox::MARK_ENV, &mark_value);
+    let mark = format!("{}={mark_value}", super::sandbox::MARK_ENV);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| spawn_err(&format!("run {what}"), e))?;
+    let _left = StopMarked(mark.clone());
+    let pgid = child.id().map(|p| p as i32);
+    if let (Some(pid), Some(on_spawn)) = (pgid, &req.on_spawn) {
+        on_spawn(&super::process::AgentProcess::spawned(pid, Some(mark)));
+    }
+    if let Some(mut stdin) = child.stdin.take() {
+        // A broken pipe here means the agent already exited; its exit status says why.
+        let _ = stdin.write_all(req.prompt.as_bytes()).await;
+        let _ = stdin.shutdown().await;
+    }
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let crash_point = format!("mid-{}", req.kind.name());
+    let mut actions = 0usize;
+    let stall = req.stall_timeout;
+    let mut last_event: Option<String> = None;
+    let read_all = async {
+        loop {
+            let next = match stall {
+                Some(limit) => match tokio::time::timeout(limit, lines.next_line()).await {
+                    Ok(next) => next,
+                    Err(_) => {
+                        return Err(PhaseFailure::Stalled {
+                            seconds: limit.as_secs(),
+                            last_event: last_event.clone(),
+                        })
+                    }
+                },
+                None => lines.next_line().await,
+            };
+            let Ok(Some(line)) = next else { break };
+            last_event = Some(describe(&line));
+            let _ = events_file.write_all(redact(&line).as_bytes()).await;
+            let _ = events_file.write_all(b"\n").await;
+            if let Line::ActionDone = on_line(&line) {
+                actions += 1;
+                if actions == 1 {
+                    let _ = events_file.flush().await;
+                    crate::util::failpoint::hit(&crash_point);
+                }
+            }
+        }
+        Ok(child.wait().await)
+    };
+    let cancel = cancelled(req.cancel.clone());
+    let stop = tokio::select! {
+        r = tokio::time::timeout(req.timeout, read_all) => match r {
+            Ok(read) => read,
+            Err(_) => Err(PhaseFailure::Timeout { seconds: req.timeout.as_secs() }),
+        },
+        _ = cancel => Err(PhaseFailure::Interrupted),
+    };
+    let result = match stop {
+        Ok(status) => status.map_err(|e| spawn_err(&format!("wait for {what}"), e)),
+        Err(failure) => {
+            if let Some(pgid) = pgid {
+                kill_group(pgid, &mut child).await;
+            }
+            Err(failure)
+        }
+    };
+    let _ = events_file.flush().await;
+    // The agent may have left background processes in its group: they go too.
+    if let Some(pgid) = pgid {
+        crate::util::process::signal_group(pgid, libc::SIGKILL);
+    }
+    result
+}
+
+/// A mark no other phase, run or machine shares.
+fn unique_mark() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!(
+        "{}-{}-{nanos}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// However the phase ends (a result, a failure, an error, a cancelled future), what is left
+/// of its processes is stopped.
+struct StopMarked(String);
+
+impl Drop for StopMarked {
+    fn drop(&mut self) {
+        crate::util::process::stop_marked(&self.0);
+    }
+}
+
+/// One event line, short, for a stalled phase's failure: its type (and its item's type and
+/// command, when it has them), redacted.
+fn describe(line: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+        return redact(&line.chars().take(120).collect::<String>());
+    };
+    let kind = v["type"].as_str().unwrap_or("an event");
+    let item = &v["item"];
+    let text = match (item["type"].as_str(), item["command"].as_str()) {
+        (Some(t), Some(c)) => format!("{kind} {t} `{c}`"),
+        (Some(t), None) => format!("{kind} {t}"),
+        _ => match v["subtype"].as_str() {
+            Some(sub) => format!("{kind} {sub}"),
+            None => kind.to_owned(),
+        },
+    };
+    redact(&text.chars().take(160).collect::<String>())
+}
