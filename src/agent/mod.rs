@@ -4,6 +4,8 @@
 //! An agent failing (bad output, non-zero exit, timeout) is an outcome, not an error: it is
 //! recorded as a [`PhaseFailure`] and the engine decides what to do with the issue.
 
+pub mod choice;
+pub mod claude;
 pub mod codex;
 pub mod contract;
 pub mod drive;

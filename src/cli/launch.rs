@@ -66,6 +66,8 @@ pub(super) struct Launch {
     /// `--jobs`: issues in flight at once (else orch.toml's `jobs`).
     pub jobs: Option<usize>,
     pub budget: BudgetFlags,
+    /// `--agent PHASE=AGENT`, over orch.toml's `[agents]`.
+    pub agents: Vec<String>,
 }
 
 /// Runs (or, with `resume`, continues) a milestone.
@@ -158,12 +160,25 @@ pub(super) fn launch(
             ));
         }
     }
-    let runner = CodexRunner {
+    let agents = crate::agent::choice::Agents::choose(&ws.config.agents, &args.agents).map_err(
+        |e| hinted(e, "choose per phase with `--agent review=claude` (dev, review, fix or all = codex or claude)"),
+    )?;
+    let codex = CodexRunner {
         bin: ws.config.codex_bin(&repo_root),
         args: ws.config.codex.args.clone(),
         sandbox: ws.config.sandbox(),
         pass_env: ws.config.agent.pass_env.clone(),
         env: Vec::new(),
+    };
+    let runner = crate::agent::choice::AnyRunner {
+        claude: crate::agent::claude::ClaudeRunner {
+            bin: ws.config.claude_bin(&repo_root),
+            args: ws.config.claude.args.clone(),
+            model: ws.config.claude.model.clone(),
+            pass_env: ws.config.agent.pass_env.clone(),
+        },
+        codex,
+        agents,
     };
     let approvals = crate::gates::approval::load(&repo.common_dir(), &plan.scope())?;
     let schemas = crate::agent::contract::schema::Schemas::load(&repo_root).map_err(|e| {
@@ -226,8 +241,8 @@ pub(super) fn launch(
                 .collect(),
             agent_command: format!(
                 "{} {}",
-                runner.bin.display(),
-                runner.argv(&example).join(" ")
+                runner.codex.bin.display(),
+                runner.codex.argv(&example).join(" ")
             ),
             timeout: ws.config.phase_timeout(),
             budget,
@@ -305,6 +320,7 @@ pub(super) fn launch(
             no_build: args.no_build,
             include_states: args.include_state.clone(),
             base: ws.config.base.clone(),
+            agents: args.agents.clone(),
         });
     let event_log = crate::record::event_log::EventLog::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -439,6 +455,7 @@ pub(super) struct Continue {
     pub no_build: bool,
     pub jobs: Option<usize>,
     pub budget: BudgetFlags,
+    pub agents: Vec<String>,
 }
 
 /// Finds the run to continue (of `milestone`, of the plan `file`, or the latest) and runs it
@@ -454,6 +471,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         no_build,
         jobs,
         budget,
+        agents,
     } = how;
     let ws = Workspace::open(global, docs.as_deref())?;
     let repo = ws.git()?;
@@ -518,6 +536,11 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         force_unlock,
         jobs,
         budget,
+        agents: if agents.is_empty() {
+            state.agents.clone()
+        } else {
+            agents
+        },
     };
     launch(global, &again, Some(state), retry)
 }

@@ -38,6 +38,9 @@ pub struct Args {
     jobs: Option<u16>,
     #[command(flatten)]
     budget: super::launch::BudgetFlags,
+    /// The agent CLI of a phase from now on (default: the run's): `review=claude`.
+    #[arg(long = "agent", value_name = "PHASE=AGENT")]
+    agents: Vec<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -53,6 +56,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             no_build: args.no_build,
             jobs: args.jobs.map(usize::from),
             budget: args.budget,
+            agents: args.agents.clone(),
         },
     )
 }

@@ -55,6 +55,10 @@ pub struct Args {
     pub(super) jobs: Option<u16>,
     #[command(flatten)]
     pub(super) budget: super::launch::BudgetFlags,
+    /// The agent CLI of a phase, over orch.toml's `[agents]`: `review=claude`, `all=codex`
+    /// (repeatable).
+    #[arg(long = "agent", value_name = "PHASE=AGENT")]
+    pub(super) agents: Vec<String>,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -71,6 +75,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 no_build: args.no_build,
                 jobs: args.jobs.map(usize::from),
                 budget: args.budget,
+                agents: args.agents.clone(),
             },
         );
     }
@@ -89,6 +94,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         force_unlock: args.force_unlock,
         jobs: args.jobs.map(usize::from),
         budget: args.budget,
+        agents: args.agents.clone(),
     };
     super::launch::launch(global, &launch, None, Vec::new())
 }

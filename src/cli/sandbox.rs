@@ -2,11 +2,25 @@
 //! run does not start (orch never runs an agent open without saying so).
 
 use super::hinted;
-use crate::agent::codex::CodexRunner;
-use crate::input::config::Config;
+use crate::agent::choice::AnyRunner;
+use crate::input::config::{AgentKind, Config};
 
-/// Refuses a sandbox mode that is none, and a sandbox the probe finds does not confine.
-pub(super) fn ensure(runner: &CodexRunner, config: &Config) -> anyhow::Result<()> {
+/// Refuses a sandbox mode that is none, a sandbox the probe finds does not confine, and
+/// claude phases nobody agreed to run unsandboxed.
+pub(super) fn ensure(any: &AnyRunner, config: &Config) -> anyhow::Result<()> {
+    if any.agents.uses(AgentKind::Claude) && config.claude.sandbox.as_deref() != Some("none") {
+        return Err(hinted(
+            format!(
+                "claude would run phases ({}) without a filesystem sandbox: orch does not confine Claude Code yet",
+                any.agents.describe()
+            ),
+            "set `[claude] sandbox = \"none\"` in orch.toml to accept that (the guard, the audits, the secret scan and the clean-room verification still hold), or run those phases on codex",
+        ));
+    }
+    let runner = &any.codex;
+    if !any.agents.uses(AgentKind::Codex) {
+        return Ok(());
+    }
     // The sandbox is the default; when this codex or machine cannot provide it, the run does
     // not start open without saying so.
     if let Some(mode) = std::env::var("ORCH_CODEX_SANDBOX")

@@ -190,6 +190,8 @@ impl<R: Runner> Engine<'_, R> {
             Err(failure) => logs::write_json(&dir.join(layout::FAILURE), failure)?,
         }
         let usage = match (&outcome.session_id, outcome.usage) {
+            // This phase's own (Claude Code reports each run's usage apart).
+            (_, Some(now)) if outcome.usage_is_phase => now,
             (Some(session), Some(now)) => {
                 let before = ctx
                     .sessions
@@ -218,7 +220,8 @@ impl<R: Runner> Engine<'_, R> {
             shard: shard.map(|s| s.id.clone()),
             acceptance,
             log_dir: dir,
-            cost_usd: ctx.budget.cost(&usage),
+            // What the agent CLI says it cost, else what orch.toml's price says.
+            cost_usd: outcome.cost_usd.or_else(|| ctx.budget.cost(&usage)),
         };
         (self.reporter)(&EngineEvent::PhaseFinished {
             id: ctx.issue.id.clone(),

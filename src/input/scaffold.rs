@@ -133,6 +133,26 @@ pub fn orch_toml(repo_name: &str) -> String {
 # Whether a fix phase resumes the dev phase's codex session.
 # resume_fix = true
 
+# Which agent CLI runs each phase: "codex" or "claude" (`--agent review=claude` on a run).
+# [agents]
+# The dev phases.
+# dev = "codex"
+# The reviews.
+# review = "codex"
+# The fix phases.
+# fix = "codex"
+
+# How the Claude Code CLI is run.
+# [claude]
+# The claude binary (the environment variable ORCH_CLAUDE_BIN overrides it).
+# bin = "claude"
+# Extra arguments for `claude -p`.
+# args = []
+# The model (--model).
+# model = "claude-sonnet-4-5"
+# "none": accept that claude phases run without a filesystem sandbox.
+# sandbox = "none"
+
 # What the agent's commands may reach.
 # [agent]
 # Whether they may use the network (true also opens Unix sockets such as ssh-agent's).
@@ -533,6 +553,17 @@ mod tests {
                 copy: Vec::new(),
                 teardown: Vec::new(),
                 setup_timeout: Some(toml::Value::String("10m".to_owned())),
+            },
+            agents: crate::input::config::AgentsConfig {
+                dev: Some(crate::input::config::AgentKind::Codex),
+                review: Some(crate::input::config::AgentKind::Codex),
+                fix: Some(crate::input::config::AgentKind::Codex),
+            },
+            claude: crate::input::config::ClaudeConfig {
+                bin: Some(PathBuf::from("claude")),
+                args: Vec::new(),
+                model: Some("claude-sonnet-4-5".to_owned()),
+                sandbox: Some("none".to_owned()),
             },
             verify: crate::input::config::VerifyConfig {
                 commands: Some(vec!["cargo test".to_owned()]),

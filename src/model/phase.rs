@@ -117,6 +117,10 @@ pub enum PhaseFailure {
     },
     #[error("changed things outside the issue's stack: {}", changes.join(", "))]
     GuardViolation { changes: Vec<String> },
+    /// The agent CLI refused tool calls of its own (Claude Code's permission checks): the run
+    /// may end "successfully", but what it was asked to do was not done.
+    #[error("the agent's CLI denied {} tool call(s): {}", denied.len(), denied.join("; "))]
+    PermissionDenied { denied: Vec<String> },
 }
 
 impl PhaseFailure {

@@ -131,6 +131,9 @@ pub struct RunState {
     /// Not-ready states the run includes (`--include-state`); a resume keeps them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub include_states: Vec<String>,
+    /// `--agent PHASE=AGENT` choices of the run; a resume keeps them unless given its own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agents: Vec<String>,
     /// The branch the issue branches start from instead of the trunk (`--base`); a resume
     /// keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -27,6 +27,8 @@ pub struct Selection {
     pub include_states: Vec<String>,
     /// `--base`: the branch issue branches start from.
     pub base: Option<String>,
+    /// `--agent PHASE=AGENT`: the run's choices over orch.toml's.
+    pub agents: Vec<String>,
 }
 
 impl StateRecorder {
@@ -79,6 +81,7 @@ impl StateRecorder {
                     only_issue: self.selection.only_issue.clone(),
                     no_build: self.selection.no_build,
                     include_states: self.selection.include_states.clone(),
+                    agents: self.selection.agents.clone(),
                     base: self.selection.base.clone(),
                     budget: None,
                     sandbox: None,

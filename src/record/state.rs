@@ -118,6 +118,7 @@ mod tests {
             only_issue: None,
             no_build: false,
             include_states: Vec::new(),
+            agents: Vec::new(),
             base: None,
             budget: None,
             sandbox: None,

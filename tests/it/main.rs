@@ -27,6 +27,7 @@ mod projects;
 mod properties;
 mod repomap;
 mod resume;
+mod run_claude;
 mod run_codex;
 mod run_fake;
 mod sandbox;

@@ -76,6 +76,12 @@ pub struct Config {
     /// How the Codex CLI is run.
     #[serde(default)]
     pub codex: CodexConfig,
+    /// `[agents]`: which agent CLI runs each phase.
+    #[serde(default)]
+    pub agents: AgentsConfig,
+    /// How the Claude Code CLI is run.
+    #[serde(default)]
+    pub claude: ClaudeConfig,
     /// `[agent]`: what every agent's commands may reach.
     #[serde(default)]
     pub agent: AgentConfig,
@@ -274,6 +280,13 @@ impl Config {
                 message,
             });
         }
+        if let Some(mode) = config.claude.sandbox.as_deref().filter(|m| *m != "none") {
+            return Err(ConfigError::Invalid {
+                path: path.to_owned(),
+                line: line_of(text, "sandbox"),
+                message: format!("`[claude] sandbox` can only be `none` for now, found `{mode}`"),
+            });
+        }
         if config.retry_attempts == Some(0) {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
@@ -390,6 +403,18 @@ impl Config {
     /// Whether the agent's commands may use the network.
     pub fn agent_network(&self) -> bool {
         self.agent.network == Some(true)
+    }
+
+    /// The claude binary: `ORCH_CLAUDE_BIN`, else `[claude] bin`, else `claude`.
+    pub fn claude_bin(&self, repo_root: &Path) -> PathBuf {
+        if let Some(bin) = std::env::var_os("ORCH_CLAUDE_BIN").filter(|v| !v.is_empty()) {
+            return PathBuf::from(bin);
+        }
+        match &self.claude.bin {
+            Some(p) if p.components().count() > 1 && p.is_relative() => repo_root.join(p),
+            Some(p) => p.clone(),
+            None => PathBuf::from("claude"),
+        }
     }
 
     /// The codex binary: `ORCH_CODEX_BIN`, else `[codex] bin`, else `codex`.

@@ -71,6 +71,57 @@ pub struct CodexConfig {
     pub resume_fix: Option<bool>,
 }
 
+/// Which agent CLI runs a phase.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentKind {
+    #[default]
+    Codex,
+    Claude,
+}
+
+impl AgentKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentKind::Codex => "codex",
+            AgentKind::Claude => "claude",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AgentKind> {
+        match s {
+            "codex" => Some(AgentKind::Codex),
+            "claude" => Some(AgentKind::Claude),
+            _ => None,
+        }
+    }
+}
+
+/// `[agents]` in orch.toml: the agent CLI of each phase (default codex for all).
+#[derive(Debug, Default, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct AgentsConfig {
+    pub dev: Option<AgentKind>,
+    pub review: Option<AgentKind>,
+    pub fix: Option<AgentKind>,
+}
+
+/// `[claude]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClaudeConfig {
+    /// The claude binary (default `claude` on PATH; env `ORCH_CLAUDE_BIN` overrides both).
+    pub bin: Option<PathBuf>,
+    /// Extra arguments for `claude -p`.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// `--model`.
+    pub model: Option<String>,
+    /// `"none"`: accept that claude phases run without a filesystem sandbox (Claude Code's
+    /// own is not used yet); a run with a claude phase is refused until this says so.
+    pub sandbox: Option<String>,
+}
+
 /// `[agent]` in orch.toml.
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -26,6 +26,16 @@ pub fn gt_bin() -> PathBuf {
     bin
 }
 
+pub fn claude_bin() -> PathBuf {
+    let bin = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/node_modules/.bin/claude");
+    assert!(
+        bin.exists(),
+        "the pinned claude CLI is missing at {}: run scripts/install-tools.sh (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
 pub struct CodexRepo {
     pub env: TestEnv,
     pub model: MockModel,
@@ -77,7 +87,12 @@ impl CodexRepo {
         let codex_home = self.env.root().join("codex-home");
         cmd.env("ORCH_CODEX_BIN", codex_bin())
             .env("CODEX_HOME", codex_home)
-            .env("ORCH_MOCK_API_KEY", "mock-key-not-secret");
+            .env("ORCH_MOCK_API_KEY", "mock-key-not-secret")
+            .env("ORCH_CLAUDE_BIN", claude_bin());
+        let claude_config = self.env.root().join("claude-config");
+        for (k, v) in super::mock_claude::claude_env(self.model.port, &claude_config) {
+            cmd.env(k, v);
+        }
         cmd
     }
 

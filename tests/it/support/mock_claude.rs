@@ -28,31 +28,59 @@ pub fn claude_env(port: u16, config_dir: &std::path::Path) -> Vec<(String, Strin
     .collect()
 }
 
-/// Whether Claude already ran our tool calls: the request's last message carries tool results.
+/// Whether Claude already ran our tool calls in this phase: a tool result follows the last
+/// message holding a phase prompt (a resumed session carries earlier phases, and Claude Code
+/// may add reminder messages after the results).
 pub(crate) fn tools_done(body: &Value) -> bool {
-    body.get("messages")
-        .and_then(|m| m.as_array())
-        .and_then(|m| m.last())
-        .and_then(|m| m.get("content"))
-        .and_then(|c| c.as_array())
-        .is_some_and(|c| c.iter().any(|b| b["type"] == "tool_result"))
+    let Some(messages) = body.get("messages").and_then(|m| m.as_array()) else {
+        return false;
+    };
+    let blocks = |m: &Value| {
+        m.get("content")
+            .and_then(|c| c.as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
+    // Content is a list of blocks, or (in later requests) a plain string.
+    let prompt = messages.iter().rposition(|m| {
+        m["content"]
+            .as_str()
+            .is_some_and(|t| t.contains("orch-phase-key: "))
+            || blocks(m).iter().any(|b| {
+                b["text"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("orch-phase-key: "))
+            })
+    });
+    messages
+        .iter()
+        .skip(prompt.map_or(0, |p| p + 1))
+        .any(|m| blocks(m).iter().any(|b| b["type"] == "tool_result"))
 }
 
 /// The SSE stream of one assistant message answering with `reply`.
 pub(crate) fn sse_for(reply: &Reply) -> String {
-    let id = std::process::id();
+    // Tool-use ids must be unique in a session (a resumed one holds earlier phases' calls).
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let id = format!(
+        "{}_{}",
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     let blocks: Vec<Value> = match reply {
         Reply::Commands(cmds) => cmds
             .iter()
             .enumerate()
             .map(|(i, cmd)| {
-                json!({"type": "tool_use", "id": format!("toolu_{id}_{i}_{}", cmd.len()), "name": "Bash",
+                json!({"type": "tool_use", "id": format!("toolu_{id}_{i}"), "name": "Bash",
                        "input": {"command": cmd, "description": "scripted command"}})
             })
             .collect(),
         Reply::Message(text) => match serde_json::from_str::<Value>(text) {
-            Ok(v @ Value::Object(_)) => vec![json!({"type": "tool_use", "id": format!("toolu_{id}_out"),
-                                                    "name": "StructuredOutput", "input": v})],
+            Ok(v @ Value::Object(_)) => {
+                vec![json!({"type": "tool_use", "id": format!("toolu_{id}_out"),
+                                                    "name": "StructuredOutput", "input": v})]
+            }
             _ => vec![json!({"type": "text", "text": text})],
         },
         _ => Vec::new(),

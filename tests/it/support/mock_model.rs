@@ -263,24 +263,28 @@ pub fn review_json(status: &str, required: &[&str]) -> String {
     .to_string()
 }
 
-/// The ORCH_CONTEXT block of the request's last user message that has one (`input` of a
-/// Responses request, `messages` of a Messages one).
+/// The last ORCH_CONTEXT block of the request (`input` of a Responses request, `messages`
+/// of a Messages one; a resumed session carries earlier phases' blocks before it).
 pub fn context_of(body: &Value) -> Option<Value> {
     let input = body
         .get("input")
         .or_else(|| body.get("messages"))?
         .as_array()?;
-    input.iter().rev().find_map(|item| {
-        let content = item.get("content")?.as_array()?;
-        content.iter().find_map(|c| {
-            let text = c.get("text")?.as_str()?;
-            let at = text.find("ORCH_CONTEXT:")?;
-            let rest = &text[at + "ORCH_CONTEXT:".len()..];
-            serde_json::Deserializer::from_str(rest)
-                .into_iter::<Value>()
-                .next()?
-                .ok()
-        })
+    // A message's content is a list of blocks, or (Claude Code, in later requests) a string.
+    let texts = input.iter().flat_map(|item| match item.get("content") {
+        Some(Value::Array(blocks)) => blocks
+            .iter()
+            .filter_map(|b| b.get("text")?.as_str())
+            .collect::<Vec<_>>(),
+        Some(Value::String(text)) => vec![text.as_str()],
+        _ => Vec::new(),
+    });
+    texts.rev().find_map(|text| {
+        let at = text.rfind("ORCH_CONTEXT:")?;
+        serde_json::Deserializer::from_str(&text[at + "ORCH_CONTEXT:".len()..])
+            .into_iter::<Value>()
+            .next()?
+            .ok()
     })
 }
 

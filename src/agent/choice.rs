@@ -1,0 +1,126 @@
+//! The agent CLI of each phase (`[agents]` in orch.toml, `--agent review=claude` on a run):
+//! one [`Runner`] that hands each phase to codex or claude. A fix resumes the dev phase's
+//! session only when both ran on the same CLI; otherwise it starts fresh (its prompt carries
+//! the review either way).
+
+use super::claude::ClaudeRunner;
+use super::codex::CodexRunner;
+use super::{PhaseKind, PhaseOutcome, PhaseRequest, Runner};
+use crate::input::config::{AgentKind, AgentsConfig};
+
+/// Which CLI runs each phase.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Agents {
+    pub dev: AgentKind,
+    pub review: AgentKind,
+    pub fix: AgentKind,
+}
+
+impl Agents {
+    /// orch.toml's choice, then `overrides` (`phase=agent`, from the command line).
+    pub fn choose(config: &AgentsConfig, overrides: &[String]) -> Result<Agents, String> {
+        let mut agents = Agents {
+            dev: config.dev.unwrap_or_default(),
+            review: config.review.unwrap_or_default(),
+            fix: config.fix.unwrap_or_default(),
+        };
+        for o in overrides {
+            let (phase, agent) = o
+                .split_once('=')
+                .ok_or_else(|| format!("`--agent {o}` is not PHASE=AGENT (like review=claude)"))?;
+            let kind = AgentKind::parse(agent.trim())
+                .ok_or_else(|| format!("`--agent {o}`: no agent `{agent}` (codex or claude)"))?;
+            match phase.trim() {
+                "dev" => agents.dev = kind,
+                "review" => agents.review = kind,
+                "fix" => agents.fix = kind,
+                "all" => {
+                    agents = Agents {
+                        dev: kind,
+                        review: kind,
+                        fix: kind,
+                    }
+                }
+                other => {
+                    return Err(format!(
+                        "`--agent {o}`: no phase `{other}` (dev, review, fix or all)"
+                    ))
+                }
+            }
+        }
+        Ok(agents)
+    }
+
+    pub fn of(&self, kind: PhaseKind) -> AgentKind {
+        match kind {
+            PhaseKind::Dev => self.dev,
+            PhaseKind::Review => self.review,
+            PhaseKind::Fix => self.fix,
+        }
+    }
+
+    pub fn uses(&self, agent: AgentKind) -> bool {
+        [self.dev, self.review, self.fix].contains(&agent)
+    }
+
+    /// `dev=codex review=claude fix=codex`, for the summary and the dry run.
+    pub fn describe(&self) -> String {
+        format!(
+            "dev={} review={} fix={}",
+            self.dev.name(),
+            self.review.name(),
+            self.fix.name()
+        )
+    }
+}
+
+/// Hands each phase to the runner its agent names.
+#[derive(Debug, Clone)]
+pub struct AnyRunner {
+    pub codex: CodexRunner,
+    pub claude: ClaudeRunner,
+    pub agents: Agents,
+}
+
+impl Runner for AnyRunner {
+    async fn run(&self, req: &PhaseRequest) -> PhaseOutcome {
+        let agent = self.agents.of(req.kind);
+        let fresh;
+        let req = if req.kind == PhaseKind::Fix && agent != self.agents.dev && req.resume.is_some()
+        {
+            fresh = PhaseRequest {
+                resume: None,
+                ..req.clone()
+            };
+            &fresh
+        } else {
+            req
+        };
+        match agent {
+            AgentKind::Codex => self.codex.run(req).await,
+            AgentKind::Claude => self.claude.run(req).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_then_flags_choose_each_phase() {
+        let config = AgentsConfig {
+            review: Some(AgentKind::Claude),
+            ..AgentsConfig::default()
+        };
+        let a = Agents::choose(&config, &[]).unwrap();
+        assert_eq!(a.describe(), "dev=codex review=claude fix=codex");
+        let a = Agents::choose(&config, &["fix=claude".into(), "review=codex".into()]).unwrap();
+        assert_eq!(a.describe(), "dev=codex review=codex fix=claude");
+        let a = Agents::choose(&config, &["all=claude".into()]).unwrap();
+        assert!(!a.uses(AgentKind::Codex));
+        for bad in ["review", "review=gemini", "test=claude"] {
+            assert!(Agents::choose(&config, &[bad.into()]).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! The Claude Code runner through the real `claude` binary (pinned, installed by
+//! scripts/install-tools.sh) against the mock model server's Messages API, beside the real
+//! codex: phases chosen per agent, results, sessions, usage and cost, and its failures.
+
+use crate::support::codex::CodexRepo;
+use crate::support::issue;
+use crate::support::mock_model::{dev_json, review_json, Reply};
+
+const UNSANDBOXED: &str = "[claude]\nsandbox = \"none\"\n";
+
+fn events(run: &CodexRepo, phase: &str) -> String {
+    std::fs::read_to_string(run.logs().join("A-1").join(phase).join("events.jsonl")).unwrap()
+}
+
+#[test]
+fn dev_on_codex_and_review_on_claude() {
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], UNSANDBOXED);
+    let (code, stdout, stderr) = run.run(&["M1", "--agent", "review=claude"]);
+    let agent_err =
+        std::fs::read_to_string(run.logs().join("A-1/02-review/stderr.log")).unwrap_or_default();
+    assert_eq!(
+        code,
+        0,
+        "{stdout}\n{stderr}\n{agent_err}\n{}",
+        events(&run, "02-review")
+    );
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "completed", "{s}");
+    // codex's stream for the dev phase, claude's for the review.
+    assert!(events(&run, "01-dev").contains("\"thread.started\""));
+    let review = events(&run, "02-review");
+    assert!(
+        review.contains("\"subtype\":\"init\"") && review.contains("\"type\":\"result\""),
+        "{review}"
+    );
+    let phase = &s["phases"][1];
+    assert_eq!(phase["usage"]["input_tokens"], 100, "{phase}");
+    assert_eq!(phase["usage"]["output_tokens"], 20);
+    assert!(phase["cost_usd"].as_f64().unwrap() > 0.0, "{phase}");
+    // Claude was asked by the same per-phase script key as codex would be.
+    assert!(run
+        .model
+        .requests()
+        .iter()
+        .any(|(k, _)| k == "A-1/02-review"));
+}
+
+#[test]
+fn a_claude_phase_needs_its_unsandboxed_run_accepted() {
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    let (code, _, stderr) = run.run(&["M1", "--agent", "review=claude"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("without a filesystem sandbox") && stderr.contains("[claude] sandbox"),
+        "{stderr}"
+    );
+    assert!(run.model.requests().is_empty());
+}
+
+#[test]
+fn all_on_claude_with_a_fix_cycle_that_resumes_the_dev_session() {
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        &format!("phase_timeout = 20\nretry_attempts = 1\n{UNSANDBOXED}"),
+    );
+    run.model.script(
+        "A-1/02-review",
+        vec![Reply::Message(review_json(
+            "changes_required",
+            &["Add a test"],
+        ))],
+    );
+    let (code, stdout, stderr) = run.run(&["M1", "--agent", "all=claude"]);
+    let fix =
+        std::fs::read_to_string(run.logs().join("A-1/03-fix/events.jsonl")).unwrap_or_default();
+    let said: Vec<&str> = fix
+        .lines()
+        .filter(|l| l.contains("tool_result"))
+        .take(3)
+        .collect();
+    assert_eq!(code, 0, "{stdout}\n{stderr}\n{}", said.join("\n"));
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "completed", "{s}");
+    let phases: Vec<&str> = s["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["dev", "review", "fix", "review"]);
+    assert_eq!(s["commits"], 2, "{s}");
+    // The fix continued the dev phase's Claude session; the reviews had their own.
+    let session = |n: usize| s["phases"][n]["session_id"].as_str().unwrap().to_owned();
+    assert_eq!(session(0), session(2));
+    assert_ne!(session(0), session(1));
+    // Its prompt carried the review.
+    let fix_prompt = std::fs::read_to_string(run.logs().join("A-1/03-fix/prompt.md")).unwrap();
+    assert!(fix_prompt.contains("Add a test"), "{fix_prompt}");
+    // Usage per phase, summed; cost from claude's own figures.
+    assert_eq!(
+        s["tokens"]["input_tokens"].as_u64().unwrap() % 100,
+        0,
+        "{s}"
+    );
+    assert!(
+        stderr.contains("$ mkdir -p orch-demo"),
+        "activity lines: {stderr}"
+    );
+}
+
+#[test]
+fn claude_failures_fail_the_phase_with_the_reason() {
+    // Five results that do not match the schema: Claude Code gives up.
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], UNSANDBOXED);
+    let bad = serde_json::json!({"status": "pass"}).to_string();
+    run.model
+        .script("A-1/02-review", vec![Reply::Message(bad); 6]);
+    let (code, stdout, _) = run.run(&["M1", "--agent", "review=claude"]);
+    assert_eq!(code, 100, "{stdout}");
+    let failure = &run.summary("A-1")["phases"][1]["failure"];
+    assert_eq!(failure["kind"], "turn_failed", "{failure}");
+    assert!(
+        failure["message"]
+            .as_str()
+            .unwrap()
+            .contains("error_max_structured_output_retries"),
+        "{failure}"
+    );
+
+    // A tool call Claude Code denies itself: the run says success, the phase fails.
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "[claude]\nsandbox = \"none\"\nargs = [\"--disallowedTools\", \"Bash(touch *)\"]\n",
+    );
+    run.model.script(
+        "A-1/01-dev",
+        vec![
+            Reply::Commands(vec!["touch denied.txt".into()]),
+            Reply::Message(dev_json("pass")),
+        ],
+    );
+    let (code, stdout, _) = run.run(&["M1", "--agent", "dev=claude"]);
+    assert_eq!(code, 100, "{stdout}");
+    let failure = &run.summary("A-1")["phases"][0]["failure"];
+    assert_eq!(failure["kind"], "permission_denied", "{failure}");
+    assert!(
+        failure["denied"][0]
+            .as_str()
+            .unwrap()
+            .contains("touch denied.txt"),
+        "{failure}"
+    );
+}
+
+#[test]
+fn a_silent_claude_is_stopped_at_the_timeout_and_leaves_nothing_running() {
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        &format!("phase_timeout = 3\nretry_attempts = 1\n{UNSANDBOXED}"),
+    );
+    run.model.script("A-1/02-review", vec![Reply::Hang]);
+    let started = std::time::Instant::now();
+    let (code, stdout, _) = run.run(&["M1", "--agent", "review=claude"]);
+    assert_eq!(code, 100, "{stdout}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let failure = &run.summary("A-1")["phases"][1]["failure"];
+    assert_eq!(failure["kind"], "timeout", "{failure}");
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&ps.stdout);
+    assert!(
+        !listing
+            .lines()
+            .any(|l| l.contains(&run.env.root().display().to_string()) && l.contains("claude")),
+        "{listing}"
+    );
+}
+
+#[test]
+fn the_guard_refuses_a_forbidden_gt_call_from_claudes_bash_tool() {
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], UNSANDBOXED);
+    run.model.script(
+        "A-1/01-dev",
+        vec![
+            Reply::Commands(vec!["gt restack; echo restack=$?; command -v gt".into()]),
+            Reply::Commands(vec![
+                "mkdir -p w && echo x > w/x && git add w && git commit -q -m 'A-1: work'".into(),
+            ]),
+            Reply::Message(dev_json("pass")),
+        ],
+    );
+    let (code, stdout, stderr) = run.run(&["M1", "--agent", "dev=claude"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let dev = events(&run, "01-dev");
+    assert!(
+        dev.contains("restack=126") && dev.contains("01-dev/bin/gt"),
+        "{dev}"
+    );
+    let guard = std::fs::read_to_string(run.logs().join("A-1/01-dev/guard.jsonl")).unwrap();
+    assert!(
+        guard
+            .lines()
+            .any(|l| l.contains("\"decision\":\"deny\"") && l.contains("restack")),
+        "{guard}"
+    );
+    assert_eq!(run.summary("A-1")["commits"], 1);
+}
