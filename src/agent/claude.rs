@@ -30,22 +30,10 @@ pub struct ClaudeRunner {
     pub pass_env: Vec<String>,
 }
 
-/// Variables claude keeps from orch's environment (names; a trailing `*` is a prefix).
+/// Variables claude keeps from orch's environment besides the core every agent's commands
+/// get ([`super::sandbox::CORE_ENV`]): its own, proxies, certificates (a trailing `*` is a
+/// prefix).
 const KEEP_ENV: &[&str] = &[
-    "HOME",
-    "PATH",
-    "SHELL",
-    "USER",
-    "LOGNAME",
-    "LANG",
-    "LC_*",
-    "TERM",
-    "TZ",
-    "TMPDIR",
-    "GIT_AUTHOR_*",
-    "GIT_COMMITTER_*",
-    "GIT_CONFIG_GLOBAL",
-    "GIT_CONFIG_NOSYSTEM",
     "ANTHROPIC_*",
     "CLAUDE_*",
     "HTTP_PROXY",
@@ -112,7 +100,9 @@ impl ClaudeRunner {
     pub fn env(&self, req: &PhaseRequest) -> Vec<(String, String)> {
         let pass: Vec<&str> = self.pass_env.iter().map(String::as_str).collect();
         let mut env: Vec<(String, String)> = std::env::vars()
-            .filter(|(k, _)| kept(k, KEEP_ENV) || kept(k, &pass))
+            .filter(|(k, _)| {
+                kept(k, super::sandbox::CORE_ENV) || kept(k, KEEP_ENV) || kept(k, &pass)
+            })
             .collect();
         env.extend(
             FIXED_ENV
@@ -171,14 +161,7 @@ impl ClaudeRunner {
         }
         let status = ran?;
         outcome.exit_code = status.code();
-        if let (Some(requested), Some(started)) = (&req.resume, &seen.session) {
-            if requested != started {
-                return Err(PhaseFailure::SessionMismatch {
-                    requested: requested.clone(),
-                    started: started.clone(),
-                });
-            }
-        }
+        drive::check_session(req, seen.session.as_ref())?;
         let Some(result) = seen.result else {
             return Err(if status.success() {
                 PhaseFailure::NoFinalMessage
@@ -341,7 +324,8 @@ mod tests {
             (u.input_tokens, u.cached_input_tokens, u.output_tokens),
             (100, 85, 20)
         );
-        assert!(kept("LC_ALL", KEEP_ENV) && kept("ANTHROPIC_API_KEY", KEEP_ENV));
+        assert!(kept("LC_ALL", crate::agent::sandbox::CORE_ENV));
+        assert!(kept("ANTHROPIC_API_KEY", KEEP_ENV));
         assert!(!kept("GITHUB_TOKEN", KEEP_ENV) && !kept("OPENAI_API_KEY", KEEP_ENV));
     }
 }

@@ -105,14 +105,7 @@ impl CodexRunner {
         let status = ran?;
         outcome.exit_code = status.code();
 
-        if let (Some(requested), Some(started)) = (&req.resume, &state.session) {
-            if requested != started {
-                return Err(PhaseFailure::SessionMismatch {
-                    requested: requested.clone(),
-                    started: started.clone(),
-                });
-            }
-        }
+        drive::check_session(req, state.session.as_ref())?;
         if let Some(message) = state.turn_failed {
             return Err(PhaseFailure::TurnFailed { message });
         }

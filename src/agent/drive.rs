@@ -134,6 +134,19 @@ pub async fn run(
     result
 }
 
+/// A resumed session must be the one asked for.
+pub fn check_session(req: &PhaseRequest, started: Option<&String>) -> Result<(), PhaseFailure> {
+    match (&req.resume, started) {
+        (Some(requested), Some(started)) if requested != started => {
+            Err(PhaseFailure::SessionMismatch {
+                requested: requested.clone(),
+                started: started.clone(),
+            })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A mark no other phase, run or machine shares.
 fn unique_mark() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};

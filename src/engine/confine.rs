@@ -27,16 +27,7 @@ impl<R: Runner> Engine<'_, R> {
         ctx: &PhaseContext<'_>,
         dir: &Path,
     ) -> Result<Confined, EngineError> {
-        let io = |action: &'static str, path: &Path| {
-            let path = path.to_owned();
-            move |source| {
-                EngineError::Io(crate::util::fsutil::IoError {
-                    action,
-                    path,
-                    source,
-                })
-            }
-        };
+        let io = super::logs::io_error;
         let worktree = &ctx.issue.worktree;
         let worktree_git =
             gitdirs::worktree_git_dir(worktree).map_err(io("read", &worktree.join(".git")))?;

@@ -7,6 +7,21 @@ use crate::util::redact::redact;
 use serde::Serialize;
 use std::path::Path;
 
+/// Turns an I/O error doing `action` on `path` into the engine's.
+pub(super) fn io_error(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> EngineError {
+    let path = path.to_owned();
+    move |source| {
+        EngineError::Io(crate::util::fsutil::IoError {
+            action,
+            path,
+            source,
+        })
+    }
+}
+
 pub(super) fn write_text(path: &Path, text: &str) -> Result<(), EngineError> {
     crate::util::fsutil::write_atomically(path, redact(text).as_bytes()).map_err(|source| {
         EngineError::Io(crate::util::fsutil::IoError {

@@ -28,16 +28,7 @@ impl<R: Runner> Engine<'_, R> {
         common_dir: &Path,
         log: &Path,
     ) -> Result<Result<(), String>, EngineError> {
-        let io = |action: &'static str, path: &Path| {
-            let path = path.to_owned();
-            move |source| {
-                EngineError::Io(crate::util::fsutil::IoError {
-                    action,
-                    path,
-                    source,
-                })
-            }
-        };
+        let io = super::logs::io_error;
         if let Some(parent) = log.parent() {
             std::fs::create_dir_all(parent).map_err(io("create", parent))?;
         }

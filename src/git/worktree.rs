@@ -68,16 +68,7 @@ impl Repo {
     /// libgit2's `git_worktree_add`.
     pub fn add_worktree(&self, name: &str, path: &Path, branch: &str) -> Result<(), GitError> {
         let action = format!("add worktree `{name}` at {} on `{branch}`", path.display());
-        if path.exists() {
-            return Err(self.refused(action, "the path already exists"));
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| GitError::Io {
-                path: parent.to_owned(),
-                action: "create the worktree's parent directory".into(),
-                source,
-            })?;
-        }
+        self.new_worktree_path(path, &action)?;
         let reference = self
             .inner
             .find_reference(&format!("refs/heads/{branch}"))
@@ -96,6 +87,21 @@ impl Repo {
         Ok(())
     }
 
+    /// A new worktree's path must not exist; its parent is made.
+    fn new_worktree_path(&self, path: &Path, action: &str) -> Result<(), GitError> {
+        if path.exists() {
+            return Err(self.refused(action.to_owned(), "the path already exists"));
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|source| GitError::Io {
+                path: parent.to_owned(),
+                action: "create the worktree's parent directory".into(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+
     /// Adds a linked worktree `name` at `path` with HEAD detached at commit `oid`: a clean
     /// checkout of exactly that commit, no branch made or moved (the clean room of a
     /// verification). Only orch's own checkout path does this; a tree it cannot write
@@ -110,16 +116,7 @@ impl Repo {
             "add worktree `{name}` at {} detached at {oid}",
             path.display()
         );
-        if path.exists() {
-            return Err(self.refused(action, "the path already exists"));
-        }
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|source| GitError::Io {
-                path: parent.to_owned(),
-                action: "create the worktree's parent directory".into(),
-                source,
-            })?;
-        }
+        self.new_worktree_path(path, &action)?;
         let tree = self
             .find_commit(oid)?
             .tree()

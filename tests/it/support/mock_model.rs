@@ -22,6 +22,8 @@ use std::time::Duration;
 #[derive(Debug, Clone)]
 pub enum Reply {
     /// `exec_command` tool calls (shell command lines), run by codex; a new request follows.
+    /// Each asks codex to wait up to 30 s (its maximum) for the command to end: under load
+    /// a command that outlived the default wait would be cut off when the phase ends.
     Commands(Vec<String>),
     /// A final assistant message (the phase's JSON, or anything else).
     Message(String),
@@ -320,7 +322,7 @@ fn sse_for(reply: &Reply) -> String {
             .enumerate()
             .map(|(i, cmd)| {
                 json!({"type": "function_call", "id": format!("fc_{i}"), "call_id": format!("call_{}_{i}", std::process::id()),
-                       "name": "exec_command", "arguments": json!({"cmd": cmd}).to_string()})
+                       "name": "exec_command", "arguments": json!({"cmd": cmd, "yield_time_ms": 30_000}).to_string()})
             })
             .collect(),
         Reply::Message(text) => vec![json!({"type": "message", "role": "assistant", "id": "msg_mock",
