@@ -5,12 +5,23 @@
 # (the test suite's, standalone) and runs `orch run ledger-api/M1` through the real codex
 # binary. The stand-in model makes one issue (LEDGER-2) try a `gt sync` the guard refuses and
 # get a review that asks for a change, so the run shows a refusal and a fix cycle. Then it
-# shows the guard's log and `orch diff` of that issue.
-# Usage: scripts/demo.sh [MILESTONE] [DEMO_DIR]   (default: ledger-api/M1, a new temp dir)
+# shows the guard's log and `orch diff` of that issue. `--agent review=claude` runs those
+# phases on the real Claude Code CLI instead, against the same stand-in model.
+# Usage: scripts/demo.sh [--agent PHASE=AGENT]... [MILESTONE] [DEMO_DIR]
+#        (default: ledger-api/M1, a new temp dir)
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-milestone=${1:-ledger-api/M1}
-demo=${2:-$(mktemp -d "${TMPDIR:-/tmp}/orch-demo.XXXXXX")}
+agents=()
+positional=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --agent) agents+=(--agent "$2"); shift 2 ;;
+    --agent=*) agents+=(--agent "${1#--agent=}"); shift ;;
+    *) positional+=("$1"); shift ;;
+  esac
+done
+milestone=${positional[0]:-ledger-api/M1}
+demo=${positional[1]:-$(mktemp -d "${TMPDIR:-/tmp}/orch-demo.XXXXXX")}
 showcase=LEDGER-2
 
 "$root/scripts/install-tools.sh" >/dev/null
@@ -27,7 +38,12 @@ mock_pid=$!
 trap 'kill "$mock_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [ -s "$demo/mock-model.toml" ] && break; sleep 0.1; done
 
-{ echo 'max_review_cycles = 2'; echo 'phase_timeout = "5m"'; echo; echo '[codex]'; cat "$demo/mock-model.toml"; } >"$repo/orch.toml"
+{
+  echo 'max_review_cycles = 2'; echo 'phase_timeout = "5m"'; echo
+  echo '[codex]'; cat "$demo/mock-model.toml"
+  # Claude Code phases run without orch's filesystem sandbox (see README): said, and accepted.
+  if [ ${#agents[@]} -gt 0 ]; then echo; echo '[claude]'; echo 'sandbox = "none"'; fi
+} >"$repo/orch.toml"
 printf 'logs/\n' >"$repo/.gitignore"
 git -C "$repo" init -q -b main
 git -C "$repo" config user.name "orch demo"
@@ -38,6 +54,12 @@ git -C "$repo" commit -q -m "Milestone docs and orch config"
 export ORCH_CODEX_BIN="$root/.tools/node_modules/.bin/codex"
 export CODEX_HOME="$demo/codex-home"
 export ORCH_MOCK_API_KEY="demo-key"
+# Claude Code, pointed at the same stand-in (it speaks the Messages API too), offline.
+port=$(grep -o '127\.0\.0\.1:[0-9]*' "$demo/mock-model.toml" | head -n 1 | cut -d: -f2)
+export ORCH_CLAUDE_BIN="$root/.tools/node_modules/.bin/claude"
+export ANTHROPIC_BASE_URL="http://127.0.0.1:$port" ANTHROPIC_API_KEY="demo-key"
+export CLAUDE_CONFIG_DIR="$demo/claude-config" DISABLE_AUTOUPDATER=1 DISABLE_TELEMETRY=1
+export DISABLE_ERROR_REPORTING=1 CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1
 
 echo "== demo repository: $repo"
 echo "== orch plan M1 (two projects have an M1: orch asks which)"
@@ -51,7 +73,7 @@ echo "== orch verify-clean"
 echo
 echo "== orch run $milestone"
 status=0
-"$orch" -C "$repo" run "$milestone" || status=$?
+"$orch" -C "$repo" run "$milestone" "${agents[@]}" || status=$?
 echo
 echo "== orch guard log $showcase (what the agent tried)"
 "$orch" -C "$repo" guard log "$showcase" | grep -v ' allowed ' || true

@@ -83,6 +83,10 @@ pub struct AnyRunner {
 }
 
 impl Runner for AnyRunner {
+    fn agent_name(&self, kind: PhaseKind) -> &'static str {
+        self.agents.of(kind).name()
+    }
+
     async fn run(&self, req: &PhaseRequest) -> PhaseOutcome {
         let agent = self.agents.of(req.kind);
         let fresh;

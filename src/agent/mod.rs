@@ -83,4 +83,9 @@ pub struct PhaseOutcome {
 #[allow(async_fn_in_trait)]
 pub trait Runner {
     async fn run(&self, request: &PhaseRequest) -> PhaseOutcome;
+
+    /// The agent CLI that runs phases of `kind` (for the progress lines and the records).
+    fn agent_name(&self, _kind: PhaseKind) -> &'static str {
+        "agent"
+    }
 }

@@ -99,6 +99,7 @@ impl<R: Runner> Engine<'_, R> {
             id: ctx.issue.id.clone(),
             seq: ctx.seq,
             phase: kind,
+            agent: self.runner.agent_name(kind).to_owned(),
         });
         let phase_key = format!(
             "{}/{}",

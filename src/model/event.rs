@@ -40,6 +40,8 @@ pub enum EngineEvent {
         id: String,
         seq: u32,
         phase: PhaseKind,
+        /// The agent CLI running it (`codex`, `claude`).
+        agent: String,
     },
     Activity {
         id: String,

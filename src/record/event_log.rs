@@ -86,9 +86,14 @@ impl EventLog {
                     json!({"type": "worktree_ready", "task": id, "path": path, "created": created}),
                 ]
             }
-            EngineEvent::PhaseStarted { id, seq, phase } => {
+            EngineEvent::PhaseStarted {
+                id,
+                seq,
+                phase,
+                agent,
+            } => {
                 vec![
-                    json!({"type": "phase_started", "task": id, "phase": format!("{seq:02}-{}", phase.name())}),
+                    json!({"type": "phase_started", "task": id, "phase": format!("{seq:02}-{}", phase.name()), "agent": agent}),
                 ]
             }
             EngineEvent::Activity { .. } | EngineEvent::AgentStarted { .. } => Vec::new(),

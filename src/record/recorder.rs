@@ -120,7 +120,7 @@ impl StateRecorder {
                     }
                 }
             }
-            EngineEvent::PhaseStarted { id, seq, phase } => {
+            EngineEvent::PhaseStarted { id, seq, phase, .. } => {
                 if let Some(i) = issue_mut(&mut guard, id) {
                     i.status = IssueStatus::InProgress;
                     i.summary = None;

@@ -161,7 +161,12 @@ impl Progress {
                 path.display(),
                 if *created { "created" } else { "reused" }
             )],
-            EngineEvent::PhaseStarted { id, seq, phase } => {
+            EngineEvent::PhaseStarted {
+                id,
+                seq,
+                phase,
+                agent,
+            } => {
                 if let Some(i) = board.issues.get_mut(id) {
                     i.fixes += u32::from(*phase == PhaseKind::Fix);
                     i.phase = Some(format!("{seq:02}-{}", phase.name()));
@@ -171,7 +176,15 @@ impl Progress {
                 }
                 match self.live {
                     Some(_) => Vec::new(),
-                    None => vec![format!("{} {seq:02}-{} started", tag(id), phase.name())],
+                    // The default agent goes unsaid; another one is named.
+                    None => vec![match agent.as_str() {
+                        "codex" | "agent" => {
+                            format!("{} {seq:02}-{} started", tag(id), phase.name())
+                        }
+                        other => {
+                            format!("{} {seq:02}-{} started on {other}", tag(id), phase.name())
+                        }
+                    }],
                 }
             }
             EngineEvent::Activity { id, text, .. } => {
@@ -426,6 +439,7 @@ mod tests {
             id: "A-1".into(),
             seq: 1,
             phase: PhaseKind::Dev,
+            agent: "codex".into(),
         });
         let text = || String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         let before = text();
@@ -502,6 +516,7 @@ mod tests {
                 id: "B-1".into(),
                 seq: 1,
                 phase: PhaseKind::Dev,
+                agent: "codex".into(),
             },
             EngineEvent::PhaseFinished {
                 id: "B-1".into(),

@@ -26,7 +26,12 @@ fn dev_on_codex_and_review_on_claude() {
     );
     let s = run.summary("A-1");
     assert_eq!(s["outcome"], "completed", "{s}");
-    // codex's stream for the dev phase, claude's for the review.
+    // codex's stream for the dev phase, claude's for the review; the progress says which.
+    assert!(
+        stderr.contains("[A-1] 02-review started on claude")
+            && stderr.contains("[A-1] 01-dev started\n"),
+        "{stderr}"
+    );
     assert!(events(&run, "01-dev").contains("\"thread.started\""));
     let review = events(&run, "02-review");
     assert!(
@@ -206,4 +211,69 @@ fn the_guard_refuses_a_forbidden_gt_call_from_claudes_bash_tool() {
         "{guard}"
     );
     assert_eq!(run.summary("A-1")["commits"], 1);
+}
+
+#[test]
+fn a_killed_orch_mid_claude_phase_is_resumed_and_the_leftover_claude_stopped() {
+    use std::os::unix::process::ExitStatusExt;
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], UNSANDBOXED);
+    // orch dies at the review's first finished tool call; claude then waits on the model.
+    run.model.script(
+        "A-1/02-review",
+        vec![
+            Reply::Commands(vec!["git log --oneline -1".into()]),
+            Reply::Hang,
+        ],
+    );
+    let out = run
+        .orch()
+        .args(["run", "M1", "--agent", "review=claude"])
+        .env("ORCH_CRASH_AT", "mid-review")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.signal(), Some(libc::SIGKILL), "{out:?}");
+    let status: serde_json::Value = serde_json::from_slice(
+        &run.orch()
+            .args(["status", "--json"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let agent = &status["issues"][0]["current_phase"]["agent"];
+    let pid = agent["pid"]
+        .as_i64()
+        .expect("the claude phase's agent is recorded") as i32;
+    let alive = |pid: i32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| s[s.rfind(')').unwrap() + 1..].split_whitespace().next() != Some("Z"))
+    };
+    assert!(alive(pid), "claude outlived the killed orch");
+
+    let out = run
+        .orch()
+        .args(["resume", "--force-unlock"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("Stopped:") && stderr.contains("A-1 02-review"),
+        "{stderr}"
+    );
+    assert!(!alive(pid), "the leftover claude is gone");
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "completed", "{s}");
+    // The review ran again, on claude (the run's choice is kept by the resume).
+    let last = s["phases"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["phase"], "review");
+    let again = std::fs::read_to_string(
+        last["log_dir"]
+            .as_str()
+            .map(std::path::PathBuf::from)
+            .unwrap()
+            .join("events.jsonl"),
+    )
+    .unwrap();
+    assert!(again.contains("\"type\":\"result\""), "{again}");
 }
