@@ -4,7 +4,7 @@
 use crate::support;
 use crate::support::codex::CodexRepo;
 use crate::support::mock_model::{self, dev_json, review_json, Reply};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use support::issue;
 
 #[test]
@@ -520,7 +520,7 @@ fn secrets_never_reach_the_logs() {
         .unwrap();
     assert!(out.status.code().is_some());
     let mut seen_redaction = false;
-    for entry in walk(&run.env.repo.join("logs")) {
+    for entry in crate::support::files_written(&run.env.repo.join("logs")) {
         let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
         assert!(
             !text.contains("hunter2-super-secret"),
@@ -535,23 +535,6 @@ fn secrets_never_reach_the_logs() {
         seen_redaction |= text.contains("[REDACTED");
     }
     assert!(seen_redaction);
-}
-
-/// Every file orch wrote under `dir` (not the shims' links to the orch binary).
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let kind = e.file_type().unwrap();
-        if kind.is_symlink() {
-            continue;
-        }
-        if kind.is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
 }
 
 #[test]

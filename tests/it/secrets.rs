@@ -5,29 +5,11 @@
 use crate::support::codex::{gt_bin, CodexRepo};
 use crate::support::issue;
 use crate::support::mock_model::{dev_json, Reply};
-use std::path::{Path, PathBuf};
 
 const VALUE: &str = "q8Xr2LmN4vT7bY1kZ9wE3sD6x0Pz";
 
-/// Every file orch wrote under `dir` (not the shims' links to the orch binary).
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let kind = e.file_type().unwrap();
-        if kind.is_symlink() {
-            continue;
-        }
-        if kind.is_dir() {
-            out.extend(walk(&e.path()));
-        } else {
-            out.push(e.path());
-        }
-    }
-    out
-}
-
 fn no_log_holds_the_value(run: &CodexRepo) {
-    for file in walk(&run.env.repo.join("logs")) {
+    for file in crate::support::files_written(&run.env.repo.join("logs")) {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
         assert!(!text.contains(VALUE), "{} holds the secret", file.display());
     }

@@ -172,6 +172,23 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Every file orch wrote under `dir`, recursively (not the shims' links to the orch binary).
+pub fn files_written(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let kind = e.file_type().unwrap();
+        if kind.is_symlink() {
+            continue;
+        }
+        if kind.is_dir() {
+            out.extend(files_written(&e.path()));
+        } else {
+            out.push(e.path());
+        }
+    }
+    out
+}
+
 fn git_env(home: &Path) -> Vec<(&'static str, String)> {
     vec![
         ("PATH", std::env::var("PATH").unwrap_or_default()),
