@@ -223,6 +223,7 @@ impl<R: Runner> Engine<'_, R> {
             log_dir: dir,
             // What the agent CLI says it cost, else what orch.toml's price says.
             cost_usd: outcome.cost_usd.or_else(|| ctx.budget.cost(&usage)),
+            agent: Some(self.runner.agent_name(kind).to_owned()).filter(|a| a != "agent"),
         };
         (self.reporter)(&EngineEvent::PhaseFinished {
             id: ctx.issue.id.clone(),

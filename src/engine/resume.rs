@@ -123,6 +123,7 @@ mod tests {
             shard: None,
             acceptance: None,
             cost_usd: None,
+            agent: None,
         }
     }
 

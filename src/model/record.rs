@@ -68,6 +68,9 @@ pub struct PhaseRecord {
     /// What its usage cost, when the model it ran has a price (`[pricing]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
+    /// The agent CLI that ran it (`codex`, `claude`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
 }
 
 /// How the acceptance checks after one phase came out.

@@ -146,9 +146,16 @@ pub fn markdown(state: &RunState) -> String {
                 .as_ref()
                 .map(|s| format!(" (shard {s})"))
                 .unwrap_or_default();
+            // The default agent goes unsaid, as in the run's progress lines.
+            let on = p
+                .agent
+                .as_ref()
+                .filter(|a| a.as_str() != "codex")
+                .map(|a| format!(" on {a}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "### {:02}-{}{shard}: {what}{superseded}\n",
+                "### {:02}-{}{shard}{on}: {what}{superseded}\n",
                 p.seq,
                 p.phase.name()
             );

@@ -57,7 +57,8 @@ fn diamond_and_chains() -> (Vec<(String, String)>, serde_json::Value) {
     let mut script = serde_json::Map::new();
     for (_, text) in &docs {
         let id = text.lines().nth(1).unwrap().trim_start_matches("id: ");
-        script.insert(format!("{id}/01-dev"), slow_dev(id, 0.3));
+        // Long enough that three in flight overlap even on a loaded machine.
+        script.insert(format!("{id}/01-dev"), slow_dev(id, 1.0));
     }
     (docs, serde_json::Value::Object(script))
 }

@@ -42,6 +42,14 @@ fn dev_on_codex_and_review_on_claude() {
     assert_eq!(phase["usage"]["input_tokens"], 100, "{phase}");
     assert_eq!(phase["usage"]["output_tokens"], 20);
     assert!(phase["cost_usd"].as_f64().unwrap() > 0.0, "{phase}");
+    assert_eq!(s["phases"][0]["agent"], "codex");
+    assert_eq!(phase["agent"], "claude");
+    let report = run.orch().args(["report", "M1"]).output().unwrap();
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("### 02-review on claude:") && report.contains("### 01-dev:"),
+        "{report}"
+    );
     // Claude was asked by the same per-phase script key as codex would be.
     assert!(run
         .model
