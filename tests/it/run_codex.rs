@@ -19,8 +19,9 @@ fn three_issues_with_a_dependency_all_pass_two_in_flight() {
     );
     // A-1's dev commits only once A-3's agent has run a command: the run passes only if both
     // are in flight at once (one at a time, A-1 would wait in vain and fail). The sandbox
-    // lets A-3 write only its own worktree and git dir; A-1 may read everything.
-    let mark = format!("{}/.git/worktrees/*/a3-at-work", run.env.repo.display());
+    // lets A-3 write its worktree and the common dir's logs/, A-1 read everything; the mark
+    // goes in logs/, which outlives A-3's worktree (A-3 may be done and gone before A-1 looks).
+    let mark = format!("{}/.git/logs/a3-at-work", run.env.repo.display());
     let commit = |id: &str| {
         format!("mkdir -p orch-demo && printf '%s\\n' 'Work for {id} (01-dev)' >> orch-demo/{id}.md && git add orch-demo && git commit -q -m '{id}: 01-dev'")
     };
@@ -35,7 +36,7 @@ fn three_issues_with_a_dependency_all_pass_two_in_flight() {
     run.model.script(
         "A-3/01-dev",
         vec![Reply::Commands(vec![format!(
-            "touch \"$(git rev-parse --git-dir)/a3-at-work\" && {}",
+            "touch {mark} && {}",
             commit("A-3")
         )])],
     );
