@@ -15,12 +15,6 @@ use std::path::Path;
 pub const SUBMIT: &[&str] = &["gt", "submit", "--stack", "--draft", "--no-interactive"];
 
 impl<R: Runner> Engine<'_, R> {
-    /// Whether orch submits for the agent: drafts wanted, and the agent cannot reach the
-    /// network to do it.
-    pub(super) fn submits_for_agent(&self) -> bool {
-        self.config.orch_submits_drafts()
-    }
-
     /// Submits the converged issue's stack as drafts (see the module doc).
     pub(super) async fn submit(
         &self,

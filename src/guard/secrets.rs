@@ -40,6 +40,19 @@ pub struct Finding {
     pub kind: Kind,
 }
 
+/// `[guard] secret_allow` patterns, compiled (`*` does not cross `/`); a bad one is named.
+pub fn allow_globs(patterns: &[String]) -> Result<globset::GlobSet, String> {
+    let mut set = globset::GlobSetBuilder::new();
+    for pattern in patterns {
+        let glob = globset::GlobBuilder::new(pattern)
+            .literal_separator(true)
+            .build()
+            .map_err(|e| format!("`[guard] secret_allow` has `{pattern}`: {e}"))?;
+        set.add(glob);
+    }
+    set.build().map_err(|e| e.to_string())
+}
+
 /// The findings of a unified patch (as `git diff`), skipping paths `allowed` says yes to.
 pub fn scan_patch(patch: &str, allowed: impl Fn(&str) -> bool) -> Vec<Finding> {
     let mut findings = Vec::new();

@@ -241,13 +241,9 @@ pub fn run(tool: &str, args: &[String]) -> i32 {
 /// and no human approved; `None` to go on.
 fn held_for_secrets(ctx: &ShimContext, cwd: &Path) -> Option<Decision> {
     let hold = ctx.secret_hold.as_ref()?;
-    let mut set = globset::GlobSetBuilder::new();
-    for p in &hold.allow {
-        if let Ok(g) = globset::GlobBuilder::new(p).literal_separator(true).build() {
-            set.add(g);
-        }
-    }
-    let allow = set.build().ok()?;
+    // Checked when orch.toml was read; were one not to compile, nothing would be exempt.
+    let allow = crate::guard::secrets::allow_globs(&hold.allow)
+        .unwrap_or_else(|_| globset::GlobSet::empty());
     let repo = crate::input::config::find_repo_root(cwd).and_then(|r| Repo::open(&r).ok())?;
     let head = repo.head().ok()?.oid?;
     let mut found = Vec::new();

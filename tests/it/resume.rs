@@ -124,12 +124,7 @@ fn killed_mid_phase_then_resumed() {
     assert!(out.contains("Taking over the lock left by pid"), "{out}");
     let s = repo.summary("A-1");
     assert_eq!(s["outcome"], "completed");
-    let phases: Vec<&str> = s["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["phase"].as_str().unwrap())
-        .collect();
+    let phases = crate::support::phase_kinds(&s);
     assert_eq!(phases, ["dev", "review"]);
     assert_eq!(
         s["phases"][0]["seq"], 2,

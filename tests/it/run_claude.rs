@@ -94,12 +94,7 @@ fn all_on_claude_with_a_fix_cycle_that_resumes_the_dev_session() {
     assert_eq!(code, 0, "{stdout}\n{stderr}\n{}", said.join("\n"));
     let s = run.summary("A-1");
     assert_eq!(s["outcome"], "completed", "{s}");
-    let phases: Vec<&str> = s["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["phase"].as_str().unwrap())
-        .collect();
+    let phases = crate::support::phase_kinds(&s);
     assert_eq!(phases, ["dev", "review", "fix", "review"]);
     assert_eq!(s["commits"], 2, "{s}");
     // The fix continued the dev phase's Claude session; the reviews had their own.

@@ -308,12 +308,7 @@ fn changes_required_then_pass_after_a_fix() {
     let s = run.summary("A-1");
     assert_eq!(s["outcome"], "completed");
     assert_eq!(s["cycles"], 1);
-    let phases: Vec<&str> = s["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["phase"].as_str().unwrap())
-        .collect();
+    let phases = crate::support::phase_kinds(&s);
     assert_eq!(phases, ["dev", "review", "fix", "review"]);
     // The fix prompt carries the review, and resumes the dev session (same thread id).
     let fix_prompt = std::fs::read_to_string(run.logs().join("A-1/03-fix/prompt.md")).unwrap();

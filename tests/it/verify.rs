@@ -37,12 +37,7 @@ fn work_that_passes_only_with_an_untracked_file_fails_verification_until_it_is_c
     assert_eq!(code, 0, "{out}");
     let summary = fake.summary("A-1");
     assert_eq!(summary["outcome"], "completed", "{summary}");
-    let phases: Vec<&str> = summary["phases"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["phase"].as_str().unwrap())
-        .collect();
+    let phases = crate::support::phase_kinds(&summary);
     assert_eq!(phases, ["dev", "review", "fix", "review"]);
     assert_eq!(summary["cycles"], 1);
     // The first verdict failed, named the check and the commit; the fix was told.

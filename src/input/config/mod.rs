@@ -354,15 +354,8 @@ impl Config {
 
     /// The `[guard] secret_allow` globs, compiled; an invalid one is named.
     pub fn secret_allow(&self) -> Result<globset::GlobSet, String> {
-        let mut set = globset::GlobSetBuilder::new();
-        for pattern in self.guard.iter().flat_map(|g| &g.secret_allow) {
-            let glob = globset::GlobBuilder::new(pattern)
-                .literal_separator(true)
-                .build()
-                .map_err(|e| format!("`[guard] secret_allow` has `{pattern}`: {e}"))?;
-            set.add(glob);
-        }
-        set.build().map_err(|e| e.to_string())
+        let patterns = self.guard.as_ref().map(|g| g.secret_allow.as_slice());
+        crate::guard::secrets::allow_globs(patterns.unwrap_or_default())
     }
 
     /// Whether the audit puts violated refs back and removes worktrees the agent added.

@@ -172,6 +172,16 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// The phase kinds (`dev`, `review`, `fix`) of an issue summary's phases, in order.
+pub fn phase_kinds(summary: &serde_json::Value) -> Vec<&str> {
+    summary["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect()
+}
+
 /// Every file orch wrote under `dir`, recursively (not the shims' links to the orch binary).
 pub fn files_written(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
