@@ -41,8 +41,6 @@ for _ in $(seq 50); do [ -s "$demo/mock-model.toml" ] && break; sleep 0.1; done
 {
   echo 'max_review_cycles = 2'; echo 'phase_timeout = "5m"'; echo
   echo '[codex]'; cat "$demo/mock-model.toml"
-  # Claude Code phases run without orch's filesystem sandbox (see README): said, and accepted.
-  if [ ${#agents[@]} -gt 0 ]; then echo; echo '[claude]'; echo 'sandbox = "none"'; fi
 } >"$repo/orch.toml"
 printf 'logs/\n' >"$repo/.gitignore"
 git -C "$repo" init -q -b main
@@ -54,7 +52,9 @@ git -C "$repo" commit -q -m "Milestone docs and orch config"
 export ORCH_CODEX_BIN="$root/.tools/node_modules/.bin/codex"
 export CODEX_HOME="$demo/codex-home"
 export ORCH_MOCK_API_KEY="demo-key"
-# Claude Code, pointed at the same stand-in (it speaks the Messages API too), offline.
+# Claude Code, pointed at the same stand-in (it speaks the Messages API too), offline, its
+# sandbox's bubblewrap and socat from .tools/bin (scripts/install-tools.sh put them there).
+export PATH="$root/.tools/bin:$PATH"
 port=$(grep -o '127\.0\.0\.1:[0-9]*' "$demo/mock-model.toml" | head -n 1 | cut -d: -f2)
 export ORCH_CLAUDE_BIN="$root/.tools/node_modules/.bin/claude"
 export ANTHROPIC_BASE_URL="http://127.0.0.1:$port" ANTHROPIC_API_KEY="demo-key"

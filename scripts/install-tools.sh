@@ -82,7 +82,46 @@ verify codex "$codex_bin" "$CODEX_VERSION"
 verify gt "$gt_bin" "$GT_VERSION"
 verify claude "$claude_bin" "$CLAUDE_VERSION"
 
+# Claude Code's Bash sandbox needs `bwrap` and `socat` on PATH (measured with 2.1.328: with
+# either missing it refuses to start, `sandbox.failIfUnavailable`). Both go into .tools/bin,
+# without root and without touching the system: bwrap is the bubblewrap codex itself ships
+# (pinned with codex), socat and its one library missing from a bare Debian (libwrap0) are
+# Debian's packages, unpacked (`apt-get download` + `dpkg-deb -x`), never installed.
+readonly SOCAT_DEB="socat=1.7.4.4-2"
+readonly LIBWRAP_DEB="libwrap0=7.6.q-32"
+sandbox_bin="$tools/bin"
+sandbox_root="$tools/sandbox-deps"
+codex_bwrap="$(find "$tools/node_modules/@openai" -path '*codex-resources/bwrap' -type f 2>/dev/null | head -n 1)"
+[[ -n "$codex_bwrap" ]] || die "codex's bundled bwrap not found under $tools/node_modules/@openai"
+mkdir -p "$sandbox_bin"
+ln -sfn "$codex_bwrap" "$sandbox_bin/bwrap"
+if ! LD_LIBRARY_PATH="$sandbox_root/usr/lib/x86_64-linux-gnu" "$sandbox_root/usr/bin/socat" -V >/dev/null 2>&1; then
+  command -v apt-get >/dev/null 2>&1 || die "socat for Claude Code's sandbox: apt-get not found (install socat, or bring its binary)"
+  command -v dpkg-deb >/dev/null 2>&1 || die "socat for Claude Code's sandbox: dpkg-deb not found"
+  debs="$(mktemp -d)"
+  for deb in "$SOCAT_DEB" "$LIBWRAP_DEB"; do
+    # A pinned version the archive no longer carries falls back to the archive's, said aloud.
+    if ! (cd "$debs" && apt-get download -q "$deb" >/dev/null 2>&1); then
+      echo "install-tools: warning: $deb is not in the archive; taking its current version" >&2
+      (cd "$debs" && apt-get download -q "${deb%%=*}" >/dev/null 2>&1) || die "apt-get download ${deb%%=*} failed"
+    fi
+  done
+  rm -rf "$sandbox_root"
+  for f in "$debs"/*.deb; do dpkg-deb -x "$f" "$sandbox_root"; done
+  rm -rf "$debs"
+fi
+cat >"$sandbox_bin/socat" <<EOF
+#!/bin/sh
+# Debian's socat unpacked by scripts/install-tools.sh, with the library it brought.
+LD_LIBRARY_PATH="$sandbox_root/usr/lib/x86_64-linux-gnu\${LD_LIBRARY_PATH:+:\$LD_LIBRARY_PATH}" exec "$sandbox_root/usr/bin/socat" "\$@"
+EOF
+chmod +x "$sandbox_bin/socat"
+"$sandbox_bin/socat" -V >/dev/null 2>&1 || die "the unpacked socat does not run ($sandbox_bin/socat -V)"
+"$sandbox_bin/bwrap" --ro-bind / / --unshare-all --die-with-parent true ||
+  die "bubblewrap cannot make a sandbox on this machine ($sandbox_bin/bwrap)"
+
 echo "install-tools: ok"
 printf '  codex %s: %s\n' "$CODEX_VERSION" "$codex_bin"
 printf '  gt    %s: %s\n' "$GT_VERSION" "$gt_bin"
 printf '  claude %s: %s\n' "$CLAUDE_VERSION" "$claude_bin"
+printf '  bwrap, socat (for claude'"'"'s sandbox): %s\n' "$sandbox_bin"

@@ -5,11 +5,15 @@
 //! `subtype` (an API error ends `success` with `is_error`); tool calls Claude Code denied
 //! itself fail the phase even when the run says it succeeded.
 //!
+//! Confined (`[claude] sandbox = "worktree"`, the default) the phase runs `acceptEdits` with
+//! orch's settings only, its Bash commands in Claude Code's sandbox ([`super::claude_sandbox`]);
+//! open (`none`) it runs `bypassPermissions` (as root that needs `IS_SANDBOX=1`).
+//!
 //! Claude's Bash tool inherits claude's environment, so claude gets only what it needs: the
 //! core variables, its own (`ANTHROPIC_*`, `CLAUDE_*`), proxies and certificates, and what
-//! `[agent] pass_env` names — its API key therefore reaches the commands too (the CLI offers
-//! no way to keep them apart). Its own retries are off (`CLAUDE_CODE_MAX_RETRIES=0`): orch's
-//! retry policy is the one layer.
+//! `[agent] pass_env` names; confined, the sandbox hides claude's credentials from the
+//! commands (`credentials.envVars`). Its own retries are off (`CLAUDE_CODE_MAX_RETRIES=0`):
+//! orch's retry policy is the one layer.
 
 use super::drive;
 use super::{PhaseFailure, PhaseOutcome, PhaseRequest, Runner, Usage};
@@ -28,6 +32,8 @@ pub struct ClaudeRunner {
     pub model: Option<String>,
     /// What claude inherits besides the core (`[agent] pass_env`, names or globs).
     pub pass_env: Vec<String>,
+    /// Whether its commands run in Claude Code's sandbox (`[claude] sandbox`).
+    pub sandboxed: bool,
 }
 
 /// Variables claude keeps from orch's environment besides the core every agent's commands
@@ -66,19 +72,20 @@ fn kept(name: &str, patterns: &[&str]) -> bool {
 impl ClaudeRunner {
     /// The full argument list for a request (without the binary).
     pub fn argv(&self, req: &PhaseRequest) -> Vec<String> {
-        let mut argv: Vec<String> = [
-            "-p",
-            "--output-format",
-            "stream-json",
-            "--verbose",
-            // Edits, commands and commits in the worktree without a prompt (as root this
-            // needs IS_SANDBOX=1, which the runner sets); orch's guard and audits stay the
+        let mut argv: Vec<String> = ["-p", "--output-format", "stream-json", "--verbose"]
+            .map(str::to_owned)
+            .to_vec();
+        if self.sandboxed {
+            argv.extend(super::claude_sandbox::args(
+                &req.confinement,
+                &self.hidden_env(),
+            ));
+        } else {
+            // Edits, commands and commits anywhere without a prompt (as root this needs
+            // IS_SANDBOX=1, which the runner sets); orch's guard and audits stay the
             // boundary for git and gt.
-            "--permission-mode",
-            "bypassPermissions",
-        ]
-        .map(str::to_owned)
-        .to_vec();
+            argv.extend(["--permission-mode".into(), "bypassPermissions".into()]);
+        }
         // Claude Code's validator knows no draft 2020-12 meta-schema (measured with 2.1.328:
         // "no schema with key or ref …"); the schema is the same without naming it.
         let mut schema = (*req.expect.schema).clone();
@@ -96,21 +103,40 @@ impl ClaudeRunner {
         argv
     }
 
-    /// The environment claude is started with (orch's is cleared first).
-    pub fn env(&self, req: &PhaseRequest) -> Vec<(String, String)> {
+    /// The variables of orch's environment claude keeps.
+    fn kept_env(&self) -> Vec<(String, String)> {
         let pass: Vec<&str> = self.pass_env.iter().map(String::as_str).collect();
-        let mut env: Vec<(String, String)> = std::env::vars()
+        std::env::vars()
             .filter(|(k, _)| {
                 kept(k, super::sandbox::CORE_ENV) || kept(k, KEEP_ENV) || kept(k, &pass)
             })
+            .collect()
+    }
+
+    /// Claude's credentials among them, which its sandboxed commands must not see (unless
+    /// `[agent] pass_env` names them).
+    fn hidden_env(&self) -> Vec<String> {
+        let pass: Vec<&str> = self.pass_env.iter().map(String::as_str).collect();
+        let mut names: Vec<String> = self
+            .kept_env()
+            .into_iter()
+            .map(|(k, _)| k)
+            .filter(|k| super::claude_sandbox::hidden(k) && !kept(k, &pass))
             .collect();
+        names.sort();
+        names
+    }
+
+    /// The environment claude is started with (orch's is cleared first).
+    pub fn env(&self, req: &PhaseRequest) -> Vec<(String, String)> {
+        let mut env = self.kept_env();
         env.extend(
             FIXED_ENV
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
         );
         // SAFETY: geteuid(2) has no preconditions.
-        if unsafe { libc::geteuid() } == 0 {
+        if !self.sandboxed && unsafe { libc::geteuid() } == 0 {
             env.push(("IS_SANDBOX".into(), "1".into()));
         }
         env.extend(req.env.iter().cloned());

@@ -6,6 +6,7 @@
 
 pub mod choice;
 pub mod claude;
+pub mod claude_sandbox;
 pub mod codex;
 pub mod contract;
 pub mod drive;

@@ -41,6 +41,7 @@ fn run_probe(bin: &Path, dir: &Path, network: bool) -> Result<(), Unconfined> {
         common_dir: dir.join("repo/.git"),
         tmp_dir: dir.join("tmp"),
         graphite_homes: None,
+        other_worktrees: Vec::new(),
         deny_read: Vec::new(),
         network,
     };
@@ -145,6 +146,42 @@ fn run_probe(bin: &Path, dir: &Path, network: bool) -> Result<(), Unconfined> {
             } else {
                 "could not reach"
             }
+        )));
+    }
+    Ok(())
+}
+
+/// What Claude Code's sandbox needs on Linux (measured with 2.1.328: with either missing it
+/// refuses to start under `failIfUnavailable`), found on PATH, and bubblewrap able to make a
+/// namespace here. Claude Code checks again at every start and refuses rather than run open.
+pub fn probe_claude() -> Result<(), Unconfined> {
+    let find = |tool: &str| {
+        crate::util::process::find_real(tool).ok_or_else(|| {
+            Unconfined(format!(
+                "`{tool}` is not on PATH (Claude Code's sandbox needs bubblewrap and socat)"
+            ))
+        })
+    };
+    let bwrap = find("bwrap")?;
+    find("socat")?;
+    let out = std::process::Command::new(&bwrap)
+        .args([
+            "--ro-bind",
+            "/",
+            "/",
+            "--unshare-all",
+            "--die-with-parent",
+            "true",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| Unconfined(format!("cannot run {}: {e}", bwrap.display())))?;
+    if !out.status.success() {
+        return Err(Unconfined(format!(
+            "{} cannot make a sandbox here ({}): {}",
+            bwrap.display(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
         )));
     }
     Ok(())

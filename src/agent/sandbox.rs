@@ -52,6 +52,9 @@ pub struct Confinement {
     pub tmp_dir: PathBuf,
     /// gt's own state dirs under the agent's HOME, when gt may run (the Graphite variant).
     pub graphite_homes: Option<Vec<PathBuf>>,
+    /// The git dirs of the repository's other worktrees (which the Graphite variant must keep
+    /// read-only one by one for claude).
+    pub other_worktrees: Vec<PathBuf>,
     /// Existing paths holding the user's secrets, denied even for reading.
     pub deny_read: Vec<PathBuf>,
     /// Whether commands may use the network (which also opens Unix sockets).
@@ -223,6 +226,7 @@ mod tests {
             common_dir: "/w/repo/.git".into(),
             tmp_dir: "/tmp/orch-1/a-01".into(),
             graphite_homes: graphite.then(|| vec!["/h/.config/graphite".into()]),
+            other_worktrees: Vec::new(),
             deny_read: vec!["/h/.ssh".into()],
             network: false,
         }

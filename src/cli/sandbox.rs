@@ -1,21 +1,24 @@
-//! Before a run: the agent's sandbox must be one this codex and machine can provide, or the
-//! run does not start (orch never runs an agent open without saying so).
+//! Before a run: each agent's sandbox must be one this agent CLI and machine can provide, or
+//! the run does not start (orch never runs an agent open without saying so).
 
 use super::hinted;
 use crate::agent::choice::AnyRunner;
 use crate::input::config::{AgentKind, Config};
 
-/// Refuses a sandbox mode that is none, a sandbox the probe finds does not confine, and
-/// claude phases nobody agreed to run unsandboxed.
+/// Refuses a sandbox mode that is none, and a sandbox the probe finds does not confine, for
+/// each agent that runs phases.
 pub(super) fn ensure(any: &AnyRunner, config: &Config) -> anyhow::Result<()> {
-    if any.agents.uses(AgentKind::Claude) && config.claude.sandbox.as_deref() != Some("none") {
-        return Err(hinted(
-            format!(
-                "claude would run phases ({}) without a filesystem sandbox: orch does not confine Claude Code yet",
-                any.agents.describe()
-            ),
-            "set `[claude] sandbox = \"none\"` in orch.toml to accept that (the guard, the audits, the secret scan and the clean-room verification still hold), or run those phases on codex",
-        ));
+    if any.agents.uses(AgentKind::Claude) && config.claude_sandboxed() {
+        crate::agent::probe::probe_claude().map_err(|e| {
+            hinted(
+                format!(
+                    "Claude Code's sandbox cannot confine the claude phases ({}) here: {}; refusing to run them open",
+                    any.agents.describe(),
+                    e.0
+                ),
+                "install bubblewrap and socat (`apt install bubblewrap socat`; scripts/install-tools.sh puts both in .tools/bin), or set `[claude] sandbox = \"none\"` in orch.toml to run them without it (the summary and the report say so)",
+            )
+        })?;
     }
     let runner = &any.codex;
     if !any.agents.uses(AgentKind::Codex) {

@@ -25,6 +25,7 @@ impl<R: Runner> Engine<'_, R> {
     pub(super) fn confine(
         &self,
         ctx: &PhaseContext<'_>,
+        kind: crate::agent::PhaseKind,
         dir: &Path,
     ) -> Result<Confined, EngineError> {
         let io = super::logs::io_error;
@@ -40,7 +41,9 @@ impl<R: Runner> Engine<'_, R> {
         let _ = std::fs::remove_dir_all(&tmp_dir);
         std::fs::create_dir_all(&tmp_dir).map_err(io("create", &tmp_dir))?;
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        let sandboxed = self.config.sandbox() == crate::input::config::Sandbox::Worktree;
+        let agent = crate::input::config::AgentKind::parse(self.runner.agent_name(kind))
+            .unwrap_or_default();
+        let sandboxed = self.config.sandboxed(agent);
         let graphite_homes = sandboxed
             .then(|| self.graphite_homes(ctx.common_dir, home.as_deref()))
             .flatten();
@@ -57,6 +60,11 @@ impl<R: Runner> Engine<'_, R> {
                 std::fs::create_dir_all(&d).map_err(io("create", &d))?;
             }
         }
+        if sandboxed && agent == crate::input::config::AgentKind::Claude {
+            use crate::agent::claude_sandbox::{MASKED, MASKED_HEADER};
+            super::setup::exclude(ctx.common_dir, MASKED_HEADER, MASKED)
+                .map_err(io("write", &ctx.common_dir.join("info/exclude")))?;
+        }
         let deny_read = match &home {
             Some(home) => {
                 let codex_home = std::env::var_os("CODEX_HOME")
@@ -70,12 +78,20 @@ impl<R: Runner> Engine<'_, R> {
             }
             None => Vec::new(),
         };
+        let other_worktrees = std::fs::read_dir(ctx.common_dir.join("worktrees"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| *p != worktree_git)
+            .collect();
         let confinement = Confinement {
             worktree: worktree.clone(),
             worktree_git: worktree_git.clone(),
             common_dir: ctx.common_dir.to_owned(),
             tmp_dir: tmp_dir.clone(),
             graphite_homes,
+            other_worktrees,
             deny_read,
             network: self.config.agent_network(),
         };
@@ -90,6 +106,25 @@ impl<R: Runner> Engine<'_, R> {
             confinement,
             shim_log,
         })
+    }
+
+    /// How the run's agents are confined, for the records: codex's sandbox mode, or
+    /// `claude:none` when claude phases run open under codex's worktree profile (or alone).
+    pub(super) fn sandbox_name(&self) -> String {
+        use crate::agent::PhaseKind;
+        let names =
+            [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix].map(|k| self.runner.agent_name(k));
+        let codex = self.config.sandbox();
+        let codex_used = names.iter().any(|n| *n != "claude");
+        let claude_open = names.contains(&"claude") && !self.config.claude_sandboxed();
+        match (claude_open, codex_used) {
+            (true, false) => crate::input::config::SANDBOX_CLAUDE_OPEN.to_owned(),
+            (true, true) if codex == crate::input::config::Sandbox::Worktree => {
+                crate::input::config::SANDBOX_CLAUDE_OPEN.to_owned()
+            }
+            _ if !codex_used => crate::input::config::SANDBOX_WORKTREE.to_owned(),
+            _ => codex.name().to_owned(),
+        }
     }
 
     /// In a Graphite repository where gt may run, gt's own dirs under HOME (made when missing:

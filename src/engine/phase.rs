@@ -131,7 +131,7 @@ impl<R: Runner> Engine<'_, R> {
         logs::write_json(&schema_path, &*expected.schema)?;
 
         let start = git(&ctx.issue.worktree, |repo| Ok(capture::begin(repo)?)).await?;
-        let confined = self.confine(ctx, &dir)?;
+        let confined = self.confine(ctx, kind, &dir)?;
         let request = self.request(
             ctx,
             kind,

@@ -67,7 +67,8 @@ impl<R: Runner> Engine<'_, R> {
             excluded.push(entry.clone());
         }
         if !excluded.is_empty() {
-            exclude(common_dir, &excluded)
+            let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
+            exclude(common_dir, EXCLUDE_HEADER, &excluded)
                 .map_err(io("write", &common_dir.join("info/exclude")))?;
         }
         let started = Instant::now();
@@ -161,14 +162,14 @@ fn copy_all(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// Adds `/path` lines to the common dir's `info/exclude` (shared by every worktree) for the
-/// paths not there yet.
-fn exclude(common_dir: &Path, paths: &[String]) -> std::io::Result<()> {
+/// paths not there yet, under `header`.
+pub(super) fn exclude(common_dir: &Path, header: &str, paths: &[&str]) -> std::io::Result<()> {
     let file = common_dir.join("info/exclude");
     std::fs::create_dir_all(common_dir.join("info"))?;
     let text = std::fs::read_to_string(&file).unwrap_or_default();
     let mut add = String::new();
-    if !text.lines().any(|l| l == EXCLUDE_HEADER) {
-        add.push_str(EXCLUDE_HEADER);
+    if !text.lines().any(|l| l == header) {
+        add.push_str(header);
         add.push('\n');
     }
     for p in paths {
@@ -178,7 +179,7 @@ fn exclude(common_dir: &Path, paths: &[String]) -> std::io::Result<()> {
             add.push('\n');
         }
     }
-    if add.lines().all(|l| l == EXCLUDE_HEADER) {
+    if add.lines().all(|l| l == header) {
         return Ok(());
     }
     let sep = if text.is_empty() || text.ends_with('\n') {

@@ -28,6 +28,9 @@ pub fn run_header(title: &str, state: &RunState) -> String {
 pub fn sandbox_line(sandbox: Option<&str>) -> Option<String> {
     match sandbox? {
         crate::input::config::SANDBOX_WORKTREE => None,
+        crate::input::config::SANDBOX_CLAUDE_OPEN => Some(
+            "Sandbox: off for claude phases (`[claude] sandbox = \"none\"`): their commands could write anywhere this user can".to_owned(),
+        ),
         "danger-full-access" => Some(
             "Sandbox: off (`[codex] sandbox = \"danger-full-access\"`): the agent's commands could write anywhere this user can".to_owned(),
         ),

@@ -31,6 +31,7 @@ mod run_claude;
 mod run_codex;
 mod run_fake;
 mod sandbox;
+mod sandbox_claude;
 mod secrets;
 mod setup;
 mod stall;

@@ -6,15 +6,13 @@ use crate::support::codex::CodexRepo;
 use crate::support::issue;
 use crate::support::mock_model::{dev_json, review_json, Reply};
 
-const UNSANDBOXED: &str = "[claude]\nsandbox = \"none\"\n";
-
 fn events(run: &CodexRepo, phase: &str) -> String {
     std::fs::read_to_string(run.logs().join("A-1").join(phase).join("events.jsonl")).unwrap()
 }
 
 #[test]
 fn dev_on_codex_and_review_on_claude() {
-    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], UNSANDBOXED);
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
     let (code, stdout, stderr) = run.run(&["M1", "--agent", "review=claude"]);
     let agent_err =
         std::fs::read_to_string(run.logs().join("A-1/02-review/stderr.log")).unwrap_or_default();
@@ -59,12 +57,50 @@ fn dev_on_codex_and_review_on_claude() {
 }
 
 #[test]
-fn a_claude_phase_needs_its_unsandboxed_run_accepted() {
-    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
-    let (code, _, stderr) = run.run(&["M1", "--agent", "review=claude"]);
-    assert_eq!(code, 1, "{stderr}");
+fn claude_phases_run_open_only_when_orch_toml_says_so_and_the_summary_says_it() {
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "[claude]\nsandbox = \"none\"\n",
+    );
+    let (code, stdout, stderr) = run.run(&["M1", "--agent", "review=claude"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
     assert!(
-        stderr.contains("without a filesystem sandbox") && stderr.contains("[claude] sandbox"),
+        stdout.contains("Sandbox: off for claude phases"),
+        "{stdout}"
+    );
+    let status = run.orch().args(["status", "M1"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&status.stdout).contains("Sandbox: off for claude phases"));
+    // Open, claude runs with bypassed permissions (the events say which mode it ran in).
+    assert!(events(&run, "02-review").contains("\"permissionMode\":\"bypassPermissions\""));
+}
+
+#[test]
+fn a_claude_run_is_refused_when_its_sandbox_cannot_start() {
+    // A PATH with everything the run needs but socat.
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    let bin = run.env.root().join("no-socat");
+    std::fs::create_dir_all(&bin).unwrap();
+    for tool in ["git", "sh", "bash", "env"] {
+        let real = crate::support::real_tool(tool);
+        std::os::unix::fs::symlink(real, bin.join(tool)).unwrap();
+    }
+    std::os::unix::fs::symlink(
+        crate::support::codex::sandbox_tools().join("bwrap"),
+        bin.join("bwrap"),
+    )
+    .unwrap();
+    let out = run
+        .orch()
+        .env("PATH", &bin)
+        .args(["run", "M1", "--agent", "review=claude"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("Claude Code's sandbox cannot confine")
+            && stderr.contains("`socat` is not on PATH")
+            && stderr.contains("[claude] sandbox = \"none\""),
         "{stderr}"
     );
     assert!(run.model.requests().is_empty());
@@ -74,7 +110,7 @@ fn a_claude_phase_needs_its_unsandboxed_run_accepted() {
 fn all_on_claude_with_a_fix_cycle_that_resumes_the_dev_session() {
     let run = CodexRepo::new(
         &[("a1.md", issue("A-1", "M1", ""))],
-        &format!("phase_timeout = 20\nretry_attempts = 1\n{UNSANDBOXED}"),
+        "phase_timeout = 20\nretry_attempts = 1\n",
     );
     run.model.script(
         "A-1/02-review",
@@ -119,7 +155,7 @@ fn all_on_claude_with_a_fix_cycle_that_resumes_the_dev_session() {
 #[test]
 fn claude_failures_fail_the_phase_with_the_reason() {
     // Five results that do not match the schema: Claude Code gives up.
-    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], UNSANDBOXED);
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
     let bad = serde_json::json!({"status": "pass"}).to_string();
     run.model
         .script("A-1/02-review", vec![Reply::Message(bad); 6]);
@@ -138,7 +174,7 @@ fn claude_failures_fail_the_phase_with_the_reason() {
     // A tool call Claude Code denies itself: the run says success, the phase fails.
     let run = CodexRepo::new(
         &[("a1.md", issue("A-1", "M1", ""))],
-        "[claude]\nsandbox = \"none\"\nargs = [\"--disallowedTools\", \"Bash(touch *)\"]\n",
+        "[claude]\nargs = [\"--disallowedTools\", \"Bash(touch *)\"]\n",
     );
     run.model.script(
         "A-1/01-dev",
@@ -164,7 +200,7 @@ fn claude_failures_fail_the_phase_with_the_reason() {
 fn a_silent_claude_is_stopped_at_the_timeout_and_leaves_nothing_running() {
     let run = CodexRepo::new(
         &[("a1.md", issue("A-1", "M1", ""))],
-        &format!("phase_timeout = 3\nretry_attempts = 1\n{UNSANDBOXED}"),
+        "phase_timeout = 3\nretry_attempts = 1\n",
     );
     run.model.script("A-1/02-review", vec![Reply::Hang]);
     let started = std::time::Instant::now();
@@ -188,7 +224,7 @@ fn a_silent_claude_is_stopped_at_the_timeout_and_leaves_nothing_running() {
 
 #[test]
 fn the_guard_refuses_a_forbidden_gt_call_from_claudes_bash_tool() {
-    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], UNSANDBOXED);
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
     run.model.script(
         "A-1/01-dev",
         vec![
@@ -219,7 +255,7 @@ fn the_guard_refuses_a_forbidden_gt_call_from_claudes_bash_tool() {
 #[test]
 fn a_killed_orch_mid_claude_phase_is_resumed_and_the_leftover_claude_stopped() {
     use std::os::unix::process::ExitStatusExt;
-    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], UNSANDBOXED);
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
     // orch dies at the review's first finished tool call; claude then waits on the model.
     run.model.script(
         "A-1/02-review",

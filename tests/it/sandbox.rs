@@ -7,7 +7,7 @@ use crate::support::issue;
 use crate::support::mock_model::{dev_json, Reply};
 
 /// Planted in orch's environment: none may reach the agent's commands.
-const SECRETS: &[(&str, &str)] = &[
+pub(crate) const SECRETS: &[(&str, &str)] = &[
     ("OPENAI_API_KEY", "sk-planted-0123456789abcdef0123"),
     ("GITHUB_TOKEN", "ghp_planted0123456789abcdef0123456789"),
     ("SSH_AUTH_SOCK", "/tmp/planted-agent.sock"),
@@ -16,7 +16,7 @@ const SECRETS: &[(&str, &str)] = &[
 ];
 
 /// `echo NAME_DENIED` when `probe` fails, `NAME_WROTE` when it succeeds.
-fn attempt(name: &str, probe: &str) -> String {
+pub(crate) fn attempt(name: &str, probe: &str) -> String {
     format!("({probe}) 2>/dev/null && echo {name}_WROTE || echo {name}_DENIED")
 }
 

@@ -107,6 +107,8 @@ pub const DEFAULT_RETRY_BACKOFF: std::time::Duration = std::time::Duration::from
 
 /// See [`CodexConfig::sandbox`].
 pub const SANDBOX_WORKTREE: &str = "worktree";
+/// The recorded sandbox of a run whose claude phases ran open (`[claude] sandbox = "none"`).
+pub const SANDBOX_CLAUDE_OPEN: &str = "claude:none";
 /// The `[codex] sandbox` values.
 pub const SANDBOX_MODES: &[&str] = &[
     SANDBOX_WORKTREE,
@@ -280,11 +282,18 @@ impl Config {
                 message,
             });
         }
-        if let Some(mode) = config.claude.sandbox.as_deref().filter(|m| *m != "none") {
+        if let Some(mode) = config
+            .claude
+            .sandbox
+            .as_deref()
+            .filter(|m| *m != "none" && *m != SANDBOX_WORKTREE)
+        {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
                 line: line_of(text, "sandbox"),
-                message: format!("`[claude] sandbox` can only be `none` for now, found `{mode}`"),
+                message: format!(
+                    "`[claude] sandbox` is `worktree` (Claude Code's own sandbox, the default) or `none`, found `{mode}`"
+                ),
             });
         }
         if config.retry_attempts == Some(0) {
@@ -390,6 +399,20 @@ impl Config {
         {
             None | Some(SANDBOX_WORKTREE) => Sandbox::Worktree,
             Some(mode) => Sandbox::Mode(mode.to_owned()),
+        }
+    }
+
+    /// Whether claude phases run in Claude Code's own sandbox (`[claude] sandbox`, default
+    /// `worktree`; `none` runs them open).
+    pub fn claude_sandboxed(&self) -> bool {
+        self.claude.sandbox.as_deref() != Some("none")
+    }
+
+    /// Whether phases on `agent` run confined to their worktree.
+    pub fn sandboxed(&self, agent: AgentKind) -> bool {
+        match agent {
+            AgentKind::Codex => self.sandbox() == Sandbox::Worktree,
+            AgentKind::Claude => self.claude_sandboxed(),
         }
     }
 

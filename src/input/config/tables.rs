@@ -117,8 +117,8 @@ pub struct ClaudeConfig {
     pub args: Vec<String>,
     /// `--model`.
     pub model: Option<String>,
-    /// `"none"`: accept that claude phases run without a filesystem sandbox (Claude Code's
-    /// own is not used yet); a run with a claude phase is refused until this says so.
+    /// `"worktree"` (the default): Claude Code's own sandbox confines the phase's commands to
+    /// the worktree and its git dirs; `"none"`: claude phases run open (said by the summary).
     pub sandbox: Option<String>,
 }
 

@@ -36,6 +36,19 @@ pub fn claude_bin() -> PathBuf {
     bin
 }
 
+/// Where scripts/install-tools.sh put what Claude Code's sandbox needs (`bwrap`, `socat`).
+pub fn sandbox_tools() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(".tools/bin");
+    for tool in ["bwrap", "socat"] {
+        assert!(
+            dir.join(tool).exists(),
+            "{tool} for Claude Code's sandbox is missing in {}: run scripts/install-tools.sh (scripts/test.sh does)",
+            dir.display()
+        );
+    }
+    dir
+}
+
 pub struct CodexRepo {
     pub env: TestEnv,
     pub model: MockModel,
@@ -88,7 +101,15 @@ impl CodexRepo {
         cmd.env("ORCH_CODEX_BIN", codex_bin())
             .env("CODEX_HOME", codex_home)
             .env("ORCH_MOCK_API_KEY", "mock-key-not-secret")
-            .env("ORCH_CLAUDE_BIN", claude_bin());
+            .env("ORCH_CLAUDE_BIN", claude_bin())
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    sandbox_tools().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            );
         let claude_config = self.env.root().join("claude-config");
         for (k, v) in super::mock_claude::claude_env(self.model.port, &claude_config) {
             cmd.env(k, v);

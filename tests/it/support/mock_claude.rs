@@ -76,6 +76,14 @@ pub(crate) fn sse_for(reply: &Reply) -> String {
                        "input": {"command": cmd, "description": "scripted command"}})
             })
             .collect(),
+        Reply::Tools(calls) => calls
+            .iter()
+            .enumerate()
+            .map(|(i, (name, input))| {
+                json!({"type": "tool_use", "id": format!("toolu_{id}_{i}"), "name": name,
+                       "input": input})
+            })
+            .collect(),
         Reply::Message(text) => match serde_json::from_str::<Value>(text) {
             Ok(v @ Value::Object(_)) => {
                 vec![json!({"type": "tool_use", "id": format!("toolu_{id}_out"),

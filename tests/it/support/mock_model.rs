@@ -25,6 +25,9 @@ pub enum Reply {
     /// Each asks codex to wait up to 30 s (its maximum) for the command to end: under load
     /// a command that outlived the default wait would be cut off when the phase ends.
     Commands(Vec<String>),
+    /// Claude Code tool calls by name and input (`Write`, `Read`, …); claude only (codex
+    /// gets an empty answer).
+    Tools(Vec<(String, Value)>),
     /// A final assistant message (the phase's JSON, or anything else).
     Message(String),
     /// An HTTP error status.

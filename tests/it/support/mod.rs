@@ -222,8 +222,13 @@ fn hermetic(cmd: &mut Command, home: &Path) {
 
 /// The real git binary's absolute path (to call it past the guard's shim).
 pub fn real_git() -> String {
+    real_tool("git")
+}
+
+/// The absolute path of `tool` on the test's PATH.
+pub fn real_tool(tool: &str) -> String {
     let out = std::process::Command::new("sh")
-        .args(["-c", "command -v git"])
+        .args(["-c", &format!("command -v {tool}")])
         .output()
         .expect("sh");
     String::from_utf8(out.stdout)

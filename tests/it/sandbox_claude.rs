@@ -1,0 +1,266 @@
+//! Claude Code's own sandbox through the real `claude` (mock model server): its Bash commands
+//! commit in the worktree and write nothing else, see none of orch's secrets nor claude's own
+//! API key, its file tools cannot leave the worktree (a denial fails the phase), and gt works
+//! in a Graphite repository.
+
+use crate::sandbox::{attempt, SECRETS};
+use crate::support::codex::{gt_bin, sandbox_tools, CodexRepo};
+use crate::support::issue;
+use crate::support::mock_model::{dev_json, Reply};
+use serde_json::{json, Value};
+
+/// What claude's tools answered, in order (Bash output, file tool messages).
+fn outputs(events: &str) -> String {
+    let text = |c: &Value| match c {
+        Value::String(s) => s.clone(),
+        Value::Array(blocks) => blocks
+            .iter()
+            .filter_map(|b| b["text"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    };
+    events
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["type"] == "user")
+        .flat_map(|v| {
+            v["message"]["content"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        })
+        .filter(|b| b["type"] == "tool_result")
+        .map(|b| text(&b["content"]))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn claudes_commands_commit_in_the_worktree_and_write_nothing_else() {
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "[agent]\npass_env = [\"ORCH_TEST_PASSED\"]\n",
+    );
+    let repo = run.env.repo.clone();
+    let common = repo.join(".git");
+    let outside = run.env.root().join("outside-probe");
+    let home = run.env.home().to_owned();
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_ed25519"), "PLANTED PRIVATE KEY\n").unwrap();
+    let config_before = std::fs::read(common.join("config")).unwrap();
+    let probes = [
+        attempt("TMP", &format!("touch {}", outside.display())),
+        attempt("HOME", "touch \"$HOME/probe\""),
+        attempt("MAIN", &format!("touch {}/probe", repo.display())),
+        attempt(
+            "CONFIG",
+            &format!("echo '[x]' >> {}/config", common.display()),
+        ),
+        attempt(
+            "HOOKS",
+            &format!("touch {}/hooks/post-checkout", common.display()),
+        ),
+        attempt(
+            "WTCOMMONDIR",
+            "echo /tmp >> \"$(git rev-parse --git-dir)/commondir\"",
+        ),
+        attempt(
+            "COMMONDIR",
+            &format!("echo /tmp > {}/commondir", common.display()),
+        ),
+        attempt(
+            "REPLACE",
+            &format!("touch {}/refs/replace/x", common.display()),
+        ),
+        attempt("SSHREAD", "cat \"$HOME/.ssh/id_ed25519\""),
+        attempt(
+            "SETTINGS",
+            "mkdir -p .claude && echo '{}' > .claude/settings.local.json",
+        ),
+        attempt("NET", "exec 3<>/dev/tcp/127.0.0.1/9"),
+    ];
+    run.model.script(
+        "A-1/01-dev",
+        vec![
+            Reply::Commands(vec![probes.join("; ")]),
+            Reply::Commands(vec!["env | sort".into()]),
+            Reply::Commands(vec![
+                "echo work > work.txt && git add work.txt && git commit -q -m 'A-1: work' && echo COMMIT_OK".into(),
+            ]),
+            Reply::Message(dev_json("pass")),
+        ],
+    );
+    let mut cmd = run.orch();
+    for (k, v) in SECRETS {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .env("ORCH_TEST_PASSED", "passed-through")
+        .args(["run", "M1", "--agent", "all=claude"])
+        .output()
+        .unwrap();
+    let dev = run.logs().join("A-1/01-dev");
+    let events = std::fs::read_to_string(dev.join("events.jsonl")).unwrap_or_default();
+    let said = outputs(&events);
+    assert_eq!(out.status.code(), Some(0), "{out:?}\n{said}\n{events}");
+    for name in [
+        "TMP",
+        "HOME",
+        "MAIN",
+        "CONFIG",
+        "HOOKS",
+        "WTCOMMONDIR",
+        "COMMONDIR",
+        "REPLACE",
+        "SSHREAD",
+        "SETTINGS",
+        "NET",
+    ] {
+        assert!(said.contains(&format!("{name}_DENIED")), "{name}: {said}");
+    }
+    assert!(said.contains("COMMIT_OK"), "{said}");
+    assert!(!outside.exists() && !home.join("probe").exists() && !repo.join("probe").exists());
+    assert_eq!(std::fs::read(common.join("config")).unwrap(), config_before);
+    assert!(!common.join("commondir").exists() && !common.join("hooks/post-checkout").exists());
+    // Neither orch's secrets nor claude's own key reach the commands; pass_env does.
+    for (name, value) in SECRETS {
+        assert!(
+            !said.contains(name) && !said.contains(value),
+            "{name} leaked: {said}"
+        );
+    }
+    assert!(
+        !said.contains("mock-anthropic-key-not-secret") && !said.contains("ANTHROPIC_API_KEY="),
+        "{said}"
+    );
+    assert!(said.contains("ORCH_TEST_PASSED=passed-through"), "{said}");
+    // Claude ran confined: its own permission mode, not the bypass.
+    assert!(
+        events.contains("\"permissionMode\":\"acceptEdits\""),
+        "{events}"
+    );
+    let summary = run.summary("A-1");
+    assert_eq!(summary["commits"], 1, "{summary}");
+    let guard = std::fs::read_to_string(dev.join("guard.jsonl")).unwrap();
+    assert!(guard.contains("\"commit\""), "{guard}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains("Sandbox:"), "{stdout}");
+}
+
+#[test]
+fn claudes_file_tools_cannot_leave_the_worktree_and_a_denial_fails_the_phase() {
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    let outside = run.env.root().join("outside-write");
+    let config = run.env.repo.join(".git/config");
+    let config_before = std::fs::read(&config).unwrap();
+    let home = run.env.home().to_owned();
+    std::fs::create_dir_all(home.join(".ssh")).unwrap();
+    std::fs::write(home.join(".ssh/id_ed25519"), "PLANTED PRIVATE KEY\n").unwrap();
+    run.model.script(
+        "A-1/01-dev",
+        vec![
+            Reply::Tools(vec![
+                (
+                    "Write".into(),
+                    json!({"file_path": "inside.txt", "content": "inside\n"}),
+                ),
+                (
+                    "Write".into(),
+                    json!({"file_path": outside.display().to_string(), "content": "x"}),
+                ),
+                (
+                    "Read".into(),
+                    json!({"file_path": config.display().to_string()}),
+                ),
+                (
+                    "Read".into(),
+                    json!({"file_path": home.join(".ssh/id_ed25519").display().to_string()}),
+                ),
+            ]),
+            Reply::Tools(vec![(
+                "Edit".into(),
+                json!({"file_path": config.display().to_string(), "old_string": "[core]",
+                       "new_string": "[core]\n\tfsmonitor = touch /tmp/orch-planted"}),
+            )]),
+            Reply::Message(dev_json("pass")),
+        ],
+    );
+    let out = run
+        .orch()
+        .args(["run", "M1", "--agent", "all=claude"])
+        .output()
+        .unwrap();
+    let events =
+        std::fs::read_to_string(run.logs().join("A-1/01-dev/events.jsonl")).unwrap_or_default();
+    let said = outputs(&events);
+    assert_eq!(out.status.code(), Some(100), "{out:?}\n{said}");
+    let failure = &run.summary("A-1")["phases"][0]["failure"];
+    assert_eq!(failure["kind"], "permission_denied", "{failure}");
+    let denied = failure["denied"].to_string();
+    assert!(
+        denied.contains("Write") && denied.contains("Edit"),
+        "{denied}"
+    );
+    // Inside the worktree the file tools work; reading outside it does too, but not a secret.
+    assert!(said.contains("File created successfully"), "{said}");
+    assert!(said.contains("[core]"), "{said}");
+    assert!(!said.contains("PLANTED PRIVATE KEY") && !events.contains("PLANTED PRIVATE KEY"));
+    assert!(!outside.exists());
+    assert_eq!(std::fs::read(&config).unwrap(), config_before);
+}
+
+#[test]
+fn in_a_graphite_repository_gt_works_in_claudes_sandbox() {
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    let gt = gt_bin();
+    let out = run
+        .env
+        .gt_output(&gt, &["init", "--trunk", "main", "--no-interactive"]);
+    assert!(out.status.success(), "{out:?}");
+    let common = run.env.repo.join(".git");
+    let config_before = std::fs::read(common.join("config")).unwrap();
+    run.model.script(
+        "A-1/01-dev",
+        vec![
+            Reply::Commands(vec![format!(
+                "echo one > one.txt && gt create a1-part -a -m 'A-1: part' --no-interactive; echo create=$?; \
+                 echo two >> one.txt && gt modify -a -m 'A-1: part, amended' --no-interactive; echo modify=$?; \
+                 gt log short --no-interactive; echo log=$?; {}; {}",
+                attempt("CONFIG", &format!("echo '[x]' >> {}/config", common.display())),
+                attempt("HOOKS", &format!("touch {}/hooks/post-checkout", common.display())),
+            )]),
+            Reply::Message(dev_json("pass")),
+        ],
+    );
+    let path = format!(
+        "{}:{}:{}",
+        sandbox_tools().display(),
+        gt.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    let out = run
+        .orch()
+        .env("PATH", path)
+        .args(["run", "M1", "--agent", "all=claude"])
+        .output()
+        .unwrap();
+    let events = std::fs::read_to_string(run.logs().join("A-1/01-dev/events.jsonl")).unwrap();
+    let said = outputs(&events);
+    assert_eq!(out.status.code(), Some(0), "{out:?}\n{said}");
+    for step in [
+        "create=0",
+        "modify=0",
+        "log=0",
+        "CONFIG_DENIED",
+        "HOOKS_DENIED",
+    ] {
+        assert!(said.contains(step), "{step}: {said}");
+    }
+    assert_eq!(
+        run.env.git(&["log", "-1", "--format=%s", "a1-part"]).trim(),
+        "A-1: part, amended"
+    );
+    assert_eq!(std::fs::read(common.join("config")).unwrap(), config_before);
+    assert!(!common.join("commondir").exists());
+}
