@@ -70,3 +70,36 @@ pub fn spent_of<'p>(
         of(budget.run_tokens.map(|l| l.to_string()))
     )
 }
+
+/// The agent CLIs an issue's phases ran on, in the order they first ran (`codex+claude`);
+/// `-` before any phase. A phase recorded without one ran on codex (the only agent then).
+pub fn agents_of<'p>(phases: impl IntoIterator<Item = &'p PhaseRecord>) -> String {
+    let mut names: Vec<&str> = Vec::new();
+    for p in phases {
+        let name = p.agent.as_deref().unwrap_or("codex");
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if names.is_empty() {
+        "-".to_owned()
+    } else {
+        names.join("+")
+    }
+}
+
+/// Whether a table about these phases needs an AGENTS column: some phase ran on another
+/// agent than codex.
+pub fn shows_agents<'p>(phases: impl IntoIterator<Item = &'p PhaseRecord>) -> bool {
+    phases
+        .into_iter()
+        .any(|p| p.agent.as_deref().is_some_and(|a| a != "codex"))
+}
+
+/// `$0.0123` for phases of which any was priced (by the agent CLI or orch.toml's price),
+/// else `-`.
+pub fn cost_cell<'p>(phases: impl IntoIterator<Item = &'p PhaseRecord>) -> String {
+    crate::model::record::cost_of(phases)
+        .map(|c| format!("${c:.4}"))
+        .unwrap_or_else(|| "-".to_owned())
+}

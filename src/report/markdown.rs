@@ -55,16 +55,34 @@ pub fn markdown(state: &RunState) -> String {
     if let Some(line) = super::header::budget_line(state) {
         let _ = writeln!(out, "{line}\n");
     }
-    let _ = writeln!(out, "| Issue | Outcome | Cycles | Commits | Tokens | Guard (allowed/denied/violations) | Time |");
-    let _ = writeln!(out, "| --- | --- | --- | --- | --- | --- | --- |");
+    let phases = || state.issues.iter().flat_map(|i| &i.phases);
+    let agents = super::header::shows_agents(phases());
+    let costs = crate::model::record::cost_of(phases()).is_some();
+    let (agents_head, cost_head) = (
+        if agents { " Agents |" } else { "" },
+        if costs { " Cost |" } else { "" },
+    );
+    let _ = writeln!(out, "| Issue | Outcome |{agents_head} Cycles | Commits | Tokens |{cost_head} Guard (allowed/denied/violations) | Time |");
+    let columns = 7 + usize::from(agents) + usize::from(costs);
+    let _ = writeln!(out, "|{}", " --- |".repeat(columns));
     for issue in &state.issues {
         let st = issue.stats();
         let (fixes, commits, tokens, ms) = (st.cycles, st.commits, st.tokens, st.duration_ms);
         let (a, d, v) = (st.guard.allowed, st.guard.denied, st.guard.violations);
         let outcome = issue.status_name();
+        let on = if agents {
+            format!(" {} |", super::header::agents_of(&issue.phases))
+        } else {
+            String::new()
+        };
+        let cost = if costs {
+            format!(" {} |", super::header::cost_cell(&issue.phases))
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "| {} | {outcome} | {fixes} | {commits} | {tokens} | {a}/{d}/{v} | {:.1} s |",
+            "| {} | {outcome} |{on} {fixes} | {commits} | {tokens} |{cost} {a}/{d}/{v} | {:.1} s |",
             issue.id,
             ms as f64 / 1000.0
         );
@@ -225,9 +243,13 @@ pub fn markdown(state: &RunState) -> String {
                     p.guard.denied, p.guard.violations, issue.id
                 );
             }
+            let cost = p
+                .cost_usd
+                .map(|c| format!(" · ${c:.4}"))
+                .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "\nTokens: {} in, {} out · {:.1} s\n",
+                "\nTokens: {} in, {} out{cost} · {:.1} s\n",
                 p.usage.input_tokens,
                 p.usage.output_tokens,
                 p.duration_ms as f64 / 1000.0

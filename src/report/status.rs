@@ -1,6 +1,6 @@
 //! `orch status`: where a run stands, from its state — one line on the run, a row per issue
-//! (state, the phase running and for how long, cycles, the last review, commits, tokens),
-//! then the approvals it waits for.
+//! (state, the phase running and for how long, the agents when not only codex, cycles, the
+//! last review, commits, tokens, the cost when known), then the approvals it waits for.
 
 use super::columns::lay_out;
 use super::style::Styler;
@@ -30,16 +30,16 @@ pub fn render(state: &RunState, style: &Styler) -> String {
     if let Some(line) = super::header::budget_line(state) {
         let _ = writeln!(out, "{line}");
     }
-    let header = [
-        "ISSUE",
-        "STATE",
-        "PHASE",
-        "CYCLES",
-        "LAST REVIEW",
-        "COMMITS",
-        "TOKENS",
-    ];
-    let mut rows = vec![header.map(str::to_owned).to_vec()];
+    let phases = || state.issues.iter().flat_map(|i| &i.phases);
+    let (agents, costs) = (
+        super::header::shows_agents(phases()),
+        crate::model::record::cost_of(phases()).is_some(),
+    );
+    let mut header = vec!["ISSUE", "STATE", "PHASE"];
+    header.extend(agents.then_some("AGENTS"));
+    header.extend(["CYCLES", "LAST REVIEW", "COMMITS", "TOKENS"]);
+    header.extend(costs.then_some("COST"));
+    let mut rows = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
     for issue in &state.issues {
         // A phase in flight says for how long (for a run orch is no longer running, that
         // is how long ago it started).
@@ -65,15 +65,16 @@ pub fn render(state: &RunState, style: &Styler) -> String {
             | IssueStatus::Budget => style.red(&label),
             _ => label,
         };
-        rows.push(vec![
-            issue.id.clone(),
-            label,
-            phase,
+        let mut row = vec![issue.id.clone(), label, phase];
+        row.extend(agents.then(|| super::header::agents_of(&issue.phases)));
+        row.extend([
             stats.cycles.to_string(),
             stats.last_review.unwrap_or_else(|| "-".to_owned()),
             stats.commits.to_string(),
             stats.tokens.to_string(),
         ]);
+        row.extend(costs.then(|| super::header::cost_cell(&issue.phases)));
+        rows.push(row);
     }
     for line in lay_out(&rows) {
         let _ = writeln!(out, "{line}");

@@ -1,5 +1,6 @@
-//! The summary a run ends with: one row per issue (outcome, cycles, commits, tokens, what the
-//! guard saw, where the logs are), with each issue's reason and what is still required.
+//! The summary a run ends with: one row per issue (outcome, the agents its phases ran on when
+//! not only codex, cycles, commits, tokens, the cost when known, what the guard saw, where the
+//! logs are), with each issue's reason and what is still required.
 
 use super::columns::lay_out;
 use super::style::Styler;
@@ -15,27 +16,35 @@ pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Sty
         "\n{}",
         style.bold(&format!("Run {} of milestone {scope}", summary.run_id))
     );
-    let mut rows: Vec<Vec<String>> = vec![[
-        "ISSUE", "OUTCOME", "CYCLES", "COMMITS", "TOKENS", "GUARD", "LOGS",
-    ]
-    .iter()
-    .map(|h| h.to_string())
-    .collect()];
+    let phases = || summary.issues.iter().flat_map(|i| &i.phases);
+    let (agents, costs) = (
+        super::header::shows_agents(phases()),
+        crate::model::record::cost_of(phases()).is_some(),
+    );
+    let mut header = vec!["ISSUE", "OUTCOME"];
+    header.extend(agents.then_some("AGENTS"));
+    header.extend(["CYCLES", "COMMITS", "TOKENS"]);
+    header.extend(costs.then_some("COST"));
+    header.extend(["GUARD", "LOGS"]);
+    let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     for i in &summary.issues {
         let outcome = match i.outcome {
             Outcome::Completed => style.green("completed"),
             Outcome::Skipped => style.dim("skipped"),
             other => style.red(other.name()),
         };
-        rows.push(vec![
-            i.id.clone(),
-            outcome,
+        let mut row = vec![i.id.clone(), outcome];
+        row.extend(agents.then(|| super::header::agents_of(&i.phases)));
+        row.extend([
             i.cycles.to_string(),
             i.commits.to_string(),
             match summary.budget.and_then(|b| b.issue_tokens) {
                 Some(limit) => format!("{}/{limit}", i.tokens.total()),
                 None => i.tokens.total().to_string(),
             },
+        ]);
+        row.extend(costs.then(|| super::header::cost_cell(&i.phases)));
+        row.extend([
             format!(
                 "{}✓ {}✗ {}!",
                 i.guard.allowed, i.guard.denied, i.guard.violations
@@ -46,6 +55,7 @@ pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Sty
                 .display()
                 .to_string(),
         ]);
+        rows.push(row);
     }
     let lines = lay_out(&rows);
     let _ = writeln!(out, "{}", style.bold(&lines[0]));

@@ -42,10 +42,35 @@ fn dev_on_codex_and_review_on_claude() {
     assert!(phase["cost_usd"].as_f64().unwrap() > 0.0, "{phase}");
     assert_eq!(s["phases"][0]["agent"], "codex");
     assert_eq!(phase["agent"], "claude");
+    // The summary, `orch status` and the report name both agents and what claude said the
+    // review cost.
+    let cost = format!("${:.4}", phase["cost_usd"].as_f64().unwrap());
+    for table in [
+        stdout.clone(),
+        String::from_utf8_lossy(&run.orch().args(["status", "M1"]).output().unwrap().stdout)
+            .into_owned(),
+    ] {
+        let row = table
+            .lines()
+            .find(|l| l.starts_with("A-1 "))
+            .unwrap_or_default();
+        assert!(
+            table.contains("AGENTS") && table.contains("COST"),
+            "{table}"
+        );
+        assert!(
+            row.contains("codex+claude") && row.contains(&cost),
+            "{table}"
+        );
+    }
     let report = run.orch().args(["report", "M1"]).output().unwrap();
     let report = String::from_utf8_lossy(&report.stdout);
     assert!(
         report.contains("### 02-review on claude:") && report.contains("### 01-dev:"),
+        "{report}"
+    );
+    assert!(
+        report.contains("| codex+claude |") && report.contains(&format!("out · {cost} ·")),
         "{report}"
     );
     // Claude was asked by the same per-phase script key as codex would be.
