@@ -154,6 +154,8 @@ const TRANSIENT_SIGNS: &[&str] = &[
     "status 503",
     "status 504",
     "status 429",
+    // Anthropic's "overloaded" (Claude Code's result: "API error (status 529)").
+    "status 529",
     "internal server error",
     "service unavailable",
     "bad gateway",

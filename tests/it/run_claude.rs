@@ -3,7 +3,7 @@
 //! codex: phases chosen per agent, results, sessions, usage and cost, and its failures.
 
 use crate::support::codex::CodexRepo;
-use crate::support::issue;
+use crate::support::{issue, phase_kinds};
 use crate::support::mock_model::{dev_json, review_json, Reply};
 
 fn events(run: &CodexRepo, phase: &str) -> String {
@@ -340,4 +340,31 @@ fn a_killed_orch_mid_claude_phase_is_resumed_and_the_leftover_claude_stopped() {
     )
     .unwrap();
     assert!(again.contains("\"type\":\"result\""), "{again}");
+}
+
+#[test]
+fn an_overloaded_api_is_retried_by_orch_not_by_claude_code() {
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "retry_backoff = \"1s\"\n",
+    );
+    // One 529 (overloaded) for the review, then the default playbook.
+    run.model.script("A-1/02-review", vec![Reply::Status(529)]);
+    let (code, stdout, stderr) = run.run(&["M1", "--agent", "review=claude"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("02-review") && stderr.contains("transient failure"),
+        "{stderr}"
+    );
+    let s = run.summary("A-1");
+    assert_eq!(s["outcome"], "completed", "{s}");
+    assert_eq!(phase_kinds(&s), ["dev", "review"]);
+    // Claude Code itself did not retry (CLAUDE_CODE_MAX_RETRIES=0): one request per try.
+    let reviews = run
+        .model
+        .requests()
+        .iter()
+        .filter(|(k, _)| k == "A-1/02-review")
+        .count();
+    assert_eq!(reviews, 2, "one refused, one answered");
 }
