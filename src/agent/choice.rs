@@ -1,7 +1,6 @@
-//! The agent CLI of each phase (`[agents]` in orch.toml, `--agent review=claude` on a run):
-//! one [`Runner`] that hands each phase to codex or claude. A fix resumes the dev phase's
-//! session only when both ran on the same CLI; otherwise it starts fresh (its prompt carries
-//! the review either way).
+//! The agent CLI of each phase (`[agents]` in orch.toml, `--agent review=claude` on a run, a
+//! plan task's own `agents:` on the request): one [`Runner`] that hands each phase to codex or
+//! claude. (The engine resumes a fix in the dev session only when both run on one CLI.)
 
 use super::claude::ClaudeRunner;
 use super::codex::CodexRunner;
@@ -88,19 +87,7 @@ impl Runner for AnyRunner {
     }
 
     async fn run(&self, req: &PhaseRequest) -> PhaseOutcome {
-        let agent = self.agents.of(req.kind);
-        let fresh;
-        let req = if req.kind == PhaseKind::Fix && agent != self.agents.dev && req.resume.is_some()
-        {
-            fresh = PhaseRequest {
-                resume: None,
-                ..req.clone()
-            };
-            &fresh
-        } else {
-            req
-        };
-        match agent {
+        match req.agent.unwrap_or(self.agents.of(req.kind)) {
             AgentKind::Codex => self.codex.run(req).await,
             AgentKind::Claude => self.claude.run(req).await,
         }

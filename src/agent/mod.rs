@@ -40,6 +40,9 @@ pub struct PhaseRequest {
     /// What the agent's commands may write (the worktree, the git dirs a commit needs, a
     /// private temp dir) and reach.
     pub confinement: sandbox::Confinement,
+    /// The agent CLI the task names for this phase, over the run's choice (a plan file's
+    /// `agents:`).
+    pub agent: Option<crate::input::config::AgentKind>,
     /// The schema file passed to the agent.
     pub schema_path: PathBuf,
     /// What the result must be (its schema, and the issue, branch and worktree it is about).

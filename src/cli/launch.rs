@@ -210,6 +210,7 @@ pub(super) fn launch(
                 worktree_path: String::new(),
             }),
             worktree: PathBuf::from("<worktree>"),
+            agent: None,
             confinement: crate::agent::sandbox::Confinement {
                 worktree: PathBuf::from("<worktree>"),
                 worktree_git: repo.common_dir().join("worktrees/<name>"),
@@ -255,7 +256,7 @@ pub(super) fn launch(
         );
         return Ok(exit::OK);
     }
-    super::sandbox::ensure(&runner, &ws.config)?;
+    super::sandbox::ensure(&runner, &plan, &ws.config)?;
     // A resume takes over a lock whose holder is provably gone (same host, no such process):
     // that is the crash it is resuming from. `orch run` asks for --force-unlock.
     let mut force_unlock = args.force_unlock;

@@ -4,11 +4,21 @@
 use super::hinted;
 use crate::agent::choice::AnyRunner;
 use crate::input::config::{AgentKind, Config};
+use crate::model::plan::Plan;
 
 /// Refuses a sandbox mode that is none, and a sandbox the probe finds does not confine, for
 /// each agent that runs phases.
-pub(super) fn ensure(any: &AnyRunner, config: &Config) -> anyhow::Result<()> {
-    if any.agents.uses(AgentKind::Claude) && config.claude_sandboxed() {
+pub(super) fn ensure(any: &AnyRunner, plan: &Plan, config: &Config) -> anyhow::Result<()> {
+    // The run's choice, and what plan tasks choose for themselves.
+    let uses = |agent: AgentKind| {
+        any.agents.uses(agent)
+            || plan.issues.iter().any(|i| {
+                ["dev", "review", "fix"]
+                    .iter()
+                    .any(|k| i.spec.agent_for(k) == Some(agent.name()))
+            })
+    };
+    if uses(AgentKind::Claude) && config.claude_sandboxed() {
         crate::agent::probe::probe_claude().map_err(|e| {
             hinted(
                 format!(
@@ -21,7 +31,7 @@ pub(super) fn ensure(any: &AnyRunner, config: &Config) -> anyhow::Result<()> {
         })?;
     }
     let runner = &any.codex;
-    if !any.agents.uses(AgentKind::Codex) {
+    if !uses(AgentKind::Codex) {
         return Ok(());
     }
     // The sandbox is the default; when this codex or machine cannot provide it, the run does

@@ -41,7 +41,7 @@ impl<R: Runner> Engine<'_, R> {
         let _ = std::fs::remove_dir_all(&tmp_dir);
         std::fs::create_dir_all(&tmp_dir).map_err(io("create", &tmp_dir))?;
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        let agent = crate::input::config::AgentKind::parse(self.runner.agent_name(kind))
+        let agent = crate::input::config::AgentKind::parse(self.phase_agent(ctx.issue, kind))
             .unwrap_or_default();
         let sandboxed = self.config.sandboxed(agent);
         let graphite_homes = sandboxed
@@ -110,10 +110,15 @@ impl<R: Runner> Engine<'_, R> {
 
     /// How the run's agents are confined, for the records: codex's sandbox mode, or
     /// `claude:none` when claude phases run open under codex's worktree profile (or alone).
-    pub(super) fn sandbox_name(&self) -> String {
+    pub(super) fn sandbox_name(&self, plan: &crate::model::plan::Plan) -> String {
         use crate::agent::PhaseKind;
-        let names =
-            [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix].map(|k| self.runner.agent_name(k));
+        let names: Vec<&str> = [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix]
+            .iter()
+            .flat_map(|k| {
+                std::iter::once(self.runner.agent_name(*k))
+                    .chain(plan.issues.iter().map(|i| self.phase_agent(i, *k)))
+            })
+            .collect();
         let codex = self.config.sandbox();
         let codex_used = names.iter().any(|n| *n != "claude");
         let claude_open = names.contains(&"claude") && !self.config.claude_sandboxed();
@@ -125,6 +130,21 @@ impl<R: Runner> Engine<'_, R> {
             _ if !codex_used => crate::input::config::SANDBOX_WORKTREE.to_owned(),
             _ => codex.name().to_owned(),
         }
+    }
+
+    /// The agent CLI that runs `issue`'s phases of `kind`: the task's own choice (a plan
+    /// file's `agents:`), else the run's.
+    pub(super) fn phase_agent(
+        &self,
+        issue: &crate::model::plan::PlannedIssue,
+        kind: crate::agent::PhaseKind,
+    ) -> &'static str {
+        issue
+            .spec
+            .agent_for(kind.name())
+            .and_then(crate::input::config::AgentKind::parse)
+            .map(|a| a.name())
+            .unwrap_or_else(|| self.runner.agent_name(kind))
     }
 
     /// In a Graphite repository where gt may run, gt's own dirs under HOME (made when missing:

@@ -69,7 +69,7 @@ impl<R: Runner> Engine<'_, R> {
             log_dir: logs.clone(),
             resumed: opts.resume.is_some(),
             budget: opts.budget,
-            sandbox: self.sandbox_name(),
+            sandbox: self.sandbox_name(plan),
         });
         let done: BTreeSet<String> = plan
             .issues
@@ -192,7 +192,7 @@ impl<R: Runner> Engine<'_, R> {
             finished_at: crate::util::timeutil::now_rfc3339(),
             issues: summaries.into_values().collect(),
             budget: opts.budget.any().then_some(opts.budget),
-            sandbox: Some(self.sandbox_name()),
+            sandbox: Some(self.sandbox_name(plan)),
         };
         logs::write_json(&layout::run_summary(&logs, &opts.run_id), &summary)?;
         (self.reporter)(&EngineEvent::RunFinished {

@@ -99,7 +99,7 @@ impl<R: Runner> Engine<'_, R> {
             id: ctx.issue.id.clone(),
             seq: ctx.seq,
             phase: kind,
-            agent: self.runner.agent_name(kind).to_owned(),
+            agent: self.phase_agent(ctx.issue, kind).to_owned(),
         });
         let phase_key = format!(
             "{}/{}",
@@ -223,7 +223,7 @@ impl<R: Runner> Engine<'_, R> {
             log_dir: dir,
             // What the agent CLI says it cost, else what orch.toml's price says.
             cost_usd: outcome.cost_usd.or_else(|| ctx.budget.cost(&usage)),
-            agent: Some(self.runner.agent_name(kind).to_owned()).filter(|a| a != "agent"),
+            agent: Some(self.phase_agent(ctx.issue, kind).to_owned()).filter(|a| a != "agent"),
         };
         (self.reporter)(&EngineEvent::PhaseFinished {
             id: ctx.issue.id.clone(),
@@ -252,8 +252,12 @@ impl<R: Runner> Engine<'_, R> {
         start: &capture::PhaseStart,
         confined: &super::confine::Confined,
     ) -> Result<PhaseRequest, EngineError> {
+        // A fix continues the dev session only on the same agent CLI; otherwise it starts
+        // fresh (its prompt carries the review either way).
+        let same_agent = self.phase_agent(ctx.issue, PhaseKind::Fix)
+            == self.phase_agent(ctx.issue, PhaseKind::Dev);
         let resume = match kind {
-            PhaseKind::Fix if self.config.codex.resume_fix.unwrap_or(true) => {
+            PhaseKind::Fix if self.config.codex.resume_fix.unwrap_or(true) && same_agent => {
                 ctx.dev_session.clone()
             }
             _ => None,
@@ -314,6 +318,11 @@ impl<R: Runner> Engine<'_, R> {
             expect: Arc::new(expected),
             worktree: ctx.issue.worktree.clone(),
             confinement: confined.confinement.clone(),
+            agent: ctx
+                .issue
+                .spec
+                .agent_for(kind.name())
+                .and_then(crate::input::config::AgentKind::parse),
             schema_path,
             timeout: ctx.timeout,
             stall_timeout: self.config.stall_timeout(),

@@ -95,6 +95,9 @@ pub struct TaskSpec {
     /// Approval gates (the task's own plus the plan's `orchestrator.approvals.required`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<String>,
+    /// The task's own agent CLI per phase (`dev`, `review`, `fix`, or `all`), over the run's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub agents: BTreeMap<String, String>,
     /// The project's directory inside the repository (a plan's `project.root`): acceptance
     /// checks and task commands run there, and check paths are relative to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,6 +142,14 @@ impl TaskSpec {
             .collect();
         out.sort_by_key(|(n, _)| (rank(n), *n));
         out
+    }
+
+    /// The agent this task names for phases of `kind` (`kind`'s own entry, else `all`).
+    pub fn agent_for(&self, kind: &str) -> Option<&str> {
+        self.agents
+            .get(kind)
+            .or_else(|| self.agents.get("all"))
+            .map(String::as_str)
     }
 
     /// Whether the approval gate `gate` is one this task must pass.

@@ -3,8 +3,8 @@
 //! codex: phases chosen per agent, results, sessions, usage and cost, and its failures.
 
 use crate::support::codex::CodexRepo;
-use crate::support::{issue, phase_kinds};
 use crate::support::mock_model::{dev_json, review_json, Reply};
+use crate::support::{issue, phase_kinds};
 
 fn events(run: &CodexRepo, phase: &str) -> String {
     std::fs::read_to_string(run.logs().join("A-1").join(phase).join("events.jsonl")).unwrap()
@@ -367,4 +367,56 @@ fn an_overloaded_api_is_retried_by_orch_not_by_claude_code() {
         .filter(|(k, _)| k == "A-1/02-review")
         .count();
     assert_eq!(reviews, 2, "one refused, one answered");
+}
+
+#[test]
+fn a_plan_task_chooses_its_own_agents() {
+    let run = CodexRepo::new(&[], "");
+    run.env.write(
+        "orchestrator.yml",
+        "version: 1\nproject: {name: relay}\ntasks:\n  - id: R-1\n    title: Reviewed by claude\n    agents: {review: claude}\n  - id: R-2\n    title: All on claude\n    agents: {all: claude}\n  - id: R-3\n    title: The run's choice\n",
+    );
+    run.env.git(&["add", "."]);
+    run.env.git(&["commit", "-q", "-m", "plan"]);
+    let (code, stdout, stderr) = run.run(&["--file", "orchestrator.yml"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let logs = run.env.repo.join("logs/orch/relay");
+    let agents = |id: &str| -> Vec<String> {
+        let text = std::fs::read_to_string(logs.join(id).join("summary.json")).unwrap();
+        let s: serde_json::Value = serde_json::from_str(&text).unwrap();
+        s["phases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["agent"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(agents("R-1"), ["codex", "claude"]);
+    assert_eq!(agents("R-2"), ["claude", "claude"]);
+    assert_eq!(agents("R-3"), ["codex", "codex"]);
+    assert!(
+        stdout.contains("codex+claude") && stdout.contains("AGENTS"),
+        "{stdout}"
+    );
+
+    // An agent no orch knows is the plan's error, at its line.
+    run.env.write(
+        "bad.yml",
+        "version: 1\ntasks:\n  - id: B-1\n    title: Bad\n    agents:\n      review: gemini\n",
+    );
+    let out = run
+        .orch()
+        .args(["plan", "validate", "--file", "bad.yml"])
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_ne!(out.status.code(), Some(0), "{said}");
+    assert!(
+        said.contains("bad.yml:6") && said.contains("gemini"),
+        "{said}"
+    );
 }

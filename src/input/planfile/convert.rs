@@ -112,6 +112,7 @@ pub fn to_plan(
                         ..task.constraints.clone()
                     },
                     approvals,
+                    agents: task.agents.clone(),
                 },
                 done: false,
                 body: String::new(),

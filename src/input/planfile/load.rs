@@ -260,6 +260,7 @@ fn typed(
                     }
                 },
                 approvals: gates(node.get("approvals")),
+                agents: commands(node.get("agents")),
                 source: file.to_path_buf(),
                 line: node.pos.line,
                 column: node.pos.col,

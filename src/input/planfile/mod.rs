@@ -78,6 +78,8 @@ pub struct Task {
     pub constraints: Constraints,
     /// The task's own gates (without the plan-level ones).
     pub approvals: Vec<String>,
+    /// The task's own agent per phase (`dev`, `review`, `fix` or `all` → `codex`/`claude`).
+    pub agents: BTreeMap<String, String>,
     /// The file the task is written in, and where.
     pub source: PathBuf,
     pub line: usize,
