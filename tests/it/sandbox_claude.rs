@@ -78,12 +78,15 @@ fn claudes_commands_commit_in_the_worktree_and_write_nothing_else() {
             "SETTINGS",
             "mkdir -p .claude && echo '{}' > .claude/settings.local.json",
         ),
-        attempt("NET", "exec 3<>/dev/tcp/127.0.0.1/9"),
     ];
+    // Off the network: Claude Code's proxy refuses every domain (403; a domain it lets
+    // through but cannot reach here is a 502).
+    let net = "curl -sS -m 10 -o /dev/null https://example.com; echo NET_DONE";
     run.model.script(
         "A-1/01-dev",
         vec![
             Reply::Commands(vec![probes.join("; ")]),
+            Reply::Commands(vec![net.into()]),
             Reply::Commands(vec!["env | sort".into()]),
             Reply::Commands(vec![
                 "echo work > work.txt && git add work.txt && git commit -q -m 'A-1: work' && echo COMMIT_OK".into(),
@@ -115,11 +118,13 @@ fn claudes_commands_commit_in_the_worktree_and_write_nothing_else() {
         "REPLACE",
         "SSHREAD",
         "SETTINGS",
-        "NET",
     ] {
         assert!(said.contains(&format!("{name}_DENIED")), "{name}: {said}");
     }
-    assert!(said.contains("COMMIT_OK"), "{said}");
+    assert!(
+        said.contains("COMMIT_OK") && said.contains("CONNECT tunnel failed, response 403"),
+        "{said}"
+    );
     assert!(!outside.exists() && !home.join("probe").exists() && !repo.join("probe").exists());
     assert_eq!(std::fs::read(common.join("config")).unwrap(), config_before);
     assert!(!common.join("commondir").exists() && !common.join("hooks/post-checkout").exists());
@@ -211,8 +216,11 @@ fn claudes_file_tools_cannot_leave_the_worktree_and_a_denial_fails_the_phase() {
 }
 
 #[test]
-fn in_a_graphite_repository_gt_works_in_claudes_sandbox() {
-    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+fn in_a_graphite_repository_gt_works_in_claudes_sandbox_with_the_network_on() {
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "[agent]\nnetwork = true\n",
+    );
     let gt = gt_bin();
     let out = run
         .env
@@ -226,7 +234,8 @@ fn in_a_graphite_repository_gt_works_in_claudes_sandbox() {
             Reply::Commands(vec![format!(
                 "echo one > one.txt && gt create a1-part -a -m 'A-1: part' --no-interactive; echo create=$?; \
                  echo two >> one.txt && gt modify -a -m 'A-1: part, amended' --no-interactive; echo modify=$?; \
-                 gt log short --no-interactive; echo log=$?; {}; {}",
+                 gt log short --no-interactive; echo log=$?; {}; {}; \
+                 curl -sS -m 10 -o /dev/null -w 'code=%{{http_code}}' https://example.com; echo NET_DONE",
                 attempt("CONFIG", &format!("echo '[x]' >> {}/config", common.display())),
                 attempt("HOOKS", &format!("touch {}/hooks/post-checkout", common.display())),
             )]),
@@ -257,6 +266,15 @@ fn in_a_graphite_repository_gt_works_in_claudes_sandbox() {
     ] {
         assert!(said.contains(step), "{step}: {said}");
     }
+    // With the network on, the proxy lets any domain through (this machine reaches none).
+    assert!(
+        said.contains("NET_DONE")
+            && !said.contains("response 403")
+            && (said.contains("response 502")
+                || said.contains("code=2")
+                || said.contains("code=3")),
+        "{said}"
+    );
     assert_eq!(
         run.env.git(&["log", "-1", "--format=%s", "a1-part"]).trim(),
         "A-1: part, amended"
