@@ -139,6 +139,13 @@ impl ClaudeRunner {
         if !self.sandboxed && unsafe { libc::geteuid() } == 0 {
             env.push(("IS_SANDBOX".into(), "1".into()));
         }
+        // Claude Code's own temp dir (its commands' TMPDIR, `<dir>/claude-<uid>`) inside the
+        // phase's private one, removed with it, instead of one `/tmp/claude-<uid>` every phase
+        // of the user shares and none cleans.
+        env.push((
+            "CLAUDE_CODE_TMPDIR".into(),
+            req.confinement.tmp_dir.display().to_string(),
+        ));
         env.extend(req.env.iter().cloned());
         env
     }

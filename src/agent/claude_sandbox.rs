@@ -54,13 +54,11 @@ pub const MASKED_HEADER: &str =
 /// Variables claude reads that its commands must not see (its own credentials): given to
 /// the sandbox's `credentials.envVars` as `deny` when they are in claude's environment.
 pub fn hidden(name: &str) -> bool {
-    name.starts_with("ANTHROPIC_") && name != "ANTHROPIC_BASE_URL"
-        || matches!(
-            name,
-            "CLAUDE_CODE_OAUTH_TOKEN"
-                | "CLAUDE_CODE_API_KEY_HELPER_TTL_MS"
-                | "AWS_BEARER_TOKEN_BEDROCK"
-        )
+    let secretish = ["KEY", "TOKEN", "SECRET", "HEADERS"]
+        .iter()
+        .any(|w| name.contains(w));
+    (name.starts_with("ANTHROPIC_") && name != "ANTHROPIC_BASE_URL")
+        || (name.starts_with("CLAUDE_") && secretish && !name.ends_with("_TTL_MS"))
 }
 
 /// The settings of a confined claude phase; `hide` names the variables its commands must not
@@ -235,6 +233,8 @@ mod tests {
             ("ANTHROPIC_API_KEY", true),
             ("ANTHROPIC_AUTH_TOKEN", true),
             ("CLAUDE_CODE_OAUTH_TOKEN", true),
+            ("ANTHROPIC_CUSTOM_HEADERS", true),
+            ("CLAUDE_CODE_API_KEY_HELPER_TTL_MS", false),
             ("ANTHROPIC_BASE_URL", false),
             ("CLAUDE_CONFIG_DIR", false),
             ("PATH", false),

@@ -40,6 +40,12 @@ impl<R: Runner> Engine<'_, R> {
         ));
         let _ = std::fs::remove_dir_all(&tmp_dir);
         std::fs::create_dir_all(&tmp_dir).map_err(io("create", &tmp_dir))?;
+        // Private: Claude Code wants its temp dir 0700, and nobody else needs to look in.
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&tmp_dir, std::fs::Permissions::from_mode(0o700))
+                .map_err(io("chmod", &tmp_dir))?;
+        }
         let home = std::env::var_os("HOME").map(PathBuf::from);
         let agent = crate::input::config::AgentKind::parse(self.phase_agent(ctx.issue, kind))
             .unwrap_or_default();
@@ -166,8 +172,10 @@ impl<R: Runner> Engine<'_, R> {
         }
         static WARM: std::sync::Once = std::sync::Once::new();
         WARM.call_once(|| {
+            // Without an upgrade check: a detached `npm view` orch would leave behind.
             let _ = std::process::Command::new(gt)
                 .args(["log", "short", "--no-interactive"])
+                .env("GRAPHITE_DISABLE_UPGRADE_PROMPT", "1")
                 .current_dir(&self.repo_root)
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())

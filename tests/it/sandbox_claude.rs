@@ -151,6 +151,19 @@ fn claudes_commands_commit_in_the_worktree_and_write_nothing_else() {
     assert!(guard.contains("\"commit\""), "{guard}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(!stdout.contains("Sandbox:"), "{stdout}");
+    // Claude Code's temp dir (its commands' TMPDIR) lives in the phase's private one, which
+    // is gone after the run.
+    let run_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Run ")?.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let private = std::env::temp_dir().join(format!("orch-{run_id}-A-1-01"));
+    assert!(
+        said.contains(&format!("TMPDIR={}/claude-", private.display())),
+        "{said}"
+    );
+    assert!(!private.exists());
 }
 
 #[test]

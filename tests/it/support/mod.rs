@@ -204,6 +204,10 @@ fn git_env(home: &Path) -> Vec<(&'static str, String)> {
         ("PATH", std::env::var("PATH").unwrap_or_default()),
         ("HOME", home.display().to_string()),
         ("GIT_CONFIG_NOSYSTEM", "1".into()),
+        // gt's upgrade check is a detached `npm view` that outlives the test and writes its
+        // HOME after the temp dir is gone.
+        ("GRAPHITE_DISABLE_UPGRADE_PROMPT", "1".into()),
+        ("GRAPHITE_DISABLE_TELEMETRY", "1".into()),
         ("GIT_AUTHOR_NAME", "Orch Test".into()),
         ("GIT_AUTHOR_EMAIL", "orch-test@example.invalid".into()),
         ("GIT_COMMITTER_NAME", "Orch Test".into()),
