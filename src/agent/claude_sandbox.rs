@@ -87,15 +87,14 @@ pub fn settings(c: &Confinement, hide: &[String]) -> Value {
     deny_write.push(common("refs/replace"));
     deny_write.extend(["commondir", "gitdir"].map(|f| path(&c.worktree_git.join(f))));
     let deny_read: Vec<String> = c.deny_read.iter().map(|p| path(p)).collect();
-    // Claude Code's path rules for its tools: `//` starts an absolute path.
-    let rule =
-        |tool: &str, p: &str, tree: bool| format!("{tool}(/{p}{})", if tree { "/**" } else { "" });
+    // Claude Code's path rules for its tools: `//` starts an absolute path; a secret is a
+    // file or a directory, so both forms (no look at the disk: this stays pure).
     let mut deny_tools: Vec<String> = Vec::new();
-    for p in &c.deny_read {
-        let tree = p.is_dir();
-        let p = path(p);
-        deny_tools.push(rule("Read", &p, tree));
-        deny_tools.push(rule("Edit", &p, tree));
+    for tool in ["Read", "Edit"] {
+        for p in &deny_read {
+            deny_tools.push(format!("{tool}(/{p})"));
+            deny_tools.push(format!("{tool}(/{p}/**)"));
+        }
     }
     json!({
         "sandbox": {
@@ -146,16 +145,7 @@ mod tests {
     use super::*;
 
     fn confinement(graphite: bool) -> Confinement {
-        Confinement {
-            worktree: "/w/wt/a".into(),
-            worktree_git: "/w/repo/.git/worktrees/a".into(),
-            common_dir: "/w/repo/.git".into(),
-            tmp_dir: "/tmp/orch-1/a-01".into(),
-            graphite_homes: graphite.then(|| vec!["/h/.config/graphite".into()]),
-            other_worktrees: vec!["/w/repo/.git/worktrees/b".into()],
-            deny_read: vec!["/h/.netrc".into()],
-            network: false,
-        }
+        crate::agent::sandbox::example(graphite)
     }
 
     fn strings(v: &Value) -> Vec<&str> {
@@ -188,7 +178,7 @@ mod tests {
                 "/w/repo/.git/worktrees/a/gitdir"
             ]
         );
-        assert_eq!(strings(&fs["denyRead"]), ["/h/.netrc"]);
+        assert_eq!(strings(&fs["denyRead"]), ["/h/.ssh"]);
         assert_eq!(s["sandbox"]["failIfUnavailable"], true);
         assert_eq!(s["sandbox"]["allowUnsandboxedCommands"], false);
         assert_eq!(
@@ -201,7 +191,12 @@ mod tests {
         );
         assert_eq!(
             strings(&s["permissions"]["deny"]),
-            ["Read(//h/.netrc)", "Edit(//h/.netrc)"]
+            [
+                "Read(//h/.ssh)",
+                "Read(//h/.ssh/**)",
+                "Edit(//h/.ssh)",
+                "Edit(//h/.ssh/**)"
+            ]
         );
     }
 

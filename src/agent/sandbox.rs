@@ -215,21 +215,27 @@ pub fn secret_paths(home: &Path, codex_home: &Path, keep: &[PathBuf]) -> Vec<Pat
     paths
 }
 
+/// The confinement the unit tables of both agents' sandboxes are about.
+#[cfg(test)]
+pub(crate) fn example(graphite: bool) -> Confinement {
+    Confinement {
+        worktree: "/w/wt/a".into(),
+        worktree_git: "/w/repo/.git/worktrees/a".into(),
+        common_dir: "/w/repo/.git".into(),
+        tmp_dir: "/tmp/orch-1/a-01".into(),
+        graphite_homes: graphite.then(|| vec!["/h/.config/graphite".into()]),
+        other_worktrees: vec!["/w/repo/.git/worktrees/b".into()],
+        deny_read: vec!["/h/.ssh".into()],
+        network: false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn confinement(graphite: bool) -> Confinement {
-        Confinement {
-            worktree: "/w/wt/a".into(),
-            worktree_git: "/w/repo/.git/worktrees/a".into(),
-            common_dir: "/w/repo/.git".into(),
-            tmp_dir: "/tmp/orch-1/a-01".into(),
-            graphite_homes: graphite.then(|| vec!["/h/.config/graphite".into()]),
-            other_worktrees: Vec::new(),
-            deny_read: vec!["/h/.ssh".into()],
-            network: false,
-        }
+        example(graphite)
     }
 
     #[test]

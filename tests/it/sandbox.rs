@@ -20,6 +20,88 @@ pub(crate) fn attempt(name: &str, probe: &str) -> String {
     format!("({probe}) 2>/dev/null && echo {name}_WROTE || echo {name}_DENIED")
 }
 
+/// The escapes every agent's sandbox must refuse, planted for `run`: one command line printing
+/// `NAME_DENIED` (or `NAME_WROTE`) per attempt, and what the host must still look like.
+pub(crate) struct Escapes {
+    pub command: String,
+    names: Vec<String>,
+    paths: Vec<std::path::PathBuf>,
+    common: std::path::PathBuf,
+    config_before: Vec<u8>,
+}
+
+impl Escapes {
+    /// The common attempts (outside writes, the git files that run code or redirect git,
+    /// `refs/replace`, a planted key under `~/.ssh`), then `extra` ones.
+    pub(crate) fn plant(run: &CodexRepo, extra: &[(&str, &str)]) -> Escapes {
+        let repo = run.env.repo.clone();
+        let common = repo.join(".git");
+        let outside = run.env.root().join("outside-probe");
+        let home = run.env.home().to_owned();
+        std::fs::create_dir_all(home.join(".ssh")).unwrap();
+        std::fs::write(home.join(".ssh/id_ed25519"), "PLANTED PRIVATE KEY\n").unwrap();
+        let c = common.display();
+        let mut probes: Vec<(String, String)> = [
+            ("TMP", format!("touch {}", outside.display())),
+            ("HOME", "touch \"$HOME/probe\"".to_owned()),
+            ("MAIN", format!("touch {}/probe", repo.display())),
+            ("CONFIG", format!("echo '[x]' >> {c}/config")),
+            ("HOOKS", format!("touch {c}/hooks/post-checkout")),
+            (
+                "WTCOMMONDIR",
+                "echo /tmp >> \"$(git rev-parse --git-dir)/commondir\"".to_owned(),
+            ),
+            ("COMMONDIR", format!("echo /tmp > {c}/commondir")),
+            (
+                "REPLACE",
+                format!("mkdir -p {c}/refs/replace && touch {c}/refs/replace/x"),
+            ),
+            ("SSHREAD", "cat \"$HOME/.ssh/id_ed25519\"".to_owned()),
+        ]
+        .into_iter()
+        .map(|(n, p)| (n.to_owned(), p))
+        .collect();
+        probes.extend(
+            extra
+                .iter()
+                .map(|(n, p)| ((*n).to_owned(), (*p).to_owned())),
+        );
+        Escapes {
+            command: probes
+                .iter()
+                .map(|(n, p)| attempt(n, p))
+                .collect::<Vec<_>>()
+                .join("; "),
+            names: probes.into_iter().map(|(n, _)| n).collect(),
+            paths: vec![
+                outside,
+                home.join("probe"),
+                repo.join("probe"),
+                common.join("commondir"),
+                common.join("hooks/post-checkout"),
+                common.join("refs/replace/x"),
+            ],
+            config_before: std::fs::read(common.join("config")).unwrap(),
+            common,
+        }
+    }
+
+    /// Every attempt was refused (`said` is what the agent's commands printed), and nothing
+    /// landed on the host.
+    pub(crate) fn check(&self, said: &str) {
+        for name in &self.names {
+            assert!(said.contains(&format!("{name}_DENIED")), "{name}: {said}");
+        }
+        for p in &self.paths {
+            assert!(!p.exists(), "{} was written", p.display());
+        }
+        assert_eq!(
+            std::fs::read(self.common.join("config")).unwrap(),
+            self.config_before
+        );
+    }
+}
+
 fn outputs(events: &str) -> String {
     events
         .lines()
@@ -41,47 +123,11 @@ fn the_default_sandbox_lets_the_agent_commit_and_write_nothing_else() {
         &[("a1.md", issue("A-1", "M1", ""))],
         "[agent]\npass_env = [\"ORCH_TEST_PASSED\"]\n",
     );
-    let repo = run.env.repo.clone();
-    let common = repo.join(".git");
-    let outside = run.env.root().join("outside-probe");
-    let home = run.env.home().to_owned();
-    std::fs::create_dir_all(home.join(".ssh")).unwrap();
-    std::fs::write(home.join(".ssh/id_ed25519"), "PLANTED PRIVATE KEY\n").unwrap();
-    let config_before = std::fs::read(common.join("config")).unwrap();
-    let probes = [
-        attempt("TMP", &format!("touch {}", outside.display())),
-        attempt("HOME", "touch \"$HOME/probe\""),
-        attempt("MAIN", &format!("touch {}/probe", repo.display())),
-        attempt(
-            "CONFIG",
-            &format!("echo '[x]' >> {}/config", common.display()),
-        ),
-        attempt(
-            "HOOKS",
-            &format!("touch {}/hooks/post-checkout", common.display()),
-        ),
-        attempt(
-            "WTCOMMONDIR",
-            "echo /tmp >> \"$(git rev-parse --git-dir)/commondir\"",
-        ),
-        attempt(
-            "COMMONDIR",
-            &format!("echo /tmp > {}/commondir", common.display()),
-        ),
-        attempt(
-            "REPLACE",
-            &format!(
-                "mkdir -p {0}/refs/replace && touch {0}/refs/replace/x",
-                common.display()
-            ),
-        ),
-        attempt("SSHREAD", "cat \"$HOME/.ssh/id_ed25519\""),
-        attempt("PRIVTMP", "mktemp"),
-    ];
+    let escapes = Escapes::plant(&run, &[("PRIVTMP", "mktemp")]);
     run.model.script(
         "A-1/01-dev",
         vec![
-            Reply::Commands(vec![probes.join("; ")]),
+            Reply::Commands(vec![escapes.command.clone()]),
             Reply::Commands(vec!["env | sort".into()]),
             Reply::Commands(vec![
                 "echo work > work.txt && git add work.txt && git commit -q -m 'A-1: work' && echo COMMIT_OK".into(),
@@ -114,26 +160,13 @@ fn the_default_sandbox_lets_the_agent_commit_and_write_nothing_else() {
         Some(0),
         "{stdout}\n{stderr}\n{said}\n{agent_err}\n{events}"
     );
-    for name in [
-        "TMP",
-        "HOME",
-        "MAIN",
-        "CONFIG",
-        "HOOKS",
-        "WTCOMMONDIR",
-        "COMMONDIR",
-        "REPLACE",
-        "SSHREAD",
-    ] {
-        assert!(said.contains(&format!("{name}_DENIED")), "{name}: {said}");
-    }
+    // The private temp dir is the one place outside the worktree a command may write.
+    let escapes_said = said.replace("PRIVTMP_WROTE", "PRIVTMP_DENIED");
+    escapes.check(&escapes_said);
     assert!(
         said.contains("PRIVTMP_WROTE") && said.contains("COMMIT_OK"),
         "{said}"
     );
-    assert!(!outside.exists() && !home.join("probe").exists() && !repo.join("probe").exists());
-    assert_eq!(std::fs::read(common.join("config")).unwrap(), config_before);
-    assert!(!common.join("commondir").exists() && !common.join("hooks/post-checkout").exists());
     // No secret reaches the commands; what pass_env names does.
     for (name, value) in SECRETS {
         assert!(

@@ -3,7 +3,7 @@
 //! API key, its file tools cannot leave the worktree (a denial fails the phase), and gt works
 //! in a Graphite repository.
 
-use crate::sandbox::{attempt, SECRETS};
+use crate::sandbox::{attempt, Escapes, SECRETS};
 use crate::support::codex::{gt_bin, sandbox_tools, CodexRepo};
 use crate::support::issue;
 use crate::support::mock_model::{dev_json, Reply};
@@ -42,50 +42,20 @@ fn claudes_commands_commit_in_the_worktree_and_write_nothing_else() {
         &[("a1.md", issue("A-1", "M1", ""))],
         "[agent]\npass_env = [\"ORCH_TEST_PASSED\"]\n",
     );
-    let repo = run.env.repo.clone();
-    let common = repo.join(".git");
-    let outside = run.env.root().join("outside-probe");
-    let home = run.env.home().to_owned();
-    std::fs::create_dir_all(home.join(".ssh")).unwrap();
-    std::fs::write(home.join(".ssh/id_ed25519"), "PLANTED PRIVATE KEY\n").unwrap();
-    let config_before = std::fs::read(common.join("config")).unwrap();
-    let probes = [
-        attempt("TMP", &format!("touch {}", outside.display())),
-        attempt("HOME", "touch \"$HOME/probe\""),
-        attempt("MAIN", &format!("touch {}/probe", repo.display())),
-        attempt(
-            "CONFIG",
-            &format!("echo '[x]' >> {}/config", common.display()),
-        ),
-        attempt(
-            "HOOKS",
-            &format!("touch {}/hooks/post-checkout", common.display()),
-        ),
-        attempt(
-            "WTCOMMONDIR",
-            "echo /tmp >> \"$(git rev-parse --git-dir)/commondir\"",
-        ),
-        attempt(
-            "COMMONDIR",
-            &format!("echo /tmp > {}/commondir", common.display()),
-        ),
-        attempt(
-            "REPLACE",
-            &format!("touch {}/refs/replace/x", common.display()),
-        ),
-        attempt("SSHREAD", "cat \"$HOME/.ssh/id_ed25519\""),
-        attempt(
+    let escapes = Escapes::plant(
+        &run,
+        &[(
             "SETTINGS",
             "mkdir -p .claude && echo '{}' > .claude/settings.local.json",
-        ),
-    ];
+        )],
+    );
     // Off the network: Claude Code's proxy refuses every domain (403; a domain it lets
     // through but cannot reach here is a 502).
     let net = "curl -sS -m 10 -o /dev/null https://example.com; echo NET_DONE";
     run.model.script(
         "A-1/01-dev",
         vec![
-            Reply::Commands(vec![probes.join("; ")]),
+            Reply::Commands(vec![escapes.command.clone()]),
             Reply::Commands(vec![net.into()]),
             Reply::Commands(vec!["env | sort".into()]),
             Reply::Commands(vec![
@@ -107,27 +77,11 @@ fn claudes_commands_commit_in_the_worktree_and_write_nothing_else() {
     let events = std::fs::read_to_string(dev.join("events.jsonl")).unwrap_or_default();
     let said = outputs(&events);
     assert_eq!(out.status.code(), Some(0), "{out:?}\n{said}\n{events}");
-    for name in [
-        "TMP",
-        "HOME",
-        "MAIN",
-        "CONFIG",
-        "HOOKS",
-        "WTCOMMONDIR",
-        "COMMONDIR",
-        "REPLACE",
-        "SSHREAD",
-        "SETTINGS",
-    ] {
-        assert!(said.contains(&format!("{name}_DENIED")), "{name}: {said}");
-    }
+    escapes.check(&said);
     assert!(
         said.contains("COMMIT_OK") && said.contains("CONNECT tunnel failed, response 403"),
         "{said}"
     );
-    assert!(!outside.exists() && !home.join("probe").exists() && !repo.join("probe").exists());
-    assert_eq!(std::fs::read(common.join("config")).unwrap(), config_before);
-    assert!(!common.join("commondir").exists() && !common.join("hooks/post-checkout").exists());
     // Neither orch's secrets nor claude's own key reach the commands; pass_env does.
     for (name, value) in SECRETS {
         assert!(
