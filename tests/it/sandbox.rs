@@ -102,6 +102,19 @@ impl Escapes {
     }
 }
 
+/// `orch <args>` with [`SECRETS`] planted in orch's environment and `ORCH_TEST_PASSED` for
+/// `[agent] pass_env` to pass.
+pub(crate) fn run_with_planted_secrets(run: &CodexRepo, args: &[&str]) -> std::process::Output {
+    let mut cmd = run.orch();
+    for (k, v) in SECRETS {
+        cmd.env(k, v);
+    }
+    cmd.env("ORCH_TEST_PASSED", "passed-through")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
 fn outputs(events: &str) -> String {
     events
         .lines()
@@ -135,15 +148,7 @@ fn the_default_sandbox_lets_the_agent_commit_and_write_nothing_else() {
             Reply::Message(dev_json("pass")),
         ],
     );
-    let mut cmd = run.orch();
-    for (k, v) in SECRETS {
-        cmd.env(k, v);
-    }
-    let out = cmd
-        .env("ORCH_TEST_PASSED", "passed-through")
-        .args(["run", "M1"])
-        .output()
-        .unwrap();
+    let out = run_with_planted_secrets(&run, &["run", "M1"]);
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),

@@ -3,7 +3,7 @@
 //! API key, its file tools cannot leave the worktree (a denial fails the phase), and gt works
 //! in a Graphite repository.
 
-use crate::sandbox::{attempt, Escapes, SECRETS};
+use crate::sandbox::{attempt, run_with_planted_secrets, Escapes, SECRETS};
 use crate::support::codex::{gt_bin, sandbox_tools, CodexRepo};
 use crate::support::issue;
 use crate::support::mock_model::{dev_json, Reply};
@@ -64,15 +64,7 @@ fn claudes_commands_commit_in_the_worktree_and_write_nothing_else() {
             Reply::Message(dev_json("pass")),
         ],
     );
-    let mut cmd = run.orch();
-    for (k, v) in SECRETS {
-        cmd.env(k, v);
-    }
-    let out = cmd
-        .env("ORCH_TEST_PASSED", "passed-through")
-        .args(["run", "M1", "--agent", "all=claude"])
-        .output()
-        .unwrap();
+    let out = run_with_planted_secrets(&run, &["run", "M1", "--agent", "all=claude"]);
     let dev = run.logs().join("A-1/01-dev");
     let events = std::fs::read_to_string(dev.join("events.jsonl")).unwrap_or_default();
     let said = outputs(&events);
