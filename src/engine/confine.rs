@@ -153,6 +153,16 @@ impl<R: Runner> Engine<'_, R> {
             .unwrap_or_else(|| self.runner.agent_name(kind))
     }
 
+    /// Whether orch submits `issue`'s drafts itself: the agents of its dev and fix phases are
+    /// sandboxed without a network.
+    pub(super) fn orch_submits(&self, issue: &crate::model::plan::PlannedIssue) -> bool {
+        use crate::agent::PhaseKind;
+        let writers = [PhaseKind::Dev, PhaseKind::Fix].map(|k| {
+            crate::input::config::AgentKind::parse(self.phase_agent(issue, k)).unwrap_or_default()
+        });
+        self.config.orch_submits_drafts(&writers)
+    }
+
     /// In a Graphite repository where gt may run, gt's own dirs under HOME (made when missing:
     /// a rule on a missing path makes codex mount a placeholder). gt unpacks a native module
     /// under `~/.cache/pkg` at its first real command, which the sandbox would refuse: orch

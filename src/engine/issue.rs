@@ -277,7 +277,7 @@ impl<R: Runner> Engine<'_, R> {
             self.finish_commands(&mut summary, issue, &wt.path, issue_dir, opts, prior)
                 .await?;
         }
-        if summary.outcome == Outcome::Completed && self.config.orch_submits_drafts() {
+        if summary.outcome == Outcome::Completed && self.orch_submits(issue) {
             let place = (
                 wt.path.as_path(),
                 ctx.base,

@@ -124,6 +124,7 @@ impl<R: Runner> Engine<'_, R> {
                 prior_fix,
                 task_context,
                 phase_key,
+                orch_submits: self.orch_submits(ctx.issue),
             },
         )?;
         logs::write_text(&dir.join(layout::PROMPT), &prompt)?;

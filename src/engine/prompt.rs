@@ -33,6 +33,8 @@ pub(super) struct PromptInput<'a> {
     pub task_context: String,
     /// `<issue>/<NN-phase>`, on a line of its own in every prompt.
     pub phase_key: String,
+    /// orch submits the issue's drafts itself (its agents cannot: sandboxed, no network).
+    pub orch_submits: bool,
 }
 
 /// The prompt, and the result it asks for.
@@ -53,6 +55,7 @@ pub(super) fn compose(
         prior_fix,
         task_context,
         phase_key,
+        orch_submits,
     } = input;
     let worktree = &issue.worktree;
     let issue_doc = in_worktree(repo_root, worktree, &issue.path);
@@ -100,7 +103,7 @@ pub(super) fn compose(
     inputs.insert("phase_key", phase_key.clone());
     inputs.insert("cycle", cycle.to_string());
     inputs.insert("task_context", task_context);
-    inputs.insert("submit_rules", submit_rules(config));
+    inputs.insert("submit_rules", submit_rules(config, orch_submits));
     inputs.insert(
         "review_doc_rules",
         review_doc_rules(config, plan, issue, cycle),
@@ -150,8 +153,8 @@ pub(super) fn in_worktree(repo_root: &Path, worktree: &Path, doc: &Path) -> Path
 }
 
 /// Whether, and how, the agent submits pull requests (`[graphite] submit`).
-fn submit_rules(config: &Config) -> String {
-    if config.orch_submits_drafts() {
+fn submit_rules(config: &Config, orch_submits: bool) -> String {
+    if orch_submits {
         "Do not submit pull requests yourself (your commands have no network): once the review \
          passes, orch submits this issue's stack as draft pull requests. Leave `draftPrs` empty."
             .to_owned()

@@ -241,3 +241,56 @@ fn in_a_graphite_repository_gt_works_in_claudes_sandbox_with_the_network_on() {
     assert_eq!(std::fs::read(common.join("config")).unwrap(), config_before);
     assert!(!common.join("commondir").exists());
 }
+
+#[test]
+fn orch_submits_the_drafts_of_an_issue_written_by_a_sandboxed_claude() {
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "[graphite]\nsubmit = \"draft\"\n",
+    );
+    let gt = gt_bin();
+    let out = run
+        .env
+        .gt_output(&gt, &["init", "--trunk", "main", "--no-interactive"]);
+    assert!(out.status.success(), "{out:?}");
+    let path = format!(
+        "{}:{}:{}",
+        sandbox_tools().display(),
+        gt.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    // What decides is the writers' sandbox: claude's here, whatever codex's (off) says.
+    let out = run
+        .orch()
+        .env("PATH", path)
+        .env("ORCH_CODEX_SANDBOX", "danger-full-access")
+        .args([
+            "run",
+            "M1",
+            "--agent",
+            "dev=claude",
+            "--agent",
+            "fix=claude",
+        ])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    // Told not to submit (its commands have no network), and orch's own submit ran: here gt
+    // has no Graphite login, so gt refuses, which is the proof it was orch's attempt.
+    let prompt = std::fs::read_to_string(run.logs().join("A-1/01-dev/prompt.md")).unwrap();
+    assert!(
+        prompt.contains("Do not submit pull requests yourself"),
+        "{prompt}"
+    );
+    let log = std::fs::read_to_string(run.logs().join("A-1/commands/submit.log"))
+        .unwrap_or_else(|e| panic!("{e}: {said}"));
+    assert!(log.contains("authenticate"), "{log}");
+    let summary = run.summary("A-1");
+    assert!(
+        summary["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("gt submit --stack --draft"),
+        "{summary}"
+    );
+}

@@ -377,10 +377,11 @@ impl Config {
         self.graphite.submit == Some(Submit::Draft)
     }
 
-    /// Whether orch submits the drafts itself after an issue converged: drafts wanted, and
-    /// the sandboxed agent has no network to submit with.
-    pub fn orch_submits_drafts(&self) -> bool {
-        self.submits_drafts() && self.sandbox() == Sandbox::Worktree && !self.agent_network()
+    /// Whether orch submits the drafts itself after an issue converged: drafts wanted, and the
+    /// agents that write the issue's commits (`writers`: its dev and fix phases') are all
+    /// sandboxed without a network to submit with.
+    pub fn orch_submits_drafts(&self, writers: &[AgentKind]) -> bool {
+        self.submits_drafts() && writers.iter().all(|a| self.sandboxed(*a)) && !self.agent_network()
     }
 
     /// Whether reviews write the milestone's review doc (`[review] doc = true`).
