@@ -372,6 +372,7 @@ mod tests {
             phase: PhaseKind::Fix,
             started_at: "t".into(),
             agent: None,
+            agent_name: None,
         });
         prior.commands = vec![command(0)];
         let Decision::Run(c) = decide(Some(&prior), false, 2) else {

@@ -47,6 +47,9 @@ pub struct CurrentPhase {
     /// left it running.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<AgentProcess>,
+    /// The agent CLI it runs on (`codex`, `claude`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -120,7 +120,12 @@ impl StateRecorder {
                     }
                 }
             }
-            EngineEvent::PhaseStarted { id, seq, phase, .. } => {
+            EngineEvent::PhaseStarted {
+                id,
+                seq,
+                phase,
+                agent,
+            } => {
                 if let Some(i) = issue_mut(&mut guard, id) {
                     i.status = IssueStatus::InProgress;
                     i.summary = None;
@@ -129,6 +134,7 @@ impl StateRecorder {
                         phase: *phase,
                         started_at: now.clone(),
                         agent: None,
+                        agent_name: Some(agent.clone()),
                     });
                 }
             }

@@ -50,7 +50,14 @@ pub fn render(state: &RunState, style: &Styler) -> String {
                 let since = crate::util::timeutil::seconds_since(&c.started_at)
                     .map(|s| format!(" for {}", crate::util::timeutil::human_secs(s)))
                     .unwrap_or_default();
-                format!("{:02}-{}{since}", c.seq, c.phase.name())
+                // Which CLI, when it is not codex (as the progress lines say).
+                let on = c
+                    .agent_name
+                    .as_deref()
+                    .filter(|a| !matches!(*a, "codex" | "agent"))
+                    .map(|a| format!(" on {a}"))
+                    .unwrap_or_default();
+                format!("{:02}-{}{on}{since}", c.seq, c.phase.name())
             })
             .unwrap_or_else(|| "-".to_owned());
         let stats = issue.stats();
