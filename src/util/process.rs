@@ -102,22 +102,31 @@ pub fn marked(mark: &str) -> Vec<i32> {
     pids
 }
 
-/// SIGKILLs every live process carrying `mark` (see [`marked`]) until none is left, for up
-/// to two seconds; returns the pids found at first.
+/// SIGKILLs every live process carrying `mark` (see [`marked`]) until two scans 20 ms apart
+/// find none, for up to two seconds; returns every pid it found. (One empty scan is not
+/// proof: a process in the middle of an exec has no readable environment for a moment —
+/// seen once in CI under load.)
 pub fn stop_marked(mark: &str) -> Vec<i32> {
-    let found = marked(mark);
     let deadline = std::time::Instant::now() + Duration::from_secs(2);
-    let mut left = found.clone();
-    while !left.is_empty() && std::time::Instant::now() < deadline {
-        for pid in &left {
+    let mut found: Vec<i32> = Vec::new();
+    let mut quiet = 0;
+    while quiet < 2 && std::time::Instant::now() < deadline {
+        let left = marked(mark);
+        quiet = if left.is_empty() { quiet + 1 } else { 0 };
+        for pid in left {
             // SAFETY: kill(2) has no memory-safety preconditions; a gone pid yields ESRCH.
             unsafe {
-                libc::kill(*pid, libc::SIGKILL);
+                libc::kill(pid, libc::SIGKILL);
+            }
+            if !found.contains(&pid) {
+                found.push(pid);
             }
         }
-        std::thread::sleep(Duration::from_millis(20));
-        left = marked(mark);
+        if quiet < 2 {
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
+    found.sort_unstable();
     found
 }
 
@@ -133,8 +142,15 @@ mod tests {
             .env(name, value)
             .spawn()
             .unwrap();
+        // Until it is `sleep` (exec'd by setsid; mid-exec its environment is unreadable).
+        let is_sleep = || {
+            std::fs::read_to_string(format!("/proc/{}/comm", child.id()))
+                .is_ok_and(|c| c.trim() == "sleep")
+        };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while super::marked(&mark).is_empty() && std::time::Instant::now() < deadline {
+        while (!is_sleep() || super::marked(&mark).is_empty())
+            && std::time::Instant::now() < deadline
+        {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         assert_eq!(super::marked(&mark).len(), 1);
