@@ -4,6 +4,7 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+mod sandbox;
 mod tables;
 pub use tables::*;
 
@@ -116,15 +117,6 @@ pub const SANDBOX_MODES: &[&str] = &[
     "workspace-write",
     "read-only",
 ];
-/// `[codex] args` that would replace or override the profile (codex lets `-s` win silently).
-const SANDBOX_ARGS: &[&str] = &[
-    "-s",
-    "--sandbox",
-    "--dangerously-bypass-approvals-and-sandbox",
-    "--yolo",
-    "--full-auto",
-];
-
 pub const DEFAULT_PHASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 pub const DEFAULT_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
@@ -242,58 +234,12 @@ impl Config {
                 message: "`jobs` must be at least 1 (1 runs one issue at a time)".to_owned(),
             });
         }
-        if let Some(mode) = config
-            .codex
-            .sandbox
-            .as_deref()
-            .filter(|m| !SANDBOX_MODES.contains(m))
-        {
-            return Err(ConfigError::Invalid {
-                path: path.to_owned(),
-                line: line_of(text, "sandbox"),
-                message: format!(
-                    "`[codex] sandbox` must be one of {}, found `{mode}`",
-                    SANDBOX_MODES.join(", ")
-                ),
-            });
-        }
-        if config.sandbox() == Sandbox::Worktree {
-            let args = &config.codex.args;
-            if let Some(arg) = args.iter().find(|a| {
-                SANDBOX_ARGS
-                    .iter()
-                    .any(|s| a == s || a.starts_with(&format!("{s}=")))
-                    || a.starts_with("sandbox_mode=")
-                    || a.starts_with("default_permissions=")
-            }) {
-                return Err(ConfigError::Invalid {
-                    path: path.to_owned(),
-                    line: line_of(text, "args"),
-                    message: format!(
-                        "`[codex] args` has `{arg}`, which would replace orch's sandbox; set `[codex] sandbox = \"danger-full-access\"` (or another mode) to choose codex's own"
-                    ),
-                });
-            }
-        }
+        sandbox::check(&config, path, text)?;
         if let Err(message) = config.secret_allow() {
             return Err(ConfigError::Invalid {
                 path: path.to_owned(),
                 line: line_of(text, "secret_allow"),
                 message,
-            });
-        }
-        if let Some(mode) = config
-            .claude
-            .sandbox
-            .as_deref()
-            .filter(|m| *m != "none" && *m != SANDBOX_WORKTREE)
-        {
-            return Err(ConfigError::Invalid {
-                path: path.to_owned(),
-                line: line_of(text, "sandbox"),
-                message: format!(
-                    "`[claude] sandbox` is `worktree` (Claude Code's own sandbox, the default) or `none`, found `{mode}`"
-                ),
             });
         }
         if config.retry_attempts == Some(0) {
@@ -387,34 +333,6 @@ impl Config {
     /// Whether reviews write the milestone's review doc (`[review] doc = true`).
     pub fn review_doc(&self) -> bool {
         self.review.doc == Some(true)
-    }
-
-    /// How the agent's commands are confined: env `ORCH_CODEX_SANDBOX`, else `[codex]
-    /// sandbox`, else the worktree profile.
-    pub fn sandbox(&self) -> Sandbox {
-        let env = std::env::var("ORCH_CODEX_SANDBOX").ok();
-        match env
-            .as_deref()
-            .filter(|v| !v.is_empty())
-            .or(self.codex.sandbox.as_deref())
-        {
-            None | Some(SANDBOX_WORKTREE) => Sandbox::Worktree,
-            Some(mode) => Sandbox::Mode(mode.to_owned()),
-        }
-    }
-
-    /// Whether claude phases run in Claude Code's own sandbox (`[claude] sandbox`, default
-    /// `worktree`; `none` runs them open).
-    pub fn claude_sandboxed(&self) -> bool {
-        self.claude.sandbox.as_deref() != Some("none")
-    }
-
-    /// Whether phases on `agent` run confined to their worktree.
-    pub fn sandboxed(&self, agent: AgentKind) -> bool {
-        match agent {
-            AgentKind::Codex => self.sandbox() == Sandbox::Worktree,
-            AgentKind::Claude => self.claude_sandboxed(),
-        }
     }
 
     /// Whether the agent's commands may use the network.
@@ -565,32 +483,6 @@ mod tests {
         let e = read("phase_timeout = \"1h\"\nstall_timeout = \"soon\"").unwrap_err();
         assert!(
             e.to_string().contains("orch.toml:2") && e.to_string().contains("stall_timeout"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn the_sandbox_is_on_by_default_and_nothing_in_args_may_replace_it() {
-        let read = |text: &str| Config::parse(Path::new("orch.toml"), text);
-        assert_eq!(read("").unwrap().sandbox(), Sandbox::Worktree);
-        let open =
-            read("[codex]\nsandbox = \"danger-full-access\"\nargs = [\"-s\", \"x\"]\n").unwrap();
-        assert!(open.sandbox().is_open());
-        for args in [
-            r#"["-m", "m", "-s", "workspace-write"]"#,
-            r#"["--full-auto"]"#,
-            r#"["-c", "sandbox_mode=danger-full-access"]"#,
-        ] {
-            let e = read(&format!("[codex]\nbin = \"codex\"\nargs = {args}\n"))
-                .unwrap_err()
-                .to_string();
-            assert!(e.starts_with("orch.toml:3: `[codex] args` has"), "{e}");
-        }
-        let e = read("[codex]\nsandbox = \"wide\"\n")
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.starts_with("orch.toml:2: `[codex] sandbox` must be one of worktree"),
             "{e}"
         );
     }
