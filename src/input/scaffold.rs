@@ -150,8 +150,9 @@ pub fn orch_toml(repo_name: &str) -> String {
 # args = []
 # The model (--model).
 # model = "claude-sonnet-4-5"
-# "none": accept that claude phases run without a filesystem sandbox.
-# sandbox = "none"
+# "worktree": Claude Code's own sandbox keeps its commands to the worktree and the git dirs a
+# commit needs (needs bwrap and socat on PATH); "none" runs claude phases open.
+# sandbox = "worktree"
 
 # What the agent's commands may reach.
 # [agent]
@@ -563,7 +564,7 @@ mod tests {
                 bin: Some(PathBuf::from("claude")),
                 args: Vec::new(),
                 model: Some("claude-sonnet-4-5".to_owned()),
-                sandbox: Some("none".to_owned()),
+                sandbox: Some(crate::input::config::SANDBOX_WORKTREE.to_owned()),
             },
             verify: crate::input::config::VerifyConfig {
                 commands: Some(vec!["cargo test".to_owned()]),
