@@ -242,11 +242,7 @@ pub(super) fn launch(
                 .iter()
                 .filter_map(|k| Some((*k, schemas.of(*k).source.clone()?)))
                 .collect(),
-            agent_command: format!(
-                "{} {}",
-                runner.codex.bin.display(),
-                runner.codex.argv(&example).join(" ")
-            ),
+            agent_commands: agent_commands(&runner, &plan, &example),
             timeout: ws.config.phase_timeout(),
             budget,
         };
@@ -617,4 +613,48 @@ fn kill_at_once(
         agents.len()
     );
     std::process::exit(exit::INTERRUPTED)
+}
+
+/// For the dry run: each agent CLI the run uses, the phases it runs (plan tasks may choose
+/// their own), and its command line for a dev phase.
+fn agent_commands(
+    runner: &crate::agent::choice::AnyRunner,
+    plan: &crate::model::plan::Plan,
+    example: &crate::agent::PhaseRequest,
+) -> Vec<(String, String)> {
+    use crate::input::config::AgentKind;
+    let kinds = [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix];
+    [AgentKind::Codex, AgentKind::Claude]
+        .into_iter()
+        .filter_map(|agent| {
+            let mut phases: Vec<&str> = kinds
+                .iter()
+                .filter(|k| runner.agents.of(**k) == agent)
+                .map(|k| k.name())
+                .collect();
+            let tasks = plan.issues.iter().any(|i| {
+                kinds
+                    .iter()
+                    .any(|k| i.spec.agent_for(k.name()) == Some(agent.name()))
+            });
+            if phases.is_empty() && !tasks {
+                return None;
+            }
+            if tasks {
+                phases.push("a task's own");
+            }
+            let (bin, argv) = match agent {
+                AgentKind::Codex => (runner.codex.bin.display(), runner.codex.argv(example)),
+                AgentKind::Claude => (runner.claude.bin.display(), runner.claude.argv(example)),
+            };
+            let words: Vec<String> = argv
+                .iter()
+                .map(|a| crate::util::process::sh_word(a))
+                .collect();
+            Some((
+                format!("{} phases ({})", agent.name(), phases.join(", ")),
+                format!("{bin} {}", words.join(" ")),
+            ))
+        })
+        .collect()
 }

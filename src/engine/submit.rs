@@ -72,7 +72,7 @@ impl<R: Runner> Engine<'_, R> {
         }
         let command = format!(
             "GIT_COMMON_DIR={} {}",
-            quote(&common_dir.display().to_string()),
+            crate::util::process::sh_word(&common_dir.display().to_string()),
             SUBMIT.join(" ")
         );
         let log = crate::model::layout::command_log(issue_dir, "submit");
@@ -119,11 +119,6 @@ impl<R: Runner> Engine<'_, R> {
         }
         Ok(())
     }
-}
-
-/// `s` as one `sh` word.
-fn quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// The pull request URLs in gt's output.

@@ -24,8 +24,9 @@ pub struct DryRun<'a> {
     pub no_build: bool,
     /// Phases whose results are checked against the repository's own schema.
     pub schema_overrides: Vec<(PhaseKind, PathBuf)>,
-    /// The agent binary and its arguments, as each phase runs it.
-    pub agent_command: String,
+    /// Each agent CLI the run uses: the phases it runs (`dev, fix`), and its binary and
+    /// arguments as a phase runs it.
+    pub agent_commands: Vec<(String, String)>,
     pub timeout: Duration,
     /// The budget in force.
     pub budget: crate::model::budget::Limits,
@@ -107,12 +108,13 @@ pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
             path.display()
         );
     }
-    let _ = writeln!(
-        out,
-        "  - each phase runs: {} (prompt on stdin, timeout {} s)",
-        d.agent_command,
-        d.timeout.as_secs()
-    );
+    for (phases, command) in &d.agent_commands {
+        let _ = writeln!(
+            out,
+            "  - {phases} run: {command} (prompt on stdin, timeout {} s)",
+            d.timeout.as_secs()
+        );
+    }
     let _ = writeln!(out, "  - budget: {}", d.budget.describe());
     out
 }

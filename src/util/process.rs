@@ -70,6 +70,16 @@ pub fn find_real(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// `s` as one `sh` word: as it is when no character needs quoting, else single-quoted.
+pub fn sh_word(s: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    if !s.is_empty() && s.chars().all(plain) {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
 /// Live processes whose environment holds `NAME=value` exactly (`mark`): what a phase
 /// started, also what left its process group (`setsid`, bubblewrap's own session). Only
 /// processes this user may read are seen.
@@ -132,6 +142,15 @@ pub fn stop_marked(mark: &str) -> Vec<i32> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn words_are_quoted_only_when_sh_needs_it() {
+        assert_eq!(super::sh_word("--verbose"), "--verbose");
+        assert_eq!(super::sh_word("/tmp/a b"), "'/tmp/a b'");
+        assert_eq!(super::sh_word("it's"), "'it'\\''s'");
+        assert_eq!(super::sh_word(""), "''");
+        assert_eq!(super::sh_word("{\"a\":1}"), "'{\"a\":1}'");
+    }
+
     #[test]
     fn a_marked_process_that_left_its_group_is_found_and_stopped() {
         let mark = format!("ORCH_PHASE_MARK=test-{}", std::process::id());

@@ -424,3 +424,32 @@ fn a_plan_task_chooses_its_own_agents() {
         "{said}"
     );
 }
+
+#[test]
+fn the_dry_run_shows_each_agents_command() {
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    let out = run
+        .orch()
+        .args(["run", "M1", "--dry-run", "--agent", "review=claude"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let line = |prefix: &str| {
+        said.lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .unwrap_or_else(|| panic!("no `{prefix}` line: {said}"))
+            .to_owned()
+    };
+    let codex = line("- codex phases (dev, fix) run: ");
+    assert!(
+        codex.contains(" exec ") && codex.contains("default_permissions"),
+        "{codex}"
+    );
+    let claude = line("- claude phases (review) run: ");
+    assert!(
+        claude.contains("-p --output-format stream-json --verbose --permission-mode acceptEdits --setting-sources '' --settings '{"),
+        "{claude}"
+    );
+    assert!(run.model.requests().is_empty());
+}
