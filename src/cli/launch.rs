@@ -10,7 +10,6 @@ use crate::engine::{Engine, RunOptions};
 use crate::model::event::EngineEvent;
 use crate::model::naming::Scope;
 use crate::model::phase::AgentProcess;
-use crate::model::phase::PhaseKind;
 use crate::model::record::Outcome;
 use crate::report::style::Styler;
 use std::io::IsTerminal;
@@ -189,68 +188,19 @@ pub(super) fn launch(
         )
     })?;
     if args.dry_run {
-        let report = crate::workspace::verify_clean::verify_clean(&repo, &ws.config)?;
-        let start = if report.clean {
-            // What the run itself would start from.
-            let (base, branch) = crate::workspace::verify_clean::run_start(&repo, &ws.config)?;
-            Ok((branch, base))
-        } else {
-            Err(report.problems.len())
-        };
-        let kinds = [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix];
-        let example = crate::agent::PhaseRequest {
-            kind: PhaseKind::Dev,
-            prompt: String::new(),
-            expect: Arc::new(crate::agent::contract::Expected {
-                schema: schemas.of(PhaseKind::Dev).value.clone(),
-                phase: PhaseKind::Dev,
-                issue_id: String::new(),
-                milestone_id: String::new(),
-                branch: String::new(),
-                worktree_path: String::new(),
-            }),
-            worktree: PathBuf::from("<worktree>"),
-            agent: None,
-            confinement: crate::agent::sandbox::Confinement {
-                worktree: PathBuf::from("<worktree>"),
-                worktree_git: repo.common_dir().join("worktrees/<name>"),
-                common_dir: repo.common_dir(),
-                tmp_dir: std::env::temp_dir().join("orch-<run>-<issue>-<NN>"),
-                graphite_homes: None,
-                other_worktrees: Vec::new(),
-                deny_read: Vec::new(),
-                network: ws.config.agent_network(),
+        return super::dry_run::print(
+            global,
+            args,
+            &super::dry_run::Prepared {
+                ws: &ws,
+                repo: &repo,
+                plan: &plan,
+                schemas: &schemas,
+                approvals: &approvals,
+                runner: &runner,
+                budget,
             },
-            schema_path: PathBuf::from("<phase log dir>/schema.json"),
-            timeout: ws.config.phase_timeout(),
-            stall_timeout: ws.config.stall_timeout(),
-            resume: None,
-            log_dir: PathBuf::new(),
-            activity: None,
-            env: Vec::new(),
-            cancel: None,
-            on_spawn: None,
-        };
-        let dry = crate::report::dry_run::DryRun {
-            plan: &plan,
-            only_issue: args.issue.as_deref(),
-            start,
-            logs_root: ws.config.orch_logs(&repo_root),
-            approvals: &approvals,
-            no_build: args.no_build,
-            schema_overrides: kinds
-                .iter()
-                .filter_map(|k| Some((*k, schemas.of(*k).source.clone()?)))
-                .collect(),
-            agent_commands: agent_commands(&runner, &plan, &example),
-            timeout: ws.config.phase_timeout(),
-            budget,
-        };
-        print!(
-            "{}",
-            crate::report::dry_run::render(&dry, &Styler::stdout(global.color))
         );
-        return Ok(exit::OK);
     }
     super::sandbox::ensure(&runner, &plan, &ws.config)?;
     // A resume takes over a lock whose holder is provably gone (same host, no such process):
@@ -613,48 +563,4 @@ fn kill_at_once(
         agents.len()
     );
     std::process::exit(exit::INTERRUPTED)
-}
-
-/// For the dry run: each agent CLI the run uses, the phases it runs (plan tasks may choose
-/// their own), and its command line for a dev phase.
-fn agent_commands(
-    runner: &crate::agent::choice::AnyRunner,
-    plan: &crate::model::plan::Plan,
-    example: &crate::agent::PhaseRequest,
-) -> Vec<(String, String)> {
-    use crate::input::config::AgentKind;
-    let kinds = [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix];
-    [AgentKind::Codex, AgentKind::Claude]
-        .into_iter()
-        .filter_map(|agent| {
-            let mut phases: Vec<&str> = kinds
-                .iter()
-                .filter(|k| runner.agents.of(**k) == agent)
-                .map(|k| k.name())
-                .collect();
-            let tasks = plan.issues.iter().any(|i| {
-                kinds
-                    .iter()
-                    .any(|k| i.spec.agent_for(k.name()) == Some(agent.name()))
-            });
-            if phases.is_empty() && !tasks {
-                return None;
-            }
-            if tasks {
-                phases.push("a task's own");
-            }
-            let (bin, argv) = match agent {
-                AgentKind::Codex => (runner.codex.bin.display(), runner.codex.argv(example)),
-                AgentKind::Claude => (runner.claude.bin.display(), runner.claude.argv(example)),
-            };
-            let words: Vec<String> = argv
-                .iter()
-                .map(|a| crate::util::process::sh_word(a))
-                .collect();
-            Some((
-                format!("{} phases ({})", agent.name(), phases.join(", ")),
-                format!("{bin} {}", words.join(" ")),
-            ))
-        })
-        .collect()
 }

@@ -8,6 +8,7 @@ mod completions;
 mod debug;
 mod diff;
 mod docs;
+mod dry_run;
 pub mod error;
 pub mod exit;
 mod guard;
