@@ -36,6 +36,24 @@ fn outputs(events: &str) -> String {
         .join("\n")
 }
 
+/// A Graphite repository (`gt init`) with one issue, and the PATH that finds the sandbox's
+/// tools and the real gt.
+fn graphite_repo(extra_config: &str) -> (CodexRepo, String) {
+    let run = CodexRepo::new(&[("a1.md", issue("A-1", "M1", ""))], extra_config);
+    let gt = gt_bin();
+    let out = run
+        .env
+        .gt_output(&gt, &["init", "--trunk", "main", "--no-interactive"]);
+    assert!(out.status.success(), "{out:?}");
+    let path = format!(
+        "{}:{}:{}",
+        sandbox_tools().display(),
+        gt.parent().unwrap().display(),
+        std::env::var("PATH").unwrap()
+    );
+    (run, path)
+}
+
 #[test]
 fn claudes_commands_commit_in_the_worktree_and_write_nothing_else() {
     let run = CodexRepo::new(
@@ -176,15 +194,7 @@ fn claudes_file_tools_cannot_leave_the_worktree_and_a_denial_fails_the_phase() {
 
 #[test]
 fn in_a_graphite_repository_gt_works_in_claudes_sandbox_with_the_network_on() {
-    let run = CodexRepo::new(
-        &[("a1.md", issue("A-1", "M1", ""))],
-        "[agent]\nnetwork = true\n",
-    );
-    let gt = gt_bin();
-    let out = run
-        .env
-        .gt_output(&gt, &["init", "--trunk", "main", "--no-interactive"]);
-    assert!(out.status.success(), "{out:?}");
+    let (run, path) = graphite_repo("[agent]\nnetwork = true\n");
     let common = run.env.repo.join(".git");
     let config_before = std::fs::read(common.join("config")).unwrap();
     run.model.script(
@@ -200,12 +210,6 @@ fn in_a_graphite_repository_gt_works_in_claudes_sandbox_with_the_network_on() {
             )]),
             Reply::Message(dev_json("pass")),
         ],
-    );
-    let path = format!(
-        "{}:{}:{}",
-        sandbox_tools().display(),
-        gt.parent().unwrap().display(),
-        std::env::var("PATH").unwrap()
     );
     let out = run
         .orch()
@@ -244,21 +248,7 @@ fn in_a_graphite_repository_gt_works_in_claudes_sandbox_with_the_network_on() {
 
 #[test]
 fn orch_submits_the_drafts_of_an_issue_written_by_a_sandboxed_claude() {
-    let run = CodexRepo::new(
-        &[("a1.md", issue("A-1", "M1", ""))],
-        "[graphite]\nsubmit = \"draft\"\n",
-    );
-    let gt = gt_bin();
-    let out = run
-        .env
-        .gt_output(&gt, &["init", "--trunk", "main", "--no-interactive"]);
-    assert!(out.status.success(), "{out:?}");
-    let path = format!(
-        "{}:{}:{}",
-        sandbox_tools().display(),
-        gt.parent().unwrap().display(),
-        std::env::var("PATH").unwrap()
-    );
+    let (run, path) = graphite_repo("[graphite]\nsubmit = \"draft\"\n");
     // What decides is the writers' sandbox: claude's here, whatever codex's (off) says.
     let out = run
         .orch()
