@@ -58,8 +58,10 @@ pub async fn run(
         .stderr(Stdio::from(stderr))
         .process_group(0)
         .kill_on_drop(true);
-    // Every process of the phase carries the mark, also one that leaves the group.
-    let mark_value = unique_mark();
+    // Every process of the phase carries the mark, also one that leaves the group: its private
+    // temp dir, which names no other phase (and which a process started with a cleared
+    // environment still names in its command line when the sandbox mounts it).
+    let mark_value = req.confinement.tmp_dir.display().to_string();
     cmd.env(super::sandbox::MARK_ENV, &mark_value);
     let mark = format!("{}={mark_value}", super::sandbox::MARK_ENV);
     let mut child = cmd
@@ -145,21 +147,6 @@ pub fn check_session(req: &PhaseRequest, started: Option<&String>) -> Result<(),
         }
         _ => Ok(()),
     }
-}
-
-/// A mark no other phase, run or machine shares.
-fn unique_mark() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!(
-        "{}-{}-{nanos}",
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// However the phase ends (a result, a failure, an error, a cancelled future), what is left

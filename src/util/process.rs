@@ -81,21 +81,38 @@ pub fn sh_word(s: &str) -> String {
 }
 
 /// Live processes whose environment holds `NAME=value` exactly (`mark`): what a phase
-/// started, also what left its process group (`setsid`, bubblewrap's own session). Only
-/// processes this user may read are seen.
+/// started, also what left its process group (`setsid`, bubblewrap's own session). When the
+/// value is an absolute path (the phase's private temp dir), also those whose command line
+/// names it or a path under it: codex starts its file helper in bubblewrap with a cleared
+/// environment and the temp dir among its mounts, and such helpers were found outliving their
+/// phases. Only processes this user may read are seen.
 pub fn marked(mark: &str) -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     let me = std::process::id() as i32;
     let needle = mark.as_bytes();
+    let path = mark
+        .split_once('=')
+        .map(|(_, v)| v.as_bytes())
+        .filter(|v| v.starts_with(b"/") && v.len() > 1);
+    let names_path = |pid: i32| {
+        let Some(path) = path else { return false };
+        std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+            cmd.split(|b| *b == 0).any(|arg| {
+                arg.strip_prefix(path)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
+            })
+        })
+    };
     let mut pids: Vec<i32> = entries
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|&pid| pid != me)
-        .filter(|pid| {
+        .filter(|&pid| {
             std::fs::read(format!("/proc/{pid}/environ"))
                 .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == needle))
+                || names_path(pid)
         })
         .filter(|pid| {
             // A zombie is gone already (its parent has yet to reap it).
@@ -180,5 +197,31 @@ mod tests {
         assert_eq!(super::stop_marked(&mark).len(), 1);
         let _ = child.wait();
         assert!(super::marked(&mark).is_empty());
+    }
+
+    #[test]
+    fn a_process_with_a_cleared_environment_is_found_by_the_path_it_names() {
+        let dir = std::env::temp_dir().join(format!("orch-mark-test-{}", std::process::id()));
+        let mark = format!("ORCH_PHASE_MARK={}", dir.display());
+        // `env -i`: nothing of the mark in its environment; the path in its command line, as
+        // codex's bubblewrap'd file helper has it.
+        let mut child = std::process::Command::new("env")
+            .args([
+                "-i",
+                "sh",
+                "-c",
+                "while :; do sleep 0.1; done",
+                &format!("{}/inside", dir.display()),
+            ])
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while super::marked(&mark).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        // A longer name that merely starts with the path is not it.
+        assert!(super::marked(&format!("{mark}0")).is_empty());
+        assert_eq!(super::stop_marked(&mark), [child.id() as i32]);
+        let _ = child.wait();
     }
 }
