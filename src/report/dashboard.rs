@@ -58,6 +58,7 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
     if let Some(line) = super::header::budget_line(state) {
         let _ = writeln!(out, "{line}\n");
     }
+    let agents = super::header::shows_agents(state.issues.iter().flat_map(|i| &i.phases));
     for issue in &state.issues {
         let title = plan
             .issues
@@ -72,16 +73,23 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
         };
         let mut facts = vec![match &issue.current_phase {
             Some(c) => format!(
-                "{} ({:02}-{})",
+                "{} ({:02}-{}{})",
                 status_name(issue.status),
                 c.seq,
-                c.phase.name()
+                c.phase.name(),
+                super::header::on_agent(c.agent_name.as_deref())
             ),
             None => status_name(issue.status).to_owned(),
         }];
         let stats = issue.stats();
         if !issue.phases.is_empty() {
             facts.push(format!("cycles {}", stats.cycles));
+        }
+        if agents && !issue.phases.is_empty() {
+            facts.push(format!("on {}", super::header::agents_of(&issue.phases)));
+        }
+        if let Some(cost) = crate::model::record::cost_of(&issue.phases) {
+            facts.push(format!("${cost:.4}"));
         }
         if let Some(review) = stats.last_review {
             facts.push(format!("review {review}"));

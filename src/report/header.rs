@@ -88,6 +88,14 @@ pub fn agents_of<'p>(phases: impl IntoIterator<Item = &'p PhaseRecord>) -> Strin
     }
 }
 
+/// ` on claude` for a phase on another agent CLI than codex (as the progress lines say it),
+/// else nothing.
+pub fn on_agent(name: Option<&str>) -> String {
+    name.filter(|a| !matches!(*a, "codex" | "agent"))
+        .map(|a| format!(" on {a}"))
+        .unwrap_or_default()
+}
+
 /// Whether a table about these phases needs an AGENTS column: some phase ran on another
 /// agent than codex.
 pub fn shows_agents<'p>(phases: impl IntoIterator<Item = &'p PhaseRecord>) -> bool {

@@ -50,13 +50,7 @@ pub fn render(state: &RunState, style: &Styler) -> String {
                 let since = crate::util::timeutil::seconds_since(&c.started_at)
                     .map(|s| format!(" for {}", crate::util::timeutil::human_secs(s)))
                     .unwrap_or_default();
-                // Which CLI, when it is not codex (as the progress lines say).
-                let on = c
-                    .agent_name
-                    .as_deref()
-                    .filter(|a| !matches!(*a, "codex" | "agent"))
-                    .map(|a| format!(" on {a}"))
-                    .unwrap_or_default();
+                let on = super::header::on_agent(c.agent_name.as_deref());
                 format!("{:02}-{}{on}{since}", c.seq, c.phase.name())
             })
             .unwrap_or_else(|| "-".to_owned());

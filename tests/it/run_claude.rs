@@ -63,6 +63,11 @@ fn dev_on_codex_and_review_on_claude() {
             "{table}"
         );
     }
+    let tasks = std::fs::read_to_string(run.env.repo.join("TASKS.md")).unwrap();
+    assert!(
+        tasks.contains(&format!("on codex+claude · {cost}")),
+        "{tasks}"
+    );
     let report = run.orch().args(["report", "M1"]).output().unwrap();
     let report = String::from_utf8_lossy(&report.stdout);
     assert!(
