@@ -284,3 +284,61 @@ fn orch_submits_the_drafts_of_an_issue_written_by_a_sandboxed_claude() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_command_claude_runs_in_its_sandbox_is_stopped_with_its_phase() {
+    let run = CodexRepo::new(
+        &[("a1.md", issue("A-1", "M1", ""))],
+        "phase_timeout = 6\nretry_attempts = 1\n",
+    );
+    run.model.script(
+        "A-1/01-dev",
+        // (Claude Code refuses a plain `sleep 600`: "Blocked: sleep 600 followed by …".)
+        vec![Reply::Commands(vec![
+            "python3 -c 'import time; time.sleep(600)' orch-hang-probe".into(),
+        ])],
+    );
+    let out = run
+        .orch()
+        .args(["run", "M1", "--agent", "all=claude"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let events =
+        std::fs::read_to_string(run.logs().join("A-1/01-dev/events.jsonl")).unwrap_or_default();
+    assert_eq!(
+        out.status.code(),
+        Some(100),
+        "{stdout}\n{}",
+        outputs(&events)
+    );
+    let failure = &run.summary("A-1")["phases"][0]["failure"];
+    assert_eq!(failure["kind"], "timeout", "{failure}");
+    // Nothing of the phase is left: not the command, not Claude Code's bubblewrap or socat
+    // (each carries the phase's mark, its private temp dir). Measured: the group kill and
+    // bubblewrap's die-with-parent already end them here; the mark is the second line.
+    let run_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Run ")?.split_whitespace().next())
+        .unwrap()
+        .to_owned();
+    let mark = format!(
+        "ORCH_PHASE_MARK={}",
+        std::env::temp_dir()
+            .join(format!("orch-{run_id}-A-1-01"))
+            .display()
+    );
+    let left: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter_map(|e| {
+            let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+            let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+            let env = std::fs::read(e.path().join("environ")).unwrap_or_default();
+            let marked = env.split(|b| *b == 0).any(|v| v == mark.as_bytes());
+            (marked || cmd.contains("orch-hang-probe")).then_some(cmd)
+        })
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
