@@ -104,6 +104,16 @@ pub fn shows_agents<'p>(phases: impl IntoIterator<Item = &'p PhaseRecord>) -> bo
         .any(|p| p.agent.as_deref().is_some_and(|a| a != "codex"))
 }
 
+/// Which optional columns a table of these issues' phases has: (AGENTS, COST).
+pub fn optional_columns<'p>(
+    phases: impl IntoIterator<Item = &'p PhaseRecord> + Clone,
+) -> (bool, bool) {
+    (
+        shows_agents(phases.clone()),
+        crate::model::record::cost_of(phases).is_some(),
+    )
+}
+
 /// `$0.0123` for phases of which any was priced (by the agent CLI or orch.toml's price),
 /// else `-`.
 pub fn cost_cell<'p>(phases: impl IntoIterator<Item = &'p PhaseRecord>) -> String {

@@ -56,8 +56,7 @@ pub fn markdown(state: &RunState) -> String {
         let _ = writeln!(out, "{line}\n");
     }
     let phases = || state.issues.iter().flat_map(|i| &i.phases);
-    let agents = super::header::shows_agents(phases());
-    let costs = crate::model::record::cost_of(phases()).is_some();
+    let (agents, costs) = super::header::optional_columns(phases());
     let (agents_head, cost_head) = (
         if agents { " Agents |" } else { "" },
         if costs { " Cost |" } else { "" },
@@ -164,13 +163,7 @@ pub fn markdown(state: &RunState) -> String {
                 .as_ref()
                 .map(|s| format!(" (shard {s})"))
                 .unwrap_or_default();
-            // The default agent goes unsaid, as in the run's progress lines.
-            let on = p
-                .agent
-                .as_ref()
-                .filter(|a| a.as_str() != "codex")
-                .map(|a| format!(" on {a}"))
-                .unwrap_or_default();
+            let on = super::header::on_agent(p.agent.as_deref());
             let _ = writeln!(
                 out,
                 "### {:02}-{}{shard}{on}: {what}{superseded}\n",

@@ -177,14 +177,12 @@ impl Progress {
                 match self.live {
                     Some(_) => Vec::new(),
                     // The default agent goes unsaid; another one is named.
-                    None => vec![match agent.as_str() {
-                        "codex" | "agent" => {
-                            format!("{} {seq:02}-{} started", tag(id), phase.name())
-                        }
-                        other => {
-                            format!("{} {seq:02}-{} started on {other}", tag(id), phase.name())
-                        }
-                    }],
+                    None => vec![format!(
+                        "{} {seq:02}-{} started{}",
+                        tag(id),
+                        phase.name(),
+                        super::header::on_agent(Some(agent))
+                    )],
                 }
             }
             EngineEvent::Activity { id, text, .. } => {

@@ -31,10 +31,7 @@ pub fn render(state: &RunState, style: &Styler) -> String {
         let _ = writeln!(out, "{line}");
     }
     let phases = || state.issues.iter().flat_map(|i| &i.phases);
-    let (agents, costs) = (
-        super::header::shows_agents(phases()),
-        crate::model::record::cost_of(phases()).is_some(),
-    );
+    let (agents, costs) = super::header::optional_columns(phases());
     let mut header = vec!["ISSUE", "STATE", "PHASE"];
     header.extend(agents.then_some("AGENTS"));
     header.extend(["CYCLES", "LAST REVIEW", "COMMITS", "TOKENS"]);

@@ -17,10 +17,7 @@ pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Sty
         style.bold(&format!("Run {} of milestone {scope}", summary.run_id))
     );
     let phases = || summary.issues.iter().flat_map(|i| &i.phases);
-    let (agents, costs) = (
-        super::header::shows_agents(phases()),
-        crate::model::record::cost_of(phases()).is_some(),
-    );
+    let (agents, costs) = super::header::optional_columns(phases());
     let mut header = vec!["ISSUE", "OUTCOME"];
     header.extend(agents.then_some("AGENTS"));
     header.extend(["CYCLES", "COMMITS", "TOKENS"]);
