@@ -73,6 +73,20 @@ impl Agents {
     }
 }
 
+/// The agent a plan task chooses for its phases of `kind` (its `agents:`), if it chooses.
+pub fn task_agent(issue: &crate::model::plan::PlannedIssue, kind: PhaseKind) -> Option<AgentKind> {
+    issue.spec.agent_for(kind.name()).and_then(AgentKind::parse)
+}
+
+/// Whether some plan task of `plan` chooses `agent` for some of its phases.
+pub fn chosen_by_tasks(plan: &crate::model::plan::Plan, agent: AgentKind) -> bool {
+    plan.issues.iter().any(|i| {
+        [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix]
+            .iter()
+            .any(|k| task_agent(i, *k) == Some(agent))
+    })
+}
+
 /// Hands each phase to the runner its agent names.
 #[derive(Debug, Clone)]
 pub struct AnyRunner {

@@ -116,11 +116,7 @@ fn agent_commands(
                 .filter(|k| runner.agents.of(**k) == agent)
                 .map(|k| k.name())
                 .collect();
-            let tasks = plan.issues.iter().any(|i| {
-                kinds
-                    .iter()
-                    .any(|k| i.spec.agent_for(k.name()) == Some(agent.name()))
-            });
+            let tasks = crate::agent::choice::chosen_by_tasks(plan, agent);
             if phases.is_empty() && !tasks {
                 return None;
             }

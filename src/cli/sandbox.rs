@@ -11,12 +11,7 @@ use crate::model::plan::Plan;
 pub(super) fn ensure(any: &AnyRunner, plan: &Plan, config: &Config) -> anyhow::Result<()> {
     // The run's choice, and what plan tasks choose for themselves.
     let uses = |agent: AgentKind| {
-        any.agents.uses(agent)
-            || plan.issues.iter().any(|i| {
-                ["dev", "review", "fix"]
-                    .iter()
-                    .any(|k| i.spec.agent_for(k) == Some(agent.name()))
-            })
+        any.agents.uses(agent) || crate::agent::choice::chosen_by_tasks(plan, agent)
     };
     if uses(AgentKind::Claude) && config.claude_sandboxed() {
         crate::agent::probe::probe_claude().map_err(|e| {

@@ -47,8 +47,7 @@ impl<R: Runner> Engine<'_, R> {
                 .map_err(io("chmod", &tmp_dir))?;
         }
         let home = std::env::var_os("HOME").map(PathBuf::from);
-        let agent = crate::input::config::AgentKind::parse(self.phase_agent(ctx.issue, kind))
-            .unwrap_or_default();
+        let agent = self.phase_agent_kind(ctx.issue, kind);
         let sandboxed = self.config.sandboxed(agent);
         let graphite_homes = sandboxed
             .then(|| self.graphite_homes(ctx.common_dir, home.as_deref()))
@@ -84,13 +83,17 @@ impl<R: Runner> Engine<'_, R> {
             }
             None => Vec::new(),
         };
-        let other_worktrees = std::fs::read_dir(ctx.common_dir.join("worktrees"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| *p != worktree_git)
-            .collect();
+        // Only the Graphite variant opens the common dir and so names the others.
+        let other_worktrees = match graphite_homes {
+            Some(_) => std::fs::read_dir(ctx.common_dir.join("worktrees"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| *p != worktree_git)
+                .collect(),
+            None => Vec::new(),
+        };
         let confinement = Confinement {
             worktree: worktree.clone(),
             worktree_git: worktree_git.clone(),
@@ -138,28 +141,32 @@ impl<R: Runner> Engine<'_, R> {
         }
     }
 
-    /// The agent CLI that runs `issue`'s phases of `kind`: the task's own choice (a plan
-    /// file's `agents:`), else the run's.
+    /// The agent CLI that runs `issue`'s phases of `kind` (its name, for the records): the
+    /// task's own choice (a plan file's `agents:`), else the run's.
     pub(super) fn phase_agent(
         &self,
         issue: &crate::model::plan::PlannedIssue,
         kind: crate::agent::PhaseKind,
     ) -> &'static str {
-        issue
-            .spec
-            .agent_for(kind.name())
-            .and_then(crate::input::config::AgentKind::parse)
+        crate::agent::choice::task_agent(issue, kind)
             .map(|a| a.name())
             .unwrap_or_else(|| self.runner.agent_name(kind))
+    }
+
+    /// The same as a kind (an in-process test runner counts as codex).
+    pub(super) fn phase_agent_kind(
+        &self,
+        issue: &crate::model::plan::PlannedIssue,
+        kind: crate::agent::PhaseKind,
+    ) -> crate::input::config::AgentKind {
+        crate::input::config::AgentKind::parse(self.phase_agent(issue, kind)).unwrap_or_default()
     }
 
     /// Whether orch submits `issue`'s drafts itself: the agents of its dev and fix phases are
     /// sandboxed without a network.
     pub(super) fn orch_submits(&self, issue: &crate::model::plan::PlannedIssue) -> bool {
         use crate::agent::PhaseKind;
-        let writers = [PhaseKind::Dev, PhaseKind::Fix].map(|k| {
-            crate::input::config::AgentKind::parse(self.phase_agent(issue, k)).unwrap_or_default()
-        });
+        let writers = [PhaseKind::Dev, PhaseKind::Fix].map(|k| self.phase_agent_kind(issue, k));
         self.config.orch_submits_drafts(&writers)
     }
 

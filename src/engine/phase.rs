@@ -319,11 +319,7 @@ impl<R: Runner> Engine<'_, R> {
             expect: Arc::new(expected),
             worktree: ctx.issue.worktree.clone(),
             confinement: confined.confinement.clone(),
-            agent: ctx
-                .issue
-                .spec
-                .agent_for(kind.name())
-                .and_then(crate::input::config::AgentKind::parse),
+            agent: crate::agent::choice::task_agent(ctx.issue, kind),
             schema_path,
             timeout: ctx.timeout,
             stall_timeout: self.config.stall_timeout(),
