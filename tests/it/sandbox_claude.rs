@@ -342,3 +342,46 @@ fn a_command_claude_runs_in_its_sandbox_is_stopped_with_its_phase() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+#[test]
+fn in_a_graphite_repository_another_worktrees_git_dir_stays_out_of_claudes_reach() {
+    // The property, whoever keeps it: orch denies the other worktrees' git dirs by name, and
+    // Claude Code 2.1.328 keeps them read-only by itself as well (measured: this passes with
+    // orch's rule taken out).
+    let (run, path) = graphite_repo("");
+    let other = run.env.root().join("other");
+    run.env.git(&[
+        "worktree",
+        "add",
+        "-q",
+        "-b",
+        "other",
+        &other.display().to_string(),
+    ]);
+    let other_git = run.env.repo.join(".git/worktrees/other");
+    let head_before = std::fs::read(other_git.join("HEAD")).unwrap();
+    run.model.script(
+        "A-1/01-dev",
+        vec![
+            Reply::Commands(vec![format!(
+                "{}; echo one > one.txt && gt create a1-part -a -m 'A-1: part' --no-interactive; echo create=$?",
+                attempt("OTHERHEAD", &format!("echo ref: refs/heads/main > {}/HEAD", other_git.display())),
+            )]),
+            Reply::Message(dev_json("pass")),
+        ],
+    );
+    let out = run
+        .orch()
+        .env("PATH", path)
+        .args(["run", "M1", "--agent", "all=claude"])
+        .output()
+        .unwrap();
+    let events = std::fs::read_to_string(run.logs().join("A-1/01-dev/events.jsonl")).unwrap();
+    let said = outputs(&events);
+    assert_eq!(out.status.code(), Some(0), "{out:?}\n{said}");
+    assert!(
+        said.contains("OTHERHEAD_DENIED") && said.contains("create=0"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read(other_git.join("HEAD")).unwrap(), head_before);
+}
