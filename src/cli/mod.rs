@@ -296,6 +296,17 @@ fn plan_or_report(
             );
             exit::USER_ERROR
         })?;
+    if verb == "run" {
+        // `orch plan` shows them in full; a run names each once, before it starts.
+        for p in &plan.warnings {
+            eprintln!(
+                "{}: {}: {}",
+                p.location(),
+                style.yellow("warning"),
+                p.message
+            );
+        }
+    }
     if plan.problems_elsewhere > 0 {
         eprintln!(
             "{}: {} doc{} outside {scope} {} problems (not part of this run); `orch validate` lists them",

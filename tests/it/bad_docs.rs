@@ -327,12 +327,33 @@ fn cases() -> Vec<Case> {
             blocks_plan: true,
         },
         Case {
-            name: "empty file",
+            name: "empty file: not an issue doc",
             files: vec![("a.md", Vec::new())],
-            expect: vec![at("a.md", None, "error", "file is empty: no front matter")],
-            hint: "start the file with a `---` line",
-            exit: 1,
-            blocks_plan: true,
+            expect: vec![at(
+                "a.md",
+                None,
+                "warning",
+                "not an issue doc: empty file; ignored",
+            )],
+            hint: "an issue doc opens with a `---` front matter block",
+            exit: 0,
+            blocks_plan: false,
+        },
+        Case {
+            name: "a checklist with no front matter: not an issue doc",
+            files: vec![(
+                "todo.md",
+                b("# ISSUE: tidy the importer\n\n- [ ] read the old format\n---\n- [x] done\n"),
+            )],
+            expect: vec![at(
+                "todo.md",
+                None,
+                "warning",
+                "not an issue doc: no front matter; ignored",
+            )],
+            hint: "keep other notes outside the docs glob",
+            exit: 0,
+            blocks_plan: false,
         },
         Case {
             name: "front matter is a list",
@@ -378,7 +399,7 @@ fn cases() -> Vec<Case> {
                     "a.md",
                     b("---\ntitle: t\nmilestone: M1\nblocked_by: 5\n---\n"),
                 ),
-                ("b.md", b("no front matter\n")),
+                ("b.md", b("no front matter\nid: B-1\n")),
             ],
             expect: vec![
                 at("a.md", Some(2), "error", "required field `id` is missing"),

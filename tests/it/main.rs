@@ -24,6 +24,7 @@ mod plan_file;
 mod plan_resume;
 mod plan_run;
 mod projects;
+mod real_repo;
 mod properties;
 mod repomap;
 mod resume;

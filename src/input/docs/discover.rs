@@ -34,6 +34,9 @@ pub struct DocSet {
     pub broken: Vec<BrokenDoc>,
     /// How many files matched the glob.
     pub files: usize,
+    /// What decides whether a file is read: the glob and the base its paths are relative to
+    /// (`None` for docs held in memory).
+    reach: Option<(GlobMatcher, PathBuf)>,
 }
 
 impl DocSet {
@@ -76,6 +79,22 @@ impl DocSet {
         all.sort();
         all.dedup();
         all
+    }
+
+    /// Whether a doc moved to `shown` (a path as docs are shown) would still be read: the
+    /// ways out of a blocking doc suggest `_archive/` only where the glob does not reach.
+    pub fn would_read(&self, shown: &Path) -> bool {
+        match &self.reach {
+            Some((matcher, base)) => {
+                let rel = if base == Path::new(".") {
+                    shown
+                } else {
+                    shown.strip_prefix(base).unwrap_or(shown)
+                };
+                matcher.is_match(rel)
+            }
+            None => false,
+        }
     }
 
     /// The parsed docs of `scope`.
@@ -133,6 +152,7 @@ pub fn load(base: &Path, glob: &str) -> Result<DocSet, DiscoverError> {
         }
     }
     broken.sort_by(|a, b| a.path.cmp(&b.path));
+    attribute(&docs, &mut broken);
     tracing::debug!(
         files = files.len(),
         docs = docs.len(),
@@ -145,6 +165,7 @@ pub fn load(base: &Path, glob: &str) -> Result<DocSet, DiscoverError> {
         files: files.len(),
         docs,
         broken,
+        reach: Some((matcher, base.to_owned())),
     })
 }
 
@@ -156,10 +177,45 @@ fn placed(result: Result<IssueDoc, BrokenDoc>, rel: &Path) -> Result<IssueDoc, B
             Ok(doc)
         }
         Err(mut b) => {
-            b.project = b.project.or_else(|| dir_project(rel));
+            match &b.project {
+                Some(declared) => b.projects = Box::new([Some(declared.clone())]),
+                None => b.project = dir_project(rel),
+            }
             problem::sort(&mut b.problems);
             Err(b)
         }
+    }
+}
+
+/// Which projects a broken doc whose own `project:` could not be read may belong to: its
+/// directory's, and every one the docs beside it declare. A tree's directory need not be
+/// named like its docs' project (`issues/` of `cli-orch` holding docs that say `project:
+/// cli-orchestration-v0`), and such a doc blocks that project's runs too.
+fn attribute(docs: &[IssueDoc], broken: &mut [BrokenDoc]) {
+    let mut declared: std::collections::BTreeMap<&Path, Vec<Option<String>>> = Default::default();
+    let siblings = docs.iter().map(|d| (d.path.parent(), &d.project)).chain(
+        broken
+            .iter()
+            .filter(|b| !b.projects.is_empty())
+            .map(|b| (b.path.parent(), &b.project)),
+    );
+    for (dir, project) in siblings {
+        if let Some(dir) = dir {
+            declared.entry(dir).or_default().push(project.clone());
+        }
+    }
+    let declared: std::collections::BTreeMap<PathBuf, Vec<Option<String>>> = declared
+        .into_iter()
+        .map(|(dir, projects)| (dir.to_owned(), projects))
+        .collect();
+    for b in broken.iter_mut().filter(|b| b.projects.is_empty()) {
+        let mut projects = vec![b.project.clone()];
+        if let Some(beside) = b.path.parent().and_then(|dir| declared.get(dir)) {
+            projects.extend(beside.iter().cloned());
+        }
+        projects.sort();
+        projects.dedup();
+        b.projects = projects.into_boxed_slice();
     }
 }
 
@@ -173,13 +229,15 @@ impl DocSet {
         let mut set = DocSet::default();
         for (shown, rel, bytes) in texts {
             set.files += 1;
-            match placed(issue::parse(shown, bytes), rel) {
+            let parsed = issue::parse(shown, bytes).map_err(|b| with_fixability(b, bytes));
+            match placed(parsed, rel) {
                 Ok(doc) => set.docs.push(doc),
                 Err(b) => set.broken.push(b),
             }
         }
         set.docs.sort_by(|a, b| a.path.cmp(&b.path));
         set.broken.sort_by(|a, b| a.path.cmp(&b.path));
+        attribute(&set.docs, &mut set.broken);
         set
     }
 }
@@ -295,7 +353,16 @@ fn read_and_parse(full: &Path, shown: &Path) -> Result<IssueDoc, BrokenDoc> {
                 .with_hint("issue docs must be readable Markdown files smaller than 4 MiB")],
         )
     })?;
-    issue::parse(shown, &bytes)
+    issue::parse(shown, &bytes).map_err(|b| with_fixability(b, &bytes))
+}
+
+/// Notes whether `orch docs fix` turns the broken doc into one that reads.
+fn with_fixability(mut broken: BrokenDoc, bytes: &[u8]) -> BrokenDoc {
+    if broken.milestone != issue::Membership::NotAnIssueDoc {
+        let fixed = super::fix::fix(bytes, &[]);
+        broken.fixable = fixed.changed() && issue::parse(&broken.path, &fixed.bytes).is_ok();
+    }
+    broken
 }
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {

@@ -64,6 +64,28 @@ pub fn lacks_opening_fence(text: &str) -> bool {
     looks_like_field(first) && lines.any(|(line, _)| line.trim_end() == "---")
 }
 
+/// Whether `text`, which has no front matter block, still looks like a doc meant to have one:
+/// its first line that is not blank is `---`, it is front matter missing its opening `---`
+/// (see [`lacks_opening_fence`]), or one of its first lines is an `id:` or `milestone:` key.
+/// A checklist that opens with `# ISSUE: …` does not.
+pub fn looks_like_a_doc(text: &str) -> bool {
+    let mut lines = LineIter { text, pos: 0 }
+        .map(|(line, _)| line.trim_end())
+        .filter(|line| !line.is_empty());
+    if lines.next() == Some("---") || lacks_opening_fence(text) {
+        return true;
+    }
+    LineIter { text, pos: 0 }
+        .take(DOC_KEY_LINES)
+        .any(|(line, _)| {
+            line.split_once(':')
+                .is_some_and(|(key, _)| matches!(key.trim_end(), "id" | "milestone"))
+        })
+}
+
+/// How many first lines [`looks_like_a_doc`] searches for an `id:` or `milestone:` key.
+const DOC_KEY_LINES: usize = 20;
+
 /// `key:` at column 0, the key a plain YAML word.
 fn looks_like_field(line: &str) -> bool {
     let Some((key, _)) = line.split_once(':') else {
@@ -133,6 +155,23 @@ mod tests {
             })
         );
         assert!(split("---\n---\n").is_ok());
+    }
+
+    #[test]
+    fn what_looks_like_a_doc() {
+        let table = [
+            ("# ISSUE: tidy the parser\n\n- [ ] step one\n---\n", false),
+            ("notes\n", false),
+            ("", false),
+            ("\n\n---\nid: A\n---\n", true),
+            ("id: A\ntitle: t\n---\n", true),
+            ("# A heading\n\nid: A-1\n", true),
+            ("# Plan\nmilestone: M1\n", true),
+            ("# Plan\n- id: not a key at column 0\n", false),
+        ];
+        for (text, want) in table {
+            assert_eq!(looks_like_a_doc(text), want, "{text:?}");
+        }
     }
 
     #[test]

@@ -111,6 +111,9 @@ pub enum Membership {
     Unassigned,
     /// `milestone: <this>`.
     In(String),
+    /// No front matter and nothing that looks like one (a checklist, notes): not an issue
+    /// doc at all. Its one problem is a warning; it blocks nothing.
+    NotAnIssueDoc,
 }
 
 /// A doc with problems, and what could be read of it.
@@ -119,8 +122,15 @@ pub struct BrokenDoc {
     pub path: PathBuf,
     /// Its `project:` field when that could be read, else its directory's project.
     pub project: Option<String>,
+    /// Every project it may belong to: its `project:` field when that could be read; else
+    /// its directory's project and every project the docs in its directory declare (a
+    /// directory need not be named like the project its docs say they are in). Filled in by
+    /// `discover`; empty means `[project]`.
+    pub projects: Box<[Option<String>]>,
     pub milestone: Membership,
     pub problems: Vec<Problem>,
+    /// Whether `orch docs fix` repairs it into a doc that reads.
+    pub fixable: bool,
 }
 
 impl BrokenDoc {
@@ -129,8 +139,19 @@ impl BrokenDoc {
         BrokenDoc {
             path: path.to_owned(),
             project: None,
+            projects: Box::default(),
             milestone: Membership::Unknown,
             problems,
+            fixable: false,
+        }
+    }
+
+    /// Whether it may be one of the issues of a milestone of `project`.
+    pub fn may_be_in(&self, project: &Option<String>) -> bool {
+        if self.projects.is_empty() {
+            &self.project == project
+        } else {
+            self.projects.contains(project)
         }
     }
 }
@@ -139,7 +160,12 @@ impl BrokenDoc {
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, BrokenDoc> {
     let unreadable = |p: Problem| BrokenDoc::unreadable(path, vec![p]);
     let text = decode(path, bytes).map_err(unreadable)?;
-    let split = frontmatter::split(text).map_err(|e| unreadable(split_problem(path, text, e)))?;
+    let split = frontmatter::split(text).map_err(|e| match e {
+        SplitError::Empty | SplitError::Missing { .. } if !frontmatter::looks_like_a_doc(text) => {
+            not_an_issue_doc(path, &e)
+        }
+        e => unreadable(split_problem(path, text, e)),
+    })?;
     let value: Value = serde_yaml::from_str(split.yaml)
         .map_err(|e| unreadable(yaml_problem(path, &e, split.yaml, split.yaml_line)))?;
     let lines = field_lines(split.yaml, split.yaml_line);
@@ -180,9 +206,34 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, BrokenDoc> {
         _ => Err(BrokenDoc {
             path: path.to_owned(),
             project: built.project,
+            projects: Box::default(),
             milestone: built.milestone,
             problems: fields.problems,
+            fixable: false,
         }),
+    }
+}
+
+/// A Markdown file with no front matter and nothing like one: a checklist or notes kept
+/// beside the issue docs. One warning, never an error.
+fn not_an_issue_doc(path: &Path, e: &SplitError) -> BrokenDoc {
+    let what = match e {
+        SplitError::Empty => "empty file",
+        _ => "no front matter",
+    };
+    BrokenDoc {
+        milestone: Membership::NotAnIssueDoc,
+        ..BrokenDoc::unreadable(
+            path,
+            vec![
+                Problem::warning(path, None, format!("not an issue doc: {what}; ignored"))
+                    .with_hint(
+                        "an issue doc opens with a `---` front matter block (`id:`, `title:`, \
+                         `milestone:`); keep other notes outside the docs glob (e.g. under \
+                         `_archive/`) to silence this",
+                    ),
+            ],
+        )
     }
 }
 
@@ -336,7 +387,9 @@ impl Fields<'_> {
                 milestone: match &milestone {
                     Membership::In(m) => Some(m.clone()),
                     Membership::Unassigned => None,
-                    Membership::Missing | Membership::Unknown => return None,
+                    Membership::Missing | Membership::Unknown | Membership::NotAnIssueDoc => {
+                        return None
+                    }
                 },
                 state,
                 priority,

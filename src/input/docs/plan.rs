@@ -124,7 +124,7 @@ fn find_milestone_doc(
         set.broken
             .iter()
             .filter(|b| {
-                b.project == scope.project
+                b.may_be_in(&scope.project)
                     && b.milestone
                         == crate::input::docs::issue::Membership::In(scope.milestone.clone())
             })
@@ -164,7 +164,7 @@ pub fn validate(set: &DocSet, project: Option<&str>, rules: &StateRules) -> Vec<
     let mut problems: Vec<Problem> = set
         .broken
         .iter()
-        .filter(|b| in_project(&b.project))
+        .filter(|b| project.is_none_or(|p| b.may_be_in(&Some(p.to_owned()))))
         .flat_map(|b| b.problems.iter().cloned())
         .collect();
     let index = DocIndex::new(&set.docs);

@@ -1,8 +1,9 @@
 //! Which milestone a command means. Every command that takes a milestone reads it the same
 //! way: `ledger-api/M1`; `M1` with `--project ledger-api` (or `project = "…"` in orch.toml);
 //! a bare `M1` when exactly one project has it; or a milestone's leading id, `M3` for
-//! `M3-core-engine-refactor`, when that is unique. An exact name always wins over a
-//! leading-id match. Pure: the known milestones come from the docs (or the recorded runs).
+//! `M3-core-engine-refactor`, when that is unique. Within a project an exact name wins over a
+//! leading-id match; a bare name that two projects answer to (either way) is an error.
+//! Pure: the known milestones come from the docs (or the recorded runs).
 
 use crate::model::naming::Scope;
 
@@ -78,8 +79,9 @@ impl SelectError {
                 (message, hint)
             }
             SelectError::InSeveralProjects { milestone, scopes } => {
-                let projects: Vec<&str> =
+                let mut projects: Vec<&str> =
                     scopes.iter().filter_map(|s| s.project.as_deref()).collect();
+                projects.dedup();
                 (
                     format!(
                         "milestone {milestone} exists in {} projects: {}",
@@ -141,28 +143,32 @@ pub fn select(text: &str, project: Option<&str>, known: &[Scope]) -> Result<Scop
             });
         }
     }
-    let exact: Vec<Scope> = candidates
-        .iter()
-        .filter(|s| s.milestone == milestone)
-        .map(|s| (*s).clone())
-        .collect();
-    match exact.len() {
-        1 => return Ok(exact.into_iter().next().expect("one")),
-        0 => {}
-        _ => {
-            return Err(SelectError::InSeveralProjects {
-                milestone: milestone.to_owned(),
-                scopes: exact,
-            })
+    // Within one project an exact name beats a leading id; across projects every project
+    // that answers to the name (either way) counts, so a bare `M1` never silently picks one
+    // project's `M1` over another's `M1-foundation`.
+    let mut projects: Vec<Option<&str>> = candidates.iter().map(|s| s.project.as_deref()).collect();
+    projects.dedup();
+    let mut answers: Vec<Vec<Scope>> = Vec::new();
+    for p in projects {
+        let in_project = candidates.iter().filter(|s| s.project.as_deref() == p);
+        let exact: Vec<Scope> = in_project
+            .clone()
+            .filter(|s| s.milestone == milestone)
+            .map(|s| (*s).clone())
+            .collect();
+        let found = if exact.is_empty() {
+            in_project
+                .filter(|s| has_leading_id(&s.milestone, milestone))
+                .map(|s| (*s).clone())
+                .collect()
+        } else {
+            exact
+        };
+        if !found.is_empty() {
+            answers.push(found);
         }
     }
-    let leading: Vec<Scope> = candidates
-        .iter()
-        .filter(|s| has_leading_id(&s.milestone, milestone))
-        .map(|s| (*s).clone())
-        .collect();
-    match leading.len() {
-        1 => Ok(leading.into_iter().next().expect("one")),
+    match answers.len() {
         0 => Err(SelectError::NoMilestone {
             milestone: milestone.to_owned(),
             project: project.map(str::to_owned),
@@ -173,9 +179,20 @@ pub fn select(text: &str, project: Option<&str>, known: &[Scope]) -> Result<Scop
                 .collect(),
             known: candidates.into_iter().cloned().collect(),
         }),
-        _ => Err(SelectError::Ambiguous {
-            prefix: milestone.to_owned(),
-            scopes: leading,
+        1 => {
+            let mut found = answers.pop().expect("one");
+            if found.len() == 1 {
+                Ok(found.pop().expect("one"))
+            } else {
+                Err(SelectError::Ambiguous {
+                    prefix: milestone.to_owned(),
+                    scopes: found,
+                })
+            }
+        }
+        _ => Err(SelectError::InSeveralProjects {
+            milestone: milestone.to_owned(),
+            scopes: answers.into_iter().flatten().collect(),
         }),
     }
 }
@@ -216,9 +233,9 @@ mod tests {
         assert_eq!(ok("M1", Some("web")), s(Some("web"), "M1"));
         assert_eq!(ok("web/M1", Some("web")), s(Some("web"), "M1"));
         assert_eq!(ok("M2", None), s(Some("web"), "M2"));
-        // A leading id, unique in the project; an exact name wins across projects.
+        // A leading id, unique in the project; an exact name wins in its project.
         assert_eq!(ok("M3", Some("core")), s(Some("core"), "M3-core-engine"));
-        assert_eq!(ok("M3", None), s(Some("web"), "M3"));
+        assert_eq!(ok("M3", Some("web")), s(Some("web"), "M3"));
         assert_eq!(ok("M4-a", None), s(Some("core"), "M4-a"));
     }
 
@@ -238,6 +255,13 @@ mod tests {
             "`M4` is the leading id of 2 milestones: core/M4-a, core/M4-b"
         );
         assert!(hint.contains("`orch plan core/M4-a`"), "{hint}");
+        // Across projects an exact name does not beat another project's leading id.
+        let (message, hint) = err("M3", None).explain("orch run");
+        assert_eq!(message, "milestone M3 exists in 2 projects: core, web");
+        assert!(
+            hint.contains("`orch run core/M3-core-engine`, `orch run web/M3`"),
+            "{hint}"
+        );
         assert!(matches!(
             err("ledger/M1", Some("web")),
             SelectError::ProjectMismatch { .. }
@@ -253,6 +277,16 @@ mod tests {
             hint.starts_with("milestones found: core/M3-core-engine"),
             "{hint}"
         );
+    }
+
+    #[test]
+    fn within_one_project_an_exact_name_beats_a_leading_id() {
+        let k = vec![s(Some("a"), "M1"), s(Some("a"), "M1-x"), s(Some("b"), "M2")];
+        assert_eq!(select("M1", None, &k).unwrap(), s(Some("a"), "M1"));
+        let k = vec![s(Some("a"), "M1"), s(Some("b"), "M1-foundation-ledger")];
+        let (message, hint) = select("M1", None, &k).unwrap_err().explain("orch run");
+        assert_eq!(message, "milestone M1 exists in 2 projects: a, b");
+        assert!(hint.contains("`orch run b/M1-foundation-ledger`"), "{hint}");
     }
 
     #[test]
