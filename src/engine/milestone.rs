@@ -98,6 +98,16 @@ impl<R: Runner> Engine<'_, R> {
         // recorded, then the run returns it.
         let mut failure: Option<EngineError> = None;
         let (base, trunk) = (base.as_str(), trunk.as_str());
+        // What is finished before anything runs (issues their docs skip) ends now, not at its
+        // turn: its dependents need not wait behind it.
+        for (n, issue) in issues.iter().enumerate() {
+            if let Some(summary) = skipped_by_docs(issue, &layout::issue_dir(&logs, &issue.id)) {
+                board.waiting.retain(|&w| w != n);
+                let ended = (n, summary);
+                self.end(&logs, issue, ended, &mut board, &mut tips, &mut summaries)
+                    .await?;
+            }
+        }
         loop {
             // A spent run budget starts nothing more; what runs finishes its phase.
             board.stopped |= budget.exhausted();
@@ -160,26 +170,15 @@ impl<R: Runner> Engine<'_, R> {
                 },
             };
             let issue = issues[n];
-            logs::write_json(
-                &layout::issue_dir(&logs, &issue.id).join(layout::ISSUE_SUMMARY),
-                &summary,
-            )?;
-            if summary.outcome == Outcome::Completed {
-                let branch = issue.branch.clone();
-                if let Some(tip) =
-                    git(&self.repo_root, move |repo| Ok(repo.branch_tip(&branch)?)).await?
-                {
-                    tips.insert(issue.id.clone(), (tip, issue.branch.clone()));
-                }
-            }
-            board.running.remove(&n);
-            board.ended.insert(issue.id.clone(), summary.outcome);
-            (self.reporter)(&EngineEvent::IssueFinished {
-                summary: summary.clone(),
-            });
-            // Interrupted: nothing more starts; what runs is interrupted too, to be resumed.
-            board.stopped |= summary.outcome == Outcome::Interrupted;
-            summaries.insert(n, summary);
+            self.end(
+                &logs,
+                issue,
+                (n, summary),
+                &mut board,
+                &mut tips,
+                &mut summaries,
+            )
+            .await?;
         }
         if let Some(e) = failure {
             return Err(e);
@@ -199,6 +198,40 @@ impl<R: Runner> Engine<'_, R> {
             summary: summary.clone(),
         });
         Ok(summary)
+    }
+
+    /// Records how issue `n` ended: its summary on disk, its final tip for its dependents,
+    /// the board, the event.
+    async fn end(
+        &self,
+        logs: &Path,
+        issue: &PlannedIssue,
+        (n, summary): (usize, IssueSummary),
+        board: &mut Board,
+        tips: &mut Tips,
+        summaries: &mut BTreeMap<usize, IssueSummary>,
+    ) -> Result<(), EngineError> {
+        logs::write_json(
+            &layout::issue_dir(logs, &issue.id).join(layout::ISSUE_SUMMARY),
+            &summary,
+        )?;
+        if summary.outcome == Outcome::Completed {
+            let branch = issue.branch.clone();
+            if let Some(tip) =
+                git(&self.repo_root, move |repo| Ok(repo.branch_tip(&branch)?)).await?
+            {
+                tips.insert(issue.id.clone(), (tip, issue.branch.clone()));
+            }
+        }
+        board.running.remove(&n);
+        board.ended.insert(issue.id.clone(), summary.outcome);
+        (self.reporter)(&EngineEvent::IssueFinished {
+            summary: summary.clone(),
+        });
+        // Interrupted: nothing more starts; what runs is interrupted too, to be resumed.
+        board.stopped |= summary.outcome == Outcome::Interrupted;
+        summaries.insert(n, summary);
+        Ok(())
     }
 
     /// How an issue the schedule starts begins: kept from the run being resumed, held
@@ -305,8 +338,23 @@ impl<R: Runner> Engine<'_, R> {
     }
 }
 
-/// Why an issue does not run now, as its summary: its docs skip it, a dependency did not
-/// pass, or its patch waits for an approval (`apply_patch` gated).
+/// The summary of an issue its docs skip (a done-like state: its work is on the trunk; a
+/// not-ready one: the user's choice), finished when the run starts.
+fn skipped_by_docs(issue: &PlannedIssue, issue_dir: &Path) -> Option<IssueSummary> {
+    let reason = issue.skip_reason.clone()?;
+    Some(IssueSummary {
+        reason: Some(reason),
+        skip: Some(if issue.done {
+            SkipKind::Done
+        } else {
+            SkipKind::State
+        }),
+        ..IssueSummary::new(issue, Outcome::Skipped, issue_dir)
+    })
+}
+
+/// Why an issue does not run now, as its summary: a dependency did not pass, or its patch
+/// waits for an approval (`apply_patch` gated).
 fn held(
     issue: &PlannedIssue,
     blocked_on: &[&str],
@@ -318,13 +366,6 @@ fn held(
         reason: Some(reason),
         ..IssueSummary::new(issue, outcome, issue_dir)
     };
-    let skipped = |kind, reason| IssueSummary {
-        skip: Some(kind),
-        ..ended(Outcome::Skipped, reason)
-    };
-    if let Some(reason) = &issue.skip_reason {
-        return Some(skipped(SkipKind::State, reason.clone()));
-    }
     if !blocked_on.is_empty() {
         let why: Vec<String> = blocked_on
             .iter()
@@ -334,7 +375,10 @@ fn held(
             })
             .collect();
         let reason = format!("depends on {} which did not pass", why.join(", "));
-        return Some(skipped(SkipKind::Dependency, reason));
+        return Some(IssueSummary {
+            skip: Some(SkipKind::Dependency),
+            ..ended(Outcome::Skipped, reason)
+        });
     }
     let approved = crate::gates::approval::covering(approvals, APPLY_PATCH, &issue.id).is_some();
     if issue.spec.gated(APPLY_PATCH) && !approved {

@@ -218,13 +218,22 @@ pub struct IssueSummary {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SkipKind {
-    /// Its docs' state says so (done-like, or not ready): the user's choice, not a failure.
+    /// Its docs' state is done-like (`landed`, `done`, …): its work is on the trunk, and it
+    /// counts as passed.
+    Done,
+    /// Its docs' state says so (not ready, or done-like in a run recorded before `Done`
+    /// was): the user's choice, not a failure.
     State,
     /// A dependency did not pass: a resume looks again once it has.
     Dependency,
 }
 
 impl IssueSummary {
+    /// Passed for its dependents and the tally: completed, or done by its docs.
+    pub fn is_done(&self) -> bool {
+        self.outcome == Outcome::Completed || self.skip_kind() == Some(SkipKind::Done)
+    }
+
     /// Blocked on an approval (not on a review or a failure): a resume looks again.
     pub fn awaits_approval(&self) -> bool {
         self.outcome == Outcome::Blocked && !self.awaiting.is_empty()
@@ -279,7 +288,8 @@ impl RunSummary {
     pub fn all_passed(&self) -> bool {
         self.issues.iter().all(|i| {
             i.outcome == Outcome::Completed
-                || (i.skip_kind() == Some(SkipKind::State) && i.phases.is_empty())
+                || (matches!(i.skip_kind(), Some(SkipKind::State | SkipKind::Done))
+                    && i.phases.is_empty())
         })
     }
 }

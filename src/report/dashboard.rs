@@ -66,12 +66,14 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
             .find(|p| p.id == issue.id)
             .map(|p| p.title.as_str())
             .unwrap_or("");
-        let check = if issue.status == IssueStatus::Completed {
+        let done = issue.summary.as_ref().is_some_and(|s| s.is_done());
+        let check = if issue.status == IssueStatus::Completed || done {
             "x"
         } else {
             " "
         };
         let mut facts = vec![match &issue.current_phase {
+            None if done && issue.status == IssueStatus::Skipped => "done".to_owned(),
             Some(c) => format!(
                 "{} ({:02}-{}{})",
                 status_name(issue.status),
@@ -156,8 +158,13 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
         let _ = writeln!(out, "  classDef {class} {colour}");
     }
     for (n, issue) in plan.issues.iter().enumerate() {
-        let class = match state.issue(&issue.id).map(|i| i.status) {
+        let recorded = state.issue(&issue.id);
+        let done = recorded
+            .and_then(|i| i.summary.as_ref())
+            .is_some_and(|s| s.is_done());
+        let class = match recorded.map(|i| i.status) {
             Some(IssueStatus::Completed) => "completed",
+            Some(IssueStatus::Skipped) if done => "completed",
             Some(IssueStatus::InProgress) => "in_progress",
             Some(
                 IssueStatus::Failed

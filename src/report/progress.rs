@@ -8,7 +8,6 @@
 use super::style::Styler;
 use crate::model::event::EngineEvent;
 use crate::model::phase::PhaseKind;
-use crate::model::record::Outcome;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -38,8 +37,11 @@ struct Live {
 struct Board {
     total: usize,
     started: usize,
+    /// Completed, or done by their docs (`landed`, …).
     completed: usize,
-    /// Ended without completing (failed, blocked, capped, skipped, …).
+    /// Skipped by their docs' not-ready state (`future`, …): the user's choice.
+    skipped: usize,
+    /// Ended without passing (failed, blocked, capped, skipped for a dependency, …).
     other: usize,
     issues: BTreeMap<String, InFlight>,
 }
@@ -62,8 +64,12 @@ impl Board {
     fn tally(&self) -> String {
         let running = self.issues.len();
         let waiting = self.total.saturating_sub(self.started);
+        let skipped = match self.skipped {
+            0 => String::new(),
+            n => format!(" · {n} skipped"),
+        };
         format!(
-            "{} done · {running} running · {waiting} waiting · {} not passed",
+            "{} done · {running} running · {waiting} waiting{skipped} · {} not passed",
             self.completed, self.other
         )
     }
@@ -217,14 +223,20 @@ impl Progress {
                 )]
             }
             EngineEvent::IssueFinished { summary } => {
-                if let Some(i) = board.issues.remove(&summary.id) {
-                    if let (Some(bar), Some(live)) = (i.bar, &self.live) {
-                        bar.finish_and_clear();
-                        live.multi.remove(&bar);
+                match board.issues.remove(&summary.id) {
+                    Some(i) => {
+                        if let (Some(bar), Some(live)) = (i.bar, &self.live) {
+                            bar.finish_and_clear();
+                            live.multi.remove(&bar);
+                        }
                     }
+                    // Finished when the run starts (its docs skip it): never in flight.
+                    None => board.started += 1,
                 }
-                if summary.outcome == Outcome::Completed {
+                if summary.is_done() {
                     board.completed += 1;
+                } else if summary.skip_kind() == Some(crate::model::record::SkipKind::State) {
+                    board.skipped += 1;
                 } else {
                     board.other += 1;
                 }

@@ -27,6 +27,8 @@ pub fn render(summary: &RunSummary, scope: &Scope, repo_root: &Path, style: &Sty
     for i in &summary.issues {
         let outcome = match i.outcome {
             Outcome::Completed => style.green("completed"),
+            // Done by its docs: its work is on the trunk.
+            Outcome::Skipped if i.is_done() => style.green("done"),
             Outcome::Skipped => style.dim("skipped"),
             other => style.red(other.name()),
         };

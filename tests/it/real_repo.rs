@@ -68,7 +68,9 @@ fn a_broken_doc_blocks_the_project_its_neighbours_declare_and_says_how_out() {
         let (code, out) = repo.run(&[verb, "cli-orchestration-v0/M1-foundation"]);
         assert_eq!(code, 1, "{verb}: {out}");
         assert!(
-            out.contains(&format!("{broken}:3: error: front matter is not valid YAML")),
+            out.contains(&format!(
+                "{broken}:3: error: front matter is not valid YAML"
+            )),
             "{verb}: {out}"
         );
         for why in [
@@ -96,7 +98,8 @@ fn a_broken_doc_blocks_the_project_its_neighbours_declare_and_says_how_out() {
         "{}",
         text(&out)
     );
-    repo.env.orch_ok(&["plan", "cli-orchestration-v0/M1-foundation"]);
+    repo.env
+        .orch_ok(&["plan", "cli-orchestration-v0/M1-foundation"]);
 }
 
 #[test]
@@ -120,8 +123,70 @@ fn a_bare_milestone_name_that_two_projects_answer_to_is_an_error() {
     };
     assert_eq!(plan(&["M1", "--project", "ledger"])["milestone"], "M1");
     assert_eq!(plan(&["M2"])["milestone"], "M2-reporting");
-    assert_eq!(
-        plan(&["M1-foundation"])["project"],
-        "cli-orchestration-v0"
+    assert_eq!(plan(&["M1-foundation"])["project"], "cli-orchestration-v0");
+}
+
+/// `start <key> <ns>` / `end <key> <ns>` records of the fake agents: when each phase's agent
+/// started and ended, by key.
+fn lives(path: &std::path::Path) -> std::collections::BTreeMap<(String, String), u64> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let parts: Vec<&str> = l.split(' ').collect();
+            (
+                (parts[0].to_owned(), parts[1].to_owned()),
+                parts[2].parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn landed_issues_mid_graph_are_finished_at_the_start_and_their_dependents_start_at_once() {
+    // LEDGER-2 is landed but its doc still says it waits for LEDGER-1; LEDGER-3 waits for
+    // LEDGER-2; LEDGER-4 is done, LEDGER-5 waits for it. LEDGER-1's agent takes its time.
+    let repo = messy();
+    let commit = "mkdir -p work && echo x >> work/L1.txt && git add work && git commit -q -m L1";
+    repo.script(json!({
+        "LEDGER-1/01-dev": [{"sleep": 2}, {"run": commit},
+                            {"message": support::fake::work_json("pass")}],
+    }));
+    let lives_file = repo.env.root().join("lives");
+    let out = repo
+        .command(&["run", "ledger/M1", "--jobs", "3"])
+        .env("ORCH_FAKE_LIVES", &lives_file)
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{shown}");
+    let at = lives(&lives_file);
+    let start = |k: &str| at[&("start".to_owned(), k.to_owned())];
+    let l1_end = at[&("end".to_owned(), "LEDGER-1/01-dev".to_owned())];
+    for dependent in ["LEDGER-3/01-dev", "LEDGER-5/01-dev"] {
+        assert!(
+            start(dependent) < l1_end,
+            "{dependent} waited for LEDGER-1's agent: {at:?}"
+        );
+    }
+    // The landed and done issues count as done, never as "not passed".
+    assert!(
+        shown.contains("[LEDGER-2] → skipped: state is `landed`"),
+        "{shown}"
     );
+    assert!(
+        shown.contains("[run] 5 done · 0 running · 0 waiting · 0 not passed"),
+        "{shown}"
+    );
+    assert!(!shown.contains("1 not passed"), "{shown}");
+    let tasks = std::fs::read_to_string(repo.env.repo.join("TASKS.md")).unwrap();
+    for id in ["LEDGER-2", "LEDGER-4"] {
+        assert!(
+            tasks.contains(&format!("- [x] **{id}**")) && tasks.contains("done"),
+            "{tasks}"
+        );
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let row = stdout.lines().find(|l| l.starts_with("LEDGER-2")).unwrap();
+    assert!(row.contains("done"), "{stdout}");
 }
