@@ -70,7 +70,7 @@ run() {
   python3 - "$repo/logs/orch/ledger-api/M1" "$label" $(((end - start) / 1000000)) >>"$tmp/times" <<'EOF'
 import json, pathlib, statistics, sys
 logs, label, wall = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-phases = [p["duration_ms"] for s in logs.glob("*/summary.json")
+phases = [p["duration_ms"] for s in logs.glob("*/*/summary.json")
           for p in json.loads(s.read_text())["phases"]]
 print(label, wall, int(statistics.median(phases)), len(phases))
 EOF

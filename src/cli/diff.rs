@@ -21,6 +21,9 @@ pub struct Args {
     /// The project whose milestones' logs hold the issue.
     #[arg(long, value_name = "PROJECT")]
     project: Option<String>,
+    /// An earlier run (its id, as `orch status` shows it) instead of the latest.
+    #[arg(long, value_name = "RUN_ID")]
+    run: Option<String>,
     /// Files with line counts instead of the patch.
     #[arg(long, conflicts_with_all = ["name_only", "json"])]
     stat: bool,
@@ -35,16 +38,19 @@ pub struct Args {
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
-    let dirs = super::issue_log_dirs(
+    let runs = super::issue_runs(
         &ws,
         &repo,
         &args.issue,
-        args.milestone.as_deref(),
-        args.project.as_deref(),
+        (
+            args.milestone.as_deref(),
+            args.project.as_deref(),
+            args.run.as_deref(),
+        ),
         &format!("orch diff {} --milestone", args.issue),
     )?;
-    let issue_dir = match dirs.as_slice() {
-        [one] => one.clone(),
+    let found = match runs.as_slice() {
+        [one] => one,
         [] => {
             return Err(hinted(
                 format!(
@@ -56,15 +62,10 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             ))
         }
         many => {
-            let logs = ws.config.orch_logs(&repo.main_root());
-            let names: Vec<String> = many
-                .iter()
-                .filter_map(|d| d.parent()?.strip_prefix(&logs).ok())
-                .map(|m| m.display().to_string())
-                .collect();
+            let names: Vec<String> = many.iter().map(|r| r.milestone.clone()).collect();
             return Err(hinted(
                 format!(
-                    "issue `{}` has logs in {} milestones: {}",
+                    "issue `{}` has runs in {} milestones: {}",
                     args.issue,
                     many.len(),
                     names.join(", ")
@@ -76,6 +77,29 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             ));
         }
     };
+    let issue_dir = found.dir.clone();
+    let run_id = found.state.as_ref().map_or("?", |s| s.run_id.as_str());
+    let summary = found
+        .state
+        .as_ref()
+        .and_then(|s| s.issue(&args.issue))
+        .and_then(|i| i.summary.as_ref());
+    if let Some(s) = summary.filter(|s| s.phases.is_empty()) {
+        // Nothing ran: say why, rather than nothing.
+        println!(
+            "{} {} in run {run_id}: {}",
+            args.issue,
+            s.outcome.name(),
+            s.reason.as_deref().unwrap_or("no phase ran")
+        );
+        return Ok(exit::OK);
+    }
+    if let Some(run) = summary.and_then(|s| s.completed_in.as_deref()) {
+        eprintln!(
+            "{} completed in run {run} (carried by run {run_id}); its phases are that run's",
+            args.issue
+        );
+    }
     let mut ranges = capture::load_ranges(&issue_dir)?;
     if let Some(want) = &args.phase {
         ranges.retain(|r| phase_matches(r, want));

@@ -17,6 +17,8 @@ pub(super) struct Prepared<'a> {
     pub approvals: &'a [crate::gates::approval::Approval],
     pub runner: &'a crate::agent::choice::AnyRunner,
     pub budget: crate::model::budget::Limits,
+    /// What the run does with the milestone's earlier runs.
+    pub rerun: &'a crate::engine::rerun::Rerun,
 }
 
 /// Prints the dry run of `args`.
@@ -33,6 +35,7 @@ pub(super) fn print(
         approvals,
         runner,
         budget,
+        rerun,
     } = *p;
     let repo_root = repo.main_root();
     let report = crate::workspace::verify_clean::verify_clean(repo, &ws.config)?;
@@ -91,12 +94,18 @@ pub(super) fn print(
         agent_commands: agent_commands(runner, plan, &example),
         timeout: ws.config.phase_timeout(),
         budget,
+        rerun,
     };
     print!(
         "{}",
         crate::report::dry_run::render(&dry, &Styler::stdout(global.color))
     );
-    Ok(exit::OK)
+    // A run that would refuse to start is no success.
+    Ok(if dry.start.is_ok() {
+        exit::OK
+    } else {
+        exit::USER_ERROR
+    })
 }
 
 /// For the dry run: each agent CLI the run uses, the phases it runs (plan tasks may choose

@@ -24,6 +24,9 @@ enum GuardCommand {
         /// Only the milestones of this project.
         #[arg(long, value_name = "PROJECT")]
         project: Option<String>,
+        /// An earlier run (its id, as `orch status` shows it) instead of the latest.
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<String>,
     },
     /// Run the gt shim (inside a phase).
     #[command(hide = true)]
@@ -47,18 +50,23 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             issue,
             milestone,
             project,
+            run,
         } => {
             let ws = Workspace::open(global, None)?;
             let repo = ws.git()?;
             let logs = ws.config.orch_logs(&repo.main_root());
-            let dirs = super::issue_log_dirs(
+            let runs = super::issue_runs(
                 &ws,
                 &repo,
                 issue,
-                milestone.as_deref(),
-                project.as_deref(),
+                (milestone.as_deref(), project.as_deref(), run.as_deref()),
                 &format!("orch guard log {issue} --milestone"),
             )?;
+            let dirs: Vec<std::path::PathBuf> = runs
+                .into_iter()
+                .map(|r| r.dir)
+                .filter(|d| d.is_dir())
+                .collect();
             if dirs.is_empty() {
                 return Err(hinted(
                     format!("no logs for issue `{issue}` under {}", logs.display()),

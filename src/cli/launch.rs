@@ -67,6 +67,10 @@ pub(super) struct Launch {
     pub budget: BudgetFlags,
     /// `--agent PHASE=AGENT`, over orch.toml's `[agents]`.
     pub agents: Vec<String>,
+    /// `--fresh`: every issue from scratch, earlier branches set aside.
+    pub fresh: bool,
+    /// `orch run --retry ID`: these issues and their dependents from scratch, in a new run.
+    pub again: Vec<String>,
 }
 
 /// Runs (or, with `resume`, continues) a milestone.
@@ -82,7 +86,6 @@ pub(super) fn launch(
     }
     let repo = ws.git()?;
     let repo_root = repo.main_root();
-    let err_style = Styler::stderr(global.color);
     let (plan, plan_file) = match &args.file {
         Some(file) => {
             let path = super::plan_file_path(global, &ws, file.as_deref())?;
@@ -134,6 +137,23 @@ pub(super) fn launch(
             ));
         }
     }
+    // A new run of a milestone that ran before: what is carried, what is set aside, or why
+    // it does not start (a dry run refuses as the run would). A resume goes by its record.
+    let err_style = Styler::stderr(global.color);
+    let asked = crate::engine::rerun::Asked {
+        fresh: args.fresh,
+        retry: &args.again,
+    };
+    let how = super::rerun::Before {
+        repo: &repo,
+        plan: &plan,
+        plan_file: plan_file.is_some(),
+        only: args.issue.as_deref(),
+    };
+    let rerun = match how.decide(resume.as_ref(), &retry, asked, &err_style)? {
+        Ok(rerun) => rerun,
+        Err(code) => return Ok(code),
+    };
     // The budget: the flags, over what the resumed run recorded, over orch.toml. A dollar
     // budget needs a price for the model the agent runs; without one it is refused here.
     let recorded = resume.as_ref().and_then(|s| s.budget);
@@ -199,6 +219,7 @@ pub(super) fn launch(
                 approvals: &approvals,
                 runner: &runner,
                 budget,
+                rerun: &rerun,
             },
         );
     }
@@ -268,7 +289,6 @@ pub(super) fn launch(
             only_issue: args.issue.clone(),
             no_build: args.no_build,
             include_states: args.include_state.clone(),
-            base: ws.config.base.clone(),
             agents: args.agents.clone(),
         });
     let event_log = crate::record::event_log::EventLog::default();
@@ -330,6 +350,8 @@ pub(super) fn launch(
         approvals,
         jobs: args.jobs.unwrap_or_else(|| ws.config.jobs()),
         budget,
+        carried: rerun.carried,
+        restart: rerun.restart,
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &opts)) {
@@ -490,6 +512,8 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         } else {
             agents
         },
+        fresh: false,
+        again: Vec::new(),
     };
     launch(global, &again, Some(state), retry)
 }

@@ -17,6 +17,7 @@ mod launch;
 mod plan;
 mod prompts;
 mod report;
+mod rerun;
 mod resume;
 mod run;
 mod sandbox;
@@ -32,7 +33,7 @@ use error::hinted;
 use crate::model::naming::Scope;
 use crate::report::style::{ColorChoice, Styler};
 use clap::{Parser, Subcommand};
-use select::{issue_log_dirs, latest_state, select_scope, WhichRun};
+use select::{issue_runs, latest_state, select_scope, WhichRun};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Parser)]

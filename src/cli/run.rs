@@ -38,8 +38,17 @@ pub struct Args {
     #[arg(long)]
     pub(super) all: bool,
     /// Continue the last run of this milestone or plan file (as `orch resume`).
-    #[arg(long, conflicts_with_all = ["dry_run", "task", "issue"])]
+    #[arg(long, conflicts_with_all = ["dry_run", "task", "issue", "fresh", "retry"])]
     pub(super) resume: bool,
+    /// Start over: every issue runs from scratch in a new run; the earlier runs' branches
+    /// are set aside under refs/orch/rescue/ first (nothing is lost).
+    #[arg(long, conflicts_with = "retry")]
+    pub(super) fresh: bool,
+    /// Run this issue again from scratch in a new run, and every issue that depends on it
+    /// (repeatable); its earlier branch is set aside under refs/orch/rescue/. The others the
+    /// last run completed are carried.
+    #[arg(long, value_name = "ID", value_delimiter = ',')]
+    pub(super) retry: Vec<String>,
     /// Show everything that would happen; change nothing.
     #[arg(long)]
     pub(super) dry_run: bool,
@@ -95,6 +104,8 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         jobs: args.jobs.map(usize::from),
         budget: args.budget,
         agents: args.agents.clone(),
+        fresh: args.fresh,
+        again: args.retry.clone(),
     };
     super::launch::launch(global, &launch, None, Vec::new())
 }

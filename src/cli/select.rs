@@ -107,6 +107,9 @@ pub struct WhichRun {
     /// The last run of this plan file (default `orchestrator.yml`).
     #[arg(long, value_name = "PLAN", num_args = 0..=1, conflicts_with = "milestone")]
     file: Option<Option<PathBuf>>,
+    /// An earlier run, by its id (the latest otherwise).
+    #[arg(long, value_name = "RUN_ID")]
+    run: Option<String>,
 }
 
 impl WhichRun {
@@ -117,6 +120,16 @@ impl WhichRun {
         repo: &crate::git::Repo,
         command: &str,
     ) -> anyhow::Result<crate::model::state::RunState> {
+        if let Some(run) = &self.run {
+            return run_state(
+                ws,
+                repo,
+                run,
+                self.milestone.as_deref(),
+                self.project.as_deref(),
+                command,
+            );
+        }
         match &self.file {
             Some(file) => latest_plan_state(global, ws, repo, file.as_deref()),
             None => latest_state(
@@ -128,6 +141,49 @@ impl WhichRun {
             ),
         }
     }
+}
+
+/// The state of run `run`, which must be of the milestone named, when one is.
+fn run_state(
+    ws: &Workspace,
+    repo: &crate::git::Repo,
+    run: &str,
+    milestone: Option<&str>,
+    project: Option<&str>,
+    command: &str,
+) -> anyhow::Result<crate::model::state::RunState> {
+    let common = repo.common_dir();
+    let Some(state) = crate::record::state::load(&common, run) else {
+        let of = match milestone {
+            Some(text) => {
+                let known = crate::record::state::scopes(&common);
+                select_scope(ws, text, project, &known, command)
+                    .ok()
+                    .map(|scope| crate::record::state::run_ids_of(&common, &scope))
+            }
+            None => None,
+        };
+        return Err(hinted(
+            format!("no run `{run}` is recorded in this repository"),
+            match of {
+                Some(ids) if !ids.is_empty() => {
+                    format!("runs of that milestone: {}", ids.join(", "))
+                }
+                _ => "`orch status` names the latest run".to_owned(),
+            },
+        ));
+    };
+    if let Some(text) = milestone {
+        let known = crate::record::state::scopes(&common);
+        let scope = select_scope(ws, text, project, &known, command)?;
+        if state.scope() != scope {
+            return Err(hinted(
+                format!("run {run} is of {}, not of {scope}", state.scope()),
+                format!("`{command} {} --run {run}`", state.scope()),
+            ));
+        }
+    }
+    Ok(state)
 }
 
 /// The most recent run of the plan file `file` (by its name), or an error saying there is
@@ -147,24 +203,137 @@ fn latest_plan_state(
     })
 }
 
-/// The log directories of `issue` (`<logs>/[<project>/]<milestone>/<id>/`): of the milestone
-/// `milestone` names (resolved among the recorded runs), of any milestone of `project`, or of
-/// any milestone at all. Empty when there are none.
-pub(super) fn issue_log_dirs(
+/// One run of an issue: the run's state (none for logs no recorded run names) and the
+/// issue's log directory in it.
+pub(super) struct IssueRun {
+    pub state: Option<crate::model::state::RunState>,
+    pub dir: PathBuf,
+    /// The milestone, as messages name it.
+    pub milestone: String,
+}
+
+/// The recorded runs of `issue` to read its logs from: run `run` (`--run ID`); else the
+/// latest run holding it of the milestone `milestone` names (resolved among the recorded
+/// runs), of each milestone of `project`, or of each milestone at all. Empty when no recorded
+/// run holds it.
+pub(super) fn issue_runs(
     ws: &Workspace,
     repo: &crate::git::Repo,
     issue: &str,
-    milestone: Option<&str>,
-    project: Option<&str>,
+    (milestone, project, run): (Option<&str>, Option<&str>, Option<&str>),
     command: &str,
-) -> anyhow::Result<Vec<PathBuf>> {
+) -> anyhow::Result<Vec<IssueRun>> {
+    let common = repo.common_dir();
     let logs = ws.config.orch_logs(&repo.main_root());
+    // Where the run recorded the issue's logs; else where this version puts them; else where
+    // runs put them before each had its own directory (a moved tree, an old run).
+    let dir_of = |state: &crate::model::state::RunState| -> PathBuf {
+        let recorded = state.issue(issue).and_then(|i| {
+            i.summary
+                .as_ref()
+                .map(|s| s.log_dir.clone())
+                .or_else(|| Some(i.phases.last()?.log_dir.parent()?.to_owned()))
+        });
+        let milestone = logs.join(state.scope().dir());
+        let laid_out = crate::model::layout::issue_dir(&milestone, &state.run_id, issue);
+        let legacy = milestone.join(crate::model::naming::ref_component(issue));
+        let found = recorded
+            .iter()
+            .chain([&laid_out, &legacy])
+            .find(|d| d.is_dir())
+            .cloned();
+        found.or(recorded).unwrap_or(laid_out)
+    };
+    if let Some(run) = run {
+        let state = crate::record::state::load(&common, run).ok_or_else(|| {
+            hinted(
+                format!("no run `{run}` is recorded in this repository"),
+                "`orch status` names the latest run; `orch report <MILESTONE> --run <ID>` reads an earlier one",
+            )
+        })?;
+        if state.issue(issue).is_none() {
+            return Err(hinted(
+                format!("issue `{issue}` is not part of run {run}"),
+                format!(
+                    "run {run} is of {}; see `orch status --run {run}`",
+                    state.scope()
+                ),
+            ));
+        }
+        return Ok(vec![IssueRun {
+            dir: dir_of(&state),
+            milestone: state.scope().to_string(),
+            state: Some(state),
+        }]);
+    }
+    let scope = match milestone {
+        Some(text) => {
+            let known = crate::record::state::scopes(&common);
+            Some(select_scope(ws, text, project, &known, command)?)
+        }
+        None => None,
+    };
+    let mut latest: std::collections::BTreeMap<Scope, crate::model::state::RunState> =
+        Default::default();
+    for state in crate::record::state::all(&common) {
+        let wanted = match (&scope, project) {
+            (Some(scope), _) => &state.scope() == scope,
+            (None, Some(p)) => state.project.as_deref() == Some(p),
+            (None, None) => true,
+        };
+        if !wanted || state.issue(issue).is_none() {
+            continue;
+        }
+        let newer = latest
+            .get(&state.scope())
+            .is_none_or(|l| (&l.updated_at, &l.run_id) < (&state.updated_at, &state.run_id));
+        if newer {
+            latest.insert(state.scope(), state);
+        }
+    }
+    if latest.is_empty() {
+        // Logs no recorded run names (its state removed): found where runs put them before
+        // each run had its own directory.
+        return Ok(legacy_issue_dirs(&logs, issue, scope.as_ref(), project)
+            .into_iter()
+            .map(|dir| IssueRun {
+                milestone: dir
+                    .parent()
+                    .and_then(|m| m.strip_prefix(&logs).ok())
+                    .map(|m| m.display().to_string())
+                    .unwrap_or_default(),
+                dir,
+                state: None,
+            })
+            .collect());
+    }
+    Ok(latest
+        .into_values()
+        .map(|state| IssueRun {
+            dir: dir_of(&state),
+            milestone: state.scope().to_string(),
+            state: Some(state),
+        })
+        .collect())
+}
+
+/// The log directories of `issue` in the layout before runs had their own directories,
+/// `<logs>/[<project>/]<milestone>/<id>/`: of the milestone `scope`, of any milestone of
+/// `project`, or of any milestone at all.
+fn legacy_issue_dirs(
+    logs: &Path,
+    issue: &str,
+    scope: Option<&Scope>,
+    project: Option<&str>,
+) -> Vec<PathBuf> {
     let id = crate::model::naming::ref_component(issue);
-    if let Some(text) = milestone {
-        let known = crate::record::state::scopes(&repo.common_dir());
-        let scope = select_scope(ws, text, project, &known, command)?;
+    if let Some(scope) = scope {
         let dir = logs.join(scope.dir()).join(&id);
-        return Ok(if dir.is_dir() { vec![dir] } else { Vec::new() });
+        return if is_issue_log_dir(&dir) {
+            vec![dir]
+        } else {
+            Vec::new()
+        };
     }
     let subdirs = |dir: &Path| -> Vec<PathBuf> {
         let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -181,7 +350,7 @@ pub(super) fn issue_log_dirs(
     // Milestone directories: `<logs>/<milestone>/` and `<logs>/<project>/<milestone>/`.
     let milestones: Vec<PathBuf> = match project {
         Some(p) => subdirs(&logs.join(crate::model::naming::ref_component(p))),
-        None => subdirs(&logs)
+        None => subdirs(logs)
             .into_iter()
             .flat_map(|d| {
                 let mut v = subdirs(&d);
@@ -190,11 +359,11 @@ pub(super) fn issue_log_dirs(
             })
             .collect(),
     };
-    Ok(milestones
+    milestones
         .into_iter()
         .map(|m| m.join(&id))
         .filter(|d| is_issue_log_dir(d))
-        .collect())
+        .collect()
 }
 
 /// An issue's log directory holds its phases (`01-dev/`, …) or its summary.

@@ -16,6 +16,7 @@ use crate::model::event::EngineEvent;
 use crate::model::layout;
 use crate::model::plan::{Plan, PlannedIssue, APPLY_PATCH};
 use crate::model::record::{IssueSummary, Outcome, RunSummary, SkipKind};
+use crate::workspace::worktrees::{self, IssueWorktree};
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -49,7 +50,7 @@ impl<R: Runner> Engine<'_, R> {
     /// depends on in the run has ended (in plan order among the ready ones). The summaries
     /// come in plan order, whatever finished first.
     pub async fn run(&self, plan: &Plan, opts: &RunOptions) -> Result<RunSummary, EngineError> {
-        let (base, trunk) = self.start(plan, opts).await?;
+        let (base, base_branch) = self.start(plan, opts).await?;
         let logs = self
             .config
             .orch_logs(&self.repo_root)
@@ -70,7 +71,12 @@ impl<R: Runner> Engine<'_, R> {
             resumed: opts.resume.is_some(),
             budget: opts.budget,
             sandbox: self.sandbox_name(plan),
+            base: base_branch.clone(),
+            base_commit: base.clone(),
+            carried: opts.carried.clone(),
+            restart: opts.restart.clone(),
         });
+        self.set_aside_earlier(plan, &issues, opts, &logs).await?;
         let done: BTreeSet<String> = plan
             .issues
             .iter()
@@ -97,15 +103,25 @@ impl<R: Runner> Engine<'_, R> {
         // The first error of an issue's loop: nothing more starts, the others finish and are
         // recorded, then the run returns it.
         let mut failure: Option<EngineError> = None;
-        let (base, trunk) = (base.as_str(), trunk.as_str());
-        // What is finished before anything runs (issues their docs skip) ends now, not at its
-        // turn: its dependents need not wait behind it.
+        let (base, trunk) = (base.as_str(), base_branch.as_str());
+        // What is finished before anything runs (issues their docs skip, issues an earlier
+        // run completed, loops the run being resumed ended) ends now, not at its turn: its
+        // dependents need not wait behind it.
         for (n, issue) in issues.iter().enumerate() {
-            if let Some(summary) = skipped_by_docs(issue, &layout::issue_dir(&logs, &issue.id)) {
+            let issue_dir = layout::issue_dir(&logs, &opts.run_id, &issue.id);
+            if let Some(summary) = self.finished_at_start(plan, opts, issue, &issue_dir) {
                 board.waiting.retain(|&w| w != n);
                 let ended = (n, summary);
-                self.end(&logs, issue, ended, &mut board, &mut tips, &mut summaries)
-                    .await?;
+                self.end(
+                    &logs,
+                    opts,
+                    issue,
+                    ended,
+                    &mut board,
+                    &mut tips,
+                    &mut summaries,
+                )
+                .await?;
             }
         }
         loop {
@@ -122,7 +138,7 @@ impl<R: Runner> Engine<'_, R> {
                         position: issues.len() - board.waiting.len(),
                         total: issues.len(),
                     });
-                    let issue_dir = layout::issue_dir(&logs, &issue.id);
+                    let issue_dir = layout::issue_dir(&logs, &opts.run_id, &issue.id);
                     match self.begin(plan, opts, issue, &issue_dir, &done, &board) {
                         Begun::Ended(summary) => (n, *summary),
                         Begun::Run(continuation) => {
@@ -172,6 +188,7 @@ impl<R: Runner> Engine<'_, R> {
             let issue = issues[n];
             self.end(
                 &logs,
+                opts,
                 issue,
                 (n, summary),
                 &mut board,
@@ -200,28 +217,29 @@ impl<R: Runner> Engine<'_, R> {
         Ok(summary)
     }
 
-    /// Records how issue `n` ended: its summary on disk, its final tip for its dependents,
-    /// the board, the event.
+    /// Records how issue `n` ended: its summary on disk (with its final head, when it
+    /// completed), that head for its dependents, the board, the event.
+    #[allow(clippy::too_many_arguments)]
     async fn end(
         &self,
         logs: &Path,
+        opts: &RunOptions,
         issue: &PlannedIssue,
-        (n, summary): (usize, IssueSummary),
+        (n, mut summary): (usize, IssueSummary),
         board: &mut Board,
         tips: &mut Tips,
         summaries: &mut BTreeMap<usize, IssueSummary>,
     ) -> Result<(), EngineError> {
+        if summary.outcome == Outcome::Completed && summary.head.is_none() {
+            let branch = issue.branch.clone();
+            summary.head = git(&self.repo_root, move |repo| Ok(repo.branch_tip(&branch)?)).await?;
+        }
         logs::write_json(
-            &layout::issue_dir(logs, &issue.id).join(layout::ISSUE_SUMMARY),
+            &layout::issue_dir(logs, &opts.run_id, &issue.id).join(layout::ISSUE_SUMMARY),
             &summary,
         )?;
-        if summary.outcome == Outcome::Completed {
-            let branch = issue.branch.clone();
-            if let Some(tip) =
-                git(&self.repo_root, move |repo| Ok(repo.branch_tip(&branch)?)).await?
-            {
-                tips.insert(issue.id.clone(), (tip, issue.branch.clone()));
-            }
+        if let (Outcome::Completed, Some(head)) = (summary.outcome, &summary.head) {
+            tips.insert(issue.id.clone(), (head.clone(), issue.branch.clone()));
         }
         board.running.remove(&n);
         board.ended.insert(issue.id.clone(), summary.outcome);
@@ -231,6 +249,70 @@ impl<R: Runner> Engine<'_, R> {
         // Interrupted: nothing more starts; what runs is interrupted too, to be resumed.
         board.stopped |= summary.outcome == Outcome::Interrupted;
         summaries.insert(n, summary);
+        Ok(())
+    }
+
+    /// The summary of an issue that is finished before anything runs: its docs skip it, an
+    /// earlier run completed it (carried), or the run being resumed ended its loop.
+    fn finished_at_start(
+        &self,
+        plan: &Plan,
+        opts: &RunOptions,
+        issue: &PlannedIssue,
+        issue_dir: &Path,
+    ) -> Option<IssueSummary> {
+        if let Some(skipped) = skipped_by_docs(issue, issue_dir) {
+            return Some(skipped);
+        }
+        if let Some(carried) = opts.carried.iter().find(|s| s.id == issue.id) {
+            return Some(carried.clone());
+        }
+        let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
+        let retry = opts.retry.iter().any(|r| r == &issue.id);
+        match resume::decide(prior, retry, plan.max_review_cycles) {
+            Decision::Keep(kept) => Some(*kept),
+            Decision::Run(_) => None,
+        }
+    }
+
+    /// Sets aside the earlier branch (and worktree) of every issue the run runs from scratch,
+    /// before anything runs: its tip under a rescue ref, its uncommitted work rescued as a
+    /// removal does. A resume sets aside what a crash left unset.
+    async fn set_aside_earlier(
+        &self,
+        plan: &Plan,
+        issues: &[&PlannedIssue],
+        opts: &RunOptions,
+        logs: &Path,
+    ) -> Result<(), EngineError> {
+        for issue in issues.iter().filter(|i| opts.restart.contains(&i.id)) {
+            let recorded = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
+            if recorded.is_some_and(|i| {
+                i.set_aside.is_some() || !i.phases.is_empty() || i.current_phase.is_some()
+            }) {
+                continue;
+            }
+            if issue.worktree.exists() {
+                let log =
+                    layout::issue_dir(logs, &opts.run_id, &issue.id).join(layout::TEARDOWN_LOG);
+                self.tear_down(&issue.worktree, &log).await;
+            }
+            let wt = IssueWorktree {
+                scope: plan.scope(),
+                id: issue.id.clone(),
+                branch: issue.branch.clone(),
+                path: issue.worktree.clone(),
+            };
+            let run_id = opts.run_id.clone();
+            let set_aside = git(&self.repo_root, move |repo| {
+                Ok(worktrees::set_aside(repo, &wt, &run_id)?)
+            })
+            .await?;
+            (self.reporter)(&EngineEvent::BranchSetAside {
+                id: issue.id.clone(),
+                set_aside,
+            });
+        }
         Ok(())
     }
 
@@ -268,24 +350,32 @@ impl<R: Runner> Engine<'_, R> {
         Begun::Run(continuation)
     }
 
-    /// Checks the repository is clean (a resume tolerates its own worktrees) and returns the
-    /// commit and branch issues start from when nothing of this run comes before them.
+    /// Checks the repository is clean (a resume tolerates its own worktrees, a run from
+    /// scratch those of the issues whose earlier branches it sets aside) and returns the
+    /// commit and branch issues start from when nothing of this run comes before them (a
+    /// resume: those its run started from).
     async fn start(&self, plan: &Plan, opts: &RunOptions) -> Result<(String, String), EngineError> {
         let config = self.config.clone();
-        let ours: Option<Vec<PathBuf>> = opts
+        let ours: Vec<PathBuf> = plan
+            .issues
+            .iter()
+            .filter(|i| opts.resume.is_some() || opts.restart.contains(&i.id))
+            .map(|i| i.worktree.clone())
+            .collect();
+        let recorded = opts
             .resume
             .as_ref()
-            .map(|_| plan.issues.iter().map(|i| i.worktree.clone()).collect());
+            .and_then(|s| Some((s.base_commit.clone()?, s.base.clone()?)));
         git(&self.repo_root, move |repo| {
             let report = crate::workspace::verify_clean::verify_clean(repo, &config)?;
-            let report = match &ours {
-                Some(ours) => crate::workspace::verify_clean::tolerate_own_worktrees(report, ours),
-                None => report,
-            };
+            let report = crate::workspace::verify_clean::tolerate_own_worktrees(report, &ours);
             if !report.clean {
                 return Err(EngineError::NotClean(report.problems.len(), report));
             }
-            Ok(crate::workspace::verify_clean::run_start(repo, &config)?)
+            match recorded {
+                Some(recorded) => Ok(recorded),
+                None => Ok(crate::workspace::verify_clean::run_start(repo, &config)?),
+            }
         })
         .await
     }

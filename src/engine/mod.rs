@@ -22,6 +22,7 @@ mod logs;
 mod milestone;
 mod phase;
 mod prompt;
+pub mod rerun;
 mod resume;
 mod retry;
 mod schedule;
@@ -73,6 +74,12 @@ pub struct RunOptions {
     pub jobs: usize,
     /// The budget the run is held to.
     pub budget: crate::model::budget::Limits,
+    /// Issues an earlier run completed (a new run of the milestone carries them; see
+    /// [`rerun`]): ended before anything runs, their final heads the base of their dependents.
+    pub carried: Vec<crate::model::record::IssueSummary>,
+    /// Issues run from scratch, their earlier branches set aside first (`--fresh`,
+    /// `orch run --retry`).
+    pub restart: Vec<String>,
 }
 
 pub struct Engine<'a, R: Runner> {

@@ -151,6 +151,8 @@ mod tests {
             verified: None,
             skip: None,
             budget: None,
+            head: None,
+            completed_in: None,
         }
     }
 
@@ -177,6 +179,7 @@ mod tests {
             summary,
             started_at: None,
             commands: Vec::new(),
+            set_aside: None,
         }
     }
 

@@ -25,6 +25,20 @@ pub enum EngineEvent {
         budget: crate::model::budget::Limits,
         /// How the agent's commands are confined (`worktree`, or the codex mode named).
         sandbox: String,
+        /// The branch issues start from when nothing of the run comes before them (the one
+        /// checked out, `--base`, or the trunk where HEAD is detached), and its commit.
+        base: String,
+        base_commit: String,
+        /// Issues an earlier run completed: not run again, finished before anything runs.
+        carried: Vec<crate::model::record::IssueSummary>,
+        /// Issues run again from scratch (`--fresh`, `--retry`): their earlier branches are set
+        /// aside under rescue refs before anything runs.
+        restart: Vec<String>,
+    },
+    /// An issue's earlier branch (and worktree) was set aside before it runs from scratch.
+    BranchSetAside {
+        id: String,
+        set_aside: crate::model::state::SetAside,
     },
     IssueStarted {
         id: String,

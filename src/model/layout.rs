@@ -1,12 +1,16 @@
 //! The run's log directory, `logs/orch/<project>/<milestone>/`, and every file name in it.
 //!
 //! ```text
-//! run-<run-id>.json              the run's summary
-//! events-<run-id>.jsonl          the event log
-//! <issue>/summary.json           the issue's summary
-//! <issue>/commands/<name>.log    its finishing commands' output
-//! <issue>/<NN>-<phase>/          one phase: the files below
+//! run-<run-id>.json                       the run's summary
+//! events-<run-id>.jsonl                   the event log
+//! <run-id>/<issue>/summary.json           the issue's summary
+//! <run-id>/<issue>/commands/<name>.log    its finishing commands' output
+//! <run-id>/<issue>/<NN>-<phase>/          one phase: the files below
 //! ```
+//!
+//! Each run has its own directory, so two runs of a milestone never share or overwrite a
+//! phase's logs (runs recorded before that kept `<issue>/` beside the run files; their
+//! records name those paths, and readers go by the records).
 //!
 //! Writers (engine, agent runners, capture, shim) and readers (report, diff, guard, event
 //! log) name these files through this module only, so the layout is read in one place.
@@ -63,9 +67,14 @@ pub fn event_log(logs: &Path, run_id: &str) -> PathBuf {
     ))
 }
 
-/// `<issue>/`, in the milestone's log directory.
-pub fn issue_dir(logs: &Path, issue: &str) -> PathBuf {
-    logs.join(crate::model::naming::ref_component(issue))
+/// `<run-id>/`, the run's own directory in the milestone's log directory.
+pub fn run_dir(logs: &Path, run_id: &str) -> PathBuf {
+    logs.join(crate::model::naming::ref_component(run_id))
+}
+
+/// `<run-id>/<issue>/`, in the milestone's log directory.
+pub fn issue_dir(logs: &Path, run_id: &str, issue: &str) -> PathBuf {
+    run_dir(logs, run_id).join(crate::model::naming::ref_component(issue))
 }
 
 /// `<issue>/commands/<name>.log`.
@@ -95,11 +104,11 @@ mod tests {
             event_log(logs, "r1"),
             Path::new("logs/orch/p/M1/events-r1.jsonl")
         );
-        let issue = issue_dir(logs, "ISSUE-1");
-        assert_eq!(issue, Path::new("logs/orch/p/M1/ISSUE-1"));
+        let issue = issue_dir(logs, "r1", "ISSUE-1");
+        assert_eq!(issue, Path::new("logs/orch/p/M1/r1/ISSUE-1"));
         assert_eq!(
             command_log(&issue, "build"),
-            Path::new("logs/orch/p/M1/ISSUE-1/commands/build.log")
+            Path::new("logs/orch/p/M1/r1/ISSUE-1/commands/build.log")
         );
         assert_eq!(phase_dir_name(3, "fix"), "03-fix");
     }

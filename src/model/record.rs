@@ -212,6 +212,14 @@ pub struct IssueSummary {
     /// The budget that stopped it (its outcome is then `budget`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<crate::model::budget::BudgetStop>,
+    /// Its branch's final head when it completed: what its dependents start from, also in a
+    /// later run (the phases' pinned refs keep it reachable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    /// The run it completed in, when that was an earlier run than the one this summary is
+    /// part of (a later run carries it, and does not run it again).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_in: Option<String>,
 }
 
 /// Why an issue was skipped.
@@ -320,6 +328,8 @@ impl IssueSummary {
             verified: None,
             skip: None,
             budget: None,
+            head: None,
+            completed_in: None,
         }
     }
 }

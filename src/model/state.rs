@@ -52,6 +52,19 @@ pub struct CurrentPhase {
     pub agent_name: Option<String>,
 }
 
+/// What became of an issue's earlier branch when a run set it aside to run the issue from
+/// scratch (`orch run --fresh`, `--retry`): nothing an earlier run made is lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAside {
+    pub branch: String,
+    /// The rescue ref now holding the branch's tip; `None` when there was no such branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_to: Option<String>,
+    /// The rescue ref holding what its worktree left uncommitted, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uncommitted: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct IssueState {
     pub id: String,
@@ -66,6 +79,25 @@ pub struct IssueState {
     /// a `deploy` that already ran because the summary was never written.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<CommandRecord>,
+    /// Its earlier branch, set aside before this run ran it from scratch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub set_aside: Option<SetAside>,
+}
+
+impl IssueState {
+    /// An issue the run has not started.
+    pub fn pending(id: &str) -> IssueState {
+        IssueState {
+            id: id.to_owned(),
+            status: IssueStatus::Pending,
+            current_phase: None,
+            phases: Vec::new(),
+            summary: None,
+            started_at: None,
+            commands: Vec::new(),
+            set_aside: None,
+        }
+    }
 }
 
 /// What an issue's recorded phases add up to.
@@ -137,10 +169,17 @@ pub struct RunState {
     /// `--agent PHASE=AGENT` choices of the run; a resume keeps them unless given its own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<String>,
-    /// The branch the issue branches start from instead of the trunk (`--base`); a resume
-    /// keeps it.
+    /// The branch the issue branches start from (`--base`, else the branch checked out when
+    /// the run started, else the trunk); a resume keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
+    /// The commit of `base` the run started from; a resume starts its new issues there too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_commit: Option<String>,
+    /// Issues this run runs from scratch, their earlier branches set aside first (`--fresh`,
+    /// `--retry`); a resume finishes setting them aside.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart: Vec<String>,
     /// The budget the run is held to (the last one set); a resume keeps it unless given one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget: Option<crate::model::budget::Limits>,

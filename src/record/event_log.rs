@@ -30,6 +30,8 @@ impl EventLog {
                 resumed,
                 log_dir,
                 budget,
+                base,
+                base_commit,
                 ..
             } => {
                 let dir = log_dir;
@@ -46,7 +48,7 @@ impl EventLog {
                     })
                     .ok();
                 let mut lines = vec![
-                    json!({"type": "plan_validated", "task": null, "project": project, "milestone": milestone, "run_id": run_id, "tasks": issue_ids}),
+                    json!({"type": "plan_validated", "task": null, "project": project, "milestone": milestone, "run_id": run_id, "tasks": issue_ids, "base": base, "base_commit": base_commit}),
                 ];
                 if *resumed {
                     lines.push(json!({"type": "resumed", "task": null, "run_id": run_id}));
@@ -179,6 +181,9 @@ impl EventLog {
                             "attempt": attempt, "reason": reason, "delay_ms": delay_ms}),
                 ]
             }
+            EngineEvent::BranchSetAside { id, set_aside } => vec![
+                json!({"type": "branch_set_aside", "task": id, "branch": set_aside.branch, "moved_to": set_aside.moved_to, "uncommitted": set_aside.uncommitted}),
+            ],
             EngineEvent::IssueFinished { summary } => {
                 let kind = match summary.outcome {
                     Outcome::Completed => "task_completed",
@@ -190,7 +195,7 @@ impl EventLog {
                     _ => "task_failed",
                 };
                 vec![
-                    json!({"type": kind, "task": summary.id, "outcome": summary.outcome, "reason": summary.reason, "cycles": summary.cycles}),
+                    json!({"type": kind, "task": summary.id, "outcome": summary.outcome, "reason": summary.reason, "cycles": summary.cycles, "completed_in": summary.completed_in}),
                 ]
             }
             EngineEvent::RunFinished { summary } => {

@@ -25,8 +25,6 @@ pub struct Selection {
     pub no_build: bool,
     /// `--include-state`: not-ready states to run.
     pub include_states: Vec<String>,
-    /// `--base`: the branch issue branches start from.
-    pub base: Option<String>,
     /// `--agent PHASE=AGENT`: the run's choices over orch.toml's.
     pub agents: Vec<String>,
 }
@@ -67,6 +65,10 @@ impl StateRecorder {
                 issue_ids,
                 budget,
                 sandbox,
+                base,
+                base_commit,
+                carried,
+                restart,
                 ..
             } => {
                 let state = guard.get_or_insert_with(|| RunState {
@@ -82,7 +84,9 @@ impl StateRecorder {
                     no_build: self.selection.no_build,
                     include_states: self.selection.include_states.clone(),
                     agents: self.selection.agents.clone(),
-                    base: self.selection.base.clone(),
+                    base: None,
+                    base_commit: None,
+                    restart: restart.clone(),
                     budget: None,
                     sandbox: None,
                     issues: Vec::new(),
@@ -90,18 +94,25 @@ impl StateRecorder {
                 state.finished = false;
                 state.sandbox = Some(sandbox.clone());
                 state.budget = budget.any().then_some(*budget);
+                state.base = Some(base.clone());
+                state.base_commit = Some(base_commit.clone());
                 for id in issue_ids {
                     if state.issue(id).is_none() {
-                        state.issues.push(IssueState {
-                            id: id.clone(),
-                            status: IssueStatus::Pending,
-                            current_phase: None,
-                            phases: Vec::new(),
-                            summary: None,
-                            started_at: None,
-                            commands: Vec::new(),
-                        });
+                        let mut issue = IssueState::pending(id);
+                        // Carried from an earlier run: ended in the state's first write, so
+                        // no crash can leave it looking unstarted.
+                        if let Some(summary) = carried.iter().find(|s| &s.id == id) {
+                            issue.status = summary.outcome.into();
+                            issue.phases = summary.phases.clone();
+                            issue.summary = Some(summary.clone());
+                        }
+                        state.issues.push(issue);
                     }
+                }
+            }
+            EngineEvent::BranchSetAside { id, set_aside } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.set_aside = Some(set_aside.clone());
                 }
             }
             EngineEvent::IssueStarted { id, .. } => {

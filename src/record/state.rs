@@ -37,6 +37,31 @@ pub fn latest(common_dir: &Path, scope: Option<&crate::model::naming::Scope>) ->
     latest_where(common_dir, |s| scope.is_none_or(|m| &s.scope() == m))
 }
 
+/// The most recently updated run of the milestone `scope` of issue docs (a plan file's run
+/// of the same name is not it).
+pub fn latest_of_milestone(
+    common_dir: &Path,
+    scope: &crate::model::naming::Scope,
+) -> Option<RunState> {
+    latest_where(common_dir, |s| &s.scope() == scope && s.plan_file.is_none())
+}
+
+/// The state of run `run_id`, if one is recorded.
+pub fn load(common_dir: &Path, run_id: &str) -> Option<RunState> {
+    read_all(common_dir).remove(run_id)
+}
+
+/// The ids of the recorded runs of `scope` (of issue docs, or of the plan of that name),
+/// oldest first.
+pub fn run_ids_of(common_dir: &Path, scope: &crate::model::naming::Scope) -> Vec<String> {
+    let mut runs: Vec<RunState> = read_all(common_dir)
+        .into_values()
+        .filter(|s| &s.scope() == scope)
+        .collect();
+    runs.sort_by(|a, b| (&a.started_at, &a.run_id).cmp(&(&b.started_at, &b.run_id)));
+    runs.into_iter().map(|s| s.run_id).collect()
+}
+
 /// The most recently updated run of a milestone of `project`.
 pub fn latest_in_project(common_dir: &Path, project: &str) -> Option<RunState> {
     latest_where(common_dir, |s| {
@@ -69,6 +94,11 @@ fn latest_where(common_dir: &Path, keep: impl Fn(&RunState) -> bool) -> Option<R
         .into_values()
         .filter(|s| keep(s))
         .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
+}
+
+/// Every recorded run's newest state.
+pub fn all(common_dir: &Path) -> Vec<RunState> {
+    read_all(common_dir).into_values().collect()
 }
 
 /// Every run's newest state, by run id.
@@ -120,6 +150,8 @@ mod tests {
             include_states: Vec::new(),
             agents: Vec::new(),
             base: None,
+            base_commit: None,
+            restart: Vec::new(),
             budget: None,
             sandbox: None,
             issues: Vec::new(),

@@ -30,6 +30,8 @@ pub struct DryRun<'a> {
     pub timeout: Duration,
     /// The budget in force.
     pub budget: crate::model::budget::Limits,
+    /// What the run does with the milestone's earlier runs.
+    pub rerun: &'a crate::engine::rerun::Rerun,
 }
 
 pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
@@ -50,12 +52,38 @@ pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
             );
         }
     }
+    if let Some(earlier) = &d.rerun.earlier {
+        let _ = writeln!(out, "  - follow the milestone's last run, {earlier}:");
+    }
+    for carried in &d.rerun.carried {
+        let _ = writeln!(
+            out,
+            "  - {}: completed in run {}; not run again (its dependents start from {})",
+            carried.id,
+            carried.completed_in.as_deref().unwrap_or("?"),
+            carried
+                .head
+                .as_deref()
+                .map_or("its branch".to_owned(), |h| {
+                    crate::model::naming::short_oid(h).to_owned()
+                })
+        );
+    }
     for issue in plan
         .issues
         .iter()
         .filter(|i| d.only_issue.is_none_or(|only| i.id == only))
         .filter(|i| !i.skipped)
+        .filter(|i| !d.rerun.carried.iter().any(|c| c.id == i.id))
     {
+        if d.rerun.restart.contains(&issue.id) {
+            let _ = writeln!(
+                out,
+                "  - {}: set aside its earlier branch under {}branch-<run-id> (and rescue its worktree's uncommitted work), then run it from scratch",
+                issue.id,
+                crate::workspace::worktrees::rescue_prefix(&plan.scope(), &issue.id)
+            );
+        }
         let spec = &issue.spec;
         let devs = if spec.shards.is_empty() {
             "dev".to_owned()
@@ -72,6 +100,7 @@ pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
             plan.max_review_cycles,
             d.logs_root
                 .join(plan.scope().dir())
+                .join("<run-id>")
                 .join(ref_component(&issue.id))
                 .display()
         );

@@ -127,6 +127,8 @@ impl Progress {
                 issues,
                 log_dir,
                 resumed,
+                base,
+                base_commit,
                 ..
             } => {
                 board.total = *issues;
@@ -136,11 +138,22 @@ impl Progress {
                     out.push(format!("{} run {run_id}", s.bold("resuming")));
                 }
                 out.push(format!(
-                    "{} run {run_id}: milestone {scope}, {issues} issue(s); logs in {}",
+                    "{} run {run_id}: milestone {scope}, {issues} issue(s) from {base} at {}; logs in {}",
                     s.bold("orch"),
-                    log_dir.display()
+                    crate::model::naming::short_oid(base_commit),
+                    crate::model::layout::run_dir(log_dir, run_id).display()
                 ));
                 out
+            }
+            EngineEvent::BranchSetAside { id, set_aside } => {
+                let mut what = match &set_aside.moved_to {
+                    Some(to) => format!("earlier branch {} set aside as {to}", set_aside.branch),
+                    None => "no earlier branch to set aside".to_owned(),
+                };
+                if let Some(r) = &set_aside.uncommitted {
+                    what.push_str(&format!(" (its uncommitted work as {r})"));
+                }
+                vec![format!("{} {what}; it runs from scratch", tag(id))]
             }
             EngineEvent::IssueStarted {
                 id,
@@ -245,11 +258,12 @@ impl Progress {
                     .as_ref()
                     .map(|r| format!(": {r}"))
                     .unwrap_or_default();
-                let mut out = vec![format!(
-                    "{} → {}{reason}",
-                    tag(&summary.id),
-                    summary.outcome.name()
-                )];
+                let mut out = vec![match &summary.completed_in {
+                    Some(run) => {
+                        format!("{} completed in run {run}; not run again", tag(&summary.id))
+                    }
+                    None => format!("{} → {}{reason}", tag(&summary.id), summary.outcome.name()),
+                }];
                 if self.live.is_none() {
                     out.push(format!("{} {}", s.bold("[run]"), board.tally()));
                 }
@@ -511,6 +525,10 @@ mod tests {
                 resumed: false,
                 budget: Default::default(),
                 sandbox: "worktree".into(),
+                base: "main".into(),
+                base_commit: "0123456789abcdef".into(),
+                carried: Vec::new(),
+                restart: Vec::new(),
             },
             EngineEvent::IssueStarted {
                 id: "A-1".into(),
@@ -545,7 +563,7 @@ mod tests {
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
         assert_eq!(
             text,
-            "orch run r1: milestone p/M1, 3 issue(s); logs in /logs\n\
+            "orch run r1: milestone p/M1, 3 issue(s) from main at 0123456789; logs in /logs/r1\n\
              [A-1] started (1/3)\n\
              [B-1] started (2/3)\n\
              [B-1] 01-dev started\n\

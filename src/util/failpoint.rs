@@ -14,6 +14,7 @@
 //! | `before-worktree` | the branch exists, its worktree not yet (`workspace::worktrees::prepare`) |
 //! | `mid-dev`, `mid-review`, `mid-fix` | the agent reported its first finished item (the runner) |
 //! | `after-dev`, `after-review`, `after-fix` | the phase's record is persisted (the engine) |
+//! | `mid-set-aside` | an earlier branch's tip is under its rescue ref, the branch not yet deleted (`workspace::worktrees::set_aside`) |
 //! | `mid-removal` | uncommitted work is rescued, the worktree not yet removed (`workspace::worktrees`) |
 //! | `mid-delete` | a removed worktree's files are deleted, its directories, `.git` and registration not yet (`git::checkout`) |
 //! | `mid-dashboard-write` | TASKS.md's new text is in its temp file, not yet renamed (`report::dashboard`) |

@@ -37,20 +37,27 @@ fn problem(
     }
 }
 
-/// The branch a run's issue branches start from: the base (`base` in orch.toml, `--base`)
-/// when there is one, else the trunk.
+/// The branch a run's issue branches start from, as the dev-auto contract has it: the base
+/// named (`--base`, or `base` in orch.toml), else the branch checked out when the run starts,
+/// else (HEAD detached) the trunk.
 pub fn start_branch(repo: &Repo, config: &Config) -> Option<String> {
-    config.base.clone().or_else(|| trunk(repo, config))
+    if let Some(base) = &config.base {
+        return Some(base.clone());
+    }
+    match repo.head() {
+        Ok(head) if !head.detached && head.branch.is_some() => head.branch,
+        _ => trunk(repo, config),
+    }
 }
 
-/// Where a run's issues start when nothing of the run comes before them: HEAD's commit, and
-/// the branch they stack on — [`start_branch`], else the branch HEAD is on, else `main`. The
-/// run and its dry run both ask here.
+/// Where a run's issues start when nothing of the run comes before them: the tip of
+/// [`start_branch`] (HEAD's commit when HEAD is on it), and that branch, which they stack on.
+/// The run and its dry run both ask here.
 pub fn run_start(repo: &Repo, config: &Config) -> Result<(String, String), GitError> {
-    let base = repo.resolve_commit("HEAD")?;
-    let branch = match start_branch(repo, config) {
-        Some(b) => b,
-        None => repo.head()?.branch.unwrap_or_else(|| "main".to_owned()),
+    let branch = start_branch(repo, config).unwrap_or_else(|| "main".to_owned());
+    let base = match repo.branch_tip(&branch)? {
+        Some(tip) => tip,
+        None => repo.resolve_commit("HEAD")?,
     };
     Ok((base, branch))
 }
@@ -64,6 +71,76 @@ pub fn trunk(repo: &Repo, config: &Config) -> Option<String> {
         .into_iter()
         .find(|b| repo.branch_exists(b))
         .map(str::to_owned)
+}
+
+/// What keeps a run from knowing where its issues start: no commit yet, a named base that
+/// does not exist or is not checked out (the docs are read from the checkout), a detached
+/// HEAD with no trunk to fall back on.
+fn head_problems(repo: &Repo, config: &Config) -> Result<Vec<CleanProblem>, GitError> {
+    let head = repo.head()?;
+    let mut problems = Vec::new();
+    if head.oid.is_none() {
+        problems.push(problem(
+            "no_commits",
+            None,
+            "the repository has no commits yet".into(),
+            "commit something first: issue branches start from the base branch's commit",
+        ));
+        return Ok(problems);
+    }
+    let at = || {
+        let oid = head.oid.as_deref().unwrap_or_default();
+        oid[..12.min(oid.len())].to_owned()
+    };
+    if let Some(base) = &config.base {
+        if !repo.branch_exists(base) {
+            problems.push(problem(
+                "missing_base",
+                None,
+                format!("the base branch `{base}` does not exist"),
+                "create it, or name another base with `--base <branch>` (or `base` in orch.toml)",
+            ));
+        } else if head.detached || head.branch.as_deref() != Some(base.as_str()) {
+            let (message, hint) = match (&head.branch, head.detached) {
+                (Some(branch), false) => (
+                    format!("HEAD is on `{branch}`, not on the base `{base}`"),
+                    format!(
+                        "`git switch {base}`, or start from `{branch}` instead: `--base {branch}`"
+                    ),
+                ),
+                _ => (
+                    format!("HEAD is detached at {}, not on the base `{base}`", at()),
+                    format!("`git switch {base}`"),
+                ),
+            };
+            problems.push(problem("not_on_base", None, message, hint));
+        }
+        return Ok(problems);
+    }
+    if head.detached {
+        match trunk(repo, config) {
+            Some(t) if repo.branch_exists(&t) => {}
+            Some(t) => problems.push(problem(
+                "missing_trunk",
+                None,
+                format!(
+                    "HEAD is detached at {}, and the trunk `{t}` it falls back on does not exist",
+                    at()
+                ),
+                "check out the branch to start from (`git switch <branch>`), name it with `--base <branch>`, or fix `trunk` in orch.toml",
+            )),
+            None => problems.push(problem(
+                "detached_head",
+                None,
+                format!(
+                    "HEAD is detached at {}, and there is no trunk (`main`, `master`, or `trunk` in orch.toml) to start from",
+                    at()
+                ),
+                "check out the branch to start from (`git switch <branch>`), or name it with `--base <branch>`",
+            )),
+        }
+    }
+    Ok(problems)
 }
 
 pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitError> {
@@ -152,68 +229,7 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
         ));
     }
 
-    let head = repo.head()?;
-    let trunk = start_branch(repo, config);
-    // What the branch runs start from is called: the base, or the trunk.
-    let (what, key) = match &config.base {
-        Some(_) => ("base", "base"),
-        None => ("trunk", "trunk"),
-    };
-    if head.oid.is_none() {
-        problems.push(problem(
-            "no_commits",
-            None,
-            "the repository has no commits yet".into(),
-            "commit something first: issue branches start from the trunk's commit",
-        ));
-    } else if head.detached {
-        problems.push(problem(
-            "detached_head",
-            None,
-            format!(
-                "HEAD is detached at {}",
-                &head.oid.as_deref().unwrap_or_default()
-                    [..12.min(head.oid.as_deref().unwrap_or_default().len())]
-            ),
-            format!(
-                "check out the {what}: `git switch {}`",
-                trunk.as_deref().unwrap_or("main")
-            ),
-        ));
-    } else if let (Some(trunk), Some(branch)) = (&trunk, &head.branch) {
-        if trunk != branch {
-            problems.push(problem(
-                if config.base.is_some() {
-                    "not_on_base"
-                } else {
-                    "not_on_trunk"
-                },
-                None,
-                format!("HEAD is on `{branch}`, not on the {what} `{trunk}`"),
-                if config.base.is_some() {
-                    format!(
-                        "`git switch {trunk}`, or name `{branch}` as the base (`--base {branch}`)"
-                    )
-                } else {
-                    format!("`git switch {trunk}`, or set `{key} = \"{branch}\"` in orch.toml")
-                },
-            ));
-        }
-    }
-    if let Some(trunk) = &trunk {
-        if !repo.branch_exists(trunk) {
-            problems.push(problem(
-                if config.base.is_some() {
-                    "missing_base"
-                } else {
-                    "missing_trunk"
-                },
-                None,
-                format!("the {what} branch `{trunk}` does not exist"),
-                format!("create it, or fix `{key}` (in orch.toml, or --base)"),
-            ));
-        }
-    }
+    problems.extend(head_problems(repo, config)?);
 
     let worktree_root = config.worktree_root(&root);
     let worktree_root = worktree_root.canonicalize().unwrap_or(worktree_root);

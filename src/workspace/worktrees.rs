@@ -248,7 +248,11 @@ pub fn remove_entry(
             previous.map(|(name, _)| name)
         }
         Some(oid) => {
-            let n = repo.refs_under(rescue_prefix)?.len() + 1;
+            let n = previous
+                .as_ref()
+                .and_then(|(name, _)| name.strip_prefix(rescue_prefix)?.parse::<u64>().ok())
+                .unwrap_or(0)
+                + 1;
             let name = format!("{rescue_prefix}{n}");
             repo.set_ref(
                 &name,
@@ -273,6 +277,60 @@ pub fn remove_entry(
     Ok(Removed {
         existed: true,
         rescue_ref,
+    })
+}
+
+/// Sets the issue's earlier branch aside before a run does the issue again from scratch: its
+/// worktree is removed (uncommitted work rescued, as [`remove`] does), its tip kept as
+/// `refs/orch/rescue/…/<id>/branch-<run-id>`, and the branch deleted, so the run makes it
+/// anew. Taken up again after a crash, it finishes what it began and saves nothing twice.
+pub fn set_aside(
+    repo: &Repo,
+    wt: &IssueWorktree,
+    run_id: &str,
+) -> Result<crate::model::state::SetAside, GitError> {
+    let removed = remove(repo, wt)?;
+    let checked_out = repo
+        .worktrees()?
+        .into_iter()
+        .filter(|e| !e.stale)
+        .map(|e| (e.path, e.branch))
+        .chain(std::iter::once((repo.main_root(), repo.head()?.branch)))
+        .find(|(_, branch)| branch.as_deref() == Some(wt.branch.as_str()));
+    if let Some((path, _)) = checked_out {
+        return Err(GitError::Refused {
+            repo: repo.root().to_owned(),
+            action: format!("set aside branch `{}`", wt.branch),
+            reason: format!(
+                "it is checked out at {}; switch that checkout to another branch first",
+                path.display()
+            ),
+        });
+    }
+    let moved_to = match repo.branch_tip(&wt.branch)? {
+        Some(tip) => {
+            let name = format!(
+                "{}branch-{}",
+                wt.rescue_prefix(),
+                naming::ref_component(run_id)
+            );
+            if repo.ref_target(&name)?.as_deref() != Some(tip.as_str()) {
+                repo.set_ref(
+                    &name,
+                    &tip,
+                    "orch: set an earlier branch aside before running its issue from scratch",
+                )?;
+            }
+            crate::util::failpoint::hit("mid-set-aside");
+            repo.delete_ref(&format!("refs/heads/{}", wt.branch))?;
+            Some(name)
+        }
+        None => None,
+    };
+    Ok(crate::model::state::SetAside {
+        branch: wt.branch.clone(),
+        moved_to,
+        uncommitted: removed.rescue_ref,
     })
 }
 

@@ -461,3 +461,75 @@ fn alive(pid: i32) -> bool {
         state != Some("Z")
     })
 }
+
+/// A finished run's observation with the run ids taken out of rescue ref names
+/// (`…/branch-<run-id>`), so twins run at different moments compare.
+fn without_run_ids(mut seen: Observed) -> Observed {
+    seen.rescues = seen
+        .rescues
+        .into_iter()
+        .map(|(name, tree)| match name.split_once("/branch-") {
+            Some((prefix, _)) => (format!("{prefix}/branch-<run>"), tree),
+            None => (name, tree),
+        })
+        .collect();
+    seen
+}
+
+/// The fixture run once to its end, then run again with `again` (`--fresh`, `--retry A-1`):
+/// straight through, or killed at `crash` and resumed. What it ends with, observed.
+fn second_run(again: &[&str], crash: Option<&str>) -> Observed {
+    let repo = fixture();
+    let (code, out) = repo.run(&["run", "M1", "--jobs", "1"]);
+    assert_eq!(code, 0, "{out}");
+    let args = [&["run", "M1", "--jobs", "1"], again].concat();
+    match crash {
+        None => {
+            let (code, out) = repo.run(&args);
+            assert_eq!(code, 0, "{out}");
+        }
+        Some(point) => {
+            repo.crash_at(point, &args);
+            // The killed run is the milestone's last: a new run is refused, pointing at it.
+            let (code, out) = repo.run(&["run", "M1"]);
+            assert_eq!(code, 1, "{out}");
+            assert!(out.contains("`orch resume p/M1`"), "{out}");
+            let (code, out) = repo.run(&["resume", "--jobs", "1"]);
+            assert_eq!(code, 0, "resume after a crash at {point}: {out}");
+        }
+    }
+    without_run_ids(observe(&repo))
+}
+
+#[test]
+fn a_fresh_start_killed_while_it_sets_branches_aside_resumes_to_the_same_end() {
+    let straight = second_run(&["--fresh"], None);
+    // Every issue ran twice, and each earlier branch is kept.
+    assert_eq!(straight.calls[&("B-1".to_owned(), "dev".to_owned())], 2);
+    for id in ["A-1", "B-1", "C-1"] {
+        assert!(
+            straight
+                .rescues
+                .contains_key(&format!("refs/orch/rescue/p/M1/{id}/branch-<run>")),
+            "{straight:?}"
+        );
+    }
+    // Killed with A-1's branch set aside and B-1's tip kept but its branch not yet gone.
+    assert_eq!(second_run(&["--fresh"], Some("mid-set-aside:2")), straight);
+}
+
+#[test]
+fn a_retry_killed_while_it_sets_a_branch_aside_or_runs_resumes_to_the_same_end() {
+    let straight = second_run(&["--retry", "A-1"], None);
+    // A-1 and B-1 (stacked on it) ran again; C-1 was carried.
+    assert_eq!(straight.calls[&("A-1".to_owned(), "dev".to_owned())], 2);
+    assert_eq!(straight.calls[&("B-1".to_owned(), "dev".to_owned())], 2);
+    assert_eq!(straight.calls[&("C-1".to_owned(), "dev".to_owned())], 1);
+    for point in ["mid-set-aside", "mid-set-aside:2", "after-dev"] {
+        assert_eq!(
+            second_run(&["--retry", "A-1"], Some(point)),
+            straight,
+            "killed at {point}"
+        );
+    }
+}

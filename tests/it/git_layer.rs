@@ -136,17 +136,30 @@ fn operations_in_progress_are_reported() {
 }
 
 #[test]
-fn head_must_be_on_the_trunk() {
+fn the_base_is_the_branch_checked_out_else_the_trunk() {
     let (env, head) = repo_with_commit();
+    // Detached: the trunk is the base.
     env.git(&["switch", "-q", "--detach", &head]);
-    assert_eq!(kinds(&env).1, ["detached_head"]);
-    env.git(&["switch", "-q", "-c", "feature"]);
-    assert_eq!(kinds(&env).1, ["not_on_trunk"]);
-    env.write("orch.toml", "trunk = \"feature\"\n");
-    env.write(".git/info/exclude", "orch.toml\n");
     assert_eq!(kinds(&env), (0, vec![]));
-    env.write("orch.toml", "trunk = \"release\"\n");
-    assert_eq!(sorted(kinds(&env).1), ["missing_trunk", "not_on_trunk"]);
+    // On a feature branch: that branch is the base.
+    env.git(&["switch", "-q", "-c", "feature"]);
+    assert_eq!(kinds(&env), (0, vec![]));
+    // A base named that is not checked out, or that does not exist.
+    env.write("orch.toml", "base = \"main\"\n");
+    env.write(".git/info/exclude", "orch.toml\n");
+    assert_eq!(kinds(&env).1, ["not_on_base"]);
+    let out = env.orch().arg("verify-clean").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("`--base feature`"), "{stderr}");
+    env.write("orch.toml", "base = \"release\"\n");
+    assert_eq!(kinds(&env).1, ["missing_base"]);
+    // Detached with no trunk to fall back on.
+    env.write("orch.toml", "trunk = \"nope\"\n");
+    env.git(&["switch", "-q", "--detach", &head]);
+    assert_eq!(kinds(&env).1, ["missing_trunk"]);
+    env.git(&["branch", "-q", "-m", "main", "old-main"]);
+    env.write("orch.toml", "");
+    assert_eq!(kinds(&env).1, ["detached_head"]);
 }
 
 #[test]

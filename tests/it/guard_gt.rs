@@ -232,15 +232,20 @@ fn orch_run_tracks_new_issue_branches_in_a_graphite_repo() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    let events =
-        std::fs::read_to_string(env.repo.join("logs/orch/p/M1/A-1/01-dev/events.jsonl")).unwrap();
+    let events = std::fs::read_to_string(
+        crate::support::run_logs(&env.repo, "p/M1").join("A-1/01-dev/events.jsonl"),
+    )
+    .unwrap();
     assert!(events.contains("create=0"), "{events}");
     assert_eq!(
         env.git(&["rev-parse", "a1-part^"]),
         env.git(&["rev-parse", "orch/p/M1/A-1-work-item-a-1"])
     );
     let range: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(env.repo.join("logs/orch/p/M1/A-1/01-dev/range.json")).unwrap(),
+        &std::fs::read_to_string(
+            crate::support::run_logs(&env.repo, "p/M1").join("A-1/01-dev/range.json"),
+        )
+        .unwrap(),
     )
     .unwrap();
     assert_eq!(range["stack"][1]["name"], "a1-part");

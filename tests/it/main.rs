@@ -33,6 +33,7 @@ mod run_codex;
 mod run_fake;
 mod sandbox;
 mod sandbox_claude;
+mod second_run;
 mod secrets;
 mod setup;
 mod stall;

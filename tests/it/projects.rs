@@ -307,8 +307,10 @@ fn two_projects_m1_share_no_branch_worktree_log_state_or_dashboard() {
         tasks.starts_with("# Tasks — milestone beacon/M1"),
         "{tasks}"
     );
+    let run_id = crate::support::run_logs(&repo.env.repo, "beacon/M1");
+    let run_id = run_id.file_name().unwrap().to_string_lossy();
     assert!(
-        tasks.contains("[logs](logs/orch/beacon/M1/LOCAL-TBD)"),
+        tasks.contains(&format!("[logs](logs/orch/beacon/M1/{run_id}/LOCAL-TBD)")),
         "{tasks}"
     );
 

@@ -389,7 +389,7 @@ fn a_plan_task_chooses_its_own_agents() {
     run.env.git(&["commit", "-q", "-m", "plan"]);
     let (code, stdout, stderr) = run.run(&["--file", "orchestrator.yml"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let logs = run.env.repo.join("logs/orch/relay");
+    let logs = crate::support::run_logs(&run.env.repo, "relay");
     let agents = |id: &str| -> Vec<String> {
         let text = std::fs::read_to_string(logs.join(id).join("summary.json")).unwrap();
         let s: serde_json::Value = serde_json::from_str(&text).unwrap();

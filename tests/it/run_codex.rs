@@ -105,7 +105,7 @@ fn three_issues_with_a_dependency_all_pass_two_in_flight() {
         .assert()
         .success()
         .stdout(predicates::str::contains("+Work for A-2 (01-dev)"));
-    let run_files: Vec<_> = std::fs::read_dir(run.logs())
+    let run_files: Vec<_> = std::fs::read_dir(run.env.repo.join("logs/orch/p/M1"))
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("run-"))
@@ -122,14 +122,18 @@ fn a_project_milestone_of_a_many_project_tree() {
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let (code, stdout, stderr) = run.run(&["atlas/M1"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let logs = run.env.repo.join("logs/orch");
     for (scope, id) in [
         ("beacon/M1", "BEACON-1"),
         ("beacon/M1", "LOCAL-TBD"),
         ("atlas/M1", "ATLAS-2"),
     ] {
         let s: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(logs.join(scope).join(id).join("summary.json")).unwrap(),
+            &std::fs::read_to_string(
+                crate::support::run_logs(&run.env.repo, scope)
+                    .join(id)
+                    .join("summary.json"),
+            )
+            .unwrap(),
         )
         .unwrap();
         assert_eq!(s["outcome"], "completed", "{scope} {id}");
@@ -145,7 +149,10 @@ fn a_project_milestone_of_a_many_project_tree() {
         "main..orch/beacon/M1/LOCAL-TBD-alert-on-status-changes",
     ]);
     assert_eq!(log.trim(), "LOCAL-TBD: 01-dev\nBEACON-1: 01-dev");
-    let prompt = std::fs::read_to_string(logs.join("atlas/M1/ATLAS-1/01-dev/prompt.md")).unwrap();
+    let prompt = std::fs::read_to_string(
+        crate::support::run_logs(&run.env.repo, "atlas/M1").join("ATLAS-1/01-dev/prompt.md"),
+    )
+    .unwrap();
     assert!(
         prompt.contains("docs/projects/atlas/milestones/M1-event-pipeline.md")
             && prompt.contains("of milestone `atlas/M1`"),
@@ -676,7 +683,7 @@ tasks:
     );
     let (code, stdout, stderr) = run.run(&["--file", "orchestrator.yml"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let logs = run.env.repo.join("logs/orch/relay");
+    let logs = crate::support::run_logs(&run.env.repo, "relay");
     let summary = |id: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(logs.join(id).join("summary.json")).unwrap())
             .unwrap()
@@ -980,7 +987,7 @@ fn the_example_plan_runs_end_to_end_through_the_real_codex() {
     assert_eq!(code, 0, "{out}");
     let (code, out) = orch(&["resume", "--no-build"]);
     assert_ne!(code, 0, "the tag still waits: {out}");
-    let logs = run.env.repo.join("logs/orch/tallyho");
+    let logs = crate::support::run_logs(&run.env.repo, "tallyho");
     let summary = |id: &str| -> serde_json::Value {
         serde_json::from_str(&std::fs::read_to_string(logs.join(id).join("summary.json")).unwrap())
             .unwrap()

@@ -276,6 +276,13 @@ fn one_run_per_repository() {
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 1);
     assert!(
+        out.contains("a run is in progress here (orch run p/M1, pid"),
+        "{out}"
+    );
+    // A run that would start (it redoes A-1) is held by the lock itself.
+    let (code, out) = fake.run(&["run", "M1", "--retry", "A-1"]);
+    assert_eq!(code, 1);
+    assert!(
         out.contains("another orch run holds the lock: pid"),
         "{out}"
     );
@@ -285,13 +292,13 @@ fn one_run_per_repository() {
     // A lock left by a dead process: refused, then taken over with --force-unlock.
     let dead = json!({"pid": u32::MAX - 1, "host": orch::util::process::hostname(), "started_at": "2026-01-01T00:00:00Z", "command": "orch run M1"});
     std::fs::write(&lock, dead.to_string()).unwrap();
-    let (code, out) = fake.run(&["run", "M1"]);
+    let (code, out) = fake.run(&["run", "M1", "--retry", "A-1"]);
     assert_eq!(code, 1);
     assert!(
         out.contains("stale orch lock") && out.contains("--force-unlock"),
         "{out}"
     );
-    let (code, out) = fake.run(&["run", "M1", "--force-unlock"]);
+    let (code, out) = fake.run(&["run", "M1", "--retry", "A-1", "--force-unlock"]);
     assert_eq!(code, 0, "{out}");
 }
 
@@ -312,12 +319,12 @@ fn sigint_stops_the_agent_keeps_the_worktree_and_exits_130() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let events = fake.phase_dir("A-1", "01-dev").join("events.jsonl");
+    let events = || fake.phase_dir("A-1", "01-dev").join("events.jsonl");
     support::wait_until(
         "the agent's first command",
         std::time::Duration::from_secs(10),
         || {
-            std::fs::read_to_string(&events)
+            std::fs::read_to_string(events())
                 .is_ok_and(|e| e.contains("command_execution") && e.contains("\"completed\""))
         },
     );
@@ -561,7 +568,7 @@ fn a_schema_override_is_used_when_it_keeps_the_contract_and_refused_when_not() {
     fake.env.git(&["add", "."]);
     fake.env
         .git(&["commit", "-q", "-m", "a schema orch cannot use"]);
-    let (code, out) = fake.run(&["run", "M1", "--issue", "A-1"]);
+    let (code, out) = fake.run(&["run", "M1", "--issue", "A-1", "--retry", "A-1"]);
     assert_eq!(code, 1, "{out}");
     assert!(
         out.contains(".orch/schemas/review.schema.json: `status` must be an enum of exactly pass, changes_required, blocked"),
@@ -583,24 +590,30 @@ fn base_starts_a_stacked_milestone_from_another_branch_and_resume_keeps_it() {
     let release = fake
         .env
         .commit_file("RELEASE.md", "2.0\n", "release branch");
-    // On `release`, a run without --base refuses: HEAD is not on the trunk.
-    let (code, out) = fake.run(&["run", "M1"]);
-    assert_eq!(code, 1, "{out}");
-    assert!(
-        out.contains("HEAD is on `release`, not on the trunk `main`"),
-        "{out}"
-    );
-    fake.env.orch_ok(&["verify-clean", "--base", "release"]);
-    let (code, out) = fake.run(&["run", "M1", "--base", "release", "--dry-run"]);
+    // The base is the branch checked out, as the dev-auto contract has it.
+    fake.env.orch_ok(&["verify-clean"]);
+    let (code, out) = fake.run(&["run", "M1", "--dry-run"]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains(&format!("start issue branches from release at {release}")),
         "{out}"
     );
-    // Killed after A-1's dev; the resume (no --base) keeps the base.
-    fake.crash_at("after-dev", &["run", "M1", "--base", "release"]);
+    // A base named that is not checked out is refused, with the --base that would do.
+    let (code, out) = fake.run(&["run", "M1", "--base", "main"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("HEAD is on `release`, not on the base `main`")
+            && out.contains("`git switch main`, or start from `release` instead: `--base release`"),
+        "{out}"
+    );
+    // Killed after A-1's dev; the resume keeps the base, named in the run header.
+    fake.crash_at("after-dev", &["run", "M1"]);
     let (code, out) = fake.run(&["resume"]);
     assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("issue(s) from release at {}", &release[..10])),
+        "{out}"
+    );
     let a1 = fake.summary("A-1");
     let a2 = fake.summary("A-2");
     assert_eq!(a1["base"], release.as_str());
@@ -626,33 +639,46 @@ fn base_starts_a_stacked_milestone_from_another_branch_and_resume_keeps_it() {
 }
 
 #[test]
-fn a_branch_left_on_another_base_is_refused_not_reused() {
+fn a_branch_no_recorded_run_made_is_refused_until_it_is_set_aside() {
     let fake = FakeRepo::new(&one(), "", json!({}));
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
     let branch = fake.summary("A-1")["branch"].as_str().unwrap().to_owned();
-    let before = fake.env.git(&["rev-parse", &branch]);
-    // The trunk moves on; a new run of the milestone finds A-1's branch without it.
+    let before = fake.env.git(&["rev-parse", &branch]).trim().to_owned();
+    // The trunk moves on, and orch's records of the run are gone: the branch is there, but
+    // no run of the milestone says whose work it is.
     let main = fake
         .env
         .commit_file("later.txt", "later\n", "trunk moves on");
+    std::fs::remove_dir_all(fake.env.repo.join(".git/orch/runs")).unwrap();
     let (code, out) = fake.run(&["run", "M1"]);
-    assert_eq!(code, 100, "{out}");
-    let s = fake.summary("A-1");
-    assert_eq!(s["outcome"], "failed");
-    let reason = s["reason"].as_str().unwrap();
+    assert_eq!(code, 1, "{out}");
     assert!(
-        reason.contains(&format!(
-            "branch `{branch}` exists from an earlier run but does not contain `main` at {}",
-            &main[..12]
-        )) && reason.contains(&format!("`git branch -D {branch}`")),
-        "{reason}"
+        out.contains(&format!(
+            "an issue of p/M1 already has a branch that no recorded run of it made: A-1 (`{branch}`)"
+        )) && out.contains("`orch run p/M1 --retry A-1`"),
+        "{out}"
     );
-    assert!(s["phases"].as_array().unwrap().is_empty(), "no phase ran");
     assert_eq!(
-        fake.env.git(&["rev-parse", &branch]),
+        fake.env.git(&["rev-parse", &branch]).trim(),
         before,
-        "the branch is untouched"
+        "untouched"
+    );
+    // Set aside and run from scratch, from the trunk as it is now; nothing is lost.
+    let (code, out) = fake.run(&["run", "M1", "--retry", "A-1"]);
+    assert_eq!(code, 0, "{out}");
+    let s = fake.summary("A-1");
+    assert_eq!(s["outcome"], "completed");
+    assert_eq!(s["base"], main.as_str());
+    let kept = fake.env.git(&[
+        "for-each-ref",
+        "--format=%(refname) %(objectname)",
+        "refs/orch/rescue/",
+    ]);
+    assert!(
+        kept.lines()
+            .any(|l| l.contains("/A-1/branch-") && l.ends_with(&before)),
+        "{kept}"
     );
 }
 

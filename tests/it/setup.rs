@@ -35,7 +35,7 @@ fn copy_and_setup_run_before_the_first_phase_and_teardown_before_removal() {
     );
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
-    let log = std::fs::read_to_string(fake.env.repo.join("logs/orch/p/M1/A-1/setup.log")).unwrap();
+    let log = std::fs::read_to_string(fake.run_logs("p/M1").join("A-1/setup.log")).unwrap();
     assert!(
         log.contains("copy .env.local: copied, excluded from git"),
         "{log}"
@@ -84,7 +84,7 @@ fn a_failing_setup_fails_the_issue_with_its_log_and_no_agent_runs() {
         "{reason}"
     );
     assert!(out.contains("worktree setup failed"), "{out}");
-    let log = std::fs::read_to_string(fake.env.repo.join("logs/orch/p/M1/A-1/setup.log")).unwrap();
+    let log = std::fs::read_to_string(fake.run_logs("p/M1").join("A-1/setup.log")).unwrap();
     assert!(
         log.contains("fetching") && log.contains("no network") && !log.contains("never"),
         "{log}"

@@ -48,7 +48,7 @@ fn work_that_passes_only_with_an_untracked_file_fails_verification_until_it_is_c
         "{first}"
     );
     let fix_prompt =
-        std::fs::read_to_string(fake.env.repo.join("logs/orch/p/M1/A-1/03-fix/prompt.md")).unwrap();
+        std::fs::read_to_string(fake.run_logs("p/M1").join("A-1/03-fix/prompt.md")).unwrap();
     assert!(
         fix_prompt.contains(check) && fix_prompt.contains("in a clean checkout of"),
         "{fix_prompt}"

@@ -126,8 +126,9 @@ impl CodexRepo {
         )
     }
 
+    /// The latest run's logs of `p/M1`.
     pub fn logs(&self) -> PathBuf {
-        self.env.repo.join("logs/orch/p/M1")
+        super::run_logs(&self.env.repo, "p/M1")
     }
 
     pub fn summary(&self, id: &str) -> serde_json::Value {

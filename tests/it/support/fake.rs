@@ -111,13 +111,7 @@ impl FakeRepo {
 
     /// The summary of `id` in a run of `milestone` (a plan's name in plan mode).
     pub fn summary_in(&self, milestone: &str, id: &str) -> serde_json::Value {
-        let path = self
-            .env
-            .repo
-            .join("logs/orch")
-            .join(milestone)
-            .join(id)
-            .join("summary.json");
+        let path = self.run_logs(milestone).join(id).join("summary.json");
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 
@@ -199,17 +193,17 @@ impl FakeRepo {
             .collect()
     }
 
+    /// `logs/orch/<milestone>/<run-id>/` of the latest run of `milestone`.
+    pub fn run_logs(&self, milestone: &str) -> PathBuf {
+        super::run_logs(&self.env.repo, milestone)
+    }
+
     pub fn phase_dir(&self, id: &str, phase: &str) -> PathBuf {
-        self.env.repo.join("logs/orch/p/M1").join(id).join(phase)
+        self.phase_dir_in("p/M1", id, phase)
     }
 
     pub fn phase_dir_in(&self, milestone: &str, id: &str, phase: &str) -> PathBuf {
-        self.env
-            .repo
-            .join("logs/orch")
-            .join(milestone)
-            .join(id)
-            .join(phase)
+        self.run_logs(milestone).join(id).join(phase)
     }
 
     pub fn events(&self, id: &str, phase: &str) -> String {

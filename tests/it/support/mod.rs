@@ -270,3 +270,39 @@ pub fn wait_until(what: &str, limit: std::time::Duration, ready: impl Fn() -> bo
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// `logs/orch/<milestone>/<run-id>/` of the latest recorded run of `milestone` (`p/M1`, `M1`,
+/// or a plan's name) in `repo`: where its issues' logs are.
+pub fn run_logs(repo: &Path, milestone: &str) -> PathBuf {
+    let runs = repo.join(".git/orch/runs");
+    let mut latest: Option<(String, String)> = None;
+    for entry in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.ends_with(".json") {
+            continue;
+        }
+        // A state being replaced this instant reads as nothing: the next poll sees it.
+        let Ok(state) = serde_json::from_slice::<serde_json::Value>(
+            &std::fs::read(entry.path()).unwrap_or_default(),
+        ) else {
+            continue;
+        };
+        let scope = match state["project"].as_str() {
+            Some(p) => format!("{p}/{}", state["milestone"].as_str().unwrap()),
+            None => state["milestone"].as_str().unwrap().to_owned(),
+        };
+        if scope != milestone {
+            continue;
+        }
+        let key = (
+            state["updated_at"].as_str().unwrap().to_owned(),
+            state["run_id"].as_str().unwrap().to_owned(),
+        );
+        if latest.as_ref().is_none_or(|l| *l < key) {
+            latest = Some(key);
+        }
+    }
+    // No run recorded yet (a test polling for one to start): a directory that does not exist.
+    let run_id = latest.map_or_else(|| "no-run-yet".to_owned(), |(_, id)| id);
+    repo.join("logs/orch").join(milestone).join(run_id)
+}

@@ -388,6 +388,8 @@ impl InProcess {
             approvals: Vec::new(),
             jobs: start.jobs.unwrap_or_else(|| config.jobs()),
             budget: config.budget(),
+            carried: Vec::new(),
+            restart: Vec::new(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -1,0 +1,253 @@
+//! A milestone run again: `orch run` after an earlier run of the same milestone (or plan
+//! file) asks `engine::rerun` what to carry and what to set aside, and says why it will not
+//! start when the earlier run did not finish; `orch resume` of a run with nothing left says
+//! so. The decisions are pure (`engine::rerun`); here they meet the repository and the words.
+
+use super::hinted;
+use crate::engine::rerun::{self, Asked, Refusal, Rerun};
+use crate::model::plan::{Plan, PlannedIssue};
+use crate::model::record::Outcome;
+use crate::model::state::RunState;
+use crate::report::style::Styler;
+
+/// What a launch knows before it decides how a run stands to the runs before it.
+pub(super) struct Before<'a> {
+    pub repo: &'a crate::git::Repo,
+    pub plan: &'a Plan,
+    /// A plan file's run (its runs are looked up by the plan's name).
+    pub plan_file: bool,
+    /// `--issue`.
+    pub only: Option<&'a str>,
+}
+
+impl Before<'_> {
+    /// For a new run: what it carries and sets aside, or an error saying why it does not
+    /// start. For a resume (`resume`, `--retry` in `retry`): what it sets aside as recorded.
+    /// `Ok(Err(code))`: nothing to run, said on stderr, and the exit code.
+    pub(super) fn decide(
+        &self,
+        resume: Option<&RunState>,
+        retry: &[String],
+        asked: Asked<'_>,
+        style: &Styler,
+    ) -> anyhow::Result<Result<Rerun, i32>> {
+        if let Some(state) = resume {
+            if left_to_resume(self.plan, state, retry).is_empty() {
+                eprint!("{}", say_nothing_left(state, style));
+                let all_done = state.issues.iter().all(|i| {
+                    i.summary
+                        .as_ref()
+                        .is_some_and(|s| s.is_done() || s.skip_kind().is_some())
+                });
+                return Ok(Err(if all_done {
+                    crate::cli::exit::OK
+                } else {
+                    crate::cli::exit::RUN_FAILED
+                }));
+            }
+            return Ok(Ok(Rerun {
+                restart: state.restart.clone(),
+                ..Rerun::default()
+            }));
+        }
+        let prior = last_run(self.repo, self.plan, self.plan_file);
+        let rerun = decide(self.repo, self.plan, self.only, prior.as_ref(), asked)?;
+        let issues = run_issues(self.plan, self.only);
+        if rerun.earlier.is_some() && rerun.nothing_to_run(&issues) {
+            eprint!("{}", say_nothing_to_run(self.plan, &issues, &rerun, style));
+            return Ok(Err(crate::cli::exit::OK));
+        }
+        Ok(Ok(rerun))
+    }
+}
+
+/// The milestone's (or the plan file's) last recorded run.
+fn last_run(repo: &crate::git::Repo, plan: &Plan, plan_file: bool) -> Option<RunState> {
+    let common = repo.common_dir();
+    if plan_file {
+        crate::record::state::latest_of_plan(&common, &plan.milestone)
+    } else {
+        crate::record::state::latest_of_milestone(&common, &plan.scope())
+    }
+}
+
+/// The run's issues: the plan's, or the one `--issue` names.
+fn run_issues<'p>(plan: &'p Plan, only: Option<&str>) -> Vec<&'p PlannedIssue> {
+    plan.issues
+        .iter()
+        .filter(|i| only.is_none_or(|o| i.id == o))
+        .collect()
+}
+
+/// What a new run of `plan` does with what ran before, or an error that says why it does not
+/// start and every way on.
+fn decide(
+    repo: &crate::git::Repo,
+    plan: &Plan,
+    only: Option<&str>,
+    prior: Option<&RunState>,
+    asked: Asked<'_>,
+) -> anyhow::Result<Rerun> {
+    let issues = run_issues(plan, only);
+    let has_branch = |i: &PlannedIssue| repo.branch_exists(&i.branch);
+    let refusal = match rerun::decide(&issues, prior, &has_branch, asked) {
+        Ok(rerun) => return Ok(rerun),
+        Err(refusal) => refusal,
+    };
+    let scope = plan.scope();
+    if let crate::workspace::lock::LockState::Held(info) =
+        crate::workspace::lock::inspect(&repo.common_dir())
+    {
+        return Err(hinted(
+            format!(
+                "a run is in progress here ({}, pid {} on {}, since {})",
+                info.command, info.pid, info.host, info.started_at
+            ),
+            "wait for it to finish (`orch status` shows it)",
+        ));
+    }
+    Err(match refusal {
+        Refusal::Unfinished { run_id, issues } => {
+            let what: Vec<String> = issues
+                .iter()
+                .map(|(id, how)| format!("{id} {how}"))
+                .collect();
+            let first = &issues[0].0;
+            hinted(
+                format!(
+                    "the last run of {scope} ({run_id}) did not finish: {}",
+                    what.join("; ")
+                ),
+                format!(
+                    "continue it: `orch resume {scope}` (`--retry {first}` runs the step that ended {first} again); \
+                     or redo an issue and its dependents from scratch in a new run: `orch run {scope} --retry {first}`; \
+                     or start over: `orch run {scope} --fresh`. Earlier branches are kept under refs/orch/rescue/"
+                ),
+            )
+        }
+        Refusal::Untracked { issues } => {
+            let what: Vec<String> = issues
+                .iter()
+                .map(|(id, branch)| format!("{id} (`{branch}`)"))
+                .collect();
+            let first = &issues[0].0;
+            hinted(
+                format!(
+                    "{} of {scope} already {} a branch that no recorded run of it made: {}",
+                    if issues.len() == 1 { "an issue" } else { "issues" },
+                    if issues.len() == 1 { "has" } else { "have" },
+                    what.join(", ")
+                ),
+                format!(
+                    "orch does not build on work it did not record: `orch run {scope} --retry {first}` sets the branch aside \
+                     under refs/orch/rescue/ and runs the issue from scratch (`--fresh` does so for every issue); \
+                     or delete the branch if its work is not needed"
+                ),
+            )
+        }
+        Refusal::NotInRun { id } => hinted(
+            format!("issue `{id}` is not in this run of {scope}"),
+            "see `orch plan` for its issues",
+        ),
+        Refusal::SkippedByDocs { id, reason } => hinted(
+            format!("issue `{id}` is skipped by its docs ({reason}); there is nothing to redo"),
+            "change its `state:` to run it",
+        ),
+    })
+}
+
+/// Says, issue by issue, that a run would run nothing: each is carried or skipped by its docs.
+fn say_nothing_to_run(
+    plan: &Plan,
+    issues: &[&PlannedIssue],
+    rerun: &Rerun,
+    style: &Styler,
+) -> String {
+    let mut out = String::new();
+    for issue in issues {
+        let line = match rerun.carried.iter().find(|c| c.id == issue.id) {
+            Some(c) => format!(
+                "completed in run {}; not run again",
+                c.completed_in.as_deref().unwrap_or("?")
+            ),
+            None => format!(
+                "skipped: {}",
+                issue.skip_reason.as_deref().unwrap_or("by its docs")
+            ),
+        };
+        out.push_str(&format!(
+            "{} {line}\n",
+            style.bold(&format!("[{}]", issue.id))
+        ));
+    }
+    let scope = plan.scope();
+    out.push_str(&format!(
+        "Nothing to run: every issue of {scope} is done. `orch run {scope} --retry <ID>` redoes one (and what depends on it); `--fresh` starts over.\n"
+    ));
+    out
+}
+
+/// What a resume of `state` would still run: the issues whose loop is not over (or that
+/// `--retry` names) and that nothing that failed holds back. Empty: nothing is left.
+fn left_to_resume(plan: &Plan, state: &RunState, retry: &[String]) -> Vec<String> {
+    let mut held: Vec<&str> = Vec::new();
+    let mut left = Vec::new();
+    for issue in run_issues(plan, state.only_issue.as_deref()) {
+        if issue.skip_reason.is_some() {
+            continue;
+        }
+        let summary = state.issue(&issue.id).and_then(|i| i.summary.as_ref());
+        let reopens = summary.is_none_or(|s| {
+            matches!(s.outcome, Outcome::Interrupted | Outcome::Budget)
+                || s.awaits_approval()
+                || s.skip_kind() == Some(crate::model::record::SkipKind::Dependency)
+        }) || retry.contains(&issue.id);
+        let waits_on_failure = issue.milestone_dependencies().any(|d| held.contains(&d));
+        if reopens && !waits_on_failure {
+            left.push(issue.id.clone());
+        } else if !summary.is_some_and(|s| s.outcome == Outcome::Completed) {
+            held.push(issue.id.as_str());
+        }
+    }
+    left
+}
+
+/// `orch resume` of a run with nothing left: what became of each issue and how to go on.
+fn say_nothing_left(state: &RunState, style: &Styler) -> String {
+    let scope = state.scope();
+    let mut out = format!(
+        "{} run {} of {scope} has nothing left to run:\n",
+        style.bold("orch"),
+        state.run_id
+    );
+    let mut failed = Vec::new();
+    for issue in &state.issues {
+        let how = match &issue.summary {
+            Some(s) => match &s.reason {
+                Some(r) => format!("{} ({r})", s.outcome.name()),
+                None => s.outcome.name().to_owned(),
+            },
+            None => issue.status_name(),
+        };
+        if issue
+            .summary
+            .as_ref()
+            .is_some_and(|s| !s.is_done() && s.skip_kind().is_none())
+        {
+            failed.push(issue.id.as_str());
+        }
+        out.push_str(&format!(
+            "  {} {how}\n",
+            style.bold(&format!("[{}]", issue.id))
+        ));
+    }
+    match failed.first() {
+        Some(first) => out.push_str(&format!(
+            "Run the step that ended {first} again: `orch resume {scope} --retry {first}`; redo it from scratch: `orch run {scope} --retry {first}`.\n"
+        )),
+        None => out.push_str(&format!(
+            "Every issue is done; `orch run {scope}` would run nothing either.\n"
+        )),
+    }
+    out
+}
