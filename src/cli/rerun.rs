@@ -50,8 +50,8 @@ impl Before<'_> {
                 ..Rerun::default()
             }));
         }
-        let prior = last_run(self.repo, self.plan, self.plan_file);
-        let rerun = decide(self.repo, self.plan, self.only, prior.as_ref(), asked)?;
+        let runs = runs_of(self.repo, self.plan, self.plan_file);
+        let rerun = decide(self.repo, self.plan, self.only, &runs, asked)?;
         let issues = run_issues(self.plan, self.only);
         if rerun.earlier.is_some() && rerun.nothing_to_run(&issues) {
             eprint!("{}", say_nothing_to_run(self.plan, &issues, &rerun, style));
@@ -61,14 +61,12 @@ impl Before<'_> {
     }
 }
 
-/// The milestone's (or the plan file's) last recorded run.
-fn last_run(repo: &crate::git::Repo, plan: &Plan, plan_file: bool) -> Option<RunState> {
-    let common = repo.common_dir();
-    if plan_file {
-        crate::record::state::latest_of_plan(&common, &plan.milestone)
-    } else {
-        crate::record::state::latest_of_milestone(&common, &plan.scope())
-    }
+/// The milestone's (or the plan file's) recorded runs.
+fn runs_of(repo: &crate::git::Repo, plan: &Plan, plan_file: bool) -> Vec<RunState> {
+    crate::record::state::all(&repo.common_dir())
+        .into_iter()
+        .filter(|s| s.scope() == plan.scope() && s.plan_file.is_some() == plan_file)
+        .collect()
 }
 
 /// The run's issues: the plan's, or the one `--issue` names.
@@ -85,12 +83,12 @@ fn decide(
     repo: &crate::git::Repo,
     plan: &Plan,
     only: Option<&str>,
-    prior: Option<&RunState>,
+    runs: &[RunState],
     asked: Asked<'_>,
 ) -> anyhow::Result<Rerun> {
     let issues = run_issues(plan, only);
     let has_branch = |i: &PlannedIssue| repo.branch_exists(&i.branch);
-    let refusal = match rerun::decide(&issues, prior, &has_branch, asked) {
+    let refusal = match rerun::decide(&issues, runs, &has_branch, asked) {
         Ok(rerun) => return Ok(rerun),
         Err(refusal) => refusal,
     };
@@ -107,17 +105,25 @@ fn decide(
         ));
     }
     Err(match refusal {
-        Refusal::Unfinished { run_id, issues } => {
+        Refusal::Unfinished { issues } => {
+            let run_id = &issues[0].run_id;
+            let one_run = issues.iter().all(|u| &u.run_id == run_id);
             let what: Vec<String> = issues
                 .iter()
-                .map(|(id, how)| format!("{id} {how}"))
+                .map(|u| match one_run {
+                    true => format!("{} {}", u.id, u.how),
+                    false => format!("{} {} in run {}", u.id, u.how, u.run_id),
+                })
                 .collect();
-            let first = &issues[0].0;
+            let first = &issues[0].id;
             hinted(
-                format!(
-                    "the last run of {scope} ({run_id}) did not finish: {}",
-                    what.join("; ")
-                ),
+                match one_run {
+                    true => format!(
+                        "the last run of {scope} ({run_id}) did not finish: {}",
+                        what.join("; ")
+                    ),
+                    false => format!("runs of {scope} did not finish: {}", what.join("; ")),
+                },
                 format!(
                     "continue it: `orch resume {scope}` (`--retry {first}` runs the step that ended {first} again); \
                      or redo an issue and its dependents from scratch in a new run: `orch run {scope} --retry {first}`; \

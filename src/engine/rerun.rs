@@ -1,9 +1,11 @@
 //! A new `orch run` of a milestone that has run before, as a pure function of the plan, the
-//! milestone's last run and the flags: never silent, never destructive, never mixed.
+//! milestone's recorded runs and the flags: never silent, never destructive, never mixed.
+//! What counts for an issue is its last run: the newest recorded run of the milestone that
+//! had it (a run with `--issue` has only that one).
 //!
-//! - An issue the last run completed is done: carried, not run again; its recorded final head
+//! - An issue its last run completed is done: carried, not run again; its recorded final head
 //!   is the base of its dependents.
-//! - An issue the last run did not finish (failed, interrupted, out of budget, never reached),
+//! - An issue its last run did not finish (failed, interrupted, out of budget, never reached),
 //!   or one whose branch exists though no run records it, stops the run: `orch resume`
 //!   continues the last run, `--retry ID` redoes that issue, `--fresh` starts over.
 //! - `--retry ID` runs the issue again from scratch, and every issue that depends on it (its
@@ -40,17 +42,24 @@ impl Rerun {
 /// Why a new run does not start.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
-    /// The last run left these issues unfinished: each with what became of it.
-    Unfinished {
-        run_id: String,
-        issues: Vec<(String, String)>,
-    },
+    /// Their last runs left these issues unfinished: each with what became of it, and in
+    /// which run.
+    Unfinished { issues: Vec<Unfinished> },
     /// An issue whose branch exists though no run of the milestone records it.
     Untracked { issues: Vec<(String, String)> },
     /// `--retry` names an issue that is not one of the run's.
     NotInRun { id: String },
     /// `--retry` names an issue its docs skip.
     SkippedByDocs { id: String, reason: String },
+}
+
+/// An issue its last run did not finish.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    pub id: String,
+    /// What became of it: `failed (dev phase failed)`, `did not finish`, `not started`.
+    pub how: String,
+    pub run_id: String,
 }
 
 /// What `orch run` asked for beyond the milestone.
@@ -63,13 +72,18 @@ pub struct Asked<'a> {
 }
 
 /// The decision for a new run of `issues` (the run's, in plan order), given the milestone's
-/// last run `prior` and which issues have a branch already (`has_branch`).
+/// recorded runs `runs` (in any order) and which issues have a branch already (`has_branch`).
 pub fn decide(
     issues: &[&PlannedIssue],
-    prior: Option<&RunState>,
+    runs: &[RunState],
     has_branch: &dyn Fn(&PlannedIssue) -> bool,
     asked: Asked<'_>,
 ) -> Result<Rerun, Refusal> {
+    let newest = |of: Option<&str>| {
+        runs.iter()
+            .filter(|r| of.is_none_or(|id| r.issue(id).is_some()))
+            .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
+    };
     for id in asked.retry {
         match issues.iter().find(|i| &i.id == id) {
             None => return Err(Refusal::NotInRun { id: id.clone() }),
@@ -85,7 +99,7 @@ pub fn decide(
     }
     let again = redone(issues, asked.retry);
     let mut rerun = Rerun {
-        earlier: prior.map(|p| p.run_id.clone()),
+        earlier: newest(None).map(|p| p.run_id.clone()),
         ..Rerun::default()
     };
     let mut unfinished = Vec::new();
@@ -95,7 +109,7 @@ pub fn decide(
             rerun.restart.push(issue.id.clone());
             continue;
         }
-        let recorded = prior.and_then(|p| Some((p, p.issue(&issue.id)?)));
+        let recorded = newest(Some(&issue.id)).and_then(|p| Some((p, p.issue(&issue.id)?)));
         match recorded {
             Some((p, state)) => match &state.summary {
                 Some(s) if s.outcome == Outcome::Completed => rerun.carried.push(IssueSummary {
@@ -108,21 +122,28 @@ pub fn decide(
                         untracked.push((issue.id.clone(), issue.branch.clone()));
                     }
                 }
-                Some(s) => unfinished.push((issue.id.clone(), ended(s))),
-                None if state.current_phase.is_some() || !state.phases.is_empty() => {
-                    unfinished.push((issue.id.clone(), "did not finish".to_owned()))
-                }
-                None => unfinished.push((issue.id.clone(), "not started".to_owned())),
+                Some(s) => unfinished.push(Unfinished {
+                    id: issue.id.clone(),
+                    how: ended(s),
+                    run_id: p.run_id.clone(),
+                }),
+                None => unfinished.push(Unfinished {
+                    id: issue.id.clone(),
+                    how: if state.current_phase.is_some() || !state.phases.is_empty() {
+                        "did not finish"
+                    } else {
+                        "not started"
+                    }
+                    .to_owned(),
+                    run_id: p.run_id.clone(),
+                }),
             },
             None if has_branch(issue) => untracked.push((issue.id.clone(), issue.branch.clone())),
             None => {}
         }
     }
     if !unfinished.is_empty() {
-        return Err(Refusal::Unfinished {
-            run_id: prior.map(|p| p.run_id.clone()).unwrap_or_default(),
-            issues: unfinished,
-        });
+        return Err(Refusal::Unfinished { issues: unfinished });
     }
     if !untracked.is_empty() {
         return Err(Refusal::Untracked { issues: untracked });
@@ -211,7 +232,7 @@ mod tests {
     /// decision in a few words.
     type Row<'a> = (
         &'a str,
-        Option<&'a RunState>,
+        &'a [RunState],
         &'a dyn Fn(&PlannedIssue) -> bool,
         Asked<'a>,
         &'a str,
@@ -232,9 +253,12 @@ mod tests {
                     r.restart.join(" ")
                 )
             }
-            Err(Refusal::Unfinished { run_id, issues }) => {
-                let what: Vec<String> = issues.iter().map(|(i, w)| format!("{i}: {w}")).collect();
-                format!("unfinished {run_id}: {}", what.join("; "))
+            Err(Refusal::Unfinished { issues }) => {
+                let what: Vec<String> = issues
+                    .iter()
+                    .map(|u| format!("{}: {} ({})", u.id, u.how, u.run_id))
+                    .collect();
+                format!("unfinished {}", what.join("; "))
             }
             Err(Refusal::Untracked { issues }) => {
                 let what: Vec<&str> = issues.iter().map(|(i, _)| i.as_str()).collect();
@@ -300,6 +324,9 @@ mod tests {
             ],
         );
         let only_d = run("r1", vec![ended_with("D", Completed)]);
+        let mut then_d = run("r3", vec![ended_with("D", Completed)]);
+        then_d.updated_at = "u".into();
+        let all_then_d = [all_done.clone(), then_d];
         let none = |_: &PlannedIssue| false;
         let d_branch = |i: &PlannedIssue| i.id == "D";
         let a_branch = |i: &PlannedIssue| i.id == "A";
@@ -311,31 +338,31 @@ mod tests {
         };
         let plain = Asked::default();
         let rows: Vec<Row<'_>> = vec![
-            ("first run", None, &none, plain, "carried [] restart []"),
+            ("first run", &[], &none, plain, "carried [] restart []"),
             (
                 "first run, an issue's branch is already there",
-                None,
+                &[],
                 &d_branch,
                 plain,
                 "untracked D",
             ),
             (
                 "all completed: nothing runs",
-                Some(&all_done),
+                std::slice::from_ref(&all_done),
                 &none,
                 plain,
                 "carried [A@r1 B@r1 C@r1 D@r1] restart []",
             ),
             (
                 "carried twice keeps the run it completed in",
-                Some(&carried_before),
+                std::slice::from_ref(&carried_before),
                 &none,
                 plain,
                 "carried [A@r0 B@r2 C@r2 D@r2] restart []",
             ),
             (
                 "all completed, --retry B: B and C after it run again",
-                Some(&all_done),
+                std::slice::from_ref(&all_done),
                 &none,
                 Asked {
                     fresh: false,
@@ -345,14 +372,14 @@ mod tests {
             ),
             (
                 "a failure stops it",
-                Some(&b_failed),
+                std::slice::from_ref(&b_failed),
                 &none,
                 plain,
-                "unfinished r1: B: failed; C: skipped (depends on B (failed) which did not pass)",
+                "unfinished B: failed (r1); C: skipped (depends on B (failed) which did not pass) (r1)",
             ),
             (
                 "a failure, --retry B: redone with its dependent",
-                Some(&b_failed),
+                std::slice::from_ref(&b_failed),
                 &none,
                 Asked {
                     fresh: false,
@@ -362,38 +389,45 @@ mod tests {
             ),
             (
                 "a failure, --retry of another issue still stops",
-                Some(&b_failed),
+                std::slice::from_ref(&b_failed),
                 &none,
                 Asked {
                     fresh: false,
                     retry: &retry_d,
                 },
-                "unfinished r1: B: failed; C: skipped (depends on B (failed) which did not pass)",
+                "unfinished B: failed (r1); C: skipped (depends on B (failed) which did not pass) (r1)",
             ),
             (
                 "a crash stops it",
-                Some(&crashed),
+                std::slice::from_ref(&crashed),
                 &none,
                 plain,
-                "unfinished r1: B: did not finish; C: not started; D: interrupted",
+                "unfinished B: did not finish (r1); C: not started (r1); D: interrupted (r1)",
             ),
             (
                 "--fresh runs all from scratch",
-                Some(&crashed),
+                std::slice::from_ref(&crashed),
                 &none,
                 fresh,
                 "carried [] restart [A B C D]",
             ),
             (
                 "an earlier run of D alone: the others are new",
-                Some(&only_d),
+                std::slice::from_ref(&only_d),
                 &none,
                 plain,
                 "carried [D@r1] restart []",
             ),
             (
+                "all completed, then a run of D alone: each issue's own last run counts",
+                &all_then_d,
+                &a_branch,
+                plain,
+                "carried [A@r1 B@r1 C@r1 D@r3] restart []",
+            ),
+            (
                 "an earlier run of D alone, A's branch there from elsewhere",
-                Some(&only_d),
+                std::slice::from_ref(&only_d),
                 &a_branch,
                 plain,
                 "untracked A",
@@ -415,7 +449,7 @@ mod tests {
         let asked = |ids: &[String]| {
             decide(
                 &issues,
-                None,
+                &[],
                 &|_| false,
                 Asked {
                     fresh: false,

@@ -37,15 +37,6 @@ pub fn latest(common_dir: &Path, scope: Option<&crate::model::naming::Scope>) ->
     latest_where(common_dir, |s| scope.is_none_or(|m| &s.scope() == m))
 }
 
-/// The most recently updated run of the milestone `scope` of issue docs (a plan file's run
-/// of the same name is not it).
-pub fn latest_of_milestone(
-    common_dir: &Path,
-    scope: &crate::model::naming::Scope,
-) -> Option<RunState> {
-    latest_where(common_dir, |s| &s.scope() == scope && s.plan_file.is_none())
-}
-
 /// The state of run `run_id`, if one is recorded.
 pub fn load(common_dir: &Path, run_id: &str) -> Option<RunState> {
     read_all(common_dir).remove(run_id)

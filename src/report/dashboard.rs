@@ -109,7 +109,10 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
             ));
         }
         if let Some(summary) = &issue.summary {
-            facts.extend(summary.reason.clone());
+            match &summary.completed_in {
+                Some(run) => facts.push(format!("in run `{run}`, not run again")),
+                None => facts.extend(summary.reason.clone()),
+            }
             if !summary.open_questions.is_empty() {
                 facts.push(format!("asks: {}", summary.open_questions.join("; ")));
             }

@@ -93,11 +93,11 @@ pub fn markdown(state: &RunState) -> String {
                 out,
                 "Outcome: **{}**{} on branch `{}`.",
                 summary.outcome.name(),
-                summary
-                    .reason
-                    .as_ref()
-                    .map(|r| format!(" — {r}"))
-                    .unwrap_or_default(),
+                match (&summary.completed_in, &summary.reason) {
+                    (Some(run), _) => format!(" in run `{run}` (carried: not run again)"),
+                    (None, Some(r)) => format!(" — {r}"),
+                    (None, None) => String::new(),
+                },
                 summary.branch
             );
             if let Some(v) = &summary.verified {

@@ -77,6 +77,21 @@ pub fn render(state: &RunState, style: &Styler) -> String {
     for line in lay_out(&rows) {
         let _ = writeln!(out, "{line}");
     }
+    let carried: Vec<String> = state
+        .issues
+        .iter()
+        .filter_map(|i| {
+            let run = i.summary.as_ref()?.completed_in.as_ref()?;
+            Some(format!("{} (run {run})", i.id))
+        })
+        .collect();
+    if !carried.is_empty() {
+        let _ = writeln!(
+            out,
+            "Completed in earlier runs, not run again: {}",
+            carried.join(", ")
+        );
+    }
     let waiting: Vec<(&str, &String)> = state
         .issues
         .iter()

@@ -193,7 +193,11 @@ fn retry_redoes_one_issue_and_its_dependents_and_carries_the_rest() {
     // status, report and guard log of either run.
     for (args, want) in [
         (vec!["status", "--run", &first], "failed"),
-        (vec!["status"], "completed"),
+        (
+            vec!["status"],
+            "Completed in earlier runs, not run again: A-1 (run ",
+        ),
+        (vec!["report"], "in run `"),
         (vec!["report", "--run", &first], &first),
         (vec!["guard", "log", "B-1", "--run", &first], ""),
     ] {
@@ -302,4 +306,44 @@ fn review_changes_in_a_second_run_never_mix_with_the_first_runs_phases() {
     assert_eq!(ranges.len(), 2);
     // Each range starts where the one before it ended.
     assert_eq!(ranges[1]["base"], ranges[0]["head"]);
+}
+
+#[test]
+fn each_issue_goes_by_its_own_last_run() {
+    // A-1 alone, then C-1 alone: the run of the whole milestone carries both, from their
+    // own runs, and runs B-1.
+    let repo = three(json!({}));
+    for id in ["A-1", "C-1"] {
+        let (code, out) = repo.run(&["run", "M1", "--issue", id]);
+        assert_eq!(code, 0, "{out}");
+    }
+    let runs = run_ids(&repo);
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("[A-1] completed in run {}", runs[0])),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("[C-1] completed in run {}", runs[1])),
+        "{out}"
+    );
+    assert_eq!(repo.summary("B-1")["outcome"], "completed");
+}
+
+#[test]
+fn from_a_detached_head_the_issues_start_from_the_trunk() {
+    let repo = three(json!({}));
+    let main = repo.env.git(&["rev-parse", "main"]).trim().to_owned();
+    repo.env.commit_file("later.txt", "later\n", "on main");
+    let tip = repo.env.git(&["rev-parse", "main"]).trim().to_owned();
+    assert_ne!(main, tip);
+    repo.env.git(&["switch", "-q", "--detach", &main]);
+    let (code, out) = repo.run(&["run", "M1", "--issue", "C-1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("issue(s) from main at {}", &tip[..10])),
+        "{out}"
+    );
+    assert_eq!(repo.summary("C-1")["base"], tip.as_str());
 }
