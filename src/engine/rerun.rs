@@ -174,29 +174,14 @@ fn ended(summary: &IssueSummary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::dag::Dependency;
     use crate::model::state::{IssueState, IssueStatus};
 
     fn issue(id: &str, deps: &[&str], skip: Option<&str>) -> PlannedIssue {
         PlannedIssue {
-            position: 0,
-            id: id.to_owned(),
-            title: id.to_owned(),
-            path: Default::default(),
-            state: None,
-            blocked_by: deps.iter().map(|d| d.to_string()).collect(),
-            dependencies: deps
-                .iter()
-                .map(|d| Dependency::InMilestone { id: d.to_string() })
-                .collect(),
-            branch: format!("orch/p/M1/{id}"),
-            worktree: Default::default(),
-            phases: Vec::new(),
             skipped: skip.is_some(),
             skip_reason: skip.map(str::to_owned),
-            spec: Default::default(),
             done: skip.is_some(),
-            body: String::new(),
+            ..PlannedIssue::for_test(id, deps)
         }
     }
 

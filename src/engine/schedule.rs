@@ -58,29 +58,9 @@ pub(super) fn next(issues: &[&PlannedIssue], board: &Board, jobs: usize) -> Next
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::dag::Dependency;
 
     fn issue(id: &str, deps: &[&str]) -> PlannedIssue {
-        PlannedIssue {
-            position: 0,
-            id: id.to_owned(),
-            title: id.to_owned(),
-            path: Default::default(),
-            state: None,
-            blocked_by: deps.iter().map(|d| d.to_string()).collect(),
-            dependencies: deps
-                .iter()
-                .map(|d| Dependency::InMilestone { id: d.to_string() })
-                .collect(),
-            branch: format!("orch/p/M1/{id}"),
-            worktree: Default::default(),
-            phases: Vec::new(),
-            skipped: false,
-            skip_reason: None,
-            spec: Default::default(),
-            done: false,
-            body: String::new(),
-        }
+        PlannedIssue::for_test(id, deps)
     }
 
     /// Plays the whole run: each step starts what `next` allows, and when it says wait, the

@@ -195,6 +195,32 @@ impl Constraints {
 }
 
 impl PlannedIssue {
+    /// An issue of `p/M1` waiting for `deps` in its milestone, for the pure decisions' table
+    /// tests.
+    #[cfg(test)]
+    pub fn for_test(id: &str, deps: &[&str]) -> PlannedIssue {
+        PlannedIssue {
+            position: 0,
+            id: id.to_owned(),
+            title: id.to_owned(),
+            path: Default::default(),
+            state: None,
+            blocked_by: deps.iter().map(|d| d.to_string()).collect(),
+            dependencies: deps
+                .iter()
+                .map(|d| crate::model::dag::Dependency::InMilestone { id: d.to_string() })
+                .collect(),
+            branch: format!("orch/p/M1/{id}"),
+            worktree: Default::default(),
+            phases: Vec::new(),
+            skipped: false,
+            skip_reason: None,
+            spec: Default::default(),
+            done: false,
+            body: String::new(),
+        }
+    }
+
     /// The ids of its dependencies in its own milestone (the others are satisfied or not by
     /// their docs, not by this run).
     pub fn milestone_dependencies(&self) -> impl Iterator<Item = &str> {
