@@ -220,7 +220,7 @@ fn orch_run_tracks_new_issue_branches_in_a_graphite_repo() {
     );
     let out = env
         .orch()
-        .env("PATH", path)
+        .env("PATH", &path)
         .env(
             "ORCH_CODEX_BIN",
             support::fixtures().join("agents/fake-codex"),
@@ -250,6 +250,44 @@ fn orch_run_tracks_new_issue_branches_in_a_graphite_repo() {
     .unwrap();
     assert_eq!(range["stack"][1]["name"], "a1-part");
     assert_eq!(range["branch_after"], "a1-part");
+
+    // Redone from scratch: the earlier branch is set aside, the new one tracked again.
+    let old = env.git(&["rev-parse", "orch/p/M1/A-1-work-item-a-1"]);
+    std::fs::write(
+        &script,
+        serde_json::json!({"A-1/01-dev": [
+            {"run": "echo y > y.txt && git add y.txt && git commit -q -m again"},
+            {"message": support::fake::work_json("pass")}
+        ]})
+        .to_string(),
+    )
+    .unwrap();
+    let out = env
+        .orch()
+        .env("PATH", &path)
+        .env(
+            "ORCH_CODEX_BIN",
+            support::fixtures().join("agents/fake-codex"),
+        )
+        .env("ORCH_CODEX_SANDBOX", "danger-full-access")
+        .env("ORCH_FAKE_SCRIPT", &script)
+        .args(["run", "M1", "--retry", "A-1"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let kept = env.git(&[
+        "for-each-ref",
+        "--format=%(objectname)",
+        "refs/orch/rescue/p/M1/A-1/",
+    ]);
+    assert_eq!(kept, old, "the earlier branch is kept");
+    let info = env.gt_output(
+        &gt_bin(),
+        &["info", "orch/p/M1/A-1-work-item-a-1", "--no-interactive"],
+    );
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("Parent: main"), "{info}");
 }
 
 #[test]
