@@ -38,6 +38,9 @@ pub(super) fn print(
         rerun,
     } = *p;
     let repo_root = repo.main_root();
+    // The agent CLIs must be there, as for the run.
+    let missing =
+        super::sandbox::missing_binary(runner, plan).map(|(what, how)| format!("{what}; {how}"));
     let report = crate::workspace::verify_clean::verify_clean(repo, &ws.config)?;
     let start = if report.clean {
         // What the run itself would start from.
@@ -95,13 +98,14 @@ pub(super) fn print(
         timeout: ws.config.phase_timeout(),
         budget,
         rerun,
+        missing_agent: missing.as_deref(),
     };
     print!(
         "{}",
         crate::report::dry_run::render(&dry, &Styler::stdout(global.color))
     );
     // A run that would refuse to start is no success.
-    Ok(if dry.start.is_ok() {
+    Ok(if dry.start.is_ok() && dry.missing_agent.is_none() {
         exit::OK
     } else {
         exit::USER_ERROR

@@ -223,6 +223,7 @@ pub(super) fn launch(
             },
         );
     }
+    super::sandbox::binaries(&runner, &plan)?;
     super::sandbox::ensure(&runner, &plan, &ws.config)?;
     // A resume takes over a lock whose holder is provably gone (same host, no such process):
     // that is the crash it is resuming from. `orch run` asks for --force-unlock.
@@ -245,7 +246,7 @@ pub(super) fn launch(
         Err(e @ crate::workspace::lock::LockError::Stale(_)) => {
             return Err(hinted(
                 e.to_string(),
-                "check no orch is running, then pass --force-unlock",
+                "the orch that held it is gone: `orch resume` continues its run (and takes the lock over); to start this run anyway, add --force-unlock",
             ))
         }
         Err(e @ crate::workspace::lock::LockError::Held(_)) => {

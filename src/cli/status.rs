@@ -24,7 +24,27 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     }
     print!(
         "{}",
-        crate::report::status::render(&state, &Styler::stdout(global.color))
+        crate::report::status::render(
+            &state,
+            liveness(&repo, &state),
+            &Styler::stdout(global.color)
+        )
     );
     Ok(exit::OK)
+}
+
+/// Whether an orch runs `state`'s run now: a live holder of the lock, running its milestone.
+fn liveness(
+    repo: &crate::git::Repo,
+    state: &crate::model::state::RunState,
+) -> crate::report::status::Liveness {
+    use crate::report::status::Liveness;
+    match crate::workspace::lock::inspect(&repo.common_dir()) {
+        crate::workspace::lock::LockState::Held(info)
+            if info.command == format!("orch run {}", state.scope()) =>
+        {
+            Liveness::Running
+        }
+        _ => Liveness::NotRunning,
+    }
 }

