@@ -36,7 +36,7 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
-    let ws = Workspace::open(global, None)?;
+    let ws = Workspace::open_reading(global)?;
     let repo = ws.git()?;
     let runs = super::issue_runs(
         &ws,

@@ -52,7 +52,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             project,
             run,
         } => {
-            let ws = Workspace::open(global, None)?;
+            let ws = Workspace::open_reading(global)?;
             let repo = ws.git()?;
             let logs = ws.config.orch_logs(&repo.main_root());
             let runs = super::issue_runs(

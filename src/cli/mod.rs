@@ -190,6 +190,20 @@ struct Workspace {
 
 impl Workspace {
     fn open(global: &GlobalArgs, docs: Option<&Path>) -> anyhow::Result<Workspace> {
+        Workspace::opened(global, docs, false)
+    }
+
+    /// For the commands that only read a run's records (`status`, `report`, `diff`, `guard
+    /// log`, `worktrees` without `--prune`): a broken orch.toml is a warning, not a stop.
+    fn open_reading(global: &GlobalArgs) -> anyhow::Result<Workspace> {
+        Workspace::opened(global, None, true)
+    }
+
+    fn opened(
+        global: &GlobalArgs,
+        docs: Option<&Path>,
+        reading: bool,
+    ) -> anyhow::Result<Workspace> {
         let cwd = std::env::current_dir().map_err(|e| {
             hinted(
                 format!("cannot read the current directory: {e}"),
@@ -208,7 +222,20 @@ impl Workspace {
         }
         let repo_root = find_repo_root(&start);
         let config_dir = repo_root.clone().unwrap_or_else(|| start.clone());
-        let config = Config::load(&config_dir)?;
+        let config = match Config::load(&config_dir) {
+            Ok(config) => config,
+            // Reading a run's records needs no more than where they are: say what is wrong
+            // and go on with what can be read.
+            Err(e) if reading => {
+                let style = Styler::stderr(global.color);
+                eprintln!(
+                    "{}: {e}; reading with what can be read of it (a run needs it fixed)",
+                    style.yellow("warning")
+                );
+                Config::lenient(&config_dir.join(crate::input::config::CONFIG_FILE))
+            }
+            Err(e) => return Err(e.into()),
+        };
         let docs_base = match docs {
             Some(dir) => {
                 if global.repo.is_some() && dir.is_relative() {

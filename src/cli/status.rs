@@ -15,7 +15,7 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
-    let ws = Workspace::open(global, None)?;
+    let ws = Workspace::open_reading(global)?;
     let repo = ws.git()?;
     let state = args.run.state(global, &ws, &repo, "orch status")?;
     if args.json {

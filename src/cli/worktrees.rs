@@ -21,7 +21,11 @@ pub struct Args {
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
-    let ws = Workspace::open(global, None)?;
+    let ws = if args.prune {
+        Workspace::open(global, None)?
+    } else {
+        Workspace::open_reading(global)?
+    };
     let repo = ws.git()?;
     let root = ws.config.worktree_root(&repo.main_root());
     let root = root.canonicalize().unwrap_or(root);

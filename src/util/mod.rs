@@ -1,7 +1,9 @@
-//! Small helpers every layer may use: files, times, crash points, secret redaction.
+//! Small helpers every layer may use: files, times, crash points, secret redaction, near
+//! misses.
 
 pub mod failpoint;
 pub mod fsutil;
 pub mod process;
 pub mod redact;
+pub mod spelling;
 pub mod timeutil;

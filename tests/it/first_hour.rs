@@ -110,3 +110,44 @@ fn after_a_crash_every_command_points_at_orch_resume_and_the_clock_stops() {
     assert_eq!(code, 0, "{out}");
     assert!(status().contains("(finished"), "{}", status());
 }
+
+#[test]
+fn a_typo_in_orch_toml_gets_a_suggestion_and_read_only_commands_go_on() {
+    let repo = one();
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    std::fs::write(
+        repo.env.repo.join("orch.toml"),
+        "worktree_root = \"../wt\"\njob = 2\n",
+    )
+    .unwrap();
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("orch.toml:2: unknown field `job`, did you mean `jobs`?"),
+        "{out}"
+    );
+    assert!(!out.contains("expected one of"), "{out}");
+    for args in [
+        &["status"][..],
+        &["report"],
+        &["diff", "A-1", "--stat"],
+        &["guard", "log", "A-1"],
+        &["worktrees"],
+    ] {
+        let out = repo.env.orch().args(args).output().unwrap();
+        let shown = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {shown}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(
+                "orch.toml:2: unknown field `job`, did you mean `jobs`?; reading with what can be read of it"
+            ),
+            "{args:?}: {shown}"
+        );
+    }
+    // What changes things still refuses.
+    for args in [&["worktrees", "--prune"][..], &["verify-clean"]] {
+        let out = repo.env.orch().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
+    }
+}

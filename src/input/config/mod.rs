@@ -172,6 +172,24 @@ pub enum ConfigError {
     },
 }
 
+/// An unknown key said with the key it most likely meant (`unknown field `job`, did you mean
+/// `jobs`?`) rather than all the keys there are; other messages as they are.
+fn near_miss(message: &str) -> String {
+    let Some(rest) = message.strip_prefix("unknown field `") else {
+        return message.to_owned();
+    };
+    let Some((key, expected)) = rest.split_once('`') else {
+        return message.to_owned();
+    };
+    let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+    match crate::util::spelling::closest(key, &known) {
+        Some(near) => format!("unknown field `{key}`, did you mean `{near}`?"),
+        None => {
+            format!("unknown field `{key}` (`orch init` writes an orch.toml listing every setting)")
+        }
+    }
+}
+
 impl Config {
     /// Reads `<repo_root>/orch.toml`; a missing file means all defaults.
     pub fn load(repo_root: &Path) -> Result<Config, ConfigError> {
@@ -183,13 +201,37 @@ impl Config {
         }
     }
 
+    /// What can be read of an orch.toml that [`Config::parse`] refuses, for the commands
+    /// that only read a run's records (`status`, `report`, `diff`, …): the settings that say
+    /// where things are (`logs_dir`, `worktree_root`, the docs and the dashboard, the
+    /// project), each taken on its own when it reads; the rest at its default.
+    pub fn lenient(path: &Path) -> Config {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return Config::default();
+        };
+        let Ok(toml::Value::Table(table)) = toml::from_str::<toml::Value>(&text) else {
+            return Config::default();
+        };
+        let text_of = |key: &str| table.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        Config {
+            logs_dir: text_of("logs_dir").map(PathBuf::from),
+            worktree_root: text_of("worktree_root").map(PathBuf::from),
+            dashboard_path: text_of("dashboard_path").map(PathBuf::from),
+            docs_glob: text_of("docs_glob"),
+            project: text_of("project"),
+            trunk: text_of("trunk"),
+            base: text_of("base"),
+            ..Config::default()
+        }
+    }
+
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
         let config: Config = toml::from_str(text).map_err(|e| ConfigError::Invalid {
             path: path.to_owned(),
             line: e
                 .span()
                 .map(|s| 1 + text[..s.start.min(text.len())].matches('\n').count()),
-            message: e.message().trim().to_owned(),
+            message: near_miss(e.message().trim()),
         })?;
         if config.max_review_cycles == Some(0) {
             return Err(ConfigError::Invalid {
@@ -495,10 +537,28 @@ mod tests {
         )
         .unwrap_err()
         .to_string();
-        assert!(
-            err.starts_with("orch.toml:2: unknown field `worktree_rot`"),
-            "{err}"
+        assert_eq!(
+            err,
+            "orch.toml:2: unknown field `worktree_rot`, did you mean `worktree_root`?"
         );
+        let err = Config::parse(Path::new("orch.toml"), "job = 2\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "orch.toml:1: unknown field `job`, did you mean `jobs`?"
+        );
+        let err = Config::parse(Path::new("orch.toml"), "[codex]\nbinary = \"x\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "orch.toml:2: unknown field `binary`, did you mean `bin`?"
+        );
+        let err = Config::parse(Path::new("orch.toml"), "zzzzzzzzzz = 1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(!err.contains("expected one of"), "{err}");
     }
 
     #[test]
