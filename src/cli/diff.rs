@@ -101,6 +101,27 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         );
     }
     let mut ranges = capture::load_ranges(&issue_dir)?;
+    if ranges.is_empty() && !args.json {
+        // Nothing finished yet: say where the issue stands rather than nothing.
+        let cut_off = found
+            .state
+            .as_ref()
+            .and_then(|s| s.issue(&args.issue))
+            .and_then(|i| i.current_phase.as_ref())
+            .map(|c| {
+                format!(
+                    " ({:02}-{} is running, or was cut off)",
+                    c.seq,
+                    c.phase.name()
+                )
+            })
+            .unwrap_or_default();
+        println!(
+            "{} has no finished phase in run {run_id}{cut_off}",
+            args.issue
+        );
+        return Ok(exit::OK);
+    }
     if let Some(want) = &args.phase {
         ranges.retain(|r| phase_matches(r, want));
         if ranges.is_empty() {

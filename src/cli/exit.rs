@@ -10,5 +10,8 @@ pub const USAGE: i32 = 2;
 pub const RUN_FAILED: i32 = 100;
 /// Interrupted by SIGINT/SIGTERM; state was kept for `orch resume`.
 pub const INTERRUPTED: i32 = 130;
+/// The reader of orch's output went away (`orch diff X | head -1`): what a shell reports for
+/// a process SIGPIPE ended.
+pub const BROKEN_PIPE: i32 = 141;
 /// A bug in orch.
 pub const INTERNAL: i32 = 255;

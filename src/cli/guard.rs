@@ -42,6 +42,13 @@ enum GuardCommand {
     },
 }
 
+impl Args {
+    /// `orch guard log`: it only reads and prints.
+    pub(super) fn is_log(&self) -> bool {
+        matches!(self.command, GuardCommand::Log { .. })
+    }
+}
+
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     match &args.command {
         GuardCommand::Gt { args } => Ok(crate::guard::shim::run("gt", args)),

@@ -112,6 +112,17 @@ enum Command {
 /// Runs the command line and returns the process exit code.
 pub fn main() -> i32 {
     std::panic::set_hook(Box::new(|info| {
+        // Output to a reader that went away (`orch run … | head -1`) is no bug: end
+        // quietly, as a process killed by SIGPIPE does.
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
+            std::process::exit(exit::BROKEN_PIPE);
+        }
         eprintln!("Internal error: orch panicked: {info}");
         eprintln!("Hint: {}", error::BUG);
         std::process::exit(exit::INTERNAL);
@@ -138,6 +149,12 @@ pub fn main() -> i32 {
     };
     init_logging(&cli.global);
     crate::git::tune_for_cli();
+    if only_prints(&cli.command) {
+        // A command that only prints ends at once when its reader goes away, as other CLIs
+        // do. (Commands that run agents keep SIGPIPE ignored: an agent that exits before it
+        // read its prompt must not take orch with it.)
+        crate::util::process::default_sigpipe();
+    }
     let result = match &cli.command {
         Command::Init(args) => init::run(&cli.global, args),
         Command::Plan(args) => plan::run(&cli.global, args),
@@ -159,6 +176,22 @@ pub fn main() -> i32 {
     match result {
         Ok(code) => code,
         Err(err) => error::report(&err, &Styler::stderr(cli.global.color)),
+    }
+}
+
+/// Whether `command` only reads and prints (no agent, no write a signal may cut short).
+fn only_prints(command: &Command) -> bool {
+    match command {
+        Command::Plan(_)
+        | Command::Status(_)
+        | Command::Report(_)
+        | Command::Validate(_)
+        | Command::Diff(_)
+        | Command::Completions(_)
+        | Command::VerifyClean(_) => true,
+        Command::Guard(args) => args.is_log(),
+        Command::Prompts(args) => args.only_shows(),
+        _ => false,
     }
 }
 

@@ -21,6 +21,13 @@ enum PromptsCommand {
     Export,
 }
 
+impl Args {
+    /// `list` and `show` only read and print.
+    pub(super) fn only_shows(&self) -> bool {
+        !matches!(self.command, PromptsCommand::Export)
+    }
+}
+
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let root = ws.repo_root.clone().ok_or_else(|| {

@@ -70,6 +70,16 @@ pub fn find_real(tool: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// Lets SIGPIPE end the process, as it does other CLIs (Rust ignores it by default, and a
+/// print to a closed pipe then fails instead).
+pub fn default_sigpipe() {
+    // SAFETY: setting a signal's disposition to its default, before any thread is started
+    // that could be writing.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 /// `s` as one `sh` word: as it is when no character needs quoting, else single-quoted.
 pub fn sh_word(s: &str) -> String {
     let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);

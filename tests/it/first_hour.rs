@@ -151,3 +151,34 @@ fn a_typo_in_orch_toml_gets_a_suggestion_and_read_only_commands_go_on() {
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", text(&out));
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_a_printing_command_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let repo = one();
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    for args in [
+        &["diff", "A-1"][..],
+        &["completions", "bash"],
+        &["report"],
+        &["status"],
+        &["plan", "M1"],
+    ] {
+        // The reader is gone before orch writes a byte.
+        let mut child = repo
+            .command(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let quiet = out.status.signal() == Some(libc::SIGPIPE)
+            || matches!(out.status.code(), Some(0 | 141));
+        assert!(quiet, "{args:?}: {:?} {stderr}", out.status);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+    }
+}
