@@ -22,8 +22,7 @@ pub struct Args {
     action: Option<Action>,
     /// The milestone to plan: `<project>/<milestone>`, or a milestone with --project (or
     /// orch.toml's `project`); a bare one when one project has it; its leading id (`M3` for
-    /// `M3-core-…`) when unique.
-    #[arg(required_unless_present = "file")]
+    /// `M3-core-…`) when unique. Without one (and without --file): the milestones there are.
     milestone: Option<String>,
     /// The project the milestone is in.
     #[arg(long, value_name = "PROJECT", conflicts_with = "file")]
@@ -80,6 +79,16 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         }
     } else {
         let set = ws.load_docs()?;
+        if args.milestone.is_none() {
+            let rules = super::state_rules(&ws, &args.include_state)?;
+            let listed =
+                crate::input::docs::plan::milestones(&set, args.project.as_deref(), &rules);
+            print!(
+                "{}",
+                table::milestones(&listed, &Styler::stdout(global.color))
+            );
+            return Ok(exit::OK);
+        }
         let scope = super::select_scope(
             &ws,
             args.milestone.as_deref().unwrap_or_default(),

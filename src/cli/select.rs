@@ -18,7 +18,20 @@ pub(super) fn select_scope(
 ) -> anyhow::Result<Scope> {
     crate::input::docs::select::select(text, effective_project(ws, text, project), known).map_err(
         |e| {
-            let (message, hint) = e.explain(command);
+            let (message, mut hint) = e.explain(command);
+            // A milestone planned in a doc whose issues are not written (or not assigned) yet.
+            if let crate::input::docs::select::SelectError::NoMilestone { milestone, .. } = &e {
+                let doc = ws
+                    .load_docs()
+                    .ok()
+                    .and_then(|set| crate::input::docs::plan::doc_without_issues(&set, milestone));
+                if let Some(doc) = doc {
+                    hint = format!(
+                        "{} is its milestone doc, but no issue doc says `milestone: {milestone}` yet; {hint}",
+                        doc.path.display()
+                    );
+                }
+            }
             hinted(message, hint)
         },
     )

@@ -89,16 +89,21 @@ pub fn markdown(state: &RunState) -> String {
     for issue in &state.issues {
         let _ = writeln!(out, "\n## {}\n", issue.id);
         if let Some(summary) = &issue.summary {
+            // A branch is named only when the issue has one: a skipped issue never made it.
+            let branch = if summary.phases.is_empty() && summary.head.is_none() {
+                String::new()
+            } else {
+                format!(" on branch `{}`", summary.branch)
+            };
             let _ = writeln!(
                 out,
-                "Outcome: **{}**{} on branch `{}`.",
+                "Outcome: **{}**{}{branch}.",
                 summary.outcome.name(),
                 match (&summary.completed_in, &summary.reason) {
                     (Some(run), _) => format!(" in run `{run}` (carried: not run again)"),
                     (None, Some(r)) => format!(" — {r}"),
                     (None, None) => String::new(),
                 },
-                summary.branch
             );
             if let Some(v) = &summary.verified {
                 // The evidence a morning reader wants: what passed, on which commit.

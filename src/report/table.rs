@@ -110,3 +110,34 @@ fn truncate(text: &str, max: usize) -> String {
     out.push('…');
     out
 }
+
+/// `orch plan` without a milestone: the milestones there are, a row each (project,
+/// milestone, issues to run of all, the milestone doc's title), and how to plan one.
+pub fn milestones(listed: &[crate::input::docs::plan::MilestoneEntry], style: &Styler) -> String {
+    if listed.is_empty() {
+        return "No issue doc names a milestone.\n".to_owned();
+    }
+    let mut rows = vec![vec![
+        "MILESTONE".to_owned(),
+        "TO RUN".to_owned(),
+        "TITLE".to_owned(),
+    ]];
+    for m in listed {
+        rows.push(vec![
+            m.scope.to_string(),
+            format!("{} of {}", m.to_run, m.issues),
+            m.doc
+                .as_ref()
+                .and_then(|d| d.title.clone())
+                .unwrap_or_else(|| "-".to_owned()),
+        ]);
+    }
+    let lines = super::columns::lay_out(&rows);
+    let mut out = format!("{}\n", style.bold(&lines[0]));
+    for line in &lines[1..] {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(&format!("Plan one: orch plan {}\n", listed[0].scope));
+    out
+}

@@ -182,3 +182,76 @@ fn a_closed_pipe_ends_a_printing_command_quietly() {
         assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn plan_without_a_milestone_lists_them_and_a_planned_milestone_is_named() {
+    let repo = FakeRepo::with_tree("messy-tree", "", json!({}));
+    let out = repo.env.orch_ok(&["plan"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    for row in [
+        "cli-orchestration-v0/M1-foundation  3 of 3",
+        "ledger/M1                           3 of 5  Journal foundation",
+        "ledger/M2-reporting                 1 of 1",
+    ] {
+        assert!(listed.contains(row), "{listed}");
+    }
+    assert!(listed.contains("Plan one: orch plan "), "{listed}");
+    // A milestone with a doc but no issue doc yet: the error names the doc.
+    repo.env.write(
+        "docs/projects/ledger/milestones/M3-later.md",
+        "# M3: Later\n",
+    );
+    let out = repo.env.orch().args(["plan", "M3"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let shown = text(&out);
+    assert!(
+        shown.contains("no issue doc has `milestone: M3`")
+            && shown.contains(
+                "docs/projects/ledger/milestones/M3-later.md is its milestone doc, but no issue doc says `milestone: M3` yet"
+            ),
+        "{shown}"
+    );
+}
+
+#[test]
+fn a_dry_run_that_would_refuse_exits_non_zero_and_the_report_names_no_branch_never_made() {
+    let repo = FakeRepo::new(
+        &[
+            ("a.md", issue("A-1", "M1", "")),
+            (
+                "b.md",
+                issue("B-1", "M1", "").replace("state: planned", "state: landed"),
+            ),
+        ],
+        "",
+        json!({}),
+    );
+    repo.env.write("dirty.txt", "not committed\n");
+    let (code, out) = repo.run(&["run", "M1", "--dry-run"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("REFUSE to start: the repository is not clean"),
+        "{out}"
+    );
+    std::fs::remove_file(repo.env.repo.join("dirty.txt")).unwrap();
+    let (code, out) = repo.run(&["run", "M1", "--dry-run"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let report = repo.env.orch_ok(&["report"]);
+    let report = String::from_utf8_lossy(&report.stdout);
+    assert!(
+        report.contains("Outcome: **skipped** — state is `landed`.\n"),
+        "{report}"
+    );
+    assert!(
+        report.contains("Outcome: **completed** on branch `orch/p/M1/A-1-"),
+        "{report}"
+    );
+    let diff = repo.env.orch_ok(&["diff", "B-1"]);
+    assert!(
+        String::from_utf8_lossy(&diff.stdout).contains("B-1 skipped in run "),
+        "{}",
+        text(&diff)
+    );
+}

@@ -156,6 +156,51 @@ fn find_milestone_doc(
     }
 }
 
+/// A milestone as `orch plan` lists them: where it is, its doc, how many of its issues a run
+/// would run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MilestoneEntry {
+    pub scope: Scope,
+    pub doc: Option<MilestoneDoc>,
+    /// Issues a run would run (their state is not done-like or not ready).
+    pub to_run: usize,
+    pub issues: usize,
+}
+
+/// Every milestone the docs name (of `project`, when given), by project then naturally.
+pub fn milestones(set: &DocSet, project: Option<&str>, rules: &StateRules) -> Vec<MilestoneEntry> {
+    set.scopes()
+        .into_iter()
+        .filter(|s| project.is_none_or(|p| s.project.as_deref() == Some(p)))
+        .map(|scope| {
+            let members: Vec<&crate::input::docs::IssueDoc> = set.members(&scope).collect();
+            let dirs = milestone_doc::dirs_for(members.iter().map(|d| d.path.as_path()));
+            MilestoneEntry {
+                doc: milestone_doc::find(&dirs, &scope.milestone).ok().flatten(),
+                to_run: members
+                    .iter()
+                    .filter(|d| rules.skip_reason(d.state.as_deref()).is_none())
+                    .count(),
+                issues: members.len(),
+                scope,
+            }
+        })
+        .collect()
+}
+
+/// The milestone doc named after `milestone` in the `milestones/` directory beside any issue
+/// directory, when no issue doc is in that milestone yet (a planned milestone).
+pub fn doc_without_issues(set: &DocSet, milestone: &str) -> Option<MilestoneDoc> {
+    let dirs = milestone_doc::dirs_for(
+        set.docs
+            .iter()
+            .map(|d| d.path.as_path())
+            .chain(set.broken.iter().map(|b| b.path.as_path())),
+    );
+    dirs.iter()
+        .find_map(|dir| milestone_doc::find(std::slice::from_ref(dir), milestone).ok()?)
+}
+
 /// Every problem of every milestone (of `project`, when given): doc errors, ids used twice in
 /// a milestone, cycles, ambiguous, unknown and one-sided dependencies, unknown states,
 /// milestone docs; and, as info, the docs in no milestone yet. Used by `orch validate`.
