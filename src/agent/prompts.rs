@@ -128,7 +128,26 @@ pub fn render(
     name: &str,
     inputs: &BTreeMap<&str, String>,
 ) -> Result<String, PromptError> {
-    render_inner(repo_root, name, inputs, &mut Vec::new())
+    Ok(render_tracked(repo_root, name, inputs)?.text)
+}
+
+/// A rendered prompt, and which inputs (and included prompts, as `> name`) its template used:
+/// what a prompt file of the user's own leaves out is added after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    pub text: String,
+    pub used: std::collections::BTreeSet<String>,
+}
+
+/// Renders prompt `name` with `inputs`, noting which inputs it used.
+pub fn render_tracked(
+    repo_root: &Path,
+    name: &str,
+    inputs: &BTreeMap<&str, String>,
+) -> Result<Rendered, PromptError> {
+    let mut used = std::collections::BTreeSet::new();
+    let text = render_inner(repo_root, name, inputs, &mut Vec::new(), &mut used)?;
+    Ok(Rendered { text, used })
 }
 
 fn render_inner(
@@ -136,6 +155,7 @@ fn render_inner(
     name: &str,
     inputs: &BTreeMap<&str, String>,
     stack: &mut Vec<String>,
+    used: &mut std::collections::BTreeSet<String>,
 ) -> Result<String, PromptError> {
     if stack.iter().any(|s| s == name) {
         return Err(PromptError::Recursive {
@@ -149,10 +169,14 @@ fn render_inner(
     let mut out = String::with_capacity(text.len() * 2);
     let mut rest = text;
     // Text of the template itself (never of an input) may say `$ARGUMENTS`.
-    let literal = |out: &mut String, chunk: &str| -> Result<(), PromptError> {
+    let literal = |out: &mut String,
+                   used: &mut std::collections::BTreeSet<String>,
+                   chunk: &str|
+     -> Result<(), PromptError> {
         let mut parts = chunk.split(ARGUMENTS);
         out.push_str(parts.next().unwrap_or_default());
         for part in parts {
+            used.insert(ARGUMENTS.to_owned());
             let value = inputs
                 .get(ARGUMENTS)
                 .ok_or_else(|| PromptError::MissingInput {
@@ -165,16 +189,18 @@ fn render_inner(
         Ok(())
     };
     while let Some(open) = rest.find("{{") {
-        literal(&mut out, &rest[..open])?;
+        literal(&mut out, used, &rest[..open])?;
         let after = &rest[open + 2..];
         let close = after.find("}}").ok_or_else(|| PromptError::Unclosed {
             prompt: name.to_owned(),
         })?;
         let tag = after[..close].trim();
         if let Some(include) = tag.strip_prefix('>') {
-            let included = render_inner(repo_root, include.trim(), inputs, stack)?;
+            used.insert(format!("> {}", include.trim()));
+            let included = render_inner(repo_root, include.trim(), inputs, stack, used)?;
             out.push_str(included.trim_end());
         } else {
+            used.insert(tag.to_owned());
             let value = inputs.get(tag).ok_or_else(|| PromptError::MissingInput {
                 prompt: name.to_owned(),
                 name: tag.to_owned(),
@@ -183,7 +209,7 @@ fn render_inner(
         }
         rest = &after[close + 2..];
     }
-    literal(&mut out, rest)?;
+    literal(&mut out, used, rest)?;
     stack.pop();
     Ok(out)
 }

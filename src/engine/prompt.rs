@@ -123,10 +123,18 @@ pub(super) fn compose(
             body.trim()
         ),
     );
-    let rendered = crate::agent::prompts::render(repo_root, kind.prompt(), &inputs)?;
-    let mut prompt = format!("{block}\n{rendered}");
+    let rendered = crate::agent::prompts::render_tracked(repo_root, kind.prompt(), &inputs)?;
+    let mut text = rendered.text;
+    text.push_str(&left_out(kind, &inputs, &rendered.used));
+    // The ORCH_CONTEXT block opens the prompt, once: a prompt file that places it itself
+    // (through `$ARGUMENTS`) gets no second copy.
+    let mut prompt = if text.contains(&block) {
+        text
+    } else {
+        format!("{block}\n{text}")
+    };
     // orch finds its phase by this line (and so do the test agents): every prompt has it.
-    if !rendered.contains(&format!("orch-phase-key: {phase_key}")) {
+    if !prompt.contains(&format!("orch-phase-key: {phase_key}")) {
         prompt.push_str(&format!("\n\norch-phase-key: {phase_key}\n"));
     }
     let expected = Expected {
@@ -150,6 +158,36 @@ pub(super) fn in_worktree(repo_root: &Path, worktree: &Path, doc: &Path) -> Path
         Ok(rel) if worktree.join(rel).exists() => worktree.join(rel),
         _ => main,
     }
+}
+
+/// What orch's own prompt of a phase of `kind` carries and a prompt file of the user's own
+/// leaves out (the repository map and the task's hints, the submit rules, the review doc's
+/// rules), after its text under its own heading; empty when it leaves nothing out.
+fn left_out(
+    kind: PhaseKind,
+    inputs: &BTreeMap<&str, String>,
+    used: &std::collections::BTreeSet<String>,
+) -> String {
+    let rules = match kind {
+        PhaseKind::Review => ("review_doc_rules", "The review doc"),
+        PhaseKind::Dev | PhaseKind::Fix => ("submit_rules", "Pull requests"),
+    };
+    let parts: Vec<String> = [("task_context", "The repository and the task"), rules]
+        .into_iter()
+        .filter(|(name, _)| !used.contains(*name))
+        .filter_map(|(name, heading)| {
+            let value = inputs.get(name)?.trim();
+            (!value.is_empty()).then(|| format!("### {heading}\n\n{value}"))
+        })
+        .collect();
+    if parts.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n\n## Added by orch\n\nWhat orch tells every {} phase that this prompt does not ask for:\n\n{}\n",
+        kind.name(),
+        parts.join("\n\n")
+    )
 }
 
 /// Whether, and how, the agent submits pull requests (`[graphite] submit`).

@@ -4,6 +4,9 @@
 use regex::Regex;
 use std::sync::OnceLock;
 
+/// The name of the line every prompt carries to name its phase.
+const PHASE_KEY_NAME: &str = "orch-phase-key";
+
 /// Replaces secrets in `text`.
 pub fn redact(text: &str) -> String {
     let mut out = text.to_owned();
@@ -18,8 +21,13 @@ pub fn redact(text: &str) -> String {
     crate::guard::secrets::assignment()
         .replace_all(&out, |caps: &regex::Captures<'_>| {
             let whole = caps.get(0).expect("group 0");
+            // orch's own line naming a phase (`orch-phase-key: LEDGER-API-12/03-review`) is
+            // no secret, however random its value looks.
+            let ours = caps
+                .get(1)
+                .is_some_and(|n| n.as_str().eq_ignore_ascii_case(PHASE_KEY_NAME));
             match caps.get(2) {
-                Some(v) if crate::guard::secrets::looks_random(v.as_str()) => format!(
+                Some(v) if !ours && crate::guard::secrets::looks_random(v.as_str()) => format!(
                     "{}[REDACTED]{}",
                     &whole.as_str()[..v.start() - whole.start()],
                     &whole.as_str()[v.end() - whole.start()..]
@@ -97,6 +105,16 @@ pub(crate) fn key_shapes() -> &'static Regex {
 #[cfg(test)]
 mod tests {
     use super::redact;
+
+    #[test]
+    fn a_phase_key_line_is_no_secret() {
+        let line = "orch-phase-key: LEDGER-API-12/03-review\n";
+        assert_eq!(redact(line), line);
+        assert_eq!(
+            redact("ledger_key: Zx81mNw4Rt7vHk29dLq0AbCd\n"),
+            "ledger_key: [REDACTED]\n"
+        );
+    }
 
     #[test]
     fn key_shapes_are_redacted() {

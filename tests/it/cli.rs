@@ -42,7 +42,7 @@ fn completions_for_each_shell() {
 fn usage_errors_exit_2() {
     let env = TestEnv::new();
     env.orch()
-        .arg("plan")
+        .args(["run"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("MILESTONE"));
@@ -67,7 +67,7 @@ fn unknown_config_key_is_named_with_file_and_line() {
         .code(1)
         .stderr(predicate::str::starts_with("Error: "))
         .stderr(predicate::str::contains(
-            "orch.toml:3: unknown field `worktree_rot`, expected one of",
+            "orch.toml:3: unknown field `worktree_rot`, did you mean `worktree_root`?",
         ));
 }
 

@@ -255,3 +255,71 @@ fn a_dry_run_that_would_refuse_exits_non_zero_and_the_report_names_no_branch_nev
         text(&diff)
     );
 }
+
+#[test]
+fn the_users_own_prompt_files_and_schema_render_once_and_whole() {
+    let repo = FakeRepo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "",
+        json!({"A-1/02-review": [{"message": support::fake::review_json("changes_required", &["add a test"])}]}),
+    );
+    // Prompt files written for the dev-auto contract: front matter, the input as $ARGUMENTS.
+    for name in ["dev-auto-parallel", "dev-auto-fix-review"] {
+        repo.env.write(
+            &format!(".orch/prompts/{name}.md"),
+            "---\ndescription: Our own phase prompt\nargument-hint: <ORCH_CONTEXT>\n---\n\n\
+             Do the work of the issue below, by our team's rules.\n\n$ARGUMENTS\n",
+        );
+    }
+    // Their dev schema, whose `phase` allows `dev` and `fix`, and no fix schema.
+    let mut dev: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(support::fixtures().join("../schemas/dev.schema.json")).unwrap(),
+    )
+    .unwrap();
+    dev["properties"]["phase"]["enum"] = json!(["dev", "fix"]);
+    dev["description"] = json!("ours");
+    repo.env
+        .write(".orch/schemas/dev.schema.json", dev.to_string());
+    repo.env.git(&["add", "."]);
+    repo.env
+        .git(&["commit", "-q", "-m", "our prompts and schema"]);
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let calls = repo.calls();
+    for phase in ["01-dev", "03-fix"] {
+        let sent = calls
+            .iter()
+            .find(|c| c["key"] == format!("A-1/{phase}"))
+            .unwrap()["prompt"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert_eq!(sent.matches("ORCH_CONTEXT:").count(), 1, "{phase}: {sent}");
+        // Where their file puts its input: after their own words.
+        assert!(
+            sent.find("ORCH_CONTEXT:") > sent.find("by our team's rules"),
+            "{phase}: {sent}"
+        );
+        assert!(sent.contains("by our team's rules"), "{phase}: {sent}");
+        assert!(!sent.contains("description: Our own"), "{phase}: {sent}");
+        // What orch's own prompt carries and theirs lacks, after it under its own heading.
+        assert!(
+            sent.contains("## Added by orch") && sent.contains("### Pull requests"),
+            "{phase}: {sent}"
+        );
+        assert!(
+            sent.contains(&format!("orch-phase-key: A-1/{phase}")),
+            "{phase}"
+        );
+        // The log holds what the agent received, byte for byte.
+        let logged =
+            std::fs::read_to_string(repo.phase_dir("A-1", phase).join("prompt.md")).unwrap();
+        assert_eq!(logged, sent, "{phase}");
+        // Their dev schema served the fix phase too.
+        let schema: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(repo.phase_dir("A-1", phase).join("schema.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(schema["description"], "ours", "{phase}");
+    }
+}

@@ -312,7 +312,10 @@ fn a_killed_orch_mid_claude_phase_is_resumed_and_the_leftover_claude_stopped() {
     assert_eq!(status["issues"][0]["current_phase"]["agent_name"], "claude");
     let table = run.orch().args(["status"]).output().unwrap();
     let table = String::from_utf8_lossy(&table.stdout);
-    assert!(table.contains("02-review on claude for "), "{table}");
+    assert!(
+        table.contains("02-review on claude cut off after "),
+        "{table}"
+    );
     let agent = &status["issues"][0]["current_phase"]["agent"];
     let pid = agent["pid"]
         .as_i64()

@@ -512,7 +512,7 @@ fn contract_prompt_files_get_their_arguments_without_front_matter() {
     assert_eq!(code, 0, "{out}");
     let prompt =
         std::fs::read_to_string(fake.phase_dir("A-1", "01-dev").join("prompt.md")).unwrap();
-    let context = orch::agent::contract::context::parse(&prompt).expect("starts with ORCH_CONTEXT");
+    let context = orch::agent::contract::context::parse(&prompt).expect("an ORCH_CONTEXT block");
     let branch = fake.summary("A-1")["branch"].as_str().unwrap().to_owned();
     assert_eq!(context["branchName"], branch.as_str());
     assert!(
@@ -531,6 +531,8 @@ fn contract_prompt_files_get_their_arguments_without_front_matter() {
         "{arguments}"
     );
     assert!(!prompt.contains("$ARGUMENTS"));
+    // Once: where the file's `$ARGUMENTS` put it.
+    assert_eq!(prompt.matches("ORCH_CONTEXT:").count(), 1, "{prompt}");
     // orch's phase key is there although the file does not write it.
     assert!(
         prompt.trim_end().ends_with("orch-phase-key: A-1/01-dev"),

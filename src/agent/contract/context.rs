@@ -72,9 +72,16 @@ impl PhaseContext {
     }
 }
 
-/// The context block a prompt starts with, read back (what an agent, or a test, does).
+/// The prompt's context block, read back (what an agent, or a test, does): the one it opens
+/// with, or the one on a line of its own where a prompt file of the user's own placed its
+/// input (`$ARGUMENTS`).
 pub fn parse(prompt: &str) -> Option<Value> {
-    let rest = prompt.strip_prefix(MARKER)?;
+    let at = if prompt.starts_with(MARKER) {
+        0
+    } else {
+        prompt.find(&format!("\n{MARKER}"))? + 1
+    };
+    let rest = &prompt[at + MARKER.len()..];
     serde_json::Deserializer::from_str(rest)
         .into_iter::<Value>()
         .next()?

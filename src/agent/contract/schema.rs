@@ -112,6 +112,14 @@ impl Schemas {
                 PhaseKind::Fix => schemas.fix = schema,
             }
         }
+        // The contract's dev schema may serve both work phases (`phase: dev | fix`): with no
+        // fix schema of its own, a fix phase gets it too.
+        if schemas.fix.source.is_none()
+            && schemas.dev.source.is_some()
+            && phase_values(&schemas.dev.value).contains(&"fix")
+        {
+            schemas.fix = schemas.dev.clone();
+        }
         Ok(schemas)
     }
 
@@ -122,6 +130,15 @@ impl Schemas {
             PhaseKind::Fix => &self.fix,
         }
     }
+}
+
+/// The `phase` values a schema allows (`dev`, or `dev` and `fix`).
+fn phase_values(schema: &Value) -> Vec<&str> {
+    schema
+        .pointer("/properties/phase/enum")
+        .and_then(Value::as_array)
+        .map(|e| e.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
 }
 
 /// Whether `schema` can stand for a phase's schema: a valid JSON Schema, in codex's strict
