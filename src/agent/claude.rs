@@ -274,14 +274,22 @@ fn report(block: &Value, req: &PhaseRequest) {
         return;
     };
     let input = &block["input"];
+    // Claude Code says what a tool is asked to do, once; not how a command exited.
+    let said = |text: &str| {
+        activity(super::Action {
+            text,
+            done: true,
+            exit_code: None,
+        })
+    };
     match (
         block["name"].as_str(),
         input["command"].as_str(),
         input["file_path"].as_str(),
     ) {
-        (Some("Bash"), Some(command), _) => activity(&format!("$ {command}")),
+        (Some("Bash"), Some(command), _) => said(&format!("$ {command}")),
         (Some("Edit" | "Write" | "MultiEdit" | "NotebookEdit"), _, Some(path)) => {
-            activity(&format!("edit {path}"))
+            said(&format!("edit {path}"))
         }
         _ => {}
     }

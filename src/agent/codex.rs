@@ -145,9 +145,9 @@ impl StreamState {
             Event::TurnCompleted { usage } => self.usage = Some(usage),
             Event::TurnFailed { error } => self.turn_failed = Some(error.message),
             Event::Error { message } => self.last_error = Some(message),
-            Event::ItemStarted { item } | Event::ItemUpdated { item } => report(&item, req),
+            Event::ItemStarted { item } | Event::ItemUpdated { item } => report(&item, false, req),
             Event::ItemCompleted { item } => {
-                report(&item, req);
+                report(&item, true, req);
                 if let Item::AgentMessage { text } = item {
                     self.final_message = Some(text);
                 }
@@ -157,15 +157,26 @@ impl StreamState {
     }
 }
 
-fn report(item: &Item, req: &PhaseRequest) {
+/// A command as it starts and as it ends (with its exit code); an edit once it is made.
+fn report(item: &Item, done: bool, req: &PhaseRequest) {
     let Some(activity) = &req.activity else {
         return;
     };
     match item {
-        Item::CommandExecution { command, .. } => activity(&format!("$ {command}")),
-        Item::FileChange { changes } => {
+        Item::CommandExecution {
+            command, exit_code, ..
+        } => activity(super::Action {
+            text: &format!("$ {command}"),
+            done,
+            exit_code: exit_code.filter(|_| done),
+        }),
+        Item::FileChange { changes } if done => {
             let paths: Vec<&str> = changes.iter().map(|c| c.path.as_str()).collect();
-            activity(&format!("edit {}", paths.join(", ")));
+            activity(super::Action {
+                text: &format!("edit {}", paths.join(", ")),
+                done,
+                exit_code: None,
+            });
         }
         _ => {}
     }

@@ -24,8 +24,17 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Called with a short description of what the agent is doing (a command, a file change).
-pub type ActivityFn = Arc<dyn Fn(&str) + Send + Sync>;
+/// Called with what the agent is doing (a command, a file change).
+pub type ActivityFn = Arc<dyn Fn(Action<'_>) + Send + Sync>;
+
+/// One thing an agent does: a command (`$ cargo test`) or an edit, as it starts (`done`
+/// false) and as it ends (`done`, with the command's exit code when the agent says it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Action<'a> {
+    pub text: &'a str,
+    pub done: bool,
+    pub exit_code: Option<i32>,
+}
 
 /// Called once the agent's process is running (to record it in the run state).
 pub type SpawnFn = Arc<dyn Fn(&process::AgentProcess) + Send + Sync>;

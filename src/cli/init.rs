@@ -5,9 +5,13 @@ use crate::cli::exit;
 use crate::input::scaffold::{self, Step};
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Commit what it wrote (as "Set up orch"): a run starts only from a clean repository.
+    #[arg(long)]
+    commit: bool,
+}
 
-pub fn run(global: &GlobalArgs, _args: &Args) -> anyhow::Result<i32> {
+pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     let ws = Workspace::open(global, None)?;
     let repo = ws.git()?;
     let root = repo.root().to_owned();
@@ -36,14 +40,55 @@ pub fn run(global: &GlobalArgs, _args: &Args) -> anyhow::Result<i32> {
             ),
         }
     }
-    let root = repo.root().display();
+    // What it wrote, for the commit a run needs first.
+    let written: Vec<&std::path::Path> = steps
+        .iter()
+        .filter_map(|step| match step {
+            Step::Created(path) => Some(path.as_path()),
+            Step::IgnoreAdded { .. } => Some(std::path::Path::new(".gitignore")),
+            _ => None,
+        })
+        .collect();
+    let shown = repo.root().display();
     if created == 0 {
-        println!("orch init: nothing to create in {root}; {kept} files already exist");
+        println!("orch init: nothing to create in {shown}; {kept} files already exist");
     } else {
-        println!("orch init: created {created} files in {root}, kept {kept}");
-        println!(
-            "next: review orch.toml, adapt orchestrator.yml to your project, then `orch plan validate` and `orch run --file --dry-run`"
-        );
+        println!("orch init: created {created} files in {shown}, kept {kept}");
     }
+    if !written.is_empty() {
+        if args.commit {
+            match repo.commit_files(&written, "Set up orch")? {
+                Some(oid) => println!(
+                    "committed them as {} (\"Set up orch\")",
+                    crate::model::naming::short_oid(&oid)
+                ),
+                None => println!("nothing new to commit"),
+            }
+        } else {
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            println!(
+                "commit them before a run (a run starts only from a clean repository): `git add {} && git commit -m \"Set up orch\"`, or `orch init --commit`",
+                names.join(" ")
+            );
+        }
+    }
+    println!("next: {}", next_step(&ws));
     Ok(exit::OK)
+}
+
+/// What to do next in this repository: plan a milestone its docs have, else the plan file.
+fn next_step(ws: &Workspace) -> String {
+    let milestone = ws.load_docs().ok().and_then(|set| {
+        let rules = ws.config.state_rules(&[]);
+        crate::input::docs::plan::milestones(&set, None, &rules)
+            .into_iter()
+            .find(|m| m.to_run > 0)
+    });
+    match milestone {
+        Some(m) => format!(
+            "`orch plan {0}` shows what a run of it would do; then `orch run {0}` (`orch plan` lists every milestone)",
+            m.scope
+        ),
+        None => "no issue docs here (`docs/projects/<project>/issues/*.md`): review orch.toml, adapt orchestrator.yml to your project, then `orch plan validate` and `orch run --file --dry-run`".to_owned(),
+    }
 }

@@ -255,8 +255,9 @@ pub(super) fn launch(
         Err(e) => return Err(e.into()),
     };
     if let Some(state) = &resume {
-        stop_orphaned_agents(state, &err_style);
+        super::agents::stop_orphaned(state, &err_style);
     }
+    keep_outputs_out_of_status(&repo, &ws, &err_style)?;
     let reporter = Arc::new(crate::report::progress::Progress::new(
         Styler::stderr(global.color),
         std::io::stderr().is_terminal(),
@@ -322,7 +323,7 @@ pub(super) fn launch(
             _ = sigint.recv() => {},
             _ = sigterm.recv() => {},
         }
-        kill_at_once(&running, &kill_style);
+        super::agents::kill_at_once(&running, &kill_style);
     });
     let engine = Engine {
         repo_root: repo_root.clone(),
@@ -330,7 +331,7 @@ pub(super) fn launch(
         schemas,
         runner: &runner,
         reporter: Arc::new(move |e: &EngineEvent| {
-            track_agents(&agents, e);
+            super::agents::track(&agents, e);
             // The state first (the dashboard shows it), then the event log and the terminal.
             if let (Some(state), Some(dashboard)) = (recorder.on(e), &dashboard) {
                 dashboard.write(&state);
@@ -519,73 +520,29 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
     launch(global, &again, Some(state), retry)
 }
 
-/// A SIGKILLed orch cannot stop its agent: before resuming, stop any agent process group the
-/// state records as running that is still alive (and is still that agent), and say so.
-fn stop_orphaned_agents(state: &crate::model::state::RunState, err_style: &Styler) {
-    use crate::agent::process::Survivors;
-    for issue in &state.issues {
-        let Some(current) = &issue.current_phase else {
-            continue;
-        };
-        let Some(agent) = &current.agent else {
-            continue;
-        };
-        let what = format!(
-            "the agent of {} {:02}-{} (process group {})",
-            issue.id,
-            current.seq,
-            current.phase.name(),
-            agent.pgid
-        );
-        match agent.stop_if_alive(crate::util::process::GRACE) {
-            Survivors::Alive(pids) => eprintln!(
-                "{} {what} outlived the orch that started it ({} process(es)); stopped it before running the phase again",
-                err_style.yellow("Stopped:"),
-                pids.len()
-            ),
-            Survivors::Unknown => eprintln!(
-                "{} cannot tell whether {what} is still running (no /proc); make sure it is stopped",
-                err_style.yellow("Warning:")
-            ),
-            Survivors::Gone | Survivors::OtherHost => {}
-        }
-    }
-}
-
-/// The agents running now, by issue (for a second Ctrl-C).
-fn track_agents(
-    agents: &std::sync::Mutex<std::collections::BTreeMap<String, AgentProcess>>,
-    event: &EngineEvent,
-) {
-    let mut agents = agents.lock().unwrap_or_else(|p| p.into_inner());
-    match event {
-        EngineEvent::AgentStarted { id, agent, .. } => {
-            agents.insert(id.clone(), agent.clone());
-        }
-        EngineEvent::PhaseFinished { id, .. } => {
-            agents.remove(id);
-        }
-        _ => {}
-    }
-}
-
-/// A second interrupt: SIGKILL every running agent's process group (each still the agent
-/// recorded), and exit at once. The run state still shows the phases as running, so
-/// `orch resume` pins what they did and runs them again, as after a crash.
-fn kill_at_once(
-    agents: &std::sync::Mutex<std::collections::BTreeMap<String, AgentProcess>>,
+/// A repository that does not ignore orch's outputs yet gets them in `info/exclude`, said
+/// once (the next run finds them ignored).
+fn keep_outputs_out_of_status(
+    repo: &crate::git::Repo,
+    ws: &Workspace,
     err_style: &Styler,
-) -> ! {
-    let agents = agents.lock().unwrap_or_else(|p| p.into_inner());
-    for agent in agents.values() {
-        if let crate::agent::process::Survivors::Alive(_) = agent.survivors() {
-            crate::util::process::signal_group(agent.pgid, libc::SIGKILL);
-        }
+) -> anyhow::Result<()> {
+    let root = repo.main_root();
+    let dashboard = ws.config.dashboard_path(&root).and_then(|p| {
+        let rel = p.strip_prefix(&root).ok()?.to_string_lossy().into_owned();
+        Some(format!("/{rel}"))
+    });
+    let entries: Vec<String> = crate::input::scaffold::logs_ignore_entry(&ws.config, &root)
+        .into_iter()
+        .chain(dashboard)
+        .collect();
+    let added = crate::workspace::excludes::outputs(repo, &entries)?;
+    if !added.is_empty() {
+        eprintln!(
+            "{} added {} to .git/info/exclude, so `git status` leaves orch's outputs out (`orch init` puts them in .gitignore instead)",
+            err_style.bold("orch:"),
+            added.join(" and ")
+        );
     }
-    eprintln!(
-        "{} a second interrupt: {} agent(s) killed; the worktrees and branches are kept. Continue with `orch resume`.",
-        err_style.yellow("Killed:"),
-        agents.len()
-    );
-    std::process::exit(exit::INTERRUPTED)
+    Ok(())
 }

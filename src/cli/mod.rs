@@ -3,6 +3,7 @@
 //! the exit codes are `exit`.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod agents;
 mod approve;
 mod completions;
 mod debug;
@@ -207,7 +208,7 @@ fn init_logging(global: &GlobalArgs) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| crate::report::progress::LogWriter)
         .with_ansi(Styler::stderr(global.color).enabled())
         .without_time()
         .try_init();

@@ -45,6 +45,9 @@ pub struct Args {
     /// Treat warnings as errors.
     #[arg(long)]
     strict: bool,
+    /// Show the table's titles and branches whole (it is fit into 120 columns otherwise).
+    #[arg(long)]
+    wide: bool,
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -113,7 +116,11 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     }
     let format = if args.json { Format::Json } else { args.format };
     let out = match format {
-        Format::Table => table::plan(&plan, &Styler::stdout(global.color)),
+        Format::Table => table::plan(
+            &plan,
+            &Styler::stdout(global.color),
+            (!args.wide).then_some(table::DEFAULT_WIDTH),
+        ),
         Format::Json => serde_json::to_string_pretty(&plan)? + "\n",
         Format::Mermaid => diagram::mermaid(&plan),
         Format::Dot => diagram::dot(&plan),

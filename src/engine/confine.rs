@@ -67,7 +67,7 @@ impl<R: Runner> Engine<'_, R> {
         }
         if sandboxed && agent == crate::input::config::AgentKind::Claude {
             use crate::agent::claude_sandbox::{MASKED, MASKED_HEADER};
-            super::setup::exclude(ctx.common_dir, MASKED_HEADER, MASKED)
+            crate::workspace::excludes::add(ctx.common_dir, MASKED_HEADER, MASKED)
                 .map_err(io("write", &ctx.common_dir.join("info/exclude")))?;
         }
         let deny_read = match &home {

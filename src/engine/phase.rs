@@ -312,6 +312,10 @@ impl<R: Runner> Engine<'_, R> {
         let (spawn_reporter, spawn_id, seq) =
             (self.reporter.clone(), ctx.issue.id.clone(), ctx.seq);
         let (reporter, issue_id) = (self.reporter.clone(), ctx.issue.id.clone());
+        // The guard's refusals are said as they happen: at each action of the agent, what
+        // its log added since.
+        let guard_log = dir.join(layout::GUARD_LOG);
+        let guard_read = std::sync::Mutex::new(0u64);
         Ok(PhaseRequest {
             env,
             kind,
@@ -335,11 +339,24 @@ impl<R: Runner> Engine<'_, R> {
                     })
                 },
             )),
-            activity: Some(Arc::new(move |text: &str| {
+            activity: Some(Arc::new(move |action: crate::agent::Action<'_>| {
+                let mut read = guard_read.lock().unwrap_or_else(|p| p.into_inner());
+                let (refused, next) = crate::guard::shim::refusals_since(&guard_log, *read);
+                *read = next;
+                drop(read);
+                for (command, rule) in refused {
+                    reporter(&EngineEvent::GuardRefused {
+                        id: issue_id.clone(),
+                        command,
+                        rule,
+                    });
+                }
                 reporter(&EngineEvent::Activity {
                     id: issue_id.clone(),
                     phase: kind,
-                    text: text.to_owned(),
+                    text: action.text.to_owned(),
+                    done: action.done,
+                    exit_code: action.exit_code,
                 })
             })),
         })

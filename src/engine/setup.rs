@@ -68,7 +68,7 @@ impl<R: Runner> Engine<'_, R> {
         }
         if !excluded.is_empty() {
             let excluded: Vec<&str> = excluded.iter().map(String::as_str).collect();
-            exclude(common_dir, EXCLUDE_HEADER, &excluded)
+            crate::workspace::excludes::add(common_dir, EXCLUDE_HEADER, &excluded)
                 .map_err(io("write", &common_dir.join("info/exclude")))?;
         }
         let started = Instant::now();
@@ -159,33 +159,4 @@ fn copy_all(from: &Path, to: &Path) -> std::io::Result<()> {
         copy_all(&entry.path(), &to.join(entry.file_name()))?;
     }
     Ok(())
-}
-
-/// Adds `/path` lines to the common dir's `info/exclude` (shared by every worktree) for the
-/// paths not there yet, under `header`.
-pub(super) fn exclude(common_dir: &Path, header: &str, paths: &[&str]) -> std::io::Result<()> {
-    let file = common_dir.join("info/exclude");
-    std::fs::create_dir_all(common_dir.join("info"))?;
-    let text = std::fs::read_to_string(&file).unwrap_or_default();
-    let mut add = String::new();
-    if !text.lines().any(|l| l == header) {
-        add.push_str(header);
-        add.push('\n');
-    }
-    for p in paths {
-        let line = format!("/{}", p.trim_start_matches("./").trim_end_matches('/'));
-        if !text.lines().any(|l| l == line) {
-            add.push_str(&line);
-            add.push('\n');
-        }
-    }
-    if add.lines().all(|l| l == header) {
-        return Ok(());
-    }
-    let sep = if text.is_empty() || text.ends_with('\n') {
-        ""
-    } else {
-        "\n"
-    };
-    std::fs::write(&file, format!("{text}{sep}{add}"))
 }

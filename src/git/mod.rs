@@ -6,6 +6,7 @@
 //! [`Repo`] per thread or task (it is cheap) instead of sharing one.
 
 mod checkout;
+mod commit;
 mod diff;
 mod error;
 mod merge;

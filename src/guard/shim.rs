@@ -134,6 +134,37 @@ pub fn entries(path: &Path) -> std::io::Result<Vec<(Entry, serde_json::Value)>> 
         .collect())
 }
 
+/// The attempts a phase's `guard.jsonl` records as refused past byte `from` (what a
+/// running phase's log has added since it was last read): each as `gt sync` and the
+/// refusal's rule, with the offset to read from next time.
+pub fn refusals_since(path: &Path, from: u64) -> (Vec<(String, String)>, u64) {
+    use std::io::{Read, Seek};
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return (Vec::new(), from);
+    };
+    let mut text = String::new();
+    if file.seek(std::io::SeekFrom::Start(from)).is_err() || file.read_to_string(&mut text).is_err()
+    {
+        return (Vec::new(), from);
+    }
+    // Only whole lines: one being written is read next time.
+    let whole = text.rfind('\n').map_or(0, |i| i + 1);
+    let refused = text[..whole]
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|v| v["kind"] == "attempt" && v["decision"] == "deny")
+        .map(|v| {
+            let argv: Vec<&str> = v["argv"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
+                .unwrap_or_default();
+            let rule = v["rule"].as_str().unwrap_or("refused").to_owned();
+            (argv.join(" "), rule)
+        })
+        .collect();
+    (refused, from + whole as u64)
+}
+
 /// Counts the entries of a phase's `guard.jsonl`: the attempts allowed and denied, and the
 /// audit's violations (none when there is no log).
 pub fn counts(path: &Path) -> crate::model::record::GuardCounts {

@@ -57,10 +57,20 @@ pub enum EngineEvent {
         /// The agent CLI running it (`codex`, `claude`).
         agent: String,
     },
+    /// What the agent is doing: a command or an edit as it starts, and as it ends (`done`,
+    /// with a command's exit code when the agent says it).
     Activity {
         id: String,
         phase: PhaseKind,
         text: String,
+        done: bool,
+        exit_code: Option<i32>,
+    },
+    /// The guard refused a gt/git command the agent attempted (`gt sync`), by `rule`.
+    GuardRefused {
+        id: String,
+        command: String,
+        rule: String,
     },
     /// The phase's agent is running as this process group (recorded for `orch resume`).
     AgentStarted {

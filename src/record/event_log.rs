@@ -98,7 +98,9 @@ impl EventLog {
                     json!({"type": "phase_started", "task": id, "phase": format!("{seq:02}-{}", phase.name()), "agent": agent}),
                 ]
             }
-            EngineEvent::Activity { .. } | EngineEvent::AgentStarted { .. } => Vec::new(),
+            EngineEvent::Activity { .. }
+            | EngineEvent::AgentStarted { .. }
+            | EngineEvent::GuardRefused { .. } => Vec::new(),
             EngineEvent::PhaseFinished { id, record } => {
                 let phase = format!("{:02}-{}", record.seq, record.phase.name());
                 let mut lines = Vec::new();

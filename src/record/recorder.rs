@@ -200,6 +200,7 @@ impl StateRecorder {
             }
             EngineEvent::WorktreeReady { .. }
             | EngineEvent::Activity { .. }
+            | EngineEvent::GuardRefused { .. }
             | EngineEvent::ShardStarted { .. }
             | EngineEvent::AcceptanceChecked { .. }
             | EngineEvent::AwaitingApproval { .. }

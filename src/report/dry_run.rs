@@ -38,7 +38,7 @@ pub struct DryRun<'a> {
 
 pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
     let plan = d.plan;
-    let mut out = super::table::plan(plan, style);
+    let mut out = super::table::plan(plan, style, Some(super::table::DEFAULT_WIDTH));
     out.push_str("\nDry run: nothing was changed. A run would:\n");
     match &d.start {
         Ok((branch, head)) => {

@@ -23,8 +23,44 @@ pub struct Progress {
     board: Mutex<Board>,
 }
 
+/// How much of an agent's action a line shows; the rest is cut with `…`.
+const ACTIVITY_WIDTH: usize = 90;
+
+/// `text` cut to `width` characters, the cut marked with `…`.
+fn cut(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
 /// A phase whose agent has said nothing for this long shows "quiet for …".
 const QUIET_AFTER_SECS: u64 = 60;
+
+/// The live region being drawn now, if any: logging writes through it (above it, the region
+/// redrawn after), never across it.
+static DRAWN: Mutex<Option<MultiProgress>> = Mutex::new(None);
+
+/// Where orch's log lines (`tracing`) go: stderr, through the live region while one is
+/// drawn.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LogWriter;
+
+impl Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let drawn = DRAWN.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        match drawn {
+            Some(multi) => multi.suspend(|| std::io::stderr().write(buf)),
+            None => std::io::stderr().write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
+}
 
 /// The live region: a bar per issue in flight, and the tally under them.
 struct Live {
@@ -82,6 +118,7 @@ impl Progress {
             let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
             let tally = multi.add(ProgressBar::new_spinner());
             tally.set_style(ProgressStyle::with_template("{msg}").expect("a valid template"));
+            *DRAWN.lock().unwrap_or_else(|p| p.into_inner()) = Some(multi.clone());
             Live { multi, tally }
         });
         Progress {
@@ -146,9 +183,13 @@ impl Progress {
                 out
             }
             EngineEvent::BranchSetAside { id, set_aside } => {
-                let mut what = match &set_aside.moved_to {
-                    Some(to) => format!("earlier branch {} set aside as {to}", set_aside.branch),
-                    None => "no earlier branch to set aside".to_owned(),
+                let mut what = match (&set_aside.moved_to, &set_aside.uncommitted) {
+                    (Some(to), _) => {
+                        format!("earlier branch {} set aside as {to}", set_aside.branch)
+                    }
+                    (None, Some(_)) => "its earlier worktree removed".to_owned(),
+                    // Nothing of an earlier run was there: nothing to say.
+                    (None, None) => return Vec::new(),
                 };
                 if let Some(r) = &set_aside.uncommitted {
                     what.push_str(&format!(" (its uncommitted work as {r})"));
@@ -204,18 +245,36 @@ impl Progress {
                     )],
                 }
             }
-            EngineEvent::Activity { id, text, .. } => {
-                let text: String = text.chars().take(90).collect::<String>().replace('\n', " ");
+            EngineEvent::Activity {
+                id,
+                text,
+                done,
+                exit_code,
+                ..
+            } => {
+                let text = cut(&text.replace('\n', " "), ACTIVITY_WIDTH);
+                let text = match exit_code {
+                    Some(0) => format!("{text} {}", s.dim("(exit 0)")),
+                    Some(code) => format!("{text} {}", s.red(&format!("(exit {code})"))),
+                    None => text,
+                };
                 if let Some(i) = board.issues.get_mut(id) {
                     i.last.clone_from(&text);
                     i.heard = Instant::now();
                     i.quiet_said = 0;
                 }
-                match self.live {
-                    Some(_) => Vec::new(),
-                    None => vec![format!("{}     {text}", tag(id))],
+                // A command is said once, as it ends (the live region shows it running).
+                match (&self.live, done) {
+                    (None, true) => vec![format!("{}     {text}", tag(id))],
+                    _ => Vec::new(),
                 }
             }
+            EngineEvent::GuardRefused { id, command, rule } => vec![format!(
+                "{} {} {}: {rule}",
+                tag(id),
+                s.yellow("guard refused"),
+                cut(command, ACTIVITY_WIDTH)
+            )],
             EngineEvent::PhaseFinished { id, record } => {
                 if let Some(i) = board.issues.get_mut(id) {
                     i.phase = None;
@@ -223,6 +282,10 @@ impl Progress {
                 }
                 let what = match (&record.status, &record.failure) {
                     (Some(st), _) => s.green(st),
+                    // Stopped by Ctrl-C: nothing failed, the phase runs again on resume.
+                    (None, Some(crate::model::phase::PhaseFailure::Interrupted)) => {
+                        s.yellow("interrupted")
+                    }
                     (None, Some(f)) => s.red(&format!("failed: {f}")),
                     _ => String::new(),
                 };
@@ -344,6 +407,7 @@ impl Progress {
             EngineEvent::AgentStarted { .. } | EngineEvent::RunFinished { .. } => {
                 if let (EngineEvent::RunFinished { .. }, Some(live)) = (event, &self.live) {
                     live.tally.finish_and_clear();
+                    *DRAWN.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 }
                 Vec::new()
             }

@@ -5,9 +5,15 @@ use crate::report::style::Styler;
 use std::fmt::Write;
 use unicode_width::UnicodeWidthStr;
 
-const TITLE_MAX: usize = 44;
+/// How wide `orch plan`'s table is by default (`--wide`: as wide as it takes).
+pub const DEFAULT_WIDTH: usize = 120;
 
-pub fn plan(plan: &Plan, style: &Styler) -> String {
+/// The narrowest a shortened title or branch gets.
+const SHORTEST: usize = 16;
+
+/// The plan as a table in execution order, fit into `width` columns (titles and branches
+/// shortened with `…`), or as wide as it takes (`None`).
+pub fn plan(plan: &Plan, style: &Styler, width: Option<usize>) -> String {
     let running = plan.issues.iter().filter(|i| !i.skipped).count();
     let skipped = plan.issues.len() - running;
     let mut out = String::new();
@@ -31,6 +37,12 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
     }
     let wt_root = plan.worktree_root.join(plan.scope().dir());
     let _ = writeln!(out, "Worktrees under {}", wt_root.display());
+    // Every branch is `orch/<milestone>/<id>-<slug>`: the table shows what differs.
+    let prefix = format!("orch/{}/", plan.scope().ref_path());
+    let prefixed = plan.issues.iter().all(|i| i.branch.starts_with(&prefix));
+    if prefixed && !plan.issues.is_empty() {
+        let _ = writeln!(out, "Branches under {prefix}");
+    }
     let _ = writeln!(
         out,
         "Phases: dev, then review ⇄ fix until the review passes (at most {} cycle{})",
@@ -44,12 +56,21 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
         .issues
         .iter()
         .map(|issue| {
-            let deps = if issue.dependencies.is_empty() {
+            // In plan order: the dependencies in the milestone as they run, then the others.
+            let mut deps: Vec<&crate::model::dag::Dependency> = issue.dependencies.iter().collect();
+            deps.sort_by_key(|d| {
+                plan.issues
+                    .iter()
+                    .position(|i| {
+                        matches!(d, crate::model::dag::Dependency::InMilestone { .. })
+                            && i.id == d.id()
+                    })
+                    .unwrap_or(usize::MAX)
+            });
+            let deps = if deps.is_empty() {
                 "—".to_owned()
             } else {
-                issue
-                    .dependencies
-                    .iter()
+                deps.iter()
                     .map(|d| super::dependency_label(d, plan.project.as_deref(), "!"))
                     .collect::<Vec<_>>()
                     .join(", ")
@@ -62,12 +83,13 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
                 .to_string();
             let (branch, worktree) = match &issue.skip_reason {
                 Some(reason) => (format!("skipped: {reason}"), String::new()),
+                None if prefixed => (issue.branch[prefix.len()..].to_owned(), worktree),
                 None => (issue.branch.clone(), worktree),
             };
             [
                 issue.position.to_string(),
                 issue.id.clone(),
-                truncate(&issue.title, TITLE_MAX),
+                issue.title.clone(),
                 deps,
                 branch,
                 worktree,
@@ -76,6 +98,9 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
         .collect();
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     table.extend(rows.iter().map(|r| r.to_vec()));
+    if let Some(width) = width {
+        fit(&mut table, width, [2, 4]);
+    }
     let lines = super::columns::lay_out(&table);
     let _ = writeln!(out, "{}", style.bold(&lines[0]));
     for (text, issue) in lines[1..].iter().zip(&plan.issues) {
@@ -94,6 +119,39 @@ pub fn plan(plan: &Plan, style: &Styler) -> String {
         out.push_str(&super::problems::render(&plan.warnings, style));
     }
     out
+}
+
+/// Shortens the cells of columns `shrink` (title, branch) with `…` until the table's lines
+/// fit in `width`: always the wider of the two, so they end up alike; neither under
+/// [`SHORTEST`].
+fn fit(table: &mut [Vec<String>], width: usize, shrink: [usize; 2]) {
+    let widest = |table: &[Vec<String>], c: usize| {
+        table
+            .iter()
+            .filter_map(|r| r.get(c))
+            .map(|s| s.width())
+            .max()
+            .unwrap_or(0)
+    };
+    let columns = table.iter().map(Vec::len).max().unwrap_or(0);
+    let total: usize = (0..columns).map(|c| widest(table, c) + 2).sum::<usize>();
+    let mut over = total.saturating_sub(2).saturating_sub(width);
+    let mut limits = [widest(table, shrink[0]), widest(table, shrink[1])];
+    while over > 0 {
+        let wider = usize::from(limits[1] > limits[0]);
+        if limits[wider] <= SHORTEST {
+            break;
+        }
+        limits[wider] -= 1;
+        over -= 1;
+    }
+    for (column, limit) in shrink.into_iter().zip(limits) {
+        for row in table.iter_mut().skip(1) {
+            if let Some(cell) = row.get_mut(column) {
+                *cell = truncate(cell, limit);
+            }
+        }
+    }
 }
 
 fn truncate(text: &str, max: usize) -> String {

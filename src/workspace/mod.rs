@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod capture;
+pub mod excludes;
 pub mod gitdirs;
 pub mod graphite;
 pub mod lock;

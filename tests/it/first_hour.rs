@@ -323,3 +323,97 @@ fn the_users_own_prompt_files_and_schema_render_once_and_whole() {
         assert_eq!(schema["description"], "ours", "{phase}");
     }
 }
+
+#[test]
+fn progress_says_each_command_once_with_its_exit_code_and_a_refusal_as_it_happens() {
+    let long = format!("echo {} > long.txt", "x".repeat(150));
+    let repo = FakeRepo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "",
+        json!({"A-1/01-dev": [
+            {"run": long},
+            {"run": "gt sync --no-interactive; true"},
+            {"run": "git add long.txt && git commit -q -m long"},
+            {"run": "false"},
+            {"message": support::fake::work_json("pass")}]}),
+    );
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let commands: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("[A-1]     $ "))
+        .collect();
+    assert_eq!(commands.len(), 4, "each command once: {out}");
+    assert!(
+        commands[0].ends_with("xxxx… (exit 0)") && commands[0].chars().count() < 120,
+        "cut with … and its exit code: {}",
+        commands[0]
+    );
+    assert!(commands[3].ends_with("false' (exit 1)"), "{}", commands[3]);
+    assert!(
+        out.contains("[A-1] guard refused gt sync --no-interactive: "),
+        "the refusal as it happens: {out}"
+    );
+}
+
+#[test]
+fn an_interrupt_reads_interrupted_not_failed() {
+    let repo = FakeRepo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "",
+        json!({"A-1/01-dev": [{"run": "true"}, {"sleep": 30}, {"message": support::fake::work_json("pass")}]}),
+    );
+    let child = repo
+        .command(&["run", "M1"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    support::wait_until(
+        "the agent at work",
+        std::time::Duration::from_secs(20),
+        || {
+            std::fs::read_to_string(repo.phase_dir("A-1", "01-dev").join("events.jsonl"))
+                .is_ok_and(|e| e.contains("\"completed\""))
+        },
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(130), "{shown}");
+    assert!(shown.contains("[A-1] 01-dev interrupted ("), "{shown}");
+    assert!(!shown.contains("failed"), "{shown}");
+}
+
+#[test]
+fn the_plan_table_fits_120_columns_and_lists_dependencies_in_plan_order() {
+    let long = "Reconcile the ledger's journal entries against the bank's statement feed nightly";
+    let repo = FakeRepo::new(
+        &[
+            ("a.md", issue("A-1", "M1", "blocked: [C-1]\n")),
+            ("b.md", issue("B-1", "M1", "blocked: [C-1]\n")),
+            (
+                "c.md",
+                issue("C-1", "M1", "blocked_by: [B-1, A-1]\n").replace("Work item C-1", long),
+            ),
+        ],
+        "",
+        json!({}),
+    );
+    let out = repo.env.orch_ok(&["plan", "M1"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    for line in table.lines() {
+        assert!(
+            line.chars().count() <= 120,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    let row = table.lines().find(|l| l.starts_with("3  C-1")).unwrap();
+    assert!(row.contains("A-1, B-1"), "plan order: {row}");
+    assert!(row.contains('…'), "{row}");
+    let out = repo.env.orch_ok(&["plan", "M1", "--wide"]);
+    let wide = String::from_utf8_lossy(&out.stdout);
+    assert!(wide.contains(long), "{wide}");
+}

@@ -150,3 +150,66 @@ fn outside_a_repository_is_a_clear_error() {
         .stderr(predicate::str::contains("not inside a git repository"));
     assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
 }
+
+#[test]
+fn init_says_to_commit_what_it_wrote_or_commits_it_and_its_next_step_fits_the_repository() {
+    // A repository with a docs tree: the next step plans one of its milestones.
+    let env = TestEnv::with_sample_docs();
+    env.commit_file("README.md", "hello\n", "init");
+    let out = env.orch().arg("init").output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("commit them before a run (a run starts only from a clean repository): `git add orch.toml orchestrator.yml .orch/prompts/")
+            && stdout.contains("`orch init --commit`"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("next: `orch plan ledger-api/M1` shows what a run of it would do"),
+        "{stdout}"
+    );
+    // --commit: what it wrote is committed, nothing else is touched.
+    let env = TestEnv::new();
+    env.commit_file("README.md", "hello\n", "init");
+    env.write("notes.txt", "mine, not staged\n");
+    let out = env.orch().args(["init", "--commit"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("committed them as "), "{stdout}");
+    assert!(
+        stdout.contains("next: no issue docs here") && stdout.contains("orch run --file --dry-run"),
+        "{stdout}"
+    );
+    assert_eq!(env.git(&["log", "-1", "--format=%s"]).trim(), "Set up orch");
+    let committed = env.git(&["show", "--name-only", "--format=", "HEAD"]);
+    assert!(
+        committed.contains("orch.toml") && committed.contains(".gitignore"),
+        "{committed}"
+    );
+    assert_eq!(
+        env.git(&["status", "--porcelain"]),
+        "?? notes.txt\n",
+        "only what init wrote was committed"
+    );
+}
+
+#[test]
+fn a_first_run_without_init_keeps_orchs_outputs_out_of_git_status_and_says_so_once() {
+    let repo = crate::support::fake::FakeRepo::new(
+        &[("a.md", crate::support::issue("A-1", "M1", ""))],
+        "",
+        serde_json::json!({}),
+    );
+    // No .gitignore entry for logs (the harness writes one: take it out).
+    std::fs::remove_file(repo.env.repo.join(".gitignore")).unwrap();
+    repo.env.git(&["add", "-A"]);
+    repo.env.git(&["commit", "-q", "-m", "no ignore"]);
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("added /logs/orch and /TASKS.md to .git/info/exclude"),
+        "{out}"
+    );
+    assert_eq!(repo.env.git(&["status", "--porcelain"]), "");
+    let (code, out) = repo.run(&["run", "M1", "--retry", "A-1"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("info/exclude"), "said once: {out}");
+}
