@@ -27,6 +27,16 @@ enum GuardCommand {
         /// An earlier run (its id, as `orch status` shows it) instead of the latest.
         #[arg(long, value_name = "RUN_ID")]
         run: Option<String>,
+        /// Also the agent's read-only probes (`git status`, `git log`, `gt ls`, …), hidden
+        /// by default.
+        #[arg(long, conflicts_with = "denied")]
+        all: bool,
+        /// Only what was refused, and the audit's violations.
+        #[arg(long)]
+        denied: bool,
+        /// One JSON object per line: the entries as recorded, each with its phase.
+        #[arg(long)]
+        json: bool,
     },
     /// Run the gt shim (inside a phase).
     #[command(hide = true)]
@@ -58,6 +68,9 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             milestone,
             project,
             run,
+            all,
+            denied,
+            json,
         } => {
             let ws = Workspace::open_reading(global)?;
             let repo = ws.git()?;
@@ -81,6 +94,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 ));
             }
             let style = Styler::stdout(global.color);
+            let mut hidden = 0;
             for dir in dirs {
                 let mut phases: Vec<_> = std::fs::read_dir(&dir)?
                     .flatten()
@@ -97,6 +111,21 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                     use crate::guard::shim::{entries, Entry};
                     let log = phase.join(crate::model::layout::GUARD_LOG);
                     for (entry, v) in entries(&log)? {
+                        let probe = entry == Entry::Allowed && is_probe(&v);
+                        let shown = match entry {
+                            Entry::Allowed => !*denied && (*all || !probe),
+                            Entry::Denied | Entry::Violation => true,
+                        };
+                        if !shown {
+                            hidden += usize::from(probe && !*denied);
+                            continue;
+                        }
+                        if *json {
+                            let mut line = v.clone();
+                            line["phase"] = name.clone().into();
+                            println!("{line}");
+                            continue;
+                        }
                         let text = match entry {
                             Entry::Allowed => format!(
                                 "{} {}  (exit {})",
@@ -119,8 +148,30 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                     }
                 }
             }
+            if hidden > 0 && !*json {
+                eprintln!(
+                    "{hidden} read-only probe{} (git status, git log, gt ls, …) not shown; `--all` shows them",
+                    if hidden == 1 { "" } else { "s" }
+                );
+            }
             Ok(exit::OK)
         }
+    }
+}
+
+/// Whether a recorded attempt only looked (`git status`, `gt ls`, …).
+fn is_probe(v: &serde_json::Value) -> bool {
+    let words: Vec<String> = v["argv"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    match words.split_first() {
+        Some((tool, rest)) => crate::guard::probe::is_probe(tool, rest),
+        None => false,
     }
 }
 

@@ -40,8 +40,10 @@ const GLOBAL_WITH_VALUE: &[&str] = &[
     "--exec-path",
 ];
 
-/// The guard's decision on `git <argv>`.
-pub fn decide_git(argv: &[String], ctx: &StackContext, config: &GuardConfig) -> Decision {
+/// git's own options before the subcommand (`-C dir`, `--git-dir=x`, `-c k=v`), each with
+/// its value, and where the subcommand is.
+pub(crate) fn globals(argv: &[String]) -> (Vec<(&str, Option<&str>)>, usize) {
+    let mut out = Vec::new();
     let mut i = 0;
     while i < argv.len() {
         let arg = argv[i].as_str();
@@ -61,12 +63,19 @@ pub fn decide_git(argv: &[String], ctx: &StackContext, config: &GuardConfig) -> 
             }
             _ => (arg, None, 1),
         };
-        if let Some(v) = value {
-            if let Some(deny) = global_option(name, v, ctx) {
-                return deny;
-            }
-        }
+        out.push((name, value));
         i += step;
+    }
+    (out, i)
+}
+
+/// The guard's decision on `git <argv>`.
+pub fn decide_git(argv: &[String], ctx: &StackContext, config: &GuardConfig) -> Decision {
+    let (options, i) = globals(argv);
+    for (name, value) in options {
+        if let Some(deny) = value.and_then(|v| global_option(name, v, ctx)) {
+            return deny;
+        }
     }
     let Some(sub) = argv.get(i) else {
         return Decision::allow(argv);

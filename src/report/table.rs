@@ -99,7 +99,7 @@ pub fn plan(plan: &Plan, style: &Styler, width: Option<usize>) -> String {
     let mut table: Vec<Vec<String>> = vec![header.iter().map(|h| h.to_string()).collect()];
     table.extend(rows.iter().map(|r| r.to_vec()));
     if let Some(width) = width {
-        fit(&mut table, width, [2, 4]);
+        fit(&mut table, width, [2, 3, 4]);
     }
     let lines = super::columns::lay_out(&table);
     let _ = writeln!(out, "{}", style.bold(&lines[0]));
@@ -121,10 +121,10 @@ pub fn plan(plan: &Plan, style: &Styler, width: Option<usize>) -> String {
     out
 }
 
-/// Shortens the cells of columns `shrink` (title, branch) with `…` until the table's lines
-/// fit in `width`: always the wider of the two, so they end up alike; neither under
+/// Shortens the cells of columns `shrink` (title, dependencies, branch) with `…` until the
+/// table's lines fit in `width`: always the widest of them, so they end up alike; none under
 /// [`SHORTEST`].
-fn fit(table: &mut [Vec<String>], width: usize, shrink: [usize; 2]) {
+fn fit<const N: usize>(table: &mut [Vec<String>], width: usize, shrink: [usize; N]) {
     let widest = |table: &[Vec<String>], c: usize| {
         table
             .iter()
@@ -136,13 +136,17 @@ fn fit(table: &mut [Vec<String>], width: usize, shrink: [usize; 2]) {
     let columns = table.iter().map(Vec::len).max().unwrap_or(0);
     let total: usize = (0..columns).map(|c| widest(table, c) + 2).sum::<usize>();
     let mut over = total.saturating_sub(2).saturating_sub(width);
-    let mut limits = [widest(table, shrink[0]), widest(table, shrink[1])];
+    let mut limits = shrink.map(|c| widest(table, c));
     while over > 0 {
-        let wider = usize::from(limits[1] > limits[0]);
-        if limits[wider] <= SHORTEST {
+        let (at, &now) = limits
+            .iter()
+            .enumerate()
+            .max_by_key(|(i, w)| (**w, std::cmp::Reverse(*i)))
+            .expect("columns to shrink");
+        if now <= SHORTEST {
             break;
         }
-        limits[wider] -= 1;
+        limits[at] -= 1;
         over -= 1;
     }
     for (column, limit) in shrink.into_iter().zip(limits) {

@@ -417,3 +417,50 @@ fn the_plan_table_fits_120_columns_and_lists_dependencies_in_plan_order() {
     let wide = String::from_utf8_lossy(&out.stdout);
     assert!(wide.contains(long), "{wide}");
 }
+
+#[test]
+fn guard_log_hides_read_only_probes_unless_asked_and_filters_and_speaks_json() {
+    let repo = FakeRepo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "",
+        json!({"A-1/01-dev": [
+            {"run": "git status --porcelain && git log -1 --oneline && git branch --show-current"},
+            {"run": "gt sync --no-interactive; true"},
+            {"run": "echo x > x.txt && git add x.txt && git commit -q -m x"},
+            {"message": support::fake::work_json("pass")}]}),
+    );
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+    let log = |args: &[&str]| {
+        let out = repo.env.orch_ok(&[&["guard", "log", "A-1"], args].concat());
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (shown, said) = log(&[]);
+    assert!(
+        !shown.contains("git status") && !shown.contains("git log"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("allowed git add x.txt") && shown.contains("denied  gt sync"),
+        "{shown}"
+    );
+    assert!(
+        said.contains(
+            "read-only probes (git status, git log, gt ls, …) not shown; `--all` shows them"
+        ),
+        "{said}"
+    );
+    let (all, _) = log(&["--all"]);
+    assert!(all.contains("allowed git status --porcelain"), "{all}");
+    let (denied, _) = log(&["--denied"]);
+    assert_eq!(denied.lines().count(), 1, "{denied}");
+    assert!(denied.contains("gt sync"), "{denied}");
+    let (json, _) = log(&["--json", "--denied"]);
+    let line: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(line["decision"], "deny");
+    assert_eq!(line["phase"], "01-dev");
+    assert_eq!(line["argv"][0], "gt");
+}

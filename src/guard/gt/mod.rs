@@ -38,6 +38,32 @@ fn listed(list: &[String], names: &[&str]) -> bool {
     })
 }
 
+/// Whether `gt <argv>` only looks (`gt ls`, `gt log`, `gt info`, help), by gt's own command
+/// words and its default aliases (`ls`, `ll`; a user's own alias counts as a command).
+pub fn only_reads(argv: &[String]) -> bool {
+    use GtCommand::*;
+    let expanded = GtAliases::default().expand(argv);
+    match resolve(expanded.as_deref().unwrap_or(argv)) {
+        Resolution::NoCommand => true,
+        Resolution::Command { command, .. } => matches!(
+            command,
+            Log | Info
+                | Children
+                | Parent
+                | Trunk
+                | State
+                | Changelog
+                | Docs
+                | Guide
+                | Completion
+                | Fish
+                | Help
+                | GroupHelp
+        ),
+        _ => false,
+    }
+}
+
 /// Whether `gt <argv>` submits pull requests (after the user's aliases).
 pub fn is_submit(argv: &[String], aliases: &GtAliases) -> bool {
     let expanded = aliases.expand(argv);
