@@ -171,6 +171,8 @@ struct Seen {
     session: Option<String>,
     result: Option<Value>,
     last_retry: Option<String>,
+    /// Bash commands asked for and not answered yet, by tool-use id.
+    commands: std::collections::BTreeMap<String, String>,
 }
 
 impl ClaudeRunner {
@@ -238,7 +240,7 @@ impl ClaudeRunner {
 /// Takes one stream line into `seen`; tool results are the agent's finished actions.
 fn on_line(line: &str, req: &PhaseRequest, seen: &mut Seen) -> drive::Line {
     let Ok(v) = serde_json::from_str::<Value>(line) else {
-        return drive::Line::Event;
+        return drive::Line::Quiet;
     };
     if let Some(session) = v["session_id"].as_str() {
         seen.session.get_or_insert_with(|| session.to_owned());
@@ -248,21 +250,46 @@ fn on_line(line: &str, req: &PhaseRequest, seen: &mut Seen) -> drive::Line {
             for block in v["message"]["content"].as_array().into_iter().flatten() {
                 if block["type"] == "tool_use" {
                     report(block, req);
+                    if let (Some(id), Some(command)) =
+                        (block["id"].as_str(), block["input"]["command"].as_str())
+                    {
+                        seen.commands.insert(id.to_owned(), command.to_owned());
+                    }
                 }
             }
         }
         (Some("user"), _) => {
-            let results = v["message"]["content"].as_array().into_iter().flatten();
-            if results.filter(|b| b["type"] == "tool_result").count() > 0 {
-                return drive::Line::ActionDone;
+            let results: Vec<&Value> = v["message"]["content"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|b| b["type"] == "tool_result")
+                .collect();
+            if let Some(last) = results.last() {
+                // A command with what it answered: the same many times in a row is a loop.
+                let same = last["tool_use_id"]
+                    .as_str()
+                    .and_then(|id| seen.commands.remove(id))
+                    .map(|command| (command, last["content"].to_string()));
+                return drive::Line::ActionDone { same };
             }
         }
         (Some("system"), Some("api_retry")) => {
-            seen.last_retry = Some(format!(
+            let said = format!(
                 "API retry {} of {}: status {}",
                 v["attempt"], v["max_retries"], v["error_status"]
-            ));
+            );
+            if let Some(activity) = &req.activity {
+                activity(super::Action {
+                    text: &format!("model unreachable: {said}"),
+                    done: true,
+                    exit_code: None,
+                });
+            }
+            seen.last_retry = Some(said.clone());
+            return drive::Line::Unreachable(said);
         }
+        (Some("system"), _) => return drive::Line::Quiet,
         (Some("result"), _) => seen.result = Some(v),
         _ => {}
     }

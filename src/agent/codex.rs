@@ -89,15 +89,11 @@ impl CodexRunner {
         let what = self.bin.display().to_string();
         let ran = drive::run(cmd, &what, req, outcome, |line| {
             let Some(event) = events::parse(line) else {
-                return drive::Line::Event;
+                return drive::Line::Quiet;
             };
-            let done = matches!(event, Event::ItemCompleted { .. });
+            let kind = line_kind(&event);
             state.apply(event, req);
-            if done {
-                drive::Line::ActionDone
-            } else {
-                drive::Line::Event
-            }
+            kind
         })
         .await;
         outcome.session_id = state.session.clone();
@@ -128,6 +124,57 @@ impl CodexRunner {
     }
 }
 
+/// What a codex event says of the phase: the model answered, an action ended (a command the
+/// same as before or not), the model could not be reached, or codex about itself.
+fn line_kind(event: &Event) -> drive::Line {
+    match event {
+        Event::Error { message } if unreachable(message) => {
+            drive::Line::Unreachable(message.clone())
+        }
+        Event::ThreadStarted { .. } | Event::TurnStarted | Event::Error { .. } => {
+            drive::Line::Quiet
+        }
+        Event::ItemCompleted {
+            item:
+                Item::CommandExecution {
+                    command,
+                    exit_code,
+                    aggregated_output,
+                    ..
+                },
+        } => drive::Line::ActionDone {
+            same: Some((
+                command.clone(),
+                format!(
+                    "{exit_code:?}\n{}",
+                    aggregated_output.as_deref().unwrap_or_default()
+                ),
+            )),
+        },
+        Event::ItemCompleted {
+            item: Item::Error { .. },
+        } => drive::Line::Quiet,
+        Event::ItemCompleted { .. } => drive::Line::ActionDone { same: None },
+        _ => drive::Line::Event,
+    }
+}
+
+/// Whether a codex `error` event says it cannot reach the model (it then tries again).
+fn unreachable(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "reconnecting",
+        "connection failed",
+        "error sending request",
+        "stream disconnected",
+        "connection refused",
+        "dns error",
+        "timed out",
+    ]
+    .iter()
+    .any(|sign| m.contains(sign))
+}
+
 #[derive(Default)]
 struct StreamState {
     session: Option<String>,
@@ -144,7 +191,17 @@ impl StreamState {
             Event::TurnStarted => self.final_message = None,
             Event::TurnCompleted { usage } => self.usage = Some(usage),
             Event::TurnFailed { error } => self.turn_failed = Some(error.message),
-            Event::Error { message } => self.last_error = Some(message),
+            Event::Error { message } => {
+                // Said as it happens: a model out of reach is seen in seconds, not minutes.
+                if let (Some(activity), true) = (&req.activity, unreachable(&message)) {
+                    activity(super::Action {
+                        text: &format!("model unreachable: {message}"),
+                        done: true,
+                        exit_code: None,
+                    });
+                }
+                self.last_error = Some(message)
+            }
             Event::ItemStarted { item } | Event::ItemUpdated { item } => report(&item, false, req),
             Event::ItemCompleted { item } => {
                 report(&item, true, req);

@@ -1,8 +1,9 @@
 //! What every agent CLI run shares, whichever the CLI: the process in its own group with a
 //! mark in its environment, the prompt on stdin (then closed), stdout read line by line into
 //! `events.jsonl` (redacted) while the runner parses it, stderr to `stderr.log`, the phase
-//! timeout, the stall timeout on the event stream, Ctrl-C, and — however it ends — nothing
-//! of it left running.
+//! timeout, the stall timeout on the event stream, a model the agent cannot reach (only
+//! connection errors for `unreachable_timeout`), an agent looping on one command
+//! (`max_repeats`), Ctrl-C, and — however it ends — nothing of it left running.
 
 use super::{PhaseFailure, PhaseOutcome, PhaseRequest};
 use crate::util::process::{cancelled, kill_group};
@@ -12,11 +13,17 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 /// What a runner says about one line of its CLI's stdout.
 pub enum Line {
-    /// Nothing special.
+    /// The CLI about itself (starting up, a notice): no word from the model.
+    Quiet,
+    /// The model answered (a message, a thought, the start of an action).
     Event,
     /// The agent finished an action (a command, an edit): the crash tests' failpoint
-    /// `mid-<phase>` fires at the first one.
-    ActionDone,
+    /// `mid-<phase>` fires at the first one. `same` identifies a command with its outcome
+    /// (the command, its exit code, its output): the same `same` many times in a row is an
+    /// agent going round in circles; `None` (an edit) breaks a run of them.
+    ActionDone { same: Option<(String, String)> },
+    /// The CLI could not reach its model (it tries again by itself): what it said.
+    Unreachable(String),
 }
 
 /// An empty outcome for `req`, its files named.
@@ -83,16 +90,39 @@ pub async fn run(
     let mut actions = 0usize;
     let stall = req.stall_timeout;
     let mut last_event: Option<String> = None;
+    // Since when the agent has reported nothing but connection errors, and the last one.
+    let mut unreachable: Option<(tokio::time::Instant, String)> = None;
+    let mut repeats = Repeats::default();
     let read_all = async {
         loop {
-            let next = match stall {
-                Some(limit) => match tokio::time::timeout(limit, lines.next_line()).await {
+            let now = tokio::time::Instant::now();
+            let stalled_at = stall.map(|limit| (now + limit, limit));
+            let cut_off_at = match (&unreachable, req.unreachable_timeout) {
+                (Some((since, _)), Some(limit)) => Some(*since + limit),
+                _ => None,
+            };
+            let deadline = [stalled_at.map(|(at, _)| at), cut_off_at]
+                .into_iter()
+                .flatten()
+                .min();
+            let next = match deadline {
+                Some(at) => match tokio::time::timeout_at(at, lines.next_line()).await {
                     Ok(next) => next,
                     Err(_) => {
+                        if let (Some((_, message)), Some(limit)) =
+                            (&unreachable, req.unreachable_timeout)
+                        {
+                            if cut_off_at.is_some_and(|c| c <= tokio::time::Instant::now()) {
+                                return Err(PhaseFailure::Unreachable {
+                                    seconds: limit.as_secs(),
+                                    message: message.clone(),
+                                });
+                            }
+                        }
                         return Err(PhaseFailure::Stalled {
-                            seconds: limit.as_secs(),
+                            seconds: stalled_at.map_or(0, |(_, limit)| limit.as_secs()),
                             last_event: last_event.clone(),
-                        })
+                        });
                     }
                 },
                 None => lines.next_line().await,
@@ -101,11 +131,23 @@ pub async fn run(
             last_event = Some(describe(&line));
             let _ = events_file.write_all(redact(&line).as_bytes()).await;
             let _ = events_file.write_all(b"\n").await;
-            if let Line::ActionDone = on_line(&line) {
-                actions += 1;
-                if actions == 1 {
-                    let _ = events_file.flush().await;
-                    crate::util::failpoint::hit(&crash_point);
+            match on_line(&line) {
+                Line::Quiet => {}
+                Line::Event => unreachable = None,
+                Line::Unreachable(message) => {
+                    let since = unreachable.map_or_else(tokio::time::Instant::now, |(s, _)| s);
+                    unreachable = Some((since, redact(&message)));
+                }
+                Line::ActionDone { same } => {
+                    unreachable = None;
+                    if let Some(looping) = repeats.add(same, req.max_repeats) {
+                        return Err(looping);
+                    }
+                    actions += 1;
+                    if actions == 1 {
+                        let _ = events_file.flush().await;
+                        crate::util::failpoint::hit(&crash_point);
+                    }
                 }
             }
         }
@@ -134,6 +176,32 @@ pub async fn run(
         crate::util::process::signal_group(pgid, libc::SIGKILL);
     }
     result
+}
+
+/// The run of identical actions the agent is in: the same command with the same outcome,
+/// one after the other.
+#[derive(Default)]
+struct Repeats {
+    last: Option<(String, String)>,
+    times: u32,
+}
+
+impl Repeats {
+    /// Takes a finished action in; the failure when it makes `limit` in a row.
+    fn add(&mut self, same: Option<(String, String)>, limit: Option<u32>) -> Option<PhaseFailure> {
+        if same.is_some() && same == self.last {
+            self.times += 1;
+        } else {
+            self.times = u32::from(same.is_some());
+            self.last = same;
+        }
+        let limit = limit.filter(|l| *l > 0)?;
+        let (command, _) = self.last.as_ref()?;
+        (self.times >= limit).then(|| PhaseFailure::Looping {
+            command: redact(&command.chars().take(200).collect::<String>()),
+            times: self.times,
+        })
+    }
 }
 
 /// A resumed session must be the one asked for.

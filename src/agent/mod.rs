@@ -60,6 +60,12 @@ pub struct PhaseRequest {
     /// How long the agent's event stream may stay silent before the phase is stopped as
     /// stalled (`None`: never).
     pub stall_timeout: Option<Duration>,
+    /// How long the agent may report nothing but connection errors before its phase fails
+    /// as unreachable (transient); `None`: as long as the stall and phase timeouts allow.
+    pub unreachable_timeout: Option<Duration>,
+    /// How many times in a row the agent may run one command with the same outcome before
+    /// its phase fails as looping; `None`: no limit.
+    pub max_repeats: Option<u32>,
     /// A session to continue instead of starting a new one.
     pub resume: Option<String>,
     /// Where `events.jsonl` and `stderr.log` go.

@@ -48,6 +48,9 @@ pub enum Item {
         exit_code: Option<i32>,
         #[serde(default)]
         status: Option<String>,
+        /// What the command printed (stdout and stderr), when it finished.
+        #[serde(default)]
+        aggregated_output: Option<String>,
     },
     FileChange {
         #[serde(default)]

@@ -76,6 +76,8 @@ pub(super) fn print(
         schema_path: PathBuf::from("<phase log dir>/schema.json"),
         timeout: ws.config.phase_timeout(),
         stall_timeout: ws.config.stall_timeout(),
+        unreachable_timeout: ws.config.unreachable_timeout(),
+        max_repeats: ws.config.max_repeats(),
         resume: None,
         log_dir: PathBuf::new(),
         activity: None,

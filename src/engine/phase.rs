@@ -327,6 +327,8 @@ impl<R: Runner> Engine<'_, R> {
             schema_path,
             timeout: ctx.timeout,
             stall_timeout: self.config.stall_timeout(),
+            unreachable_timeout: self.config.unreachable_timeout(),
+            max_repeats: self.config.max_repeats(),
             resume,
             log_dir: dir.to_owned(),
             cancel: self.cancel.clone(),

@@ -161,6 +161,12 @@ pub fn orch_toml(repo_name: &str) -> String {
 # Environment variables (names or globs) they get besides HOME, PATH, SHELL, USER, LANG,
 # LC_*, TERM, TZ and TMPDIR.
 # pass_env = []
+# How long an agent may report nothing but connection errors (a model out of reach) before
+# its phase fails, to be tried again (0: never).
+# unreachable_timeout = "60s"
+# How many times in a row an agent may run one command with the same outcome before its
+# phase fails as looping (0: no limit).
+# max_repeats = 30
 
 # What makes a fresh issue worktree ready to work in.
 # [worktree]
@@ -572,6 +578,8 @@ mod tests {
             agent: crate::input::config::AgentConfig {
                 network: Some(false),
                 pass_env: Vec::new(),
+                unreachable_timeout: Some(toml::Value::String("60s".to_owned())),
+                max_repeats: Some(crate::input::config::DEFAULT_MAX_REPEATS),
             },
             guard: Some(GuardConfig::default()),
             graphite: crate::input::config::GraphiteConfig {

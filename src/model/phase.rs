@@ -115,6 +115,13 @@ pub enum PhaseFailure {
         seconds: u64,
         last_event: Option<String>,
     },
+    /// Nothing but connection errors from the agent for this long: its model is out of
+    /// reach (a typo in a `base_url`, no network); tried again as any transient failure.
+    #[error("the agent could not reach its model for {seconds} s (last: {message}); its process group was stopped")]
+    Unreachable { seconds: u64, message: String },
+    /// The agent ran one command again and again with the same outcome.
+    #[error("looping: the agent ran `{command}` {times} times in a row with the same outcome; its process group was stopped")]
+    Looping { command: String, times: u32 },
     #[error("changed things outside the issue's stack: {}", changes.join(", "))]
     GuardViolation { changes: Vec<String> },
     /// The agent CLI refused tool calls of its own (Claude Code's permission checks): the run
@@ -129,6 +136,7 @@ impl PhaseFailure {
     /// agent's stderr (`stderr_tail`) is looked at too: codex prints transport errors there.
     pub fn transient_reason(&self, stderr_tail: &str) -> Option<String> {
         let message = match self {
+            PhaseFailure::Unreachable { .. } => return Some(format!("transient failure: {self}")),
             PhaseFailure::TurnFailed { message } => message.as_str(),
             PhaseFailure::Exit { message, .. } => message.as_str(),
             PhaseFailure::NoFinalMessage => "",

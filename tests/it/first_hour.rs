@@ -464,3 +464,39 @@ fn guard_log_hides_read_only_probes_unless_asked_and_filters_and_speaks_json() {
     assert_eq!(line["phase"], "01-dev");
     assert_eq!(line["argv"][0], "gt");
 }
+
+#[test]
+fn an_agent_running_one_command_again_and_again_is_stopped_as_looping() {
+    let same = json!({"run": "cat missing.txt"});
+    let repo = FakeRepo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "retry_attempts = 1\n[agent]\nmax_repeats = 4\n",
+        json!({"A-1/01-dev": [
+            {"run": "echo x > x.txt"},
+            same, same, same, same, same, same,
+            {"message": support::fake::work_json("pass")}]}),
+    );
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 100, "{out}");
+    let s = repo.summary("A-1");
+    assert_eq!(s["phases"][0]["failure"]["kind"], "looping", "{s}");
+    assert!(
+        s["reason"]
+            .as_str()
+            .unwrap()
+            .contains("looping: the agent ran `/bin/bash -c 'cat missing.txt'` 4 times in a row with the same outcome"),
+        "{s}"
+    );
+    // Interleaved with other work, the same command is no loop.
+    let other = json!({"run": "date +%N > t.txt"});
+    let repo = FakeRepo::new(
+        &[("a.md", issue("A-1", "M1", ""))],
+        "[agent]\nmax_repeats = 4\n",
+        json!({"A-1/01-dev": [
+            same, same, same, other, same, same, same,
+            {"run": "git add -A && git commit -q -m x"},
+            {"message": support::fake::work_json("pass")}]}),
+    );
+    let (code, out) = repo.run(&["run", "M1"]);
+    assert_eq!(code, 0, "{out}");
+}

@@ -1040,3 +1040,60 @@ fn the_example_plan_runs_end_to_end_through_the_real_codex() {
         run.env.git(&["cat-file", "-e", &format!("v0.1.0:{file}")]);
     }
 }
+
+/// The real codex pointed at a port nothing listens on, as a typo in a `base_url` would:
+/// it reconnects again and again; orch fails the phase as unreachable within the bound, the
+/// progress says so from the first reconnect, and the failure names what codex said.
+#[test]
+fn a_model_out_of_reach_fails_the_phase_within_the_bound_and_says_why() {
+    let env = crate::support::TestEnv::new();
+    env.doc("p", "a.md", crate::support::issue("A-1", "M1", ""));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    env.write(
+        "orch.toml",
+        format!(
+            "worktree_root = \"../wt\"\nretry_attempts = 1\n[agent]\nunreachable_timeout = \"4s\"\n[codex]\nsandbox = \"danger-full-access\"\nargs = [\"-c\", \"model_providers.typo={{name=\\\"typo\\\",base_url=\\\"http://127.0.0.1:{port}/v1\\\",wire_api=\\\"responses\\\",env_key=\\\"ORCH_MOCK_API_KEY\\\"}}\", \"-c\", \"model_provider=typo\", \"-m\", \"mock-model\"]\n"
+        ),
+    );
+    env.write(".gitignore", "logs/\n");
+    env.git(&["add", "."]);
+    env.git(&["commit", "-q", "-m", "docs"]);
+    std::fs::create_dir_all(env.root().join("codex-home")).unwrap();
+    let started = std::time::Instant::now();
+    let out = env
+        .orch()
+        .env("ORCH_CODEX_BIN", crate::support::codex::codex_bin())
+        .env("CODEX_HOME", env.root().join("codex-home"))
+        .env("ORCH_MOCK_API_KEY", "not-a-secret")
+        .args(["run", "M1"])
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(100), "{stderr}");
+    assert!(took < std::time::Duration::from_secs(40), "took {took:?}");
+    assert!(
+        stderr.contains("[A-1]     model unreachable: Reconnecting"),
+        "said as it happens: {stderr}"
+    );
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            crate::support::run_logs(&env.repo, "p/M1").join("A-1/summary.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        summary["phases"][0]["failure"]["kind"], "unreachable",
+        "{summary}"
+    );
+    assert!(
+        summary["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the agent could not reach its model for 4 s (last: Reconnecting"),
+        "{summary}"
+    );
+}

@@ -12,6 +12,12 @@ pub const CONFIG_FILE: &str = "orch.toml";
 pub const DEFAULT_MAX_REVIEW_CYCLES: u32 = 2;
 /// Issues in flight at once when neither `--jobs` nor `jobs` says.
 pub const DEFAULT_JOBS: usize = 3;
+/// How long an agent may report nothing but connection errors (`[agent] unreachable_timeout`).
+pub const DEFAULT_UNREACHABLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Identical commands in a row that end a phase as looping (`[agent] max_repeats`).
+pub const DEFAULT_MAX_REPEATS: u32 = 30;
+
 /// What a phase is reserved before any phase of its kind ran.
 pub const DEFAULT_PHASE_RESERVE_TOKENS: u64 = 200_000;
 
@@ -252,6 +258,14 @@ impl Config {
                 &config.stall_timeout.clone().filter(|_| !stall_off),
             ),
             ("setup_timeout", &config.worktree.setup_timeout),
+            (
+                "unreachable_timeout",
+                &config
+                    .agent
+                    .unreachable_timeout
+                    .clone()
+                    .filter(|v| !is_zero(v)),
+            ),
         ] {
             if let Some(v) = value.as_ref().filter(|v| parse_duration(v).is_none()) {
                 return Err(ConfigError::Invalid {
@@ -320,6 +334,25 @@ impl Config {
             Some(v) if is_zero(v) => None,
             Some(v) => parse_duration(v).or(Some(DEFAULT_STALL_TIMEOUT)),
             None => Some(DEFAULT_STALL_TIMEOUT),
+        }
+    }
+
+    /// How long an agent may report nothing but connection errors (`[agent]
+    /// unreachable_timeout`; `None` when 0).
+    pub fn unreachable_timeout(&self) -> Option<std::time::Duration> {
+        match &self.agent.unreachable_timeout {
+            Some(v) if is_zero(v) => None,
+            Some(v) => parse_duration(v).or(Some(DEFAULT_UNREACHABLE_TIMEOUT)),
+            None => Some(DEFAULT_UNREACHABLE_TIMEOUT),
+        }
+    }
+
+    /// How many identical commands in a row end a phase as looping (`None` when 0).
+    pub fn max_repeats(&self) -> Option<u32> {
+        match self.agent.max_repeats {
+            Some(0) => None,
+            Some(n) => Some(n),
+            None => Some(DEFAULT_MAX_REPEATS),
         }
     }
 

@@ -133,6 +133,13 @@ pub struct AgentConfig {
     /// (HOME, PATH, SHELL, USER, LANG, LC_*, TERM, TZ, TMPDIR).
     #[serde(default)]
     pub pass_env: Vec<String>,
+    /// How long an agent may report nothing but connection errors before its phase fails as
+    /// unreachable, tried again as a transient failure: a duration, or 0 for never
+    /// (default `60s`).
+    pub unreachable_timeout: Option<toml::Value>,
+    /// How many times in a row an agent may run one command with the same outcome before its
+    /// phase fails as looping (default 30; 0: no limit).
+    pub max_repeats: Option<u32>,
 }
 
 /// `[worktree]` in orch.toml.
