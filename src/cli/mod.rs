@@ -108,6 +108,9 @@ enum Command {
     /// Library operations for benchmarks and troubleshooting.
     #[command(hide = true)]
     Debug(debug::Args),
+    /// The milestone or issue names of this repository, for the completion scripts.
+    #[command(hide = true, name = "__complete")]
+    Names(completions::NamesArgs),
 }
 
 /// Runs the command line and returns the process exit code.
@@ -173,6 +176,7 @@ pub fn main() -> i32 {
         Command::Prompts(args) => prompts::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
         Command::Debug(args) => debug::run(&cli.global, args),
+        Command::Names(args) => completions::names(&cli.global, args),
     };
     match result {
         Ok(code) => code,
@@ -189,6 +193,7 @@ fn only_prints(command: &Command) -> bool {
         | Command::Validate(_)
         | Command::Diff(_)
         | Command::Completions(_)
+        | Command::Names(_)
         | Command::VerifyClean(_) => true,
         Command::Guard(args) => args.is_log(),
         Command::Prompts(args) => args.only_shows(),

@@ -500,3 +500,59 @@ fn an_agent_running_one_command_again_and_again_is_stopped_as_looping() {
     let (code, out) = repo.run(&["run", "M1"]);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn completion_offers_this_repositorys_milestones_and_issues() {
+    let repo = FakeRepo::with_tree("messy-tree", "", json!({}));
+    let bin = assert_cmd::cargo::cargo_bin("orch");
+    let complete = |words: &[&str]| -> Vec<String> {
+        let script = format!(
+            "source <(orch completions bash)\nCOMP_WORDS=({})\nCOMP_CWORD={}\n_orch_names orch \"${{COMP_WORDS[COMP_CWORD]}}\" \"${{COMP_WORDS[COMP_CWORD-1]}}\"\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+            words
+                .iter()
+                .map(|w| format!("'{w}'"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            words.len() - 1
+        );
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(script)
+            .current_dir(&repo.env.repo)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    bin.parent().unwrap().display(),
+                    std::env::var("PATH").unwrap()
+                ),
+            )
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(
+        complete(&["orch", "run", "led"]),
+        ["ledger/M1", "ledger/M2-reporting"]
+    );
+    assert_eq!(
+        complete(&["orch", "plan", "cli"]),
+        ["cli-orchestration-v0/M1-foundation"]
+    );
+    assert_eq!(complete(&["orch", "diff", "CLI-"]), ["CLI-1", "CLI-2"]);
+    assert_eq!(
+        complete(&["orch", "run", "ledger/M1", "--retry", "LEDGER-"]),
+        ["LEDGER-1", "LEDGER-2", "LEDGER-3", "LEDGER-4", "LEDGER-5"]
+    );
+    // Elsewhere clap's own completion answers: the subcommands.
+    assert!(complete(&["orch", "sta"]).contains(&"status".to_owned()));
+}
