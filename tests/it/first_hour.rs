@@ -556,3 +556,62 @@ fn completion_offers_this_repositorys_milestones_and_issues() {
     // Elsewhere clap's own completion answers: the subcommands.
     assert!(complete(&["orch", "sta"]).contains(&"status".to_owned()));
 }
+
+#[test]
+fn the_readmes_quick_start_works_word_for_word_on_a_fresh_clone() {
+    let readme =
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
+    let section = readme
+        .split("## Quick start on your repository")
+        .nth(1)
+        .expect("the README has a quick start");
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("its commands");
+    let commands: Vec<Vec<String>> = block
+        .lines()
+        .map(|l| l.split('#').next().unwrap().trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split_whitespace().map(str::to_owned).collect())
+        .collect();
+    assert!(commands.len() >= 5, "{commands:?}");
+    // A repository with the sample docs, cloned as a user would have it.
+    let origin = support::TestEnv::with_sample_docs();
+    origin.git(&["add", "."]);
+    origin.git(&["commit", "-q", "-m", "issue docs"]);
+    let clone = origin.root().join("clone");
+    origin.git(&[
+        "clone",
+        "-q",
+        origin.repo.to_str().unwrap(),
+        clone.to_str().unwrap(),
+    ]);
+    let bin = assert_cmd::cargo::cargo_bin("orch");
+    for words in &commands {
+        assert_eq!(words[0], "orch", "{words:?}");
+        let out = std::process::Command::new(&bin)
+            .args(&words[1..])
+            .current_dir(&clone)
+            .env("HOME", origin.home())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_AUTHOR_NAME", "Quick Start")
+            .env("GIT_AUTHOR_EMAIL", "quick@example.invalid")
+            .env("GIT_COMMITTER_NAME", "Quick Start")
+            .env("GIT_COMMITTER_EMAIL", "quick@example.invalid")
+            // The agent: the scripted stand-in for codex (no model is reachable here).
+            .env(
+                "ORCH_CODEX_BIN",
+                support::fixtures().join("agents/fake-codex"),
+            )
+            .env("ORCH_CODEX_SANDBOX", "danger-full-access")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{words:?}: {}", text(&out));
+    }
+    assert!(clone.join("report.md").is_file());
+    let report = std::fs::read_to_string(clone.join("report.md")).unwrap();
+    assert!(report.contains("Outcome: **completed**"), "{report}");
+}
