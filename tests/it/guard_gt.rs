@@ -218,18 +218,20 @@ fn orch_run_tracks_new_issue_branches_in_a_graphite_repo() {
         gt_bin().parent().unwrap().display(),
         std::env::var("PATH").unwrap()
     );
-    let out = env
-        .orch()
-        .env("PATH", &path)
-        .env(
-            "ORCH_CODEX_BIN",
-            support::fixtures().join("agents/fake-codex"),
-        )
-        .env("ORCH_CODEX_SANDBOX", "danger-full-access")
-        .env("ORCH_FAKE_SCRIPT", &script)
-        .args(["run", "M1"])
-        .output()
-        .unwrap();
+    let run = |args: &[&str]| {
+        env.orch()
+            .env("PATH", &path)
+            .env(
+                "ORCH_CODEX_BIN",
+                support::fixtures().join("agents/fake-codex"),
+            )
+            .env("ORCH_CODEX_SANDBOX", "danger-full-access")
+            .env("ORCH_FAKE_SCRIPT", &script)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&["run", "M1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let events = std::fs::read_to_string(
@@ -262,18 +264,7 @@ fn orch_run_tracks_new_issue_branches_in_a_graphite_repo() {
         .to_string(),
     )
     .unwrap();
-    let out = env
-        .orch()
-        .env("PATH", &path)
-        .env(
-            "ORCH_CODEX_BIN",
-            support::fixtures().join("agents/fake-codex"),
-        )
-        .env("ORCH_CODEX_SANDBOX", "danger-full-access")
-        .env("ORCH_FAKE_SCRIPT", &script)
-        .args(["run", "M1", "--retry", "A-1"])
-        .output()
-        .unwrap();
+    let out = run(&["run", "M1", "--retry", "A-1"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let kept = env.git(&[
