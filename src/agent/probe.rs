@@ -155,16 +155,25 @@ fn run_probe(bin: &Path, dir: &Path, network: bool) -> Result<(), Unconfined> {
 /// refuses to start under `failIfUnavailable`), found on PATH, and bubblewrap able to make a
 /// namespace here. Claude Code checks again at every start and refuses rather than run open.
 pub fn probe_claude() -> Result<(), Unconfined> {
+    use crate::util::platform::{CLAUDE_SANDBOX_INSTALL, CLAUDE_SANDBOX_TOOLS};
     let find = |tool: &str| {
         crate::util::process::find_real(tool).ok_or_else(|| {
             Unconfined(format!(
-                "`{tool}` is not on PATH (Claude Code's sandbox needs bubblewrap and socat)"
+                "`{tool}` is not on PATH (Claude Code's sandbox needs {} here; {CLAUDE_SANDBOX_INSTALL})",
+                CLAUDE_SANDBOX_TOOLS.join(" and ")
             ))
         })
     };
-    let bwrap = find("bwrap")?;
-    find("socat")?;
-    let out = std::process::Command::new(&bwrap)
+    let found: Vec<std::path::PathBuf> = CLAUDE_SANDBOX_TOOLS
+        .iter()
+        .map(|tool| find(tool))
+        .collect::<Result<_, _>>()?;
+    if !cfg!(target_os = "linux") {
+        // Seatbelt: nothing to try here that Claude Code does not itself.
+        return Ok(());
+    }
+    let bwrap = &found[0];
+    let out = std::process::Command::new(bwrap)
         .args([
             "--ro-bind",
             "/",

@@ -4,14 +4,14 @@
 //!
 //! Every agent runs in its own process group (its pid is the group id). orch survives its
 //! own SIGINT/SIGTERM and stops the group itself; a SIGKILLed orch cannot, and the group
-//! lives on, still editing the worktree. Identity: the leader's start time (field 22 of
-//! `/proc/<pid>/stat`, in clock ticks since boot) tells the recorded agent from a later
-//! process that got the same pid. While any member of the group is alive, the kernel does not
+//! lives on, still editing the worktree. Identity: the leader's start time (on Linux, field 22
+//! of `/proc/<pid>/stat`, in clock ticks since boot; see `util::platform`) tells the recorded
+//! agent from a later process that got the same pid. While any member of the group is alive, the kernel does not
 //! hand its id out again, so surviving members with that group id are the agent's.
 
 pub use crate::model::phase::AgentProcess;
+use crate::util::platform::{self, stat};
 use crate::util::process::signal_group;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 impl AgentProcess {
@@ -32,10 +32,10 @@ impl AgentProcess {
         if self.host != crate::util::process::hostname() {
             return Survivors::OtherHost;
         }
-        if !Path::new("/proc/self/stat").exists() {
+        if !platform::lists_processes() {
             return Survivors::Unknown;
         }
-        if let Some(leader) = stat(self.pid).filter(|s| s.state != 'Z') {
+        if let Some(leader) = stat(self.pid).filter(|s| !s.is_zombie()) {
             // The leader lives: it must be the process that was recorded.
             if Some(leader.start_time) != self.start_time || leader.pgid != self.pgid {
                 return Survivors::Gone;
@@ -92,40 +92,11 @@ pub enum Survivors {
     Unknown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Stat {
-    state: char,
-    pgid: i32,
-    start_time: u64,
-}
-
-/// Parses `/proc/<pid>/stat` (the command name, in parentheses, may hold spaces).
-fn stat(pid: i32) -> Option<Stat> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    parse_stat(&text)
-}
-
-fn parse_stat(text: &str) -> Option<Stat> {
-    let rest = &text[text.rfind(')')? + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    // After the command: field 3 (state) is index 0, field 5 (pgrp) index 2, field 22
-    // (starttime) index 19.
-    Some(Stat {
-        state: fields.first()?.chars().next()?,
-        pgid: fields.get(2)?.parse().ok()?,
-        start_time: fields.get(19)?.parse().ok()?,
-    })
-}
-
 /// Live (not zombie) processes whose group is `pgid`.
 fn group_members(pgid: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut pids: Vec<i32> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| stat(pid).is_some_and(|s| s.pgid == pgid && s.state != 'Z'))
+    let mut pids: Vec<i32> = platform::pids()
+        .into_iter()
+        .filter(|&pid| stat(pid).is_some_and(|s| s.pgid == pgid && !s.is_zombie()))
         .collect();
     pids.sort_unstable();
     pids
@@ -134,20 +105,6 @@ fn group_members(pgid: i32) -> Vec<i32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stat_fields_survive_odd_command_names() {
-        let line = "4242 (a (weird) name) S 1 4242 4242 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 50";
-        assert_eq!(
-            parse_stat(line),
-            Some(Stat {
-                state: 'S',
-                pgid: 4242,
-                start_time: 987654
-            })
-        );
-        assert_eq!(parse_stat("garbage"), None);
-    }
 
     #[test]
     fn a_recorded_group_is_found_stopped_and_not_confused_with_another() {

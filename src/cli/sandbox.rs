@@ -80,7 +80,10 @@ pub(super) fn ensure(any: &AnyRunner, plan: &Plan, config: &Config) -> anyhow::R
                     any.agents.describe(),
                     e.0
                 ),
-                "install bubblewrap and socat (`apt install bubblewrap socat`; scripts/install-tools.sh puts both in .tools/bin), or set `[claude] sandbox = \"none\"` in orch.toml to run them without it (the summary and the report say so)",
+                format!(
+                    "{}, or set `[claude] sandbox = \"none\"` in orch.toml to run them without it (the summary and the report say so)",
+                    crate::util::platform::CLAUDE_SANDBOX_INSTALL
+                ),
             )
         })?;
     }

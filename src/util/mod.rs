@@ -3,6 +3,7 @@
 
 pub mod failpoint;
 pub mod fsutil;
+pub mod platform;
 pub mod process;
 pub mod redact;
 pub mod spelling;

@@ -1,33 +1,19 @@
 //! Processes: this host's name, whether a process lives, and stopping a process group (an
 //! agent's, or a user's command) with a grace period.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long a process group gets between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(3);
 
 pub fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .or_else(|_| std::fs::read_to_string("/etc/hostname"))
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty())
-        .or_else(|| std::env::var("HOSTNAME").ok())
-        .unwrap_or_else(|| "localhost".to_owned())
+    super::platform::hostname()
 }
 
 /// Is a process with this pid running on this machine?
 pub fn process_alive(pid: u32) -> bool {
-    let proc = Path::new("/proc");
-    if proc.is_dir() {
-        return proc.join(pid.to_string()).exists();
-    }
-    std::process::Command::new("kill")
-        .args(["-0", &pid.to_string()])
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+    super::platform::alive(pid)
 }
 
 /// Sends `signal` to the process group `pgid` (never to group 0 or 1: "everyone").
@@ -97,9 +83,7 @@ pub fn sh_word(s: &str) -> String {
 /// environment and the temp dir among its mounts, and such helpers were found outliving their
 /// phases. Only processes this user may read are seen.
 pub fn marked(mark: &str) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
+    use super::platform;
     let me = std::process::id() as i32;
     let needle = mark.as_bytes();
     let path = mark
@@ -108,32 +92,23 @@ pub fn marked(mark: &str) -> Vec<i32> {
         .filter(|v| v.starts_with(b"/") && v.len() > 1);
     let names_path = |pid: i32| {
         let Some(path) = path else { return false };
-        std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|cmd| {
+        platform::cmdline(pid).is_some_and(|cmd| {
             cmd.split(|b| *b == 0).any(|arg| {
                 arg.strip_prefix(path)
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with(b"/"))
             })
         })
     };
-    let mut pids: Vec<i32> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+    let mut pids: Vec<i32> = platform::pids()
+        .into_iter()
         .filter(|&pid| pid != me)
         .filter(|&pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| env.split(|b| *b == 0).any(|var| var == needle))
+            platform::environ(pid)
+                .is_some_and(|env| env.split(|b| *b == 0).any(|var| var == needle))
                 || names_path(pid)
         })
-        .filter(|pid| {
-            // A zombie is gone already (its parent has yet to reap it).
-            std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .ok()
-                .and_then(|s| {
-                    s.rfind(')')
-                        .and_then(|i| s[i + 1..].split_whitespace().next().map(str::to_owned))
-                })
-                .is_some_and(|state| state != "Z")
-        })
+        // A zombie is gone already (its parent has yet to reap it).
+        .filter(|&pid| platform::stat(pid).is_some_and(|s| !s.is_zombie()))
         .collect();
     pids.sort_unstable();
     pids
@@ -189,10 +164,8 @@ mod tests {
             .spawn()
             .unwrap();
         // Until it is `sleep` (exec'd by setsid; mid-exec its environment is unreadable).
-        let is_sleep = || {
-            std::fs::read_to_string(format!("/proc/{}/comm", child.id()))
-                .is_ok_and(|c| c.trim() == "sleep")
-        };
+        let is_sleep =
+            || crate::util::platform::name(child.id() as i32).is_some_and(|c| c == "sleep");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while (!is_sleep() || super::marked(&mark).is_empty())
             && std::time::Instant::now() < deadline
