@@ -159,7 +159,7 @@ impl Runner for ClaudeRunner {
         if let Err(f) = self.drive(req, &mut outcome).await {
             outcome.result = Err(f);
         }
-        crate::util::redact::redact_file(&outcome.stderr_path);
+        crate::util::fsutil::redact_in_place(&outcome.stderr_path);
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         outcome
     }

@@ -68,7 +68,7 @@ impl Runner for CodexRunner {
             outcome.result = Err(f);
         }
         // Redact stderr after the fact (it was written straight to disk by the child).
-        crate::util::redact::redact_file(&outcome.stderr_path);
+        crate::util::fsutil::redact_in_place(&outcome.stderr_path);
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         outcome
     }

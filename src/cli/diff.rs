@@ -211,7 +211,7 @@ fn phase_matches(r: &PhaseRange, want: &str) -> bool {
 }
 
 fn result_status(phase_dir: &std::path::Path) -> Option<String> {
-    let value = crate::engine::read_result(phase_dir)?;
+    let value = crate::record::phase_logs::result(phase_dir)?;
     value.get("status")?.as_str().map(str::to_owned)
 }
 

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// What the launch prepared before it would start the run.
-pub(super) struct Prepared<'a> {
+pub(super) struct DryRunParts<'a> {
     pub ws: &'a Workspace,
     pub repo: &'a crate::git::Repo,
     pub plan: &'a crate::model::plan::Plan,
@@ -24,10 +24,10 @@ pub(super) struct Prepared<'a> {
 /// Prints the dry run of `args`.
 pub(super) fn print(
     global: &GlobalArgs,
-    args: &super::launch::Launch,
-    p: &Prepared<'_>,
+    args: &super::request::Launch,
+    p: &DryRunParts<'_>,
 ) -> anyhow::Result<i32> {
-    let Prepared {
+    let DryRunParts {
         ws,
         repo,
         plan,
@@ -99,7 +99,9 @@ pub(super) fn print(
         agent_commands: agent_commands(runner, plan, &example),
         timeout: ws.config.phase_timeout(),
         budget,
-        rerun,
+        earlier: rerun.earlier.as_deref(),
+        carried: &rerun.carried,
+        restart: &rerun.restart,
         missing_agent: missing.as_deref(),
     };
     print!(

@@ -18,6 +18,7 @@ mod launch;
 mod plan;
 mod prompts;
 mod report;
+mod request;
 mod rerun;
 mod resume;
 mod run;

@@ -2,7 +2,7 @@
 //! removed, and changes to the task's forbidden paths, each logged to the phase's guard log
 //! (and put back, unless `[guard] audit_restore = false`).
 
-use super::phase::PhaseContext;
+use super::context::LoopContext;
 use super::{git, logs, Engine, EngineError};
 use crate::agent::Runner;
 use crate::guard::secrets;
@@ -15,7 +15,7 @@ impl<R: Runner> Engine<'_, R> {
     /// and added worktrees removed unless `[guard] audit_restore = false`.
     pub(super) async fn audit(
         &self,
-        ctx: &PhaseContext<'_>,
+        ctx: &LoopContext<'_>,
         range: &capture::PhaseRange,
         dir: &Path,
     ) -> Result<Vec<String>, EngineError> {
@@ -127,7 +127,7 @@ impl<R: Runner> Engine<'_, R> {
     /// (`orch approve secrets --task ID`): then they are logged as approved and pass.
     pub(super) async fn secrets(
         &self,
-        ctx: &PhaseContext<'_>,
+        ctx: &LoopContext<'_>,
         range: &capture::PhaseRange,
         dir: &Path,
     ) -> Result<Vec<String>, EngineError> {

@@ -3,7 +3,7 @@
 //! there, the check that the git files deciding which repository git opens and what it runs
 //! are as they were (a change is put back and is a guard violation).
 
-use super::phase::PhaseContext;
+use super::context::LoopContext;
 use super::{logs, Engine, EngineError};
 use crate::agent::sandbox::{self, Confinement};
 use crate::agent::Runner;
@@ -24,7 +24,7 @@ impl<R: Runner> Engine<'_, R> {
     /// Makes the phase's private temp dir and says what its agent may touch.
     pub(super) fn confine(
         &self,
-        ctx: &PhaseContext<'_>,
+        ctx: &LoopContext<'_>,
         kind: crate::agent::PhaseKind,
         dir: &Path,
     ) -> Result<Confined, EngineError> {

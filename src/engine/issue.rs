@@ -3,7 +3,8 @@
 //! commands; the worktree is removed at the end (anything uncommitted rescued), or kept when
 //! the loop was interrupted or waits for an approval.
 
-use super::phase::{PhaseContext, StepInput};
+use super::context::LoopContext;
+use super::phase::StepInput;
 use super::resume::{self, Continuation};
 use super::{git, logs, next_step, step, task_timeout, Done, Engine, EngineError, RunOptions};
 use crate::agent::Runner;
@@ -83,7 +84,7 @@ impl<R: Runner> Engine<'_, R> {
         };
         let mut summary = IssueSummary::new(issue, Outcome::Failed, issue_dir);
         summary.base = Some(base.to_owned());
-        let mut ctx = PhaseContext {
+        let mut ctx = LoopContext {
             plan,
             issue,
             body: &body,
@@ -112,7 +113,7 @@ impl<R: Runner> Engine<'_, R> {
                 let total = ctx.sessions.entry(session.clone()).or_default();
                 *total = *total + record.usage;
             }
-            for b in crate::workspace::capture::read_range(&record.log_dir)
+            for b in crate::record::phase_logs::range(&record.log_dir)
                 .into_iter()
                 .flat_map(|r| r.stack)
                 .filter(|b| b.created)
@@ -121,7 +122,10 @@ impl<R: Runner> Engine<'_, R> {
                     ctx.stack.push(b.name);
                 }
             }
-            results.push(logs::read_result(&record.log_dir).filter(|_| record.failure.is_none()));
+            results.push(
+                crate::record::phase_logs::result(&record.log_dir)
+                    .filter(|_| record.failure.is_none()),
+            );
             add_record(&mut summary, record);
         }
 
@@ -313,7 +317,7 @@ impl<R: Runner> Engine<'_, R> {
     /// A phase that was running when orch died has no record: pins what it committed.
     async fn pin_interrupted(
         &self,
-        ctx: &PhaseContext<'_>,
+        ctx: &LoopContext<'_>,
         current: &CurrentPhase,
     ) -> Result<(), EngineError> {
         let id = PhaseId {
@@ -341,7 +345,7 @@ impl<R: Runner> Engine<'_, R> {
     /// the verdict becomes that review's gate. Returns whether a verification ran.
     async fn verify_next(
         &self,
-        ctx: &PhaseContext<'_>,
+        ctx: &LoopContext<'_>,
         summary: &mut IssueSummary,
     ) -> Result<bool, EngineError> {
         let checks = self.verify_checks(ctx);

@@ -64,9 +64,3 @@ pub(super) fn append_guard_lines(
         })
     })
 }
-
-/// A recorded phase's valid result, if it has one.
-pub fn read_result(phase_dir: &Path) -> Option<serde_json::Value> {
-    let text = std::fs::read_to_string(phase_dir.join(layout::RESULT)).ok()?;
-    serde_json::from_str(&text).ok()
-}

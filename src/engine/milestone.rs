@@ -7,7 +7,7 @@
 use super::budget::Budget;
 use super::flight::Flight;
 use super::issue::IssueJob;
-use super::resume::{self, Continuation, Decision};
+use super::resume::{self, Continuation, Resumption};
 use super::schedule::{self, Board, Next};
 use super::{git, logs, Engine, EngineError, RunOptions};
 use crate::agent::Runner;
@@ -270,8 +270,8 @@ impl<R: Runner> Engine<'_, R> {
         let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
         let retry = opts.retry.iter().any(|r| r == &issue.id);
         match resume::decide(prior, retry, plan.max_review_cycles) {
-            Decision::Keep(kept) => Some(*kept),
-            Decision::Run(_) => None,
+            Resumption::Keep(kept) => Some(*kept),
+            Resumption::Run(_) => None,
         }
     }
 
@@ -331,8 +331,8 @@ impl<R: Runner> Engine<'_, R> {
         let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
         let retry = opts.retry.iter().any(|r| r == &issue.id);
         let continuation = match resume::decide(prior, retry, plan.max_review_cycles) {
-            Decision::Keep(kept) => return Begun::Ended(kept),
-            Decision::Run(continuation) => continuation,
+            Resumption::Keep(kept) => return Begun::Ended(kept),
+            Resumption::Run(continuation) => continuation,
         };
         let blocked_on: Vec<&str> = issue
             .milestone_dependencies()

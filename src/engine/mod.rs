@@ -16,6 +16,7 @@ mod audit;
 mod budget;
 mod commands;
 mod confine;
+mod context;
 mod flight;
 mod issue;
 mod logs;
@@ -31,7 +32,6 @@ mod step;
 mod submit;
 mod verify;
 
-pub use logs::read_result;
 pub use step::{next_step, Done, Step};
 
 use crate::agent::Runner;

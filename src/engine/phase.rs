@@ -2,15 +2,15 @@
 //! then what it did — the commit range captured and pinned, the audit, the acceptance checks
 //! — and its record.
 
-use super::{git, logs, prompt, Engine, EngineError, RunOptions};
+use super::context::LoopContext;
+use super::{git, logs, prompt, Engine, EngineError};
 use crate::agent::{PhaseOutcome, PhaseRequest, Runner};
 use crate::model::event::EngineEvent;
 use crate::model::layout;
 use crate::model::phase::{PhaseFailure, PhaseKind, Usage};
-use crate::model::plan::{Plan, PlannedIssue, Shard};
+use crate::model::plan::Shard;
 use crate::model::record::{GateRecord, PhaseRecord};
 use crate::workspace::capture::{self, PhaseId};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -38,34 +38,10 @@ pub(super) struct StepInput<'s> {
     pub full_gate: bool,
 }
 
-/// What the phases of one issue share.
-pub(super) struct PhaseContext<'a> {
-    pub plan: &'a Plan,
-    pub issue: &'a PlannedIssue,
-    pub body: &'a str,
-    pub base: &'a str,
-    pub issue_dir: &'a Path,
-    pub opts: &'a RunOptions,
-    pub common_dir: &'a Path,
-    pub seq: u32,
-    /// Last cumulative usage per session, for per-phase deltas.
-    pub sessions: BTreeMap<String, Usage>,
-    pub dev_session: Option<String>,
-    /// The issue branch plus branches its phases created on top of it.
-    pub stack: Vec<String>,
-    /// The agent's timeout per phase (the task's timebox, else the configured one).
-    pub timeout: std::time::Duration,
-    /// What else is in flight in the run, and when this phase started on its clock.
-    pub flight: &'a super::flight::Flight,
-    /// The run's budget (and the model's price).
-    pub budget: &'a super::budget::Budget,
-    pub phase_since: u64,
-}
-
 impl<R: Runner> Engine<'_, R> {
     pub(super) async fn phase(
         &self,
-        ctx: &mut PhaseContext<'_>,
+        ctx: &mut LoopContext<'_>,
         step: StepInput<'_>,
     ) -> Result<Ran, EngineError> {
         let StepInput {
@@ -244,7 +220,7 @@ impl<R: Runner> Engine<'_, R> {
     #[allow(clippy::too_many_arguments)]
     fn request(
         &self,
-        ctx: &PhaseContext<'_>,
+        ctx: &LoopContext<'_>,
         kind: PhaseKind,
         dir: &Path,
         prompt: String,
@@ -369,7 +345,7 @@ impl<R: Runner> Engine<'_, R> {
     /// phase is then interrupted and runs again on resume.
     async fn acceptance(
         &self,
-        ctx: &PhaseContext<'_>,
+        ctx: &LoopContext<'_>,
         kind: PhaseKind,
         shard: Option<&Shard>,
         full_gate: bool,
@@ -427,7 +403,7 @@ impl<R: Runner> Engine<'_, R> {
     /// The repository map of the worktree's HEAD for a phase prompt, the task's preferred
     /// paths first (built once per tree, then read from the cache under the git dir). A map
     /// that cannot be built is left out, with a warning: it is a help, not a precondition.
-    async fn repo_map(&self, ctx: &PhaseContext<'_>) -> Option<String> {
+    async fn repo_map(&self, ctx: &LoopContext<'_>) -> Option<String> {
         let budget = self.config.repo_map_bytes();
         if budget == 0 {
             return None;
@@ -452,7 +428,7 @@ impl<R: Runner> Engine<'_, R> {
 
 /// The branches of the run's other issues (each one's branch, and those its phases made):
 /// never part of this issue's stack, even where one starts from the same commit.
-fn foreign(ctx: &PhaseContext<'_>) -> Vec<String> {
+fn foreign(ctx: &LoopContext<'_>) -> Vec<String> {
     let mut out: Vec<String> = ctx
         .plan
         .issues

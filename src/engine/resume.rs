@@ -9,7 +9,7 @@ use crate::model::state::{CurrentPhase, IssueState};
 
 /// What happens to one issue.
 #[derive(Debug, Clone)]
-pub(super) enum Decision {
+pub(super) enum Resumption {
     /// Its loop ended and stands: its summary is kept as it is.
     Keep(Box<IssueSummary>),
     /// Its loop runs, continuing after what is recorded (nothing, in a fresh run).
@@ -38,13 +38,17 @@ pub(super) struct Continuation {
 ///   converged but whose command failed (or waits for an approval) runs its commands only;
 ///   any other loop that ended runs the step that ended it again. A loop that did not end
 ///   (orch died in it, or it was interrupted) continues where it stopped, retried or not.
-pub(super) fn decide(prior: Option<&IssueState>, retry: bool, max_review_cycles: u32) -> Decision {
+pub(super) fn decide(
+    prior: Option<&IssueState>,
+    retry: bool,
+    max_review_cycles: u32,
+) -> Resumption {
     let Some(prior) = prior else {
-        return Decision::Run(Continuation::default());
+        return Resumption::Run(Continuation::default());
     };
     let ended = prior.summary.as_ref();
     if let Some(summary) = ended.filter(|s| !(retry || reopens(s))) {
-        return Decision::Keep(Box::new(summary.clone()));
+        return Resumption::Keep(Box::new(summary.clone()));
     }
     let capped = ended.is_some_and(|s| s.outcome == Outcome::Capped);
     let command_failed = ended.is_some_and(|s| {
@@ -61,7 +65,7 @@ pub(super) fn decide(prior: Option<&IssueState>, retry: bool, max_review_cycles:
             last.superseded = true;
         }
     }
-    Decision::Run(Continuation {
+    Resumption::Run(Continuation {
         phases,
         interrupted: prior.current_phase.clone(),
         commands: prior.commands.clone(),
@@ -185,10 +189,10 @@ mod tests {
 
     /// What a decision comes to, in a few words: `keep`, or `run` with the superseded
     /// phases' numbers and the extra cycles.
-    fn shape(decision: &Decision) -> String {
+    fn shape(decision: &Resumption) -> String {
         match decision {
-            Decision::Keep(s) => format!("keep {}", s.outcome.name()),
-            Decision::Run(c) => {
+            Resumption::Keep(s) => format!("keep {}", s.outcome.name()),
+            Resumption::Run(c) => {
                 let superseded: Vec<String> = c
                     .phases
                     .iter()
@@ -355,7 +359,7 @@ mod tests {
         let mut prior = state(Some(summary(Outcome::Failed, "review phase failed")));
         prior.phases[1].superseded = true;
         prior.phases.push(record(3, PhaseKind::Review, false));
-        let Decision::Run(c) = decide(Some(&prior), true, 2) else {
+        let Resumption::Run(c) = decide(Some(&prior), true, 2) else {
             panic!("a retried loop runs")
         };
         let superseded: Vec<u32> = c
@@ -378,7 +382,7 @@ mod tests {
             agent_name: None,
         });
         prior.commands = vec![command(0)];
-        let Decision::Run(c) = decide(Some(&prior), false, 2) else {
+        let Resumption::Run(c) = decide(Some(&prior), false, 2) else {
             panic!("an unfinished loop runs")
         };
         assert_eq!(c.interrupted.map(|p| p.seq), Some(3));

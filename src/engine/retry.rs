@@ -3,7 +3,7 @@
 //! each failed attempt's logs kept beside the phase's. A stalled agent (silent past
 //! `stall_timeout`) is tried again at once, `stall_retries` times.
 
-use super::phase::PhaseContext;
+use super::context::LoopContext;
 use super::Engine;
 use crate::agent::{PhaseRequest, Runner};
 use crate::model::budget::{BudgetStop, Spend};
@@ -32,7 +32,7 @@ impl<R: Runner> Engine<'_, R> {
     /// session, so the last attempt's own session counts it already).
     pub(super) async fn run_with_retries(
         &self,
-        ctx: &PhaseContext<'_>,
+        ctx: &LoopContext<'_>,
         request: &PhaseRequest,
     ) -> Tried {
         let (attempts, backoff) = self.config.retry();

@@ -4,7 +4,7 @@
 //! issue's command checks) run there, outside the sandbox. The verdicts are recorded against
 //! the commit; a failure is a gate the loop sends to a fix phase, like a review finding.
 
-use super::phase::PhaseContext;
+use super::context::LoopContext;
 use super::{git, logs, Engine, EngineError};
 use crate::agent::Runner;
 use crate::model::check::Check;
@@ -31,7 +31,7 @@ const VERIFY_DIR: &str = "verify";
 
 impl<R: Runner> Engine<'_, R> {
     /// The checks a converged issue must pass in a clean room (none: no verification).
-    pub(super) fn verify_checks(&self, ctx: &PhaseContext<'_>) -> Vec<Check> {
+    pub(super) fn verify_checks(&self, ctx: &LoopContext<'_>) -> Vec<Check> {
         match &self.config.verify.commands {
             Some(commands) => commands
                 .iter()
@@ -50,7 +50,7 @@ impl<R: Runner> Engine<'_, R> {
     /// Verifies the worktree's HEAD in a clean room; files under `review_dir/verify/`.
     pub(super) async fn verify(
         &self,
-        ctx: &PhaseContext<'_>,
+        ctx: &LoopContext<'_>,
         checks: &[Check],
         review_dir: &Path,
     ) -> Result<Verification, EngineError> {

@@ -108,7 +108,7 @@ pub async fn run_shell(
         }
     }
     // The command wrote its output straight to the log: redacted now that it has ended.
-    crate::util::redact::redact_file(log);
+    crate::util::fsutil::redact_in_place(log);
     result.duration_ms = started.elapsed().as_millis() as u64;
     result
 }

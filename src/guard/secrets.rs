@@ -4,9 +4,8 @@
 //! findings out (file, line, kind — never the value). A finding fails the phase and holds the
 //! issue's submission until a human approves (`orch approve secrets --task ID`).
 
-use regex::Regex;
+use crate::util::secret_shapes::{assignment_value, key_shapes, private_key};
 use serde::{Deserialize, Serialize};
-use std::sync::OnceLock;
 
 /// The approval gate that releases an issue whose work holds a finding.
 pub const GATE: &str = "secrets";
@@ -38,19 +37,6 @@ pub struct Finding {
     /// 1-based, in the file as the phase left it.
     pub line: usize,
     pub kind: Kind,
-}
-
-/// `[guard] secret_allow` patterns, compiled (`*` does not cross `/`); a bad one is named.
-pub fn allow_globs(patterns: &[String]) -> Result<globset::GlobSet, String> {
-    let mut set = globset::GlobSetBuilder::new();
-    for pattern in patterns {
-        let glob = globset::GlobBuilder::new(pattern)
-            .literal_separator(true)
-            .build()
-            .map_err(|e| format!("`[guard] secret_allow` has `{pattern}`: {e}"))?;
-        set.add(glob);
-    }
-    set.build().map_err(|e| e.to_string())
 }
 
 /// The findings of a unified patch (as `git diff`), skipping paths `allowed` says yes to.
@@ -105,87 +91,10 @@ pub fn scan_line(line: &str) -> Option<Kind> {
     if private_key().is_match(line) {
         return Some(Kind::PrivateKey);
     }
-    if crate::util::redact::key_shapes().is_match(line) {
+    if key_shapes().is_match(line) {
         return Some(Kind::KeyShape);
     }
     assignment_value(line).map(|_| Kind::Assignment)
-}
-
-fn private_key() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----").expect("valid regex")
-    })
-}
-
-/// `NAME = "value"`, `NAME: value`, `"name": "value"`, with NAME holding a secret word.
-pub(crate) fn assignment() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(concat!(
-            r#"(?i)([A-Za-z0-9_.\-]*(?:key|token|secret|passw(?:or)?d)[A-Za-z0-9_.\-]*)"#,
-            r#"(?:\\?["'])?(?:\s*:\s*&?(?:'static\s+)?[A-Za-z0-9_<>]+)?"#,
-            r#"\s*(?::|=|:=|=>)\s*(?:\\?["'])?"#,
-            r#"([A-Za-z0-9+/_\-.=~]{20,})"#
-        ))
-        .expect("valid regex")
-    })
-}
-
-/// The value of a secret-named assignment in `line`, when it looks random (not a
-/// placeholder, a variable reference or a word).
-pub(crate) fn assignment_value(line: &str) -> Option<&str> {
-    assignment()
-        .captures_iter(line)
-        .filter_map(|c| c.get(2))
-        .map(|m| m.as_str())
-        .find(|v| looks_random(v))
-}
-
-/// Long, of several character classes, and of high entropy: a generated secret rather than
-/// `your-api-key-here` or `process.env.API_KEY`.
-pub(crate) fn looks_random(value: &str) -> bool {
-    let lower = value.to_ascii_lowercase();
-    if [
-        "example",
-        "placeholder",
-        "changeme",
-        "your",
-        "xxxx",
-        "dummy",
-        "redacted",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
-    {
-        return false;
-    }
-    let classes = [
-        value.bytes().any(|b| b.is_ascii_lowercase()),
-        value.bytes().any(|b| b.is_ascii_uppercase()),
-        value.bytes().any(|b| b.is_ascii_digit()),
-    ]
-    .iter()
-    .filter(|c| **c)
-    .count();
-    classes >= 2 && entropy(value) >= 3.5
-}
-
-/// Shannon entropy in bits per character.
-fn entropy(s: &str) -> f64 {
-    let mut counts = [0usize; 256];
-    for b in s.bytes() {
-        counts[b as usize] += 1;
-    }
-    let n = s.len() as f64;
-    counts
-        .iter()
-        .filter(|c| **c > 0)
-        .map(|&c| {
-            let p = c as f64 / n;
-            -p * p.log2()
-        })
-        .sum()
 }
 
 #[cfg(test)]

@@ -273,7 +273,7 @@ pub fn run(tool: &str, args: &[String]) -> i32 {
 fn held_for_secrets(ctx: &ShimContext, cwd: &Path) -> Option<Decision> {
     let hold = ctx.secret_hold.as_ref()?;
     // Checked when orch.toml was read; were one not to compile, nothing would be exempt.
-    let allow = crate::guard::secrets::allow_globs(&hold.allow)
+    let allow = crate::util::secret_shapes::allow_globs(&hold.allow)
         .unwrap_or_else(|_| globset::GlobSet::empty());
     let repo = crate::input::config::find_repo_root(cwd).and_then(|r| Repo::open(&r).ok())?;
     let head = repo.head().ok()?.oid?;

@@ -208,6 +208,15 @@ pub fn is_valid_branch_name(name: &str) -> bool {
         })
 }
 
+/// `refs/orch/rescue/[<project>/]<milestone>/<id>/`.
+pub fn rescue_prefix(scope: &Scope, id: &str) -> String {
+    format!(
+        "refs/orch/rescue/{}/{}/",
+        scope.ref_path(),
+        ref_component(id)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

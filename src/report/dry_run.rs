@@ -30,8 +30,12 @@ pub struct DryRun<'a> {
     pub timeout: Duration,
     /// The budget in force.
     pub budget: crate::model::budget::Limits,
-    /// What the run does with the milestone's earlier runs.
-    pub rerun: &'a crate::engine::rerun::Rerun,
+    /// The milestone's last run, when it ran before.
+    pub earlier: Option<&'a str>,
+    /// Issues an earlier run completed: carried, not run again.
+    pub carried: &'a [crate::model::record::IssueSummary],
+    /// Issues run from scratch, their earlier branches set aside first.
+    pub restart: &'a [String],
     /// Why an agent CLI the run uses cannot start (not found, not executable).
     pub missing_agent: Option<&'a str>,
 }
@@ -57,10 +61,10 @@ pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
     if let Some(missing) = d.missing_agent {
         let _ = writeln!(out, "  - REFUSE to start: {missing}");
     }
-    if let Some(earlier) = &d.rerun.earlier {
+    if let Some(earlier) = d.earlier {
         let _ = writeln!(out, "  - follow the milestone's last run, {earlier}:");
     }
-    for carried in &d.rerun.carried {
+    for carried in d.carried {
         let _ = writeln!(
             out,
             "  - {}: completed in run {}; not run again (its dependents start from {})",
@@ -79,14 +83,14 @@ pub fn render(d: &DryRun<'_>, style: &Styler) -> String {
         .iter()
         .filter(|i| d.only_issue.is_none_or(|only| i.id == only))
         .filter(|i| !i.skipped)
-        .filter(|i| !d.rerun.carried.iter().any(|c| c.id == i.id))
+        .filter(|i| !d.carried.iter().any(|c| c.id == i.id))
     {
-        if d.rerun.restart.contains(&issue.id) {
+        if d.restart.contains(&issue.id) {
             let _ = writeln!(
                 out,
                 "  - {}: set aside its earlier branch under {}branch-<run-id> (and rescue its worktree's uncommitted work), then run it from scratch",
                 issue.id,
-                crate::workspace::worktrees::rescue_prefix(&plan.scope(), &issue.id)
+                crate::model::naming::rescue_prefix(&plan.scope(), &issue.id)
             );
         }
         let spec = &issue.spec;

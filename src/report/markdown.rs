@@ -15,8 +15,8 @@ pub fn json(state: &RunState) -> Value {
                 .phases
                 .iter()
                 .map(|p| {
-                    let range = crate::workspace::capture::read_range(&p.log_dir);
-                    let result = crate::engine::read_result(&p.log_dir);
+                    let range = crate::record::phase_logs::range(&p.log_dir);
+                    let result = crate::record::phase_logs::result(&p.log_dir);
                     json!({
                         "seq": p.seq, "phase": p.phase, "status": p.status, "failure": p.failure,
                         "superseded": p.superseded, "commits": p.commits, "usage": p.usage,
@@ -152,7 +152,7 @@ pub fn markdown(state: &RunState) -> String {
         }
         out.push('\n');
         for p in &issue.phases {
-            let range = crate::workspace::capture::read_range(&p.log_dir);
+            let range = crate::record::phase_logs::range(&p.log_dir);
             let what = match (&p.status, &p.failure) {
                 (Some(s), _) => s.clone(),
                 (None, Some(f)) => format!("failed: {f}"),
@@ -199,7 +199,7 @@ pub fn markdown(state: &RunState) -> String {
                     let _ = writeln!(out, "- left uncommitted: {}", names.join(", "));
                 }
             }
-            if let Some(findings) = crate::engine::read_result(&p.log_dir)
+            if let Some(findings) = crate::record::phase_logs::result(&p.log_dir)
                 .and_then(|r| r.get("issues").cloned())
                 .and_then(|v| v.as_array().cloned())
             {

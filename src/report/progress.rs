@@ -20,7 +20,7 @@ pub struct Progress {
     live: Option<Live>,
     /// Where plain lines go (stderr, or a test's buffer).
     out: Mutex<Box<dyn Write + Send>>,
-    board: Mutex<Board>,
+    board: Mutex<Tally>,
 }
 
 /// How much of an agent's action a line shows; the rest is cut with `…`.
@@ -70,7 +70,7 @@ struct Live {
 
 /// Where the run stands, as the progress shows it.
 #[derive(Default)]
-struct Board {
+struct Tally {
     total: usize,
     started: usize,
     /// Completed, or done by their docs (`landed`, …).
@@ -96,7 +96,7 @@ struct InFlight {
     bar: Option<ProgressBar>,
 }
 
-impl Board {
+impl Tally {
     fn tally(&self) -> String {
         let running = self.issues.len();
         let waiting = self.total.saturating_sub(self.started);
@@ -125,7 +125,7 @@ impl Progress {
             style,
             live,
             out: Mutex::new(out),
-            board: Mutex::new(Board::default()),
+            board: Mutex::new(Tally::default()),
         }
     }
 
@@ -153,7 +153,7 @@ impl Progress {
     }
 
     /// The lines an event prints (above the live region, or as they are). Keeps the board.
-    fn lines(&self, event: &EngineEvent, board: &mut Board) -> Vec<String> {
+    fn lines(&self, event: &EngineEvent, board: &mut Tally) -> Vec<String> {
         let s = &self.style;
         let tag = |id: &str| s.bold(&format!("[{id}]"));
         match event {
@@ -447,7 +447,7 @@ impl Progress {
     /// Brings the live region up to date: a bar per issue in flight (made when it starts,
     /// kept above the tally; its clock restarts with each phase), then the tally.
     /// `started`: the issue whose phase just started (its clock restarts).
-    fn redraw(&self, live: &Live, board: &mut Board, started: Option<&str>) {
+    fn redraw(&self, live: &Live, board: &mut Tally, started: Option<&str>) {
         let s = &self.style;
         for (id, issue) in &mut board.issues {
             let bar = issue.bar.get_or_insert_with(|| {

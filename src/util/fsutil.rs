@@ -143,6 +143,21 @@ pub fn append_json_lines<'v>(
     write_json_lines(&mut file, lines)
 }
 
+/// Redacts a file a child process wrote straight to disk (a log), in place: replaced whole
+/// (temp file, rename) when it held a secret, left alone otherwise. Not text, or gone: left
+/// alone, as nothing orch could show of it would be read as text either.
+pub fn redact_in_place(path: &std::path::Path) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let clean = crate::util::redact::redact(&text);
+    if clean != text {
+        if let Err(e) = write_atomically(path, clean.as_bytes()) {
+            tracing::warn!("cannot redact {}: {e}", path.display());
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

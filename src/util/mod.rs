@@ -6,5 +6,6 @@ pub mod fsutil;
 pub mod platform;
 pub mod process;
 pub mod redact;
+pub mod secret_shapes;
 pub mod spelling;
 pub mod timeutil;

@@ -15,10 +15,10 @@ pub fn redact(text: &str) -> String {
             out = out.replace(value.as_str(), &format!("[REDACTED:{name}]"));
         }
     }
-    let out = key_shapes().replace_all(&out, "[REDACTED]");
+    let out = crate::util::secret_shapes::key_shapes().replace_all(&out, "[REDACTED]");
     let out = private_key_blocks().replace_all(&out, "[REDACTED:private key]");
     // A secret-named assignment of a random-looking value: the value goes, the name stays.
-    crate::guard::secrets::assignment()
+    crate::util::secret_shapes::assignment()
         .replace_all(&out, |caps: &regex::Captures<'_>| {
             let whole = caps.get(0).expect("group 0");
             // orch's own line naming a phase (`orch-phase-key: LEDGER-API-12/03-review`) is
@@ -27,11 +27,13 @@ pub fn redact(text: &str) -> String {
                 .get(1)
                 .is_some_and(|n| n.as_str().eq_ignore_ascii_case(PHASE_KEY_NAME));
             match caps.get(2) {
-                Some(v) if !ours && crate::guard::secrets::looks_random(v.as_str()) => format!(
-                    "{}[REDACTED]{}",
-                    &whole.as_str()[..v.start() - whole.start()],
-                    &whole.as_str()[v.end() - whole.start()..]
-                ),
+                Some(v) if !ours && crate::util::secret_shapes::looks_random(v.as_str()) => {
+                    format!(
+                        "{}[REDACTED]{}",
+                        &whole.as_str()[..v.start() - whole.start()],
+                        &whole.as_str()[v.end() - whole.start()..]
+                    )
+                }
                 _ => whole.as_str().to_owned(),
             }
         })
@@ -52,21 +54,6 @@ fn private_key_blocks() -> &'static Regex {
     })
 }
 
-/// Redacts a file a child process wrote straight to disk (a log), in place: replaced whole
-/// (temp file, rename) when it held a secret, left alone otherwise. Not text, or gone: left
-/// alone, as nothing orch could show of it would be read as text either.
-pub fn redact_file(path: &std::path::Path) {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return;
-    };
-    let clean = redact(&text);
-    if clean != text {
-        if let Err(e) = crate::util::fsutil::write_atomically(path, clean.as_bytes()) {
-            tracing::warn!("cannot redact {}: {e}", path.display());
-        }
-    }
-}
-
 fn secret_env() -> &'static Vec<(String, String)> {
     static ENV: OnceLock<Vec<(String, String)>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -82,23 +69,6 @@ fn secret_env() -> &'static Vec<(String, String)> {
         // Longest first, so a value containing another is replaced whole.
         pairs.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
         pairs
-    })
-}
-
-/// Strings shaped like a provider's API key.
-pub(crate) fn key_shapes() -> &'static Regex {
-    static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(concat!(
-            r"\b(?:sk-(?:proj-|ant-)?[A-Za-z0-9_\-]{20,}",
-            r"|gh[pousr]_[A-Za-z0-9]{30,}",
-            r"|github_pat_[A-Za-z0-9_]{30,}",
-            r"|xox[abprs]-[A-Za-z0-9\-]{10,}",
-            r"|AKIA[0-9A-Z]{16}",
-            r"|AIza[0-9A-Za-z_\-]{35}",
-            r"|glpat-[A-Za-z0-9_\-]{20,})"
-        ))
-        .expect("valid regex")
     })
 }
 

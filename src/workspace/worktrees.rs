@@ -35,14 +35,7 @@ impl IssueWorktree {
     }
 }
 
-/// `refs/orch/rescue/[<project>/]<milestone>/<id>/`.
-pub fn rescue_prefix(scope: &Scope, id: &str) -> String {
-    format!(
-        "refs/orch/rescue/{}/{}/",
-        scope.ref_path(),
-        naming::ref_component(id)
-    )
-}
+pub use crate::model::naming::rescue_prefix;
 
 /// `orch-<milestone>-<id>`, or `orch-<project>--<milestone>-<id>`.
 pub fn admin_name(scope: &Scope, id: &str) -> String {

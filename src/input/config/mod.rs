@@ -385,7 +385,7 @@ impl Config {
     /// The `[guard] secret_allow` globs, compiled; an invalid one is named.
     pub fn secret_allow(&self) -> Result<globset::GlobSet, String> {
         let patterns = self.guard.as_ref().map(|g| g.secret_allow.as_slice());
-        crate::guard::secrets::allow_globs(patterns.unwrap_or_default())
+        crate::util::secret_shapes::allow_globs(patterns.unwrap_or_default())
     }
 
     /// Whether the audit puts violated refs back and removes worktrees the agent added.

@@ -1,0 +1,62 @@
+//! What `orch run` (or a resume) asks for: the milestone or plan file, the selection, the
+//! flags, and the budget flags. Read by the launch and by the dry run alike.
+
+use crate::model::naming::Scope;
+use std::path::PathBuf;
+
+/// `--budget-tokens` and friends on `orch run` and `orch resume`: the run's budget, replacing
+/// orch.toml's (and, on a resume, the one the run recorded).
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct BudgetFlags {
+    /// Tokens (input + output) the whole run may spend.
+    #[arg(long, value_name = "N")]
+    pub budget_tokens: Option<u64>,
+    /// Dollars the whole run may spend (priced with orch.toml's `[pricing]`).
+    #[arg(long, value_name = "USD")]
+    pub budget_usd: Option<f64>,
+    /// Tokens one issue may spend.
+    #[arg(long, value_name = "N")]
+    pub issue_budget_tokens: Option<u64>,
+    /// Dollars one issue may spend.
+    #[arg(long, value_name = "USD")]
+    pub issue_budget_usd: Option<f64>,
+}
+
+impl BudgetFlags {
+    /// `base` with the limits these flags give replaced.
+    pub(super) fn apply(&self, base: crate::model::budget::Limits) -> crate::model::budget::Limits {
+        crate::model::budget::Limits {
+            run_tokens: self.budget_tokens.or(base.run_tokens),
+            run_usd: self.budget_usd.or(base.run_usd),
+            issue_tokens: self.issue_budget_tokens.or(base.issue_tokens),
+            issue_usd: self.issue_budget_usd.or(base.issue_usd),
+            reserve_tokens: base.reserve_tokens,
+        }
+    }
+}
+
+/// What to run, and how: `orch run`'s arguments, or a recorded run's for a resume.
+pub(super) struct Launch {
+    pub milestone: Option<String>,
+    pub project: Option<String>,
+    pub include_state: Vec<String>,
+    pub base: Option<String>,
+    /// The exact milestone, when a resume continues a recorded run.
+    pub scope: Option<Scope>,
+    pub file: Option<Option<PathBuf>>,
+    pub docs: Option<PathBuf>,
+    pub issue: Option<String>,
+    pub task: Option<String>,
+    pub dry_run: bool,
+    pub no_build: bool,
+    pub force_unlock: bool,
+    /// `--jobs`: issues in flight at once (else orch.toml's `jobs`).
+    pub jobs: Option<usize>,
+    pub budget: BudgetFlags,
+    /// `--agent PHASE=AGENT`, over orch.toml's `[agents]`.
+    pub agents: Vec<String>,
+    /// `--fresh`: every issue from scratch, earlier branches set aside.
+    pub fresh: bool,
+    /// `orch run --retry ID`: these issues and their dependents from scratch, in a new run.
+    pub again: Vec<String>,
+}
