@@ -108,40 +108,45 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                         .unwrap_or_default()
                         .to_string_lossy()
                         .into_owned();
-                    use crate::guard::shim::{entries, Entry};
-                    let log = phase.join(crate::model::layout::GUARD_LOG);
-                    for (entry, v) in entries(&log)? {
-                        let probe = entry == Entry::Allowed && is_probe(&v);
-                        let shown = match entry {
-                            Entry::Allowed => !*denied && (*all || !probe),
-                            Entry::Denied | Entry::Violation => true,
+                    use crate::guard::log::{self, Attempt, Decided, GuardLine};
+                    for line in log::read(&phase.join(crate::model::layout::GUARD_LOG)) {
+                        let (shown, probe) = match &line {
+                            GuardLine::Attempt(Attempt {
+                                argv,
+                                decision: Decided::Allow { .. },
+                                ..
+                            }) => {
+                                let probe = is_probe(argv);
+                                (!*denied && (*all || !probe), probe)
+                            }
+                            _ => (true, false),
                         };
                         if !shown {
                             hidden += usize::from(probe && !*denied);
                             continue;
                         }
                         if *json {
-                            let mut line = v.clone();
-                            line["phase"] = name.clone().into();
-                            println!("{line}");
+                            let mut value = serde_json::to_value(&line)?;
+                            value["phase"] = name.clone().into();
+                            println!("{value}");
                             continue;
                         }
-                        let text = match entry {
-                            Entry::Allowed => format!(
-                                "{} {}  (exit {})",
-                                style.green("allowed"),
-                                argv(&v),
-                                v["exit_code"]
-                            ),
-                            Entry::Denied => format!(
-                                "{} {}  ({}: {})",
-                                style.red("denied "),
-                                argv(&v),
-                                v["rule"].as_str().unwrap_or(""),
-                                v["reason"].as_str().unwrap_or("")
-                            ),
-                            Entry::Violation => {
-                                format!("{} {}", style.red("violation"), describe_violation(&v))
+                        let text = match &line {
+                            GuardLine::Attempt(a) => match &a.decision {
+                                Decided::Allow { .. } => format!(
+                                    "{} {}  (exit {})",
+                                    style.green("allowed"),
+                                    a.argv.join(" "),
+                                    a.exit_code
+                                ),
+                                Decided::Deny { rule, reason } => format!(
+                                    "{} {}  ({rule}: {reason})",
+                                    style.red("denied "),
+                                    a.argv.join(" ")
+                                ),
+                            },
+                            GuardLine::Violation(v) => {
+                                format!("{} {}", style.red("violation"), describe_violation(v))
                             }
                         };
                         println!("{name}  {text}");
@@ -160,51 +165,60 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
 }
 
 /// Whether a recorded attempt only looked (`git status`, `gt ls`, …).
-fn is_probe(v: &serde_json::Value) -> bool {
-    let words: Vec<String> = v["argv"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
-    match words.split_first() {
+fn is_probe(argv: &[String]) -> bool {
+    match argv.split_first() {
         Some((tool, rest)) => crate::guard::probe::is_probe(tool, rest),
         None => false,
     }
 }
 
-fn argv(v: &serde_json::Value) -> String {
-    v["argv"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_default()
-}
-
-fn describe_violation(v: &serde_json::Value) -> String {
-    let restored = if v["restored"] == true {
+/// A violation in a few words: what changed, and whether orch put it back.
+fn describe_violation(v: &crate::guard::log::Violation) -> String {
+    use crate::guard::log::Found;
+    let restored = if v.restored {
         "restored"
     } else {
         "not restored"
     };
-    if let Some(r) = v["ref"].as_str() {
-        format!(
-            "{r}: {} → {} ({restored})",
-            v["before"].as_str().unwrap_or("absent"),
-            v["after"].as_str().unwrap_or("deleted")
-        )
-    } else if let Some(p) = v["worktree_added"].as_str() {
-        format!("worktree added at {p} ({restored})")
-    } else {
-        format!(
-            "worktree removed at {} ({restored})",
-            v["worktree_removed"].as_str().unwrap_or("?")
-        )
+    match &v.what {
+        Found::Ref {
+            name,
+            before,
+            after,
+            ..
+        } => format!(
+            "{name}: {} → {} ({restored})",
+            before.as_deref().unwrap_or("absent"),
+            after.as_deref().unwrap_or("deleted")
+        ),
+        Found::WorktreeAdded { worktree_added, .. } => {
+            format!(
+                "worktree added at {} ({restored})",
+                worktree_added.display()
+            )
+        }
+        Found::WorktreeRemoved { worktree_removed } => {
+            format!(
+                "worktree removed at {} ({restored})",
+                worktree_removed.display()
+            )
+        }
+        Found::ForbiddenPath {
+            forbidden_path,
+            pattern,
+        } => format!("{forbidden_path} changed, forbidden by `{pattern}`"),
+        Found::Secret {
+            secret,
+            path,
+            line,
+            approved,
+        } => format!(
+            "a possible {} at {path}:{line}{}",
+            secret.name(),
+            if *approved { " (approved)" } else { "" }
+        ),
+        Found::GitFile { git_file, change } => {
+            format!("{} {change} ({restored})", git_file.display())
+        }
     }
 }

@@ -228,7 +228,23 @@ pub(super) fn launch(
                 logs_root: ws.config.orch_logs(&repo_root),
                 plan: plan.clone(),
             });
+    // SIGINT/SIGTERM: stop every running agent's process group, keep the worktrees, exit 130.
+    // A second one kills the agents at once and exits: what is left resumes as after a crash.
+    // A run state that cannot be written stops the run the same way: it is the resume point.
+    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
+    let cancel_tx = Arc::new(cancel_tx);
+    let state_lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (lost, stop) = (state_lost.clone(), cancel_tx.clone());
     let recorder = crate::record::recorder::StateRecorder::new(repo.common_dir(), resume.clone())
+        .on_lost(move |e| {
+            if !lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                eprintln!(
+                    "{} the run state cannot be written ({e}): stopping the run",
+                    err_style.red("Error:")
+                );
+            }
+            let _ = stop.send(true);
+        })
         .with_plan_file(plan_file)
         .with_selection(crate::record::recorder::Selection {
             task: args.task.clone(),
@@ -241,9 +257,6 @@ pub(super) fn launch(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    // SIGINT/SIGTERM: stop every running agent's process group, keep the worktrees, exit 130.
-    // A second one kills the agents at once and exits: what is left resumes as after a crash.
-    let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let agents: Arc<std::sync::Mutex<std::collections::BTreeMap<String, AgentProcess>>> =
         Arc::default();
     let signals = {
@@ -318,6 +331,18 @@ pub(super) fn launch(
         Err(e) => return Err(e.into()),
     };
     drop(lock);
+    if state_lost.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(hinted(
+            format!(
+                "the run stopped because its state could not be written to {}",
+                crate::record::state::runs_dir(&repo.common_dir()).display()
+            ),
+            format!(
+                "fix the cause (a full disk, permissions), then `orch resume {}` continues from the last transition written",
+                plan.scope()
+            ),
+        ));
+    }
 
     print!(
         "{}",

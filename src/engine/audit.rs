@@ -5,6 +5,7 @@
 use super::context::LoopContext;
 use super::{git, logs, Engine, EngineError};
 use crate::agent::Runner;
+use crate::guard::log::{Found, GuardLine};
 use crate::guard::secrets;
 use crate::workspace::{capture, worktrees};
 use std::path::Path;
@@ -44,14 +45,15 @@ impl<R: Runner> Engine<'_, R> {
         let mut changes = Vec::new();
         for v in &refs {
             changes.push(v.name.clone());
-            let mut line = serde_json::json!({
-                "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "ref": v.name,
-                "before": v.before, "after": v.after, "restored": v.restored,
-            });
-            if !v.also_in_flight.is_empty() {
-                line["also_in_flight"] = serde_json::json!(v.also_in_flight);
-            }
-            lines.push(line);
+            lines.push(GuardLine::violation(
+                Found::Ref {
+                    name: v.name.clone(),
+                    before: v.before.clone(),
+                    after: v.after.clone(),
+                    also_in_flight: v.also_in_flight.clone(),
+                },
+                v.restored,
+            ));
         }
         for path in range.worktrees_added.iter().filter(|p| !peer_worktree(p)) {
             let p = path.clone();
@@ -76,16 +78,22 @@ impl<R: Runner> Engine<'_, R> {
                 .await?
             };
             changes.push(format!("worktree added at {}", path.display()));
-            lines.push(serde_json::json!({
-                "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "worktree_added": path,
-                "restored": removed.is_some(), "rescue_ref": removed.and_then(|r| r.rescue_ref),
-            }));
+            lines.push(GuardLine::violation(
+                Found::WorktreeAdded {
+                    worktree_added: path.clone(),
+                    rescue_ref: removed.as_ref().and_then(|r| r.rescue_ref.clone()),
+                },
+                removed.is_some(),
+            ));
         }
         for path in range.worktrees_removed.iter().filter(|p| !peer_worktree(p)) {
             changes.push(format!("worktree removed at {}", path.display()));
-            lines.push(serde_json::json!({
-                "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation", "worktree_removed": path, "restored": false,
-            }));
+            lines.push(GuardLine::violation(
+                Found::WorktreeRemoved {
+                    worktree_removed: path.clone(),
+                },
+                false,
+            ));
         }
         // Written relative to the project root, matched against repository paths.
         let forbidden: Vec<String> = ctx
@@ -109,10 +117,13 @@ impl<R: Runner> Engine<'_, R> {
                 .map(|f| f.path.as_str());
             for (path, pattern) in crate::workspace::audit::forbidden_changes(forbidden, touched) {
                 changes.push(format!("{path} (forbidden by `{pattern}`)"));
-                lines.push(serde_json::json!({
-                    "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation",
-                    "forbidden_path": path, "pattern": pattern, "restored": false,
-                }));
+                lines.push(GuardLine::violation(
+                    Found::ForbiddenPath {
+                        forbidden_path: path.to_owned(),
+                        pattern: pattern.to_owned(),
+                    },
+                    false,
+                ));
             }
         }
         if !lines.is_empty() {
@@ -151,14 +162,18 @@ impl<R: Runner> Engine<'_, R> {
         let approved =
             crate::gates::approval::covering(&ctx.opts.approvals, secrets::GATE, &ctx.issue.id)
                 .is_some();
-        let lines: Vec<serde_json::Value> = findings
+        let lines: Vec<GuardLine> = findings
             .iter()
             .map(|f| {
-                serde_json::json!({
-                    "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation",
-                    "secret": f.kind, "path": f.path, "line": f.line, "restored": false,
-                    "approved": approved,
-                })
+                GuardLine::violation(
+                    Found::Secret {
+                        secret: f.kind,
+                        path: f.path.clone(),
+                        line: f.line,
+                        approved,
+                    },
+                    false,
+                )
             })
             .collect();
         if !lines.is_empty() {

@@ -213,24 +213,22 @@ impl<R: Runner> Engine<'_, R> {
         let changes = confined.snapshot.restore();
         let guard_log = dir.join(layout::GUARD_LOG);
         if confined.shim_log != guard_log {
-            if let Ok(text) = std::fs::read_to_string(&confined.shim_log) {
-                let lines: Vec<serde_json::Value> = text
-                    .lines()
-                    .filter_map(|l| serde_json::from_str(l).ok())
-                    .collect();
-                if !lines.is_empty() {
-                    logs::append_guard_lines(dir, &lines)?;
-                }
+            let lines = crate::guard::log::read(&confined.shim_log);
+            if !lines.is_empty() {
+                logs::append_guard_lines(dir, &lines)?;
             }
         }
         let _ = std::fs::remove_dir_all(&confined.confinement.tmp_dir);
-        let lines: Vec<serde_json::Value> = changes
+        let lines: Vec<crate::guard::log::GuardLine> = changes
             .iter()
             .map(|c| {
-                serde_json::json!({
-                    "ts": crate::util::timeutil::now_rfc3339(), "kind": "violation",
-                    "git_file": c.path, "change": c.what, "restored": c.restored,
-                })
+                crate::guard::log::GuardLine::violation(
+                    crate::guard::log::Found::GitFile {
+                        git_file: c.path.clone(),
+                        change: c.what.to_string(),
+                    },
+                    c.restored,
+                )
             })
             .collect();
         if !lines.is_empty() {

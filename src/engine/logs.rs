@@ -49,14 +49,14 @@ pub(super) fn create_dir(dir: &Path) -> Result<(), EngineError> {
     })
 }
 
-/// Appends JSON lines to a phase's guard log, one write per line like the shims that append
-/// to the same file.
+/// Appends lines to a phase's guard log, one write per line like the shims that append to
+/// the same file.
 pub(super) fn append_guard_lines(
     phase_dir: &Path,
-    lines: &[serde_json::Value],
+    lines: &[crate::guard::log::GuardLine],
 ) -> Result<(), EngineError> {
     let path = phase_dir.join(layout::GUARD_LOG);
-    crate::util::fsutil::append_json_lines(&path, lines).map_err(|source| {
+    crate::guard::log::append(&path, lines).map_err(|source| {
         EngineError::Io(crate::util::fsutil::IoError {
             action: "write",
             path,

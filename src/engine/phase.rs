@@ -193,7 +193,7 @@ impl<R: Runner> Engine<'_, R> {
             usage,
             commits: range.commits.len(),
             duration_ms: outcome.duration_ms,
-            guard: crate::guard::shim::counts(&dir.join(layout::GUARD_LOG)),
+            guard: crate::guard::log::counts(&dir.join(layout::GUARD_LOG)),
             superseded: false,
             shard: shard.map(|s| s.id.clone()),
             acceptance,
@@ -319,7 +319,7 @@ impl<R: Runner> Engine<'_, R> {
             )),
             activity: Some(Arc::new(move |action: crate::agent::Action<'_>| {
                 let mut read = guard_read.lock().unwrap_or_else(|p| p.into_inner());
-                let (refused, next) = crate::guard::shim::refusals_since(&guard_log, *read);
+                let (refused, next) = crate::guard::log::refusals_since(&guard_log, *read);
                 *read = next;
                 drop(read);
                 for (command, rule) in refused {

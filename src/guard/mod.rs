@@ -22,6 +22,7 @@ pub mod aliases;
 mod argv;
 pub mod git;
 pub mod gt;
+pub mod log;
 pub mod probe;
 pub mod secrets;
 pub mod shim;

@@ -8,7 +8,7 @@
 //! the same arguments, stdio and exit code, or refuses without running anything.
 
 use crate::git::Repo;
-use crate::guard::{self, Decision, GtAliases, StackContext};
+use crate::guard::{self, log, Decision, GtAliases, StackContext};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -106,79 +106,6 @@ pub fn prepare(
     ])
 }
 
-/// What one line of a phase's `guard.jsonl` records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Entry {
-    Allowed,
-    Denied,
-    /// The post-phase audit's.
-    Violation,
-}
-
-/// The entries of a phase's `guard.jsonl`, each with its line as written; lines that are not
-/// one of the three are left out.
-pub fn entries(path: &Path) -> std::io::Result<Vec<(Entry, serde_json::Value)>> {
-    let text = std::fs::read_to_string(path)?;
-    Ok(text
-        .lines()
-        .filter_map(|line| {
-            let v = serde_json::from_str::<serde_json::Value>(line).ok()?;
-            let entry = match (v["kind"].as_str(), v["decision"].as_str()) {
-                (Some("attempt"), Some("allow")) => Entry::Allowed,
-                (Some("attempt"), Some("deny")) => Entry::Denied,
-                (Some("violation"), _) => Entry::Violation,
-                _ => return None,
-            };
-            Some((entry, v))
-        })
-        .collect())
-}
-
-/// The attempts a phase's `guard.jsonl` records as refused past byte `from` (what a
-/// running phase's log has added since it was last read): each as `gt sync` and the
-/// refusal's rule, with the offset to read from next time.
-pub fn refusals_since(path: &Path, from: u64) -> (Vec<(String, String)>, u64) {
-    use std::io::{Read, Seek};
-    let Ok(mut file) = std::fs::File::open(path) else {
-        return (Vec::new(), from);
-    };
-    let mut text = String::new();
-    if file.seek(std::io::SeekFrom::Start(from)).is_err() || file.read_to_string(&mut text).is_err()
-    {
-        return (Vec::new(), from);
-    }
-    // Only whole lines: one being written is read next time.
-    let whole = text.rfind('\n').map_or(0, |i| i + 1);
-    let refused = text[..whole]
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|v| v["kind"] == "attempt" && v["decision"] == "deny")
-        .map(|v| {
-            let argv: Vec<&str> = v["argv"]
-                .as_array()
-                .map(|a| a.iter().filter_map(|x| x.as_str()).collect())
-                .unwrap_or_default();
-            let rule = v["rule"].as_str().unwrap_or("refused").to_owned();
-            (argv.join(" "), rule)
-        })
-        .collect();
-    (refused, from + whole as u64)
-}
-
-/// Counts the entries of a phase's `guard.jsonl`: the attempts allowed and denied, and the
-/// audit's violations (none when there is no log).
-pub fn counts(path: &Path) -> crate::model::record::GuardCounts {
-    let mut counts = crate::model::record::GuardCounts::default();
-    for (entry, _) in entries(path).unwrap_or_default() {
-        match entry {
-            Entry::Allowed => counts.allowed += 1,
-            Entry::Denied => counts.denied += 1,
-            Entry::Violation => counts.violations += 1,
-        }
-    }
-    counts
-}
-
 /// Runs as the `tool` shim with `args`; returns the exit code.
 pub fn run(tool: &str, args: &[String]) -> i32 {
     let Some(ctx_path) = std::env::var_os(CONTEXT_ENV) else {
@@ -222,7 +149,7 @@ pub fn run(tool: &str, args: &[String]) -> i32 {
         },
         _ => guard::decide_git(args, &stack, &config),
     };
-    let (code, line) = match &decision {
+    let (code, decided) = match &decision {
         Decision::Allow { forwarded_argv } => {
             let real = if tool == "gt" {
                 &ctx.real_gt
@@ -240,7 +167,9 @@ pub fn run(tool: &str, args: &[String]) -> i32 {
             };
             (
                 code,
-                serde_json::json!({"decision": "allow", "forwarded": forwarded_argv}),
+                log::Decided::Allow {
+                    forwarded: forwarded_argv.clone(),
+                },
             )
         }
         Decision::Deny { rule, reason } => {
@@ -250,21 +179,24 @@ pub fn run(tool: &str, args: &[String]) -> i32 {
             ));
             (
                 DENIED_EXIT,
-                serde_json::json!({"decision": "deny", "rule": rule.name(), "reason": reason}),
+                log::Decided::Deny {
+                    rule: rule.name().to_owned(),
+                    reason: reason.clone(),
+                },
             )
         }
     };
-    let mut entry = serde_json::json!({
-        "ts": crate::util::timeutil::now_rfc3339(),
-        "kind": "attempt",
-        "cwd": cwd,
-        "argv": std::iter::once(tool.to_owned()).chain(args.iter().cloned()).collect::<Vec<_>>(),
-        "exit_code": code,
+    let attempt = log::GuardLine::Attempt(log::Attempt {
+        ts: crate::util::timeutil::now_rfc3339(),
+        cwd,
+        argv: std::iter::once(tool.to_owned())
+            .chain(args.iter().cloned())
+            .collect(),
+        exit_code: code,
+        decision: decided,
     });
-    if let (Some(e), Some(extra)) = (entry.as_object_mut(), line.as_object()) {
-        e.extend(extra.clone());
-    }
-    append(&ctx.guard_log, &entry);
+    // Shims run concurrently: one write per line keeps each whole.
+    let _ = log::append(&ctx.guard_log, &[attempt]);
     code
 }
 
@@ -407,11 +339,6 @@ fn forward(bin: &Path, args: &[String], ctx: &ShimContext) -> i32 {
             127
         }
     }
-}
-
-fn append(path: &Path, entry: &serde_json::Value) {
-    // Shims run concurrently: one write per line keeps each whole.
-    let _ = crate::util::fsutil::append_json_lines(path, [entry]);
 }
 
 fn write_stderr(text: &str) -> std::io::Result<()> {

@@ -104,13 +104,17 @@ impl EventLog {
             EngineEvent::PhaseFinished { id, record } => {
                 let phase = format!("{:02}-{}", record.seq, record.phase.name());
                 let mut lines = Vec::new();
-                use crate::guard::shim::Entry;
-                let log = record.log_dir.join(crate::model::layout::GUARD_LOG);
-                for (entry, v) in crate::guard::shim::entries(&log).unwrap_or_default() {
-                    match entry {
-                        Entry::Denied => lines.push(json!({"type": "guard_denied", "task": id, "phase": phase, "argv": v["argv"], "rule": v["rule"]})),
-                        Entry::Violation => lines.push(json!({"type": "guard_violation", "task": id, "phase": phase, "detail": v})),
-                        Entry::Allowed => {}
+                use crate::guard::log::{self, Attempt, Decided, GuardLine};
+                let guard_log = record.log_dir.join(crate::model::layout::GUARD_LOG);
+                for line in log::read(&guard_log) {
+                    match &line {
+                        GuardLine::Attempt(Attempt {
+                            argv,
+                            decision: Decided::Deny { rule, .. },
+                            ..
+                        }) => lines.push(json!({"type": "guard_denied", "task": id, "phase": phase, "argv": argv, "rule": rule})),
+                        GuardLine::Violation(_) => lines.push(json!({"type": "guard_violation", "task": id, "phase": phase, "detail": line})),
+                        GuardLine::Attempt(_) => {}
                     }
                 }
                 lines.push(json!({

@@ -12,7 +12,13 @@ pub struct StateRecorder {
     state: Mutex<Option<RunState>>,
     plan_file: Option<PathBuf>,
     selection: Selection,
+    /// Told when the state cannot be written: the run must stop there, for the state is
+    /// what `orch resume` continues from.
+    on_lost: Option<OnLost>,
 }
+
+/// What a [`StateRecorder`] calls when the state cannot be written.
+type OnLost = Box<dyn Fn(&std::io::Error) + Send + Sync>;
 
 /// What a run was limited to, and how it runs: kept in its state so a resume does the same.
 #[derive(Debug, Clone, Default)]
@@ -37,7 +43,14 @@ impl StateRecorder {
             state: Mutex::new(prior),
             plan_file: None,
             selection: Selection::default(),
+            on_lost: None,
         }
+    }
+
+    /// What to do when the state cannot be written (stop the run: see [`StateRecorder`]).
+    pub fn on_lost(mut self, f: impl Fn(&std::io::Error) + Send + Sync + 'static) -> Self {
+        self.on_lost = Some(Box::new(f));
+        self
     }
 
     /// A plan-mode run: the state remembers the plan file, so `orch resume` reads it again.
@@ -213,6 +226,9 @@ impl StateRecorder {
         state.updated_at = now;
         if let Err(e) = super::state::save(&self.common_dir, state) {
             tracing::error!("cannot write the run state: {e}");
+            if let Some(lost) = &self.on_lost {
+                lost(&e);
+            }
         }
         Some(state.clone())
     }

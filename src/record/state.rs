@@ -17,6 +17,12 @@ pub fn path(common_dir: &Path, run_id: &str) -> PathBuf {
 /// Writes the state atomically, through `<run-id>.json.tmp` (which [`latest`] recovers from
 /// when a crash comes between the write and the rename).
 pub fn save(common_dir: &Path, state: &RunState) -> std::io::Result<()> {
+    if crate::util::failpoint::fails("state-save") {
+        return Err(std::io::Error::other(format!(
+            "{}=state-save: the run state is not written (a test)",
+            crate::util::failpoint::FAIL_ENV
+        )));
+    }
     let target = path(common_dir, &state.run_id);
     let bytes = serde_json::to_vec_pretty(state).expect("state serialises");
     crate::util::fsutil::replace_via(

@@ -5,7 +5,8 @@
 //! sends itself SIGKILL the moment it reaches that point: no destructors, no flushing, no
 //! lock release: exactly what a power cut or `kill -9` leaves behind. `ORCH_CRASH_AT=name:N`
 //! crashes at the N-th time the point is reached in this process (the first, without `:N`).
-//! Unset (the normal case), [`hit`] costs one environment lookup.
+//! Unset (the normal case), [`hit`] costs one environment lookup. `ORCH_FAIL_AT=name[:N]`
+//! makes a write fail instead ([`fails`]): `state-save` is the run state's.
 //!
 //! The points:
 //!
@@ -52,6 +53,27 @@ pub fn hit(name: &str) {
         // SIGKILL cannot be caught; this only runs if kill(2) itself failed.
         std::process::abort();
     }
+}
+
+/// The environment variable naming the point where a write is to fail (not a crash: the
+/// write returns an error, as on a full disk).
+pub const FAIL_ENV: &str = "ORCH_FAIL_AT";
+
+static FAILS: Mutex<BTreeMap<String, u32>> = Mutex::new(BTreeMap::new());
+
+/// Whether `ORCH_FAIL_AT` names this point from this occurrence on (`name:N`: the N-th time
+/// and every time after it, as a disk that filled up stays full). Unset, false.
+pub fn fails(name: &str) -> bool {
+    let Ok(wanted) = std::env::var(FAIL_ENV) else {
+        return false;
+    };
+    let Some(from) = matches(&wanted, name) else {
+        return false;
+    };
+    let mut seen = FAILS.lock().unwrap_or_else(|p| p.into_inner());
+    let n = seen.entry(name.to_owned()).or_insert(0);
+    *n += 1;
+    *n >= from
 }
 
 /// The occurrence `spec` asks for at `name`, if it names this point.

@@ -533,3 +533,36 @@ fn a_retry_killed_while_it_sets_a_branch_aside_or_runs_resumes_to_the_same_end()
         );
     }
 }
+
+#[test]
+fn a_run_state_that_cannot_be_written_stops_the_run_and_resume_goes_on_from_the_last_written() {
+    let expected = baseline().clone();
+    let repo = fixture();
+    // From the 6th write on, the state cannot be written (as on a disk that filled up).
+    let out = repo
+        .command(&["run", "M1", "--jobs", "1"])
+        .env("ORCH_FAIL_AT", "state-save:6")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the run state cannot be written")
+            && stderr.contains("`orch resume p/M1` continues from the last transition written"),
+        "{stderr}"
+    );
+    let (code, text) = repo.run(&["resume", "--jobs", "1"]);
+    assert_eq!(code, 0, "{text}");
+    let mut seen = observe(&repo);
+    // The phase the stop cut off ran once more; nothing else did.
+    for (key, n) in seen.calls.iter_mut() {
+        if *n == expected.calls[key] + 1 {
+            *n -= 1;
+        }
+    }
+    assert_eq!(seen.issues, expected.issues);
+    assert_eq!(seen.trees, expected.trees);
+    assert_eq!(seen.pins, expected.pins);
+    assert_eq!(seen.rescues, expected.rescues);
+    assert_eq!(seen.calls, expected.calls);
+}
