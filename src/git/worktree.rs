@@ -176,7 +176,7 @@ impl Repo {
             std::fs::write(&file, contents).map_err(io(&file, "write worktree metadata"))
         };
         write(admin.join("locked"), b"initializing\n")?;
-        std::fs::create_dir(path).map_err(io(path, "create the worktree directory"))?;
+        create_workdir(path).map_err(io(path, "create the worktree directory"))?;
         undo.workdir = Some(path.to_owned());
         let workdir = path
             .canonicalize()
@@ -418,5 +418,39 @@ fn points_back(workdir: &Path, admin: &Path) -> bool {
     match (workdir.join(target).canonicalize(), admin.canonicalize()) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
+    }
+}
+/// Creates a new worktree's directory. Its parent (the milestone's directory under the
+/// worktree root) may vanish meanwhile: another issue's worktree, removed at the same moment,
+/// takes the then empty directory with it. Made again, and tried again.
+fn create_workdir(path: &Path) -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match std::fs::create_dir(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && tries < 8 => {
+                tries += 1;
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent)?;
+                }
+            }
+            done => return done,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_worktree_directory_whose_parent_vanished_is_made_all_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        // As when another issue's removal took the milestone directory with it just now.
+        let path = dir.path().join("p/M1/I-5");
+        super::create_workdir(&path).unwrap();
+        assert!(path.is_dir());
+        // One that exists is an error, as before.
+        assert_eq!(
+            super::create_workdir(&path).unwrap_err().kind(),
+            std::io::ErrorKind::AlreadyExists
+        );
     }
 }
