@@ -37,17 +37,26 @@ fn refs(repo: &FakeRepo) -> String {
 
 /// The recorded runs' ids, oldest first.
 fn run_ids(repo: &FakeRepo) -> Vec<String> {
-    let mut states: Vec<serde_json::Value> =
+    // Oldest first: by start (to the second), two runs in one second by when their state was
+    // last written (a run never writes another's).
+    let mut states: Vec<(String, std::time::SystemTime, String)> =
         std::fs::read_dir(repo.env.repo.join(".git/orch/runs"))
             .unwrap()
             .flatten()
-            .map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap())
+            .map(|e| {
+                let state: serde_json::Value =
+                    serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+                let written = e.metadata().unwrap().modified().unwrap();
+                let started = state["started_at"].as_str().unwrap().to_owned();
+                (
+                    started,
+                    written,
+                    state["run_id"].as_str().unwrap().to_owned(),
+                )
+            })
             .collect();
-    states.sort_by_key(|s| s["started_at"].as_str().unwrap().to_owned());
-    states
-        .iter()
-        .map(|s| s["run_id"].as_str().unwrap().to_owned())
-        .collect()
+    states.sort();
+    states.into_iter().map(|(_, _, id)| id).collect()
 }
 
 #[test]
