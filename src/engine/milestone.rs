@@ -38,8 +38,7 @@ fn passed(done: &BTreeSet<String>, board: &Board, id: &str) -> bool {
     done.contains(id) || board.ended.get(id) == Some(&Outcome::Completed)
 }
 
-/// How an issue the schedule starts goes on: it ends at once (kept from the run being
-/// resumed, or held), or its loop runs.
+/// How an issue the schedule starts goes on: it ends at once (held), or its loop runs.
 enum Begun {
     Ended(Box<IssueSummary>),
     Run(Continuation),
@@ -107,21 +106,27 @@ impl<R: Runner> Engine<'_, R> {
         // What is finished before anything runs (issues their docs skip, issues an earlier
         // run completed, loops the run being resumed ended) ends now, not at its turn: its
         // dependents need not wait behind it.
+        // What the others continue from, by index, taken when they start.
+        let mut continuations: Vec<Option<Continuation>> = Vec::with_capacity(issues.len());
         for (n, issue) in issues.iter().enumerate() {
             let issue_dir = layout::issue_dir(&logs, &opts.run_id, &issue.id);
-            if let Some(summary) = self.finished_at_start(plan, opts, issue, &issue_dir) {
-                board.waiting.retain(|&w| w != n);
-                let ended = (n, summary);
-                self.end(
-                    &logs,
-                    opts,
-                    issue,
-                    ended,
-                    &mut board,
-                    &mut tips,
-                    &mut summaries,
-                )
-                .await?;
+            match self.at_start(plan, opts, issue, &issue_dir) {
+                Resumption::Run(continuation) => continuations.push(Some(continuation)),
+                Resumption::Keep(summary) => {
+                    continuations.push(None);
+                    board.waiting.retain(|&w| w != n);
+                    let ended = (n, *summary);
+                    self.end(
+                        &logs,
+                        opts,
+                        issue,
+                        ended,
+                        &mut board,
+                        &mut tips,
+                        &mut summaries,
+                    )
+                    .await?;
+                }
             }
         }
         loop {
@@ -139,7 +144,8 @@ impl<R: Runner> Engine<'_, R> {
                         total: issues.len(),
                     });
                     let issue_dir = layout::issue_dir(&logs, &opts.run_id, &issue.id);
-                    match self.begin(plan, opts, issue, &issue_dir, &done, &board) {
+                    let continuation = continuations[n].take().unwrap_or_default();
+                    match self.begin(opts, issue, &issue_dir, continuation, &done, &board) {
                         Begun::Ended(summary) => (n, *summary),
                         Begun::Run(continuation) => {
                             let (tips, done) = (tips.clone(), done.clone());
@@ -252,27 +258,25 @@ impl<R: Runner> Engine<'_, R> {
         Ok(())
     }
 
-    /// The summary of an issue that is finished before anything runs: its docs skip it, an
-    /// earlier run completed it (carried), or the run being resumed ended its loop.
-    fn finished_at_start(
+    /// How an issue stands before anything runs: finished (its docs skip it, an earlier run
+    /// completed it and it is carried, or the run being resumed ended its loop), or to run
+    /// from where it stopped.
+    fn at_start(
         &self,
         plan: &Plan,
         opts: &RunOptions,
         issue: &PlannedIssue,
         issue_dir: &Path,
-    ) -> Option<IssueSummary> {
+    ) -> Resumption {
         if let Some(skipped) = skipped_by_docs(issue, issue_dir) {
-            return Some(skipped);
+            return Resumption::Keep(Box::new(skipped));
         }
         if let Some(carried) = opts.carried.iter().find(|s| s.id == issue.id) {
-            return Some(carried.clone());
+            return Resumption::Keep(Box::new(carried.clone()));
         }
         let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
         let retry = opts.retry.iter().any(|r| r == &issue.id);
-        match resume::decide(prior, retry, plan.max_review_cycles) {
-            Resumption::Keep(kept) => Some(*kept),
-            Resumption::Run(_) => None,
-        }
+        resume::decide(prior, retry, plan.max_review_cycles)
     }
 
     /// Sets aside the earlier branch (and worktree) of every issue the run runs from scratch,
@@ -316,24 +320,18 @@ impl<R: Runner> Engine<'_, R> {
         Ok(())
     }
 
-    /// How an issue the schedule starts begins: kept from the run being resumed, held
-    /// (skipped by its docs, by a dependency that did not pass, or waiting for an approval),
-    /// or run.
+    /// How an issue the schedule starts begins (what ended before anything ran never
+    /// starts): held (by a dependency that did not pass, or waiting for an approval), or run
+    /// from `continuation`.
     fn begin(
         &self,
-        plan: &Plan,
         opts: &RunOptions,
         issue: &PlannedIssue,
         issue_dir: &Path,
+        continuation: Continuation,
         done: &BTreeSet<String>,
         board: &Board,
     ) -> Begun {
-        let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
-        let retry = opts.retry.iter().any(|r| r == &issue.id);
-        let continuation = match resume::decide(prior, retry, plan.max_review_cycles) {
-            Resumption::Keep(kept) => return Begun::Ended(kept),
-            Resumption::Run(continuation) => continuation,
-        };
         let blocked_on: Vec<&str> = issue
             .milestone_dependencies()
             .filter(|id| !passed(done, board, id) && opts.only_issue.is_none())
