@@ -6,7 +6,7 @@
 use super::hinted;
 use crate::engine::rerun::{self, Asked, Refusal, Rerun};
 use crate::model::plan::{Plan, PlannedIssue};
-use crate::model::record::Outcome;
+use crate::model::record::{IssueSummary, Outcome};
 use crate::model::state::RunState;
 use crate::report::style::Styler;
 
@@ -34,11 +34,10 @@ impl Before<'_> {
         if let Some(state) = resume {
             if left_to_resume(self.plan, state, retry).is_empty() {
                 eprint!("{}", say_nothing_left(state, style));
-                let all_done = state.issues.iter().all(|i| {
-                    i.summary
-                        .as_ref()
-                        .is_some_and(|s| s.is_done() || s.skip_kind().is_some())
-                });
+                let all_done = state
+                    .issues
+                    .iter()
+                    .all(|i| i.summary.as_ref().is_some_and(settled));
                 return Ok(Err(if all_done {
                     crate::cli::exit::OK
                 } else {
@@ -202,20 +201,24 @@ fn left_to_resume(plan: &Plan, state: &RunState, retry: &[String]) -> Vec<String
         if issue.skip_reason.is_some() {
             continue;
         }
-        let summary = state.issue(&issue.id).and_then(|i| i.summary.as_ref());
-        let reopens = summary.is_none_or(|s| {
-            matches!(s.outcome, Outcome::Interrupted | Outcome::Budget)
-                || s.awaits_approval()
-                || s.skip_kind() == Some(crate::model::record::SkipKind::Dependency)
-        }) || retry.contains(&issue.id);
+        let prior = state.issue(&issue.id);
+        let runs_again = crate::engine::runs_again(prior, retry.contains(&issue.id));
         let waits_on_failure = issue.milestone_dependencies().any(|d| held.contains(&d));
-        if reopens && !waits_on_failure {
+        if runs_again && !waits_on_failure {
             left.push(issue.id.clone());
-        } else if !summary.is_some_and(|s| s.outcome == Outcome::Completed) {
+        } else if !prior
+            .and_then(|i| i.summary.as_ref())
+            .is_some_and(|s| s.outcome == Outcome::Completed)
+        {
             held.push(issue.id.as_str());
         }
     }
     left
+}
+
+/// An issue with nothing to redo: done, or skipped (its docs or its dependencies decide it).
+fn settled(summary: &IssueSummary) -> bool {
+    summary.is_done() || summary.skip_kind().is_some()
 }
 
 /// `orch resume` of a run with nothing left: what became of each issue and how to go on.
@@ -228,18 +231,11 @@ fn say_nothing_left(state: &RunState, style: &Styler) -> String {
     );
     let mut failed = Vec::new();
     for issue in &state.issues {
-        let how = match &issue.summary {
-            Some(s) => match &s.reason {
-                Some(r) => format!("{} ({r})", s.outcome.name()),
-                None => s.outcome.name().to_owned(),
-            },
-            None => issue.status_name(),
-        };
-        if issue
+        let how = issue
             .summary
             .as_ref()
-            .is_some_and(|s| !s.is_done() && s.skip_kind().is_none())
-        {
+            .map_or_else(|| issue.status_name(), IssueSummary::ended);
+        if issue.summary.as_ref().is_some_and(|s| !settled(s)) {
             failed.push(issue.id.as_str());
         }
         out.push_str(&format!(

@@ -32,6 +32,7 @@ mod step;
 mod submit;
 mod verify;
 
+pub use resume::runs_again;
 pub use step::{next_step, Done, Step};
 
 use crate::agent::Runner;

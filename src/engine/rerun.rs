@@ -124,7 +124,7 @@ pub fn decide(
                 }
                 Some(s) => unfinished.push(Unfinished {
                     id: issue.id.clone(),
-                    how: ended(s),
+                    how: s.ended(),
                     run_id: p.run_id.clone(),
                 }),
                 None => unfinished.push(Unfinished {
@@ -161,14 +161,6 @@ fn redone<'a>(issues: &[&'a PlannedIssue], named: &[String]) -> BTreeSet<&'a str
         }
     }
     again
-}
-
-/// How an issue's loop ended, in a few words: `failed (review phase failed)`.
-fn ended(summary: &IssueSummary) -> String {
-    match &summary.reason {
-        Some(reason) => format!("{} ({reason})", summary.outcome.name()),
-        None => summary.outcome.name().to_owned(),
-    }
 }
 
 #[cfg(test)]

@@ -47,7 +47,7 @@ pub(super) fn decide(
         return Resumption::Run(Continuation::default());
     };
     let ended = prior.summary.as_ref();
-    if let Some(summary) = ended.filter(|s| !(retry || reopens(s))) {
+    if let Some(summary) = ended.filter(|_| !runs_again(Some(prior), retry)) {
         return Resumption::Keep(Box::new(summary.clone()));
     }
     let capped = ended.is_some_and(|s| s.outcome == Outcome::Capped);
@@ -75,6 +75,14 @@ pub(super) fn decide(
             0
         },
     })
+}
+
+/// Whether a resume runs the issue again: its loop did not end, it is named by `--retry`,
+/// or its loop ended in a way a resume reopens unasked.
+pub fn runs_again(prior: Option<&IssueState>, retry: bool) -> bool {
+    prior
+        .and_then(|p| p.summary.as_ref())
+        .is_none_or(|s| retry || reopens(s))
 }
 
 /// An ended loop that a resume runs again without being asked.

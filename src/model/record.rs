@@ -242,6 +242,14 @@ impl IssueSummary {
         self.outcome == Outcome::Completed || self.skip_kind() == Some(SkipKind::Done)
     }
 
+    /// How its loop ended, in a few words: `failed (review phase failed)`.
+    pub fn ended(&self) -> String {
+        match &self.reason {
+            Some(reason) => format!("{} ({reason})", self.outcome.name()),
+            None => self.outcome.name().to_owned(),
+        }
+    }
+
     /// Blocked on an approval (not on a review or a failure): a resume looks again.
     pub fn awaits_approval(&self) -> bool {
         self.outcome == Outcome::Blocked && !self.awaiting.is_empty()
