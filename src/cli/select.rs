@@ -4,6 +4,7 @@
 
 use super::{hinted, plan_file_milestone, GlobalArgs, Workspace};
 use crate::model::naming::Scope;
+use crate::model::state::{IssueState, RunState};
 use std::path::{Path, PathBuf};
 
 /// The milestone `text` names (`ledger-api/M1`, `M1` with `--project`, a leading id) among
@@ -59,7 +60,7 @@ pub(super) fn latest_state(
     milestone: Option<&str>,
     project: Option<&str>,
     command: &str,
-) -> anyhow::Result<crate::model::state::RunState> {
+) -> anyhow::Result<RunState> {
     let common = repo.common_dir();
     let found = match (milestone, project) {
         (Some(text), _) => {
@@ -132,7 +133,7 @@ impl WhichRun {
         ws: &Workspace,
         repo: &crate::git::Repo,
         command: &str,
-    ) -> anyhow::Result<crate::model::state::RunState> {
+    ) -> anyhow::Result<RunState> {
         if let Some(run) = &self.run {
             return run_state(
                 ws,
@@ -164,7 +165,7 @@ fn run_state(
     milestone: Option<&str>,
     project: Option<&str>,
     command: &str,
-) -> anyhow::Result<crate::model::state::RunState> {
+) -> anyhow::Result<RunState> {
     let common = repo.common_dir();
     let Some(state) = crate::record::state::load(&common, run) else {
         let of = match milestone {
@@ -206,7 +207,7 @@ fn latest_plan_state(
     ws: &Workspace,
     repo: &crate::git::Repo,
     file: Option<&Path>,
-) -> anyhow::Result<crate::model::state::RunState> {
+) -> anyhow::Result<RunState> {
     let name = plan_file_milestone(global, ws, file)?;
     crate::record::state::latest_of_plan(&repo.common_dir(), &name).ok_or_else(|| {
         hinted(
@@ -219,7 +220,7 @@ fn latest_plan_state(
 /// One run of an issue: the run's state (none for logs no recorded run names) and the
 /// issue's log directory in it.
 pub(super) struct IssueRun {
-    pub state: Option<crate::model::state::RunState>,
+    pub state: Option<RunState>,
     pub dir: PathBuf,
     /// The milestone, as messages name it.
     pub milestone: String,
@@ -240,13 +241,8 @@ pub(super) fn issue_runs(
     let logs = ws.config.orch_logs(&repo.main_root());
     // Where the run recorded the issue's logs; else where this version puts them; else where
     // runs put them before each had its own directory (a moved tree, an old run).
-    let dir_of = |state: &crate::model::state::RunState| -> PathBuf {
-        let recorded = state.issue(issue).and_then(|i| {
-            i.summary
-                .as_ref()
-                .map(|s| s.log_dir.clone())
-                .or_else(|| Some(i.phases.last()?.log_dir.parent()?.to_owned()))
-        });
+    let dir_of = |state: &RunState| -> PathBuf {
+        let recorded = state.issue(issue).and_then(IssueState::recorded_log_dir);
         let milestone = logs.join(state.scope().dir());
         let laid_out = crate::model::layout::issue_dir(&milestone, &state.run_id, issue);
         let legacy = milestone.join(crate::model::naming::ref_component(issue));
@@ -258,12 +254,7 @@ pub(super) fn issue_runs(
         found.or(recorded).unwrap_or(laid_out)
     };
     if let Some(run) = run {
-        let state = crate::record::state::load(&common, run).ok_or_else(|| {
-            hinted(
-                format!("no run `{run}` is recorded in this repository"),
-                "`orch status` names the latest run; `orch report <MILESTONE> --run <ID>` reads an earlier one",
-            )
-        })?;
+        let state = run_state(ws, repo, run, None, project, command)?;
         if state.issue(issue).is_none() {
             return Err(hinted(
                 format!("issue `{issue}` is not part of run {run}"),
@@ -286,8 +277,7 @@ pub(super) fn issue_runs(
         }
         None => None,
     };
-    let mut latest: std::collections::BTreeMap<Scope, crate::model::state::RunState> =
-        Default::default();
+    let mut latest: std::collections::BTreeMap<Scope, RunState> = Default::default();
     for state in crate::record::state::all(&common) {
         let wanted = match (&scope, project) {
             (Some(scope), _) => &state.scope() == scope,
@@ -299,7 +289,7 @@ pub(super) fn issue_runs(
         }
         let newer = latest
             .get(&state.scope())
-            .is_none_or(|l| (&l.updated_at, &l.run_id) < (&state.updated_at, &state.run_id));
+            .is_none_or(|l| l.recency() < state.recency());
         if newer {
             latest.insert(state.scope(), state);
         }

@@ -82,7 +82,7 @@ pub fn decide(
     let newest = |of: Option<&str>| {
         runs.iter()
             .filter(|r| of.is_none_or(|id| r.issue(id).is_some()))
-            .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
+            .max_by(|a, b| a.recency().cmp(&b.recency()))
     };
     for id in asked.retry {
         match issues.iter().find(|i| &i.id == id) {

@@ -98,6 +98,15 @@ impl IssueState {
             set_aside: None,
         }
     }
+
+    /// The log directory its run recorded: its summary's, else the one its last phase's
+    /// logs are in. `None` before anything of it was recorded.
+    pub fn recorded_log_dir(&self) -> Option<PathBuf> {
+        self.summary
+            .as_ref()
+            .map(|s| s.log_dir.clone())
+            .or_else(|| Some(self.phases.last()?.log_dir.parent()?.to_owned()))
+    }
 }
 
 /// What an issue's recorded phases add up to.
@@ -193,6 +202,11 @@ pub struct RunState {
 impl RunState {
     pub fn issue(&self, id: &str) -> Option<&IssueState> {
         self.issues.iter().find(|i| i.id == id)
+    }
+
+    /// What runs are ordered by when the newest is wanted: last written, then run id.
+    pub fn recency(&self) -> (&str, &str) {
+        (&self.updated_at, &self.run_id)
     }
 
     /// What the run is of: `ledger-api/M1`, `M1`, or a plan's name.

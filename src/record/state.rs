@@ -90,7 +90,7 @@ fn latest_where(common_dir: &Path, keep: impl Fn(&RunState) -> bool) -> Option<R
     read_all(common_dir)
         .into_values()
         .filter(|s| keep(s))
-        .max_by(|a, b| (&a.updated_at, &a.run_id).cmp(&(&b.updated_at, &b.run_id)))
+        .max_by(|a, b| a.recency().cmp(&b.recency()))
 }
 
 /// Every recorded run's newest state.

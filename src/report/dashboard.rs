@@ -120,18 +120,13 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
                 facts.push(format!("[draft PR {}]({url})", n + 1));
             }
         }
-        let logs = issue
-            .summary
-            .as_ref()
-            .map(|s| s.log_dir.clone())
-            .or_else(|| Some(issue.phases.last()?.log_dir.parent()?.to_owned()))
-            .unwrap_or_else(|| {
-                crate::model::layout::issue_dir(
-                    &logs_root.join(state.scope().dir()),
-                    &state.run_id,
-                    &issue.id,
-                )
-            });
+        let logs = issue.recorded_log_dir().unwrap_or_else(|| {
+            crate::model::layout::issue_dir(
+                &logs_root.join(state.scope().dir()),
+                &state.run_id,
+                &issue.id,
+            )
+        });
         let logs = logs
             .strip_prefix(repo_root)
             .unwrap_or(&logs)
