@@ -6,6 +6,7 @@
 //! issue ends.
 
 use super::style::Styler;
+use super::table::truncate;
 use crate::model::event::EngineEvent;
 use crate::model::phase::PhaseKind;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -25,16 +26,6 @@ pub struct Progress {
 
 /// How much of an agent's action a line shows; the rest is cut with `…`.
 const ACTIVITY_WIDTH: usize = 90;
-
-/// `text` cut to `width` characters, the cut marked with `…`.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
-}
 
 /// A phase whose agent has said nothing for this long shows "quiet for …".
 const QUIET_AFTER_SECS: u64 = 60;
@@ -252,7 +243,7 @@ impl Progress {
                 exit_code,
                 ..
             } => {
-                let text = cut(&text.replace('\n', " "), ACTIVITY_WIDTH);
+                let text = truncate(&text.replace('\n', " "), ACTIVITY_WIDTH);
                 let text = match exit_code {
                     Some(0) => format!("{text} {}", s.dim("(exit 0)")),
                     Some(code) => format!("{text} {}", s.red(&format!("(exit {code})"))),
@@ -273,7 +264,7 @@ impl Progress {
                 "{} {} {}: {rule}",
                 tag(id),
                 s.yellow("guard refused"),
-                cut(command, ACTIVITY_WIDTH)
+                truncate(command, ACTIVITY_WIDTH)
             )],
             EngineEvent::PhaseFinished { id, record } => {
                 if let Some(i) = board.issues.get_mut(id) {

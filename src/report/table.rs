@@ -158,7 +158,8 @@ fn fit<const N: usize>(table: &mut [Vec<String>], width: usize, shrink: [usize; 
     }
 }
 
-fn truncate(text: &str, max: usize) -> String {
+/// `text` cut to `max` columns of display width, the cut marked with `…`.
+pub(super) fn truncate(text: &str, max: usize) -> String {
     if text.width() <= max {
         return text.to_owned();
     }
