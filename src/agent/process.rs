@@ -22,14 +22,14 @@ impl AgentProcess {
             pid,
             pgid: pid,
             start_time: stat(pid).map(|s| s.start_time),
-            host: crate::util::process::hostname(),
+            host: platform::hostname(),
             mark,
         }
     }
 
     /// The live processes of the recorded group, if it is still the recorded agent's.
     pub fn survivors(&self) -> Survivors {
-        if self.host != crate::util::process::hostname() {
+        if self.host != platform::hostname() {
             return Survivors::OtherHost;
         }
         if !platform::lists_processes() {

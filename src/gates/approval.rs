@@ -137,7 +137,7 @@ fn who() -> String {
         .iter()
         .find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()))
         .unwrap_or_else(|| "unknown".to_owned());
-    format!("{user}@{}", crate::util::process::hostname())
+    format!("{user}@{}", crate::util::platform::hostname())
 }
 
 #[cfg(test)]

@@ -1,20 +1,11 @@
-//! Processes: this host's name, whether a process lives, and stopping a process group (an
-//! agent's, or a user's command) with a grace period.
+//! Processes: stopping a process group (an agent's, or a user's command) with a grace
+//! period. This host's name and whether a process lives are `util::platform`'s.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// How long a process group gets between SIGTERM and SIGKILL.
 pub const GRACE: Duration = Duration::from_secs(3);
-
-pub fn hostname() -> String {
-    super::platform::hostname()
-}
-
-/// Is a process with this pid running on this machine?
-pub fn process_alive(pid: u32) -> bool {
-    super::platform::alive(pid)
-}
 
 /// Sends `signal` to the process group `pgid` (never to group 0 or 1: "everyone").
 pub fn signal_group(pgid: i32, signal: i32) {

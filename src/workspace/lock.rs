@@ -2,7 +2,7 @@
 //! git dir (`.git/orch/lock`) so it never dirties the working tree and is seen from every
 //! worktree.
 
-use crate::util::process::{hostname, process_alive};
+use crate::util::platform::{alive, hostname};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -40,7 +40,7 @@ pub fn inspect(common_dir: &Path) -> LockState {
         Err(e) => return LockState::Unreadable(e.to_string()),
     };
     match serde_json::from_str::<LockInfo>(&text) {
-        Ok(info) if info.host == hostname() && !process_alive(info.pid) => LockState::Stale(info),
+        Ok(info) if info.host == hostname() && !alive(info.pid) => LockState::Stale(info),
         Ok(info) => LockState::Held(info),
         Err(e) => LockState::Unreadable(e.to_string()),
     }

@@ -263,7 +263,7 @@ pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitErro
         LockState::Free => {}
         // The caller's own lock (a run checking before it starts) is not a problem.
         LockState::Held(info)
-            if info.pid == std::process::id() && info.host == crate::util::process::hostname() => {}
+            if info.pid == std::process::id() && info.host == crate::util::platform::hostname() => {}
         LockState::Held(info) => problems.push(problem(
             "run_in_progress",
             Some(lock::lock_path(&repo.common_dir()).display().to_string()),

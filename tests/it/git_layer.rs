@@ -202,7 +202,7 @@ fn leftover_and_stale_worktrees_are_reported() {
 #[test]
 fn locks_are_reported_live_or_stale() {
     let (env, _) = repo_with_commit();
-    let host = orch::util::process::hostname();
+    let host = orch::util::platform::hostname();
     std::fs::create_dir_all(env.repo.join(".git/orch")).unwrap();
     let write_lock = |pid: u32| {
         let lock = serde_json::json!({"pid": pid, "host": host, "started_at": "2026-01-02T03:04:05Z", "command": "orch run M1"});

@@ -290,7 +290,7 @@ fn one_run_per_repository() {
     assert!(!lock.exists(), "released at the end");
 
     // A lock left by a dead process: refused, then taken over with --force-unlock.
-    let dead = json!({"pid": u32::MAX - 1, "host": orch::util::process::hostname(), "started_at": "2026-01-01T00:00:00Z", "command": "orch run M1"});
+    let dead = json!({"pid": u32::MAX - 1, "host": orch::util::platform::hostname(), "started_at": "2026-01-01T00:00:00Z", "command": "orch run M1"});
     std::fs::write(&lock, dead.to_string()).unwrap();
     let (code, out) = fake.run(&["run", "M1", "--retry", "A-1"]);
     assert_eq!(code, 1);
