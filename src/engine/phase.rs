@@ -289,8 +289,9 @@ impl<R: Runner> Engine<'_, R> {
             (self.reporter.clone(), ctx.issue.id.clone(), ctx.seq);
         let (reporter, issue_id) = (self.reporter.clone(), ctx.issue.id.clone());
         // The guard's refusals are said as they happen: at each action of the agent, what
-        // its log added since.
-        let guard_log = dir.join(layout::GUARD_LOG);
+        // the shim's log added since (a sandboxed agent's shim writes in its temp dir; the
+        // lines join the phase's log after it).
+        let guard_log = confined.shim_log.clone();
         let guard_read = std::sync::Mutex::new(0u64);
         Ok(PhaseRequest {
             env,

@@ -594,6 +594,10 @@ fn the_guard_holds_through_the_real_codex() {
         events.contains("/A-1/01-dev/bin/git"),
         "codex's shell found the shim first: {events}"
     );
+    assert!(
+        stderr.contains("[A-1] guard refused gt restack: "),
+        "the refusal said as it happens, the agent sandboxed: {stderr}\n{stdout}"
+    );
     let guard = std::fs::read_to_string(dev.join("guard.jsonl")).unwrap();
     let entries: Vec<serde_json::Value> = guard
         .lines()
