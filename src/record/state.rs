@@ -43,9 +43,19 @@ pub fn latest(common_dir: &Path, scope: Option<&crate::model::naming::Scope>) ->
     latest_where(common_dir, |s| scope.is_none_or(|m| &s.scope() == m))
 }
 
-/// The state of run `run_id`, if one is recorded.
+/// The state of run `run_id`, if one is recorded: its two files read, not every run's (a
+/// temp file that parses wins, as in [`latest`]). An id that is no file name is no run.
 pub fn load(common_dir: &Path, run_id: &str) -> Option<RunState> {
-    read_all(common_dir).remove(run_id)
+    if run_id.is_empty() || run_id.starts_with('.') || run_id.contains(['/', '\\']) {
+        return None;
+    }
+    let target = path(common_dir, run_id);
+    let read = |p: &Path| {
+        std::fs::read(p)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<RunState>(&b).ok())
+    };
+    read(&target.with_extension("json.tmp")).or_else(|| read(&target))
 }
 
 /// The ids of the recorded runs of `scope` (of issue docs, or of the plan of that name),
@@ -204,6 +214,7 @@ mod tests {
             latest(dir.path(), None).unwrap().updated_at,
             first.updated_at
         );
+        assert_eq!(load(dir.path(), "r1").unwrap().updated_at, first.updated_at);
         // Killed between writing a newer state and renaming it over the old one.
         save(dir.path(), &first).unwrap();
         let newer = state("r1", "2026-01-01T00:00:02Z");
@@ -216,12 +227,17 @@ mod tests {
             latest(dir.path(), None).unwrap().updated_at,
             newer.updated_at
         );
+        assert_eq!(load(dir.path(), "r1").unwrap().updated_at, newer.updated_at);
         // A torn temp file (killed while writing it) is ignored.
         std::fs::write(runs.join("r1.json.tmp"), b"{\"run_id\": \"r1\", \"mile").unwrap();
         assert_eq!(
             latest(dir.path(), None).unwrap().updated_at,
             first.updated_at
         );
+        assert_eq!(load(dir.path(), "r1").unwrap().updated_at, first.updated_at);
+        // No such run, or no file name: nothing.
+        assert!(load(dir.path(), "r2").is_none());
+        assert!(load(dir.path(), "../runs/r1").is_none());
         // The next save replaces both.
         save(dir.path(), &newer).unwrap();
         assert!(!runs.join("r1.json.tmp").exists());
