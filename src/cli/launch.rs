@@ -183,7 +183,7 @@ pub(super) fn launch(
     }
     let lock = match crate::workspace::lock::RunLock::acquire(
         &repo.common_dir(),
-        &format!("orch run {}", plan.scope()),
+        &crate::workspace::lock::run_command(&plan.scope()),
         force_unlock,
     ) {
         Ok(lock) => lock,

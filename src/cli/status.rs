@@ -41,7 +41,7 @@ fn liveness(
     use crate::report::status::Liveness;
     match crate::workspace::lock::inspect(&repo.common_dir()) {
         crate::workspace::lock::LockState::Held(info)
-            if info.command == format!("orch run {}", state.scope()) =>
+            if info.command == crate::workspace::lock::run_command(&state.scope()) =>
         {
             Liveness::Running
         }

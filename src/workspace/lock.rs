@@ -27,6 +27,12 @@ pub enum LockState {
     Unreadable(String),
 }
 
+/// What a run of `scope` writes as the lock's command (`orch run p/M1`, a resume too):
+/// `orch status` tells by it whether the run it shows is running.
+pub fn run_command(scope: &crate::model::naming::Scope) -> String {
+    format!("orch run {scope}")
+}
+
 pub fn lock_path(common_dir: &Path) -> PathBuf {
     common_dir.join("orch").join("lock")
 }
