@@ -253,6 +253,31 @@ fn fresh_starts_over_and_keeps_every_earlier_commit_reachable() {
         assert_eq!(repo.summary(id)["outcome"], "completed");
         assert!(repo.summary(id)["completed_in"].is_null());
     }
+    // The event log says where the run started and what it set aside.
+    let log: Vec<serde_json::Value> = std::fs::read_to_string(
+        repo.env
+            .repo
+            .join(format!("logs/orch/p/M1/events-{second}.jsonl")),
+    )
+    .unwrap()
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    let main = repo.env.git(&["rev-parse", "main"]);
+    assert!(
+        log.iter().any(|e| e["type"] == "plan_validated"
+            && e["base"] == "main"
+            && e["base_commit"] == main.trim()),
+        "{log:?}"
+    );
+    for (id, tip) in &tips {
+        let set_aside = log
+            .iter()
+            .find(|e| e["type"] == "branch_set_aside" && e["task"] == id.as_str())
+            .unwrap_or_else(|| panic!("{id} set aside: {log:?}"));
+        let moved_to = set_aside["moved_to"].as_str().unwrap();
+        assert_eq!(repo.env.git(&["rev-parse", moved_to]).trim(), tip, "{id}");
+    }
     // Every commit of either run is reachable.
     let fsck = repo
         .env
