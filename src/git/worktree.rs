@@ -215,7 +215,7 @@ enum Head<'a> {
 impl Repo {
     /// Where `branch` is checked out: the main worktree or a linked one (as libgit2 checks
     /// before adding a worktree).
-    fn checked_out_at(&self, branch: &str) -> Result<Option<PathBuf>, GitError> {
+    pub fn checked_out_at(&self, branch: &str) -> Result<Option<PathBuf>, GitError> {
         let main = git2::Repository::open(self.inner.commondir())
             .map_err(self.err("open the main worktree"))?;
         if !main.is_bare() {

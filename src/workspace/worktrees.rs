@@ -283,14 +283,7 @@ pub fn set_aside(
     run_id: &str,
 ) -> Result<crate::model::state::SetAside, GitError> {
     let removed = remove(repo, wt)?;
-    let checked_out = repo
-        .worktrees()?
-        .into_iter()
-        .filter(|e| !e.stale)
-        .map(|e| (e.path, e.branch))
-        .chain(std::iter::once((repo.main_root(), repo.head()?.branch)))
-        .find(|(_, branch)| branch.as_deref() == Some(wt.branch.as_str()));
-    if let Some((path, _)) = checked_out {
+    if let Some(path) = repo.checked_out_at(&wt.branch)? {
         return Err(GitError::Refused {
             repo: repo.root().to_owned(),
             action: format!("set aside branch `{}`", wt.branch),
