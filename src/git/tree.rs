@@ -100,4 +100,14 @@ impl Repo {
             .is_path_ignored(path)
             .map_err(self.err(format!("check whether `{}` is ignored", path.display())))
     }
+
+    /// Whether an ignore-file entry (`/logs/orch/`, `/TASKS.md`) is ignored already: the path
+    /// itself, or, for a directory entry, what would be in it (a rule may name its contents).
+    pub fn ignores_entry(&self, entry: &str) -> Result<bool, GitError> {
+        let rel = entry.trim_start_matches('/');
+        if self.is_ignored(Path::new(rel.trim_end_matches('/')))? {
+            return Ok(true);
+        }
+        Ok(rel.ends_with('/') && self.is_ignored(Path::new(&format!("{rel}orch-probe")))?)
+    }
 }

@@ -419,9 +419,7 @@ pub fn ignore_logs(repo: &Repo, root: &Path, config: &Config) -> Result<Step, Sc
             logs: config.orch_logs(root),
         });
     };
-    let rel = entry.trim_start_matches('/');
-    let probe = format!("{rel}orch-init-probe");
-    if repo.is_ignored(Path::new(rel))? || repo.is_ignored(Path::new(&probe))? {
+    if repo.ignores_entry(&entry)? {
         return Ok(Step::IgnoreKept { entry });
     }
     let path = root.join(".gitignore");

@@ -42,15 +42,8 @@ pub fn outputs(
 ) -> Result<Vec<String>, crate::util::fsutil::IoError> {
     let mut missing = Vec::new();
     for entry in entries {
-        let rel = entry.trim_start_matches('/');
-        // A directory entry is ignored when what would be in it is.
-        let probe = format!("{}orch-probe", rel);
-        let ignored = repo
-            .is_ignored(Path::new(rel.trim_end_matches('/')))
-            .unwrap_or(false)
-            || (rel.ends_with('/') && repo.is_ignored(Path::new(&probe)).unwrap_or(false));
-        if !ignored {
-            missing.push(rel.trim_end_matches('/').to_owned());
+        if !repo.ignores_entry(entry).unwrap_or(false) {
+            missing.push(entry.trim_matches('/').to_owned());
         }
     }
     if missing.is_empty() {
