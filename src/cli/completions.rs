@@ -121,18 +121,15 @@ pub fn names(global: &GlobalArgs, args: &NamesArgs) -> anyhow::Result<i32> {
         return Ok(crate::cli::exit::OK);
     };
     let set = ws.load_docs().ok();
-    let runs = ws
-        .git()
-        .map(|repo| crate::record::state::all(&repo.common_dir()))
-        .unwrap_or_default();
+    let common_dir = ws.git().map(|repo| repo.common_dir()).ok();
     let mut out: Vec<String> = match args.what {
         Names::Milestones => {
             let mut scopes: Vec<crate::model::naming::Scope> =
                 set.map(|s| s.scopes()).unwrap_or_default();
             scopes.extend(
-                runs.iter()
-                    .filter(|r| r.plan_file.is_none())
-                    .map(|r| r.scope()),
+                common_dir
+                    .iter()
+                    .flat_map(|dir| crate::record::state::scopes(dir)),
             );
             scopes.iter().map(ToString::to_string).collect()
         }
@@ -140,8 +137,10 @@ pub fn names(global: &GlobalArgs, args: &NamesArgs) -> anyhow::Result<i32> {
             .iter()
             .flat_map(|s| s.docs.iter().map(|d| d.id.clone()))
             .chain(
-                runs.iter()
-                    .flat_map(|r| r.issues.iter().map(|i| i.id.clone())),
+                common_dir
+                    .iter()
+                    .flat_map(|dir| crate::record::state::all(dir))
+                    .flat_map(|r| r.issues.into_iter().map(|i| i.id)),
             )
             .collect(),
     };
