@@ -36,7 +36,11 @@ pub const CLAUDE_SANDBOX_INSTALL: &str =
 
 /// Whether this platform lets orch list processes and read their environments.
 pub fn lists_processes() -> bool {
-    cfg!(target_os = "linux") && std::path::Path::new("/proc/self/stat").exists()
+    // Asked per process while a group is scanned: looked at once.
+    static LISTS: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *LISTS.get_or_init(|| {
+        cfg!(target_os = "linux") && std::path::Path::new("/proc/self/stat").exists()
+    })
 }
 
 /// This host's name.
@@ -96,7 +100,8 @@ pub fn cmdline(pid: i32) -> Option<Vec<u8>> {
         .flatten()
 }
 
-/// A process's executable name.
+/// A process's executable name (the tests' way to tell a process from a reused pid).
+#[cfg(test)]
 pub fn name(pid: i32) -> Option<String> {
     lists_processes()
         .then(|| std::fs::read_to_string(format!("/proc/{pid}/comm")).ok())

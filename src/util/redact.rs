@@ -45,8 +45,9 @@ pub fn redact(text: &str) -> String {
 fn private_key_blocks() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
     RE.get_or_init(|| {
-        Regex::new(concat!(
-            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----",
+        Regex::new(&format!(
+            "{}{}{}",
+            crate::util::secret_shapes::PRIVATE_KEY_BEGIN,
             r"(?:[A-Za-z0-9+/=:,\s]|\\[nr])*",
             r"(?:-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----)?"
         ))

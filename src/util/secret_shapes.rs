@@ -19,12 +19,13 @@ pub fn allow_globs(patterns: &[String]) -> Result<globset::GlobSet, String> {
     set.build().map_err(|e| e.to_string())
 }
 
+/// The opening line of a private key block, as a pattern (redaction goes on to its end).
+pub const PRIVATE_KEY_BEGIN: &str = r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----";
+
 /// The opening line of a private key block.
 pub fn private_key() -> &'static Regex {
     static RE: OnceLock<Regex> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----").expect("valid regex")
-    })
+    RE.get_or_init(|| Regex::new(PRIVATE_KEY_BEGIN).expect("valid regex"))
 }
 
 /// `NAME = "value"`, `NAME: value`, `"name": "value"`, with NAME holding a secret word.
