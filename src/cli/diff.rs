@@ -77,13 +77,10 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             ));
         }
     };
-    let issue_dir = found.dir.clone();
+    let issue_dir = &found.dir;
     let run_id = found.state.as_ref().map_or("?", |s| s.run_id.as_str());
-    let summary = found
-        .state
-        .as_ref()
-        .and_then(|s| s.issue(&args.issue))
-        .and_then(|i| i.summary.as_ref());
+    let recorded = found.state.as_ref().and_then(|s| s.issue(&args.issue));
+    let summary = recorded.and_then(|i| i.summary.as_ref());
     if let Some(s) = summary.filter(|s| s.phases.is_empty()) {
         // Nothing ran: say why, rather than nothing.
         println!(
@@ -100,13 +97,10 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             args.issue
         );
     }
-    let mut ranges = capture::load_ranges(&issue_dir)?;
+    let mut ranges = capture::load_ranges(issue_dir)?;
     if ranges.is_empty() && !args.json {
         // Nothing finished yet: say where the issue stands rather than nothing.
-        let cut_off = found
-            .state
-            .as_ref()
-            .and_then(|s| s.issue(&args.issue))
+        let cut_off = recorded
             .and_then(|i| i.current_phase.as_ref())
             .map(|c| {
                 format!(

@@ -15,7 +15,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub(super) use super::request::{BudgetFlags, Launch};
+use super::request::{BudgetFlags, Launch};
 
 /// Runs (or, with `resume`, continues) a milestone.
 pub(super) fn launch(

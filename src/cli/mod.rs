@@ -366,14 +366,7 @@ fn plan_or_report(
         })?;
     if verb == "run" {
         // `orch plan` shows them in full; a run names each once, before it starts.
-        for p in &plan.warnings {
-            eprintln!(
-                "{}: {}: {}",
-                p.location(),
-                style.yellow("warning"),
-                p.message
-            );
-        }
+        eprint!("{}", crate::report::problems::brief(&plan.warnings, &style));
     }
     if plan.problems_elsewhere > 0 {
         eprintln!(

@@ -37,7 +37,7 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     jobs: Option<u16>,
     #[command(flatten)]
-    budget: super::launch::BudgetFlags,
+    budget: super::request::BudgetFlags,
     /// The agent CLI of a phase from now on (default: the run's): `review=claude`.
     #[arg(long = "agent", value_name = "PHASE=AGENT")]
     agents: Vec<String>,

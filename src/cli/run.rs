@@ -63,7 +63,7 @@ pub struct Args {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub(super) jobs: Option<u16>,
     #[command(flatten)]
-    pub(super) budget: super::launch::BudgetFlags,
+    pub(super) budget: super::request::BudgetFlags,
     /// The agent CLI of a phase, over orch.toml's `[agents]`: `review=claude`, `all=codex`
     /// (repeatable).
     #[arg(long = "agent", value_name = "PHASE=AGENT")]
@@ -88,7 +88,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             },
         );
     }
-    let launch = super::launch::Launch {
+    let launch = super::request::Launch {
         milestone: args.milestone.clone(),
         project: args.project.clone(),
         include_state: args.include_state.clone(),

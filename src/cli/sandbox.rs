@@ -7,17 +7,19 @@ use crate::agent::choice::AnyRunner;
 use crate::input::config::{AgentKind, Config};
 use crate::model::plan::Plan;
 
-/// The agent CLIs the run uses (its choice, and what plan tasks choose), each with the binary
-/// it would run.
+/// Whether the run uses `agent`: its choice, or what plan tasks choose for themselves.
+fn uses(any: &AnyRunner, plan: &Plan, agent: AgentKind) -> bool {
+    any.agents.uses(agent) || crate::agent::choice::chosen_by_tasks(plan, agent)
+}
+
+/// The agent CLIs the run uses, each with the binary it would run.
 fn used(any: &AnyRunner, plan: &Plan) -> Vec<(AgentKind, std::path::PathBuf)> {
     [
         (AgentKind::Codex, any.codex.bin.clone()),
         (AgentKind::Claude, any.claude.bin.clone()),
     ]
     .into_iter()
-    .filter(|(agent, _)| {
-        any.agents.uses(*agent) || crate::agent::choice::chosen_by_tasks(plan, *agent)
-    })
+    .filter(|(agent, _)| uses(any, plan, *agent))
     .collect()
 }
 
@@ -68,11 +70,7 @@ fn is_executable(path: &std::path::Path) -> bool {
 /// Refuses a sandbox mode that is none, and a sandbox the probe finds does not confine, for
 /// each agent that runs phases.
 pub(super) fn ensure(any: &AnyRunner, plan: &Plan, config: &Config) -> anyhow::Result<()> {
-    // The run's choice, and what plan tasks choose for themselves.
-    let uses = |agent: AgentKind| {
-        any.agents.uses(agent) || crate::agent::choice::chosen_by_tasks(plan, agent)
-    };
-    if uses(AgentKind::Claude) && config.claude_sandboxed() {
+    if uses(any, plan, AgentKind::Claude) && config.claude_sandboxed() {
         crate::agent::probe::probe_claude().map_err(|e| {
             hinted(
                 format!(
@@ -88,7 +86,7 @@ pub(super) fn ensure(any: &AnyRunner, plan: &Plan, config: &Config) -> anyhow::R
         })?;
     }
     let runner = &any.codex;
-    if !uses(AgentKind::Codex) {
+    if !uses(any, plan, AgentKind::Codex) {
         return Ok(());
     }
     // The sandbox is the default; when this codex or machine cannot provide it, the run does

@@ -4,18 +4,33 @@ use crate::model::problem::{Problem, Severity};
 use crate::report::style::Styler;
 use std::fmt::Write;
 
+fn label(severity: Severity, style: &Styler) -> String {
+    match severity {
+        Severity::Error => style.red("error"),
+        Severity::Warning => style.yellow("warning"),
+        Severity::Info => style.cyan("info"),
+    }
+}
+
 pub fn render(problems: &[Problem], style: &Styler) -> String {
     let mut out = String::new();
     for p in problems {
-        let label = match p.severity {
-            Severity::Error => style.red("error"),
-            Severity::Warning => style.yellow("warning"),
-            Severity::Info => style.cyan("info"),
-        };
+        let label = label(p.severity, style);
         let _ = writeln!(out, "{}: {label}: {}", style.bold(&p.location()), p.message);
         if let Some(hint) = &p.hint {
             let _ = writeln!(out, "  {} {hint}", style.cyan("Hint:"));
         }
+    }
+    out
+}
+
+/// Problems a line each, without their hints (`path:line: warning: message`): what a run
+/// says of its plan's warnings before it starts (`orch plan` shows them in full).
+pub fn brief(problems: &[Problem], style: &Styler) -> String {
+    let mut out = String::new();
+    for p in problems {
+        let label = label(p.severity, style);
+        let _ = writeln!(out, "{}: {label}: {}", p.location(), p.message);
     }
     out
 }

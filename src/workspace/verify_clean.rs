@@ -40,12 +40,12 @@ fn problem(
 /// The branch a run's issue branches start from, as the dev-auto contract has it: the base
 /// named (`--base`, or `base` in orch.toml), else the branch checked out when the run starts,
 /// else (HEAD detached) the trunk.
-pub fn start_branch(repo: &Repo, config: &Config) -> Option<String> {
+fn start_branch(repo: &Repo, config: &Config) -> Option<String> {
     if let Some(base) = &config.base {
         return Some(base.clone());
     }
     match repo.head() {
-        Ok(head) if !head.detached && head.branch.is_some() => head.branch,
+        Ok(head) if head.branch.is_some() => head.branch,
         _ => trunk(repo, config),
     }
 }
@@ -100,15 +100,16 @@ fn head_problems(repo: &Repo, config: &Config) -> Result<Vec<CleanProblem>, GitE
                 format!("the base branch `{base}` does not exist"),
                 "create it, or name another base with `--base <branch>` (or `base` in orch.toml)",
             ));
-        } else if head.detached || head.branch.as_deref() != Some(base.as_str()) {
-            let (message, hint) = match (&head.branch, head.detached) {
-                (Some(branch), false) => (
+        } else if head.branch.as_deref() != Some(base.as_str()) {
+            // A detached HEAD has no branch.
+            let (message, hint) = match &head.branch {
+                Some(branch) => (
                     format!("HEAD is on `{branch}`, not on the base `{base}`"),
                     format!(
                         "`git switch {base}`, or start from `{branch}` instead: `--base {branch}`"
                     ),
                 ),
-                _ => (
+                None => (
                     format!("HEAD is detached at {}, not on the base `{base}`", at()),
                     format!("`git switch {base}`"),
                 ),

@@ -138,6 +138,19 @@ fn is_zero(value: &toml::Value) -> bool {
     }
 }
 
+/// A limit that `0` turns off: as set, else (unset, or not a duration, which validation
+/// refuses) the default.
+fn limit_or_off(
+    value: Option<&toml::Value>,
+    default: std::time::Duration,
+) -> Option<std::time::Duration> {
+    match value {
+        Some(v) if is_zero(v) => None,
+        Some(v) => parse_duration(v).or(Some(default)),
+        None => Some(default),
+    }
+}
+
 /// The first line whose key is `key`, 1-based.
 fn line_of(text: &str, key: &str) -> Option<usize> {
     text.lines()
@@ -249,22 +262,16 @@ impl Config {
                 message: "`max_review_cycles` must be at least 1".to_owned(),
             });
         }
-        let stall_off = config.stall_timeout.as_ref().is_some_and(is_zero);
+        // `0` turns a limit off: no duration to check.
+        let limit = |v: &Option<toml::Value>| v.clone().filter(|v| !is_zero(v));
         for (key, value) in [
             ("phase_timeout", &config.phase_timeout),
             ("retry_backoff", &config.retry_backoff),
-            (
-                "stall_timeout",
-                &config.stall_timeout.clone().filter(|_| !stall_off),
-            ),
+            ("stall_timeout", &limit(&config.stall_timeout)),
             ("setup_timeout", &config.worktree.setup_timeout),
             (
                 "unreachable_timeout",
-                &config
-                    .agent
-                    .unreachable_timeout
-                    .clone()
-                    .filter(|v| !is_zero(v)),
+                &limit(&config.agent.unreachable_timeout),
             ),
         ] {
             if let Some(v) = value.as_ref().filter(|v| parse_duration(v).is_none()) {
@@ -330,30 +337,21 @@ impl Config {
 
     /// How long an agent may stay silent before its phase is stalled; `None`: no limit.
     pub fn stall_timeout(&self) -> Option<std::time::Duration> {
-        match &self.stall_timeout {
-            Some(v) if is_zero(v) => None,
-            Some(v) => parse_duration(v).or(Some(DEFAULT_STALL_TIMEOUT)),
-            None => Some(DEFAULT_STALL_TIMEOUT),
-        }
+        limit_or_off(self.stall_timeout.as_ref(), DEFAULT_STALL_TIMEOUT)
     }
 
     /// How long an agent may report nothing but connection errors (`[agent]
     /// unreachable_timeout`; `None` when 0).
     pub fn unreachable_timeout(&self) -> Option<std::time::Duration> {
-        match &self.agent.unreachable_timeout {
-            Some(v) if is_zero(v) => None,
-            Some(v) => parse_duration(v).or(Some(DEFAULT_UNREACHABLE_TIMEOUT)),
-            None => Some(DEFAULT_UNREACHABLE_TIMEOUT),
-        }
+        limit_or_off(
+            self.agent.unreachable_timeout.as_ref(),
+            DEFAULT_UNREACHABLE_TIMEOUT,
+        )
     }
 
     /// How many identical commands in a row end a phase as looping (`None` when 0).
     pub fn max_repeats(&self) -> Option<u32> {
-        match self.agent.max_repeats {
-            Some(0) => None,
-            Some(n) => Some(n),
-            None => Some(DEFAULT_MAX_REPEATS),
-        }
+        Some(self.agent.max_repeats.unwrap_or(DEFAULT_MAX_REPEATS)).filter(|&n| n != 0)
     }
 
     /// How often a stalled phase is tried again.

@@ -192,7 +192,8 @@ fn placed(result: Result<IssueDoc, BrokenDoc>, rel: &Path) -> Result<IssueDoc, B
 /// named like its docs' project (`issues/` of `cli-orch` holding docs that say `project:
 /// cli-orchestration-v0`), and such a doc blocks that project's runs too.
 fn attribute(docs: &[IssueDoc], broken: &mut [BrokenDoc]) {
-    let mut declared: std::collections::BTreeMap<&Path, Vec<Option<String>>> = Default::default();
+    // Owned: the broken docs are taken in below.
+    let mut declared: std::collections::BTreeMap<PathBuf, Vec<Option<String>>> = Default::default();
     let siblings = docs.iter().map(|d| (d.path.parent(), &d.project)).chain(
         broken
             .iter()
@@ -201,13 +202,12 @@ fn attribute(docs: &[IssueDoc], broken: &mut [BrokenDoc]) {
     );
     for (dir, project) in siblings {
         if let Some(dir) = dir {
-            declared.entry(dir).or_default().push(project.clone());
+            declared
+                .entry(dir.to_owned())
+                .or_default()
+                .push(project.clone());
         }
     }
-    let declared: std::collections::BTreeMap<PathBuf, Vec<Option<String>>> = declared
-        .into_iter()
-        .map(|(dir, projects)| (dir.to_owned(), projects))
-        .collect();
     for b in broken.iter_mut().filter(|b| b.projects.is_empty()) {
         let mut projects = vec![b.project.clone()];
         if let Some(beside) = b.path.parent().and_then(|dir| declared.get(dir)) {

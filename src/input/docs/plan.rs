@@ -113,13 +113,9 @@ pub fn build(
     })
 }
 
-/// The milestone doc of `scope`, beside the issue dirs of its docs; a conflict is an error
-/// and no doc a warning (pushed to `problems`).
-fn find_milestone_doc(
-    set: &DocSet,
-    scope: &Scope,
-    problems: &mut Vec<Problem>,
-) -> Option<MilestoneDoc> {
+/// Where the milestone doc of `scope` may be: beside the issue dirs of its docs (those that
+/// read, and broken ones that say they are in it).
+fn milestone_doc_dirs(set: &DocSet, scope: &Scope) -> Vec<std::path::PathBuf> {
     let paths = set.members(scope).map(|d| d.path.as_path()).chain(
         set.broken
             .iter()
@@ -130,7 +126,17 @@ fn find_milestone_doc(
             })
             .map(|b| b.path.as_path()),
     );
-    let dirs = milestone_doc::dirs_for(paths);
+    milestone_doc::dirs_for(paths)
+}
+
+/// The milestone doc of `scope`, beside the issue dirs of its docs; a conflict is an error
+/// and no doc a warning (pushed to `problems`).
+fn find_milestone_doc(
+    set: &DocSet,
+    scope: &Scope,
+    problems: &mut Vec<Problem>,
+) -> Option<MilestoneDoc> {
+    let dirs = milestone_doc_dirs(set, scope);
     match milestone_doc::find(&dirs, &scope.milestone) {
         Ok(Some(doc)) => Some(doc),
         Ok(None) => {
@@ -174,7 +180,7 @@ pub fn milestones(set: &DocSet, project: Option<&str>, rules: &StateRules) -> Ve
         .filter(|s| project.is_none_or(|p| s.project.as_deref() == Some(p)))
         .map(|scope| {
             let members: Vec<&crate::input::docs::IssueDoc> = set.members(&scope).collect();
-            let dirs = milestone_doc::dirs_for(members.iter().map(|d| d.path.as_path()));
+            let dirs = milestone_doc_dirs(set, &scope);
             MilestoneEntry {
                 doc: milestone_doc::find(&dirs, &scope.milestone).ok().flatten(),
                 to_run: members
