@@ -220,8 +220,8 @@ fn without_front_matter(text: &str) -> &str {
     match crate::input::docs::frontmatter::split(text) {
         Ok(split)
             if matches!(
-                serde_yaml::from_str::<serde_yaml::Value>(split.yaml),
-                Ok(serde_yaml::Value::Mapping(_))
+                serde_norway::from_str::<serde_norway::Value>(split.yaml),
+                Ok(serde_norway::Value::Mapping(_))
             ) =>
         {
             split.body.trim_start_matches(['\r', '\n'])

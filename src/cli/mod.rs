@@ -15,6 +15,7 @@ pub mod exit;
 mod guard;
 mod init;
 mod launch;
+mod man;
 mod plan;
 mod prompts;
 mod report;
@@ -106,6 +107,8 @@ enum Command {
     Prompts(prompts::Args),
     /// Print a shell completion script.
     Completions(completions::Args),
+    /// Write manual pages, one per command, generated from this CLI.
+    Man(man::Args),
     /// Library operations for benchmarks and troubleshooting.
     #[command(hide = true)]
     Debug(debug::Args),
@@ -176,6 +179,7 @@ pub fn main() -> i32 {
         Command::Guard(args) => guard::run(&cli.global, args),
         Command::Prompts(args) => prompts::run(&cli.global, args),
         Command::Completions(args) => completions::run(args),
+        Command::Man(args) => man::run(args),
         Command::Debug(args) => debug::run(&cli.global, args),
         Command::Names(args) => completions::names(&cli.global, args),
     };
@@ -194,6 +198,7 @@ fn only_prints(command: &Command) -> bool {
         | Command::Validate(_)
         | Command::Diff(_)
         | Command::Completions(_)
+        | Command::Man(_)
         | Command::Names(_)
         | Command::VerifyClean(_) => true,
         Command::Guard(args) => args.is_log(),

@@ -621,9 +621,12 @@ mod tests {
                 std::fs::write(dir.path().join(m), "").unwrap();
             }
             let text = example_plan(dir.path(), "my shop");
-            let plan: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
-            assert_eq!(plan["version"], serde_yaml::Value::from(1));
-            assert_eq!(plan["project"]["name"], serde_yaml::Value::from("my shop"));
+            let plan: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+            assert_eq!(plan["version"], serde_norway::Value::from(1));
+            assert_eq!(
+                plan["project"]["name"],
+                serde_norway::Value::from("my shop")
+            );
             assert!(plan["orchestrator"]["approvals"]["required"]
                 .as_sequence()
                 .unwrap()
@@ -654,7 +657,7 @@ mod tests {
             }
             assert_eq!(
                 tasks[1]["dependencies"][0],
-                serde_yaml::Value::from("DOC-001")
+                serde_norway::Value::from("DOC-001")
             );
         }
     }

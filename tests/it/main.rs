@@ -11,6 +11,7 @@ mod bad_docs;
 mod budget;
 mod cli;
 mod crash;
+mod docs_book;
 mod docs_fix;
 mod engine;
 mod exit_codes;

@@ -525,11 +525,11 @@ fn a_missing_default_plan_file_says_what_to_do() {
 }
 
 #[test]
-fn the_readme_example_plan_validates() {
-    let readme = std::fs::read_to_string(manifest("README.md")).unwrap();
-    let section = &readme[readme
-        .find("### Plan files")
-        .expect("README has the section")..];
+fn the_docs_example_plan_validates() {
+    let chapter = std::fs::read_to_string(manifest("docs/plan-files.md")).unwrap();
+    let section = &chapter[chapter
+        .find("# Plan files")
+        .expect("the chapter has its heading")..];
     let start = section.find("```yaml\n").unwrap() + "```yaml\n".len();
     let yaml = &section[start..start + section[start..].find("```").unwrap()];
     let env = TestEnv::new();

@@ -214,8 +214,8 @@ fn reads_as_front_matter(bytes: &[u8]) -> bool {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     frontmatter::split(text).is_ok_and(|s| {
         matches!(
-            serde_yaml::from_str::<serde_yaml::Value>(s.yaml),
-            Ok(serde_yaml::Value::Mapping(_))
+            serde_norway::from_str::<serde_norway::Value>(s.yaml),
+            Ok(serde_norway::Value::Mapping(_))
         )
     })
 }
@@ -374,7 +374,7 @@ fn quote_if_broken(key: &str, value: &str, continued: bool) -> Option<String> {
     if value.is_empty() || continued || value.starts_with(['"', '\'']) {
         return None;
     }
-    if serde_yaml::from_str::<serde_yaml::Value>(&format!("{key}: {value}")).is_ok() {
+    if serde_norway::from_str::<serde_norway::Value>(&format!("{key}: {value}")).is_ok() {
         return None;
     }
     let colon = value.contains(": ") || value.ends_with(':');
@@ -385,7 +385,7 @@ fn quote_if_broken(key: &str, value: &str, continued: bool) -> Option<String> {
         return None;
     }
     let quoted = format!("'{}'", value.replace('\'', "''"));
-    let back: serde_yaml::Value = serde_yaml::from_str(&format!("{key}: {quoted}")).ok()?;
+    let back: serde_norway::Value = serde_norway::from_str(&format!("{key}: {quoted}")).ok()?;
     (back.get(key)?.as_str()? == value).then_some(quoted)
 }
 

@@ -9,7 +9,7 @@ pub use super::values::{check_identifier, split_reference};
 use super::values::{check_reference, id_text, kind, scalar_text, yaml_to_json};
 use crate::model::problem::Problem;
 use serde::Serialize;
-use serde_yaml::Value;
+use serde_norway::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -166,12 +166,12 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, BrokenDoc> {
         }
         e => unreadable(split_problem(path, text, e)),
     })?;
-    let value: Value = serde_yaml::from_str(split.yaml)
+    let value: Value = serde_norway::from_str(split.yaml)
         .map_err(|e| unreadable(yaml_problem(path, &e, split.yaml, split.yaml_line)))?;
     let lines = field_lines(split.yaml, split.yaml_line);
     let mapping = match value {
         Value::Mapping(m) => m,
-        Value::Null => serde_yaml::Mapping::new(),
+        Value::Null => serde_norway::Mapping::new(),
         other => {
             return Err(unreadable(
                 Problem::error(
@@ -277,13 +277,13 @@ fn split_problem(path: &Path, text: &str, e: SplitError) -> Problem {
     }
 }
 
-fn yaml_problem(path: &Path, e: &serde_yaml::Error, yaml: &str, first_line: usize) -> Problem {
+fn yaml_problem(path: &Path, e: &serde_norway::Error, yaml: &str, first_line: usize) -> Problem {
     let mut line = e.location().map(|l| first_line + l.line() - 1);
     let mut message = e.to_string();
     if let Some(at) = message.find(" at line ") {
         message.truncate(at);
     }
-    // serde_yaml points a duplicate key at its mapping; point at the second occurrence instead.
+    // serde_norway points a duplicate key at its mapping; point at the second occurrence instead.
     if let Some(key) = message
         .strip_prefix("duplicate entry with key \"")
         .and_then(|rest| rest.strip_suffix('"'))

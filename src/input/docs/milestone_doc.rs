@@ -108,12 +108,12 @@ fn front_matter(text: &str) -> (Option<String>, Option<String>) {
     let Ok(split) = frontmatter::split(text) else {
         return (None, None);
     };
-    let Ok(serde_yaml::Value::Mapping(map)) = serde_yaml::from_str(split.yaml) else {
+    let Ok(serde_norway::Value::Mapping(map)) = serde_norway::from_str(split.yaml) else {
         return (None, None);
     };
     let text_of = |key: &str| match map.get(key) {
-        Some(serde_yaml::Value::String(s)) => Some(s.trim().to_owned()),
-        Some(serde_yaml::Value::Number(n)) => Some(n.to_string()),
+        Some(serde_norway::Value::String(s)) => Some(s.trim().to_owned()),
+        Some(serde_norway::Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
     (text_of("id"), text_of("title").filter(|t| !t.is_empty()))

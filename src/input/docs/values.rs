@@ -1,7 +1,7 @@
 //! What a front matter value is: identifiers and issue references checked for use in names,
 //! scalars as text, kinds named for messages, and the user's own fields as JSON.
 
-use serde_yaml::Value;
+use serde_norway::Value;
 
 /// Why an issue reference (`ID`, or `project/ID`) cannot be used, if it cannot.
 pub fn check_reference(reference: &str) -> Result<(), &'static str> {

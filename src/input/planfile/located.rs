@@ -1,6 +1,6 @@
 //! A YAML (and so JSON) tree where every node and every mapping key knows its line and column.
 //!
-//! serde_yaml keeps no positions, so plan files are read from the event stream of
+//! serde_norway (like serde_yaml before it) keeps no positions, so plan files are read from the event stream of
 //! `saphyr-parser` and built into [`Node`]s here. Plain scalars resolve by the YAML 1.2 core
 //! schema (`null`, `true`, `12`, `1.5`, everything else text); quoted scalars are always text.
 //! Anchors and aliases are resolved by copying the anchored node. A file holds one document.
@@ -571,7 +571,7 @@ mod tests {
             Just(serde_json::Value::Null),
             any::<bool>().prop_map(serde_json::Value::Bool),
             any::<i64>().prop_map(serde_json::Value::from),
-            // Without U+2028/U+2029: serde_yaml writes YAML 1.1, where they are line breaks
+            // Without U+2028/U+2029: serde_norway writes YAML 1.1, where they are line breaks
             // (it indents after them inside a quoted scalar); this reader is YAML 1.2, where
             // they are content (`a_line_separator_is_content`).
             "\\PC{0,12}"
@@ -601,10 +601,10 @@ mod tests {
     }
 
     proptest::proptest! {
-        /// Whatever serde_yaml or serde_json writes, the located reader reads back the same value.
+        /// Whatever serde_norway or serde_json writes, the located reader reads back the same value.
         #[test]
         fn reads_back_what_serde_writes(value in json_value()) {
-            let yaml = serde_yaml::to_string(&value).unwrap();
+            let yaml = serde_norway::to_string(&value).unwrap();
             let (node, flaws) = parse(&yaml).unwrap();
             proptest::prop_assert!(flaws.is_empty());
             proptest::prop_assert_eq!(node.to_json(), value.clone(), "yaml:\n{}", yaml);
