@@ -96,8 +96,8 @@ pub struct AnyRunner {
 }
 
 impl Runner for AnyRunner {
-    fn agent_name(&self, kind: PhaseKind) -> &'static str {
-        self.agents.of(kind).name()
+    fn agent(&self, kind: PhaseKind) -> Option<AgentKind> {
+        Some(self.agents.of(kind))
     }
 
     async fn run(&self, req: &PhaseRequest) -> PhaseOutcome {

@@ -152,6 +152,10 @@ impl ClaudeRunner {
 }
 
 impl Runner for ClaudeRunner {
+    fn agent(&self, _kind: super::PhaseKind) -> Option<crate::input::config::AgentKind> {
+        Some(crate::input::config::AgentKind::Claude)
+    }
+
     async fn run(&self, req: &PhaseRequest) -> PhaseOutcome {
         let started = Instant::now();
         let mut outcome = drive::outcome_for(req);

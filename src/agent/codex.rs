@@ -61,6 +61,10 @@ impl CodexRunner {
 }
 
 impl Runner for CodexRunner {
+    fn agent(&self, _kind: super::PhaseKind) -> Option<crate::input::config::AgentKind> {
+        Some(crate::input::config::AgentKind::Codex)
+    }
+
     async fn run(&self, req: &PhaseRequest) -> PhaseOutcome {
         let started = Instant::now();
         let mut outcome = drive::outcome_for(req);

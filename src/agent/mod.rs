@@ -103,8 +103,9 @@ pub struct PhaseOutcome {
 pub trait Runner {
     async fn run(&self, request: &PhaseRequest) -> PhaseOutcome;
 
-    /// The agent CLI that runs phases of `kind` (for the progress lines and the records).
-    fn agent_name(&self, _kind: PhaseKind) -> &'static str {
-        "agent"
+    /// The agent CLI that runs phases of `kind`; `None` for a runner that is no agent CLI
+    /// (an in-process one: confined as codex would be, recorded under no agent's name).
+    fn agent(&self, _kind: PhaseKind) -> Option<crate::input::config::AgentKind> {
+        None
     }
 }

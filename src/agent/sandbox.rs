@@ -208,11 +208,20 @@ pub fn secret_paths(home: &Path, codex_home: &Path, keep: &[PathBuf]) -> Vec<Pat
     .iter()
     .map(|p| home.join(p))
     .chain([codex_home.join("auth.json")])
-    .filter(|p| p.exists() && !keep.iter().any(|k| p.starts_with(k) || k.starts_with(p)))
+    .filter(|p| p.exists())
     .collect();
     paths.sort();
     paths.dedup();
+    without(paths, keep)
+}
+
+/// `paths` but those inside (or holding) one of `keep`: what an agent must reach after all
+/// (gt's own dirs in the Graphite variant).
+pub fn without(paths: Vec<PathBuf>, keep: &[PathBuf]) -> Vec<PathBuf> {
     paths
+        .into_iter()
+        .filter(|p| !keep.iter().any(|k| p.starts_with(k) || k.starts_with(p)))
+        .collect()
 }
 
 /// The confinement the unit tables of both agents' sandboxes are about.

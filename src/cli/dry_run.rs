@@ -5,8 +5,6 @@ use super::{GlobalArgs, Workspace};
 use crate::cli::exit;
 use crate::model::phase::PhaseKind;
 use crate::report::style::Styler;
-use std::path::PathBuf;
-use std::sync::Arc;
 
 /// What the launch prepared before it would start the run.
 pub(super) struct DryRunParts<'a> {
@@ -49,54 +47,32 @@ pub(super) fn print(
     } else {
         Err(report.problems.len())
     };
-    let kinds = [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix];
-    let example = crate::agent::PhaseRequest {
-        kind: PhaseKind::Dev,
-        prompt: String::new(),
-        expect: Arc::new(crate::agent::contract::Expected {
-            schema: schemas.of(PhaseKind::Dev).value.clone(),
-            phase: PhaseKind::Dev,
-            issue_id: String::new(),
-            milestone_id: String::new(),
-            branch: String::new(),
-            worktree_path: String::new(),
-        }),
-        worktree: PathBuf::from("<worktree>"),
-        agent: None,
-        confinement: crate::agent::sandbox::Confinement {
-            worktree: PathBuf::from("<worktree>"),
-            worktree_git: repo.common_dir().join("worktrees/<name>"),
-            common_dir: repo.common_dir(),
-            tmp_dir: std::env::temp_dir().join("orch-<run>-<issue>-<NN>"),
-            graphite_homes: None,
-            other_worktrees: Vec::new(),
-            deny_read: Vec::new(),
-            network: ws.config.agent_network(),
-        },
-        schema_path: PathBuf::from("<phase log dir>/schema.json"),
-        timeout: ws.config.phase_timeout(),
-        stall_timeout: ws.config.stall_timeout(),
-        unreachable_timeout: ws.config.unreachable_timeout(),
-        max_repeats: ws.config.max_repeats(),
-        resume: None,
-        log_dir: PathBuf::new(),
-        activity: None,
-        env: Vec::new(),
-        cancel: None,
-        on_spawn: None,
+    let kinds = PhaseKind::ALL;
+    let base = start
+        .as_ref()
+        .map(|(_, base)| base.clone())
+        .unwrap_or_default();
+    let logs_root = ws.config.orch_logs(&repo_root);
+    let place = Place {
+        repo_root: &repo_root,
+        common_dir: &repo.common_dir(),
+        issue_dirs: &logs_root.join(plan.scope().dir()).join("<run-id>"),
+        base: &base,
+        only: args.issue.as_deref(),
     };
+    let agent_commands = agent_commands(ws, schemas, runner, plan, &place)?;
     let dry = crate::report::dry_run::DryRun {
         plan,
         only_issue: args.issue.as_deref(),
         start,
-        logs_root: ws.config.orch_logs(&repo_root),
+        logs_root,
         approvals,
         no_build: args.no_build,
         schema_overrides: kinds
             .iter()
             .filter_map(|k| Some((*k, schemas.of(*k).source.clone()?)))
             .collect(),
-        agent_commands: agent_commands(runner, plan, &example),
+        agent_commands,
         timeout: ws.config.phase_timeout(),
         budget,
         earlier: rerun.earlier.as_deref(),
@@ -116,42 +92,81 @@ pub(super) fn print(
     })
 }
 
+/// Where the run would be: what the dry run plans its phases in.
+struct Place<'a> {
+    repo_root: &'a std::path::Path,
+    common_dir: &'a std::path::Path,
+    /// The issues' log dirs of the run (under a `<run-id>` not given yet).
+    issue_dirs: &'a std::path::Path,
+    /// The commit issues would start from.
+    base: &'a str,
+    /// `--issue`.
+    only: Option<&'a str>,
+}
+
 /// For the dry run: each agent CLI the run uses, the phases it runs (plan tasks may choose
-/// their own), and its command line for a dev phase.
+/// their own), and its exact command line: that of the engine's plan for the first phase it
+/// would run, of the first issue that would run it.
 fn agent_commands(
+    ws: &Workspace,
+    schemas: &crate::agent::contract::schema::Schemas,
     runner: &crate::agent::choice::AnyRunner,
     plan: &crate::model::plan::Plan,
-    example: &crate::agent::PhaseRequest,
-) -> Vec<(String, String)> {
+    place: &Place<'_>,
+) -> anyhow::Result<Vec<(String, String)>> {
+    use crate::agent::choice::task_agent;
     use crate::input::config::AgentKind;
-    let kinds = [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix];
-    [AgentKind::Codex, AgentKind::Claude]
-        .into_iter()
-        .filter_map(|agent| {
-            let mut phases: Vec<&str> = kinds
-                .iter()
-                .filter(|k| runner.agents.of(**k) == agent)
-                .map(|k| k.name())
-                .collect();
-            let tasks = crate::agent::choice::chosen_by_tasks(plan, agent);
-            if phases.is_empty() && !tasks {
-                return None;
-            }
-            if tasks {
-                phases.push("a task's own");
-            }
-            let (bin, argv) = match agent {
-                AgentKind::Codex => (runner.codex.bin.display(), runner.codex.argv(example)),
-                AgentKind::Claude => (runner.claude.bin.display(), runner.claude.argv(example)),
-            };
-            let words: Vec<String> = argv
-                .iter()
-                .map(|a| crate::util::process::sh_word(a))
-                .collect();
-            Some((
-                format!("{} phases ({})", agent.name(), phases.join(", ")),
-                format!("{bin} {}", words.join(" ")),
-            ))
-        })
-        .collect()
+    let run_agent = |k: PhaseKind| Some(runner.agents.of(k));
+    let issues: Vec<&crate::model::plan::PlannedIssue> = (plan.issues.iter())
+        .filter(|i| place.only.is_none_or(|only| i.id == only))
+        .collect();
+    let mut commands = Vec::new();
+    for agent in [AgentKind::Codex, AgentKind::Claude] {
+        let mut phases: Vec<&str> = (PhaseKind::ALL.iter())
+            .filter(|k| runner.agents.of(**k) == agent)
+            .map(|k| k.name())
+            .collect();
+        let tasks = crate::agent::choice::chosen_by_tasks(plan, agent);
+        if phases.is_empty() && !tasks {
+            continue;
+        }
+        if tasks {
+            phases.push("a task's own");
+        }
+        // The first phase of the first issue that this agent would run.
+        let first = issues.iter().find_map(|issue| {
+            let kind = PhaseKind::ALL
+                .into_iter()
+                .find(|k| task_agent(issue, *k).or(run_agent(*k)) == Some(agent))?;
+            Some((*issue, kind))
+        });
+        let Some((issue, kind)) = first else { continue };
+        let wt_name = crate::workspace::worktrees::admin_name(&plan.scope(), &issue.id);
+        let foreseen = crate::engine::phase::Foreseen {
+            plan,
+            issue,
+            kind,
+            agents: &run_agent,
+            base: place.base,
+            run_id: "<run-id>",
+            issue_dir: &place.issue_dirs.join(&issue.id),
+            common_dir: place.common_dir,
+            worktree_name: &wt_name,
+        };
+        let phase = crate::engine::phase::foreseen(&ws.config, place.repo_root, schemas, foreseen)?;
+        let request = phase.request(Vec::new(), Default::default());
+        let (bin, argv) = match agent {
+            AgentKind::Codex => (runner.codex.bin.display(), runner.codex.argv(&request)),
+            AgentKind::Claude => (runner.claude.bin.display(), runner.claude.argv(&request)),
+        };
+        let words: Vec<String> = argv
+            .iter()
+            .map(|a| crate::util::process::sh_word(a))
+            .collect();
+        commands.push((
+            format!("{} phases ({})", agent.name(), phases.join(", ")),
+            format!("{bin} {}", words.join(" ")),
+        ));
+    }
+    Ok(commands)
 }

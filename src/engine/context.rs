@@ -1,34 +1,62 @@
-//! What the phases of one issue's loop share: where it runs, what it has done so far (the
-//! sessions, the stack, the phase count), and the run's shared parts (the budget, what else
-//! is in flight). Apart from `phase` so that the phase, its confinement, audit, retries and
-//! verification all read it without reaching into one another.
+//! What a phase runs within, in three parts that change at different rates: the run
+//! ([`RunScope`]: its plan and options, what else is in flight, the budget), the issue
+//! ([`IssueAt`]: where it runs and what it starts from), and what its loop has done so far
+//! that the next phase depends on ([`Progress`]). Apart from `phase` so that the phase, its
+//! confinement, audit, retries and verification read them without reaching into one another.
 
+use super::budget::Budget;
+use super::flight::Flight;
 use super::RunOptions;
 use crate::model::phase::Usage;
 use crate::model::plan::{Plan, PlannedIssue};
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// What the phases of one issue's loop share.
-pub(super) struct LoopContext<'a> {
+/// The run an issue's loop is part of.
+pub(super) struct RunScope<'a> {
     pub plan: &'a Plan,
-    pub issue: &'a PlannedIssue,
-    pub body: &'a str,
-    pub base: &'a str,
-    pub issue_dir: &'a Path,
     pub opts: &'a RunOptions,
-    pub common_dir: &'a Path,
+    /// What else is in flight in the run.
+    pub flight: &'a Flight,
+    /// The run's budget (and the model's price).
+    pub budget: &'a Budget,
+}
+
+/// One issue, where its loop runs.
+pub(super) struct IssueAt<'a> {
+    pub issue: &'a PlannedIssue,
+    /// What the prompts give as the issue: its doc's body, else a task's description.
+    pub body: String,
+    /// The commit its branch starts from.
+    pub base: String,
+    /// Its log directory in this run.
+    pub dir: &'a Path,
+    /// The repository's common git dir.
+    pub common_dir: PathBuf,
+    /// The agent's timeout per phase (the task's timebox, else the configured one).
+    pub timeout: std::time::Duration,
+}
+
+/// What an issue's loop has done that its next phase depends on.
+#[derive(Debug, Default)]
+pub(super) struct Progress {
+    /// The sequence number of the latest phase (the next is one more).
     pub seq: u32,
     /// Last cumulative usage per session, for per-phase deltas.
     pub sessions: BTreeMap<String, Usage>,
+    /// The session a fix continues: the last dev phase's.
     pub dev_session: Option<String>,
     /// The issue branch plus branches its phases created on top of it.
     pub stack: Vec<String>,
-    /// The agent's timeout per phase (the task's timebox, else the configured one).
-    pub timeout: std::time::Duration,
-    /// What else is in flight in the run, and when this phase started on its clock.
-    pub flight: &'a super::flight::Flight,
-    /// The run's budget (and the model's price).
-    pub budget: &'a super::budget::Budget,
-    pub phase_since: u64,
+}
+
+impl Progress {
+    /// Adds branches a phase created to the issue's stack.
+    pub fn stacked<'n>(&mut self, created: impl IntoIterator<Item = &'n str>) {
+        for name in created {
+            if !self.stack.iter().any(|s| s == name) {
+                self.stack.push(name.to_owned());
+            }
+        }
+    }
 }

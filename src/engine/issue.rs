@@ -1,21 +1,24 @@
 //! One issue's loop in its own worktree: dev → review ⇄ fix until the review passes, says
 //! `blocked`, or the cycle cap is reached ([`super::next_step`] decides), then the task's
 //! commands; the worktree is removed at the end (anything uncommitted rescued), or kept when
-//! the loop was interrupted or waits for an approval.
+//! the loop was interrupted or waits for an approval. [`IssueLoop`] owns the loop's history:
+//! one vector of its phases, each record with its result.
 
-use super::context::LoopContext;
-use super::phase::StepInput;
+use super::context::{IssueAt, Progress, RunScope};
+use super::host::{Host, Tools};
+use super::phase::{self, Ran, StepInput};
 use super::resume::{self, Continuation};
-use super::{git, logs, next_step, step, task_timeout, Done, Engine, EngineError, RunOptions};
+use super::{commands, git, logs, next_step, setup, step, submit, verify, Done, EngineError};
 use crate::agent::Runner;
+use crate::model::event::EngineEvent;
 use crate::model::phase::{PhaseFailure, PhaseKind};
 use crate::model::plan::{Plan, PlannedIssue};
-use crate::model::record::{IssueSummary, Outcome, PhaseRecord};
+use crate::model::record::{GateRecord, IssueSummary, Outcome, PhaseRecord};
 use crate::model::state::CurrentPhase;
 use crate::workspace::capture::PhaseId;
 use crate::workspace::worktrees::{self, IssueWorktree, Prepared};
-use std::collections::BTreeMap;
-use std::path::Path;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
 
 /// One issue to run, with where it starts from.
 pub(super) struct IssueJob<'a> {
@@ -25,281 +28,437 @@ pub(super) struct IssueJob<'a> {
     pub parent: &'a str,
     pub issue_dir: &'a Path,
     pub continuation: Continuation,
-    pub flight: &'a super::flight::Flight,
-    pub budget: &'a super::budget::Budget,
 }
 
-impl<R: Runner> Engine<'_, R> {
-    pub(super) async fn run_issue(
-        &self,
-        plan: &Plan,
-        job: IssueJob<'_>,
-        opts: &RunOptions,
-    ) -> Result<IssueSummary, EngineError> {
-        let IssueJob {
-            issue,
-            base,
-            parent,
-            issue_dir,
-            continuation,
-            flight,
-            budget,
-        } = job;
-        let wt = IssueWorktree {
-            scope: plan.scope(),
-            id: issue.id.clone(),
-            branch: issue.branch.clone(),
-            path: issue.worktree.clone(),
-        };
-        // A branch left on another base is refused; else the worktree is made (or found).
-        let (wt2, base2, parent2) = (wt.clone(), base.to_owned(), parent.to_owned());
-        let started = git(&self.repo_root, move |repo| {
-            if let Some(reason) = worktrees::stale_branch(repo, &wt2, &base2, &parent2)? {
-                return Ok(Err(reason));
-            }
-            let prepared = worktrees::prepare(repo, &wt2, &base2)?;
-            Ok(Ok((prepared, repo.common_dir())))
-        })
-        .await?;
-        let (prepared, common_dir) = match started {
-            Ok(started) => started,
-            Err(reason) => {
-                return Ok(IssueSummary {
-                    reason: Some(reason),
-                    base: Some(base.to_owned()),
-                    ..IssueSummary::new(issue, Outcome::Failed, issue_dir)
-                })
-            }
-        };
-        (self.reporter)(&crate::model::event::EngineEvent::WorktreeReady {
-            id: issue.id.clone(),
-            path: wt.path.clone(),
-            created: prepared == Prepared::Created,
-        });
-        let tracked = track(&common_dir, &wt, parent, prepared);
-
-        let body = match &issue.spec.description {
+/// Runs one issue's loop to its end.
+pub(super) async fn run<R: Runner>(
+    tools: Tools<'_, R>,
+    run: &RunScope<'_>,
+    job: IssueJob<'_>,
+) -> Result<IssueSummary, EngineError> {
+    let IssueJob {
+        issue,
+        base,
+        parent,
+        issue_dir,
+        continuation,
+    } = job;
+    let host = tools.host;
+    let wt = worktree_of(run.plan, issue);
+    let (prepared, common_dir) = match open(host, &wt, base, parent).await? {
+        Ok(opened) => opened,
+        Err(reason) => {
+            return Ok(IssueSummary {
+                reason: Some(reason),
+                base: Some(base.to_owned()),
+                ..IssueSummary::new(issue, Outcome::Failed, issue_dir)
+            })
+        }
+    };
+    host.emit(&EngineEvent::WorktreeReady {
+        id: issue.id.clone(),
+        path: wt.path.clone(),
+        created: prepared == Prepared::Created,
+    });
+    let tracked = track(&common_dir, &wt, parent, prepared);
+    let at = IssueAt {
+        issue,
+        body: match &issue.spec.description {
             Some(description) if issue.body.is_empty() => description.clone(),
             _ => issue.body.clone(),
+        },
+        base: base.to_owned(),
+        dir: issue_dir,
+        common_dir,
+        timeout: host.task_timeout(issue),
+    };
+    let Continuation {
+        phases,
+        interrupted,
+        commands,
+        extra_cycles,
+    } = continuation;
+    let mut lp = IssueLoop::new(tools, run, at, wt, &phases);
+    lp.restore(phases, interrupted).await?;
+    if let Err(reason) = tracked {
+        return lp.fail(reason).await;
+    }
+    if let Err(reason) = lp.set_up(prepared).await? {
+        return lp.fail(reason).await;
+    }
+    lp.cycle(run.plan.max_review_cycles + extra_cycles).await?;
+    lp.end(commands).await
+}
+
+/// One phase of the loop: its record and, when it succeeded, its result.
+struct Entry {
+    record: PhaseRecord,
+    result: Option<Value>,
+}
+
+/// What the loop runs next, decided from its history.
+enum Next {
+    Finish {
+        outcome: Outcome,
+        reason: Option<String>,
+        remaining: Vec<String>,
+    },
+    Run(Planned),
+}
+
+/// A phase to run, with what it is given from the loop so far.
+struct Planned {
+    kind: PhaseKind,
+    /// Fixes so far.
+    fixes: u32,
+    /// Dev phases so far (the next dev works on the next shard).
+    devs_done: usize,
+    review: Option<Value>,
+    prior_fix: Option<Value>,
+    gate: Option<GateRecord>,
+}
+
+/// One issue's loop.
+struct IssueLoop<'a, R> {
+    tools: Tools<'a, R>,
+    run: &'a RunScope<'a>,
+    at: IssueAt<'a>,
+    wt: IssueWorktree,
+    progress: Progress,
+    /// Every phase of the loop, the recorded ones (of the run resumed) first.
+    history: Vec<Entry>,
+    /// How the issue ends; its phases and their counts come from `history` at the end.
+    summary: IssueSummary,
+}
+
+impl<'a, R: Runner> IssueLoop<'a, R> {
+    fn new(
+        tools: Tools<'a, R>,
+        run: &'a RunScope<'a>,
+        at: IssueAt<'a>,
+        wt: IssueWorktree,
+        recorded: &[PhaseRecord],
+    ) -> Self {
+        let mut summary = IssueSummary::new(at.issue, Outcome::Failed, at.dir);
+        summary.base = Some(at.base.clone());
+        let progress = Progress {
+            dev_session: resume::dev_session(recorded),
+            stack: vec![at.issue.branch.clone()],
+            ..Progress::default()
         };
-        let mut summary = IssueSummary::new(issue, Outcome::Failed, issue_dir);
-        summary.base = Some(base.to_owned());
-        let mut ctx = LoopContext {
-            plan,
-            issue,
-            body: &body,
-            base,
-            issue_dir,
-            opts,
-            common_dir: &common_dir,
-            seq: 0,
-            sessions: BTreeMap::new(),
-            dev_session: resume::dev_session(&continuation.phases),
-            stack: vec![issue.branch.clone()],
-            timeout: task_timeout(issue, self.config),
-            flight,
-            budget,
-            phase_since: 0,
-        };
-        if let Some(current) = &continuation.interrupted {
-            self.pin_interrupted(&ctx, current).await?;
-            ctx.seq = ctx.seq.max(current.seq);
+        IssueLoop {
+            tools,
+            run,
+            at,
+            wt,
+            progress,
+            history: Vec::new(),
+            summary,
         }
-        // Resume: keep every recorded phase (and its counters); continue after them.
-        let mut results: Vec<Option<serde_json::Value>> = Vec::new();
-        for record in continuation.phases {
-            ctx.seq = ctx.seq.max(record.seq);
+    }
+
+    fn host(&self) -> Host<'a> {
+        self.tools.host
+    }
+
+    /// Resume: keeps every recorded phase (and its counters), pins what a phase interrupted
+    /// by orch's death committed; the loop continues after them.
+    async fn restore(
+        &mut self,
+        recorded: Vec<PhaseRecord>,
+        interrupted: Option<CurrentPhase>,
+    ) -> Result<(), EngineError> {
+        if let Some(current) = &interrupted {
+            pin_interrupted(self.run, &self.at, current).await?;
+            self.progress.seq = self.progress.seq.max(current.seq);
+        }
+        for record in recorded {
+            self.progress.seq = self.progress.seq.max(record.seq);
             if let Some(session) = &record.session_id {
-                let total = ctx.sessions.entry(session.clone()).or_default();
+                let total = self.progress.sessions.entry(session.clone()).or_default();
                 *total = *total + record.usage;
             }
-            for b in crate::record::phase_logs::range(&record.log_dir)
-                .into_iter()
-                .flat_map(|r| r.stack)
-                .filter(|b| b.created)
-            {
-                if !ctx.stack.contains(&b.name) {
-                    ctx.stack.push(b.name);
+            let ranges = crate::record::phase_logs::range(&record.log_dir);
+            let created = ranges.iter().flat_map(|r| &r.stack).filter(|b| b.created);
+            self.progress.stacked(created.map(|b| b.name.as_str()));
+            let result = crate::record::phase_logs::result(&record.log_dir)
+                .filter(|_| record.failure.is_none());
+            self.history.push(Entry { record, result });
+        }
+        Ok(())
+    }
+
+    /// A new worktree (or one whose set-up never finished) is set up before its first phase;
+    /// `Err(reason)`: its set-up failed (its log named).
+    async fn set_up(&self, prepared: Prepared) -> Result<Result<(), String>, EngineError> {
+        let host = self.host();
+        let done = self.at.dir.join(crate::model::layout::SETUP_DONE);
+        if !setup::configured(host.config) || (prepared != Prepared::Created && done.exists()) {
+            return Ok(Ok(()));
+        }
+        let log = self.at.dir.join(crate::model::layout::SETUP_LOG);
+        if let Err(reason) = setup::set_up(host, &self.wt.path, &self.at.common_dir, &log).await? {
+            return Ok(Err(reason));
+        }
+        logs::write_text(&done, &crate::util::timeutil::now_rfc3339())?;
+        Ok(Ok(()))
+    }
+
+    /// The phases as the pure loop sees them (interrupted and superseded ones left out).
+    fn done(&self) -> Vec<Done<'_>> {
+        (self.history.iter())
+            .filter(|e| resume::counts(&e.record))
+            .map(|e| Done {
+                kind: e.record.phase,
+                result: match (&e.result, &e.record.failure) {
+                    (Some(v), _) => Ok(v),
+                    (None, Some(f)) => Err(f),
+                    (None, None) => Err(&PhaseFailure::NoFinalMessage),
+                },
+                gate: e.record.acceptance.as_ref(),
+            })
+            .collect()
+    }
+
+    /// What runs next: [`next_step`] over the history, and what that phase is given.
+    fn next(&mut self, max: u32) -> Next {
+        let devs = self.at.issue.spec.shards.len().max(1);
+        let history = self.done();
+        let fixes = history.iter().filter(|d| d.kind == PhaseKind::Fix).count() as u32;
+        let devs_done = history.iter().filter(|d| d.kind == PhaseKind::Dev).count();
+        let next = match next_step(&history, devs, max) {
+            step::Step::Run(kind) => {
+                let (review, prior_fix, gate) = inputs_for(kind, &history);
+                Next::Run(Planned {
+                    kind,
+                    fixes,
+                    devs_done,
+                    review,
+                    prior_fix,
+                    gate,
+                })
+            }
+            step::Step::Finish {
+                outcome,
+                reason,
+                remaining,
+            } => {
+                if outcome == Outcome::Deferred {
+                    let last = history.last().and_then(|d| d.result.ok());
+                    let deferred = step::list_of_opt(last, "deferred");
+                    let open = step::list_of_opt(last, "openQuestions");
+                    drop(history);
+                    self.summary.deferred = deferred;
+                    self.summary.open_questions = open;
+                }
+                Next::Finish {
+                    outcome,
+                    reason,
+                    remaining,
                 }
             }
-            results.push(
-                crate::record::phase_logs::result(&record.log_dir)
-                    .filter(|_| record.failure.is_none()),
-            );
-            add_record(&mut summary, record);
-        }
+        };
+        self.summary.cycles = fixes;
+        next
+    }
 
-        if let Err(reason) = tracked {
-            summary.outcome = Outcome::Failed;
-            summary.reason = Some(reason);
-            summary.rescue_ref = self.remove(&wt, issue_dir).await?;
-            return Ok(summary);
-        }
-        // A new worktree (or one whose set-up never finished) is set up before its first
-        // phase; a failing set-up fails the issue, its log named.
-        let setup_done = issue_dir.join(crate::model::layout::SETUP_DONE);
-        if self.has_setup() && (prepared == Prepared::Created || !setup_done.exists()) {
-            let log = issue_dir.join(crate::model::layout::SETUP_LOG);
-            if let Err(reason) = self.set_up(&wt.path, &common_dir, &log).await? {
-                summary.outcome = Outcome::Failed;
-                summary.reason = Some(reason);
-                summary.rescue_ref = self.remove(&wt, issue_dir).await?;
-                return Ok(summary);
-            }
-            logs::write_text(&setup_done, &crate::util::timeutil::now_rfc3339())?;
-        }
-        let max = plan.max_review_cycles + continuation.extra_cycles;
-        let shards = &issue.spec.shards;
-        let devs = shards.len().max(1);
+    /// Runs phases until the loop ends (or is interrupted, or out of budget).
+    async fn cycle(&mut self, max: u32) -> Result<(), EngineError> {
         loop {
-            let history: Vec<Done<'_>> = summary
-                .phases
-                .iter()
-                .zip(&results)
-                .filter(|(r, _)| resume::counts(r))
-                .map(|(r, v)| Done {
-                    kind: r.phase,
-                    result: match (v, &r.failure) {
-                        (Some(v), _) => Ok(v),
-                        (None, Some(f)) => Err(f),
-                        (None, None) => Err(&PhaseFailure::NoFinalMessage),
-                    },
-                    gate: r.acceptance.as_ref(),
-                })
-                .collect();
-            let fixes = history.iter().filter(|d| d.kind == PhaseKind::Fix).count() as u32;
-            summary.cycles = fixes;
-            let kind = match next_step(&history, devs, max) {
-                step::Step::Finish {
+            let planned = match self.next(max) {
+                Next::Run(planned) => planned,
+                Next::Finish {
                     outcome,
                     reason,
                     remaining,
                 } => {
-                    if outcome == Outcome::Deferred {
-                        let last = history.last().and_then(|d| d.result.ok());
-                        summary.deferred = step::list_of_opt(last, "deferred");
-                        summary.open_questions = step::list_of_opt(last, "openQuestions");
-                    }
-                    drop(history);
-                    if outcome == Outcome::Completed && self.verify_next(&ctx, &mut summary).await?
-                    {
-                        if self.cancelled() {
-                            summary.outcome = Outcome::Interrupted;
-                            summary.reason =
+                    if outcome == Outcome::Completed && self.verify_next().await? {
+                        if self.host().cancelled() {
+                            self.summary.outcome = Outcome::Interrupted;
+                            self.summary.reason =
                                 Some("interrupted during clean-room verification".to_owned());
-                            break;
+                            return Ok(());
                         }
                         // The verdict is the last review's gate: the loop decides again.
                         continue;
                     }
-                    summary.outcome = outcome;
-                    summary.reason = reason;
-                    summary.remaining_actions = remaining;
-                    break;
-                }
-                step::Step::Run(kind) => kind,
-            };
-            if kind == PhaseKind::Fix {
-                summary.cycles = fixes + 1;
-            }
-            let (review, prior_fix, gate) = inputs_for(kind, &history);
-            let devs_done = history.iter().filter(|d| d.kind == PhaseKind::Dev).count();
-            let step = StepInput {
-                kind,
-                cycle: fixes + 1,
-                review: review.as_ref(),
-                prior_fix: prior_fix.as_ref(),
-                gate: gate.as_ref(),
-                shard: match kind {
-                    PhaseKind::Dev => shards.get(devs_done),
-                    _ => None,
-                },
-                // The full gate after the last dev and after every fix.
-                full_gate: kind == PhaseKind::Fix || devs_done + 1 >= devs,
-            };
-            // The budget first: a phase that does not fit does not start.
-            let reserve = match budget.reserve(&issue.id, kind) {
-                Ok(reserve) => reserve,
-                Err(stop) => {
-                    (self.reporter)(&crate::model::event::EngineEvent::BudgetExhausted {
-                        id: issue.id.clone(),
-                        stop,
-                        overshot_by: None,
-                    });
-                    stopped_by(&mut summary, stop);
-                    summary.cycles = fixes;
-                    break;
+                    self.summary.outcome = outcome;
+                    self.summary.reason = reason;
+                    self.summary.remaining_actions = remaining;
+                    return Ok(());
                 }
             };
-            if budget.limits().any() {
-                (self.reporter)(&crate::model::event::EngineEvent::BudgetReserved {
-                    id: issue.id.clone(),
-                    seq: ctx.seq + 1,
-                    phase: kind,
-                    reserve,
-                    spent: budget.spent(),
-                });
+            if !self.step(planned).await? {
+                return Ok(());
             }
-            let super::phase::Ran {
-                outcome,
-                record,
-                budget_stop,
-            } = self.phase(&mut ctx, step).await?;
-            if let Some(stop) = budget.settle(&issue.id, kind, reserve, &record.usage) {
-                // Overshot (usage comes at the end of a turn): recorded; nothing more starts.
-                (self.reporter)(&crate::model::event::EngineEvent::BudgetExhausted {
+        }
+    }
+
+    /// Runs one phase, its budget reserved first (a phase that does not fit does not start).
+    /// Whether the loop goes on.
+    async fn step(&mut self, p: Planned) -> Result<bool, EngineError> {
+        let (kind, issue, budget) = (p.kind, self.at.issue, self.run.budget);
+        if kind == PhaseKind::Fix {
+            self.summary.cycles = p.fixes + 1;
+        }
+        let reserve = match budget.reserve(&issue.id, kind) {
+            Ok(reserve) => reserve,
+            Err(stop) => {
+                self.host().emit(&EngineEvent::BudgetExhausted {
                     id: issue.id.clone(),
                     stop,
-                    overshot_by: Some(record.seq),
+                    overshot_by: None,
                 });
+                stopped_by(&mut self.summary, stop);
+                self.summary.cycles = p.fixes;
+                return Ok(false);
             }
-            if kind == PhaseKind::Dev {
-                ctx.dev_session = outcome.session_id.clone();
-            }
-            add_record(&mut summary, record);
-            let interrupted = outcome.result == Err(PhaseFailure::Interrupted);
-            results.push(outcome.result.ok());
-            if interrupted {
-                break;
-            }
-            if let Some(stop) = budget_stop {
-                // Its retry did not fit: the phase runs again once a resume raises the budget.
-                stopped_by(&mut summary, stop);
-                break;
-            }
+        };
+        self.progress.seq += 1;
+        if budget.limits().any() {
+            self.host().emit(&EngineEvent::BudgetReserved {
+                id: issue.id.clone(),
+                seq: self.progress.seq,
+                phase: kind,
+                reserve,
+                spent: budget.spent(),
+            });
         }
+        let devs = issue.spec.shards.len().max(1);
+        let step = StepInput {
+            kind,
+            cycle: p.fixes + 1,
+            review: p.review.as_ref(),
+            prior_fix: p.prior_fix.as_ref(),
+            gate: p.gate.as_ref(),
+            shard: issue
+                .spec
+                .shards
+                .get(p.devs_done)
+                .filter(|_| kind == PhaseKind::Dev),
+            // The full gate after the last dev and after every fix.
+            full_gate: kind == PhaseKind::Fix || p.devs_done + 1 >= devs,
+        };
+        let Ran {
+            outcome,
+            record,
+            budget_stop,
+        } = phase::run(self.tools, self.run, &self.at, &mut self.progress, step).await?;
+        if let Some(stop) = budget.settle(&issue.id, kind, reserve, &record.usage) {
+            // Overshot (usage comes at the end of a turn): recorded; nothing more starts.
+            self.host().emit(&EngineEvent::BudgetExhausted {
+                id: issue.id.clone(),
+                stop,
+                overshot_by: Some(record.seq),
+            });
+        }
+        if kind == PhaseKind::Dev {
+            self.progress.dev_session = outcome.session_id.clone();
+        }
+        let interrupted = outcome.result == Err(PhaseFailure::Interrupted);
+        let result = outcome.result.ok();
+        self.history.push(Entry { record, result });
+        if let Some(stop) = budget_stop.filter(|_| !interrupted) {
+            // Its retry did not fit: the phase runs again once a resume raises the budget.
+            stopped_by(&mut self.summary, stop);
+            return Ok(false);
+        }
+        Ok(!interrupted)
+    }
 
-        for result in results.iter().flatten() {
-            for url in step::list_of_opt(Some(result), "draftPrs") {
-                if !summary.draft_prs.contains(&url) {
-                    summary.draft_prs.push(url);
-                }
+    /// A converged issue whose last review has no verdict yet is verified in a clean room;
+    /// the verdict becomes that review's gate. Returns whether a verification ran.
+    async fn verify_next(&mut self) -> Result<bool, EngineError> {
+        let host = self.host();
+        let checks = verify::checks(host.config, self.at.issue);
+        let last_review = (self.history.iter())
+            .rposition(|e| e.record.phase == PhaseKind::Review && resume::counts(&e.record));
+        let Some(pos) = last_review
+            .filter(|&p| !checks.is_empty() && self.history[p].record.acceptance.is_none())
+        else {
+            return Ok(false);
+        };
+        let review_dir = self.history[pos].record.log_dir.clone();
+        let run_id = &self.run.opts.run_id;
+        let verification = verify::verify(host, &self.at, run_id, &checks, &review_dir).await?;
+        if host.cancelled() {
+            return Ok(true);
+        }
+        let record = &mut self.history[pos].record;
+        record.acceptance = Some(verification.gate());
+        self.summary.verified = Some(verification.clone());
+        host.emit(&EngineEvent::Verified {
+            id: self.at.issue.id.clone(),
+            record: record.clone(),
+            verification,
+        });
+        Ok(true)
+    }
+
+    /// The summary with the loop's phases and their counts.
+    fn summary(&mut self) -> IssueSummary {
+        let mut summary = std::mem::replace(
+            &mut self.summary,
+            IssueSummary::new(self.at.issue, Outcome::Failed, self.at.dir),
+        );
+        for entry in std::mem::take(&mut self.history) {
+            let record = entry.record;
+            summary.commits += record.commits;
+            summary.guard = summary.guard + record.guard;
+            summary.tokens = summary.tokens + record.usage;
+            summary.phases.push(record);
+        }
+        summary
+    }
+
+    /// The loop ends before its phases: failed for `reason`, its worktree removed.
+    async fn fail(mut self, reason: String) -> Result<IssueSummary, EngineError> {
+        let mut summary = self.summary();
+        summary.outcome = Outcome::Failed;
+        summary.reason = Some(reason);
+        summary.rescue_ref = remove(self.host(), &self.wt, self.at.dir).await?;
+        Ok(summary)
+    }
+
+    /// After the phases: the draft PRs they named, the task's commands (those that already
+    /// ran in the run resumed are not run again) and orch's own submit when the issue
+    /// converged; the worktree removed unless the loop was cut short or waits.
+    async fn end(
+        mut self,
+        prior: Vec<crate::model::record::CommandRecord>,
+    ) -> Result<IssueSummary, EngineError> {
+        let host = self.host();
+        let issue = self.at.issue;
+        let prs: Vec<String> = (self.history.iter())
+            .filter_map(|e| e.result.as_ref())
+            .flat_map(|r| step::list_of_opt(Some(r), "draftPrs"))
+            .collect();
+        let mut summary = self.summary();
+        for url in prs {
+            if !summary.draft_prs.contains(&url) {
+                summary.draft_prs.push(url);
             }
         }
+        let (wt, dir, opts) = (&self.wt.path, self.at.dir, self.run.opts);
         if summary.outcome == Outcome::Completed {
-            let prior = continuation.commands;
-            self.finish_commands(&mut summary, issue, &wt.path, issue_dir, opts, prior)
-                .await?;
+            let run = commands::Finishing { opts, prior };
+            commands::finish(host, &mut summary, issue, (wt, dir), run).await?;
         }
-        if summary.outcome == Outcome::Completed && self.orch_submits(issue) {
-            let place = (
-                wt.path.as_path(),
-                ctx.base,
-                ctx.stack.as_slice(),
-                ctx.common_dir,
-            );
-            self.submit(&mut summary, issue, place, issue_dir, opts)
-                .await?;
+        if summary.outcome == Outcome::Completed && host.orch_submits(issue) {
+            let place = submit::Place {
+                worktree: wt,
+                base: &self.at.base,
+                stack: &self.progress.stack,
+                common_dir: &self.at.common_dir,
+            };
+            submit::submit(host, &mut summary, issue, place, dir, &opts.approvals).await?;
         }
         if let Some(last) = summary.phases.last() {
             if last.failure == Some(PhaseFailure::Interrupted) {
                 // Keep the worktree and branch as they are: the run can pick up from here.
+                let (seq, name) = (last.seq, last.phase.name());
                 summary.outcome = Outcome::Interrupted;
-                summary.reason = Some(format!(
-                    "interrupted during {:02}-{}",
-                    last.seq,
-                    last.phase.name()
-                ));
+                summary.reason = Some(format!("interrupted during {seq:02}-{name}"));
                 return Ok(summary);
             }
         }
@@ -310,86 +469,78 @@ impl<R: Runner> Engine<'_, R> {
             // The gated command runs in this worktree once approved (`orch resume`).
             return Ok(summary);
         }
-        summary.rescue_ref = self.remove(&wt, issue_dir).await?;
+        summary.rescue_ref = remove(host, &self.wt, self.at.dir).await?;
         Ok(summary)
     }
+}
 
-    /// A phase that was running when orch died has no record: pins what it committed.
-    async fn pin_interrupted(
-        &self,
-        ctx: &LoopContext<'_>,
-        current: &CurrentPhase,
-    ) -> Result<(), EngineError> {
-        let id = PhaseId {
-            run_id: ctx.opts.run_id.clone(),
-            milestone: ctx.plan.milestone.clone(),
-            issue: ctx.issue.id.clone(),
-            seq: current.seq,
-            phase: current.phase.name().to_owned(),
-        };
-        git(&ctx.issue.worktree, move |repo| {
-            if let (Some(head), None) = (repo.head()?.oid, repo.ref_target(&id.pin_ref())?) {
-                repo.set_ref(
-                    &id.pin_ref(),
-                    &head,
-                    "orch: pin an interrupted phase's head",
-                )?;
-            }
-            Ok(())
-        })
-        .await
+/// The issue's worktree, as orch names it.
+fn worktree_of(plan: &Plan, issue: &PlannedIssue) -> IssueWorktree {
+    IssueWorktree {
+        scope: plan.scope(),
+        id: issue.id.clone(),
+        branch: issue.branch.clone(),
+        path: issue.worktree.clone(),
     }
+}
 
-    /// Removes the issue's worktree; the ref holding what it left uncommitted, if anything.
-    /// A converged issue whose last review has no verdict yet is verified in a clean room;
-    /// the verdict becomes that review's gate. Returns whether a verification ran.
-    async fn verify_next(
-        &self,
-        ctx: &LoopContext<'_>,
-        summary: &mut IssueSummary,
-    ) -> Result<bool, EngineError> {
-        let checks = self.verify_checks(ctx);
-        let last_review = summary
-            .phases
-            .iter()
-            .rposition(|r| r.phase == PhaseKind::Review && resume::counts(r));
-        let Some(pos) =
-            last_review.filter(|&p| !checks.is_empty() && summary.phases[p].acceptance.is_none())
-        else {
-            return Ok(false);
-        };
-        let review_dir = summary.phases[pos].log_dir.clone();
-        let verification = self.verify(ctx, &checks, &review_dir).await?;
-        if self.cancelled() {
-            return Ok(true);
+/// Makes (or finds) the issue's worktree; `Err(reason)` when its branch was left on another
+/// base. With the repository's common dir.
+async fn open(
+    host: Host<'_>,
+    wt: &IssueWorktree,
+    base: &str,
+    parent: &str,
+) -> Result<Result<(Prepared, PathBuf), String>, EngineError> {
+    let (wt, base, parent) = (wt.clone(), base.to_owned(), parent.to_owned());
+    git(host.repo_root, move |repo| {
+        if let Some(reason) = worktrees::stale_branch(repo, &wt, &base, &parent)? {
+            return Ok(Err(reason));
         }
-        summary.phases[pos].acceptance = Some(verification.gate());
-        summary.verified = Some(verification.clone());
-        (self.reporter)(&crate::model::event::EngineEvent::Verified {
-            id: ctx.issue.id.clone(),
-            record: summary.phases[pos].clone(),
-            verification,
-        });
-        Ok(true)
-    }
+        let prepared = worktrees::prepare(repo, &wt, &base)?;
+        Ok(Ok((prepared, repo.common_dir())))
+    })
+    .await
+}
 
-    async fn remove(
-        &self,
-        wt: &IssueWorktree,
-        issue_dir: &Path,
-    ) -> Result<Option<String>, EngineError> {
-        self.tear_down(
-            &wt.path,
-            &issue_dir.join(crate::model::layout::TEARDOWN_LOG),
-        )
-        .await;
-        let wt = wt.clone();
-        let removed = git(&self.repo_root, move |repo| {
-            Ok(worktrees::remove(repo, &wt)?)
-        })
-        .await?;
-        Ok(removed.rescue_ref)
-    }
+/// A phase that was running when orch died has no record: pins what it committed.
+async fn pin_interrupted(
+    run: &RunScope<'_>,
+    at: &IssueAt<'_>,
+    current: &CurrentPhase,
+) -> Result<(), EngineError> {
+    let id = PhaseId {
+        run_id: run.opts.run_id.clone(),
+        milestone: run.plan.milestone.clone(),
+        issue: at.issue.id.clone(),
+        seq: current.seq,
+        phase: current.phase.name().to_owned(),
+    };
+    git(&at.issue.worktree, move |repo| {
+        if let (Some(head), None) = (repo.head()?.oid, repo.ref_target(&id.pin_ref())?) {
+            let why = "orch: pin an interrupted phase's head";
+            repo.set_ref(&id.pin_ref(), &head, why)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Removes the issue's worktree (after `[worktree] teardown`); the ref holding what it left
+/// uncommitted, if anything.
+async fn remove(
+    host: Host<'_>,
+    wt: &IssueWorktree,
+    issue_dir: &Path,
+) -> Result<Option<String>, EngineError> {
+    let log = issue_dir.join(crate::model::layout::TEARDOWN_LOG);
+    setup::tear_down(host, &wt.path, &log).await;
+    let wt = wt.clone();
+    let removed = git(host.repo_root, move |repo| {
+        Ok(worktrees::remove(repo, &wt)?)
+    })
+    .await?;
+    Ok(removed.rescue_ref)
 }
 
 /// In a Graphite repository a new branch must be tracked before gt can stack on it.
@@ -414,15 +565,9 @@ fn track(
 fn inputs_for(
     kind: PhaseKind,
     history: &[Done<'_>],
-) -> (
-    Option<serde_json::Value>,
-    Option<serde_json::Value>,
-    Option<crate::model::record::GateRecord>,
-) {
+) -> (Option<Value>, Option<Value>, Option<GateRecord>) {
     let review = match kind {
-        PhaseKind::Fix => history
-            .iter()
-            .rev()
+        PhaseKind::Fix => (history.iter().rev())
             .find(|d| d.kind == PhaseKind::Review)
             .and_then(|d| d.result.ok().cloned()),
         _ => None,
@@ -431,9 +576,7 @@ fn inputs_for(
         (PhaseKind::Review, Some(last)) if last.kind == PhaseKind::Fix => last.result.ok().cloned(),
         _ => None,
     };
-    let gate = history
-        .iter()
-        .rev()
+    let gate = (history.iter().rev())
         .find(|d| d.kind != PhaseKind::Review || d.gate.is_some())
         .and_then(|d| d.gate.cloned());
     (review, prior_fix, gate)
@@ -448,12 +591,4 @@ fn stopped_by(summary: &mut IssueSummary, stop: crate::model::budget::BudgetStop
         stop.flag()
     ));
     summary.budget = Some(stop);
-}
-
-/// Adds a phase's record and its counts to the summary.
-fn add_record(summary: &mut IssueSummary, record: PhaseRecord) {
-    summary.commits += record.commits;
-    summary.guard = summary.guard + record.guard;
-    summary.tokens = summary.tokens + record.usage;
-    summary.phases.push(record);
 }

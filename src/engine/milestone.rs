@@ -5,7 +5,9 @@
 //! as each ends. The loops in flight are futures on the one task: no threads, no `'static`.
 
 use super::budget::Budget;
+use super::context::RunScope;
 use super::flight::Flight;
+use super::host::{Host, Tools};
 use super::issue::IssueJob;
 use super::resume::{self, Continuation, Resumption};
 use super::schedule::{self, Board, Next};
@@ -49,18 +51,17 @@ impl<R: Runner> Engine<'_, R> {
     /// depends on in the run has ended (in plan order among the ready ones). The summaries
     /// come in plan order, whatever finished first.
     pub async fn run(&self, plan: &Plan, opts: &RunOptions) -> Result<RunSummary, EngineError> {
-        let (base, base_branch) = self.start(plan, opts).await?;
-        let logs = self
+        let host = self.host();
+        let (base, trunk) = start(host, plan, opts).await?;
+        let logs = host
             .config
-            .orch_logs(&self.repo_root)
+            .orch_logs(host.repo_root)
             .join(plan.scope().dir());
         let started_at = crate::util::timeutil::now_rfc3339();
-        let issues: Vec<&PlannedIssue> = plan
-            .issues
-            .iter()
+        let issues: Vec<&PlannedIssue> = (plan.issues.iter())
             .filter(|i| opts.only_issue.as_ref().is_none_or(|only| &i.id == only))
             .collect();
-        (self.reporter)(&EngineEvent::RunStarted {
+        host.emit(&EngineEvent::RunStarted {
             run_id: opts.run_id.clone(),
             project: plan.project.clone(),
             milestone: plan.milestone.clone(),
@@ -69,361 +70,372 @@ impl<R: Runner> Engine<'_, R> {
             log_dir: logs.clone(),
             resumed: opts.resume.is_some(),
             budget: opts.budget,
-            sandbox: self.sandbox_name(plan),
-            base: base_branch.clone(),
+            sandbox: host.sandbox_name(plan),
+            base: trunk.clone(),
             base_commit: base.clone(),
             carried: opts.carried.clone(),
             restart: opts.restart.clone(),
         });
-        self.set_aside_earlier(plan, &issues, opts, &logs).await?;
-        let done: BTreeSet<String> = plan
-            .issues
-            .iter()
-            .filter(|i| i.done)
-            .map(|i| i.id.clone())
-            .collect();
-        let mut tips = Tips::new();
-        let mut summaries: BTreeMap<usize, IssueSummary> = BTreeMap::new();
-        let mut board = Board {
-            waiting: (0..issues.len()).collect(),
-            ..Board::default()
-        };
+        set_aside_earlier(host, plan, &issues, opts, &logs).await?;
         let flight = Flight::default();
-        let flight = &flight;
-        let price = self
-            .config
-            .codex_model()
-            .and_then(|m| self.config.pricing.get(&m).copied());
+        let price = (host.config.codex_model()).and_then(|m| host.config.pricing.get(&m).copied());
         let pricer =
             price.map(|price| -> super::budget::Pricer { Box::new(move |u| price.cost(u)) });
         let budget = Budget::new(opts.budget, pricer, opts.resume.as_ref());
-        let budget = &budget;
-        let mut in_flight: InFlight<'_> = Vec::new();
-        // The first error of an issue's loop: nothing more starts, the others finish and are
-        // recorded, then the run returns it.
-        let mut failure: Option<EngineError> = None;
-        let (base, trunk) = (base.as_str(), base_branch.as_str());
-        // What is finished before anything runs (issues their docs skip, issues an earlier
-        // run completed, loops the run being resumed ended) ends now, not at its turn: its
-        // dependents need not wait behind it.
-        // What the others continue from, by index, taken when they start.
-        let mut continuations: Vec<Option<Continuation>> = Vec::with_capacity(issues.len());
-        for (n, issue) in issues.iter().enumerate() {
-            let issue_dir = layout::issue_dir(&logs, &opts.run_id, &issue.id);
-            match self.at_start(plan, opts, issue, &issue_dir) {
-                Resumption::Run(continuation) => continuations.push(Some(continuation)),
-                Resumption::Keep(summary) => {
-                    continuations.push(None);
-                    board.waiting.retain(|&w| w != n);
-                    let ended = (n, *summary);
-                    self.end(
-                        &logs,
-                        opts,
-                        issue,
-                        ended,
-                        &mut board,
-                        &mut tips,
-                        &mut summaries,
-                    )
-                    .await?;
-                }
-            }
-        }
-        loop {
-            // A spent run budget starts nothing more; what runs finishes its phase.
-            board.stopped |= budget.exhausted();
-            let (n, summary) = match schedule::next(&issues, &board, opts.jobs) {
-                Next::Done => break,
-                Next::Start(n) => {
-                    board.waiting.retain(|&w| w != n);
-                    board.running.insert(n);
-                    let issue = issues[n];
-                    (self.reporter)(&EngineEvent::IssueStarted {
-                        id: issue.id.clone(),
-                        position: issues.len() - board.waiting.len(),
-                        total: issues.len(),
-                    });
-                    let issue_dir = layout::issue_dir(&logs, &opts.run_id, &issue.id);
-                    let continuation = continuations[n].take().unwrap_or_default();
-                    match self.begin(opts, issue, &issue_dir, continuation, &done, &board) {
-                        Begun::Ended(summary) => (n, *summary),
-                        Begun::Run(continuation) => {
-                            let (tips, done) = (tips.clone(), done.clone());
-                            in_flight.push((
-                                n,
-                                Box::pin(async move {
-                                    let (start, parent) =
-                                        self.issue_base(issue, &tips, &done, base, trunk).await?;
-                                    let job = IssueJob {
-                                        issue,
-                                        base: &start,
-                                        parent: &parent,
-                                        issue_dir: &issue_dir,
-                                        continuation,
-                                        flight,
-                                        budget,
-                                    };
-                                    flight.issue_started(
-                                        &issue.id,
-                                        &issue.worktree,
-                                        &issue.branch,
-                                        &start,
-                                    );
-                                    let ended = self.run_issue(plan, job, opts).await;
-                                    flight.issue_ended(&issue.id);
-                                    ended
-                                }),
-                            ));
-                            continue;
-                        }
-                    }
-                }
-                Next::Wait => match first_done(&mut in_flight).await {
-                    // The board and the loops in flight agree; were they not, waiting on
-                    // nothing would hang the run.
-                    None => break,
-                    Some((n, Ok(summary))) => (n, summary),
-                    Some((n, Err(e))) => {
-                        board.running.remove(&n);
-                        board.stopped = true;
-                        failure.get_or_insert(e);
-                        continue;
-                    }
-                },
-            };
-            let issue = issues[n];
-            self.end(
-                &logs,
-                opts,
-                issue,
-                (n, summary),
-                &mut board,
-                &mut tips,
-                &mut summaries,
-            )
-            .await?;
-        }
-        if let Some(e) = failure {
-            return Err(e);
-        }
+        let scope = RunScope {
+            plan,
+            opts,
+            flight: &flight,
+            budget: &budget,
+        };
+        let at = Ground {
+            tools: self.tools(),
+            scope: &scope,
+            logs: &logs,
+            base: &base,
+            trunk: &trunk,
+        };
+        let summaries = Drain::new(at, issues).run().await?;
         let summary = RunSummary {
             run_id: opts.run_id.clone(),
             project: plan.project.clone(),
             milestone: plan.milestone.clone(),
             started_at,
             finished_at: crate::util::timeutil::now_rfc3339(),
-            issues: summaries.into_values().collect(),
+            issues: summaries,
             budget: opts.budget.any().then_some(opts.budget),
-            sandbox: Some(self.sandbox_name(plan)),
+            sandbox: Some(host.sandbox_name(plan)),
         };
         logs::write_json(&layout::run_summary(&logs, &opts.run_id), &summary)?;
-        (self.reporter)(&EngineEvent::RunFinished {
+        host.emit(&EngineEvent::RunFinished {
             summary: summary.clone(),
         });
         Ok(summary)
     }
+}
 
-    /// Records how issue `n` ended: its summary on disk (with its final head, when it
-    /// completed), that head for its dependents, the board, the event.
-    #[allow(clippy::too_many_arguments)]
-    async fn end(
-        &self,
-        logs: &Path,
-        opts: &RunOptions,
-        issue: &PlannedIssue,
-        (n, mut summary): (usize, IssueSummary),
-        board: &mut Board,
-        tips: &mut Tips,
-        summaries: &mut BTreeMap<usize, IssueSummary>,
-    ) -> Result<(), EngineError> {
-        if summary.outcome == Outcome::Completed && summary.head.is_none() {
-            let branch = issue.branch.clone();
-            summary.head = git(&self.repo_root, move |repo| Ok(repo.branch_tip(&branch)?)).await?;
+/// What every issue of the run shares: the tools, the run, where its logs go, and the commit
+/// (and branch) an issue starts from when nothing of the run comes before it.
+struct Ground<'a, R> {
+    tools: Tools<'a, R>,
+    scope: &'a RunScope<'a>,
+    logs: &'a Path,
+    base: &'a str,
+    trunk: &'a str,
+}
+
+impl<R> Clone for Ground<'_, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<R> Copy for Ground<'_, R> {}
+
+/// The scheduling loop, and the only owner of the scheduling state: which issues wait, run
+/// and ended (the board), the completed ones' tips, the summaries so far.
+struct Drain<'a, R> {
+    at: Ground<'a, R>,
+    issues: Vec<&'a PlannedIssue>,
+    /// Issues whose docs say they are done: their work is on the trunk already.
+    done: BTreeSet<String>,
+    tips: Tips,
+    board: Board,
+    summaries: BTreeMap<usize, IssueSummary>,
+    /// What each issue continues from (taken when it starts).
+    continuations: Vec<Option<Continuation>>,
+}
+
+impl<'a, R: Runner> Drain<'a, R> {
+    fn new(at: Ground<'a, R>, issues: Vec<&'a PlannedIssue>) -> Self {
+        let done = (at.scope.plan.issues.iter())
+            .filter(|i| i.done)
+            .map(|i| i.id.clone())
+            .collect();
+        Drain {
+            board: Board {
+                waiting: (0..issues.len()).collect(),
+                ..Board::default()
+            },
+            at,
+            issues,
+            done,
+            tips: Tips::new(),
+            summaries: BTreeMap::new(),
+            continuations: Vec::new(),
         }
-        logs::write_json(
-            &layout::issue_dir(logs, &opts.run_id, &issue.id).join(layout::ISSUE_SUMMARY),
-            &summary,
-        )?;
-        if let (Outcome::Completed, Some(head)) = (summary.outcome, &summary.head) {
-            tips.insert(issue.id.clone(), (head.clone(), issue.branch.clone()));
-        }
-        board.running.remove(&n);
-        board.ended.insert(issue.id.clone(), summary.outcome);
-        (self.reporter)(&EngineEvent::IssueFinished {
-            summary: summary.clone(),
-        });
-        // Interrupted: nothing more starts; what runs is interrupted too, to be resumed.
-        board.stopped |= summary.outcome == Outcome::Interrupted;
-        summaries.insert(n, summary);
-        Ok(())
     }
 
-    /// How an issue stands before anything runs: finished (its docs skip it, an earlier run
-    /// completed it and it is carried, or the run being resumed ended its loop), or to run
-    /// from where it stopped.
-    fn at_start(
-        &self,
-        plan: &Plan,
-        opts: &RunOptions,
-        issue: &PlannedIssue,
-        issue_dir: &Path,
-    ) -> Resumption {
-        if let Some(skipped) = skipped_by_docs(issue, issue_dir) {
-            return Resumption::Keep(Box::new(skipped));
-        }
-        if let Some(carried) = opts.carried.iter().find(|s| s.id == issue.id) {
-            return Resumption::Keep(Box::new(carried.clone()));
-        }
-        let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
-        let retry = opts.retry.iter().any(|r| r == &issue.id);
-        resume::decide(prior, retry, plan.max_review_cycles)
+    fn dir(&self, n: usize) -> PathBuf {
+        let opts = self.at.scope.opts;
+        layout::issue_dir(self.at.logs, &opts.run_id, &self.issues[n].id)
     }
 
-    /// Sets aside the earlier branch (and worktree) of every issue the run runs from scratch,
-    /// before anything runs: its tip under a rescue ref, its uncommitted work rescued as a
-    /// removal does. A resume sets aside what a crash left unset.
-    async fn set_aside_earlier(
-        &self,
-        plan: &Plan,
-        issues: &[&PlannedIssue],
-        opts: &RunOptions,
-        logs: &Path,
-    ) -> Result<(), EngineError> {
-        for issue in issues.iter().filter(|i| opts.restart.contains(&i.id)) {
-            let recorded = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
-            if recorded.is_some_and(|i| {
-                i.set_aside.is_some() || !i.phases.is_empty() || i.current_phase.is_some()
-            }) {
-                continue;
-            }
-            if issue.worktree.exists() {
-                let log =
-                    layout::issue_dir(logs, &opts.run_id, &issue.id).join(layout::TEARDOWN_LOG);
-                self.tear_down(&issue.worktree, &log).await;
-            }
-            let wt = IssueWorktree {
-                scope: plan.scope(),
-                id: issue.id.clone(),
-                branch: issue.branch.clone(),
-                path: issue.worktree.clone(),
+    /// Runs the issues; their summaries in plan order. The first error of an issue's loop
+    /// starts nothing more: the others finish and are recorded, then the run returns it.
+    async fn run(mut self) -> Result<Vec<IssueSummary>, EngineError> {
+        self.end_finished().await?;
+        let mut in_flight: InFlight<'a> = Vec::new();
+        let mut failure: Option<EngineError> = None;
+        loop {
+            // A spent run budget starts nothing more; what runs finishes its phase.
+            self.board.stopped |= self.at.scope.budget.exhausted();
+            let jobs = self.at.scope.opts.jobs;
+            let (n, summary) = match schedule::next(&self.issues, &self.board, jobs) {
+                Next::Done => break,
+                Next::Start(n) => match self.start(n) {
+                    Begun::Ended(summary) => (n, *summary),
+                    Begun::Run(continuation) => {
+                        in_flight.push((n, self.issue_loop(n, continuation)));
+                        continue;
+                    }
+                },
+                Next::Wait => match first_done(&mut in_flight).await {
+                    // The board and the loops in flight agree; were they not, waiting on
+                    // nothing would hang the run.
+                    None => break,
+                    Some((n, Ok(summary))) => (n, summary),
+                    Some((n, Err(e))) => {
+                        self.board.running.remove(&n);
+                        self.board.stopped = true;
+                        failure.get_or_insert(e);
+                        continue;
+                    }
+                },
             };
-            let run_id = opts.run_id.clone();
-            let set_aside = git(&self.repo_root, move |repo| {
-                Ok(worktrees::set_aside(repo, &wt, &run_id)?)
-            })
-            .await?;
-            (self.reporter)(&EngineEvent::BranchSetAside {
-                id: issue.id.clone(),
-                set_aside,
-            });
+            self.end(n, summary).await?;
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(self.summaries.into_values().collect()),
+        }
+    }
+
+    /// What is finished before anything runs (issues their docs skip, issues an earlier run
+    /// completed, loops the run being resumed ended) ends now, not at its turn: its
+    /// dependents need not wait behind it.
+    async fn end_finished(&mut self) -> Result<(), EngineError> {
+        for n in 0..self.issues.len() {
+            let dir = self.dir(n);
+            match at_start(self.at.scope, self.issues[n], &dir) {
+                Resumption::Run(continuation) => self.continuations.push(Some(continuation)),
+                Resumption::Keep(summary) => {
+                    self.continuations.push(None);
+                    self.board.waiting.retain(|&w| w != n);
+                    self.end(n, *summary).await?;
+                }
+            }
         }
         Ok(())
     }
 
-    /// How an issue the schedule starts begins (what ended before anything ran never
-    /// starts): held (by a dependency that did not pass, or waiting for an approval), or run
-    /// from `continuation`.
-    fn begin(
-        &self,
-        opts: &RunOptions,
-        issue: &PlannedIssue,
-        issue_dir: &Path,
-        continuation: Continuation,
-        done: &BTreeSet<String>,
-        board: &Board,
-    ) -> Begun {
-        let blocked_on: Vec<&str> = issue
-            .milestone_dependencies()
+    /// Starts issue `n`: it ends at once when held (by a dependency that did not pass, or
+    /// waiting for an approval), else its loop runs from where it stopped.
+    fn start(&mut self, n: usize) -> Begun {
+        let (issue, total, host) = (self.issues[n], self.issues.len(), self.at.tools.host);
+        self.board.waiting.retain(|&w| w != n);
+        self.board.running.insert(n);
+        host.emit(&EngineEvent::IssueStarted {
+            id: issue.id.clone(),
+            position: total - self.board.waiting.len(),
+            total,
+        });
+        let continuation = self.continuations[n].take().unwrap_or_default();
+        let opts = self.at.scope.opts;
+        let (done, board) = (&self.done, &self.board);
+        let blocked_on: Vec<&str> = (issue.milestone_dependencies())
             .filter(|id| !passed(done, board, id) && opts.only_issue.is_none())
             .collect();
-        if let Some(held) = held(issue, &blocked_on, &board.ended, &opts.approvals, issue_dir) {
+        let dir = self.dir(n);
+        if let Some(held) = held(issue, &blocked_on, &board.ended, &opts.approvals, &dir) {
             for gate in &held.awaiting {
-                (self.reporter)(&EngineEvent::AwaitingApproval {
-                    id: issue.id.clone(),
-                    gate: gate.clone(),
-                });
+                let (id, gate) = (issue.id.clone(), gate.clone());
+                host.emit(&EngineEvent::AwaitingApproval { id, gate });
             }
             return Begun::Ended(Box::new(held));
         }
         Begun::Run(continuation)
     }
 
-    /// Checks the repository is clean (a resume tolerates its own worktrees, a run from
-    /// scratch those of the issues whose earlier branches it sets aside) and returns the
-    /// commit and branch issues start from when nothing of this run comes before them (a
-    /// resume: those its run started from).
-    async fn start(&self, plan: &Plan, opts: &RunOptions) -> Result<(String, String), EngineError> {
-        let config = self.config.clone();
-        let ours: Vec<PathBuf> = plan
-            .issues
-            .iter()
-            .filter(|i| opts.resume.is_some() || opts.restart.contains(&i.id))
-            .map(|i| i.worktree.clone())
-            .collect();
-        let recorded = opts
-            .resume
-            .as_ref()
-            .and_then(|s| Some((s.base_commit.clone()?, s.base.clone()?)));
-        git(&self.repo_root, move |repo| {
-            let report = crate::workspace::verify_clean::verify_clean(repo, &config)?;
-            let report = crate::workspace::verify_clean::tolerate_own_worktrees(report, &ours);
-            if !report.clean {
-                return Err(EngineError::NotClean(report.problems.len(), report));
-            }
-            match recorded {
-                Some(recorded) => Ok(recorded),
-                None => Ok(crate::workspace::verify_clean::run_start(repo, &config)?),
-            }
+    /// Issue `n`'s loop, to run beside the others: it starts from its dependencies' work as
+    /// it stands now.
+    fn issue_loop(
+        &self,
+        n: usize,
+        continuation: Continuation,
+    ) -> Pin<Box<dyn Future<Output = Result<IssueSummary, EngineError>> + 'a>> {
+        let (at, issue, dir) = (self.at, self.issues[n], self.dir(n));
+        let (tips, done) = (self.tips.clone(), self.done.clone());
+        Box::pin(async move {
+            let flight = at.scope.flight;
+            let (start, parent) = issue_base(at, issue, &tips, &done).await?;
+            flight.issue_started(&issue.id, &issue.worktree, &issue.branch, &start);
+            let job = IssueJob {
+                issue,
+                base: &start,
+                parent: &parent,
+                issue_dir: &dir,
+                continuation,
+            };
+            let ended = super::issue::run(at.tools, at.scope, job).await;
+            flight.issue_ended(&issue.id);
+            ended
         })
-        .await
     }
 
-    /// The commit an issue's branch starts from, and the branch it stacks on.
-    async fn issue_base(
-        &self,
-        issue: &PlannedIssue,
-        tips: &Tips,
-        done: &BTreeSet<String>,
-        base: &str,
-        trunk: &str,
-    ) -> Result<(String, String), EngineError> {
-        let deps = match stack_base(issue, tips, done) {
-            StackBase::Trunk => return Ok((base.to_owned(), trunk.to_owned())),
-            StackBase::Branch(tip, branch) => return Ok((tip.to_owned(), branch.to_owned())),
-            StackBase::Merge(deps) => deps,
+    /// Records how issue `n` ended: its summary on disk (with its final head, when it
+    /// completed), that head for its dependents, the board, the event.
+    async fn end(&mut self, n: usize, mut summary: IssueSummary) -> Result<(), EngineError> {
+        let (issue, host) = (self.issues[n], self.at.tools.host);
+        if summary.outcome == Outcome::Completed && summary.head.is_none() {
+            let branch = issue.branch.clone();
+            summary.head = git(host.repo_root, move |repo| Ok(repo.branch_tip(&branch)?)).await?;
+        }
+        logs::write_json(&self.dir(n).join(layout::ISSUE_SUMMARY), &summary)?;
+        if let (Outcome::Completed, Some(head)) = (summary.outcome, &summary.head) {
+            (self.tips).insert(issue.id.clone(), (head.clone(), issue.branch.clone()));
+        }
+        self.board.running.remove(&n);
+        self.board.ended.insert(issue.id.clone(), summary.outcome);
+        host.emit(&EngineEvent::IssueFinished {
+            summary: summary.clone(),
+        });
+        // Interrupted: nothing more starts; what runs is interrupted too, to be resumed.
+        self.board.stopped |= summary.outcome == Outcome::Interrupted;
+        self.summaries.insert(n, summary);
+        Ok(())
+    }
+}
+
+/// How an issue stands before anything runs: finished (its docs skip it, an earlier run
+/// completed it and it is carried, or the run being resumed ended its loop), or to run from
+/// where it stopped.
+fn at_start(scope: &RunScope<'_>, issue: &PlannedIssue, issue_dir: &Path) -> Resumption {
+    let opts = scope.opts;
+    if let Some(skipped) = skipped_by_docs(issue, issue_dir) {
+        return Resumption::Keep(Box::new(skipped));
+    }
+    if let Some(carried) = opts.carried.iter().find(|s| s.id == issue.id) {
+        return Resumption::Keep(Box::new(carried.clone()));
+    }
+    let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
+    let retry = opts.retry.iter().any(|r| r == &issue.id);
+    resume::decide(prior, retry, scope.plan.max_review_cycles)
+}
+
+/// Sets aside the earlier branch (and worktree) of every issue the run runs from scratch,
+/// before anything runs: its tip under a rescue ref, its uncommitted work rescued as a
+/// removal does. A resume sets aside what a crash left unset.
+async fn set_aside_earlier(
+    host: Host<'_>,
+    plan: &Plan,
+    issues: &[&PlannedIssue],
+    opts: &RunOptions,
+    logs: &Path,
+) -> Result<(), EngineError> {
+    for issue in issues.iter().filter(|i| opts.restart.contains(&i.id)) {
+        let recorded = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
+        if recorded.is_some_and(|i| {
+            i.set_aside.is_some() || !i.phases.is_empty() || i.current_phase.is_some()
+        }) {
+            continue;
+        }
+        if issue.worktree.exists() {
+            let log = layout::issue_dir(logs, &opts.run_id, &issue.id).join(layout::TEARDOWN_LOG);
+            super::setup::tear_down(host, &issue.worktree, &log).await;
+        }
+        let wt = IssueWorktree {
+            scope: plan.scope(),
+            id: issue.id.clone(),
+            branch: issue.branch.clone(),
+            path: issue.worktree.clone(),
         };
-        let tips_of: Vec<String> = deps.iter().map(|(t, _)| t.to_string()).collect();
-        let message = format!(
-            "orch: base of {}: the work of {}",
-            issue.id,
-            issue.blocked_by.join(", ")
-        );
-        let merged = git(&self.repo_root, move |repo| {
-            Ok(repo.merge_tips(&tips_of, &message)?)
+        let run_id = opts.run_id.clone();
+        let set_aside = git(host.repo_root, move |repo| {
+            Ok(worktrees::set_aside(repo, &wt, &run_id)?)
         })
         .await?;
-        Ok(match merged {
-            Some(oid) => {
-                // The dependency whose tip it is, when no merge was needed.
-                let parent = deps
-                    .iter()
-                    .find(|(tip, _)| *tip == oid)
-                    .map_or(deps[0].1, |(_, branch)| branch);
-                (oid.clone(), parent.to_owned())
-            }
-            None => {
-                (self.reporter)(&EngineEvent::BaseFallback {
-                    id: issue.id.clone(),
-                    reason: format!(
-                        "the work of {} conflicts when merged; {} starts from {trunk}",
-                        issue.blocked_by.join(", "),
-                        issue.id
-                    ),
-                });
-                (base.to_owned(), trunk.to_owned())
-            }
-        })
+        host.emit(&EngineEvent::BranchSetAside {
+            id: issue.id.clone(),
+            set_aside,
+        });
     }
+    Ok(())
+}
+
+/// Checks the repository is clean (a resume tolerates its own worktrees, a run from scratch
+/// those of the issues whose earlier branches it sets aside) and returns the commit and
+/// branch issues start from when nothing of this run comes before them (a resume: those its
+/// run started from).
+async fn start(
+    host: Host<'_>,
+    plan: &Plan,
+    opts: &RunOptions,
+) -> Result<(String, String), EngineError> {
+    let config = host.config.clone();
+    let ours: Vec<PathBuf> = (plan.issues.iter())
+        .filter(|i| opts.resume.is_some() || opts.restart.contains(&i.id))
+        .map(|i| i.worktree.clone())
+        .collect();
+    let recorded =
+        (opts.resume.as_ref()).and_then(|s| Some((s.base_commit.clone()?, s.base.clone()?)));
+    git(host.repo_root, move |repo| {
+        let report = crate::workspace::verify_clean::verify_clean(repo, &config)?;
+        let report = crate::workspace::verify_clean::tolerate_own_worktrees(report, &ours);
+        if !report.clean {
+            return Err(EngineError::NotClean(report.problems.len(), report));
+        }
+        match recorded {
+            Some(recorded) => Ok(recorded),
+            None => Ok(crate::workspace::verify_clean::run_start(repo, &config)?),
+        }
+    })
+    .await
+}
+
+/// The commit an issue's branch starts from, and the branch it stacks on.
+async fn issue_base<R>(
+    at: Ground<'_, R>,
+    issue: &PlannedIssue,
+    tips: &Tips,
+    done: &BTreeSet<String>,
+) -> Result<(String, String), EngineError> {
+    let (host, base, trunk) = (at.tools.host, at.base, at.trunk);
+    let deps = match stack_base(issue, tips, done) {
+        StackBase::Trunk => return Ok((base.to_owned(), trunk.to_owned())),
+        StackBase::Branch(tip, branch) => return Ok((tip.to_owned(), branch.to_owned())),
+        StackBase::Merge(deps) => deps,
+    };
+    let tips_of: Vec<String> = deps.iter().map(|(t, _)| t.to_string()).collect();
+    let message = format!(
+        "orch: base of {}: the work of {}",
+        issue.id,
+        issue.blocked_by.join(", ")
+    );
+    let merged = git(host.repo_root, move |repo| {
+        Ok(repo.merge_tips(&tips_of, &message)?)
+    })
+    .await?;
+    Ok(match merged {
+        Some(oid) => {
+            // The dependency whose tip it is, when no merge was needed.
+            let parent = (deps.iter())
+                .find(|(tip, _)| *tip == oid)
+                .map_or(deps[0].1, |(_, branch)| branch);
+            (oid.clone(), parent.to_owned())
+        }
+        None => {
+            host.emit(&EngineEvent::BaseFallback {
+                id: issue.id.clone(),
+                reason: format!(
+                    "the work of {} conflicts when merged; {} starts from {trunk}",
+                    issue.blocked_by.join(", "),
+                    issue.id
+                ),
+            });
+            (base.to_owned(), trunk.to_owned())
+        }
+    })
 }
 
 /// The summary of an issue its docs skip (a done-like state: its work is on the trunk; a

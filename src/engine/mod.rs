@@ -2,30 +2,34 @@
 //! once (`jobs`), and records every phase. It emits [`EngineEvent`](crate::model::event::EngineEvent)s and never prints;
 //! the CLI fans them out to the reporters.
 //!
-//! - `milestone`: the loop over the plan's issues (what each starts from, what it waits for).
+//! - `milestone`: the scheduling loop over the plan's issues (what each starts from, what it
+//!   waits for); the only `impl Engine` besides this file's.
 //! - `flight`: what is in flight, so one phase's audit does not count another's work.
-//! - `issue`: one issue's loop, dev → review ⇄ fix, in its own worktree.
-//! - `phase`: one phase: prompt, guard, agent, capture, audit, checks, record.
-//! - `retry`, `audit`, `commands`: the agent's transient failures, the post-phase audit, the
-//!   commands that run after a task converged.
+//! - `issue`: one issue's loop ([`issue`]'s `IssueLoop`), dev → review ⇄ fix, in its own
+//!   worktree.
+//! - `phase`: one phase as plan → execute → judge (`phase::plan` pure, `phase::execute` the
+//!   effects with its `confine`, `retry` and `audit`, `phase::judge` pure).
+//! - `host`, `context`: what the parts share (the repository, config, events, interrupt; the
+//!   run, the issue, the loop's progress), passed to them as arguments.
+//! - `verify`, `setup`, `commands`, `submit`: functions of their own inputs for the
+//!   clean-room verification, worktree set-up, the commands after a task converged, and
+//!   orch's own draft submit.
 //! - `step`, `resume`, `schedule`: the pure decisions (what a loop runs next; what a resume
 //!   keeps or reruns; which issue starts next).
 //! - `prompt`: the prompt a phase sends; `logs`: writing the log directory.
 
-mod audit;
 mod budget;
 mod commands;
-mod confine;
 mod context;
 mod flight;
+mod host;
 mod issue;
 mod logs;
 mod milestone;
-mod phase;
+pub mod phase;
 mod prompt;
 pub mod rerun;
 mod resume;
-mod retry;
 mod schedule;
 mod setup;
 mod step;
@@ -39,7 +43,6 @@ use crate::agent::Runner;
 use crate::git::{GitError, Repo};
 use crate::input::config::Config;
 use crate::model::event::Reporter;
-use crate::model::plan::PlannedIssue;
 use crate::workspace::capture;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -95,8 +98,23 @@ pub struct Engine<'a, R: Runner> {
 }
 
 impl<R: Runner> Engine<'_, R> {
-    fn cancelled(&self) -> bool {
-        self.cancel.as_ref().is_some_and(|c| *c.borrow())
+    fn host(&self) -> host::Host<'_> {
+        let runner = self.runner;
+        host::Host::new(
+            &self.repo_root,
+            self.config,
+            &self.reporter,
+            &self.cancel,
+            |kind| runner.agent(kind),
+        )
+    }
+
+    fn tools(&self) -> host::Tools<'_, R> {
+        host::Tools {
+            host: self.host(),
+            runner: self.runner,
+            schemas: &self.schemas,
+        }
     }
 }
 
@@ -106,15 +124,4 @@ async fn git<T: Send + 'static>(
     f: impl FnOnce(&Repo) -> Result<T, EngineError> + Send + 'static,
 ) -> Result<T, EngineError> {
     Repo::with(path, f).await
-}
-
-/// How long one phase, check or command of a task may run: its timebox, else `phase_timeout`.
-fn task_timeout(issue: &PlannedIssue, config: &Config) -> std::time::Duration {
-    issue
-        .spec
-        .constraints
-        .timebox
-        .as_deref()
-        .and_then(crate::util::timeutil::parse_duration)
-        .unwrap_or_else(|| config.phase_timeout())
 }

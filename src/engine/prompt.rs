@@ -44,85 +44,10 @@ pub(super) fn compose(
     schemas: &Schemas,
     input: PromptInput<'_>,
 ) -> Result<(String, Expected), PromptError> {
-    let PromptInput {
-        plan,
-        issue,
-        body,
-        base,
-        kind,
-        cycle,
-        review,
-        prior_fix,
-        task_context,
-        phase_key,
-        orch_submits,
-    } = input;
-    let worktree = &issue.worktree;
-    let issue_doc = in_worktree(repo_root, worktree, &issue.path);
-    let milestone_doc = plan
-        .milestone_doc
-        .as_ref()
-        .map(|d| in_worktree(repo_root, worktree, &d.path));
-    let context = PhaseContext {
-        issue_id: issue.id.clone(),
-        issue_doc_path: issue_doc.display().to_string(),
-        milestone_id: plan.milestone.clone(),
-        milestone_doc_path: milestone_doc
-            .as_ref()
-            .map(|p| p.display().to_string())
-            .unwrap_or_default(),
-        branch_name: issue.branch.clone(),
-        worktree_path: worktree.display().to_string(),
-        max_review_cycles: plan.max_review_cycles,
-        review_cycle: cycle,
-        project_id: plan.project.clone().unwrap_or_default(),
-        phase: kind.name().to_owned(),
-        prior_fix_summary: prior_fix.map(|f| {
-            f.get("summary")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned()
-        }),
-        review_result: review.cloned(),
-    };
+    let (context, milestone_doc) = phase_context(repo_root, &input);
     let block = context.block();
-
-    let mut inputs: BTreeMap<&str, String> = context.placeholders();
-    inputs.insert("issue_id", issue.id.clone());
-    inputs.insert("issue_title", issue.title.clone());
-    inputs.insert("issue_path", context.issue_doc_path.clone());
-    inputs.insert("issue_body", body.trim().to_owned());
-    inputs.insert("milestone", plan.scope().to_string());
-    inputs.insert(
-        "milestone_doc",
-        milestone_doc.map_or_else(|| "(none)".to_owned(), |p| p.display().to_string()),
-    );
-    inputs.insert("branch", issue.branch.clone());
-    inputs.insert("worktree", context.worktree_path.clone());
-    inputs.insert("base_commit", base.to_owned());
-    inputs.insert("phase_key", phase_key.clone());
-    inputs.insert("cycle", cycle.to_string());
-    inputs.insert("task_context", task_context);
-    inputs.insert("submit_rules", submit_rules(config, orch_submits));
-    inputs.insert(
-        "review_doc_rules",
-        review_doc_rules(config, plan, issue, cycle),
-    );
-    if let Some(review) = review {
-        inputs.insert(
-            "review_result",
-            serde_json::to_string_pretty(review).unwrap_or_default(),
-        );
-    }
-    inputs.insert(
-        crate::agent::prompts::ARGUMENTS,
-        format!(
-            "{block}\n# Issue {}: {}\n\n{}\n",
-            issue.id,
-            issue.title,
-            body.trim()
-        ),
-    );
+    let inputs = placeholders(config, &input, &context, milestone_doc, &block);
+    let (issue, kind, phase_key) = (input.issue, input.kind, &input.phase_key);
     let rendered = crate::agent::prompts::render_tracked(repo_root, kind.prompt(), &inputs)?;
     let mut text = rendered.text;
     text.push_str(&left_out(kind, &inputs, &rendered.used));
@@ -137,6 +62,7 @@ pub(super) fn compose(
     if !prompt.contains(&format!("orch-phase-key: {phase_key}")) {
         prompt.push_str(&format!("\n\norch-phase-key: {phase_key}\n"));
     }
+    let plan = input.plan;
     let expected = Expected {
         schema: Arc::clone(&schemas.of(kind).value),
         phase: kind,
@@ -146,6 +72,81 @@ pub(super) fn compose(
         worktree_path: context.worktree_path,
     };
     Ok((prompt, expected))
+}
+
+/// The `ORCH_CONTEXT` of the phase (the issue's and milestone's docs as in its worktree),
+/// and the milestone doc's path there.
+fn phase_context(repo_root: &Path, input: &PromptInput<'_>) -> (PhaseContext, Option<PathBuf>) {
+    let (plan, issue) = (input.plan, input.issue);
+    let worktree = &issue.worktree;
+    let issue_doc = in_worktree(repo_root, worktree, &issue.path);
+    let milestone_doc =
+        (plan.milestone_doc.as_ref()).map(|d| in_worktree(repo_root, worktree, &d.path));
+    let context = PhaseContext {
+        issue_id: issue.id.clone(),
+        issue_doc_path: issue_doc.display().to_string(),
+        milestone_id: plan.milestone.clone(),
+        milestone_doc_path: (milestone_doc.as_ref())
+            .map(|p| p.display().to_string())
+            .unwrap_or_default(),
+        branch_name: issue.branch.clone(),
+        worktree_path: worktree.display().to_string(),
+        max_review_cycles: plan.max_review_cycles,
+        review_cycle: input.cycle,
+        project_id: plan.project.clone().unwrap_or_default(),
+        phase: input.kind.name().to_owned(),
+        prior_fix_summary: input.prior_fix.map(|f| {
+            let summary = f.get("summary").and_then(Value::as_str);
+            summary.unwrap_or_default().to_owned()
+        }),
+        review_result: input.review.cloned(),
+    };
+    (context, milestone_doc)
+}
+
+/// What the prompt template's placeholders are filled with: the contract's values
+/// (camelCase), the older snake_case inputs, orch's rules, and `$ARGUMENTS`.
+fn placeholders<'a>(
+    config: &Config,
+    input: &PromptInput<'_>,
+    context: &PhaseContext,
+    milestone_doc: Option<PathBuf>,
+    block: &str,
+) -> BTreeMap<&'a str, String> {
+    let (plan, issue, body, cycle) = (input.plan, input.issue, input.body, input.cycle);
+    let mut inputs: BTreeMap<&str, String> = context.placeholders();
+    inputs.insert("issue_id", issue.id.clone());
+    inputs.insert("issue_title", issue.title.clone());
+    inputs.insert("issue_path", context.issue_doc_path.clone());
+    inputs.insert("issue_body", body.trim().to_owned());
+    inputs.insert("milestone", plan.scope().to_string());
+    inputs.insert(
+        "milestone_doc",
+        milestone_doc.map_or_else(|| "(none)".to_owned(), |p| p.display().to_string()),
+    );
+    inputs.insert("branch", issue.branch.clone());
+    inputs.insert("worktree", context.worktree_path.clone());
+    inputs.insert("base_commit", input.base.to_owned());
+    inputs.insert("phase_key", input.phase_key.clone());
+    inputs.insert("cycle", cycle.to_string());
+    inputs.insert("task_context", input.task_context.clone());
+    inputs.insert("submit_rules", submit_rules(config, input.orch_submits));
+    inputs.insert(
+        "review_doc_rules",
+        review_doc_rules(config, plan, issue, cycle),
+    );
+    if let Some(review) = input.review {
+        let pretty = serde_json::to_string_pretty(review).unwrap_or_default();
+        inputs.insert("review_result", pretty);
+    }
+    let arguments = format!(
+        "{block}\n# Issue {}: {}\n\n{}\n",
+        issue.id,
+        issue.title,
+        body.trim()
+    );
+    inputs.insert(crate::agent::prompts::ARGUMENTS, arguments);
+    inputs
 }
 
 /// `doc` (as shown, relative to where orch runs, or absolute) inside the worktree: the same

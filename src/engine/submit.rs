@@ -4,8 +4,9 @@
 //! PR URLs. Never while a commit of the issue holds a secret a human has not approved
 //! (`orch approve secrets --task ID`).
 
-use super::{git, task_timeout, Engine, EngineError, RunOptions};
-use crate::agent::Runner;
+use super::host::Host;
+use super::{git, EngineError};
+use crate::gates::approval::Approval;
 use crate::guard::{secrets, Decision, StackContext};
 use crate::model::plan::PlannedIssue;
 use crate::model::record::{CommandRecord, IssueSummary, Outcome};
@@ -14,110 +15,136 @@ use std::path::Path;
 /// The command orch submits with (`gt` first).
 pub const SUBMIT: &[&str] = &["gt", "submit", "--stack", "--draft", "--no-interactive"];
 
-impl<R: Runner> Engine<'_, R> {
-    /// Submits the converged issue's stack as drafts (see the module doc).
-    pub(super) async fn submit(
-        &self,
-        summary: &mut IssueSummary,
-        issue: &PlannedIssue,
-        (worktree, base, stack, common_dir): (&Path, &str, &[String], &Path),
-        issue_dir: &Path,
-        opts: &RunOptions,
-    ) -> Result<(), EngineError> {
-        let allow = self.config.secret_allow().unwrap_or_default();
-        let base_owned = base.to_owned();
-        let (findings, head) = git(worktree, move |repo| {
-            let head = repo.head()?;
-            let tip = head.oid.clone().unwrap_or_default();
-            let mut found = Vec::new();
-            for commit in repo.commits_between(&base_owned, &tip)? {
-                let patch = repo.commit_patch(&commit.oid)?;
-                found.extend(secrets::scan_patch(&patch, |p| allow.is_match(p)));
-            }
-            Ok((found, head))
-        })
-        .await?;
-        if !findings.is_empty()
-            && crate::gates::approval::covering(&opts.approvals, secrets::GATE, &issue.id).is_none()
-        {
-            let first = &findings[0];
-            summary.outcome = Outcome::Blocked;
-            summary.awaiting = vec![secrets::GATE.to_owned()];
-            summary.reason = Some(format!(
-                "not submitted: its commits hold {} possible secret(s) (first: a {} at {}:{}); look, then `orch approve secrets --task {}` and `orch resume`",
-                findings.len(),
-                first.kind.name(),
-                first.path,
-                first.line,
-                issue.id
-            ));
-            return Ok(());
+/// Where the issue's stack is: its worktree, base, branches, and the common git dir.
+pub(super) struct Place<'a> {
+    pub worktree: &'a Path,
+    pub base: &'a str,
+    pub stack: &'a [String],
+    pub common_dir: &'a Path,
+}
+
+/// Submits the converged issue's stack as drafts (see the module doc).
+pub(super) async fn submit(
+    host: Host<'_>,
+    summary: &mut IssueSummary,
+    issue: &PlannedIssue,
+    place: Place<'_>,
+    issue_dir: &Path,
+    approvals: &[Approval],
+) -> Result<(), EngineError> {
+    let (findings, head) = scan(host, place.worktree, place.base).await?;
+    if !findings.is_empty()
+        && crate::gates::approval::covering(approvals, secrets::GATE, &issue.id).is_none()
+    {
+        let first = &findings[0];
+        summary.outcome = Outcome::Blocked;
+        summary.awaiting = vec![secrets::GATE.to_owned()];
+        summary.reason = Some(format!(
+            "not submitted: its commits hold {} possible secret(s) (first: a {} at {}:{}); look, then `orch approve secrets --task {}` and `orch resume`",
+            findings.len(),
+            first.kind.name(),
+            first.path,
+            first.line,
+            issue.id
+        ));
+        return Ok(());
+    }
+    let argv: Vec<String> = SUBMIT[1..].iter().map(|s| (*s).to_owned()).collect();
+    let ctx = StackContext {
+        issue_branch: issue.branch.clone(),
+        stack: place.stack.to_vec(),
+        current_branch: head.branch.clone(),
+        children: Default::default(),
+        worktree: Some(place.worktree.to_owned()),
+    };
+    let guard = host.config.guard.clone().unwrap_or_default();
+    let aliases = crate::guard::GtAliases::default();
+    if let Decision::Deny { reason, .. } =
+        crate::guard::gt::decide_gt(&argv, &ctx, &aliases, &guard)
+    {
+        summary.outcome = Outcome::Failed;
+        summary.reason = Some(format!("the guard refused orch's own submit: {reason}"));
+        return Ok(());
+    }
+    run_submit(host, summary, issue, &place, issue_dir).await;
+    Ok(())
+}
+
+/// The possible secrets in the issue's commits since `base`, and its worktree's HEAD.
+async fn scan(
+    host: Host<'_>,
+    worktree: &Path,
+    base: &str,
+) -> Result<(Vec<secrets::Finding>, crate::git::Head), EngineError> {
+    let allow = host.config.secret_allow().unwrap_or_default();
+    let base = base.to_owned();
+    git(worktree, move |repo| {
+        let head = repo.head()?;
+        let tip = head.oid.clone().unwrap_or_default();
+        let mut found = Vec::new();
+        for commit in repo.commits_between(&base, &tip)? {
+            let patch = repo.commit_patch(&commit.oid)?;
+            found.extend(secrets::scan_patch(&patch, |p| allow.is_match(p)));
         }
-        let argv: Vec<String> = SUBMIT[1..].iter().map(|s| (*s).to_owned()).collect();
-        let ctx = StackContext {
-            issue_branch: issue.branch.clone(),
-            stack: stack.to_vec(),
-            current_branch: head.branch.clone(),
-            children: Default::default(),
-            worktree: Some(worktree.to_owned()),
-        };
-        let guard = self.config.guard.clone().unwrap_or_default();
-        let aliases = crate::guard::GtAliases::default();
-        if let Decision::Deny { reason, .. } =
-            crate::guard::gt::decide_gt(&argv, &ctx, &aliases, &guard)
-        {
-            summary.outcome = Outcome::Failed;
-            summary.reason = Some(format!("the guard refused orch's own submit: {reason}"));
-            return Ok(());
+        Ok((found, head))
+    })
+    .await
+}
+
+/// Runs the submit in the worktree (outside the sandbox, with the common dir pinned) and
+/// records it, with the PR URLs gt printed.
+async fn run_submit(
+    host: Host<'_>,
+    summary: &mut IssueSummary,
+    issue: &PlannedIssue,
+    place: &Place<'_>,
+    issue_dir: &Path,
+) {
+    let command = format!(
+        "GIT_COMMON_DIR={} {}",
+        crate::util::process::sh_word(&place.common_dir.display().to_string()),
+        SUBMIT.join(" ")
+    );
+    let log = crate::model::layout::command_log(issue_dir, "submit");
+    let timeout = host.task_timeout(issue);
+    let result =
+        crate::gates::shell::run_shell(&command, place.worktree, &log, timeout, host.cancel())
+            .await;
+    let record = CommandRecord {
+        name: "submit".to_owned(),
+        command: SUBMIT.join(" "),
+        status: result.status,
+        log: log.clone(),
+        duration_ms: result.duration_ms,
+        approved_by: None,
+    };
+    host.emit(&crate::model::event::EngineEvent::CommandRun {
+        id: issue.id.clone(),
+        name: "submit".to_owned(),
+        record: record.clone(),
+    });
+    summary.commands.push(record);
+    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    for url in pr_urls(&output) {
+        if !summary.draft_prs.contains(&url) {
+            summary.draft_prs.push(url);
         }
-        let command = format!(
-            "GIT_COMMON_DIR={} {}",
-            crate::util::process::sh_word(&common_dir.display().to_string()),
-            SUBMIT.join(" ")
-        );
-        let log = crate::model::layout::command_log(issue_dir, "submit");
-        let timeout = task_timeout(issue, self.config);
-        let result =
-            crate::gates::shell::run_shell(&command, worktree, &log, timeout, self.cancel.clone())
-                .await;
-        let record = CommandRecord {
-            name: "submit".to_owned(),
-            command: SUBMIT.join(" "),
-            status: result.status,
-            log: log.clone(),
-            duration_ms: result.duration_ms,
-            approved_by: None,
-        };
-        (self.reporter)(&crate::model::event::EngineEvent::CommandRun {
-            id: issue.id.clone(),
-            name: "submit".to_owned(),
-            record: record.clone(),
-        });
-        summary.commands.push(record);
-        let output = std::fs::read_to_string(&log).unwrap_or_default();
-        for url in pr_urls(&output) {
-            if !summary.draft_prs.contains(&url) {
-                summary.draft_prs.push(url);
-            }
-        }
-        if result.interrupted {
-            summary.outcome = Outcome::Interrupted;
-            summary.reason = Some("interrupted while submitting drafts".to_owned());
-        } else if !result.success() {
-            let last = output
-                .lines()
-                .rfind(|l| !l.trim().is_empty())
-                .unwrap_or_default()
-                .trim()
-                .to_owned();
-            summary.outcome = Outcome::Failed;
-            summary.reason = Some(format!(
-                "`{}` failed: {} ({last})",
-                SUBMIT.join(" "),
-                result.describe(timeout)
-            ));
-        }
-        Ok(())
+    }
+    if result.interrupted {
+        summary.outcome = Outcome::Interrupted;
+        summary.reason = Some("interrupted while submitting drafts".to_owned());
+    } else if !result.success() {
+        let last = (output.lines())
+            .rfind(|l| !l.trim().is_empty())
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        summary.outcome = Outcome::Failed;
+        summary.reason = Some(format!(
+            "`{}` failed: {} ({last})",
+            SUBMIT.join(" "),
+            result.describe(timeout)
+        ));
     }
 }
 

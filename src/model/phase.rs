@@ -13,6 +13,13 @@ pub enum PhaseKind {
 }
 
 impl PhaseKind {
+    pub const ALL: [PhaseKind; 3] = [PhaseKind::Dev, PhaseKind::Review, PhaseKind::Fix];
+
+    /// Its place in [`PhaseKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             PhaseKind::Dev => "dev",
