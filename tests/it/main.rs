@@ -7,6 +7,7 @@
 
 mod support;
 
+mod architecture;
 mod bad_docs;
 mod budget;
 mod cli;
