@@ -7,7 +7,6 @@ use super::{hinted, GlobalArgs, Workspace};
 use crate::agent::codex::CodexRunner;
 use crate::cli::exit;
 use crate::engine::{Engine, RunOptions};
-use crate::model::event::EngineEvent;
 use crate::model::phase::AgentProcess;
 use crate::model::record::Outcome;
 use crate::report::style::Styler;
@@ -233,18 +232,9 @@ pub(super) fn launch(
     // A run state that cannot be written stops the run the same way: it is the resume point.
     let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
     let cancel_tx = Arc::new(cancel_tx);
+    let stop_tx = cancel_tx.clone();
     let state_lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let (lost, stop) = (state_lost.clone(), cancel_tx.clone());
     let recorder = crate::record::recorder::StateRecorder::new(repo.common_dir(), resume.clone())
-        .on_lost(move |e| {
-            if !lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
-                eprintln!(
-                    "{} the run state cannot be written ({e}): stopping the run",
-                    err_style.red("Error:")
-                );
-            }
-            let _ = stop.send(true);
-        })
         .with_plan_file(plan_file)
         .with_selection(crate::record::recorder::Selection {
             task: args.task.clone(),
@@ -253,7 +243,6 @@ pub(super) fn launch(
             include_states: args.include_state.clone(),
             agents: args.agents.clone(),
         });
-    let event_log = crate::record::event_log::EventLog::default();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
@@ -287,15 +276,20 @@ pub(super) fn launch(
         config: &ws.config,
         schemas,
         runner: &runner,
-        reporter: Arc::new(move |e: &EngineEvent| {
-            super::agents::track(&agents, e);
-            // The state first (the dashboard shows it), then the event log and the terminal.
-            if let (Some(state), Some(dashboard)) = (recorder.on(e), &dashboard) {
-                dashboard.write(&state);
+        reporter: Arc::new(
+            super::reporters::Reporters {
+                agents,
+                state: recorder,
+                dashboard,
+                log: crate::record::event_log::EventLog::default(),
+                terminal: reporter,
+                state_lost: state_lost.clone(),
+                log_lost: Default::default(),
+                stop: stop_tx,
+                style: err_style,
             }
-            event_log.on(e);
-            reporter.on(e);
-        }),
+            .into_fn(),
+        ),
         cancel: Some(cancel_rx),
     };
     let opts = RunOptions {

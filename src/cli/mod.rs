@@ -19,6 +19,7 @@ mod man;
 mod plan;
 mod prompts;
 mod report;
+mod reporters;
 mod request;
 mod rerun;
 mod resume;

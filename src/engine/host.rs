@@ -5,7 +5,7 @@
 
 use crate::agent::PhaseKind;
 use crate::input::config::{AgentKind, Config};
-use crate::model::event::{EngineEvent, Reporter};
+use crate::model::event::{Emitter, EngineEvent};
 use crate::model::plan::{Plan, PlannedIssue};
 use std::path::Path;
 use tokio::sync::watch;
@@ -14,7 +14,7 @@ use tokio::sync::watch;
 pub(super) struct Host<'a> {
     pub repo_root: &'a Path,
     pub config: &'a Config,
-    reporter: &'a Reporter,
+    emitter: &'a Emitter,
     cancel: &'a Option<watch::Receiver<bool>>,
     /// The run's agent CLI for dev, review and fix (`None`: an in-process runner).
     agents: [Option<AgentKind>; 3],
@@ -24,25 +24,27 @@ impl<'a> Host<'a> {
     pub fn new(
         repo_root: &'a Path,
         config: &'a Config,
-        reporter: &'a Reporter,
+        emitter: &'a Emitter,
         cancel: &'a Option<watch::Receiver<bool>>,
         agent: impl Fn(PhaseKind) -> Option<AgentKind>,
     ) -> Host<'a> {
         Host {
             repo_root,
             config,
-            reporter,
+            emitter,
             cancel,
             agents: PhaseKind::ALL.map(agent),
         }
     }
 
+    /// Tells the reporters (the event stamped once, here).
     pub fn emit(&self, event: &EngineEvent) {
-        (self.reporter)(event)
+        self.emitter.emit(event)
     }
 
-    pub fn reporter(&self) -> Reporter {
-        self.reporter.clone()
+    /// The same, for what tells them from elsewhere (an agent's callbacks).
+    pub fn emitter(&self) -> Emitter {
+        self.emitter.clone()
     }
 
     /// The interrupt, for what runs a process (it stops on it).

@@ -51,7 +51,8 @@ impl<R: Runner> Engine<'_, R> {
     /// depends on in the run has ended (in plan order among the ready ones). The summaries
     /// come in plan order, whatever finished first.
     pub async fn run(&self, plan: &Plan, opts: &RunOptions) -> Result<RunSummary, EngineError> {
-        let host = self.host();
+        let emitter = crate::model::event::Emitter::new(self.reporter.clone());
+        let host = self.host(&emitter);
         let (base, trunk) = start(host, plan, opts).await?;
         let logs = host
             .config
@@ -89,7 +90,7 @@ impl<R: Runner> Engine<'_, R> {
             budget: &budget,
         };
         let at = Ground {
-            tools: self.tools(),
+            tools: self.tools(host),
             scope: &scope,
             logs: &logs,
             base: &base,

@@ -92,26 +92,28 @@ pub struct Engine<'a, R: Runner> {
     /// The phases' result schemas (the repository's overrides, checked, or the built-in).
     pub schemas: crate::agent::contract::schema::Schemas,
     pub runner: &'a R,
+    /// Where the events go (each stamped once, as the engine emits it).
     pub reporter: Reporter,
     /// Turns true on SIGINT/SIGTERM.
     pub cancel: Option<tokio::sync::watch::Receiver<bool>>,
 }
 
 impl<R: Runner> Engine<'_, R> {
-    fn host(&self) -> host::Host<'_> {
+    /// The host of a run whose events go out through `emitter`.
+    fn host<'h>(&'h self, emitter: &'h crate::model::event::Emitter) -> host::Host<'h> {
         let runner = self.runner;
         host::Host::new(
             &self.repo_root,
             self.config,
-            &self.reporter,
+            emitter,
             &self.cancel,
             |kind| runner.agent(kind),
         )
     }
 
-    fn tools(&self) -> host::Tools<'_, R> {
+    fn tools<'h>(&'h self, host: host::Host<'h>) -> host::Tools<'h, R> {
         host::Tools {
-            host: self.host(),
+            host,
             runner: self.runner,
             schemas: &self.schemas,
         }

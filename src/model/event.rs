@@ -155,4 +155,58 @@ pub enum EngineEvent {
     },
 }
 
-pub type Reporter = Arc<dyn Fn(&EngineEvent) + Send + Sync>;
+/// An event as every reporter gets it: stamped once, as the engine emits it, with the wall
+/// clock (RFC 3339) and the time since the run started.
+#[derive(Debug, Clone, Copy)]
+pub struct Stamped<'a> {
+    pub ts: &'a str,
+    pub elapsed_ms: u64,
+    pub event: &'a EngineEvent,
+}
+
+/// Where the engine's events go.
+pub type Reporter = Arc<dyn Fn(&Stamped<'_>) + Send + Sync>;
+
+/// Stamps each event once and hands it to the reporter.
+#[derive(Clone)]
+pub struct Emitter {
+    reporter: Reporter,
+    started: std::time::Instant,
+}
+
+impl Emitter {
+    /// An emitter whose clock starts now.
+    pub fn new(reporter: Reporter) -> Emitter {
+        Emitter {
+            reporter,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    pub fn emit(&self, event: &EngineEvent) {
+        let ts = crate::util::timeutil::now_rfc3339();
+        (self.reporter)(&Stamped {
+            ts: &ts,
+            elapsed_ms: self.started.elapsed().as_millis() as u64,
+            event,
+        })
+    }
+}
+
+/// One reader of the run's events (the run state, the event log, the terminal). A write
+/// that fails says so: what the failure means for the run (the state is the resume point; the
+/// event log is not) is the caller's to decide.
+pub trait Report: Send + Sync {
+    fn write(&self, event: &Stamped<'_>) -> Result<(), ReportError>;
+}
+
+/// A reporter could not write what it keeps.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {what} {}: {source}", path.display())]
+pub struct ReportError {
+    /// `the run state`, `the event log`, …
+    pub what: &'static str,
+    pub path: std::path::PathBuf,
+    #[source]
+    pub source: std::io::Error,
+}

@@ -6,7 +6,7 @@
 //! events (`phase_started`, `phase_completed`, `guard_denied`, `guard_violation`). A reporter:
 //! it renders the engine's events.
 
-use crate::model::event::EngineEvent;
+use crate::model::event::{EngineEvent, Report, ReportError, Stamped};
 use crate::model::record::Outcome;
 use serde_json::{json, Value};
 use std::io::Write;
@@ -16,12 +16,16 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub struct EventLog {
     file: Mutex<Option<std::fs::File>>,
+    path: Mutex<std::path::PathBuf>,
 }
 
-impl EventLog {
-    pub fn on(&self, event: &EngineEvent) {
-        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-        let lines = match event {
+impl Report for EventLog {
+    /// Appends the event's lines; a log that cannot be opened or written says so (the run
+    /// may go on without it: it is a record, not the resume point).
+    fn write(&self, stamped: &Stamped<'_>) -> Result<(), ReportError> {
+        let mut guard = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        let file = &mut *guard;
+        let lines = match stamped.event {
             EngineEvent::RunStarted {
                 run_id,
                 project,
@@ -36,17 +40,18 @@ impl EventLog {
             } => {
                 let dir = log_dir;
                 let path = crate::model::layout::event_log(dir, run_id);
-                *file = std::fs::create_dir_all(dir)
-                    .and_then(|_| {
-                        std::fs::OpenOptions::new()
-                            .create(true)
-                            .append(true)
-                            .open(&path)
-                    })
-                    .map_err(|e| {
-                        tracing::error!("cannot open the event log {}: {e}", path.display())
-                    })
-                    .ok();
+                let opened = std::fs::create_dir_all(dir).and_then(|_| {
+                    std::fs::OpenOptions::new()
+                        .create(true)
+                        .append(true)
+                        .open(&path)
+                });
+                *file = Some(opened.map_err(|source| ReportError {
+                    what: "the event log",
+                    path: path.clone(),
+                    source,
+                })?);
+                *self.path.lock().unwrap_or_else(|p| p.into_inner()) = path;
                 let mut lines = vec![
                     json!({"type": "plan_validated", "task": null, "project": project, "milestone": milestone, "run_id": run_id, "tasks": issue_ids, "base": base, "base_commit": base_commit}),
                 ];
@@ -213,16 +218,29 @@ impl EventLog {
                 ]
             }
         };
-        let Some(f) = file.as_mut() else { return };
-        let ts = crate::util::timeutil::now_rfc3339();
+        let Some(f) = file.as_mut() else {
+            return Ok(());
+        };
         let lines: Vec<serde_json::Value> = lines
             .into_iter()
             .map(|mut line| {
-                line["ts"] = ts.clone().into();
+                line["ts"] = stamped.ts.into();
                 line
             })
             .collect();
-        let _ = crate::util::fsutil::write_json_lines(f, &lines);
-        let _ = f.flush();
+        let failpoint = || match crate::util::failpoint::fails("event-log") {
+            true => Err(std::io::Error::other(
+                "the event log is not written (a test)",
+            )),
+            false => Ok(()),
+        };
+        failpoint()
+            .and_then(|()| crate::util::fsutil::write_json_lines(f, &lines))
+            .and_then(|()| f.flush())
+            .map_err(|source| ReportError {
+                what: "the event log",
+                path: self.path.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                source,
+            })
     }
 }

@@ -1,7 +1,7 @@
 //! The state recorder: a reporter that builds the run state from the engine's events and
 //! writes it at every transition (see `record::state`).
 
-use crate::model::event::EngineEvent;
+use crate::model::event::{EngineEvent, Report, ReportError, Stamped};
 use crate::model::state::{CurrentPhase, IssueState, IssueStatus, RunState};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -12,13 +12,7 @@ pub struct StateRecorder {
     state: Mutex<Option<RunState>>,
     plan_file: Option<PathBuf>,
     selection: Selection,
-    /// Told when the state cannot be written: the run must stop there, for the state is
-    /// what `orch resume` continues from.
-    on_lost: Option<OnLost>,
 }
-
-/// What a [`StateRecorder`] calls when the state cannot be written.
-type OnLost = Box<dyn Fn(&std::io::Error) + Send + Sync>;
 
 /// What a run was limited to, and how it runs: kept in its state so a resume does the same.
 #[derive(Debug, Clone, Default)]
@@ -43,14 +37,7 @@ impl StateRecorder {
             state: Mutex::new(prior),
             plan_file: None,
             selection: Selection::default(),
-            on_lost: None,
         }
-    }
-
-    /// What to do when the state cannot be written (stop the run: see [`StateRecorder`]).
-    pub fn on_lost(mut self, f: impl Fn(&std::io::Error) + Send + Sync + 'static) -> Self {
-        self.on_lost = Some(Box::new(f));
-        self
     }
 
     /// A plan-mode run: the state remembers the plan file, so `orch resume` reads it again.
@@ -66,11 +53,13 @@ impl StateRecorder {
     }
 
     /// Takes an event into the state and writes it; the state as written, when the event
-    /// changed it (for the reporters that show it, such as the dashboard).
-    pub fn on(&self, event: &EngineEvent) -> Option<RunState> {
+    /// changed it (for the reporters that show it, such as the dashboard). A state that
+    /// cannot be written is an error the run must stop at: it is what `orch resume`
+    /// continues from.
+    pub fn record(&self, stamped: &Stamped<'_>) -> Result<Option<RunState>, ReportError> {
         let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        let now = crate::util::timeutil::now_rfc3339();
-        match event {
+        let now = stamped.ts.to_owned();
+        match stamped.event {
             EngineEvent::RunStarted {
                 run_id,
                 project,
@@ -220,17 +209,24 @@ impl StateRecorder {
             | EngineEvent::BaseFallback { .. }
             | EngineEvent::BudgetReserved { .. }
             | EngineEvent::BudgetExhausted { .. }
-            | EngineEvent::PhaseRetry { .. } => return None,
+            | EngineEvent::PhaseRetry { .. } => return Ok(None),
         }
-        let state = guard.as_mut()?;
+        let Some(state) = guard.as_mut() else {
+            return Ok(None);
+        };
         state.updated_at = now;
-        if let Err(e) = super::state::save(&self.common_dir, state) {
-            tracing::error!("cannot write the run state: {e}");
-            if let Some(lost) = &self.on_lost {
-                lost(&e);
-            }
-        }
-        Some(state.clone())
+        super::state::save(&self.common_dir, state).map_err(|source| ReportError {
+            what: "the run state",
+            path: super::state::path(&self.common_dir, &state.run_id),
+            source,
+        })?;
+        Ok(Some(state.clone()))
+    }
+}
+
+impl Report for StateRecorder {
+    fn write(&self, event: &Stamped<'_>) -> Result<(), ReportError> {
+        self.record(event).map(drop)
     }
 }
 

@@ -7,7 +7,7 @@
 
 use super::style::Styler;
 use super::table::truncate;
-use crate::model::event::EngineEvent;
+use crate::model::event::{EngineEvent, Report, ReportError, Stamped};
 use crate::model::phase::PhaseKind;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
@@ -99,6 +99,14 @@ impl Tally {
             "{} done · {running} running · {waiting} waiting{skipped} · {} not passed",
             self.completed, self.other
         )
+    }
+}
+
+impl Report for Progress {
+    /// The terminal: what it cannot show is lost to nobody (the state and logs have it).
+    fn write(&self, event: &Stamped<'_>) -> Result<(), ReportError> {
+        self.on(event.event);
+        Ok(())
     }
 }
 

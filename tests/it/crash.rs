@@ -566,3 +566,51 @@ fn a_run_state_that_cannot_be_written_stops_the_run_and_resume_goes_on_from_the_
     assert_eq!(seen.rescues, expected.rescues);
     assert_eq!(seen.calls, expected.calls);
 }
+
+#[test]
+fn an_event_log_that_cannot_be_written_is_said_once_and_the_run_goes_on() {
+    let expected = baseline().clone();
+    let repo = fixture();
+    let out = repo
+        .command(&["run", "M1", "--jobs", "1"])
+        .env("ORCH_FAIL_AT", "event-log:3")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr.matches("cannot write the event log").count(),
+        1,
+        "said once: {stderr}"
+    );
+    assert!(stderr.contains("the run goes on without it"), "{stderr}");
+    // The run did all it would have: the log is a record, not the resume point.
+    let out = repo.command(&["status", "--json"]).output().unwrap();
+    let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["finished"], true, "{status}");
+    for (id, (state, outcome, cycles)) in &expected.issues {
+        let s = repo.summary(id);
+        let mut recorded = status["issues"].as_array().unwrap().iter();
+        let i = recorded.find(|i| i["id"] == id.as_str()).unwrap();
+        assert_eq!(i["status"], state.as_str(), "{id}");
+        assert_eq!(s["outcome"], outcome.as_str(), "{id}");
+        assert_eq!(s["cycles"], *cycles, "{id}");
+    }
+    // What it had written before stays; nothing after the failure was half-written.
+    let logs = repo.env.repo.join("logs/orch/p/M1");
+    let log = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("events-")
+        })
+        .expect("the event log");
+    let text = std::fs::read_to_string(log).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+    assert!(text
+        .lines()
+        .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok()));
+}

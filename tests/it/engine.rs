@@ -389,3 +389,27 @@ fn a_fix_interrupted_then_resumed_continues_the_dev_session_and_its_counts() {
     assert_eq!(each, [110, 110, 0, 110, 110]);
     assert_eq!(a.tokens.total(), 4 * 110);
 }
+
+#[test]
+fn every_event_is_stamped_once_on_one_clock_and_the_state_keeps_the_stamp() {
+    let repo = InProcess::new(&two_stacked(), "");
+    let runner = ScriptedRunner::new().on("A-1/02-review", changes(&["one"]));
+    let ran = repo.run(&runner, Start::default());
+    assert_eq!(ran.stamps.len(), ran.events.len(), "one stamp per event");
+    let elapsed: Vec<u64> = ran.stamps.iter().map(|(_, ms)| *ms).collect();
+    assert!(
+        elapsed.windows(2).all(|w| w[0] <= w[1]),
+        "the run's clock never goes back: {elapsed:?}"
+    );
+    let times: Vec<&str> = ran.stamps.iter().map(|(ts, _)| ts.as_str()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(
+        times
+            .iter()
+            .all(|t| t.len() == 20 && t.ends_with('Z') && t.as_bytes()[10] == b'T'),
+        "RFC 3339 in UTC: {times:?}"
+    );
+    // The state's times are the stamps of the events that made them, not times of its own.
+    assert_eq!(ran.state.started_at, ran.stamps[0].0);
+    assert_eq!(&ran.state.updated_at, &ran.stamps.last().unwrap().0);
+}

@@ -141,16 +141,16 @@ fn shim_env(
 /// agent's shim writes in its temp dir; the lines join the phase's log after it).
 fn hooks(host: Host<'_>, plan: &PhasePlan) -> Hooks {
     let (issue, seq, kind) = (plan.id.issue.clone(), plan.id.seq, plan.kind);
-    let (spawned, id) = (host.reporter(), issue.clone());
+    let (spawned, id) = (host.emitter(), issue.clone());
     let on_spawn = move |agent: &crate::model::phase::AgentProcess| {
         let agent = agent.clone();
-        spawned(&EngineEvent::AgentStarted {
+        spawned.emit(&EngineEvent::AgentStarted {
             id: id.clone(),
             seq,
             agent,
         })
     };
-    let (reporter, guard_log) = (host.reporter(), plan.shim_log().to_owned());
+    let (emitter, guard_log) = (host.emitter(), plan.shim_log().to_owned());
     let guard_read = std::sync::Mutex::new(0u64);
     let activity = move |action: crate::agent::Action<'_>| {
         let mut read = guard_read.lock().unwrap_or_else(|p| p.into_inner());
@@ -159,9 +159,9 @@ fn hooks(host: Host<'_>, plan: &PhasePlan) -> Hooks {
         drop(read);
         for (command, rule) in refused {
             let id = issue.clone();
-            reporter(&EngineEvent::GuardRefused { id, command, rule });
+            emitter.emit(&EngineEvent::GuardRefused { id, command, rule });
         }
-        reporter(&EngineEvent::Activity {
+        emitter.emit(&EngineEvent::Activity {
             id: issue.clone(),
             phase: kind,
             text: action.text.to_owned(),

@@ -287,6 +287,8 @@ pub struct InProcess {
 pub struct Ran {
     pub summary: RunSummary,
     pub events: Vec<EngineEvent>,
+    /// Each event's stamp: its wall-clock time and the milliseconds since the run started.
+    pub stamps: Vec<(String, u64)>,
     /// The run state as the recorder last wrote it (what `orch resume` reads).
     pub state: RunState,
 }
@@ -355,13 +357,19 @@ impl InProcess {
             orch::record::recorder::StateRecorder::new(common_dir.clone(), start.resume.clone());
         let events = Arc::new(Mutex::new(Vec::new()));
         let state = Arc::new(Mutex::new(None));
+        let stamps = Arc::new(Mutex::new(Vec::new()));
         let (cancel_tx, cancel_rx) = tokio::sync::watch::channel(false);
         let reporter = {
-            let (events, state) = (events.clone(), state.clone());
-            Arc::new(move |e: &EngineEvent| {
-                if let Some(s) = recorder.on(e) {
+            let (events, state, stamps) = (events.clone(), state.clone(), stamps.clone());
+            Arc::new(move |stamped: &orch::model::event::Stamped<'_>| {
+                let e = stamped.event;
+                if let Some(s) = recorder.record(stamped).expect("the state is written") {
                     *state.lock().unwrap() = Some(s);
                 }
+                stamps
+                    .lock()
+                    .unwrap()
+                    .push((stamped.ts.to_owned(), stamped.elapsed_ms));
                 events.lock().unwrap().push(e.clone());
                 if start.cancel_at.is_some_and(|at| at(e)) {
                     let _ = cancel_tx.send(true);
@@ -398,6 +406,7 @@ impl InProcess {
         let summary = runtime.block_on(engine.run(&plan, &opts)).unwrap();
         drop(engine);
         let events = events.lock().unwrap().clone();
+        let stamps = stamps.lock().unwrap().clone();
         let written = state
             .lock()
             .unwrap()
@@ -414,6 +423,7 @@ impl InProcess {
         Ran {
             summary,
             events,
+            stamps,
             state,
         }
     }
