@@ -6,35 +6,10 @@ use crate::cli::exit;
 use crate::model::phase::PhaseKind;
 use crate::report::style::Styler;
 
-/// What the launch prepared before it would start the run.
-pub(super) struct DryRunParts<'a> {
-    pub ws: &'a Workspace,
-    pub repo: &'a crate::git::Repo,
-    pub plan: &'a crate::model::plan::Plan,
-    pub schemas: &'a crate::agent::contract::schema::Schemas,
-    pub approvals: &'a [crate::gates::approval::Approval],
-    pub runner: &'a crate::agent::choice::AnyRunner,
-    pub budget: crate::model::budget::Limits,
-    /// What the run does with the milestone's earlier runs.
-    pub rerun: &'a crate::engine::rerun::Rerun,
-}
-
-/// Prints the dry run of `args`.
-pub(super) fn print(
-    global: &GlobalArgs,
-    args: &super::request::Launch,
-    p: &DryRunParts<'_>,
-) -> anyhow::Result<i32> {
-    let DryRunParts {
-        ws,
-        repo,
-        plan,
-        schemas,
-        approvals,
-        runner,
-        budget,
-        rerun,
-    } = *p;
+/// Prints the dry run of the prepared run `p`.
+pub(super) fn print(global: &GlobalArgs, p: &super::prepare::Prepared) -> anyhow::Result<i32> {
+    let (ws, repo, plan, schemas) = (&p.ws, &p.repo, &p.plan, &p.schemas);
+    let (approvals, runner, budget, rerun) = (&p.approvals, &p.runner, p.budget, &p.rerun);
     let repo_root = repo.main_root();
     // The agent CLIs must be there, as for the run.
     let missing =
@@ -58,16 +33,16 @@ pub(super) fn print(
         common_dir: &repo.common_dir(),
         issue_dirs: &logs_root.join(plan.scope().dir()).join("<run-id>"),
         base: &base,
-        only: args.issue.as_deref(),
+        only: p.request.only_issue.as_deref(),
     };
     let agent_commands = agent_commands(ws, schemas, runner, plan, &place)?;
     let dry = crate::report::dry_run::DryRun {
         plan,
-        only_issue: args.issue.as_deref(),
+        only_issue: p.request.only_issue.as_deref(),
         start,
         logs_root,
         approvals,
-        no_build: args.no_build,
+        no_build: p.request.no_build,
         schema_overrides: kinds
             .iter()
             .filter_map(|k| Some((*k, schemas.of(*k).source.clone()?)))

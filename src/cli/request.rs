@@ -2,6 +2,7 @@
 //! flags, and the budget flags. Read by the launch and by the dry run alike.
 
 use crate::model::naming::Scope;
+use crate::model::request::RunRequest;
 use std::path::PathBuf;
 
 /// `--budget-tokens` and friends on `orch run` and `orch resume`: the run's budget, replacing
@@ -35,26 +36,24 @@ impl BudgetFlags {
     }
 }
 
-/// What to run, and how: `orch run`'s arguments, or a recorded run's for a resume.
+/// What to run, and how: `orch run`'s arguments, or a recorded run's for a resume. What the
+/// run's state keeps of it is [`RunRequest`]; the rest is this invocation's.
 pub(super) struct Launch {
     pub milestone: Option<String>,
     pub project: Option<String>,
-    pub include_state: Vec<String>,
-    pub base: Option<String>,
     /// The exact milestone, when a resume continues a recorded run.
     pub scope: Option<Scope>,
+    /// `--file [PLAN]`.
     pub file: Option<Option<PathBuf>>,
+    /// What the run is asked for (its plan file is resolved by `prepare`).
+    pub request: RunRequest,
+    pub base: Option<String>,
     pub docs: Option<PathBuf>,
-    pub issue: Option<String>,
-    pub task: Option<String>,
     pub dry_run: bool,
-    pub no_build: bool,
     pub force_unlock: bool,
     /// `--jobs`: issues in flight at once (else orch.toml's `jobs`).
     pub jobs: Option<usize>,
     pub budget: BudgetFlags,
-    /// `--agent PHASE=AGENT`, over orch.toml's `[agents]`.
-    pub agents: Vec<String>,
     /// `--fresh`: every issue from scratch, earlier branches set aside.
     pub fresh: bool,
     /// `orch run --retry ID`: these issues and their dependents from scratch, in a new run.

@@ -64,7 +64,7 @@ impl Before<'_> {
 fn runs_of(repo: &crate::git::Repo, plan: &Plan, plan_file: bool) -> Vec<RunState> {
     crate::record::state::all(&repo.common_dir())
         .into_iter()
-        .filter(|s| s.scope() == plan.scope() && s.plan_file.is_some() == plan_file)
+        .filter(|s| s.scope() == plan.scope() && s.request.plan_file.is_some() == plan_file)
         .collect()
 }
 
@@ -197,7 +197,7 @@ fn say_nothing_to_run(
 fn left_to_resume(plan: &Plan, state: &RunState, retry: &[String]) -> Vec<String> {
     let mut held: Vec<&str> = Vec::new();
     let mut left = Vec::new();
-    for issue in run_issues(plan, state.only_issue.as_deref()) {
+    for issue in run_issues(plan, state.request.only_issue.as_deref()) {
         if issue.skip_reason.is_some() {
             continue;
         }

@@ -13,4 +13,5 @@ pub mod phase;
 pub mod plan;
 pub mod problem;
 pub mod record;
+pub mod request;
 pub mod state;

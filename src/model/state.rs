@@ -160,24 +160,11 @@ pub struct RunState {
     pub started_at: String,
     pub updated_at: String,
     pub finished: bool,
-    /// The plan file a plan-mode run reads its tasks from (absolute); `None` for issue docs.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plan_file: Option<PathBuf>,
-    /// The task the run was limited to (`--task`: it and its dependencies); a resume keeps it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task: Option<String>,
-    /// The one issue the run was limited to (`--issue`); a resume keeps it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub only_issue: Option<String>,
-    /// Started with `--no-build`; a resume keeps skipping `build` and `release`.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub no_build: bool,
-    /// Not-ready states the run includes (`--include-state`); a resume keeps them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub include_states: Vec<String>,
-    /// `--agent PHASE=AGENT` choices of the run; a resume keeps them unless given its own.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub agents: Vec<String>,
+    /// What the run was asked for (its plan file, what it is limited to, how it runs): a
+    /// resume asks for the same. Its keys sit at the top level of the state, as before there
+    /// was one value for them.
+    #[serde(flatten)]
+    pub request: crate::model::request::RunRequest,
     /// The branch the issue branches start from (`--base`, else the branch checked out when
     /// the run started, else the trunk); a resume keeps it.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,6 +2,7 @@
 //! writes it at every transition (see `record::state`).
 
 use crate::model::event::{EngineEvent, Report, ReportError, Stamped};
+use crate::model::request::RunRequest;
 use crate::model::state::{CurrentPhase, IssueState, IssueStatus, RunState};
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -10,23 +11,8 @@ use std::sync::Mutex;
 pub struct StateRecorder {
     common_dir: PathBuf,
     state: Mutex<Option<RunState>>,
-    plan_file: Option<PathBuf>,
-    selection: Selection,
-}
-
-/// What a run was limited to, and how it runs: kept in its state so a resume does the same.
-#[derive(Debug, Clone, Default)]
-pub struct Selection {
-    /// `--task`: it and its dependencies.
-    pub task: Option<String>,
-    /// `--issue`: that one issue.
-    pub only_issue: Option<String>,
-    /// `--no-build`: skip `build` and `release`.
-    pub no_build: bool,
-    /// `--include-state`: not-ready states to run.
-    pub include_states: Vec<String>,
-    /// `--agent PHASE=AGENT`: the run's choices over orch.toml's.
-    pub agents: Vec<String>,
+    /// What the run was asked for: kept in its state as it is.
+    request: RunRequest,
 }
 
 impl StateRecorder {
@@ -35,20 +21,13 @@ impl StateRecorder {
         StateRecorder {
             common_dir,
             state: Mutex::new(prior),
-            plan_file: None,
-            selection: Selection::default(),
+            request: RunRequest::default(),
         }
     }
 
-    /// A plan-mode run: the state remembers the plan file, so `orch resume` reads it again.
-    pub fn with_plan_file(mut self, plan_file: Option<PathBuf>) -> Self {
-        self.plan_file = plan_file;
-        self
-    }
-
-    /// What the run is limited to and how it runs (see [`Selection`]).
-    pub fn with_selection(mut self, selection: Selection) -> Self {
-        self.selection = selection;
+    /// What the run was asked for (see [`RunRequest`]): a resume asks for the same.
+    pub fn with_request(mut self, request: RunRequest) -> Self {
+        self.request = request;
         self
     }
 
@@ -80,12 +59,7 @@ impl StateRecorder {
                     started_at: now.clone(),
                     updated_at: now.clone(),
                     finished: false,
-                    plan_file: self.plan_file.clone(),
-                    task: self.selection.task.clone(),
-                    only_issue: self.selection.only_issue.clone(),
-                    no_build: self.selection.no_build,
-                    include_states: self.selection.include_states.clone(),
-                    agents: self.selection.agents.clone(),
+                    request: self.request.clone(),
                     base: None,
                     base_commit: None,
                     restart: restart.clone(),

@@ -72,7 +72,7 @@ pub fn run_ids_of(common_dir: &Path, scope: &crate::model::naming::Scope) -> Vec
 /// The most recently updated run of a milestone of `project`.
 pub fn latest_in_project(common_dir: &Path, project: &str) -> Option<RunState> {
     latest_where(common_dir, |s| {
-        s.project.as_deref() == Some(project) && s.plan_file.is_none()
+        s.project.as_deref() == Some(project) && s.request.plan_file.is_none()
     })
 }
 
@@ -80,7 +80,7 @@ pub fn latest_in_project(common_dir: &Path, project: &str) -> Option<RunState> {
 pub fn scopes(common_dir: &Path) -> Vec<crate::model::naming::Scope> {
     let mut out: Vec<crate::model::naming::Scope> = read_all(common_dir)
         .into_values()
-        .filter(|s| s.plan_file.is_none())
+        .filter(|s| s.request.plan_file.is_none())
         .map(|s| s.scope())
         .collect();
     out.sort();
@@ -92,7 +92,7 @@ pub fn scopes(common_dir: &Path) -> Vec<crate::model::naming::Scope> {
 /// milestone with the same name is not it).
 pub fn latest_of_plan(common_dir: &Path, milestone: &str) -> Option<RunState> {
     latest_where(common_dir, |s| {
-        s.milestone == milestone && s.plan_file.is_some()
+        s.milestone == milestone && s.request.plan_file.is_some()
     })
 }
 
@@ -150,12 +150,7 @@ mod tests {
             started_at: "2026-01-01T00:00:00Z".to_owned(),
             updated_at: updated_at.to_owned(),
             finished: false,
-            plan_file: None,
-            task: None,
-            only_issue: None,
-            no_build: false,
-            include_states: Vec::new(),
-            agents: Vec::new(),
+            request: Default::default(),
             base: None,
             base_commit: None,
             restart: Vec::new(),
