@@ -236,7 +236,7 @@ impl ClaudeRunner {
             _ => return Err(PhaseFailure::NoFinalMessage),
         };
         req.expect.check(&value)?;
-        outcome.result = Ok(value);
+        outcome.result = Ok(value.into());
         Ok(())
     }
 }

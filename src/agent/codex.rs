@@ -123,7 +123,7 @@ impl CodexRunner {
                 text: redact(&text),
             })?;
         req.expect.check(&value)?;
-        outcome.result = Ok(value);
+        outcome.result = Ok(value.into());
         Ok(())
     }
 }

@@ -82,7 +82,8 @@ pub struct PhaseRequest {
 /// What one phase produced.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PhaseOutcome {
-    pub result: Result<serde_json::Value, PhaseFailure>,
+    /// The result, typed at the boundary once it met its schema; or how the phase failed.
+    pub result: Result<crate::model::result::PhaseResult, PhaseFailure>,
     pub session_id: Option<String>,
     /// Usage as last reported: the session's running total, or this phase's own when
     /// `usage_is_phase`.

@@ -14,10 +14,10 @@ use crate::model::event::EngineEvent;
 use crate::model::phase::{PhaseFailure, PhaseKind};
 use crate::model::plan::{Plan, PlannedIssue};
 use crate::model::record::{GateRecord, IssueSummary, Outcome, PhaseRecord};
+use crate::model::result::PhaseResult;
 use crate::model::state::CurrentPhase;
 use crate::workspace::capture::PhaseId;
 use crate::workspace::worktrees::{self, IssueWorktree, Prepared};
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// One issue to run, with where it starts from.
@@ -93,7 +93,7 @@ pub(super) async fn run<R: Runner>(
 /// One phase of the loop: its record and, when it succeeded, its result.
 struct Entry {
     record: PhaseRecord,
-    result: Option<Value>,
+    result: Option<PhaseResult>,
 }
 
 /// What the loop runs next, decided from its history.
@@ -103,7 +103,7 @@ enum Next {
         reason: Option<String>,
         remaining: Vec<String>,
     },
-    Run(Planned),
+    Run(Box<Planned>),
 }
 
 /// A phase to run, with what it is given from the loop so far.
@@ -113,8 +113,8 @@ struct Planned {
     fixes: u32,
     /// Dev phases so far (the next dev works on the next shard).
     devs_done: usize,
-    review: Option<Value>,
-    prior_fix: Option<Value>,
+    review: Option<PhaseResult>,
+    prior_fix: Option<PhaseResult>,
     gate: Option<GateRecord>,
 }
 
@@ -182,7 +182,8 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
             let created = ranges.iter().flat_map(|r| &r.stack).filter(|b| b.created);
             self.progress.stacked(created.map(|b| b.name.as_str()));
             let result = crate::record::phase_logs::result(&record.log_dir)
-                .filter(|_| record.failure.is_none());
+                .filter(|_| record.failure.is_none())
+                .map(PhaseResult::from);
             self.history.push(Entry { record, result });
         }
         Ok(())
@@ -229,14 +230,14 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
         let next = match next_step(&history, devs, max) {
             step::Step::Run(kind) => {
                 let (review, prior_fix, gate) = inputs_for(kind, &history);
-                Next::Run(Planned {
+                Next::Run(Box::new(Planned {
                     kind,
                     fixes,
                     devs_done,
                     review,
                     prior_fix,
                     gate,
-                })
+                }))
             }
             step::Step::Finish {
                 outcome,
@@ -245,8 +246,8 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
             } => {
                 if outcome == Outcome::Deferred {
                     let last = history.last().and_then(|d| d.result.ok());
-                    let deferred = step::list_of_opt(last, "deferred");
-                    let open = step::list_of_opt(last, "openQuestions");
+                    let deferred = last.map(|r| r.deferred.clone()).unwrap_or_default();
+                    let open = last.map(|r| r.open_questions.clone()).unwrap_or_default();
                     drop(history);
                     self.summary.deferred = deferred;
                     self.summary.open_questions = open;
@@ -288,7 +289,7 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
                     return Ok(());
                 }
             };
-            if !self.step(planned).await? {
+            if !self.step(*planned).await? {
                 return Ok(());
             }
         }
@@ -328,8 +329,8 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
         let step = StepInput {
             kind,
             cycle: p.fixes + 1,
-            review: p.review.as_ref(),
-            prior_fix: p.prior_fix.as_ref(),
+            review: p.review.as_ref().map(|r| &r.json),
+            prior_fix: p.prior_fix.as_ref().map(|r| &r.json),
             gate: p.gate.as_ref(),
             shard: issue
                 .spec
@@ -431,7 +432,7 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
         let issue = self.at.issue;
         let prs: Vec<String> = (self.history.iter())
             .filter_map(|e| e.result.as_ref())
-            .flat_map(|r| step::list_of_opt(Some(r), "draftPrs"))
+            .flat_map(|r| r.draft_prs.iter().cloned())
             .collect();
         let mut summary = self.summary();
         for url in prs {
@@ -565,7 +566,7 @@ fn track(
 fn inputs_for(
     kind: PhaseKind,
     history: &[Done<'_>],
-) -> (Option<Value>, Option<Value>, Option<GateRecord>) {
+) -> (Option<PhaseResult>, Option<PhaseResult>, Option<GateRecord>) {
     let review = match kind {
         PhaseKind::Fix => (history.iter().rev())
             .find(|d| d.kind == PhaseKind::Review)

@@ -3,6 +3,7 @@
 
 use crate::model::phase::{PhaseFailure, PhaseKind};
 use crate::model::record::{GateRecord, Outcome};
+use crate::model::result::{PhaseResult, Status};
 
 /// What an issue's loop does next, given the phases so far (interrupted ones left out).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +20,7 @@ pub enum Step {
 #[derive(Debug, Clone, Copy)]
 pub struct Done<'a> {
     pub kind: PhaseKind,
-    pub result: Result<&'a serde_json::Value, &'a PhaseFailure>,
+    pub result: Result<&'a PhaseResult, &'a PhaseFailure>,
     /// The acceptance checks run after it (dev and fix phases of tasks that have checks).
     pub gate: Option<&'a GateRecord>,
 }
@@ -58,33 +59,33 @@ pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
         .find(|d| d.kind != PhaseKind::Review || d.gate.is_some())
         .and_then(|d| d.gate)
         .filter(|g| g.full && !g.ok());
-    match (last.kind, status_of(value)) {
-        (PhaseKind::Dev | PhaseKind::Fix, "failed") => finish(
+    match (last.kind, &value.status) {
+        (PhaseKind::Dev | PhaseKind::Fix, Status::Failed) => finish(
             Outcome::Failed,
             Some(format!(
                 "{} reported failure: {}",
                 last.kind.name(),
-                text_of(value, "summary")
+                value.summary
             )),
             Vec::new(),
         ),
-        (PhaseKind::Dev | PhaseKind::Fix, "deferred") => finish(
+        (PhaseKind::Dev | PhaseKind::Fix, Status::Deferred) => finish(
             Outcome::Deferred,
             Some(format!(
                 "{} deferred to a human: {}",
                 last.kind.name(),
-                text_of(value, "summary")
+                value.summary
             )),
             Vec::new(),
         ),
         (PhaseKind::Dev, _) if devs_done < devs => Step::Run(PhaseKind::Dev),
         (PhaseKind::Dev | PhaseKind::Fix, _) => Step::Run(PhaseKind::Review),
-        (PhaseKind::Review, "blocked") => finish(
+        (PhaseKind::Review, Status::Blocked) => finish(
             Outcome::Blocked,
-            Some(format!("review blocked: {}", text_of(value, "summary"))),
-            list_of(value, "requiredActions"),
+            Some(format!("review blocked: {}", value.summary)),
+            value.required_actions.clone(),
         ),
-        (PhaseKind::Review, "pass") => match gate {
+        (PhaseKind::Review, Status::Pass) => match gate {
             None => finish(Outcome::Completed, None, Vec::new()),
             Some(gate) if fixes >= max => finish(
                 Outcome::Capped,
@@ -97,7 +98,7 @@ pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
             Some(_) => Step::Run(PhaseKind::Fix),
         },
         (PhaseKind::Review, _) if fixes >= max => {
-            let mut remaining = list_of(value, "requiredActions");
+            let mut remaining = value.required_actions.clone();
             remaining.extend(gate.map(|g| g.failed.clone()).unwrap_or_default());
             finish(
                 Outcome::Capped,
@@ -109,33 +110,6 @@ pub fn next_step(history: &[Done<'_>], devs: usize, max: u32) -> Step {
         }
         (PhaseKind::Review, _) => Step::Run(PhaseKind::Fix),
     }
-}
-
-pub(super) fn status_of(v: &serde_json::Value) -> &str {
-    v.get("status").and_then(|s| s.as_str()).unwrap_or_default()
-}
-
-fn text_of(v: &serde_json::Value, key: &str) -> String {
-    v.get(key)
-        .and_then(|s| s.as_str())
-        .unwrap_or_default()
-        .to_owned()
-}
-
-/// The strings of a result's list `key`, of no result none.
-pub(super) fn list_of_opt(v: Option<&serde_json::Value>, key: &str) -> Vec<String> {
-    v.map(|v| list_of(v, key)).unwrap_or_default()
-}
-
-fn list_of(v: &serde_json::Value, key: &str) -> Vec<String> {
-    v.get(key)
-        .and_then(|a| a.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -154,17 +128,21 @@ mod tests {
     /// (phase, status or failure, gate after it) → what comes next.
     #[test]
     fn next_step_table() {
-        let pass = json!({"status": "pass"});
-        let changes = json!({"status": "changes_required", "requiredActions": ["a"]});
-        let blocked = json!({"status": "blocked", "summary": "s", "requiredActions": ["ask"]});
-        let failed = json!({"status": "failed", "summary": "no"});
-        let deferred = json!({"status": "deferred", "summary": "which currency?"});
+        let pass = PhaseResult::from(json!({"status": "pass"}));
+        let changes =
+            PhaseResult::from(json!({"status": "changes_required", "requiredActions": ["a"]}));
+        let blocked = PhaseResult::from(
+            json!({"status": "blocked", "summary": "s", "requiredActions": ["ask"]}),
+        );
+        let failed = PhaseResult::from(json!({"status": "failed", "summary": "no"}));
+        let deferred =
+            PhaseResult::from(json!({"status": "deferred", "summary": "which currency?"}));
         let failure = PhaseFailure::NoFinalMessage;
         let bad = gate(true, &["File exists: x — missing"]);
         let good = gate(true, &[]);
         let shard_bad = gate(false, &["Contains: y — missing"]);
         use PhaseKind::{Dev, Fix, Review};
-        fn d<'a>(kind: PhaseKind, v: &'a serde_json::Value, g: Option<&'a GateRecord>) -> Done<'a> {
+        fn d<'a>(kind: PhaseKind, v: &'a PhaseResult, g: Option<&'a GateRecord>) -> Done<'a> {
             Done {
                 kind,
                 result: Ok(v),

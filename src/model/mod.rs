@@ -14,4 +14,5 @@ pub mod plan;
 pub mod problem;
 pub mod record;
 pub mod request;
+pub mod result;
 pub mod state;

@@ -8,7 +8,7 @@ use crate::agent::PhaseOutcome;
 use crate::model::check::CheckOutcome;
 use crate::model::phase::{PhaseFailure, Usage};
 use crate::model::record::{GateRecord, GuardCounts, PhaseRecord};
-use serde_json::Value;
+use crate::model::result::PhaseResult;
 
 /// What the audit and the secret scan found after a phase.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -22,10 +22,10 @@ pub struct Findings {
 /// The phase's result given its findings: a secret fails a phase that succeeded, and so does
 /// a violation unless `[guard] audit_fails_phase = false`. A failed phase stays as it failed.
 pub fn verdict(
-    result: Result<Value, PhaseFailure>,
+    result: Result<PhaseResult, PhaseFailure>,
     findings: Findings,
     audit_fails: bool,
-) -> Result<Value, PhaseFailure> {
+) -> Result<PhaseResult, PhaseFailure> {
     let Findings {
         mut violations,
         secrets,
@@ -89,7 +89,7 @@ pub fn judge(
             .result
             .as_ref()
             .ok()
-            .map(|v| crate::engine::step::status_of(v).to_owned()),
+            .map(|r| r.status.name().to_owned()),
         failure: outcome.result.as_ref().err().cloned(),
         session_id: outcome.session_id.clone(),
         usage,

@@ -83,7 +83,7 @@ pub(super) async fn run<R: Runner>(
         progress.sessions.insert(session, total);
     }
     match &outcome.result {
-        Ok(value) => logs::write_json(&plan.dir.join(layout::RESULT), value)?,
+        Ok(result) => logs::write_json(&plan.dir.join(layout::RESULT), &result.json)?,
         Err(failure) => logs::write_json(&plan.dir.join(layout::FAILURE), failure)?,
     }
     host.emit(&EngineEvent::PhaseFinished {

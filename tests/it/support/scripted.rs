@@ -164,7 +164,7 @@ impl Runner for ScriptedRunner {
                 Act::Branch(name) => branch(&req.worktree, name),
                 Act::Reply(mut value) => {
                     fill_identity(&mut value, req);
-                    result = req.expect.check(&value).map(|()| value);
+                    result = req.expect.check(&value).map(|()| value.into());
                 }
                 Act::Fail {
                     failure,

@@ -15,7 +15,7 @@ fn findings(violations: &[&str], secrets: &[&str]) -> Findings {
     }
 }
 
-fn guard(changes: &[&str]) -> Result<Value, PhaseFailure> {
+fn guard(changes: &[&str]) -> Result<PhaseResult, PhaseFailure> {
     Err(PhaseFailure::GuardViolation {
         changes: changes.iter().map(|s| s.to_string()).collect(),
     })
@@ -23,15 +23,15 @@ fn guard(changes: &[&str]) -> Result<Value, PhaseFailure> {
 
 #[test]
 fn findings_fail_a_phase_that_succeeded_and_only_that() {
-    let ok = || Ok(json!({"status": "pass"}));
+    let ok = || Ok(PhaseResult::from(json!({"status": "pass"})));
     let timed_out = || Err(PhaseFailure::Interrupted);
     #[allow(clippy::type_complexity)]
     let rows: Vec<(
         &str,
-        Result<Value, PhaseFailure>,
+        Result<PhaseResult, PhaseFailure>,
         Findings,
         bool,
-        Result<Value, PhaseFailure>,
+        Result<PhaseResult, PhaseFailure>,
     )> = vec![
         ("nothing found", ok(), findings(&[], &[]), true, ok()),
         (
@@ -77,7 +77,7 @@ fn findings_fail_a_phase_that_succeeded_and_only_that() {
 
 fn outcome(session: Option<&str>, usage: Option<u64>, per_phase: bool) -> PhaseOutcome {
     PhaseOutcome {
-        result: Ok(json!({"status": "changes_required"})),
+        result: Ok(json!({"status": "changes_required"}).into()),
         session_id: session.map(str::to_owned),
         usage: usage.map(tokens),
         usage_is_phase: per_phase,
