@@ -84,7 +84,7 @@ enum Command {
     Init(init::Args),
     /// Show the ordered plan of a milestone (or of a plan file with --file); `plan validate` checks a plan file.
     Plan(plan::Args),
-    /// Run a milestone: every issue through dev → review ⇄ fix with the Codex CLI.
+    /// Run a milestone: every issue through dev → review ⇄ fix on the agent CLIs (Codex, Claude Code).
     Run(run::Args),
     /// Continue the last run: finished issues are kept, an interrupted one picks up where it stopped.
     Resume(resume::Args),
