@@ -100,7 +100,12 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             "orch plan",
         )?;
         let rules = super::state_rules(&ws, &args.include_state)?;
-        match super::plan_or_report(global, &set, &scope, &ws.config, &repo_root, &rules, "plan") {
+        let planned =
+            super::plan_or_report(global, &set, &scope, &ws.config, &repo_root, &rules, "plan");
+        // The command ends once the plan is printed: freeing every doc of a large tree one
+        // by one would cost more than printing them (the process frees it all at once).
+        std::mem::forget(set);
+        match planned {
             Ok(plan) => plan,
             Err(code) => return Ok(code),
         }
@@ -126,6 +131,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         Format::Dot => diagram::dot(&plan),
     };
     print!("{out}");
+    std::mem::forget(plan);
     Ok(exit::OK)
 }
 

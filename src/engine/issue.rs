@@ -65,7 +65,7 @@ pub(super) async fn run<R: Runner>(
         issue,
         body: match &issue.spec.description {
             Some(description) if issue.body.is_empty() => description.clone(),
-            _ => issue.body.clone(),
+            _ => issue.body.to_string(),
         },
         base: base.to_owned(),
         dir: issue_dir,

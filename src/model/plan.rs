@@ -64,7 +64,7 @@ pub struct PlannedIssue {
     pub done: bool,
     /// The issue doc's Markdown body (empty for a plan task: its description stands).
     #[serde(skip)]
-    pub body: String,
+    pub body: std::sync::Arc<str>,
 }
 
 /// The parts of a task beyond id and title: hints and gates from `orchestrator.yml` (plan
@@ -217,7 +217,7 @@ impl PlannedIssue {
             skip_reason: None,
             spec: Default::default(),
             done: false,
-            body: String::new(),
+            body: Default::default(),
         }
     }
 

@@ -367,7 +367,13 @@ fn with_fixability(mut broken: BrokenDoc, bytes: &[u8]) -> BrokenDoc {
 
 fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open file: {e}"))?;
-    let mut bytes = Vec::new();
+    // Room for the whole file (and the read that finds its end) at once: no growing buffer,
+    // no probing reads.
+    let size = file
+        .metadata()
+        .map_or(0, |m| m.len())
+        .min(MAX_DOC_BYTES + 1);
+    let mut bytes = Vec::with_capacity(size as usize + 1);
     file.take(MAX_DOC_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read file: {e}"))?;

@@ -9,6 +9,7 @@ pub mod index;
 pub mod issue;
 pub mod milestone_doc;
 pub mod order;
+mod plain_yaml;
 pub mod plan;
 pub mod scoped;
 pub mod select;

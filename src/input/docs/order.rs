@@ -56,11 +56,11 @@ pub fn order_milestone<'a>(
     if !duplicates.is_empty() {
         return Err(duplicates);
     }
-    let position: BTreeMap<usize, usize> = members
-        .iter()
-        .enumerate()
-        .map(|(pos, (i, _))| (*i, pos))
-        .collect();
+    // Where each doc of the tree is among the members (by its index in the tree).
+    let mut position: Vec<Option<usize>> = vec![None; set.docs.len()];
+    for (pos, (i, _)) in members.iter().enumerate() {
+        position[*i] = Some(pos);
+    }
 
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
@@ -70,30 +70,25 @@ pub fn order_milestone<'a>(
         graph.add_node(n);
     }
     let blockers = reverse_edges(set, index, &position, &mut errors, &mut warnings);
-    for (n, (_, doc)) in members.iter().enumerate() {
+    for (n, &(me, doc)) in members.iter().enumerate() {
         if rules.class(doc.state.as_deref()) == StateClass::Unknown {
             warnings.push(unknown_state(doc, rules));
         }
-        let mut seen = BTreeSet::new();
-        let declared = doc
-            .blocked_by
-            .iter()
-            .map(|r| (r.clone(), index.resolve(doc, r)));
-        let reverse = blockers
-            .get(&n)
-            .into_iter()
-            .flatten()
-            .map(|&j| (index.doc(j).id.clone(), Resolved::One(j)));
-        for (reference, resolved) in declared.chain(reverse).collect::<Vec<_>>() {
+        // The docs it depends on so far (a handful: a list is quicker than a set).
+        let mut seen: Vec<usize> = Vec::new();
+        let declared = (doc.blocked_by.iter()).map(|r| (r.as_str(), index.resolve(doc, r)));
+        let reverse = (blockers[n].iter()).map(|&j| (index.doc(j).id.as_str(), Resolved::One(j)));
+        for (reference, resolved) in declared.chain(reverse) {
             let dep = match resolved {
-                Resolved::One(j) if index.doc(j).path == doc.path => continue,
+                Resolved::One(j) if j == me => continue,
                 Resolved::One(j) => {
-                    if !seen.insert(j) {
+                    if seen.contains(&j) {
                         continue;
                     }
+                    seen.push(j);
                     let other = index.doc(j);
-                    match position.get(&j) {
-                        Some(&m) => {
+                    match position[j] {
+                        Some(m) => {
                             graph.add_edge(m, n, ());
                             Dependency::InMilestone {
                                 id: other.id.clone(),
@@ -124,10 +119,12 @@ pub fn order_milestone<'a>(
                         )
                         .with_hint(format!("fix the id or add a doc for `{reference}`")),
                     );
-                    Dependency::Unknown { id: reference }
+                    Dependency::Unknown {
+                        id: reference.to_owned(),
+                    }
                 }
                 Resolved::Ambiguous(candidates) => {
-                    errors.push(ambiguous(doc, "blocked_by", &reference, index, &candidates));
+                    errors.push(ambiguous(doc, "blocked_by", reference, index, &candidates));
                     continue;
                 }
             };
@@ -268,24 +265,25 @@ fn ambiguous(
 fn reverse_edges(
     set: &DocSet,
     index: &DocIndex,
-    position: &BTreeMap<usize, usize>,
+    position: &[Option<usize>],
     errors: &mut Vec<Problem>,
     warnings: &mut Vec<Problem>,
-) -> BTreeMap<usize, Vec<usize>> {
-    let mut map: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+) -> Vec<Vec<usize>> {
+    let members = position.iter().flatten().count();
+    let mut map: Vec<Vec<usize>> = vec![Vec::new(); members];
     for (j, other) in set.docs.iter().enumerate() {
         for reference in &other.blocked {
             match index.resolve(other, reference) {
                 Resolved::One(i) if i != j => {
-                    if let Some(&n) = position.get(&i) {
-                        map.entry(n).or_default().push(j);
+                    if let Some(n) = position[i] {
+                        map[n].push(j);
                     }
                 }
                 Resolved::Ambiguous(candidates)
-                    if candidates.iter().any(|c| position.contains_key(c)) =>
+                    if candidates.iter().any(|&c| position[c].is_some()) =>
                 {
                     let problem = ambiguous(other, "blocked", reference, index, &candidates);
-                    if position.contains_key(&j) {
+                    if position[j].is_some() {
                         errors.push(problem);
                     } else {
                         let mut p = problem;
@@ -298,7 +296,7 @@ fn reverse_edges(
             }
         }
     }
-    for list in map.values_mut() {
+    for list in map.iter_mut().filter(|l| l.len() > 1) {
         list.sort_by(|a, b| natural::compare(&set.docs[*a].id, &set.docs[*b].id));
         list.dedup();
     }

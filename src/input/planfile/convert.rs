@@ -115,7 +115,7 @@ pub fn to_plan(
                     agents: task.agents.clone(),
                 },
                 done: false,
-                body: String::new(),
+                body: Default::default(),
             }
         })
         .collect();

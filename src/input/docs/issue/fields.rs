@@ -26,7 +26,7 @@ pub(super) struct Fields<'a> {
 }
 
 impl Fields<'_> {
-    pub fn build(&mut self, body: String) -> Built {
+    pub fn build(&mut self, body: std::sync::Arc<str>) -> Built {
         let id = self.required_id("id");
         let title = self.required_text("title");
         let milestone = self.milestone();

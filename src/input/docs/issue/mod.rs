@@ -71,7 +71,7 @@ pub struct IssueDoc {
     /// Fields orch does not know, kept for the user (and for prompts).
     pub extra: BTreeMap<String, serde_json::Value>,
     /// The Markdown after the front matter.
-    pub body: String,
+    pub body: std::sync::Arc<str>,
     /// 1-based line of each top-level field, for pointing at problems later.
     #[serde(skip)]
     pub lines: BTreeMap<String, usize>,
@@ -169,8 +169,13 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, BrokenDoc> {
         }
         e => unreadable(split_problem(path, text, e)),
     })?;
-    let value: Value = serde_norway::from_str(split.yaml)
-        .map_err(|e| unreadable(yaml_problem(path, &e, split.yaml, split.yaml_line)))?;
+    // Most front matter is plain `key: value` lines, read without the YAML parser; the rest
+    // (and every doc with a problem) goes through it.
+    let value: Value = match super::plain_yaml::read(split.yaml) {
+        Some(mapping) => Value::Mapping(mapping),
+        None => serde_norway::from_str(split.yaml)
+            .map_err(|e| unreadable(yaml_problem(path, &e, split.yaml, split.yaml_line)))?,
+    };
     let lines = field_lines(split.yaml, split.yaml_line);
     let mapping = match value {
         Value::Mapping(m) => m,
@@ -203,7 +208,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, BrokenDoc> {
         };
         fields.map.insert(key, value);
     }
-    let built = fields.build(split.body.to_owned());
+    let built = fields.build(split.body.into());
     match built.doc {
         Some(doc) if fields.problems.is_empty() => Ok(IssueDoc { lines, ..doc }),
         _ => Err(BrokenDoc {
