@@ -7,7 +7,6 @@ use crate::input::docs::values::{
 };
 use crate::model::problem::Problem;
 use serde_norway::Value;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 /// What [`Fields::build`] could make of a doc.
@@ -19,10 +18,11 @@ pub(super) struct Built {
 
 pub(super) struct Fields<'a> {
     pub path: &'a Path,
-    pub lines: &'a BTreeMap<String, usize>,
+    pub lines: &'a super::FieldLines,
     pub fm_line: usize,
     pub problems: Vec<Problem>,
-    pub map: BTreeMap<String, Value>,
+    /// The front matter, every key a string.
+    pub map: serde_norway::Mapping,
 }
 
 impl Fields<'_> {
@@ -49,11 +49,10 @@ impl Fields<'_> {
         }
         let related_to = self.ref_list("related_to");
         let acceptance = self.checks("acceptance");
-        let extra = self
-            .map
-            .iter()
-            .filter(|(k, _)| !KNOWN_FIELDS.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), yaml_to_json(v)))
+        let extra = (self.map.iter())
+            .filter_map(|(k, v)| Some((k.as_str()?, v)))
+            .filter(|(k, _)| !KNOWN_FIELDS.contains(k))
+            .map(|(k, v)| (k.to_owned(), yaml_to_json(v)))
             .collect();
         let doc = (|| {
             let id = id?;
@@ -84,7 +83,7 @@ impl Fields<'_> {
                 acceptance,
                 extra,
                 body,
-                lines: BTreeMap::new(),
+                lines: Default::default(),
             })
         })();
         Built {
@@ -110,7 +109,7 @@ impl Fields<'_> {
     }
 
     fn line(&self, field: &str) -> Option<usize> {
-        self.lines.get(field).copied()
+        self.lines.get(field)
     }
 
     fn wrong_type(&mut self, field: &str, want: &str, found: &Value, example: &str) {

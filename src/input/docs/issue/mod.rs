@@ -74,13 +74,26 @@ pub struct IssueDoc {
     pub body: std::sync::Arc<str>,
     /// 1-based line of each top-level field, for pointing at problems later.
     #[serde(skip)]
-    pub lines: BTreeMap<String, usize>,
+    pub lines: FieldLines,
+}
+
+/// The line of each top-level field of a doc (a handful: a list is quicker than a map).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldLines(Vec<(String, usize)>);
+
+impl FieldLines {
+    pub fn get(&self, field: &str) -> Option<usize> {
+        self.0
+            .iter()
+            .find(|(f, _)| f == field)
+            .map(|(_, line)| *line)
+    }
 }
 
 impl IssueDoc {
     /// Line of a field in the file, if the field is present.
     pub fn line_of(&self, field: &str) -> Option<usize> {
-        self.lines.get(field).copied()
+        self.lines.get(field)
     }
 
     /// Line of the list of issues this one blocks, under whichever key it is written.
@@ -194,20 +207,27 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, BrokenDoc> {
             ))
         }
     };
+    // Fields by name: a key YAML read as something else (`1:`, `true:`) by its text.
+    let map = match mapping.keys().all(Value::is_string) {
+        true => mapping,
+        false => mapping
+            .into_iter()
+            .map(|(key, value)| {
+                let key = match key {
+                    Value::String(s) => s,
+                    other => scalar_text(&other).unwrap_or_else(|| format!("{other:?}")),
+                };
+                (Value::String(key), value)
+            })
+            .collect(),
+    };
     let mut fields = Fields {
         path,
         lines: &lines,
         fm_line: split.yaml_line,
         problems: Vec::new(),
-        map: BTreeMap::new(),
+        map,
     };
-    for (key, value) in mapping {
-        let key = match key {
-            Value::String(s) => s,
-            other => scalar_text(&other).unwrap_or_else(|| format!("{other:?}")),
-        };
-        fields.map.insert(key, value);
-    }
     let built = fields.build(split.body.into());
     match built.doc {
         Some(doc) if fields.problems.is_empty() => Ok(IssueDoc { lines, ..doc }),
@@ -323,16 +343,16 @@ fn yaml_problem(path: &Path, e: &serde_norway::Error, yaml: &str, first_line: us
 }
 
 /// Line numbers of top-level keys (`key:` at column 0), first occurrence wins.
-fn field_lines(yaml: &str, first_line: usize) -> BTreeMap<String, usize> {
-    let mut lines = BTreeMap::new();
+fn field_lines(yaml: &str, first_line: usize) -> FieldLines {
+    let mut lines = FieldLines::default();
     for (i, line) in yaml.lines().enumerate() {
         if line.starts_with([' ', '\t', '#', '-']) {
             continue;
         }
         if let Some((key, _)) = line.split_once(':') {
             let key = key.trim().trim_matches(['"', '\'']);
-            if !key.is_empty() {
-                lines.entry(key.to_owned()).or_insert(first_line + i);
+            if !key.is_empty() && lines.get(key).is_none() {
+                lines.0.push((key.to_owned(), first_line + i));
             }
         }
     }
