@@ -19,6 +19,18 @@ pub enum Resolved {
 pub struct DocIndex<'a> {
     docs: &'a [IssueDoc],
     by_id: HashMap<&'a str, Vec<usize>>,
+    /// Every doc's `blocked` lists resolved, once for all the milestones that ask.
+    blocked: std::cell::OnceCell<Blocked>,
+}
+
+/// The docs' `blocked` lists, resolved: who says it blocks each doc, and the references that
+/// name more than one.
+#[derive(Debug, Default)]
+pub struct Blocked {
+    /// By doc: the docs whose `blocked` names it, in natural id order, each once.
+    pub by: Vec<Vec<usize>>,
+    /// `(doc, reference, candidates)` for each ambiguous reference, in doc order.
+    pub ambiguous: Vec<(usize, String, Vec<usize>)>,
 }
 
 impl<'a> DocIndex<'a> {
@@ -27,7 +39,39 @@ impl<'a> DocIndex<'a> {
         for (i, d) in docs.iter().enumerate() {
             by_id.entry(d.id.as_str()).or_default().push(i);
         }
-        DocIndex { docs, by_id }
+        DocIndex {
+            docs,
+            by_id,
+            blocked: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The docs' `blocked` lists resolved (see [`Blocked`]): read through every doc once,
+    /// however many milestones ask.
+    pub fn blocked(&self) -> &Blocked {
+        self.blocked.get_or_init(|| {
+            let mut blocked = Blocked {
+                by: vec![Vec::new(); self.docs.len()],
+                ambiguous: Vec::new(),
+            };
+            for (j, other) in self.docs.iter().enumerate() {
+                for reference in &other.blocked {
+                    match self.resolve(other, reference) {
+                        Resolved::One(i) if i != j => blocked.by[i].push(j),
+                        Resolved::Ambiguous(candidates) => {
+                            blocked.ambiguous.push((j, reference.clone(), candidates))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            for list in blocked.by.iter_mut().filter(|l| l.len() > 1) {
+                let natural = crate::model::natural::compare;
+                list.sort_by(|a, b| natural(&self.docs[*a].id, &self.docs[*b].id));
+                list.dedup();
+            }
+            blocked
+        })
     }
 
     pub fn doc(&self, i: usize) -> &'a IssueDoc {

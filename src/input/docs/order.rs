@@ -69,7 +69,7 @@ pub fn order_milestone<'a>(
     for n in 0..members.len() {
         graph.add_node(n);
     }
-    let blockers = reverse_edges(set, index, &position, &mut errors, &mut warnings);
+    let blockers = reverse_edges(&members, index, &position, &mut errors, &mut warnings);
     for (n, &(me, doc)) in members.iter().enumerate() {
         if rules.class(doc.state.as_deref()) == StateClass::Unknown {
             warnings.push(unknown_state(doc, rules));
@@ -262,45 +262,30 @@ fn ambiguous(
 /// For each member (by position), the docs anywhere whose `blocked` list names it. A
 /// `blocked` entry that is ambiguous and could name a member is an error when its doc is a
 /// member, a warning otherwise.
-fn reverse_edges(
-    set: &DocSet,
-    index: &DocIndex,
+fn reverse_edges<'i>(
+    members: &[(usize, &IssueDoc)],
+    index: &'i DocIndex,
     position: &[Option<usize>],
     errors: &mut Vec<Problem>,
     warnings: &mut Vec<Problem>,
-) -> Vec<Vec<usize>> {
-    let members = position.iter().flatten().count();
-    let mut map: Vec<Vec<usize>> = vec![Vec::new(); members];
-    for (j, other) in set.docs.iter().enumerate() {
-        for reference in &other.blocked {
-            match index.resolve(other, reference) {
-                Resolved::One(i) if i != j => {
-                    if let Some(n) = position[i] {
-                        map[n].push(j);
-                    }
-                }
-                Resolved::Ambiguous(candidates)
-                    if candidates.iter().any(|&c| position[c].is_some()) =>
-                {
-                    let problem = ambiguous(other, "blocked", reference, index, &candidates);
-                    if position[j].is_some() {
-                        errors.push(problem);
-                    } else {
-                        let mut p = problem;
-                        p.severity = crate::model::problem::Severity::Warning;
-                        p.message.push_str("; the edge is ignored");
-                        warnings.push(p);
-                    }
-                }
-                _ => {}
-            }
+) -> Vec<&'i [usize]> {
+    let blocked = index.blocked();
+    for (j, reference, candidates) in &blocked.ambiguous {
+        if !candidates.iter().any(|&c| position[c].is_some()) {
+            continue;
+        }
+        let mut problem = ambiguous(index.doc(*j), "blocked", reference, index, candidates);
+        if position[*j].is_some() {
+            errors.push(problem);
+        } else {
+            problem.severity = crate::model::problem::Severity::Warning;
+            problem.message.push_str("; the edge is ignored");
+            warnings.push(problem);
         }
     }
-    for list in map.iter_mut().filter(|l| l.len() > 1) {
-        list.sort_by(|a, b| natural::compare(&set.docs[*a].id, &set.docs[*b].id));
-        list.dedup();
-    }
-    map
+    (members.iter())
+        .map(|(i, _)| blocked.by[*i].as_slice())
+        .collect()
 }
 
 /// One error per cycle, naming it: `A → B → C → A` (each blocks the next).
