@@ -61,11 +61,11 @@ pub(super) fn latest_state(
     project: Option<&str>,
     command: &str,
 ) -> anyhow::Result<RunState> {
-    let common = repo.common_dir();
+    let runs = crate::record::state::Runs::read(&repo.common_dir());
     let found = match (milestone, project) {
         (Some(text), _) => {
             use crate::input::docs::select::{select, SelectError};
-            let known = crate::record::state::scopes(&common);
+            let known = runs.scopes();
             let scope = match select(text, effective_project(ws, text, project), &known) {
                 Ok(scope) => scope,
                 // Several runs answer to the name: say how to pick one.
@@ -87,15 +87,15 @@ pub(super) fn latest_state(
                     ));
                 }
             };
-            return crate::record::state::latest(&common, Some(&scope)).ok_or_else(|| {
+            return runs.latest(Some(&scope)).cloned().ok_or_else(|| {
                 hinted(
                     format!("no orch run of milestone {scope} found in this repository"),
                     "start one with `orch run <MILESTONE>`",
                 )
             });
         }
-        (None, Some(p)) => crate::record::state::latest_in_project(&common, p),
-        (None, None) => crate::record::state::latest(&common, None),
+        (None, Some(p)) => runs.latest_in_project(p).cloned(),
+        (None, None) => runs.latest(None).cloned(),
     };
     found.ok_or_else(|| {
         hinted(

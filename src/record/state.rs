@@ -33,14 +33,73 @@ pub fn save(common_dir: &Path, state: &RunState) -> std::io::Result<()> {
     )
 }
 
-/// The most recently updated run (of `scope`, if given).
+/// Every recorded run's newest state, read once: a command that asks several questions of
+/// the recorded runs (which milestones ran, then the latest of one) reads each file once.
 ///
 /// A crash between writing the temp file and renaming it leaves `<run-id>.json.tmp` beside
 /// the older `<run-id>.json` (or alone, for a run killed at its first write). A temp file
 /// that parses was written completely (it is synced before the rename), and is newer than
 /// the document it was going to replace: it wins. A torn one does not parse and is ignored.
+#[derive(Debug, Default)]
+pub struct Runs(std::collections::BTreeMap<String, RunState>);
+
+impl Runs {
+    pub fn read(common_dir: &Path) -> Runs {
+        Runs(read_all(common_dir))
+    }
+
+    /// The most recently updated run (of `scope`, if given).
+    pub fn latest(&self, scope: Option<&crate::model::naming::Scope>) -> Option<&RunState> {
+        self.latest_where(|s| scope.is_none_or(|m| &s.scope() == m))
+    }
+
+    /// The most recently updated run of a milestone of `project`.
+    pub fn latest_in_project(&self, project: &str) -> Option<&RunState> {
+        self.latest_where(|s| {
+            s.project.as_deref() == Some(project) && s.request.plan_file.is_none()
+        })
+    }
+
+    /// The most recently updated run of the plan named `milestone` (a run of issue docs of a
+    /// milestone with the same name is not it).
+    pub fn latest_of_plan(&self, milestone: &str) -> Option<&RunState> {
+        self.latest_where(|s| s.milestone == milestone && s.request.plan_file.is_some())
+    }
+
+    /// The milestones recorded runs of issue docs are of, to resolve a milestone name against.
+    pub fn scopes(&self) -> Vec<crate::model::naming::Scope> {
+        let mut out: Vec<crate::model::naming::Scope> = (self.0.values())
+            .filter(|s| s.request.plan_file.is_none())
+            .map(|s| s.scope())
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The ids of the recorded runs of `scope` (of issue docs, or of the plan of that name),
+    /// oldest first.
+    pub fn run_ids_of(&self, scope: &crate::model::naming::Scope) -> Vec<String> {
+        let mut runs: Vec<&RunState> = self.0.values().filter(|s| &s.scope() == scope).collect();
+        runs.sort_by(|a, b| (&a.started_at, &a.run_id).cmp(&(&b.started_at, &b.run_id)));
+        runs.into_iter().map(|s| s.run_id.clone()).collect()
+    }
+
+    /// Every recorded run's newest state.
+    pub fn into_all(self) -> Vec<RunState> {
+        self.0.into_values().collect()
+    }
+
+    fn latest_where(&self, keep: impl Fn(&RunState) -> bool) -> Option<&RunState> {
+        (self.0.values())
+            .filter(|s| keep(s))
+            .max_by(|a, b| a.recency().cmp(&b.recency()))
+    }
+}
+
+/// The most recently updated run (of `scope`, if given); see [`Runs`].
 pub fn latest(common_dir: &Path, scope: Option<&crate::model::naming::Scope>) -> Option<RunState> {
-    latest_where(common_dir, |s| scope.is_none_or(|m| &s.scope() == m))
+    Runs::read(common_dir).latest(scope).cloned()
 }
 
 /// The state of run `run_id`, if one is recorded: its two files read, not every run's (a
@@ -58,54 +117,29 @@ pub fn load(common_dir: &Path, run_id: &str) -> Option<RunState> {
     read(&target.with_extension("json.tmp")).or_else(|| read(&target))
 }
 
-/// The ids of the recorded runs of `scope` (of issue docs, or of the plan of that name),
-/// oldest first.
+/// The ids of the recorded runs of `scope`, oldest first; see [`Runs::run_ids_of`].
 pub fn run_ids_of(common_dir: &Path, scope: &crate::model::naming::Scope) -> Vec<String> {
-    let mut runs: Vec<RunState> = read_all(common_dir)
-        .into_values()
-        .filter(|s| &s.scope() == scope)
-        .collect();
-    runs.sort_by(|a, b| (&a.started_at, &a.run_id).cmp(&(&b.started_at, &b.run_id)));
-    runs.into_iter().map(|s| s.run_id).collect()
+    Runs::read(common_dir).run_ids_of(scope)
 }
 
 /// The most recently updated run of a milestone of `project`.
 pub fn latest_in_project(common_dir: &Path, project: &str) -> Option<RunState> {
-    latest_where(common_dir, |s| {
-        s.project.as_deref() == Some(project) && s.request.plan_file.is_none()
-    })
+    Runs::read(common_dir).latest_in_project(project).cloned()
 }
 
-/// The milestones recorded runs of issue docs are of, to resolve a milestone name against.
+/// The milestones recorded runs of issue docs are of; see [`Runs::scopes`].
 pub fn scopes(common_dir: &Path) -> Vec<crate::model::naming::Scope> {
-    let mut out: Vec<crate::model::naming::Scope> = read_all(common_dir)
-        .into_values()
-        .filter(|s| s.request.plan_file.is_none())
-        .map(|s| s.scope())
-        .collect();
-    out.sort();
-    out.dedup();
-    out
+    Runs::read(common_dir).scopes()
 }
 
-/// The most recently updated run of the plan named `milestone` (a run of issue docs of a
-/// milestone with the same name is not it).
+/// The most recently updated run of the plan named `milestone`.
 pub fn latest_of_plan(common_dir: &Path, milestone: &str) -> Option<RunState> {
-    latest_where(common_dir, |s| {
-        s.milestone == milestone && s.request.plan_file.is_some()
-    })
-}
-
-fn latest_where(common_dir: &Path, keep: impl Fn(&RunState) -> bool) -> Option<RunState> {
-    read_all(common_dir)
-        .into_values()
-        .filter(|s| keep(s))
-        .max_by(|a, b| a.recency().cmp(&b.recency()))
+    Runs::read(common_dir).latest_of_plan(milestone).cloned()
 }
 
 /// Every recorded run's newest state.
 pub fn all(common_dir: &Path) -> Vec<RunState> {
-    read_all(common_dir).into_values().collect()
+    Runs::read(common_dir).into_all()
 }
 
 /// Every run's newest state, by run id.
