@@ -38,6 +38,10 @@ impl Reporters {
             }
             Ok(None) => {}
             Err(e) => {
+                // The dashboard still shows where the run stands, as the state would have.
+                if let (Some(dashboard), Some(state)) = (&self.dashboard, self.state.current()) {
+                    dashboard.write(&state);
+                }
                 if !self.state_lost.swap(true, Ordering::SeqCst) {
                     eprintln!(
                         "{} the run state cannot be written ({e}): stopping the run",

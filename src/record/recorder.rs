@@ -25,6 +25,11 @@ impl StateRecorder {
         }
     }
 
+    /// The state as it stands in memory (written or not).
+    pub fn current(&self) -> Option<RunState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
     /// What the run was asked for (see [`RunRequest`]): a resume asks for the same.
     pub fn with_request(mut self, request: RunRequest) -> Self {
         self.request = request;

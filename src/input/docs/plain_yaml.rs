@@ -33,12 +33,14 @@ pub fn read(yaml: &str) -> Option<Mapping> {
 }
 
 /// A key at column 0: a letter or `_`, then letters, digits, `_` or `-`; not a word YAML
-/// reads as something else (`true: x` has a boolean key).
+/// reads as something else (`true: x` has a boolean key), nor longer than the 1,024
+/// characters YAML looks ahead for a key's `:`.
 fn is_key(key: &str) -> bool {
     let mut chars = key.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    key.len() <= 128
+        && chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
         && !special(key)
 }
@@ -64,7 +66,7 @@ fn value(text: &str) -> Option<Value> {
 fn scalar(text: &str) -> Option<Value> {
     if let Some(inner) = text.strip_prefix('"') {
         let inner = inner.strip_suffix('"')?;
-        if inner.contains(['"', '\\']) || inner.chars().any(char::is_control) {
+        if inner.contains(['"', '\\']) || !inner.chars().all(quotable) {
             return None;
         }
         return Some(Value::String(inner.to_owned()));
@@ -76,6 +78,18 @@ fn scalar(text: &str) -> Option<Value> {
         return Some(Value::Number(n));
     }
     plain_string(text).then(|| Value::String(text.to_owned()))
+}
+
+/// A character YAML keeps as it is inside double quotes: not a control character, not one of
+/// the line breaks YAML 1.1 knows beyond `\n` (U+0085, U+2028, U+2029: spaces around them are
+/// folded away, and a `---` after one ends the document), not a byte-order mark, and not
+/// U+FFFE or U+FFFF (which the YAML reader refuses).
+fn quotable(c: char) -> bool {
+    !c.is_control()
+        && !matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}'
+        )
 }
 
 /// `0`, or digits not starting with `0`, optionally after `-`: within 64 bits.
@@ -160,8 +174,19 @@ mod tests {
             "'id': A-1\n",
             "true: x\n",
             "id:A-1\n",
+            "title: \"a \u{2028}b\"\n",
+            "title: \"x\u{2029}--- y\"\n",
+            "title: \"a\u{FFFF}\"\n",
+            "title: \"a\u{FEFF}\"\n",
         ] {
             assert_eq!(read(yaml), None, "{yaml:?}");
+        }
+        let long_key = format!("{}: v\n", "k".repeat(1025));
+        assert_eq!(read(&long_key), None);
+        // Letters beyond ASCII in quotes read as they are.
+        for yaml in ["title: \"Café — ünïcode ✓\"\n", "title: \"日本語\"\n"] {
+            let fast = read(yaml).expect("plain");
+            assert_eq!(Some(Value::Mapping(fast)), full(yaml), "{yaml:?}");
         }
     }
 
@@ -179,6 +204,7 @@ mod tests {
             "\"[^\"\\\\\\n]{0,12}\"",
             "\"[a-z\\\\\"]{0,6}\"",
             "'[a-z ]{0,6}'",
+            "\"[a \u{2028}\u{2029}\u{85}\u{FEFF}\u{FFFF}é—✓-]{0,6}\"",
             "[a-z]{1,4}[#&*!|>%@`,:?{}\\[\\]][a-z]{0,3}",
         ]
     }
@@ -193,7 +219,7 @@ mod tests {
 
     fn line() -> impl Strategy<Value = String> {
         prop_oneof![
-            8 => ("[a-z_][a-z_0-9-]{0,8}", value()).prop_map(|(k, v)| match v.is_empty() {
+            8 => ("[a-z_][a-z_0-9-]{0,8}|k{1020,1030}", value()).prop_map(|(k, v)| match v.is_empty() {
                 true => format!("{k}:"),
                 false => format!("{k}: {v}"),
             }),
