@@ -7,7 +7,7 @@ use crate::model::phase::PhaseKind;
 use crate::report::style::Styler;
 
 /// Prints the dry run of the prepared run `p`.
-pub(super) fn print(global: &GlobalArgs, p: &super::prepare::Prepared) -> anyhow::Result<i32> {
+pub(super) fn print(global: &GlobalArgs, p: &super::prepare::ReadyRun) -> anyhow::Result<i32> {
     let (ws, repo, plan, schemas) = (&p.ws, &p.repo, &p.plan, &p.schemas);
     let (approvals, runner, budget, rerun) = (&p.approvals, &p.runner, p.budget, &p.rerun);
     let repo_root = repo.main_root();

@@ -2,7 +2,7 @@
 //! state and its dashboard, the event log, the terminal) and the signal handler wired, the
 //! engine run, and the summary printed with the exit code it earns.
 
-use super::prepare::Prepared;
+use super::prepare::ReadyRun;
 use super::request::Launch;
 use super::{hinted, GlobalArgs};
 use crate::cli::exit;
@@ -23,11 +23,11 @@ type Running = Arc<Mutex<BTreeMap<String, AgentProcess>>>;
 pub(super) fn execute(
     global: &GlobalArgs,
     args: &Launch,
-    prepared: Prepared,
+    prepared: ReadyRun,
     resume: Option<RunState>,
     retry: Vec<String>,
 ) -> anyhow::Result<i32> {
-    let Prepared {
+    let ReadyRun {
         ws,
         repo,
         plan,

@@ -173,7 +173,7 @@ fn is_probe(argv: &[String]) -> bool {
 }
 
 /// A violation in a few words: what changed, and whether orch put it back.
-fn describe_violation(v: &crate::guard::log::Violation) -> String {
+fn describe_violation(v: &crate::guard::log::ViolationLine) -> String {
     use crate::guard::log::Found;
     let restored = if v.restored {
         "restored"

@@ -12,7 +12,7 @@ use crate::model::state::RunState;
 use crate::report::style::Styler;
 
 /// A run, ready to start (or to be shown by the dry run).
-pub(super) struct Prepared {
+pub(super) struct ReadyRun {
     pub ws: Workspace,
     pub repo: crate::git::Repo,
     pub plan: Plan,
@@ -33,7 +33,7 @@ pub(super) fn prepare(
     args: &Launch,
     resume: Option<&RunState>,
     retry: &[String],
-) -> anyhow::Result<Result<Prepared, i32>> {
+) -> anyhow::Result<Result<ReadyRun, i32>> {
     let mut ws = Workspace::open(global, args.docs.as_deref())?;
     if let Some(base) = &args.base {
         ws.config.base = Some(base.clone());
@@ -81,7 +81,7 @@ pub(super) fn prepare(
         plan_file,
         ..args.request.clone()
     };
-    Ok(Ok(Prepared {
+    Ok(Ok(ReadyRun {
         ws,
         repo,
         plan,

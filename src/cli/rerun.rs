@@ -4,7 +4,7 @@
 //! so. The decisions are pure (`engine::rerun`); here they meet the repository and the words.
 
 use super::hinted;
-use crate::engine::rerun::{self, Asked, Refusal, Rerun};
+use crate::engine::rerun::{self, Asked, Rerun, RerunRefusal};
 use crate::model::plan::{Plan, PlannedIssue};
 use crate::model::record::{IssueSummary, Outcome};
 use crate::model::state::RunState;
@@ -104,7 +104,7 @@ fn decide(
         ));
     }
     Err(match refusal {
-        Refusal::Unfinished { issues } => {
+        RerunRefusal::Unfinished { issues } => {
             let run_id = &issues[0].run_id;
             let one_run = issues.iter().all(|u| &u.run_id == run_id);
             let what: Vec<String> = issues
@@ -130,7 +130,7 @@ fn decide(
                 ),
             )
         }
-        Refusal::Untracked { issues } => {
+        RerunRefusal::Untracked { issues } => {
             let what: Vec<String> = issues
                 .iter()
                 .map(|(id, branch)| format!("{id} (`{branch}`)"))
@@ -150,11 +150,11 @@ fn decide(
                 ),
             )
         }
-        Refusal::NotInRun { id } => hinted(
+        RerunRefusal::NotInRun { id } => hinted(
             format!("issue `{id}` is not in this run of {scope}"),
             "see `orch plan` for its issues",
         ),
-        Refusal::SkippedByDocs { id, reason } => hinted(
+        RerunRefusal::SkippedByDocs { id, reason } => hinted(
             format!("issue `{id}` is skipped by its docs ({reason}); there is nothing to redo"),
             "change its `state:` to run it",
         ),

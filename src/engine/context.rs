@@ -1,7 +1,7 @@
 //! What a phase runs within, in three parts that change at different rates: the run
 //! ([`RunScope`]: its plan and options, what else is in flight, the budget), the issue
 //! ([`IssueAt`]: where it runs and what it starts from), and what its loop has done so far
-//! that the next phase depends on ([`Progress`]). Apart from `phase` so that the phase, its
+//! that the next phase depends on ([`IssueProgress`]). Apart from `phase` so that the phase, its
 //! confinement, audit, retries and verification read them without reaching into one another.
 
 use super::budget::Budget;
@@ -39,7 +39,7 @@ pub(super) struct IssueAt<'a> {
 
 /// What an issue's loop has done that its next phase depends on.
 #[derive(Debug, Default)]
-pub(super) struct Progress {
+pub(super) struct IssueProgress {
     /// The sequence number of the latest phase (the next is one more).
     pub seq: u32,
     /// Last cumulative usage per session, for per-phase deltas.
@@ -50,7 +50,7 @@ pub(super) struct Progress {
     pub stack: Vec<String>,
 }
 
-impl Progress {
+impl IssueProgress {
     /// Adds branches a phase created to the issue's stack.
     pub fn stacked<'n>(&mut self, created: impl IntoIterator<Item = &'n str>) {
         for name in created {

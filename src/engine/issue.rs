@@ -4,7 +4,7 @@
 //! the loop was interrupted or waits for an approval. [`IssueLoop`] owns the loop's history:
 //! one vector of its phases, each record with its result.
 
-use super::context::{IssueAt, Progress, RunScope};
+use super::context::{IssueAt, IssueProgress, RunScope};
 use super::host::{Host, Tools};
 use super::phase::{self, Ran, StepInput};
 use super::resume::{self, Continuation};
@@ -124,7 +124,7 @@ struct IssueLoop<'a, R> {
     run: &'a RunScope<'a>,
     at: IssueAt<'a>,
     wt: IssueWorktree,
-    progress: Progress,
+    progress: IssueProgress,
     /// Every phase of the loop, the recorded ones (of the run resumed) first.
     history: Vec<Entry>,
     /// How the issue ends; its phases and their counts come from `history` at the end.
@@ -141,10 +141,10 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
     ) -> Self {
         let mut summary = IssueSummary::new(at.issue, Outcome::Failed, at.dir);
         summary.base = Some(at.base.clone());
-        let progress = Progress {
+        let progress = IssueProgress {
             dev_session: resume::dev_session(recorded),
             stack: vec![at.issue.branch.clone()],
-            ..Progress::default()
+            ..IssueProgress::default()
         };
         IssueLoop {
             tools,

@@ -41,7 +41,7 @@ impl Rerun {
 
 /// Why a new run does not start.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub enum RerunRefusal {
     /// Their last runs left these issues unfinished: each with what became of it, and in
     /// which run.
     Unfinished { issues: Vec<Unfinished> },
@@ -78,7 +78,7 @@ pub fn decide(
     runs: &[RunState],
     has_branch: &dyn Fn(&PlannedIssue) -> bool,
     asked: Asked<'_>,
-) -> Result<Rerun, Refusal> {
+) -> Result<Rerun, RerunRefusal> {
     let newest = |of: Option<&str>| {
         runs.iter()
             .filter(|r| of.is_none_or(|id| r.issue(id).is_some()))
@@ -86,10 +86,10 @@ pub fn decide(
     };
     for id in asked.retry {
         match issues.iter().find(|i| &i.id == id) {
-            None => return Err(Refusal::NotInRun { id: id.clone() }),
+            None => return Err(RerunRefusal::NotInRun { id: id.clone() }),
             Some(i) => {
                 if let Some(reason) = &i.skip_reason {
-                    return Err(Refusal::SkippedByDocs {
+                    return Err(RerunRefusal::SkippedByDocs {
                         id: id.clone(),
                         reason: reason.clone(),
                     });
@@ -143,10 +143,10 @@ pub fn decide(
         }
     }
     if !unfinished.is_empty() {
-        return Err(Refusal::Unfinished { issues: unfinished });
+        return Err(RerunRefusal::Unfinished { issues: unfinished });
     }
     if !untracked.is_empty() {
-        return Err(Refusal::Untracked { issues: untracked });
+        return Err(RerunRefusal::Untracked { issues: untracked });
     }
     Ok(rerun)
 }
@@ -216,7 +216,7 @@ mod tests {
     );
 
     /// A decision in a few words: `carried [..] restart [..]`, or the refusal.
-    fn shape(got: Result<Rerun, Refusal>) -> String {
+    fn shape(got: Result<Rerun, RerunRefusal>) -> String {
         match got {
             Ok(r) => {
                 let carried: Vec<String> = r
@@ -230,14 +230,14 @@ mod tests {
                     r.restart.join(" ")
                 )
             }
-            Err(Refusal::Unfinished { issues }) => {
+            Err(RerunRefusal::Unfinished { issues }) => {
                 let what: Vec<String> = issues
                     .iter()
                     .map(|u| format!("{}: {} ({})", u.id, u.how, u.run_id))
                     .collect();
                 format!("unfinished {}", what.join("; "))
             }
-            Err(Refusal::Untracked { issues }) => {
+            Err(RerunRefusal::Untracked { issues }) => {
                 let what: Vec<&str> = issues.iter().map(|(i, _)| i.as_str()).collect();
                 format!("untracked {}", what.join(" "))
             }
@@ -436,11 +436,11 @@ mod tests {
         };
         assert!(matches!(
             asked(&["Z".to_owned()]),
-            Err(Refusal::NotInRun { id }) if id == "Z"
+            Err(RerunRefusal::NotInRun { id }) if id == "Z"
         ));
         assert!(matches!(
             asked(&["E".to_owned()]),
-            Err(Refusal::SkippedByDocs { .. })
+            Err(RerunRefusal::SkippedByDocs { .. })
         ));
     }
 

@@ -15,7 +15,7 @@ pub enum GuardLine {
     /// A gt/git command the agent ran (through the shim).
     Attempt(Attempt),
     /// Something the checks after the phase found.
-    Violation(Violation),
+    Violation(ViolationLine),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +41,7 @@ pub enum Decided {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Violation {
+pub struct ViolationLine {
     pub ts: String,
     #[serde(flatten)]
     pub what: Found,
@@ -95,7 +95,7 @@ pub enum Found {
 impl GuardLine {
     /// A violation found now.
     pub fn violation(what: Found, restored: bool) -> GuardLine {
-        GuardLine::Violation(Violation {
+        GuardLine::Violation(ViolationLine {
             ts: crate::util::timeutil::now_rfc3339(),
             what,
             restored,
@@ -204,14 +204,14 @@ mod tests {
         let lines = read_text(&WRITTEN.join("\n"));
         assert!(matches!(
             lines[4],
-            GuardLine::Violation(Violation {
+            GuardLine::Violation(ViolationLine {
                 what: Found::WorktreeAdded { .. },
                 ..
             })
         ));
         assert!(matches!(
             lines[6],
-            GuardLine::Violation(Violation {
+            GuardLine::Violation(ViolationLine {
                 what: Found::ForbiddenPath { .. },
                 ..
             })

@@ -8,7 +8,7 @@ use super::judge::{self, Checked, Findings};
 use super::plan::{Hooks, PhasePlan};
 use super::retry::{self, Attempts};
 use crate::agent::Runner;
-use crate::engine::context::{IssueAt, Progress, RunScope};
+use crate::engine::context::{IssueAt, IssueProgress, RunScope};
 use crate::engine::host::{Host, Tools};
 use crate::engine::{git, logs, EngineError};
 use crate::model::budget::BudgetStop;
@@ -39,7 +39,7 @@ pub(in crate::engine) async fn execute<R: Runner>(
     tools: Tools<'_, R>,
     run: &RunScope<'_>,
     at: &IssueAt<'_>,
-    progress: &mut Progress,
+    progress: &mut IssueProgress,
     plan: &PhasePlan,
     since: u64,
 ) -> Result<Executed, EngineError> {

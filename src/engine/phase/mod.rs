@@ -10,7 +10,7 @@ pub(super) mod judge;
 pub mod plan;
 mod retry;
 
-use super::context::{IssueAt, Progress, RunScope};
+use super::context::{IssueAt, IssueProgress, RunScope};
 use super::host::{Host, Tools};
 use super::{git, logs, prompt, EngineError};
 use crate::agent::{PhaseOutcome, Runner};
@@ -51,7 +51,7 @@ pub(super) async fn run<R: Runner>(
     tools: Tools<'_, R>,
     run: &RunScope<'_>,
     at: &IssueAt<'_>,
-    progress: &mut Progress,
+    progress: &mut IssueProgress,
     step: StepInput<'_>,
 ) -> Result<Ran, EngineError> {
     let host = tools.host;
@@ -114,7 +114,7 @@ fn inputs<'a>(
     host: Host<'a>,
     run: &RunScope<'_>,
     at: &'a IssueAt<'_>,
-    progress: &'a Progress,
+    progress: &'a IssueProgress,
     step: &StepInput<'a>,
     around: &'a Surroundings,
     (prompt, expected): (String, crate::agent::contract::Expected),

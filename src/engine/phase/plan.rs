@@ -69,13 +69,16 @@ impl Surroundings {
                 home.join(".local/share/graphite"),
             ]
         });
-        let other_worktrees = std::fs::read_dir(common_dir.join("worktrees"))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| *p != worktree_git)
-            .collect();
+        // Only the Graphite variant names the other worktrees: read them only then.
+        let other_worktrees = match graphite_homes {
+            Some(_) => (std::fs::read_dir(common_dir.join("worktrees")).into_iter())
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| *p != worktree_git)
+                .collect(),
+            None => Vec::new(),
+        };
         Surroundings {
             common_dir: common_dir.to_owned(),
             worktree_git,
@@ -125,7 +128,7 @@ pub struct PhaseInputs<'a> {
 
 /// How long and how the agent may run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Limits {
+pub struct PhaseLimits {
     pub timeout: Duration,
     pub stall: Option<Duration>,
     pub unreachable: Option<Duration>,
@@ -156,7 +159,7 @@ pub struct PhasePlan {
     /// What the guard's shims know (the branches that exist when the phase starts are added
     /// then).
     pub shim: ShimContext,
-    pub limits: Limits,
+    pub limits: PhaseLimits,
     /// The session a fix continues.
     pub resume: Option<String>,
     /// The acceptance checks after it (run when it succeeds).
@@ -193,7 +196,7 @@ pub fn plan(inputs: PhaseInputs<'_>) -> PhasePlan {
         _ if i.full_gate => i.issue.spec.all_checks(),
         _ => i.shard.map(|s| s.acceptance.clone()).unwrap_or_default(),
     };
-    let limits = Limits {
+    let limits = PhaseLimits {
         timeout: i.timeout,
         stall: i.config.stall_timeout(),
         unreachable: i.config.unreachable_timeout(),
