@@ -39,31 +39,33 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     }
     // The plan the approval is for, when known: a typo in a task or gate name must not
     // record an approval that covers nothing (and leave the real gate closed).
-    let (milestone, plan) = match (&args.milestone, &args.file) {
+    let (milestone, plan, found) = match (&args.milestone, &args.file) {
         // Read as every command reads a milestone name (orch.toml's project, a leading id):
         // among the recorded runs, else in the docs (an approval given before the first run).
         (Some(m), _) => {
             let project = args.project.as_deref();
-            let scope = match super::latest_state(&ws, &repo, Some(m), project, "orch approve") {
-                Ok(state) => state.scope(),
+            match super::latest_state(&ws, &repo, Some(m), project, "orch approve") {
+                Ok(state) => (state.scope(), None, Some(state)),
                 Err(_) => {
                     let set = ws.load_docs()?;
-                    super::select_scope(&ws, m, project, &set.scopes(), "orch approve")?
+                    let scope =
+                        super::select_scope(&ws, m, project, &set.scopes(), "orch approve")?;
+                    (scope, None, None)
                 }
-            };
-            (scope, None)
+            }
         }
         (None, Some(file)) => {
             let plan = super::plan_file_plan(global, &ws, file.as_deref())?;
-            (plan.scope(), Some(plan))
+            (plan.scope(), Some(plan), None)
         }
-        (None, None) => (
-            super::latest_state(&ws, &repo, None, None, "orch approve")?.scope(),
-            None,
-        ),
+        (None, None) => {
+            let state = super::latest_state(&ws, &repo, None, None, "orch approve")?;
+            (state.scope(), None, Some(state))
+        }
     };
     let common = repo.common_dir();
-    let state = crate::record::state::latest(&common, Some(&milestone));
+    // The latest run of the milestone: the one found above, else read for the plan file's.
+    let state = found.or_else(|| crate::record::state::latest(&common, Some(&milestone)));
     if let (Some(task), false) = (&args.task, args.revoke) {
         let known: Option<(Vec<&str>, &str)> = match (&plan, &state) {
             (Some(plan), _) => Some((plan.issues.iter().map(|i| i.id.as_str()).collect(), "")),

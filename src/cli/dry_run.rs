@@ -124,7 +124,9 @@ fn agent_commands(
             agents: &run_agent,
             base: place.base,
             run_id: "<run-id>",
-            issue_dir: &place.issue_dirs.join(&issue.id),
+            issue_dir: &place
+                .issue_dirs
+                .join(crate::model::naming::ref_component(&issue.id)),
             common_dir: place.common_dir,
             worktree_name: &wt_name,
         };

@@ -170,10 +170,10 @@ fn run_state(
     let Some(state) = crate::record::state::load(&common, run) else {
         let of = match milestone {
             Some(text) => {
-                let known = crate::record::state::scopes(&common);
-                select_scope(ws, text, project, &known, command)
+                let runs = crate::record::state::Runs::read(&common);
+                select_scope(ws, text, project, &runs.scopes(), command)
                     .ok()
-                    .map(|scope| crate::record::state::run_ids_of(&common, &scope))
+                    .map(|scope| runs.run_ids_of(&scope))
             }
             None => None,
         };
@@ -270,15 +270,13 @@ pub(super) fn issue_runs(
             state: Some(state),
         }]);
     }
+    let runs = crate::record::state::Runs::read(&common);
     let scope = match milestone {
-        Some(text) => {
-            let known = crate::record::state::scopes(&common);
-            Some(select_scope(ws, text, project, &known, command)?)
-        }
+        Some(text) => Some(select_scope(ws, text, project, &runs.scopes(), command)?),
         None => None,
     };
     let mut latest: std::collections::BTreeMap<Scope, RunState> = Default::default();
-    for state in crate::record::state::all(&common) {
+    for state in runs.into_all() {
         let wanted = match (&scope, project) {
             (Some(scope), _) => &state.scope() == scope,
             (None, Some(p)) => state.project.as_deref() == Some(p),

@@ -476,7 +476,7 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
 }
 
 /// The issue's worktree, as orch names it.
-fn worktree_of(plan: &Plan, issue: &PlannedIssue) -> IssueWorktree {
+pub(super) fn worktree_of(plan: &Plan, issue: &PlannedIssue) -> IssueWorktree {
     IssueWorktree {
         scope: plan.scope(),
         id: issue.id.clone(),

@@ -18,7 +18,7 @@ use crate::model::event::EngineEvent;
 use crate::model::layout;
 use crate::model::plan::{Plan, PlannedIssue, APPLY_PATCH};
 use crate::model::record::{IssueSummary, Outcome, RunSummary, SkipKind};
-use crate::workspace::worktrees::{self, IssueWorktree};
+use crate::workspace::worktrees;
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -345,12 +345,7 @@ async fn set_aside_earlier(
             let log = layout::issue_dir(logs, &opts.run_id, &issue.id).join(layout::TEARDOWN_LOG);
             super::setup::tear_down(host, &issue.worktree, &log).await;
         }
-        let wt = IssueWorktree {
-            scope: plan.scope(),
-            id: issue.id.clone(),
-            branch: issue.branch.clone(),
-            path: issue.worktree.clone(),
-        };
+        let wt = super::issue::worktree_of(plan, issue);
         let run_id = opts.run_id.clone();
         let set_aside = git(host.repo_root, move |repo| {
             Ok(worktrees::set_aside(repo, &wt, &run_id)?)

@@ -15,8 +15,8 @@ use std::sync::Mutex;
 /// Opens `events-<run-id>.jsonl` in the run's log directory when the run starts.
 #[derive(Default)]
 pub struct EventLog {
-    file: Mutex<Option<std::fs::File>>,
-    path: Mutex<std::path::PathBuf>,
+    /// The open log and its path (for a message when it cannot be written).
+    file: Mutex<Option<(std::fs::File, std::path::PathBuf)>>,
 }
 
 impl Report for EventLog {
@@ -46,12 +46,12 @@ impl Report for EventLog {
                         .append(true)
                         .open(&path)
                 });
-                *file = Some(opened.map_err(|source| ReportError {
+                let opened = opened.map_err(|source| ReportError {
                     what: "the event log",
                     path: path.clone(),
                     source,
-                })?);
-                *self.path.lock().unwrap_or_else(|p| p.into_inner()) = path;
+                })?;
+                *file = Some((opened, path));
                 let mut lines = vec![
                     json!({"type": "plan_validated", "task": null, "project": project, "milestone": milestone, "run_id": run_id, "tasks": issue_ids, "base": base, "base_commit": base_commit}),
                 ];
@@ -218,7 +218,7 @@ impl Report for EventLog {
                 ]
             }
         };
-        let Some(f) = file.as_mut() else {
+        let Some((f, path)) = file.as_mut() else {
             return Ok(());
         };
         let lines: Vec<serde_json::Value> = lines
@@ -239,7 +239,7 @@ impl Report for EventLog {
             .and_then(|()| f.flush())
             .map_err(|source| ReportError {
                 what: "the event log",
-                path: self.path.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+                path: path.clone(),
                 source,
             })
     }

@@ -117,16 +117,6 @@ pub fn load(common_dir: &Path, run_id: &str) -> Option<RunState> {
     read(&target.with_extension("json.tmp")).or_else(|| read(&target))
 }
 
-/// The ids of the recorded runs of `scope`, oldest first; see [`Runs::run_ids_of`].
-pub fn run_ids_of(common_dir: &Path, scope: &crate::model::naming::Scope) -> Vec<String> {
-    Runs::read(common_dir).run_ids_of(scope)
-}
-
-/// The most recently updated run of a milestone of `project`.
-pub fn latest_in_project(common_dir: &Path, project: &str) -> Option<RunState> {
-    Runs::read(common_dir).latest_in_project(project).cloned()
-}
-
 /// The milestones recorded runs of issue docs are of; see [`Runs::scopes`].
 pub fn scopes(common_dir: &Path) -> Vec<crate::model::naming::Scope> {
     Runs::read(common_dir).scopes()
@@ -218,7 +208,10 @@ mod tests {
         assert_eq!(latest(dir.path(), Some(&scope(None))).unwrap().run_id, "r0");
         assert_eq!(latest(dir.path(), None).unwrap().run_id, "r2");
         assert_eq!(
-            latest_in_project(dir.path(), "ledger").unwrap().run_id,
+            Runs::read(dir.path())
+                .latest_in_project("ledger")
+                .unwrap()
+                .run_id,
             "r1"
         );
         assert_eq!(

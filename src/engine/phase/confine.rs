@@ -64,11 +64,11 @@ fn warm_graphite(homes: &[PathBuf], repo_root: &Path) {
     for d in homes {
         let _ = std::fs::create_dir_all(d);
     }
-    let Some(gt) = crate::util::process::find_real("gt") else {
-        return;
-    };
     static WARM: std::sync::Once = std::sync::Once::new();
     WARM.call_once(|| {
+        let Some(gt) = crate::util::process::find_real("gt") else {
+            return;
+        };
         // Without an upgrade check: a detached `npm view` orch would leave behind.
         let _ = std::process::Command::new(gt)
             .args(["log", "short", "--no-interactive"])

@@ -65,7 +65,15 @@ pub(super) async fn run<R: Runner>(
     logs::write_json(&dir.join(layout::SCHEMA), &*composed.1.schema)?;
     let around = Surroundings::survey(&at.issue.worktree, &at.common_dir)
         .map_err(logs::io_error("read", &at.issue.worktree.join(".git")))?;
-    let plan = plan::plan(inputs(host, run, at, progress, &step, &around, composed));
+    let plan = plan::plan(inputs(
+        host,
+        run,
+        at,
+        progress,
+        &step,
+        &around,
+        (id, composed),
+    ));
     let done = execute::execute(tools, run, at, progress, &plan, since).await?;
     let session_before =
         (done.outcome.session_id.as_ref()).and_then(|s| progress.sessions.get(s).copied());
@@ -117,10 +125,9 @@ fn inputs<'a>(
     progress: &'a IssueProgress,
     step: &StepInput<'a>,
     around: &'a Surroundings,
-    (prompt, expected): (String, crate::agent::contract::Expected),
+    (id, (prompt, expected)): (PhaseId, (String, crate::agent::contract::Expected)),
 ) -> PhaseInputs<'a> {
     let issue = at.issue;
-    let id = phase_id(run, at, progress.seq, step.kind);
     let approved = crate::gates::approval::covering(
         &run.opts.approvals,
         crate::guard::secrets::GATE,
@@ -286,7 +293,11 @@ pub fn foreseen(
         review: None,
         prior_fix: None,
         task_context: crate::agent::handoff::task_context(&issue.spec, None, None, None),
-        phase_key: format!("{}/{}", issue.id, id.dir_name()),
+        phase_key: format!(
+            "{}/{}",
+            crate::model::naming::ref_component(&issue.id),
+            id.dir_name()
+        ),
         orch_submits: host_config.orch_submits_drafts(&writers),
     };
     let (prompt, expected) = prompt::compose(repo_root, host_config, schemas, input)?;

@@ -33,8 +33,8 @@ pub fn read(yaml: &str) -> Option<Mapping> {
 }
 
 /// A key at column 0: a letter or `_`, then letters, digits, `_` or `-`; not a word YAML
-/// reads as something else (`true: x` has a boolean key), nor longer than the 1,024
-/// characters YAML looks ahead for a key's `:`.
+/// reads as something else (`true: x` has a boolean key), nor longer than 128 characters
+/// (YAML gives up looking for a key's `:` after 1,024).
 fn is_key(key: &str) -> bool {
     let mut chars = key.chars();
     key.len() <= 128
@@ -147,6 +147,32 @@ mod tests {
         let yaml = "id: GEN-1003\ntitle: \"Refactor session store (1003)\"\nstate: in_progress\npriority: 2\nestimate: 1\nproject: bench\nmilestone: M1\nassignees: [codex]\nlabels: [API, Docs]\nparent: null\nchildren: []\nblocked_by: [GEN-519, GEN-627]\nblocked: [GEN-1431]\nrelated_to: []\n";
         let fast = read(yaml).expect("the plain shape");
         assert_eq!(Some(Value::Mapping(fast)), full(yaml));
+    }
+
+    #[test]
+    fn the_sample_docs_take_the_plain_path() {
+        // The point of the plain reader: the docs people write are read by it.
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/sample-docs");
+        let mut read_plain = 0;
+        for entry in walkdir::WalkDir::new(root) {
+            let path = entry.unwrap().into_path();
+            if !path.to_string_lossy().contains("/issues/")
+                || path.extension().is_none_or(|e| e != "md")
+            {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let split = crate::input::docs::frontmatter::split(&text).unwrap();
+            let fast = read(split.yaml).unwrap_or_else(|| panic!("{} is plain", path.display()));
+            assert_eq!(
+                Some(Value::Mapping(fast)),
+                full(split.yaml),
+                "{}",
+                path.display()
+            );
+            read_plain += 1;
+        }
+        assert!(read_plain >= 10, "{read_plain} docs");
     }
 
     #[test]

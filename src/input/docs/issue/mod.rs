@@ -368,6 +368,20 @@ mod tests {
     }
 
     #[test]
+    fn a_fields_line_is_its_first_and_blocked_reads_under_its_synonyms() {
+        let text = "---\nid: A-1\ntitle: t\nmilestone: M1\nblocks: [B-1]\n---\n";
+        let doc = parse(Path::new("a.md"), text.as_bytes()).unwrap();
+        assert_eq!(doc.line_of("id"), Some(2));
+        assert_eq!(doc.line_of("blocks"), Some(5));
+        assert_eq!(doc.blocked_line(), Some(5), "`blocks` is `blocked`");
+        assert_eq!(doc.line_of("estimate"), None);
+        // A key written twice is an error, but its line is the first one's.
+        let lines = field_lines("id: A\ntitle: t\nid: B\n", 2);
+        assert_eq!(lines.get("id"), Some(2));
+        assert_eq!(lines.get("title"), Some(3));
+    }
+
+    #[test]
     fn parses_a_full_doc() {
         let doc = parse_str(
             "---\nid: P-1\ntitle: \"Do it\"\nstate: planned\npriority: 2\nmilestone: M1\n\
