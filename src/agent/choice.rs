@@ -78,6 +78,25 @@ pub fn task_agent(issue: &crate::model::plan::PlannedIssue, kind: PhaseKind) -> 
     issue.spec.agent_for(kind.name()).and_then(AgentKind::parse)
 }
 
+/// The agent CLI that runs `issue`'s phases of `kind`: the task's own choice, else the run's
+/// (`run`; `None` for an in-process runner).
+pub fn phase_agent(
+    issue: &crate::model::plan::PlannedIssue,
+    kind: PhaseKind,
+    run: Option<AgentKind>,
+) -> Option<AgentKind> {
+    task_agent(issue, kind).or(run)
+}
+
+/// The agents that write an issue's commits (its dev and fix phases'; an in-process runner
+/// counts as codex): whether orch submits its drafts depends on them.
+pub fn writers(
+    issue: &crate::model::plan::PlannedIssue,
+    run: impl Fn(PhaseKind) -> Option<AgentKind>,
+) -> [AgentKind; 2] {
+    [PhaseKind::Dev, PhaseKind::Fix].map(|k| phase_agent(issue, k, run(k)).unwrap_or_default())
+}
+
 /// Whether some plan task of `plan` chooses `agent` for some of its phases.
 pub fn chosen_by_tasks(plan: &crate::model::plan::Plan, agent: AgentKind) -> bool {
     plan.issues.iter().any(|i| {

@@ -89,7 +89,7 @@ fn agent_commands(
     plan: &crate::model::plan::Plan,
     place: &Place<'_>,
 ) -> anyhow::Result<Vec<(String, String)>> {
-    use crate::agent::choice::task_agent;
+    use crate::agent::choice::phase_agent;
     use crate::input::config::AgentKind;
     let run_agent = |k: PhaseKind| Some(runner.agents.of(k));
     let issues: Vec<&crate::model::plan::PlannedIssue> = (plan.issues.iter())
@@ -112,7 +112,7 @@ fn agent_commands(
         let first = issues.iter().find_map(|issue| {
             let kind = PhaseKind::ALL
                 .into_iter()
-                .find(|k| task_agent(issue, *k).or(run_agent(*k)) == Some(agent))?;
+                .find(|k| phase_agent(issue, *k, run_agent(*k)) == Some(agent))?;
             Some((*issue, kind))
         });
         let Some((issue, kind)) = first else { continue };

@@ -20,6 +20,8 @@ pub(super) struct RunScope<'a> {
     pub flight: &'a Flight,
     /// The run's budget (and the model's price).
     pub budget: &'a Budget,
+    /// What the host offers every phase, read at the first.
+    pub host: std::cell::OnceCell<super::phase::plan::HostSurvey>,
 }
 
 /// One issue, where its loop runs.

@@ -60,7 +60,7 @@ impl<'a> Host<'a> {
     /// The agent CLI that runs `issue`'s phases of `kind`: the task's own choice (a plan
     /// file's `agents:`), else the run's; `None` for an in-process runner.
     pub fn agent(&self, issue: &PlannedIssue, kind: PhaseKind) -> Option<AgentKind> {
-        crate::agent::choice::task_agent(issue, kind).or(self.agents[kind.index()])
+        crate::agent::choice::phase_agent(issue, kind, self.agents[kind.index()])
     }
 
     /// Its name, for the events and records (`agent` for an in-process runner).
@@ -76,7 +76,7 @@ impl<'a> Host<'a> {
     /// Whether orch submits `issue`'s drafts itself: the agents of its dev and fix phases are
     /// sandboxed without a network.
     pub fn orch_submits(&self, issue: &PlannedIssue) -> bool {
-        let writers = [PhaseKind::Dev, PhaseKind::Fix].map(|k| self.agent_kind(issue, k));
+        let writers = crate::agent::choice::writers(issue, |k| self.agents[k.index()]);
         self.config.orch_submits_drafts(&writers)
     }
 

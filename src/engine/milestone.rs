@@ -88,6 +88,7 @@ impl<R: Runner> Engine<'_, R> {
             opts,
             flight: &flight,
             budget: &budget,
+            host: Default::default(),
         };
         let at = Ground {
             tools: self.tools(host),

@@ -63,7 +63,10 @@ pub(super) async fn run<R: Runner>(
     let composed = prompt_for(tools, run, at, &step, &id).await?;
     logs::write_text(&dir.join(layout::PROMPT), &composed.0)?;
     logs::write_json(&dir.join(layout::SCHEMA), &*composed.1.schema)?;
-    let around = Surroundings::survey(&at.issue.worktree, &at.common_dir)
+    let host_survey = run
+        .host
+        .get_or_init(|| plan::HostSurvey::read(&at.common_dir));
+    let around = Surroundings::survey(&at.issue.worktree, host_survey)
         .map_err(logs::io_error("read", &at.issue.worktree.join(".git")))?;
     let plan = plan::plan(inputs(
         host,
@@ -281,8 +284,8 @@ pub fn foreseen(
         seq: 1,
         phase: kind.name().to_owned(),
     };
-    let agent_of = |k: PhaseKind| crate::agent::choice::task_agent(issue, k).or(agents(k));
-    let writers = [PhaseKind::Dev, PhaseKind::Fix].map(|k| agent_of(k).unwrap_or_default());
+    let agent_of = |k: PhaseKind| crate::agent::choice::phase_agent(issue, k, agents(k));
+    let writers = crate::agent::choice::writers(issue, agents);
     let input = prompt::PromptInput {
         plan: run_plan,
         issue,

@@ -37,20 +37,20 @@ pub struct Surroundings {
     pub real_gt: Option<PathBuf>,
 }
 
-impl Surroundings {
-    /// Reads the host around `worktree` (it must exist: its `.git` names its git dir).
-    pub fn survey(worktree: &Path, common_dir: &Path) -> std::io::Result<Surroundings> {
-        let worktree_git = crate::workspace::gitdirs::worktree_git_dir(worktree)?;
-        Ok(Surroundings::around(common_dir, worktree_git))
-    }
+/// What the host offers every phase of a run alike: read once per run, not per phase (the
+/// user's secret stores, gt and git on PATH, whether this is a Graphite repository).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostSurvey {
+    common_dir: PathBuf,
+    temp_root: PathBuf,
+    secret_stores: Vec<PathBuf>,
+    graphite_homes: Option<Vec<PathBuf>>,
+    real_git: Option<PathBuf>,
+    real_gt: Option<PathBuf>,
+}
 
-    /// What the host would look like around a worktree named `name` that is not made yet
-    /// (the dry run).
-    pub fn foreseen(common_dir: &Path, name: &str) -> Surroundings {
-        Surroundings::around(common_dir, common_dir.join("worktrees").join(name))
-    }
-
-    fn around(common_dir: &Path, worktree_git: PathBuf) -> Surroundings {
+impl HostSurvey {
+    pub fn read(common_dir: &Path) -> HostSurvey {
         let home = std::env::var_os("HOME").map(PathBuf::from);
         let secret_stores = match &home {
             Some(home) => {
@@ -69,9 +69,36 @@ impl Surroundings {
                 home.join(".local/share/graphite"),
             ]
         });
+        HostSurvey {
+            common_dir: common_dir.to_owned(),
+            temp_root: std::env::temp_dir(),
+            secret_stores,
+            graphite_homes,
+            real_git: crate::util::process::find_real("git"),
+            real_gt,
+        }
+    }
+}
+
+impl Surroundings {
+    /// Reads what is particular to the phase's worktree (it must exist: its `.git` names its
+    /// git dir), beside what `host` found for the run.
+    pub fn survey(worktree: &Path, host: &HostSurvey) -> std::io::Result<Surroundings> {
+        let worktree_git = crate::workspace::gitdirs::worktree_git_dir(worktree)?;
+        Ok(Surroundings::around(host, worktree_git))
+    }
+
+    /// What the host would look like around a worktree named `name` that is not made yet
+    /// (the dry run).
+    pub fn foreseen(common_dir: &Path, name: &str) -> Surroundings {
+        let host = HostSurvey::read(common_dir);
+        Surroundings::around(&host, common_dir.join("worktrees").join(name))
+    }
+
+    fn around(host: &HostSurvey, worktree_git: PathBuf) -> Surroundings {
         // Only the Graphite variant names the other worktrees: read them only then.
-        let other_worktrees = match graphite_homes {
-            Some(_) => (std::fs::read_dir(common_dir.join("worktrees")).into_iter())
+        let other_worktrees = match host.graphite_homes {
+            Some(_) => (std::fs::read_dir(host.common_dir.join("worktrees")).into_iter())
                 .flatten()
                 .flatten()
                 .map(|e| e.path())
@@ -80,14 +107,14 @@ impl Surroundings {
             None => Vec::new(),
         };
         Surroundings {
-            common_dir: common_dir.to_owned(),
+            common_dir: host.common_dir.clone(),
             worktree_git,
-            temp_root: std::env::temp_dir(),
-            secret_stores,
-            graphite_homes,
+            temp_root: host.temp_root.clone(),
+            secret_stores: host.secret_stores.clone(),
+            graphite_homes: host.graphite_homes.clone(),
             other_worktrees,
-            real_git: crate::util::process::find_real("git"),
-            real_gt,
+            real_git: host.real_git.clone(),
+            real_gt: host.real_gt.clone(),
         }
     }
 }

@@ -10,10 +10,12 @@
 
 use serde_norway::{Mapping, Number, Value};
 
-/// The mapping `yaml` holds, when it is all in the plain shape (see the module doc).
-pub fn read(yaml: &str) -> Option<Mapping> {
+/// The mapping `yaml` holds, when it is all in the plain shape (see the module doc), with the
+/// 0-based line each key is on (every key is on one line, once).
+pub fn read_with_lines(yaml: &str) -> Option<(Mapping, Vec<(String, usize)>)> {
     let mut map = Mapping::new();
-    for line in yaml.lines() {
+    let mut lines = Vec::new();
+    for (i, line) in yaml.lines().enumerate() {
         if line.bytes().all(|b| b == b' ') {
             continue;
         }
@@ -28,8 +30,9 @@ pub fn read(yaml: &str) -> Option<Mapping> {
         if map.insert(Value::String(key.to_owned()), value).is_some() {
             return None;
         }
+        lines.push((key.to_owned(), i));
     }
-    Some(map)
+    Some((map, lines))
 }
 
 /// A key at column 0: a letter or `_`, then letters, digits, `_` or `-`; not a word YAML
@@ -137,6 +140,10 @@ const SPECIAL_WORDS: &[&str] = &[
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    fn read(yaml: &str) -> Option<Mapping> {
+        read_with_lines(yaml).map(|(map, _)| map)
+    }
 
     fn full(yaml: &str) -> Option<Value> {
         serde_norway::from_str::<Value>(yaml).ok()
@@ -262,6 +269,13 @@ mod tests {
             lines in prop::collection::vec(line(), 0..8)
         ) {
             let yaml = lines.join("\n") + "\n";
+            if let Some((_, lines)) = read_with_lines(&yaml) {
+                // Each key's line is the one the full reader's doc would name.
+                let named = crate::input::docs::issue::field_lines(&yaml, 1);
+                for (key, i) in &lines {
+                    prop_assert_eq!(named.get(key), Some(i + 1), "{:?}", yaml);
+                }
+            }
             if let Some(fast) = read(&yaml) {
                 let expected = match full(&yaml) {
                     Some(Value::Null) => Some(Value::Mapping(Mapping::new())),

@@ -184,12 +184,21 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IssueDoc, BrokenDoc> {
     })?;
     // Most front matter is plain `key: value` lines, read without the YAML parser; the rest
     // (and every doc with a problem) goes through it.
-    let value: Value = match super::plain_yaml::read(split.yaml) {
-        Some(mapping) => Value::Mapping(mapping),
-        None => serde_norway::from_str(split.yaml)
-            .map_err(|e| unreadable(yaml_problem(path, &e, split.yaml, split.yaml_line)))?,
+    // The plain reader knows each key's line as it reads it: no second pass over the lines.
+    let (value, lines): (Value, FieldLines) = match super::plain_yaml::read_with_lines(split.yaml) {
+        Some((mapping, keys)) => {
+            let at = |(key, i): (String, usize)| (key, split.yaml_line + i);
+            (
+                Value::Mapping(mapping),
+                FieldLines(keys.into_iter().map(at).collect()),
+            )
+        }
+        None => (
+            serde_norway::from_str(split.yaml)
+                .map_err(|e| unreadable(yaml_problem(path, &e, split.yaml, split.yaml_line)))?,
+            field_lines(split.yaml, split.yaml_line),
+        ),
     };
-    let lines = field_lines(split.yaml, split.yaml_line);
     let mapping = match value {
         Value::Mapping(m) => m,
         Value::Null => serde_norway::Mapping::new(),
@@ -343,7 +352,7 @@ fn yaml_problem(path: &Path, e: &serde_norway::Error, yaml: &str, first_line: us
 }
 
 /// Line numbers of top-level keys (`key:` at column 0), first occurrence wins.
-fn field_lines(yaml: &str, first_line: usize) -> FieldLines {
+pub(super) fn field_lines(yaml: &str, first_line: usize) -> FieldLines {
     let mut lines = FieldLines::default();
     for (i, line) in yaml.lines().enumerate() {
         if line.starts_with([' ', '\t', '#', '-']) {
