@@ -70,6 +70,11 @@ pub async fn run(
     // environment still names in its command line when the sandbox mounts it).
     let mark_value = req.confinement.tmp_dir.display().to_string();
     cmd.env(super::sandbox::MARK_ENV, &mark_value);
+    // The forge's token is orch's, never the agent's: what the agent pushes or opens goes
+    // through orch (or gt's own login).
+    for var in crate::forge::token::TOKEN_VARS {
+        cmd.env_remove(var);
+    }
     let mark = format!("{}={mark_value}", super::sandbox::MARK_ENV);
     let mut child = cmd
         .spawn()

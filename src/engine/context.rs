@@ -22,6 +22,9 @@ pub(super) struct RunScope<'a> {
     pub budget: &'a Budget,
     /// What the host offers every phase, read at the first.
     pub host: std::cell::OnceCell<super::phase::plan::HostSurvey>,
+    /// The forge drafts are opened on, connected at the first submit (`None`: it could not
+    /// be, said once).
+    pub forge: tokio::sync::OnceCell<Option<crate::forge::Forge>>,
 }
 
 /// One issue, where its loop runs.
@@ -31,6 +34,8 @@ pub(super) struct IssueAt<'a> {
     pub body: String,
     /// The commit its branch starts from.
     pub base: String,
+    /// The branch it stacks on (its blocker's, else the run's base): its PR's base.
+    pub parent: String,
     /// Its log directory in this run.
     pub dir: &'a Path,
     /// The repository's common git dir.

@@ -68,6 +68,7 @@ pub(super) async fn run<R: Runner>(
             _ => issue.body.to_string(),
         },
         base: base.to_owned(),
+        parent: parent.to_owned(),
         dir: issue_dir,
         common_dir,
         timeout: host.task_timeout(issue),
@@ -434,6 +435,11 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
             .filter_map(|e| e.result.as_ref())
             .flat_map(|r| r.draft_prs.iter().cloned())
             .collect();
+        let notes: Vec<(String, String)> = (self.history.iter())
+            .filter(|e| e.record.phase != PhaseKind::Review)
+            .filter_map(|e| Some((e.record.phase.name().to_owned(), e.result.as_ref()?)))
+            .map(|(phase, r)| (phase, r.summary.clone()))
+            .collect();
         let mut summary = self.summary();
         for url in prs {
             if !summary.draft_prs.contains(&url) {
@@ -449,10 +455,13 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
             let place = submit::Place {
                 worktree: wt,
                 base: &self.at.base,
+                parent: &self.at.parent,
                 stack: &self.progress.stack,
                 common_dir: &self.at.common_dir,
+                issue_dir: dir,
+                notes: &notes,
             };
-            submit::submit(host, &mut summary, issue, place, dir, &opts.approvals).await?;
+            submit::submit(host, self.run, &mut summary, issue, place, &opts.approvals).await?;
         }
         if let Some(last) = summary.phases.last() {
             if last.failure == Some(PhaseFailure::Interrupted) {

@@ -89,6 +89,7 @@ impl<R: Runner> Engine<'_, R> {
             flight: &flight,
             budget: &budget,
             host: Default::default(),
+            forge: Default::default(),
         };
         let at = Ground {
             tools: self.tools(host),

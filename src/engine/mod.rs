@@ -28,6 +28,7 @@ mod logs;
 mod milestone;
 pub mod phase;
 mod prompt;
+mod pull_request;
 pub mod rerun;
 mod resume;
 mod schedule;
@@ -35,6 +36,7 @@ mod setup;
 mod step;
 mod submit;
 mod verify;
+pub mod watch;
 
 pub use resume::runs_again;
 pub use step::{next_step, Done, Step};

@@ -191,12 +191,18 @@ fn left_out(
     )
 }
 
-/// Whether, and how, the agent submits pull requests (`[graphite] submit`).
+/// Whether, and how, the agent submits pull requests (`[submit]`, `[graphite] submit`).
 fn submit_rules(config: &Config, orch_submits: bool) -> String {
     if orch_submits {
-        "Do not submit pull requests yourself (your commands have no network): once the review \
-         passes, orch submits this issue's stack as draft pull requests. Leave `draftPrs` empty."
-            .to_owned()
+        let why = if config.submits_via_github() {
+            "orch pushes the branch and opens its pull request"
+        } else {
+            "your commands have no network"
+        };
+        format!(
+            "Do not submit pull requests yourself ({why}): once the review passes, orch submits \
+             this issue's stack as draft pull requests. Leave `draftPrs` empty."
+        )
     } else if config.submits_drafts() {
         "When the work is committed and verified, submit the stack as draft pull requests with \
          `gt ss --draft` (`gt ss -u` updates the pull requests that exist), and list their URLs \

@@ -160,6 +160,7 @@ mod tests {
             deferred: Vec::new(),
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
+            pull: None,
             verified: None,
             skip: None,
             budget: None,

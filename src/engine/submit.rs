@@ -1,9 +1,11 @@
-//! Draft pull requests when the agent has no network (`[graphite] submit = "draft"` with the
-//! sandbox on and `[agent] network` off): after the issue converged, orch itself runs the
-//! guarded `gt submit --stack --draft` in its worktree, outside the sandbox, and records the
-//! PR URLs. Never while a commit of the issue holds a secret a human has not approved
-//! (`orch approve secrets --task ID`).
+//! orch's own submit of a converged issue: through the GitHub API (`[submit] via = "github"`,
+//! see [`super::pull_request`]), or, when the agent has no network (`[graphite] submit =
+//! "draft"` with the sandbox on and `[agent] network` off), the guarded `gt submit --stack
+//! --draft` in its worktree, outside the sandbox, recording the PR URLs gt printed. Never
+//! while a commit of the issue holds a secret a human has not approved (`orch approve secrets
+//! --task ID`).
 
+use super::context::RunScope;
 use super::host::Host;
 use super::{git, EngineError};
 use crate::gates::approval::Approval;
@@ -15,21 +17,25 @@ use std::path::Path;
 /// The command orch submits with (`gt` first).
 pub const SUBMIT: &[&str] = &["gt", "submit", "--stack", "--draft", "--no-interactive"];
 
-/// Where the issue's stack is: its worktree, base, branches, and the common git dir.
+/// Where the issue's stack is: its worktree, base commit and branch, branches, the common
+/// git dir and its log dir; and what its dev and fix phases said (for a PR's description).
 pub(super) struct Place<'a> {
     pub worktree: &'a Path,
     pub base: &'a str,
+    pub parent: &'a str,
     pub stack: &'a [String],
     pub common_dir: &'a Path,
+    pub issue_dir: &'a Path,
+    pub notes: &'a [(String, String)],
 }
 
 /// Submits the converged issue's stack as drafts (see the module doc).
 pub(super) async fn submit(
     host: Host<'_>,
+    run: &RunScope<'_>,
     summary: &mut IssueSummary,
     issue: &PlannedIssue,
     place: Place<'_>,
-    issue_dir: &Path,
     approvals: &[Approval],
 ) -> Result<(), EngineError> {
     let (findings, head) = scan(host, place.worktree, place.base).await?;
@@ -49,6 +55,17 @@ pub(super) async fn submit(
         ));
         return Ok(());
     }
+    if host.config.submits_via_github() {
+        let at = super::pull_request::Converged {
+            worktree: place.worktree,
+            base: place.base,
+            parent: place.parent,
+            stack: place.stack,
+            issue_dir: place.issue_dir,
+            notes: place.notes,
+        };
+        return super::pull_request::submit(host, run, summary, issue, at).await;
+    }
     let argv: Vec<String> = SUBMIT[1..].iter().map(|s| (*s).to_owned()).collect();
     let ctx = StackContext {
         issue_branch: issue.branch.clone(),
@@ -66,7 +83,7 @@ pub(super) async fn submit(
         summary.reason = Some(format!("the guard refused orch's own submit: {reason}"));
         return Ok(());
     }
-    run_submit(host, summary, issue, &place, issue_dir).await;
+    run_submit(host, summary, issue, &place).await;
     Ok(())
 }
 
@@ -98,14 +115,13 @@ async fn run_submit(
     summary: &mut IssueSummary,
     issue: &PlannedIssue,
     place: &Place<'_>,
-    issue_dir: &Path,
 ) {
     let command = format!(
         "GIT_COMMON_DIR={} {}",
         crate::util::process::sh_word(&place.common_dir.display().to_string()),
         SUBMIT.join(" ")
     );
-    let log = crate::model::layout::command_log(issue_dir, "submit");
+    let log = crate::model::layout::command_log(place.issue_dir, "submit");
     let timeout = host.task_timeout(issue);
     let result =
         crate::gates::shell::run_shell(&command, place.worktree, &log, timeout, host.cancel())

@@ -102,6 +102,12 @@ impl Repo {
         dir.canonicalize().unwrap_or_else(|_| dir.to_owned())
     }
 
+    /// The URL of remote `name` (its push URL when it has one), if it exists.
+    pub fn remote_url(&self, name: &str) -> Option<String> {
+        let remote = self.inner.find_remote(name).ok()?;
+        (remote.pushurl().or(remote.url())).map(str::to_owned)
+    }
+
     /// The root of the main worktree, also when opened from a linked one.
     pub fn main_root(&self) -> PathBuf {
         let common = self.common_dir();

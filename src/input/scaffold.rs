@@ -65,6 +65,8 @@ pub fn orch_toml(repo_name: &str) -> String {
 
 # Review/fix cycles before an issue is capped (at least 1).
 # max_review_cycles = 2
+# Fix phases failed checks and review threads may start per issue (`orch watch`).
+# max_forge_cycles = 2
 
 # Issues in flight at once; an issue starts when what it depends on has ended (1: one at a
 # time, in plan order). `--jobs N` on run/resume overrides it.
@@ -209,6 +211,32 @@ pub fn orch_toml(repo_name: &str) -> String {
 # [graphite]
 # "draft": dev and fix phases submit their stack as draft PRs (gt ss --draft); "never": no PRs.
 # submit = "never"
+
+# The GitHub (or GitHub Enterprise) orch opens draft PRs on. The token comes from
+# GITHUB_TOKEN or GH_TOKEN, else `gh auth token`; no agent ever sees it.
+# [forge]
+# The REST API root (GitHub Enterprise: https://HOST/api/v3).
+# api_url = "https://api.github.com"
+# The GraphQL endpoint (default: beside api_url).
+# graphql_url = "https://api.github.com/graphql"
+# owner/name on the forge (default: read from the remote's URL).
+# repo = "acme/shop"
+# The remote issue branches are pushed to.
+# remote = "origin"
+# Whether orch resolves a review thread its fix addressed (default: people resolve their own).
+# resolve = false
+# How often `orch watch` asks the forge again.
+# poll_interval = "60s"
+# The longest wait for a rate limit to reset before orch gives up.
+# max_rate_wait = "15m"
+# Checks that must pass for an issue to be green (default: every check on its head).
+# required_checks = []
+
+# How a converged issue becomes a draft PR (default: "github" when [forge] is set, "graphite"
+# when [graphite] submit = "draft", else "never").
+# [submit]
+# "github": orch pushes the issue's branch and opens its draft; "graphite": gt submit; "never".
+# via = "github"
 
 # What the review phase writes.
 # [review]
@@ -584,6 +612,21 @@ mod tests {
                 submit: Some(crate::input::config::Submit::Never),
             },
             review: crate::input::config::ReviewConfig { doc: Some(false) },
+            forge: Some(crate::input::config::ForgeConfig {
+                api_url: Some(crate::input::config::GITHUB_API.to_owned()),
+                graphql_url: Some(format!("{}/graphql", crate::input::config::GITHUB_API)),
+                // No default: the template shows an example.
+                repo: Some("acme/shop".to_owned()),
+                remote: Some("origin".to_owned()),
+                resolve: Some(false),
+                poll_interval: Some(toml::Value::String("60s".to_owned())),
+                max_rate_wait: Some(toml::Value::String("15m".to_owned())),
+                required_checks: Some(Vec::new()),
+            }),
+            submit: crate::input::config::SubmitConfig {
+                via: Some(crate::input::config::SubmitVia::Github),
+            },
+            max_forge_cycles: Some(crate::input::config::DEFAULT_MAX_FORGE_CYCLES),
         };
         assert_eq!(config, expected);
         assert_eq!(

@@ -115,6 +115,19 @@ pub enum EngineEvent {
         id: String,
         reason: String,
     },
+    /// orch pushed an issue's branch and opened its draft pull request (`created`), or found
+    /// the one already open for it.
+    PullRequest {
+        id: String,
+        pull: crate::model::record::PullRecord,
+        created: bool,
+    },
+    /// Something about the forge the user should read once: why drafts are not submitted,
+    /// a rate limit waited out. `id` names the issue it concerns, if one.
+    ForgeNote {
+        id: Option<String>,
+        message: String,
+    },
     /// A task waits for `orch approve <gate>`.
     AwaitingApproval {
         id: String,

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod check;
 pub mod dag;
 pub mod event;
+pub mod forge;
 pub mod layout;
 pub mod naming;
 pub mod natural;

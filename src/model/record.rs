@@ -203,6 +203,9 @@ pub struct IssueSummary {
     /// Draft pull requests the dev and fix phases submitted (their `draftPrs`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub draft_prs: Vec<String>,
+    /// The pull request orch opened (or found open) for its branch (`[submit] via = "github"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<Box<PullRecord>>,
     /// The clean-room verification of its final head, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<Verification>,
@@ -220,6 +223,19 @@ pub struct IssueSummary {
     /// part of (a later run carries it, and does not run it again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_in: Option<String>,
+}
+
+/// An issue's pull request on the forge, as orch opened or found it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullRecord {
+    pub number: u64,
+    pub url: String,
+    /// The branch it merges into: the branch the issue stacks on, or the run's base.
+    pub base: String,
+    /// The issue's branch.
+    pub head: String,
+    /// The commit orch pushed last (what the PR's head was then).
+    pub pushed: String,
 }
 
 /// Why an issue was skipped.
@@ -333,6 +349,7 @@ impl IssueSummary {
             deferred: Vec::new(),
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
+            pull: None,
             verified: None,
             skip: None,
             budget: None,

@@ -176,6 +176,16 @@ impl Report for EventLog {
             EngineEvent::BaseFallback { id, reason } => {
                 vec![json!({"type": "base_fallback", "task": id, "reason": reason})]
             }
+            EngineEvent::PullRequest { id, pull, created } => {
+                vec![
+                    json!({"type": "pull_request", "task": id, "number": pull.number,
+                            "url": pull.url, "base": pull.base, "head": pull.head,
+                            "pushed": pull.pushed, "created": created}),
+                ]
+            }
+            EngineEvent::ForgeNote { id, message } => {
+                vec![json!({"type": "forge_note", "task": id, "message": message})]
+            }
             EngineEvent::AwaitingApproval { id, gate } => {
                 vec![json!({"type": "awaiting_approval", "task": id, "gate": gate})]
             }

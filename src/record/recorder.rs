@@ -186,6 +186,8 @@ impl StateRecorder {
             | EngineEvent::AcceptanceChecked { .. }
             | EngineEvent::AwaitingApproval { .. }
             | EngineEvent::BaseFallback { .. }
+            | EngineEvent::PullRequest { .. }
+            | EngineEvent::ForgeNote { .. }
             | EngineEvent::BudgetReserved { .. }
             | EngineEvent::BudgetExhausted { .. }
             | EngineEvent::PhaseRetry { .. } => return Ok(None),

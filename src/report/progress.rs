@@ -378,6 +378,28 @@ impl Progress {
             EngineEvent::BaseFallback { id, reason } => {
                 vec![format!("{} {} {reason}", tag(id), s.yellow("note:"))]
             }
+            EngineEvent::PullRequest { id, pull, created } => {
+                let what = if *created {
+                    "opened draft"
+                } else {
+                    "pushed to open"
+                };
+                vec![format!(
+                    "{} {what} #{} into {}: {}",
+                    tag(id),
+                    pull.number,
+                    pull.base,
+                    pull.url
+                )]
+            }
+            EngineEvent::ForgeNote { id, message } => {
+                let tagged = id.as_deref().map(|id| format!("{} ", tag(id)));
+                vec![format!(
+                    "{}{} {message}",
+                    tagged.unwrap_or_default(),
+                    s.yellow("forge:")
+                )]
+            }
             EngineEvent::AwaitingApproval { id, gate } => vec![format!(
                 "{} {} {gate}: `orch approve {gate} --task {id}`, then `orch resume`",
                 tag(id),

@@ -10,7 +10,8 @@ const PHASE_KEY_NAME: &str = "orch-phase-key";
 /// Replaces secrets in `text`.
 pub fn redact(text: &str) -> String {
     let mut out = text.to_owned();
-    for (name, value) in secret_env() {
+    let learnt = learnt().lock().unwrap_or_else(|e| e.into_inner());
+    for (name, value) in learnt.iter().chain(secret_env()) {
         if out.contains(value.as_str()) {
             out = out.replace(value.as_str(), &format!("[REDACTED:{name}]"));
         }
@@ -55,6 +56,23 @@ fn private_key_blocks() -> &'static Regex {
     })
 }
 
+/// Makes `value` a secret for every later [`redact`]: one orch obtained other than from its
+/// environment (a token `gh auth token` printed), named `name` where it is replaced.
+pub fn learn(name: &str, value: &str) {
+    if value.len() < 6 {
+        return;
+    }
+    let mut learnt = learnt().lock().unwrap_or_else(|e| e.into_inner());
+    if !learnt.iter().any(|(_, v)| v == value) {
+        learnt.push((name.to_owned(), value.to_owned()));
+    }
+}
+
+fn learnt() -> &'static std::sync::Mutex<Vec<(String, String)>> {
+    static LEARNT: OnceLock<std::sync::Mutex<Vec<(String, String)>>> = OnceLock::new();
+    LEARNT.get_or_init(Default::default)
+}
+
 fn secret_env() -> &'static Vec<(String, String)> {
     static ENV: OnceLock<Vec<(String, String)>> = OnceLock::new();
     ENV.get_or_init(|| {
@@ -76,6 +94,15 @@ fn secret_env() -> &'static Vec<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::redact;
+
+    #[test]
+    fn a_learnt_secret_is_redacted_by_name() {
+        super::learn("gh auth token", "q7Wz-learnt-not-in-env");
+        assert_eq!(
+            redact("Authorization: q7Wz-learnt-not-in-env"),
+            "Authorization: [REDACTED:gh auth token]"
+        );
+    }
 
     #[test]
     fn a_phase_key_line_is_no_secret() {

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("workspace", 4),
     ("guard", 4),
     ("gates", 4),
+    ("forge", 4),
     ("agent", 5),
     ("record", 5),
     ("engine", 6),

@@ -17,6 +17,7 @@ mod docs_fix;
 mod engine;
 mod exit_codes;
 mod first_hour;
+mod forge;
 mod gates;
 mod git_layer;
 mod guard_gt;

@@ -4,8 +4,10 @@ use serde::Deserialize;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
+mod forge;
 mod sandbox;
 mod tables;
+pub use forge::*;
 pub use tables::*;
 
 pub const CONFIG_FILE: &str = "orch.toml";
@@ -106,6 +108,13 @@ pub struct Config {
     /// `[review]`: what the review phase writes.
     #[serde(default)]
     pub review: ReviewConfig,
+    /// `[forge]`: the GitHub orch opens draft PRs on and watches.
+    pub forge: Option<ForgeConfig>,
+    /// `[submit]`: how a converged issue becomes a draft PR.
+    #[serde(default)]
+    pub submit: SubmitConfig,
+    /// Fix phases failed checks and review threads may start per issue (default 2).
+    pub max_forge_cycles: Option<u32>,
 }
 
 pub const DEFAULT_RETRY_ATTEMPTS: u32 = 3;
@@ -389,18 +398,6 @@ impl Config {
     /// Whether the audit puts violated refs back and removes worktrees the agent added.
     pub fn audit_restores(&self) -> bool {
         self.guard.as_ref().is_none_or(|g| g.audit_restore)
-    }
-
-    /// Whether dev and fix phases submit draft PRs (`[graphite] submit = "draft"`).
-    pub fn submits_drafts(&self) -> bool {
-        self.graphite.submit == Some(Submit::Draft)
-    }
-
-    /// Whether orch submits the drafts itself after an issue converged: drafts wanted, and the
-    /// agents that write the issue's commits (`writers`: its dev and fix phases') are all
-    /// sandboxed without a network to submit with.
-    pub fn orch_submits_drafts(&self, writers: &[AgentKind]) -> bool {
-        self.submits_drafts() && writers.iter().all(|a| self.sandboxed(*a)) && !self.agent_network()
     }
 
     /// Whether reviews write the milestone's review doc (`[review] doc = true`).

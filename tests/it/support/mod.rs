@@ -4,6 +4,7 @@
 pub mod codex;
 pub mod fake;
 pub mod mock_claude;
+pub mod mock_github;
 pub mod mock_model;
 pub mod scripted;
 

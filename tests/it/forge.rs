@@ -1,0 +1,272 @@
+//! The forge end to end: the real orch and the real codex (through the mock model), a bare
+//! repository as the remote, and the GitHub stand-in of the test support.
+
+use crate::support::codex::CodexRepo;
+use crate::support::mock_github::MockGithub;
+use crate::support::mock_model::{dev_json, Reply};
+use crate::support::{issue, TestEnv};
+use std::path::PathBuf;
+
+/// Not shaped like any known key, so only orch's handling (not the shape redactor) keeps it
+/// out of what it writes.
+const TOKEN: &str = "forge-test-token-7c1e55d2";
+
+/// A repository whose `origin` is a bare repository holding `main`, and a GitHub stand-in
+/// for `acme/widgets` over it.
+struct ForgeRepo {
+    run: CodexRepo,
+    github: MockGithub,
+    remote: PathBuf,
+}
+
+impl ForgeRepo {
+    fn new(docs: &[(&str, String)], extra_config: &str) -> ForgeRepo {
+        let env = TestEnv::new();
+        for (name, text) in docs {
+            env.doc("p", name, text);
+        }
+        let remote = env.root().join("remote.git");
+        let github = MockGithub::start("acme", "widgets", TOKEN, &remote);
+        let config = format!("{}{extra_config}", github.forge_toml());
+        let run = CodexRepo::in_env(env, &config);
+        let git = crate::support::real_git();
+        let status = std::process::Command::new(&git)
+            .args(["init", "-q", "--bare", "-b", "main"])
+            .arg(&remote)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        run.env
+            .git(&["remote", "add", "origin", remote.to_str().unwrap()]);
+        run.env.git(&["push", "-q", "origin", "main"]);
+        ForgeRepo {
+            run,
+            github,
+            remote,
+        }
+    }
+
+    fn orch(&self) -> assert_cmd::Command {
+        let mut cmd = self.run.orch();
+        cmd.env("GITHUB_TOKEN", TOKEN);
+        cmd
+    }
+
+    fn orch_run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.orch().args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// The tip of `branch` in the bare remote.
+    fn remote_tip(&self, branch: &str) -> Option<String> {
+        let out = std::process::Command::new(crate::support::real_git())
+            .arg("--git-dir")
+            .arg(&self.remote)
+            .args([
+                "rev-parse",
+                "--verify",
+                "-q",
+                &format!("refs/heads/{branch}"),
+            ])
+            .output()
+            .unwrap();
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+}
+
+/// Every file orch wrote under the repository's logs and git dir.
+fn everything_written(repo: &std::path::Path) -> Vec<PathBuf> {
+    let mut files = crate::support::files_written(&repo.join("logs"));
+    files.extend(crate::support::files_written(&repo.join(".git/orch")));
+    files
+}
+
+#[test]
+fn two_stacked_issues_become_two_stacked_drafts_through_a_rate_limit() {
+    let forge = ForgeRepo::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "blocked: [A-2]\n")),
+            ("a2.md", issue("A-2", "M1", "blocked_by: [A-1]\n")),
+        ],
+        "",
+    );
+    // A-1's agent says what it sees of the forge's token, in a commit (never redacted).
+    forge.run.model.script(
+        "A-1/01-dev",
+        vec![
+            Reply::Commands(vec![
+                "printf 'github=%s gh=%s\\n' \"${GITHUB_TOKEN:-unset}\" \"${GH_TOKEN:-unset}\" > env-check.txt && git add env-check.txt && git commit -q -m '[A-1] feat(ledger): post entries'".into(),
+            ]),
+            Reply::Message(dev_json("pass")),
+        ],
+    );
+    // The first draft GitHub is asked for meets a rate limit that resets in a second.
+    let reset = (std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH))
+        .unwrap()
+        .as_secs()
+        + 1;
+    forge.github.one_off(
+        "POST",
+        "/repos/acme/widgets/pulls",
+        403,
+        &[
+            ("x-ratelimit-remaining", "0"),
+            ("x-ratelimit-reset", &reset.to_string()),
+        ],
+    );
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    let (a1, a2) = (forge.run.summary("A-1"), forge.run.summary("A-2"));
+    let (b1, b2) = (forge.run.branch_of("A-1"), forge.run.branch_of("A-2"));
+    let pulls = forge.github.pulls();
+    assert_eq!(pulls.len(), 2, "{pulls:?}");
+    let (p1, p2) = (&pulls[0], &pulls[1]);
+    assert_eq!((p1.head.as_str(), p1.base.as_str()), (b1.as_str(), "main"));
+    assert_eq!(
+        (p2.head.as_str(), p2.base.as_str()),
+        (b2.as_str(), b1.as_str())
+    );
+    assert!(p1.draft && p2.draft);
+    assert_eq!(p1.title, "[A-1] feat(ledger): post entries");
+    assert!(p2.title.starts_with("[A-2] "), "{}", p2.title);
+    assert!(p1.body.contains("<!-- orch: issue A-1") && p1.body.contains("### Diffstat"));
+    assert!(
+        p2.body.contains(&format!("Stacked on `{b1}`")),
+        "{}",
+        p2.body
+    );
+    // What was pushed is each issue's final head, recorded with its PR.
+    for (summary, branch, pr) in [(&a1, &b1, p1), (&a2, &b2, p2)] {
+        let pushed = summary["pull"]["pushed"].as_str().unwrap();
+        assert_eq!(forge.remote_tip(branch).as_deref(), Some(pushed));
+        assert_eq!(summary["head"].as_str(), Some(pushed));
+        assert_eq!(summary["pull"]["number"], pr.number);
+        let url = summary["pull"]["url"].as_str().unwrap();
+        assert!(summary["draft_prs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u == url));
+        assert!(stderr.contains(url), "{stderr}");
+    }
+    // The rate limit was waited out, and said.
+    let posts: Vec<_> = (forge.github.requests().into_iter())
+        .filter(|r| r.method == "POST" && r.path.ends_with("/pulls"))
+        .collect();
+    assert_eq!(posts.len(), 3, "one refused, two opened");
+    assert!(
+        stderr.contains("waited") && stderr.contains("rate limit"),
+        "{stderr}"
+    );
+    let events: String = (std::fs::read_dir(forge.run.env.repo.join("logs/orch/p/M1")).unwrap())
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("events-"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert!(events.contains("\"type\":\"forge_note\"") && events.contains("pull_request"));
+    // Every request carried the token; the agent never had it, and nothing orch wrote has it.
+    for r in forge.github.requests() {
+        assert_eq!(
+            r.headers.get("authorization").map(String::as_str),
+            Some(&*format!("Bearer {TOKEN}")),
+            "{}",
+            r.path
+        );
+    }
+    let seen = forge.run.env.git(&["show", &format!("{b1}:env-check.txt")]);
+    assert_eq!(seen.trim(), "github=unset gh=unset");
+    let written = everything_written(&forge.run.env.repo);
+    assert!(written.len() > 10);
+    for file in written {
+        let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
+        assert!(!text.contains(TOKEN), "{} holds the token", file.display());
+    }
+
+    // A second run of the milestone redoes nothing: no phase, no second draft.
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(forge.github.pulls().len(), 2);
+}
+
+#[test]
+fn without_a_token_the_run_says_once_why_it_opened_no_draft() {
+    let forge = ForgeRepo::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "")),
+            ("a2.md", issue("A-2", "M1", "")),
+        ],
+        "",
+    );
+    let out = forge.run.orch().args(["run", "M1"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr.matches("no draft pull requests in this run").count(),
+        1,
+        "{stderr}"
+    );
+    assert!(stderr.contains("GITHUB_TOKEN"), "{stderr}");
+    assert!(forge.github.pulls().is_empty());
+    assert_eq!(forge.remote_tip(&forge.run.branch_of("A-1")), None);
+}
+
+#[test]
+fn a_push_the_remote_rejects_fails_the_issue_says_how_out_and_retry_opens_the_draft() {
+    let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    // Someone pushed to the issue's branch name before orch did.
+    let branch = "orch/p/M1/A-1-work-item-a-1";
+    forge
+        .run
+        .env
+        .git(&["commit", "-q", "--allow-empty", "-m", "someone else's work"]);
+    forge
+        .run
+        .env
+        .git(&["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")]);
+    forge.run.env.git(&["reset", "-q", "--hard", "HEAD~1"]);
+    let theirs = forge.remote_tip(branch).unwrap();
+
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1"]);
+    assert_ne!(code, 0, "{stdout}\n{stderr}");
+    let summary = forge.run.summary("A-1");
+    assert_eq!(summary["outcome"], "failed");
+    let reason = summary["reason"].as_str().unwrap();
+    for want in [
+        "`git push`",
+        "never force-pushes",
+        "orch resume --retry A-1",
+    ] {
+        assert!(reason.contains(want), "{want}: {reason}");
+    }
+    // Nothing of theirs was overwritten, and no draft was opened.
+    assert_eq!(forge.remote_tip(branch).as_deref(), Some(theirs.as_str()));
+    assert!(forge.github.pulls().is_empty());
+    let phases = summary["phases"].as_array().unwrap().len();
+
+    // Their branch dealt with (here: removed), the retry pushes and opens the draft without
+    // running a phase again.
+    let status = std::process::Command::new(crate::support::real_git())
+        .arg("--git-dir")
+        .arg(&forge.remote)
+        .args(["update-ref", "-d", &format!("refs/heads/{branch}")])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (code, stdout, stderr) = forge.orch_run(&["resume", "--retry", "A-1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let summary = forge.run.summary("A-1");
+    assert_eq!(summary["outcome"], "completed", "{summary}");
+    assert_eq!(summary["phases"].as_array().unwrap().len(), phases);
+    assert_eq!(forge.github.pulls().len(), 1);
+    assert_eq!(
+        forge.remote_tip(branch).as_deref(),
+        summary["pull"]["pushed"].as_str()
+    );
+}
