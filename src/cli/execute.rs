@@ -96,6 +96,7 @@ pub(super) fn execute(
         budget,
         carried: rerun.carried,
         restart: rerun.restart,
+        follow: request.follow,
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &opts)) {

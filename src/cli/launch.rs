@@ -37,6 +37,8 @@ pub(super) struct Continue {
     pub jobs: Option<usize>,
     pub budget: BudgetFlags,
     pub agents: Vec<String>,
+    /// Watch the pull requests after the loops (`orch watch`, `--follow`).
+    pub follow: bool,
 }
 
 /// Finds the run to continue (of `milestone`, of the plan `file`, or the latest) and runs it
@@ -53,6 +55,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         jobs,
         budget,
         agents,
+        follow,
     } = how;
     let ws = Workspace::open(global, docs.as_deref())?;
     let repo = ws.git()?;
@@ -106,6 +109,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
     // other agents from now on.
     let mut request = state.request.clone();
     request.no_build |= no_build;
+    request.follow |= follow;
     if !agents.is_empty() {
         request.agents = agents;
     }

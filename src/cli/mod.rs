@@ -31,6 +31,7 @@ mod select;
 mod status;
 mod validate;
 mod verify_clean;
+mod watch;
 mod worktrees;
 
 use crate::input::config::{find_repo_root, Config};
@@ -88,6 +89,9 @@ enum Command {
     Run(run::Args),
     /// Continue the last run: finished issues are kept, an interrupted one picks up where it stopped.
     Resume(resume::Args),
+    /// Watch the last run's pull requests: a failed check or a reviewer's thread starts a fix,
+    /// pushed and answered, until each is green, merged, closed, capped or blocked.
+    Watch(watch::Args),
     /// The last run as a document (Markdown or JSON).
     Report(report::Args),
     /// Where the last run stands (reads its state; works while it runs).
@@ -171,6 +175,7 @@ pub fn main() -> i32 {
         Command::Plan(args) => plan::run(&cli.global, args),
         Command::Run(args) => run::run(&cli.global, args),
         Command::Resume(args) => resume::run(&cli.global, args),
+        Command::Watch(args) => watch::run(&cli.global, args),
         Command::Status(args) => status::run(&cli.global, args),
         Command::Approve(args) => approve::run(&cli.global, args),
         Command::Report(args) => report::run(&cli.global, args),

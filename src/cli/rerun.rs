@@ -18,6 +18,8 @@ pub(super) struct Before<'a> {
     pub plan_file: bool,
     /// `--issue`.
     pub only: Option<&'a str>,
+    /// The run watches its pull requests (`--follow`, `orch watch`).
+    pub follow: bool,
 }
 
 impl Before<'_> {
@@ -32,7 +34,8 @@ impl Before<'_> {
         style: &Styler,
     ) -> anyhow::Result<Result<Rerun, i32>> {
         if let Some(state) = resume {
-            if left_to_resume(self.plan, state, retry).is_empty() {
+            let watching = self.follow && state.issues.iter().any(still_watched);
+            if left_to_resume(self.plan, state, retry).is_empty() && !watching {
                 eprint!("{}", say_nothing_left(state, style));
                 let all_done = state
                     .issues
@@ -214,6 +217,13 @@ fn left_to_resume(plan: &Plan, state: &RunState, retry: &[String]) -> Vec<String
         }
     }
     left
+}
+
+/// A completed issue with a pull request orch opened whose watch has not ended.
+fn still_watched(issue: &crate::model::state::IssueState) -> bool {
+    let open = (issue.summary.as_ref())
+        .is_some_and(|s| s.outcome == Outcome::Completed && s.pull.is_some());
+    open && issue.forge.as_ref().is_none_or(|w| w.outcome.is_none())
 }
 
 /// An issue with nothing to redo: done, or skipped (its docs or its dependencies decide it).

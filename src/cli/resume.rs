@@ -57,6 +57,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             jobs: args.jobs.map(usize::from),
             budget: args.budget,
             agents: args.agents.clone(),
+            follow: false,
         },
     )
 }

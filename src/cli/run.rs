@@ -49,6 +49,10 @@ pub struct Args {
     /// last run completed are carried.
     #[arg(long, value_name = "ID", value_delimiter = ',')]
     pub(super) retry: Vec<String>,
+    /// After the loops, watch the issues' pull requests (as `orch watch`): a failed check or
+    /// a reviewer's thread starts a fix.
+    #[arg(long)]
+    pub(super) follow: bool,
     /// Show everything that would happen; change nothing.
     #[arg(long)]
     pub(super) dry_run: bool,
@@ -85,6 +89,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 jobs: args.jobs.map(usize::from),
                 budget: args.budget,
                 agents: args.agents.clone(),
+                follow: args.follow,
             },
         );
     }
@@ -100,6 +105,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             no_build: args.no_build,
             include_states: args.include_state.clone(),
             agents: args.agents.clone(),
+            follow: args.follow,
         },
         base: args.base.clone(),
         docs: args.docs.clone(),

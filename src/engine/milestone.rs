@@ -98,7 +98,10 @@ impl<R: Runner> Engine<'_, R> {
             base: &base,
             trunk: &trunk,
         };
-        let summaries = Drain::new(at, issues).run().await?;
+        let mut summaries = Drain::new(at, issues).run().await?;
+        if opts.follow && !host.cancelled() {
+            super::watch::follow(at.tools, &scope, &mut summaries).await?;
+        }
         let summary = RunSummary {
             run_id: opts.run_id.clone(),
             project: plan.project.clone(),

@@ -86,6 +86,8 @@ pub struct RunOptions {
     /// Issues run from scratch, their earlier branches set aside first (`--fresh`,
     /// `orch run --retry`).
     pub restart: Vec<String>,
+    /// After the loops, watch the pull requests (`orch run --follow`, `orch watch`).
+    pub follow: bool,
 }
 
 pub struct Engine<'a, R: Runner> {

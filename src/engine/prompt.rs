@@ -30,6 +30,8 @@ pub(super) struct PromptInput<'a> {
     pub review: Option<&'a Value>,
     /// The fix a review follows.
     pub prior_fix: Option<&'a Value>,
+    /// What the pull request's forge asks a fix for (failed checks, review threads).
+    pub forge: Option<&'a crate::model::forge::Feedback>,
     pub task_context: String,
     /// `<issue>/<NN-phase>`, on a line of its own in every prompt.
     pub phase_key: String,
@@ -63,8 +65,12 @@ pub(super) fn compose(
         prompt.push_str(&format!("\n\norch-phase-key: {phase_key}\n"));
     }
     let plan = input.plan;
+    let schema = match input.forge {
+        Some(_) => schemas.forge_fix(),
+        None => Arc::clone(&schemas.of(kind).value),
+    };
     let expected = Expected {
-        schema: Arc::clone(&schemas.of(kind).value),
+        schema,
         phase: kind,
         issue_id: issue.id.clone(),
         milestone_id: plan.milestone.clone(),
@@ -100,6 +106,8 @@ fn phase_context(repo_root: &Path, input: &PromptInput<'_>) -> (PhaseContext, Op
             summary.unwrap_or_default().to_owned()
         }),
         review_result: input.review.cloned(),
+        ci_failures: input.forge.map(|f| f.ci_failures.clone()),
+        review_comments: input.forge.map(|f| f.review_comments.clone()),
     };
     (context, milestone_doc)
 }
@@ -130,7 +138,11 @@ fn placeholders<'a>(
     inputs.insert("phase_key", input.phase_key.clone());
     inputs.insert("cycle", cycle.to_string());
     inputs.insert("task_context", input.task_context.clone());
-    inputs.insert("submit_rules", submit_rules(config, input.orch_submits));
+    let mut submit = submit_rules(config, input.orch_submits);
+    if let Some(feedback) = input.forge {
+        submit = format!("{}\n\n{submit}", forge_rules(feedback));
+    }
+    inputs.insert("submit_rules", submit);
     inputs.insert(
         "review_doc_rules",
         review_doc_rules(config, plan, issue, cycle),
@@ -189,6 +201,28 @@ fn left_out(
         kind.name(),
         parts.join("\n\n")
     )
+}
+
+/// What a fix the pull request's forge started is for, and how it answers threads.
+fn forge_rules(feedback: &crate::model::forge::Feedback) -> String {
+    let mut text = format!(
+        "This fix answers the issue's pull request: {}. `ciFailures` in ORCH_CONTEXT has each \
+         failed check with an excerpt of its log; `reviewComments` has each open review thread \
+         as its people wrote it. Commit each fix titled for the issue; orch pushes the branch.",
+        feedback
+            .headline()
+            .trim_start_matches("On the pull request: ")
+    );
+    if !feedback.review_comments.is_empty() {
+        text.push_str(
+            " In `threads`, give every thread of `reviewComments` once: `addressed` with the \
+             commit that addresses it, or `declined` with the reason (orch replies in the thread \
+             with it).",
+        );
+    } else {
+        text.push_str(" `threads` is `[]`.");
+    }
+    text
 }
 
 /// Whether, and how, the agent submits pull requests (`[submit]`, `[graphite] submit`).

@@ -169,7 +169,7 @@ fn not_opened(summary: &mut IssueSummary, issue: &PlannedIssue, at: &Converged<'
 /// `git push <remote> refs/heads/B:refs/heads/B` of the issue's branch, decided by the guard
 /// as an agent's push would be, run outside the sandbox and recorded as the `push` command;
 /// `Err` says why it failed and how out.
-async fn push(
+pub(super) async fn push(
     host: Host<'_>,
     issue: &PlannedIssue,
     at: &Converged<'_>,

@@ -193,6 +193,7 @@ mod tests {
             started_at: None,
             commands: Vec::new(),
             set_aside: None,
+            forge: None,
         }
     }
 

@@ -122,6 +122,14 @@ pub enum EngineEvent {
         pull: crate::model::record::PullRecord,
         created: bool,
     },
+    /// The watch of an issue's pull request changed: what it saw, a fix begun or done, a
+    /// reply made, or how it ended.
+    Watched {
+        id: String,
+        record: crate::model::forge::WatchRecord,
+        /// What changed, for people (`checks pass`, `fixing: 1 failed check (test)`).
+        note: String,
+    },
     /// Something about the forge the user should read once: why drafts are not submitted,
     /// a rate limit waited out. `id` names the issue it concerns, if one.
     ForgeNote {
@@ -161,6 +169,11 @@ pub enum EngineEvent {
         overshot_by: Option<u32>,
     },
     IssueFinished {
+        summary: IssueSummary,
+    },
+    /// An ended issue's summary changed after its end (a fix its pull request asked for ran,
+    /// its branch was pushed).
+    IssueUpdated {
         summary: IssueSummary,
     },
     RunFinished {

@@ -27,6 +27,10 @@ pub struct RunRequest {
     /// given its own).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub agents: Vec<String>,
+    /// `--follow` (or `orch watch`): after the loops, watch the issues' pull requests and
+    /// fix what their checks and reviewers report.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow: bool,
 }
 
 #[cfg(test)]
@@ -42,6 +46,7 @@ mod tests {
             no_build: true,
             include_states: vec!["backlog".into()],
             agents: vec!["review=claude".into()],
+            follow: false,
         };
         let json = serde_json::to_value(&request).unwrap();
         assert_eq!(

@@ -82,6 +82,9 @@ pub struct IssueState {
     /// Its earlier branch, set aside before this run ran it from scratch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_aside: Option<SetAside>,
+    /// The watch of its pull request (`orch watch`, `orch run --follow`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<crate::model::forge::WatchRecord>,
 }
 
 impl IssueState {
@@ -96,6 +99,7 @@ impl IssueState {
             started_at: None,
             commands: Vec::new(),
             set_aside: None,
+            forge: None,
         }
     }
 

@@ -183,6 +183,19 @@ impl Report for EventLog {
                             "pushed": pull.pushed, "created": created}),
                 ]
             }
+            EngineEvent::Watched { id, record, note } => {
+                vec![
+                    json!({"type": "watched", "task": id, "note": note, "cycles": record.cycles,
+                            "outcome": record.outcome.map(|o| o.name()), "reason": record.reason,
+                            "replied": record.replied, "fixing": record.fixing.as_ref().map(|f| f.seq)}),
+                ]
+            }
+            EngineEvent::IssueUpdated { summary } => {
+                vec![
+                    json!({"type": "task_updated", "task": summary.id, "phases": summary.phases.len(),
+                            "commits": summary.commits, "head": summary.pull.as_ref().map(|p| &p.pushed)}),
+                ]
+            }
             EngineEvent::ForgeNote { id, message } => {
                 vec![json!({"type": "forge_note", "task": id, "message": message})]
             }

@@ -73,6 +73,9 @@ impl StateRecorder {
                     issues: Vec::new(),
                 });
                 state.finished = false;
+                // `orch watch` of a run started without `--follow`: a resume after it watches
+                // on.
+                state.request.follow |= self.request.follow;
                 state.sandbox = Some(sandbox.clone());
                 state.budget = budget.any().then_some(*budget);
                 state.base = Some(base.clone());
@@ -119,8 +122,12 @@ impl StateRecorder {
                 agent,
             } => {
                 if let Some(i) = issue_mut(&mut guard, id) {
-                    i.status = IssueStatus::InProgress;
-                    i.summary = None;
+                    // A fix its pull request asked for runs after the loop ended: the issue
+                    // stays as it ended (the watch record says what runs).
+                    if i.forge.is_none() {
+                        i.status = IssueStatus::InProgress;
+                        i.summary = None;
+                    }
                     i.current_phase = Some(CurrentPhase {
                         seq: *seq,
                         phase: *phase,
@@ -157,6 +164,18 @@ impl StateRecorder {
                     i.commands.push(record.clone());
                 }
             }
+            EngineEvent::Watched { id, record, .. } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.forge = Some(record.clone());
+                }
+            }
+            EngineEvent::IssueUpdated { summary } => {
+                if let Some(i) = issue_mut(&mut guard, &summary.id) {
+                    i.current_phase = None;
+                    i.phases = summary.phases.clone();
+                    i.summary = Some(summary.clone());
+                }
+            }
             EngineEvent::IssueFinished { summary } => {
                 if let Some(i) = issue_mut(&mut guard, &summary.id) {
                     i.status = summary.outcome.into();
@@ -176,6 +195,7 @@ impl StateRecorder {
                                 | IssueStatus::Budget
                                 | IssueStatus::Pending
                         ) || i.summary.as_ref().is_some_and(|s| s.awaits_approval())
+                            || i.forge.as_ref().is_some_and(|w| w.outcome.is_none())
                     });
                 }
             }

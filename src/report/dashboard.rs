@@ -116,8 +116,13 @@ pub fn render(state: &RunState, plan: &Plan, repo_root: &Path, logs_root: &Path)
             if !summary.open_questions.is_empty() {
                 facts.push(format!("asks: {}", summary.open_questions.join("; ")));
             }
-            for (n, url) in summary.draft_prs.iter().enumerate() {
-                facts.push(format!("[draft PR {}]({url})", n + 1));
+            match super::pulls::line(issue) {
+                Some(line) => facts.push(line),
+                None => {
+                    for (n, url) in summary.draft_prs.iter().enumerate() {
+                        facts.push(format!("[draft PR {}]({url})", n + 1));
+                    }
+                }
             }
         }
         let logs = issue.recorded_log_dir().unwrap_or_else(|| {

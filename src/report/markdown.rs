@@ -117,6 +117,9 @@ pub fn markdown(state: &RunState) -> String {
                     let _ = writeln!(out, "- not verified at {at}: {e}");
                 }
             }
+            if let Some(line) = super::pulls::line(issue) {
+                let _ = writeln!(out, "\n{line}");
+            }
             for (heading, list) in [
                 ("Still required", &summary.remaining_actions),
                 ("Left for a human", &summary.deferred),

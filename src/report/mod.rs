@@ -10,6 +10,7 @@ pub mod markdown;
 pub mod patch;
 pub mod problems;
 pub mod progress;
+pub mod pulls;
 pub mod status;
 pub mod style;
 pub mod summary;

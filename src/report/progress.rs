@@ -392,6 +392,11 @@ impl Progress {
                     pull.url
                 )]
             }
+            EngineEvent::Watched { id, note, .. } => {
+                vec![format!("{} {} {note}", tag(id), s.cyan("pr:"))]
+            }
+            // The watch says what changed in its own lines.
+            EngineEvent::IssueUpdated { .. } => Vec::new(),
             EngineEvent::ForgeNote { id, message } => {
                 let tagged = id.as_deref().map(|id| format!("{} ", tag(id)));
                 vec![format!(

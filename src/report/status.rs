@@ -1,6 +1,7 @@
 //! `orch status`: where a run stands, from its state — one line on the run, a row per issue
 //! (state, the phase running and for how long, the agents when not only codex, cycles, the
-//! last review, commits, tokens, the cost when known), then the approvals it waits for.
+//! last review, commits, tokens, the cost when known), then the pull requests orch opened
+//! and what their watch saw, and the approvals it waits for.
 
 use super::columns::lay_out;
 use super::style::Styler;
@@ -126,6 +127,15 @@ pub fn render(state: &RunState, live: Liveness, style: &Styler) -> String {
             "Completed in earlier runs, not run again: {}",
             carried.join(", ")
         );
+    }
+    let pulls: Vec<String> = (state.issues.iter())
+        .filter_map(|i| Some(format!("  {}: {}", i.id, super::pulls::line(i)?)))
+        .collect();
+    if !pulls.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("Pull requests:"));
+        for line in pulls {
+            let _ = writeln!(out, "{line}");
+        }
     }
     let waiting: Vec<(&str, &String)> = state
         .issues

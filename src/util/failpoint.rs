@@ -19,6 +19,8 @@
 //! | `mid-removal` | uncommitted work is rescued, the worktree not yet removed (`workspace::worktrees`) |
 //! | `mid-delete` | a removed worktree's files are deleted, its directories, `.git` and registration not yet (`git::checkout`) |
 //! | `mid-dashboard-write` | TASKS.md's new text is in its temp file, not yet renamed (`report::dashboard`) |
+//! | `forge-fixed` | a fix the PR asked for passed and is recorded, not yet pushed (`engine::watch`) |
+//! | `forge-replied` | a reply to a PR's thread is made and recorded, the next not yet (`engine::watch`) |
 //! | `mid-state-write` | the new run state is written to its temp file, not yet renamed (`record::state::save`) |
 
 use std::collections::BTreeMap;

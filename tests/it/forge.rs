@@ -27,7 +27,7 @@ impl ForgeRepo {
         }
         let remote = env.root().join("remote.git");
         let github = MockGithub::start("acme", "widgets", TOKEN, &remote);
-        let config = format!("{}{extra_config}", github.forge_toml());
+        let config = format!("{extra_config}{}", github.forge_toml());
         let run = CodexRepo::in_env(env, &config);
         let git = crate::support::real_git();
         let status = std::process::Command::new(&git)
@@ -269,4 +269,403 @@ fn a_push_the_remote_rejects_fails_the_issue_says_how_out_and_retry_opens_the_dr
         forge.remote_tip(branch).as_deref(),
         summary["pull"]["pushed"].as_str()
     );
+}
+
+/// The latest run state of `p/M1`.
+fn state(repo: &std::path::Path) -> serde_json::Value {
+    let dir = repo.join(".git/orch/runs");
+    let mut states: Vec<serde_json::Value> = (std::fs::read_dir(&dir).unwrap().flatten())
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+        .filter_map(|e| serde_json::from_slice(&std::fs::read(e.path()).unwrap()).ok())
+        .collect();
+    states.sort_by_key(|s| s["updated_at"].as_str().unwrap_or_default().to_owned());
+    states.pop().expect("a run state")
+}
+
+fn watch_of(state: &serde_json::Value, id: &str) -> serde_json::Value {
+    let issues = state["issues"].as_array().unwrap();
+    let issue = issues.iter().find(|i| i["id"] == id).unwrap();
+    issue["forge"].clone()
+}
+
+/// A fix result that answers `threads`.
+fn forge_fix_json(threads: serde_json::Value) -> String {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&crate::support::mock_model::fix_json("pass")).unwrap();
+    v["threads"] = threads;
+    v.to_string()
+}
+
+fn commit_cmd(file: &str, message: &str) -> String {
+    format!("echo fixed >> {file} && git add {file} && git commit -q -m '{message}'")
+}
+
+const CI_LOG: &str = "2026-12-07T10:00:01.0000000Z ##[group]Run cargo test\n\
+2026-12-07T10:00:02.0000000Z    Compiling ledger v0.1.0\n\
+2026-12-07T10:00:03.0000000Z error[E0308]: mismatched types in src/ledger.rs:12\n\
+2026-12-07T10:00:04.0000000Z ##[error]Process completed with exit code 101.\n";
+
+#[test]
+fn a_failed_check_and_a_review_thread_each_start_a_fix_that_is_pushed_and_answered() {
+    use crate::support::mock_github::{Ci, Thread};
+    let forge = ForgeRepo::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "blocked: [A-2]\n")),
+            ("a2.md", issue("A-2", "M1", "blocked_by: [A-1]\n")),
+        ],
+        "",
+    );
+    let (b1, b2) = ("orch/p/M1/A-1-work-item-a-1", "orch/p/M1/A-2-work-item-a-2");
+    forge
+        .github
+        .ci(b1, vec![Ci::Fail(CI_LOG.to_owned()), Ci::Pass]);
+    forge.github.add_thread(Thread {
+        id: "T1".into(),
+        pr: 2,
+        path: "orch-demo/A-2.md".into(),
+        line: 1,
+        resolved: false,
+        comments: vec![("ana".into(), "Please say what the work is for.".into())],
+    });
+    let model = &forge.run.model;
+    model.script(
+        "A-1/03-fix",
+        vec![
+            Reply::Commands(vec![commit_cmd(
+                "ledger.rs",
+                "[A-1] fix(ledger): the types match",
+            )]),
+            Reply::Message(forge_fix_json(serde_json::json!([]))),
+        ],
+    );
+    model.script(
+        "A-2/03-fix",
+        vec![
+            Reply::Commands(vec![commit_cmd("orch-demo/A-2.md", "[A-2] docs: say what it is for")]),
+            Reply::Message(forge_fix_json(serde_json::json!([
+                {"threadId": "T1", "status": "addressed", "commit": "", "reason": "Said what it is for."}
+            ]))),
+        ],
+    );
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1", "--follow"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    let state = state(&forge.run.env.repo);
+    for id in ["A-1", "A-2"] {
+        let watch = watch_of(&state, id);
+        assert_eq!(watch["outcome"], "green", "{id}: {watch}\n{stderr}");
+        assert_eq!(watch["cycles"], 1, "{id}: {watch}");
+    }
+    // The fix of A-1 was given the failed job's log, excerpted around its first error.
+    let prompt_of = |key: &str| {
+        (model.requests().into_iter())
+            .filter(|(k, _)| k == key)
+            .map(|(_, body)| body.to_string())
+            .next()
+            .unwrap_or_else(|| panic!("no request for {key}"))
+    };
+    let a1_fix = prompt_of("A-1/03-fix");
+    assert!(
+        a1_fix.contains("ciFailures") && a1_fix.contains("error[E0308]: mismatched types"),
+        "{a1_fix}"
+    );
+    assert!(
+        !a1_fix.contains("2026-12-07T10:00:03"),
+        "timestamps are stripped"
+    );
+    let a2_fix = prompt_of("A-2/03-fix");
+    assert!(
+        a2_fix.contains("reviewComments") && a2_fix.contains("Please say what the work is for.")
+    );
+    // Each fix was pushed: the PR's branch on the remote is the issue's new head.
+    for (id, branch) in [("A-1", b1), ("A-2", b2)] {
+        let summary = forge.run.summary(id);
+        let pushed = summary["pull"]["pushed"].as_str().unwrap().to_owned();
+        assert_eq!(forge.remote_tip(branch), Some(pushed.clone()));
+        let subject = forge.run.env.git(&["log", "-1", "--format=%s", &pushed]);
+        assert!(subject.trim().starts_with(&format!("[{id}]")), "{subject}");
+        assert_eq!(summary["phases"].as_array().unwrap().len(), 3, "{summary}");
+    }
+    // The thread got one answer naming the commit; it was not resolved (a person's).
+    let thread = forge
+        .github
+        .threads()
+        .into_iter()
+        .find(|t| t.id == "T1")
+        .unwrap();
+    let replies: Vec<_> = thread
+        .comments
+        .iter()
+        .filter(|(who, _)| who == "orch-bot")
+        .collect();
+    assert_eq!(replies.len(), 1, "{thread:?}");
+    let a2_head = forge.remote_tip(b2).unwrap();
+    assert!(
+        replies[0]
+            .1
+            .contains(&format!("Addressed in {}", &a2_head[..10])),
+        "{thread:?}"
+    );
+    assert!(!thread.resolved);
+    assert_eq!(forge.github.pulls().len(), 2);
+}
+
+#[test]
+fn a_watch_killed_mid_fix_and_mid_replies_resumes_without_a_second_fix_or_reply() {
+    use crate::support::mock_github::Thread;
+    use std::os::unix::process::ExitStatusExt;
+    let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    for id in ["T1", "T2"] {
+        forge.github.add_thread(Thread {
+            id: id.into(),
+            pr: 1,
+            path: "orch-demo/A-1.md".into(),
+            line: 1,
+            resolved: false,
+            comments: vec![("bo".into(), format!("{id}: a word on this line"))],
+        });
+    }
+    let model = &forge.run.model;
+    // The first fix is killed with orch once its commit is made; the second one passes.
+    model.script(
+        "A-1/03-fix",
+        vec![Reply::Commands(vec![commit_cmd(
+            "orch-demo/A-1.md",
+            "[A-1] docs: first try",
+        )])],
+    );
+    model.script(
+        "A-1/04-fix",
+        vec![
+            Reply::Commands(vec![commit_cmd(
+                "orch-demo/A-1.md",
+                "[A-1] docs: answer both",
+            )]),
+            Reply::Message(forge_fix_json(serde_json::json!([
+                {"threadId": "T1", "status": "addressed", "commit": "", "reason": "Done."},
+                {"threadId": "T2", "status": "declined", "commit": "", "reason": "Out of scope."}
+            ]))),
+        ],
+    );
+    let killed = |crash_at: &str, args: &[&str]| {
+        let out = forge
+            .orch()
+            .env("ORCH_CRASH_AT", crash_at)
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.signal(),
+            Some(libc::SIGKILL),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    killed("mid-fix", &["run", "M1", "--follow"]);
+    let watch = watch_of(&state(&forge.run.env.repo), "A-1");
+    assert_eq!(watch["fixing"]["seq"], 3, "{watch}");
+    let first_try = forge
+        .run
+        .env
+        .git(&["log", "-1", "--format=%H", "orch/p/M1/A-1-work-item-a-1"]);
+
+    // `orch resume` continues the watch: the fix runs again (the killed one's commit kept),
+    // passes; orch is killed again after its first reply.
+    killed("forge-replied", &["resume", "--force-unlock"]);
+    let thread = |id: &str| {
+        forge
+            .github
+            .threads()
+            .into_iter()
+            .find(|t| t.id == id)
+            .unwrap()
+    };
+    let orch_replies = |id: &str| {
+        thread(id)
+            .comments
+            .iter()
+            .filter(|(w, _)| w == "orch-bot")
+            .count()
+    };
+    assert_eq!((orch_replies("T1"), orch_replies("T2")), (1, 0));
+
+    let (code, stdout, stderr) = forge.orch_run(&["resume", "--force-unlock"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        (orch_replies("T1"), orch_replies("T2")),
+        (1, 1),
+        "never twice"
+    );
+    assert!(thread("T2")
+        .comments
+        .last()
+        .unwrap()
+        .1
+        .contains("Declined: Out of scope."));
+    // One fix cut off, one that finished: no third fix, and the finished one ran once.
+    let keys: Vec<String> = model.requests().into_iter().map(|(k, _)| k).collect();
+    assert!(!keys.iter().any(|k| k == "A-1/05-fix"), "{keys:?}");
+    assert_eq!(
+        keys.iter().filter(|k| *k == "A-1/04-fix").count(),
+        2,
+        "{keys:?}"
+    );
+    let watch = watch_of(&state(&forge.run.env.repo), "A-1");
+    assert_eq!(watch["outcome"], "green", "{watch}");
+    assert_eq!(watch["cycles"], 1, "{watch}");
+    // What the killed fix committed is under the pushed head.
+    let pushed = forge.remote_tip("orch/p/M1/A-1-work-item-a-1").unwrap();
+    let under = std::process::Command::new(crate::support::real_git())
+        .current_dir(&forge.run.env.repo)
+        .args(["merge-base", "--is-ancestor", first_try.trim(), &pushed])
+        .status()
+        .unwrap();
+    assert!(under.success());
+}
+
+#[test]
+fn orch_watch_takes_up_a_run_and_ends_each_pr_capped_or_merged_as_status_and_report_say() {
+    use crate::support::mock_github::Ci;
+    let forge = ForgeRepo::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "")),
+            ("a3.md", issue("A-3", "M1", "")),
+        ],
+        "max_forge_cycles = 1\n",
+    );
+    let b1 = "orch/p/M1/A-1-work-item-a-1";
+    let failing = "error: the ledger does not balance\n";
+    forge
+        .github
+        .ci(b1, vec![Ci::Fail(failing.into()), Ci::Fail(failing.into())]);
+    forge.run.model.script(
+        "A-1/03-fix",
+        vec![
+            Reply::Commands(vec![commit_cmd("ledger.rs", "[A-1] fix(ledger): balance")]),
+            Reply::Message(forge_fix_json(serde_json::json!([]))),
+        ],
+    );
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let status =
+        String::from_utf8_lossy(&forge.orch().arg("status").output().unwrap().stdout).into_owned();
+    assert!(status.contains("not watched (`orch watch`)"), "{status}");
+    // A-3's draft is merged before anyone watches.
+    let a3 = (forge.github.pulls().into_iter())
+        .find(|p| p.head.contains("A-3"))
+        .unwrap();
+    forge.github.merge(a3.number);
+
+    let (code, stdout, stderr) = forge.orch_run(&["watch", "M1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let state = state(&forge.run.env.repo);
+    let a1 = watch_of(&state, "A-1");
+    assert_eq!(
+        (a1["outcome"].as_str(), a1["cycles"].as_u64()),
+        (Some("capped"), Some(1)),
+        "{a1}"
+    );
+    assert!(
+        a1["reason"]
+            .as_str()
+            .unwrap()
+            .contains("1 failed check(s) (test)"),
+        "{a1}"
+    );
+    assert_eq!(watch_of(&state, "A-3")["outcome"], "merged");
+    // The fix ran once; nothing ran for the merged one.
+    let keys: Vec<String> = forge
+        .run
+        .model
+        .requests()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        keys.iter().any(|k| k == "A-1/03-fix") && !keys.iter().any(|k| k.starts_with("A-3/03"))
+    );
+
+    let status =
+        String::from_utf8_lossy(&forge.orch().arg("status").output().unwrap().stdout).into_owned();
+    assert!(
+        status.contains("Pull requests:") && status.contains("into main: capped"),
+        "{status}"
+    );
+    assert!(
+        status.contains(&format!("A-3: PR #{} into main: merged", a3.number)),
+        "{status}"
+    );
+    let report =
+        String::from_utf8_lossy(&forge.orch().arg("report").output().unwrap().stdout).into_owned();
+    assert!(
+        report.contains("capped (1 fix(es) ran") && report.contains("; 1 fix"),
+        "{report}"
+    );
+    // A second `orch watch` has nothing left to watch.
+    let (code, _, stderr) = forge.orch_run(&["watch", "M1"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("nothing left to run"), "{stderr}");
+}
+
+/// The forge's HTTP client alone, against the stand-in: conditional GETs, a server error
+/// tried again, a rate limit too long to wait refused with what to do.
+#[test]
+fn the_client_revalidates_with_etags_retries_a_5xx_and_refuses_a_wait_past_its_limit() {
+    use orch::forge::http::Client;
+    let dir = tempfile::tempdir().unwrap();
+    let github = MockGithub::start("acme", "widgets", TOKEN, dir.path());
+    let token = orch::forge::token::Token::new(TOKEN.to_owned(), "GITHUB_TOKEN");
+    let max_wait = std::time::Duration::from_secs(30);
+    let client = Client::new(
+        github.api_url(),
+        format!("{}/graphql", github.api_url()),
+        token,
+        max_wait,
+        None,
+    )
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let first = client.get("/repos/acme/widgets").await.unwrap();
+        let again = client.get("/repos/acme/widgets").await.unwrap();
+        assert_eq!(first, again);
+        assert_eq!(first["default_branch"], "main");
+        github.one_off("GET", "/repos/acme/widgets", 502, &[]);
+        assert_eq!(client.get("/repos/acme/widgets").await.unwrap(), first);
+        github.one_off(
+            "GET",
+            "/repos/acme/widgets",
+            403,
+            &[("retry-after", "3600")],
+        );
+        let err = client
+            .get("/repos/acme/widgets")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("rate-limited for 3600s") && err.contains("max_rate_wait"),
+            "{err}"
+        );
+        let err = client
+            .get("/repos/acme/nothing")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("404") && err.contains("/repos/acme/nothing"),
+            "{err}"
+        );
+    });
+    let gets: Vec<(Option<String>, u16)> = (github.requests().into_iter())
+        .map(|r| (r.headers.get("if-none-match").cloned(), r.status))
+        .collect();
+    assert_eq!(gets[0], (None, 200));
+    assert!(gets[1].0.is_some() && gets[1].1 == 304, "{gets:?}");
+    assert_eq!(gets[2].1, 502);
+    assert_eq!(gets[3].1, 304, "tried again, still cached: {gets:?}");
+    assert!(client.waits().is_empty());
 }

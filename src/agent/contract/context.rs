@@ -34,6 +34,12 @@ pub struct PhaseContext {
     /// Fix phases: the review result to address, inline.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub review_result: Option<Value>,
+    /// A fix the pull request's forge started: its failed checks, with their logs' excerpts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci_failures: Option<Vec<crate::model::forge::CiFailure>>,
+    /// The same: the review threads and change requests it answers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub review_comments: Option<Vec<crate::model::forge::ReviewComment>>,
 }
 
 impl PhaseContext {
@@ -109,6 +115,8 @@ mod tests {
             phase: "review".into(),
             prior_fix_summary: Some("Balanced the postings.".into()),
             review_result: None,
+            ci_failures: None,
+            review_comments: None,
         };
         let prompt = format!("{}\n# Review\n", ctx.block());
         let back = parse(&prompt).unwrap();
@@ -117,6 +125,7 @@ mod tests {
         assert_eq!(back["reviewCycle"], 2);
         assert_eq!(back["priorFixSummary"], "Balanced the postings.");
         assert!(back.get("reviewResult").is_none());
+        assert!(back.get("ciFailures").is_none() && back.get("reviewComments").is_none());
         assert_eq!(ctx.placeholders()["reviewResult"], "");
         assert!(parse("# no block\n").is_none());
     }

@@ -123,6 +123,35 @@ impl Schemas {
         Ok(schemas)
     }
 
+    /// The schema of a fix the pull request's forge started: the fix schema, and `threads`
+    /// (each review thread it was given, `addressed` with the commit or `declined` with the
+    /// reason), in the same strict form.
+    pub fn forge_fix(&self) -> Arc<Value> {
+        let mut value = (*self.fix.value).clone();
+        let threads = serde_json::json!({
+            "type": "array",
+            "description": "One entry per review thread in ORCH_CONTEXT's reviewComments",
+            "items": {
+                "type": "object",
+                "additionalProperties": false,
+                "properties": {
+                    "threadId": {"type": "string", "description": "The thread's threadId"},
+                    "status": {"type": "string", "enum": ["addressed", "declined"]},
+                    "commit": {"type": "string", "description": "The commit that addressed it (\"\" when declined)"},
+                    "reason": {"type": "string", "description": "What was done, or why it was declined"}
+                },
+                "required": ["threadId", "status", "commit", "reason"]
+            }
+        });
+        if let Some(props) = value.get_mut("properties").and_then(Value::as_object_mut) {
+            props.insert("threads".to_owned(), threads);
+        }
+        if let Some(required) = value.get_mut("required").and_then(Value::as_array_mut) {
+            required.push(Value::String("threads".to_owned()));
+        }
+        Arc::new(value)
+    }
+
     pub fn of(&self, kind: PhaseKind) -> &Schema {
         match kind {
             PhaseKind::Dev => &self.dev,

@@ -44,6 +44,9 @@ pub(super) struct StepInput<'s> {
     pub shard: Option<&'s Shard>,
     /// Run every check of the task after this phase (else only the shard's own).
     pub full_gate: bool,
+    /// A fix the pull request's checks and threads asked for (its `review` is this, read as
+    /// a review).
+    pub forge: Option<&'s crate::model::forge::Feedback>,
 }
 
 /// Runs phase number `progress.seq` of the issue at `at`.
@@ -207,6 +210,7 @@ async fn prompt_for<R>(
         cycle: step.cycle,
         review: step.review,
         prior_fix: step.prior_fix,
+        forge: step.forge,
         task_context,
         phase_key,
         orch_submits: host.orch_submits(at.issue),
@@ -295,6 +299,7 @@ pub fn foreseen(
         cycle: 1,
         review: None,
         prior_fix: None,
+        forge: None,
         task_context: crate::agent::handoff::task_context(&issue.spec, None, None, None),
         phase_key: format!(
             "{}/{}",

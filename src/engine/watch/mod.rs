@@ -1,4 +1,10 @@
-//! Watching an issue's pull request after orch opened it: its checks and review threads,
-//! and the fix phases they start. [`decide`] is the rule book (pure).
+//! Watching the pull requests of a run (`orch watch`, `orch run --follow`): [`decide`] is
+//! the rule book (pure); `follow` the loop that looks, fixes and waits; `answer` the push
+//! and the replies after a fix; `say` what they tell the run state.
 
+mod answer;
 pub mod decide;
+mod follow;
+mod say;
+
+pub(super) use follow::follow;

@@ -24,6 +24,8 @@ pub struct Request {
     /// Lower-case names.
     pub headers: BTreeMap<String, String>,
     pub body: String,
+    /// The status it was answered with.
+    pub status: u16,
 }
 
 /// A scripted reply to the next request matching `method` and `path_prefix`.
@@ -49,6 +51,14 @@ pub struct Pr {
     pub merged: bool,
 }
 
+/// What CI reports on one head of a branch: a GitHub Actions job `test` that passes, or that
+/// fails with this log.
+#[derive(Debug, Clone)]
+pub enum Ci {
+    Pass,
+    Fail(String),
+}
+
 /// A review thread on a PR.
 #[derive(Debug, Clone)]
 pub struct Thread {
@@ -70,6 +80,8 @@ struct State {
     statuses: BTreeMap<String, Vec<Value>>,
     /// job id → log text.
     job_logs: BTreeMap<u64, String>,
+    /// branch → what CI reports on each new head pushed to it, in order (then: passes).
+    ci: BTreeMap<String, VecDeque<Ci>>,
     threads: Vec<Thread>,
     comments: Vec<(u64, String)>,
     one_offs: VecDeque<OneOff>,
@@ -169,6 +181,16 @@ impl MockGithub {
             .insert(sha.to_owned(), statuses);
     }
 
+    /// What CI reports on the next heads of `branch`, one per head, in order; a head after
+    /// them (or of a branch not named) passes.
+    pub fn ci(&self, branch: &str, outcomes: Vec<Ci>) {
+        self.state
+            .lock()
+            .unwrap()
+            .ci
+            .insert(branch.to_owned(), outcomes.into());
+    }
+
     pub fn set_job_log(&self, job: u64, text: &str) {
         self.state
             .lock()
@@ -256,13 +278,16 @@ impl Server {
                 .unwrap_or(0usize);
             let mut body = vec![0; length];
             reader.read_exact(&mut body)?;
-            let request = Request {
+            let mut request = Request {
                 method,
                 path,
                 headers,
                 body: String::from_utf8_lossy(&body).into_owned(),
+                status: 0,
             };
             let reply = self.answer(&request);
+            request.status = reply.status;
+            self.state.lock().unwrap().requests.push(request);
             let mut head = format!(
                 "HTTP/1.1 {} Mock\r\ncontent-length: {}\r\n",
                 reply.status,
@@ -279,7 +304,6 @@ impl Server {
 
     fn answer(&self, request: &Request) -> Reply {
         let mut st = self.state.lock().unwrap();
-        st.requests.push(request.clone());
         // Job logs are fetched from "storage" after the redirect, with no token.
         if let Some(job) = request.path.strip_prefix("/storage/job-logs/") {
             let text = job
@@ -386,6 +410,9 @@ impl Server {
                 None => Reply::error(404, "Not Found"),
             },
             ("GET", ["commits", sha, "check-runs"]) => {
+                if !st.check_runs.contains_key(*sha) {
+                    self.run_ci(st, sha);
+                }
                 let runs = st.check_runs.get(*sha).cloned().unwrap_or_default();
                 Reply::json(200, json!({"total_count": runs.len(), "check_runs": runs}))
             }
@@ -468,6 +495,31 @@ impl Server {
             200,
             json!({"errors": [{"message": "the stand-in does not know this query"}]}),
         )
+    }
+
+    /// CI's report on a head of an open PR not seen before: the next of its branch's outcomes.
+    fn run_ci(&self, st: &mut State, sha: &str) {
+        let Some(branch) = (st.pulls.iter())
+            .map(|p| p.head.clone())
+            .find(|h| self.branch_sha(h).as_deref() == Some(sha))
+        else {
+            return;
+        };
+        let outcome = (st.ci.get_mut(&branch))
+            .and_then(|q| q.pop_front())
+            .unwrap_or(Ci::Pass);
+        let job = 1000 + st.job_logs.len() as u64 + st.check_runs.len() as u64;
+        let conclusion = match &outcome {
+            Ci::Pass => "success",
+            Ci::Fail(log) => {
+                st.job_logs.insert(job, log.clone());
+                "failure"
+            }
+        };
+        let run = json!({"id": job, "name": "test", "status": "completed", "conclusion": conclusion,
+            "app": {"slug": "github-actions"},
+            "html_url": format!("https://github.test/{}/actions/runs/1/job/{job}", self.slug)});
+        st.check_runs.insert(sha.to_owned(), vec![run]);
     }
 
     fn pull_json(&self, p: &Pr) -> Value {

@@ -398,6 +398,7 @@ impl InProcess {
             budget: config.budget(),
             carried: Vec::new(),
             restart: Vec::new(),
+            follow: false,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

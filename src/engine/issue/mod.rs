@@ -20,6 +20,9 @@ use crate::workspace::capture::PhaseId;
 use crate::workspace::worktrees::{self, IssueWorktree, Prepared};
 use std::path::{Path, PathBuf};
 
+mod forge;
+pub(super) use forge::{forge_fix, FixAt, ForgeFixed};
+
 /// One issue to run, with where it starts from.
 pub(super) struct IssueJob<'a> {
     pub issue: &'a PlannedIssue,
@@ -61,18 +64,7 @@ pub(super) async fn run<R: Runner>(
         created: prepared == Prepared::Created,
     });
     let tracked = track(&common_dir, &wt, parent, prepared);
-    let at = IssueAt {
-        issue,
-        body: match &issue.spec.description {
-            Some(description) if issue.body.is_empty() => description.clone(),
-            _ => issue.body.to_string(),
-        },
-        base: base.to_owned(),
-        parent: parent.to_owned(),
-        dir: issue_dir,
-        common_dir,
-        timeout: host.task_timeout(issue),
-    };
+    let at = issue_at(host, &job_at(issue, base, parent, issue_dir), common_dir);
     let Continuation {
         phases,
         interrupted,
@@ -89,6 +81,46 @@ pub(super) async fn run<R: Runner>(
     }
     lp.cycle(run.plan.max_review_cycles + extra_cycles).await?;
     lp.end(commands).await
+}
+
+/// Where an issue's job runs: the issue, the commit and branch it starts from, its log dir.
+struct JobAt<'a> {
+    issue: &'a PlannedIssue,
+    base: &'a str,
+    parent: &'a str,
+    issue_dir: &'a Path,
+}
+
+fn job_at<'a>(
+    issue: &'a PlannedIssue,
+    base: &'a str,
+    parent: &'a str,
+    issue_dir: &'a Path,
+) -> JobAt<'a> {
+    JobAt {
+        issue,
+        base,
+        parent,
+        issue_dir,
+    }
+}
+
+/// The issue where its loop runs: what its prompts give as the issue (its doc's body, else
+/// a task's description), its base, its log dir and timeout.
+fn issue_at<'a>(host: Host<'_>, job: &JobAt<'a>, common_dir: PathBuf) -> IssueAt<'a> {
+    let issue = job.issue;
+    IssueAt {
+        issue,
+        body: match &issue.spec.description {
+            Some(description) if issue.body.is_empty() => description.clone(),
+            _ => issue.body.to_string(),
+        },
+        base: job.base.to_owned(),
+        parent: job.parent.to_owned(),
+        dir: job.issue_dir,
+        common_dir,
+        timeout: host.task_timeout(issue),
+    }
 }
 
 /// One phase of the loop: its record and, when it succeeded, its result.
@@ -117,6 +149,8 @@ struct Planned {
     review: Option<PhaseResult>,
     prior_fix: Option<PhaseResult>,
     gate: Option<GateRecord>,
+    /// A fix the pull request's forge asked for (its `review` is this, read as one).
+    forge: Option<crate::model::forge::Feedback>,
 }
 
 /// One issue's loop.
@@ -238,6 +272,7 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
                     review,
                     prior_fix,
                     gate,
+                    forge: None,
                 }))
             }
             step::Step::Finish {
@@ -340,6 +375,7 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
                 .filter(|_| kind == PhaseKind::Dev),
             // The full gate after the last dev and after every fix.
             full_gate: kind == PhaseKind::Fix || p.devs_done + 1 >= devs,
+            forge: p.forge.as_ref(),
         };
         let Ran {
             outcome,
