@@ -97,6 +97,7 @@ pub(super) fn execute(
         carried: rerun.carried,
         restart: rerun.restart,
         follow: request.follow,
+        rewatch: args.rewatch,
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &opts)) {
@@ -224,10 +225,13 @@ fn finish(
     let stdout = Styler::stdout(global.color);
     let text = crate::report::summary::render(summary, &plan.scope(), repo_root, &stdout);
     print!("{text}");
+    let watch_cut = |i: &crate::model::record::IssueSummary| {
+        (i.watch.as_ref()).is_some_and(|w| w.outcome.is_none())
+    };
     if summary
         .issues
         .iter()
-        .any(|i| i.outcome == Outcome::Interrupted)
+        .any(|i| i.outcome == Outcome::Interrupted || watch_cut(i))
     {
         eprintln!(
             "{} the agent was stopped; its worktree and branch are kept. Continue with `orch resume {}`.",
@@ -250,11 +254,18 @@ fn finish(
             );
         }
     }
-    if summary.all_passed() {
+    if summary.all_passed() && !summary.issues.iter().any(watch_needs_human) {
         exit::OK
     } else {
         exit::RUN_FAILED
     }
+}
+
+/// A pull request whose watch ended capped or blocked: someone must look.
+fn watch_needs_human(issue: &crate::model::record::IssueSummary) -> bool {
+    use crate::model::forge::WatchOutcome;
+    let outcome = issue.watch.as_ref().and_then(|w| w.outcome);
+    matches!(outcome, Some(WatchOutcome::Capped | WatchOutcome::Blocked))
 }
 
 /// A repository that does not ignore orch's outputs yet gets them in `info/exclude`, said

@@ -39,6 +39,8 @@ pub(super) struct Continue {
     pub agents: Vec<String>,
     /// Watch the pull requests after the loops (`orch watch`, `--follow`).
     pub follow: bool,
+    /// `orch watch`: watches that ended capped or blocked start again.
+    pub rewatch: bool,
 }
 
 /// Finds the run to continue (of `milestone`, of the plan `file`, or the latest) and runs it
@@ -56,6 +58,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         budget,
         agents,
         follow,
+        rewatch,
     } = how;
     let ws = Workspace::open(global, docs.as_deref())?;
     let repo = ws.git()?;
@@ -126,6 +129,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         jobs,
         budget,
         fresh: false,
+        rewatch,
         again: Vec::new(),
     };
     launch(global, &again, Some(state), retry)

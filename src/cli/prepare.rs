@@ -63,6 +63,7 @@ pub(super) fn prepare(
         plan_file: plan_file.is_some(),
         only: args.request.only_issue.as_deref(),
         follow: args.request.follow,
+        rewatch: args.rewatch,
     };
     let rerun = match how.decide(resume, retry, asked, &Styler::stderr(global.color))? {
         Ok(rerun) => rerun,

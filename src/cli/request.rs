@@ -56,6 +56,8 @@ pub(super) struct Launch {
     pub budget: BudgetFlags,
     /// `--fresh`: every issue from scratch, earlier branches set aside.
     pub fresh: bool,
+    /// `orch watch`: watches that ended capped or blocked start again.
+    pub rewatch: bool,
     /// `orch run --retry ID`: these issues and their dependents from scratch, in a new run.
     pub again: Vec<String>,
 }

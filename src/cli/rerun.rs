@@ -20,6 +20,8 @@ pub(super) struct Before<'a> {
     pub only: Option<&'a str>,
     /// The run watches its pull requests (`--follow`, `orch watch`).
     pub follow: bool,
+    /// `orch watch`: watches that ended capped or blocked count as open.
+    pub rewatch: bool,
 }
 
 impl Before<'_> {
@@ -34,7 +36,8 @@ impl Before<'_> {
         style: &Styler,
     ) -> anyhow::Result<Result<Rerun, i32>> {
         if let Some(state) = resume {
-            let watching = self.follow && state.issues.iter().any(still_watched);
+            let watching =
+                self.follow && state.issues.iter().any(|i| still_watched(i, self.rewatch));
             if left_to_resume(self.plan, state, retry).is_empty() && !watching {
                 eprint!("{}", say_nothing_left(state, style));
                 let all_done = state
@@ -219,11 +222,15 @@ fn left_to_resume(plan: &Plan, state: &RunState, retry: &[String]) -> Vec<String
     left
 }
 
-/// A completed issue with a pull request orch opened whose watch has not ended.
-fn still_watched(issue: &crate::model::state::IssueState) -> bool {
+/// A completed issue with a pull request orch opened whose watch has not ended (or, with
+/// `rewatch`, ended for a human to look: capped or blocked).
+fn still_watched(issue: &crate::model::state::IssueState, rewatch: bool) -> bool {
+    use crate::model::forge::WatchOutcome;
     let open = (issue.summary.as_ref())
         .is_some_and(|s| s.outcome == Outcome::Completed && s.pull.is_some());
-    open && issue.forge.as_ref().is_none_or(|w| w.outcome.is_none())
+    let ended = issue.forge.as_ref().and_then(|w| w.outcome);
+    let again = rewatch && matches!(ended, Some(WatchOutcome::Capped | WatchOutcome::Blocked));
+    open && (ended.is_none() || again)
 }
 
 /// An issue with nothing to redo: done, or skipped (its docs or its dependencies decide it).

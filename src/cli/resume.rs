@@ -58,6 +58,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             budget: args.budget,
             agents: args.agents.clone(),
             follow: false,
+            rewatch: false,
         },
     )
 }

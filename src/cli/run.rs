@@ -90,6 +90,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
                 budget: args.budget,
                 agents: args.agents.clone(),
                 follow: args.follow,
+                rewatch: false,
             },
         );
     }
@@ -114,6 +115,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         jobs: args.jobs.map(usize::from),
         budget: args.budget,
         fresh: args.fresh,
+        rewatch: false,
         again: args.retry.clone(),
     };
     super::launch::launch(global, &launch, None, Vec::new())

@@ -41,6 +41,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             budget: args.budget,
             agents: Vec::new(),
             follow: true,
+            rewatch: true,
         },
     )
 }

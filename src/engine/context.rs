@@ -24,7 +24,9 @@ pub(super) struct RunScope<'a> {
     pub host: std::cell::OnceCell<super::phase::plan::HostSurvey>,
     /// The forge drafts are opened on, connected at the first submit (`None`: it could not
     /// be, said once).
-    pub forge: tokio::sync::OnceCell<Option<crate::forge::Forge>>,
+    pub forge: tokio::sync::OnceCell<Result<crate::forge::Forge, String>>,
+    /// Whether the run said why it opens no drafts (once).
+    pub unsubmitted: tokio::sync::OnceCell<()>,
 }
 
 /// One issue, where its loop runs.

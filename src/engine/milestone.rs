@@ -90,6 +90,7 @@ impl<R: Runner> Engine<'_, R> {
             budget: &budget,
             host: Default::default(),
             forge: Default::default(),
+            unsubmitted: Default::default(),
         };
         let at = Ground {
             tools: self.tools(host),

@@ -88,6 +88,8 @@ pub struct RunOptions {
     pub restart: Vec<String>,
     /// After the loops, watch the pull requests (`orch run --follow`, `orch watch`).
     pub follow: bool,
+    /// `orch watch`: watches that ended capped or blocked start again.
+    pub rewatch: bool,
 }
 
 pub struct Engine<'a, R: Runner> {

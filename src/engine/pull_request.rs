@@ -32,6 +32,14 @@ pub(super) struct Converged<'a> {
 
 /// The run's forge, connected at the first call; `None` (said once) when it cannot be.
 pub(super) async fn forge<'r>(host: Host<'_>, run: &'r RunScope<'_>) -> Option<&'r Forge> {
+    connected(host, run).await.as_ref().ok()
+}
+
+/// The same, or why it cannot be connected.
+pub(super) async fn connected<'r>(
+    host: Host<'_>,
+    run: &'r RunScope<'_>,
+) -> &'r Result<Forge, String> {
     let connect = || async {
         let config = host.config.forge();
         let remote = config.remote().to_owned();
@@ -40,17 +48,54 @@ pub(super) async fn forge<'r>(host: Host<'_>, run: &'r RunScope<'_>) -> Option<&
             .ok()
             .flatten();
         match Forge::connect(&config, url.as_deref(), host.cancel()).await {
-            Ok(forge) => Some(forge),
+            Ok(forge) => Ok(forge),
             Err(e) => {
                 host.emit(&EngineEvent::ForgeNote {
                     id: None,
                     message: format!("no draft pull requests in this run: {e}"),
                 });
-                None
+                Err(e.to_string())
             }
         }
     };
-    run.forge.get_or_init(connect).await.as_ref()
+    run.forge.get_or_init(connect).await
+}
+
+/// A converged issue of a run that opens no drafts and was not told not to: once per run,
+/// when the repository's remote names a GitHub repository, the run says how drafts would be
+/// opened (or how to say no).
+pub(super) async fn say_unsubmitted(host: Host<'_>, run: &RunScope<'_>) {
+    use crate::input::config::{Submit, SubmitVia};
+    let config = host.config;
+    let declined = config.submit.via == Some(SubmitVia::Never)
+        || config.graphite.submit == Some(Submit::Never);
+    if config.submit_via().is_some() || declined {
+        return;
+    }
+    let say = || async {
+        let remote = config.forge().remote().to_owned();
+        let url = git(host.repo_root, move |repo| Ok(repo.remote_url(&remote)))
+            .await
+            .ok()
+            .flatten();
+        let Some(repo) = url
+            .as_deref()
+            .and_then(crate::forge::remote::RepoId::from_remote_url)
+        else {
+            return;
+        };
+        host.emit(&EngineEvent::ForgeNote {
+            id: None,
+            message: format!(
+                "no draft pull requests: no forge is configured for {} on {}; add `[forge]` to \
+                 orch.toml (the token from GITHUB_TOKEN, GH_TOKEN or `gh auth token`), or \
+                 `[submit] via = \"never\"` to say no",
+                repo.slug(),
+                repo.host
+            ),
+        });
+    };
+    run.unsubmitted.get_or_init(say).await;
 }
 
 /// Pushes the issue's branch and opens (or finds) its draft; a failure fails the issue with
@@ -83,13 +128,14 @@ pub(super) async fn submit(
         title: title(issue, &commits),
         head: issue.branch.clone(),
         base: at.parent.to_owned(),
-        body: body(
+        // What goes to the forge is redacted as every file orch writes is.
+        body: crate::util::redact::redact(&body(
             issue,
             &run.opts.run_id,
             &at,
             summary.verified.as_ref(),
             &stat,
-        ),
+        )),
     };
     let opened = open_or_find(forge, &issue.branch, new).await;
     say_waits(host, forge, waited, Some(&issue.id));
@@ -199,7 +245,7 @@ pub(super) async fn push(
     let log = crate::model::layout::command_log(at.issue_dir, "push");
     let timeout = host.task_timeout(issue);
     let ran =
-        crate::gates::shell::run_shell(&command, at.worktree, &log, timeout, host.cancel()).await;
+        crate::gates::shell::run_own(&command, at.worktree, &log, timeout, host.cancel()).await;
     let record = CommandRecord {
         name: "push".to_owned(),
         command: format!("git push {remote} {refspec}"),

@@ -161,6 +161,7 @@ mod tests {
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
             pull: None,
+            watch: None,
             verified: None,
             skip: None,
             budget: None,

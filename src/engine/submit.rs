@@ -124,8 +124,7 @@ async fn run_submit(
     let log = crate::model::layout::command_log(place.issue_dir, "submit");
     let timeout = host.task_timeout(issue);
     let result =
-        crate::gates::shell::run_shell(&command, place.worktree, &log, timeout, host.cancel())
-            .await;
+        crate::gates::shell::run_own(&command, place.worktree, &log, timeout, host.cancel()).await;
     let record = CommandRecord {
         name: "submit".to_owned(),
         command: SUBMIT.join(" "),

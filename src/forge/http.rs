@@ -1,8 +1,9 @@
 //! One HTTP client for the forge: the token in every request (and nowhere else), GitHub's
 //! media type and API version, conditional GETs (a `304` answers from the cached body of the
 //! `ETag` it matched, and costs no rate limit), the rate-limit replies honoured (`Retry-After`,
-//! `X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`, up to `[forge] max_rate_wait`), and
-//! transient failures (transport errors, 5xx) tried again with a doubling wait.
+//! `X-RateLimit-Remaining: 0` until `X-RateLimit-Reset`, a minute for a secondary limit that
+//! names no wait; each up to `[forge] max_rate_wait`), and a read that failed transiently
+//! (transport errors, 5xx) tried again with a doubling wait. A write is sent once.
 
 use super::token::Token;
 use super::ForgeError;
@@ -19,6 +20,8 @@ const ATTEMPTS: u32 = 4;
 const BACKOFF: Duration = Duration::from_millis(500);
 /// A secondary rate limit that names no wait is waited out this long (GitHub's advice).
 const SECONDARY_WAIT: Duration = Duration::from_secs(60);
+/// Rate-limit waits of one request before orch gives up on it.
+const RATE_WAITS: u32 = 5;
 
 /// A wait orch took for a rate limit: what it waited for, and how long.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,6 +101,7 @@ impl Client {
                 &url,
                 None,
                 cached.as_ref().map(|(e, _)| e.as_str()),
+                true,
             )
             .await?;
         if response.status() == StatusCode::NOT_MODIFIED {
@@ -118,7 +122,7 @@ impl Client {
     /// which the client follows without the token).
     pub async fn get_text(&self, path: &str) -> Result<String, ForgeError> {
         let url = format!("{}{path}", self.api);
-        let response = self.send(Method::GET, &url, None, None).await?;
+        let response = self.send(Method::GET, &url, None, None, true).await?;
         let response = checked(&url, response).await?;
         response.text().await.map_err(|e| ForgeError::Transport {
             request: format!("GET {url}"),
@@ -129,14 +133,18 @@ impl Client {
     /// `POST <api><path>` with a JSON body.
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, ForgeError> {
         let url = format!("{}{path}", self.api);
-        let response = self.send(Method::POST, &url, Some(body), None).await?;
+        let response = self
+            .send(Method::POST, &url, Some(body), None, false)
+            .await?;
         json_of(&url, response).await
     }
 
     /// `PATCH <api><path>` with a JSON body.
     pub async fn patch(&self, path: &str, body: &Value) -> Result<Value, ForgeError> {
         let url = format!("{}{path}", self.api);
-        let response = self.send(Method::PATCH, &url, Some(body), None).await?;
+        let response = self
+            .send(Method::PATCH, &url, Some(body), None, false)
+            .await?;
         json_of(&url, response).await
     }
 
@@ -144,7 +152,11 @@ impl Client {
     pub async fn graphql(&self, query: &str, variables: Value) -> Result<Value, ForgeError> {
         let body = serde_json::json!({ "query": query, "variables": variables });
         let url = self.graphql.clone();
-        let response = self.send(Method::POST, &url, Some(&body), None).await?;
+        // A query may be sent again; a mutation (a reply) may not.
+        let read = !query.trim_start().starts_with("mutation");
+        let response = self
+            .send(Method::POST, &url, Some(&body), None, read)
+            .await?;
         let mut answer = json_of(&url, response).await?;
         if let Some(first) = answer["errors"].as_array().and_then(|e| e.first()) {
             return Err(ForgeError::GraphQl {
@@ -159,18 +171,21 @@ impl Client {
         cache.get(url).cloned()
     }
 
-    /// Sends until the answer is neither a rate limit (waited out) nor transient (tried
-    /// again up to [`ATTEMPTS`] times).
+    /// Sends until the answer is neither a rate limit (waited out, up to [`RATE_WAITS`]
+    /// times) nor, for a request that may be sent twice (`idempotent`: a read), transient
+    /// (tried again up to [`ATTEMPTS`] times). A write that failed in transit is not sent
+    /// again: GitHub may have taken it (a second reply in a thread, a second draft).
     async fn send(
         &self,
         method: Method,
         url: &str,
         body: Option<&Value>,
         etag: Option<&str>,
+        idempotent: bool,
     ) -> Result<reqwest::Response, ForgeError> {
         let request = format!("{method} {}", path_of(url));
         let mut backoff = BACKOFF;
-        let mut attempt = 1;
+        let (mut attempt, mut rate_waits) = (1, 0);
         loop {
             let mut builder = (self.http.request(method.clone(), url))
                 .header("authorization", self.token.bearer());
@@ -182,31 +197,48 @@ impl Client {
                     .body(serde_json::to_vec(body).unwrap_or_default());
             }
             let sent = builder.send().await;
-            let wait = match &sent {
-                Ok(r) => match rate_wait(r.status().as_u16(), r.headers(), now_epoch()) {
-                    Some(wait) => {
-                        self.wait_for_rate(&request, wait).await?;
-                        continue;
-                    }
-                    None if r.status().is_server_error() => Some(backoff),
-                    None => None,
-                },
-                Err(_) => Some(backoff),
-            };
-            match (wait, sent) {
-                (Some(wait), _) if attempt < ATTEMPTS => {
-                    attempt += 1;
-                    backoff *= 2;
-                    self.sleep(wait).await?;
-                }
-                (_, Ok(response)) => return Ok(response),
-                (_, Err(e)) => {
+            let response = match sent {
+                Ok(response) => response,
+                Err(e) if !idempotent || attempt >= ATTEMPTS => {
                     return Err(ForgeError::Transport {
                         request,
                         message: e.to_string(),
                     })
                 }
+                Err(_) => {
+                    (attempt, backoff) = (attempt + 1, backoff * 2);
+                    self.sleep(backoff / 2).await?;
+                    continue;
+                }
+            };
+            let status = response.status().as_u16();
+            let mut wait = rate_wait(status, response.headers(), now_epoch());
+            let server_error = response.status().is_server_error();
+            if wait.is_none() && status == 403 {
+                // A secondary limit may come as a bare 403 whose message says so.
+                let text = response.text().await.unwrap_or_default();
+                if !text.to_ascii_lowercase().contains("rate limit") {
+                    return Err(status_error(url, 403, &text));
+                }
+                wait = Some(SECONDARY_WAIT);
+            } else if wait.is_none() && !(server_error && idempotent && attempt < ATTEMPTS) {
+                return Ok(response);
             }
+            if let Some(wait) = wait {
+                rate_waits += 1;
+                if rate_waits > RATE_WAITS {
+                    return Err(ForgeError::Status {
+                        request,
+                        status,
+                        message: format!("still rate-limited after {RATE_WAITS} waits"),
+                    });
+                }
+                self.wait_for_rate(&request, wait).await?;
+                continue;
+            }
+            // A read the server failed: tried again.
+            (attempt, backoff) = (attempt + 1, backoff * 2);
+            self.sleep(backoff / 2).await?;
         }
     }
 
@@ -277,7 +309,12 @@ async fn checked(url: &str, response: reqwest::Response) -> Result<reqwest::Resp
         return Ok(response);
     }
     let text = response.text().await.unwrap_or_default();
-    let said: Option<Value> = serde_json::from_str(&text).ok();
+    Err(status_error(url, status.as_u16(), &text))
+}
+
+/// The error an answer of `status` with body `text` says (GitHub's `message` and `errors`).
+fn status_error(url: &str, status: u16, text: &str) -> ForgeError {
+    let said: Option<Value> = serde_json::from_str(text).ok();
     let message = said
         .as_ref()
         .and_then(|v| v["message"].as_str())
@@ -294,14 +331,14 @@ async fn checked(url: &str, response: reqwest::Response) -> Result<reqwest::Resp
                 .join("; ")
         })
         .filter(|d| !d.is_empty());
-    Err(ForgeError::Status {
+    ForgeError::Status {
         request: path_of(url).to_owned(),
-        status: status.as_u16(),
+        status,
         message: match details {
             Some(d) => format!("{message}: {d}"),
             None => message,
         },
-    })
+    }
 }
 
 async fn json_of(url: &str, response: reqwest::Response) -> Result<Value, ForgeError> {

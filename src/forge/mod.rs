@@ -34,6 +34,10 @@ pub enum ForgeError {
     NoRepo { remote: String, url: String },
     #[error("`[forge] repo = \"{0}\"` is not `owner/name`")]
     BadRepo(String),
+    #[error(
+        "the remote is on {remote} but the API is {api}; set `[forge] api_url` to {remote}'s (GitHub Enterprise: https://{remote}/api/v3)"
+    )]
+    OtherHost { remote: String, api: String },
     #[error("{request}: {message}")]
     Transport { request: String, message: String },
     #[error("{request}: GitHub answered {status}: {message}")]
@@ -93,10 +97,18 @@ impl Forge {
             (Some(slug), _) => RepoId::parse_slug(slug, &api_host)
                 .ok_or_else(|| ForgeError::BadRepo(slug.clone()))?,
             (None, Some(url)) => {
-                RepoId::from_remote_url(url).ok_or_else(|| ForgeError::NoRepo {
+                let repo = RepoId::from_remote_url(url).ok_or_else(|| ForgeError::NoRepo {
                     remote: config.remote().to_owned(),
                     url: url.to_owned(),
-                })?
+                })?;
+                // The token for one host never goes to another's API.
+                if repo.host != api_host {
+                    return Err(ForgeError::OtherHost {
+                        remote: repo.host,
+                        api: api.clone(),
+                    });
+                }
+                repo
             }
             (None, None) => {
                 return Err(ForgeError::NoRepo {

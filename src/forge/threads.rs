@@ -33,7 +33,7 @@ const THREADS: &str = r#"query($owner: String!, $name: String!, $number: Int!, $
         pageInfo { hasNextPage endCursor }
         nodes {
           id isResolved isOutdated path line
-          comments(first: 50) { nodes { author { login } body url } }
+          comments(last: 50) { nodes { author { login } body url } }
         }
       }
       reviews(last: 50, states: [CHANGES_REQUESTED]) {

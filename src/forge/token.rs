@@ -5,14 +5,7 @@
 use super::ForgeError;
 use std::time::Duration;
 
-/// The variables a token may sit in: orch reads the first two, and takes all four out of
-/// every agent's environment.
-pub const TOKEN_VARS: &[&str] = &[
-    "GITHUB_TOKEN",
-    "GH_TOKEN",
-    "GH_ENTERPRISE_TOKEN",
-    "GITHUB_ENTERPRISE_TOKEN",
-];
+pub use crate::util::process::FORGE_TOKEN_VARS as TOKEN_VARS;
 
 /// A token. `Debug` shows where it came from, never its value.
 #[derive(Clone)]

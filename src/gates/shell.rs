@@ -48,13 +48,36 @@ impl CommandResult {
 }
 
 /// Runs `command` with `sh -c` in `dir`, output to `log` (created, parents too; redacted
-/// once the command ends).
+/// once the command ends). The forge's token is not in its environment: the user's checks
+/// and commands run what the agent wrote.
 pub async fn run_shell(
     command: &str,
     dir: &Path,
     log: &Path,
     timeout: Duration,
     cancel: Option<tokio::sync::watch::Receiver<bool>>,
+) -> CommandResult {
+    run(command, (dir, log), timeout, cancel, false).await
+}
+
+/// The same for orch's own push or submit, which may need the forge's token (a git
+/// credential helper such as `gh auth git-credential` reads it from the environment).
+pub async fn run_own(
+    command: &str,
+    dir: &Path,
+    log: &Path,
+    timeout: Duration,
+    cancel: Option<tokio::sync::watch::Receiver<bool>>,
+) -> CommandResult {
+    run(command, (dir, log), timeout, cancel, true).await
+}
+
+async fn run(
+    command: &str,
+    (dir, log): (&Path, &Path),
+    timeout: Duration,
+    cancel: Option<tokio::sync::watch::Receiver<bool>>,
+    token: bool,
 ) -> CommandResult {
     let started = Instant::now();
     let mut result = CommandResult {
@@ -72,8 +95,13 @@ pub async fn run_shell(
         }
         let out = std::fs::File::create(log)?;
         let err = out.try_clone()?;
-        tokio::process::Command::new("sh")
-            .arg("-c")
+        let mut sh = tokio::process::Command::new("sh");
+        if !token {
+            for var in crate::util::process::FORGE_TOKEN_VARS {
+                sh.env_remove(var);
+            }
+        }
+        sh.arg("-c")
             .arg(command)
             .current_dir(dir)
             .stdin(Stdio::null())

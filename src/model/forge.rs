@@ -172,6 +172,9 @@ pub struct Sighting {
 pub struct FixInFlight {
     pub seq: u32,
     pub feedback: Feedback,
+    /// The PR's head the fix started from (what its failed checks were seen on).
+    #[serde(default)]
+    pub head: String,
     /// The fix phase finished and passed: only its push and replies are left.
     #[serde(default)]
     pub fixed: bool,
@@ -193,9 +196,9 @@ pub struct WatchRecord {
     /// Threads orch replied in (never twice).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replied: Vec<String>,
-    /// Heads whose failed checks a fix already took up (not taken up twice).
+    /// Failed checks a fix took up, as `<head> <check>` (not taken up twice).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub fixed_heads: Vec<String>,
+    pub taken_up: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fixing: Option<FixInFlight>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,6 +206,13 @@ pub struct WatchRecord {
     /// Looks at a head that had no check at all (after a few, it counts as green).
     #[serde(default)]
     pub quiet: u32,
+}
+
+impl WatchRecord {
+    /// The key of check `check` failing on `head` in [`WatchRecord::taken_up`].
+    pub fn taken_key(head: &str, check: &str) -> String {
+        format!("{head} {check}")
+    }
 }
 
 #[cfg(test)]

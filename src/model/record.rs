@@ -206,6 +206,9 @@ pub struct IssueSummary {
     /// The pull request orch opened (or found open) for its branch (`[submit] via = "github"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull: Option<Box<PullRecord>>,
+    /// How the watch of its pull request stands (`orch watch`, `orch run --follow`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub watch: Option<Box<crate::model::forge::WatchRecord>>,
     /// The clean-room verification of its final head, when one ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified: Option<Verification>,
@@ -350,6 +353,7 @@ impl IssueSummary {
             open_questions: Vec::new(),
             draft_prs: Vec::new(),
             pull: None,
+            watch: None,
             verified: None,
             skip: None,
             budget: None,

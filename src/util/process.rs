@@ -1,6 +1,15 @@
 //! Processes: stopping a process group (an agent's, or a user's command) with a grace
 //! period. This host's name and whether a process lives are `util::platform`'s.
 
+/// The variables a forge token may sit in: orch reads the first two, and keeps all four out of
+/// every agent's environment and the commands that run what an agent wrote.
+pub const FORGE_TOKEN_VARS: &[&str] = &[
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+    "GH_ENTERPRISE_TOKEN",
+    "GITHUB_ENTERPRISE_TOKEN",
+];
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -557,7 +557,7 @@ fn orch_watch_takes_up_a_run_and_ends_each_pr_capped_or_merged_as_status_and_rep
     forge.github.merge(a3.number);
 
     let (code, stdout, stderr) = forge.orch_run(&["watch", "M1"]);
-    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(code, 100, "a capped PR needs a human: {stdout}\n{stderr}");
     let state = state(&forge.run.env.repo);
     let a1 = watch_of(&state, "A-1");
     assert_eq!(
@@ -601,7 +601,29 @@ fn orch_watch_takes_up_a_run_and_ends_each_pr_capped_or_merged_as_status_and_rep
         report.contains("capped (1 fix(es) ran") && report.contains("; 1 fix"),
         "{report}"
     );
-    // A second `orch watch` has nothing left to watch.
+    // Someone looked; `orch watch` again takes the capped PR up with a new allowance: its
+    // fix passes CI this time. The merged one stays merged.
+    forge.run.model.script(
+        "A-1/04-fix",
+        vec![
+            Reply::Commands(vec![commit_cmd(
+                "ledger.rs",
+                "[A-1] fix(ledger): balance, really",
+            )]),
+            Reply::Message(forge_fix_json(serde_json::json!([]))),
+        ],
+    );
+    let (code, stdout, stderr) = forge.orch_run(&["watch", "M1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let state = self::state(&forge.run.env.repo);
+    let a1 = watch_of(&state, "A-1");
+    assert_eq!(
+        (a1["outcome"].as_str(), a1["cycles"].as_u64()),
+        (Some("green"), Some(1)),
+        "{a1}"
+    );
+    assert_eq!(watch_of(&state, "A-3")["outcome"], "merged");
+    // Then there is nothing left to watch.
     let (code, _, stderr) = forge.orch_run(&["watch", "M1"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(stderr.contains("nothing left to run"), "{stderr}");
@@ -668,4 +690,199 @@ fn the_client_revalidates_with_etags_retries_a_5xx_and_refuses_a_wait_past_its_l
     assert_eq!(gets[2].1, 502);
     assert_eq!(gets[3].1, 304, "tried again, still cached: {gets:?}");
     assert!(client.waits().is_empty());
+}
+
+#[test]
+fn a_repository_on_github_without_a_forge_configured_is_told_once_how_to_get_drafts() {
+    let run = CodexRepo::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "")),
+            ("a2.md", issue("A-2", "M1", "")),
+        ],
+        "",
+    );
+    run.env
+        .git(&["remote", "add", "origin", "git@github.com:acme/widgets.git"]);
+    let (code, stdout, stderr) = run.run(&["M1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let said = "no draft pull requests: no forge is configured for acme/widgets on github.com";
+    assert_eq!(stderr.matches(said).count(), 1, "{stderr}");
+    assert!(stderr.contains("`[submit] via = \"never\"`"), "{stderr}");
+    // Said no: nothing is said.
+    run.env.write(
+        "orch.toml",
+        format!(
+            "{}\n[submit]\nvia = \"never\"\n",
+            std::fs::read_to_string(run.env.repo.join("orch.toml")).unwrap()
+        ),
+    );
+    run.env.git(&["commit", "-qam", "no drafts"]);
+    let (code, stdout, stderr) = run.run(&["M1", "--fresh"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(!stderr.contains("no draft pull requests"), "{stderr}");
+}
+
+#[test]
+fn a_watch_killed_right_after_its_fix_finished_pushes_and_answers_without_running_it_again() {
+    use crate::support::mock_github::Thread;
+    use std::os::unix::process::ExitStatusExt;
+    let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    forge.github.add_thread(Thread {
+        id: "T1".into(),
+        pr: 1,
+        path: "orch-demo/A-1.md".into(),
+        line: 1,
+        resolved: false,
+        comments: vec![("bo".into(), "Say more.".into())],
+    });
+    forge.run.model.script(
+        "A-1/03-fix",
+        vec![
+            Reply::Commands(vec![commit_cmd("orch-demo/A-1.md", "[A-1] docs: say more")]),
+            Reply::Message(forge_fix_json(serde_json::json!([
+                {"threadId": "T1", "status": "addressed", "commit": "", "reason": "Said more."}
+            ]))),
+        ],
+    );
+    // The fix's record is in the run state; that it passed is not yet.
+    let out = forge
+        .orch()
+        .env("ORCH_CRASH_AT", "after-fix")
+        .args(["run", "M1", "--follow"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGKILL),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        forge.remote_tip("orch/p/M1/A-1-work-item-a-1").as_deref(),
+        forge.run.summary("A-1")["pull"]["pushed"].as_str()
+    );
+
+    let (code, stdout, stderr) = forge.orch_run(&["resume", "--force-unlock"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let keys: Vec<String> = forge
+        .run
+        .model
+        .requests()
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(
+        keys.iter().filter(|k| k.contains("-fix")).count(),
+        2,
+        "the fix ran once: {keys:?}"
+    );
+    let thread = forge
+        .github
+        .threads()
+        .into_iter()
+        .find(|t| t.id == "T1")
+        .unwrap();
+    assert_eq!(
+        thread
+            .comments
+            .iter()
+            .filter(|(w, _)| w == "orch-bot")
+            .count(),
+        1,
+        "{thread:?}"
+    );
+    let summary = forge.run.summary("A-1");
+    assert_eq!(summary["phases"].as_array().unwrap().len(), 3, "{summary}");
+    let pushed = summary["pull"]["pushed"].as_str().unwrap();
+    assert_eq!(
+        forge.remote_tip("orch/p/M1/A-1-work-item-a-1").as_deref(),
+        Some(pushed)
+    );
+    let subject = forge.run.env.git(&["log", "-1", "--format=%s", pushed]);
+    assert_eq!(subject.trim(), "[A-1] docs: say more");
+    assert_eq!(
+        watch_of(&state(&forge.run.env.repo), "A-1")["outcome"],
+        "green"
+    );
+}
+
+#[test]
+fn ctrl_c_during_a_fix_stops_the_watch_with_the_fix_in_flight_and_resume_runs_it_anew() {
+    use crate::support::mock_github::Ci;
+    let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
+    forge.github.ci(
+        "orch/p/M1/A-1-work-item-a-1",
+        vec![Ci::Fail("error: no\n".into())],
+    );
+    let model = &forge.run.model;
+    model.script(
+        "A-1/03-fix",
+        vec![Reply::Commands(vec![
+            "echo started > started.txt; sleep 30".into(),
+        ])],
+    );
+    model.script(
+        "A-1/04-fix",
+        vec![
+            Reply::Commands(vec![commit_cmd("ledger.rs", "[A-1] fix(ledger): yes")]),
+            Reply::Message(forge_fix_json(serde_json::json!([]))),
+        ],
+    );
+    let child = forge
+        .run
+        .orch_std()
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["run", "M1", "--follow"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let worktree = forge.run.env.root().join("wt/p/M1/A-1");
+    crate::support::wait_until(
+        "the fix at work",
+        std::time::Duration::from_secs(60),
+        || worktree.join("started.txt").exists(),
+    );
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    let watch = watch_of(&state(&forge.run.env.repo), "A-1");
+    assert!(
+        watch["outcome"].is_null() && watch["fixing"]["seq"] == 3,
+        "{watch}"
+    );
+
+    let (code, stdout, stderr) = forge.orch_run(&["resume"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let watch = watch_of(&state(&forge.run.env.repo), "A-1");
+    assert_eq!(
+        (watch["outcome"].as_str(), watch["cycles"].as_u64()),
+        (Some("green"), Some(1)),
+        "{watch}"
+    );
+    // The interrupted fix keeps its number and logs; the one that ran is the next.
+    let summary = forge.run.summary("A-1");
+    let name = |p: &serde_json::Value| {
+        let seq = p["seq"].as_u64().unwrap();
+        format!("{seq:02}-{}", p["phase"].as_str().unwrap())
+    };
+    let phases: Vec<String> = summary["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(name)
+        .collect();
+    assert_eq!(
+        phases,
+        ["01-dev", "02-review", "03-fix", "04-fix"],
+        "{phases:?}"
+    );
+    assert_eq!(
+        forge.run.summary("A-1")["phases"][2]["failure"]["kind"],
+        "interrupted"
+    );
+    let logs = forge.run.logs().join("A-1");
+    assert!(logs.join("03-fix").is_dir() && logs.join("04-fix").is_dir());
 }

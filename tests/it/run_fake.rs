@@ -66,9 +66,10 @@ fn exit_codes_failed_turns_and_missing_messages_fail_the_phase() {
         ("c.md", issue("C-1", "M1", "")),
         ("d.md", issue("D-1", "M1", "")),
     ];
+    // One try each: a transient failure (B-1's) is not waited out and tried again here.
     let fake = FakeRepo::new(
         &docs,
-        "",
+        "retry_attempts = 1\n",
         json!({
             "A-1/01-dev": [{"run": COMMIT}, {"exit": 3}],
             "B-1/01-dev": [{"fail": "rate limited"}],

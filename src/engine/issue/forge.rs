@@ -37,20 +37,31 @@ pub(in crate::engine) struct FixAt<'a> {
     pub continuation: Continuation,
 }
 
-/// Runs the fix; `Err(reason)` when its worktree cannot be made (its branch moved away
-/// from its base).
+/// How a fix went.
+pub(in crate::engine) enum FixRun {
+    /// It ran to its end (passed or not): its record and result.
+    Ran(Box<ForgeFixed>),
+    /// It could not start: its worktree cannot be made (its branch moved away from its
+    /// base), or set up.
+    Refused(String),
+    /// It did not run to its end: interrupted (its worktree kept, its work pinned), or the
+    /// budget did not let it start. A resume runs it.
+    Stopped(String),
+}
+
+/// Runs the fix.
 pub(in crate::engine) async fn forge_fix<R: Runner>(
     tools: Tools<'_, R>,
     run: &RunScope<'_>,
     at: FixAt<'_>,
     feedback: &Feedback,
-) -> Result<Result<ForgeFixed, String>, EngineError> {
+) -> Result<FixRun, EngineError> {
     let host = tools.host;
     let issue = at.issue;
     let wt = worktree_of(run.plan, issue);
     let (prepared, common_dir) = match open(host, &wt, at.base, at.parent).await? {
         Ok(opened) => opened,
-        Err(reason) => return Ok(Err(reason)),
+        Err(reason) => return Ok(FixRun::Refused(reason)),
     };
     host.emit(&EngineEvent::WorktreeReady {
         id: issue.id.clone(),
@@ -67,7 +78,7 @@ pub(in crate::engine) async fn forge_fix<R: Runner>(
     let mut lp = IssueLoop::new(tools, run, issue_at, wt, &phases);
     lp.restore(phases, interrupted).await?;
     if let Err(reason) = lp.set_up(prepared).await? {
-        return Ok(Err(reason));
+        return Ok(FixRun::Refused(reason));
     }
     let counted: Vec<&Entry> = (lp.history.iter())
         .filter(|e| crate::engine::resume::counts(&e.record))
@@ -89,12 +100,38 @@ pub(in crate::engine) async fn forge_fix<R: Runner>(
         gate: None,
         forge: Some(feedback.clone()),
     };
+    let before = lp.history.len();
     lp.step(planned).await?;
+    if lp.history.len() == before {
+        // The budget did not let it start (said by the step).
+        let why = lp.summary.reason.clone();
+        return Ok(FixRun::Stopped(
+            why.unwrap_or_else(|| "out of budget".to_owned()),
+        ));
+    }
     let entry = lp.history.pop().expect("the fix was recorded");
+    if entry.record.failure == Some(crate::model::phase::PhaseFailure::Interrupted) {
+        // Its worktree stays, as an interrupted loop's does: the resume goes on in it.
+        return Ok(FixRun::Stopped(format!(
+            "interrupted during {:02}-fix",
+            entry.record.seq
+        )));
+    }
     let rescue_ref = remove(host, &lp.wt, at.issue_dir).await?;
-    Ok(Ok(ForgeFixed {
+    Ok(FixRun::Ran(Box::new(ForgeFixed {
         record: entry.record,
         result: entry.result,
         rescue_ref,
-    }))
+    })))
+}
+
+/// The worktree a fix left when orch died after it finished: removed as the fix would have
+/// (what it left uncommitted rescued); its rescue ref, if anything was.
+pub(in crate::engine) async fn tidy(
+    host: crate::engine::host::Host<'_>,
+    run: &RunScope<'_>,
+    issue: &PlannedIssue,
+    issue_dir: &Path,
+) -> Result<Option<String>, EngineError> {
+    remove(host, &worktree_of(run.plan, issue), issue_dir).await
 }

@@ -21,7 +21,7 @@ use crate::workspace::worktrees::{self, IssueWorktree, Prepared};
 use std::path::{Path, PathBuf};
 
 mod forge;
-pub(super) use forge::{forge_fix, FixAt, ForgeFixed};
+pub(super) use forge::{forge_fix, tidy, FixAt, FixRun, ForgeFixed};
 
 /// One issue to run, with where it starts from.
 pub(super) struct IssueJob<'a> {
@@ -498,6 +498,8 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
                 notes: &notes,
             };
             submit::submit(host, self.run, &mut summary, issue, place, &opts.approvals).await?;
+        } else if summary.outcome == Outcome::Completed {
+            super::pull_request::say_unsubmitted(host, self.run).await;
         }
         if let Some(last) = summary.phases.last() {
             if last.failure == Some(PhaseFailure::Interrupted) {

@@ -53,10 +53,14 @@ pub(super) async fn finish(
     })
     .await?;
     let number = summary.pull.as_ref().map_or(0, |p| p.number);
-    if let Some(pull) = summary.pull.as_mut() {
-        if !record.fixed_heads.contains(&pull.pushed) {
-            record.fixed_heads.push(pull.pushed.clone());
+    // The checks it was given were failing on the head it started from: taken up there.
+    for failure in &fixing.feedback.ci_failures {
+        let key = WatchRecord::taken_key(&fixing.head, &failure.check);
+        if !record.taken_up.contains(&key) {
+            record.taken_up.push(key);
         }
+    }
+    if let Some(pull) = summary.pull.as_mut() {
         pull.pushed = head.clone();
     }
     save(host, summary)?;
@@ -96,7 +100,7 @@ async fn reply_all(
         if record.replied.contains(&key) || !known {
             continue;
         }
-        let body = reply_text(answer, head);
+        let body = crate::util::redact::redact(&reply_text(answer, head));
         let said = match in_thread {
             true => forge.reply(&answer.thread_id, &body).await,
             false => forge.comment(number, &body).await,
@@ -108,9 +112,7 @@ async fn reply_all(
             });
             continue;
         }
-        if in_thread && answer.status == "addressed" && host.config.forge().resolves() {
-            let _ = forge.resolve(&answer.thread_id).await;
-        }
+        // Recorded before anything else can fail or wait: never said twice.
         record.replied.push(key);
         answered += 1;
         emit(
@@ -120,6 +122,14 @@ async fn reply_all(
             format!("answered {}", answer.thread_id),
         );
         crate::util::failpoint::hit("forge-replied");
+        if in_thread && answer.status == "addressed" && host.config.forge().resolves() {
+            if let Err(e) = forge.resolve(&answer.thread_id).await {
+                host.emit(&crate::model::event::EngineEvent::ForgeNote {
+                    id: Some(summary.id.clone()),
+                    message: format!("could not resolve {}: {e}", answer.thread_id),
+                });
+            }
+        }
     }
     answered
 }

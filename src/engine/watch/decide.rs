@@ -61,12 +61,15 @@ pub fn decide(look: &Look<'_>, record: &WatchRecord, rules: &Rules<'_>) -> Next 
     let failed: Vec<&Check> = (checks.iter().copied())
         .filter(|c| matches!(c.state, State::Failed(_)))
         .collect();
-    let taken_up = record.fixed_heads.iter().any(|h| h == look.head);
-    let ci_failures: Vec<CiFailure> = if taken_up {
-        Vec::new()
-    } else {
-        failed.iter().map(|c| failure(c)).collect()
+    let taken = |c: &&&Check| {
+        let key = WatchRecord::taken_key(look.head, &c.name);
+        record.taken_up.contains(&key)
     };
+    let ci_failures: Vec<CiFailure> = (failed.iter())
+        .filter(|c| !taken(c))
+        .map(|c| failure(c))
+        .collect();
+    let taken_up = failed.iter().any(|c| taken(&c));
     let review_comments = open_threads(look, record);
     if !ci_failures.is_empty() || !review_comments.is_empty() {
         if record.cycles >= rules.max_cycles {
@@ -109,7 +112,10 @@ pub fn decide(look: &Look<'_>, record: &WatchRecord, rules: &Rules<'_>) -> Next 
         return Next::Wait(format!("waiting for {}", pending.join(", ")));
     }
     if look.checks.is_empty() && rules.required.is_none() {
-        if record.quiet + 1 < QUIET_LOOKS {
+        // Looks at this head only: a new head (a fix pushed) starts counting again.
+        let same_head = record.last.as_ref().is_some_and(|l| l.head == look.head);
+        let quiet = if same_head { record.quiet } else { 0 };
+        if quiet + 1 < QUIET_LOOKS {
             return Next::Wait("no check reported yet".to_owned());
         }
         return Next::Done(

@@ -7,72 +7,111 @@
 //! replying twice.
 
 use super::decide::{self, Look, Next, Rules};
-use super::say::{emit, end, save};
+use super::fix::{fix, reconcile, Goes, Watched};
+use super::say::{emit, end};
 use crate::agent::Runner;
 use crate::engine::context::RunScope;
 use crate::engine::host::{Host, Tools};
-use crate::engine::issue::{forge_fix, FixAt};
-use crate::engine::resume::Continuation;
 use crate::engine::{pull_request, EngineError};
 use crate::forge::checks::{Check, Source};
 use crate::forge::Forge;
 use crate::model::event::EngineEvent;
-use crate::model::forge::{CiFailure, Feedback, FixInFlight, Sighting, WatchOutcome, WatchRecord};
+use crate::model::forge::{CiFailure, Feedback, Sighting, WatchOutcome, WatchRecord};
 use crate::model::record::{IssueSummary, Outcome};
-use crate::model::result::Status;
-use crate::model::state::CurrentPhase;
-
-/// One issue being watched.
-struct Watched {
-    /// Its summary's index in the run's.
-    index: usize,
-    record: WatchRecord,
-    /// The phase orch died in, when the run resumed had one (the first fix pins its work).
-    interrupted: Option<CurrentPhase>,
-}
 
 /// Watches the run's pull requests (see the module doc); `summaries` get the fixes' phases
-/// and pushed heads.
+/// and pushed heads, and each its watch record.
 pub(in crate::engine) async fn follow<R: Runner>(
     tools: Tools<'_, R>,
     run: &RunScope<'_>,
     summaries: &mut [IssueSummary],
 ) -> Result<(), EngineError> {
-    let host = tools.host;
     let prior = run.opts.resume.as_ref();
     let mut watched: Vec<Watched> = (summaries.iter().enumerate())
         .filter(|(_, s)| s.outcome == Outcome::Completed && s.pull.is_some())
         .map(|(index, s)| {
             let state = prior.and_then(|p| p.issue(&s.id));
+            let mut record: WatchRecord = state.and_then(|i| i.forge.clone()).unwrap_or_default();
+            if run.opts.rewatch {
+                reopen(&mut record);
+            }
             Watched {
                 index,
-                record: state.and_then(|i| i.forge.clone()).unwrap_or_default(),
+                record,
                 interrupted: state.and_then(|i| i.current_phase.clone()),
+                recorded: state.map(|i| i.phases.clone()).unwrap_or_default(),
             }
         })
-        .filter(|w| w.record.outcome.is_none())
         .collect();
-    if watched.is_empty() {
+    let watching = watch_all(tools, run, summaries, &mut watched).await;
+    // Each summary says how its watch stands (ended, or not: the run was interrupted).
+    for w in &watched {
+        summaries[w.index].watch = Some(Box::new(w.record.clone()));
+    }
+    watching
+}
+
+/// `orch watch` after a human looked: a watch that ended capped or blocked starts again,
+/// with a new allowance of fixes.
+fn reopen(record: &mut WatchRecord) {
+    if matches!(
+        record.outcome,
+        Some(WatchOutcome::Capped | WatchOutcome::Blocked)
+    ) {
+        record.outcome = None;
+        record.reason = None;
+        record.cycles = 0;
+        record.last = None;
+    }
+}
+
+/// Looks at every PR whose watch has not ended, every `poll_interval`, until none is left
+/// or the run is interrupted (or out of budget).
+async fn watch_all<R: Runner>(
+    tools: Tools<'_, R>,
+    run: &RunScope<'_>,
+    summaries: &mut [IssueSummary],
+    watched: &mut [Watched],
+) -> Result<(), EngineError> {
+    let host = tools.host;
+    let open = |w: &&mut Watched| w.record.outcome.is_none();
+    if !watched.iter_mut().any(|w| open(&w)) {
         host.emit(&EngineEvent::ForgeNote {
             id: None,
-            message: "nothing to watch: no issue of this run has an open draft orch opened"
-                .to_owned(),
+            message: "nothing to watch: no draft orch opened in this run is still open".to_owned(),
         });
         return Ok(());
     }
-    let Some(forge) = pull_request::forge(host, run).await else {
-        return Ok(());
+    let forge = match pull_request::connected(host, run).await {
+        Ok(forge) => forge,
+        Err(why) => {
+            // Said once; each watch ends, for `orch watch` to take up once the forge is there.
+            for w in watched.iter_mut().filter(open) {
+                let reason = format!("the forge cannot be reached: {why}");
+                end(
+                    host,
+                    &summaries[w.index],
+                    &mut w.record,
+                    WatchOutcome::Blocked,
+                    reason,
+                )?;
+            }
+            return Ok(());
+        }
     };
     let interval = host.config.forge().poll_interval();
     loop {
-        for w in watched.iter_mut().filter(|w| w.record.outcome.is_none()) {
+        for w in watched.iter_mut().filter(open) {
             if host.cancelled() {
                 return Ok(());
             }
             let waited = forge.client.waits().len();
             let summary = &mut summaries[w.index];
-            step(tools, run, forge, summary, w).await?;
+            let goes = step(tools, run, forge, summary, w).await?;
             pull_request::say_waits(host, forge, waited, Some(&summary.id));
+            if !goes {
+                return Ok(());
+            }
         }
         if watched.iter().all(|w| w.record.outcome.is_some()) || host.cancelled() {
             return Ok(());
@@ -95,29 +134,37 @@ async fn pause(host: Host<'_>, interval: std::time::Duration) -> bool {
     }
 }
 
-/// One look at one PR, and what it starts.
+/// One look at one PR, and what it starts; false when the watch must stop.
 async fn step<R: Runner>(
     tools: Tools<'_, R>,
     run: &RunScope<'_>,
     forge: &Forge,
     summary: &mut IssueSummary,
     w: &mut Watched,
-) -> Result<(), EngineError> {
+) -> Result<Goes, EngineError> {
     let host = tools.host;
+    let recorded = w.recorded.clone();
+    if !reconcile(host, run, forge, summary, (&mut w.record, &recorded)).await? {
+        return Ok(false);
+    }
     if let Some(fixing) = w.record.fixing.clone() {
         // orch stopped inside a fix: its push and replies are left, or the fix itself.
         if fixing.fixed {
-            return super::answer::finish(host, run, forge, summary, &mut w.record).await;
+            super::answer::finish(host, run, forge, summary, &mut w.record).await?;
+            return Ok(true);
         }
         return fix(tools, run, forge, summary, w, fixing.feedback).await;
     }
+    if w.record.outcome.is_some() {
+        return Ok(true);
+    }
     let number = summary.pull.as_ref().map_or(0, |p| p.number);
-    let looked = look(forge, number).await;
-    let (pull, checks, threads, requests) = match looked {
+    let (pull, checks, threads, requests) = match look(forge, number).await {
         Ok(looked) => looked,
-        Err(e) if e.status() == Some(404) => {
-            let reason = format!("PR #{number} is not on the forge any more ({e})");
-            return end(host, summary, &mut w.record, WatchOutcome::Blocked, reason);
+        Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => {
+            let reason = format!("GitHub refused to show PR #{number}: {e}");
+            end(host, summary, &mut w.record, WatchOutcome::Blocked, reason)?;
+            return Ok(true);
         }
         Err(e) => {
             // Unreachable for now: looked at again next time.
@@ -125,7 +172,7 @@ async fn step<R: Runner>(
                 id: Some(summary.id.clone()),
                 message: format!("could not look at PR #{number}: {e}"),
             });
-            return Ok(());
+            return Ok(true);
         }
     };
     let required = host.config.forge().required_checks;
@@ -142,16 +189,14 @@ async fn step<R: Runner>(
         change_requests: &requests,
     };
     match decide::decide(&view, &w.record, &rules) {
-        Next::Done(outcome, reason) => end(host, summary, &mut w.record, outcome, reason),
+        Next::Done(outcome, reason) => {
+            end(host, summary, &mut w.record, outcome, reason)?;
+            Ok(true)
+        }
         Next::Wait(why) => {
-            wait(
-                host,
-                summary,
-                &mut w.record,
-                sighting(&pull.head_sha, &checks, 0),
-                why,
-            );
-            Ok(())
+            let seen = sighting(&pull.head_sha, &checks, 0);
+            wait(host, summary, &mut w.record, seen, why);
+            Ok(true)
         }
         Next::Fix {
             ci_failures,
@@ -161,16 +206,8 @@ async fn step<R: Runner>(
                 head: &pull.head_sha,
                 checks: &checks,
             };
-            take_up(
-                tools,
-                run,
-                forge,
-                summary,
-                w,
-                seen,
-                (ci_failures, review_comments),
-            )
-            .await
+            let found = (ci_failures, review_comments);
+            take_up(tools, run, forge, summary, w, seen, found).await
         }
     }
 }
@@ -183,9 +220,11 @@ fn wait(
     seen: Sighting,
     why: String,
 ) {
-    record.quiet = match seen.checks.is_empty() {
-        true => record.quiet + 1,
-        false => 0,
+    let same_head = record.last.as_ref().is_some_and(|l| l.head == seen.head);
+    record.quiet = match (seen.checks.is_empty(), same_head) {
+        (true, true) => record.quiet + 1,
+        (true, false) => 1,
+        (false, _) => 0,
     };
     if record.last.as_ref() != Some(&seen) {
         record.last = Some(seen);
@@ -208,7 +247,7 @@ async fn take_up<R: Runner>(
     w: &mut Watched,
     seen: Seen<'_>,
     (ci_failures, review_comments): (Vec<CiFailure>, Vec<crate::model::forge::ReviewComment>),
-) -> Result<(), EngineError> {
+) -> Result<Goes, EngineError> {
     let host = tools.host;
     let pushed = summary.pull.as_ref().map(|p| p.pushed.clone());
     if pushed.as_deref() != Some(seen.head) {
@@ -218,7 +257,8 @@ async fn take_up<R: Runner>(
             crate::model::naming::short_oid(seen.head),
             crate::model::naming::short_oid(pushed.as_deref().unwrap_or("nothing"))
         );
-        return end(host, summary, &mut w.record, WatchOutcome::Blocked, reason);
+        end(host, summary, &mut w.record, WatchOutcome::Blocked, reason)?;
+        return Ok(true);
     }
     w.record.last = Some(sighting(seen.head, seen.checks, review_comments.len()));
     let feedback = Feedback {
@@ -282,111 +322,4 @@ async fn evidence(forge: &Forge, checks: &[Check], failures: Vec<CiFailure>) -> 
         out.push(failure);
     }
     out
-}
-
-/// Runs a fix for `feedback` (the record says so first), and on success pushes and answers.
-async fn fix<R: Runner>(
-    tools: Tools<'_, R>,
-    run: &RunScope<'_>,
-    forge: &Forge,
-    summary: &mut IssueSummary,
-    w: &mut Watched,
-    feedback: Feedback,
-) -> Result<(), EngineError> {
-    let host = tools.host;
-    let Some(issue) = run.plan.issues.iter().find(|i| i.id == summary.id) else {
-        return Ok(());
-    };
-    let interrupted = w.interrupted.take();
-    let seq = (summary.phases.iter().map(|p| p.seq))
-        .chain(interrupted.as_ref().map(|c| c.seq))
-        .max()
-        .unwrap_or(0)
-        + 1;
-    if w.record.fixing.is_none() {
-        w.record.cycles += 1;
-    }
-    w.record.fixing = Some(FixInFlight {
-        seq,
-        feedback: feedback.clone(),
-        fixed: false,
-        answers: Vec::new(),
-    });
-    emit(
-        host,
-        summary,
-        &w.record,
-        format!("fixing: {}", feedback.headline()),
-    );
-    let (base, parent) = (
-        summary.base.clone().unwrap_or_default(),
-        summary
-            .pull
-            .as_ref()
-            .map(|p| p.base.clone())
-            .unwrap_or_default(),
-    );
-    let at = FixAt {
-        issue,
-        base: &base,
-        parent: &parent,
-        issue_dir: &summary.log_dir.clone(),
-        continuation: Continuation {
-            phases: summary.phases.clone(),
-            interrupted,
-            commands: Vec::new(),
-            extra_cycles: 0,
-        },
-    };
-    let fixed = match forge_fix(tools, run, at, &feedback).await? {
-        Ok(fixed) => fixed,
-        Err(reason) => {
-            w.record.fixing = None;
-            return end(host, summary, &mut w.record, WatchOutcome::Blocked, reason);
-        }
-    };
-    settle(host, run, forge, summary, &mut w.record, (seq, fixed)).await
-}
-
-/// The fix's phase joins the issue's; passed, it is pushed and answered, else the watch
-/// ends blocked.
-async fn settle(
-    host: Host<'_>,
-    run: &RunScope<'_>,
-    forge: &Forge,
-    summary: &mut IssueSummary,
-    record: &mut WatchRecord,
-    (seq, fixed): (u32, crate::engine::issue::ForgeFixed),
-) -> Result<(), EngineError> {
-    summary.commits += fixed.record.commits;
-    summary.tokens = summary.tokens + fixed.record.usage;
-    summary.guard = summary.guard + fixed.record.guard;
-    summary.cycles += 1;
-    summary.phases.push(fixed.record.clone());
-    if fixed.rescue_ref.is_some() {
-        summary.rescue_ref = fixed.rescue_ref.clone();
-    }
-    let result = fixed.result.filter(|r| r.status == Status::Pass);
-    let Some(result) = result else {
-        record.fixing = None;
-        let why = match (&fixed.record.failure, &fixed.record.status) {
-            (Some(f), _) => f.to_string(),
-            (None, Some(status)) => format!("it said `{status}`"),
-            (None, None) => "it gave no result".to_owned(),
-        };
-        save(host, summary)?;
-        let reason = format!("fix {seq:02} did not pass: {why}; see `orch report`");
-        return end(host, summary, record, WatchOutcome::Blocked, reason);
-    };
-    let answers = (result.json.get("threads").cloned())
-        .and_then(|t| serde_json::from_value(t).ok())
-        .unwrap_or_default();
-    if let Some(fixing) = record.fixing.as_mut() {
-        fixing.fixed = true;
-        fixing.answers = answers;
-    }
-    save(host, summary)?;
-    emit(host, summary, record, format!("fix {seq:02} passed"));
-    crate::util::failpoint::hit("forge-fixed");
-    super::answer::finish(host, run, forge, summary, record).await
 }

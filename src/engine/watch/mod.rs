@@ -4,6 +4,7 @@
 
 mod answer;
 pub mod decide;
+mod fix;
 mod follow;
 mod say;
 

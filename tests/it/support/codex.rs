@@ -97,24 +97,57 @@ impl CodexRepo {
 
     pub fn orch(&self) -> assert_cmd::Command {
         let mut cmd = self.env.orch();
-        let codex_home = self.env.root().join("codex-home");
-        cmd.env("ORCH_CODEX_BIN", codex_bin())
-            .env("CODEX_HOME", codex_home)
-            .env("ORCH_MOCK_API_KEY", "mock-key-not-secret")
-            .env("ORCH_CLAUDE_BIN", claude_bin())
-            .env(
-                "PATH",
-                format!(
-                    "{}:{}",
-                    sandbox_tools().display(),
-                    std::env::var("PATH").unwrap_or_default()
-                ),
-            );
-        let claude_config = self.env.root().join("claude-config");
-        for (k, v) in super::mock_claude::claude_env(self.model.port, &claude_config) {
+        for (k, v) in self.agent_env() {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// The same `orch` as a `std::process::Command`, for a test that spawns and signals it.
+    pub fn orch_std(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("orch"));
+        cmd.current_dir(&self.env.repo).env_clear();
+        for (k, v) in super::git_env(self.env.home()) {
+            cmd.env(k, v);
+        }
+        for (k, v) in self.agent_env() {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    /// What `orch` gets here over the hermetic environment: the real agent CLIs, pointed at
+    /// the mock model.
+    fn agent_env(&self) -> Vec<(String, String)> {
+        let path = format!(
+            "{}:{}",
+            sandbox_tools().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut env = vec![
+            (
+                "ORCH_CODEX_BIN".to_owned(),
+                codex_bin().display().to_string(),
+            ),
+            (
+                "CODEX_HOME".to_owned(),
+                self.env.root().join("codex-home").display().to_string(),
+            ),
+            (
+                "ORCH_MOCK_API_KEY".to_owned(),
+                "mock-key-not-secret".to_owned(),
+            ),
+            (
+                "ORCH_CLAUDE_BIN".to_owned(),
+                claude_bin().display().to_string(),
+            ),
+            ("PATH".to_owned(), path),
+        ];
+        let claude_config = self.env.root().join("claude-config");
+        for (k, v) in super::mock_claude::claude_env(self.model.port, &claude_config) {
+            env.push((k, v));
+        }
+        env
     }
 
     pub fn run(&self, args: &[&str]) -> (i32, String, String) {

@@ -200,7 +200,7 @@ pub fn files_written(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-fn git_env(home: &Path) -> Vec<(&'static str, String)> {
+pub(crate) fn git_env(home: &Path) -> Vec<(&'static str, String)> {
     vec![
         ("PATH", std::env::var("PATH").unwrap_or_default()),
         ("HOME", home.display().to_string()),

@@ -399,6 +399,7 @@ impl InProcess {
             carried: Vec::new(),
             restart: Vec::new(),
             follow: false,
+            rewatch: false,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -71,11 +71,23 @@ fn the_watch_rule_book() {
         ..WatchRecord::default()
     };
     let taken = WatchRecord {
-        fixed_heads: vec!["H".into()],
+        taken_up: vec![WatchRecord::taken_key("H", "t")],
         ..WatchRecord::default()
+    };
+    let seen = |head: &str| {
+        Some(crate::model::forge::Sighting {
+            head: head.to_owned(),
+            ..Default::default()
+        })
     };
     let quiet = WatchRecord {
         quiet: QUIET_LOOKS - 1,
+        last: seen("H"),
+        ..WatchRecord::default()
+    };
+    let quiet_before_a_push = WatchRecord {
+        quiet: QUIET_LOOKS - 1,
+        last: seen("OLD"),
         ..WatchRecord::default()
     };
     let rows = vec![
@@ -116,6 +128,10 @@ fn the_watch_rule_book() {
         Row {
             record: quiet,
             ..row("no checks after looks", vec![], "green")
+        },
+        Row {
+            record: quiet_before_a_push,
+            ..row("no checks on a new head: counts again", vec![], "wait")
         },
         Row {
             threads: vec![thread("T1", false, "still wrong")],
