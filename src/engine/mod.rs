@@ -29,6 +29,7 @@ mod milestone;
 pub mod phase;
 mod prompt;
 mod pull_request;
+mod push;
 pub mod rerun;
 mod resume;
 mod schedule;

@@ -236,41 +236,19 @@ pub(super) async fn push(
     if let Decision::Deny { reason, .. } = crate::guard::git::decide_git(&argv, &ctx, &guard) {
         return Err(format!("the guard refused orch's own push: {reason}"));
     }
-    let word = |s: &str| crate::util::process::sh_word(s);
-    let command = format!(
-        "GIT_TERMINAL_PROMPT=0 git push --porcelain {} {}",
-        word(remote),
-        word(&refspec)
-    );
-    let log = crate::model::layout::command_log(at.issue_dir, "push");
     let timeout = host.task_timeout(issue);
-    let ran =
-        crate::gates::shell::run_own(&command, at.worktree, &log, timeout, host.cancel()).await;
-    let record = CommandRecord {
-        name: "push".to_owned(),
-        command: format!("git push {remote} {refspec}"),
-        status: ran.status,
-        log: log.clone(),
-        duration_ms: ran.duration_ms,
-        approved_by: None,
+    let how = super::push::Push {
+        id: &issue.id,
+        branch: &issue.branch,
+        dir: at.worktree,
+        issue_dir: at.issue_dir,
+        timeout,
+        lease: None,
     };
-    host.emit(&EngineEvent::CommandRun {
-        id: issue.id.clone(),
-        name: "push".to_owned(),
-        record: record.clone(),
-    });
-    summary.commands.push(record);
-    if ran.success() {
+    let Err(failed) = super::push::push(host, how, summary).await else {
         return Ok(());
-    }
-    let output = std::fs::read_to_string(&log).unwrap_or_default();
-    let said = (output.lines())
-        .find(|l| l.contains("[rejected]"))
-        .or_else(|| (output.lines()).find(|l| l.starts_with("fatal:") || l.starts_with("error:")))
-        .or_else(|| output.lines().rfind(|l| !l.trim().is_empty()))
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    };
+    let said = failed.said;
     let hint = if said.contains("[rejected]") {
         format!(
             "`{remote}/{}` has commits the issue's branch lacks; orch never force-pushes: \
@@ -285,8 +263,7 @@ pub(super) async fn push(
     };
     Err(format!(
         "not submitted: `git push` of `{}` failed ({}: {said}); {hint}",
-        issue.branch,
-        ran.describe(timeout)
+        issue.branch, failed.how
     ))
 }
 

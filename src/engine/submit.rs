@@ -7,6 +7,7 @@
 
 use super::context::RunScope;
 use super::host::Host;
+use super::pull_request::Converged;
 use super::{git, EngineError};
 use crate::gates::approval::Approval;
 use crate::guard::{secrets, Decision, StackContext};
@@ -17,16 +18,10 @@ use std::path::Path;
 /// The command orch submits with (`gt` first).
 pub const SUBMIT: &[&str] = &["gt", "submit", "--stack", "--draft", "--no-interactive"];
 
-/// Where the issue's stack is: its worktree, base commit and branch, branches, the common
-/// git dir and its log dir; and what its dev and fix phases said (for a PR's description).
+/// Where the converged issue is (see [`Converged`]), and the common git dir gt needs.
 pub(super) struct Place<'a> {
-    pub worktree: &'a Path,
-    pub base: &'a str,
-    pub parent: &'a str,
-    pub stack: &'a [String],
+    pub at: Converged<'a>,
     pub common_dir: &'a Path,
-    pub issue_dir: &'a Path,
-    pub notes: &'a [(String, String)],
 }
 
 /// Submits the converged issue's stack as drafts (see the module doc).
@@ -38,7 +33,7 @@ pub(super) async fn submit(
     place: Place<'_>,
     approvals: &[Approval],
 ) -> Result<(), EngineError> {
-    let (findings, head) = scan(host, place.worktree, place.base).await?;
+    let (findings, head) = scan(host, place.at.worktree, place.at.base).await?;
     if !findings.is_empty()
         && crate::gates::approval::covering(approvals, secrets::GATE, &issue.id).is_none()
     {
@@ -56,23 +51,15 @@ pub(super) async fn submit(
         return Ok(());
     }
     if host.config.submits_via_github() {
-        let at = super::pull_request::Converged {
-            worktree: place.worktree,
-            base: place.base,
-            parent: place.parent,
-            stack: place.stack,
-            issue_dir: place.issue_dir,
-            notes: place.notes,
-        };
-        return super::pull_request::submit(host, run, summary, issue, at).await;
+        return super::pull_request::submit(host, run, summary, issue, place.at).await;
     }
     let argv: Vec<String> = SUBMIT[1..].iter().map(|s| (*s).to_owned()).collect();
     let ctx = StackContext {
         issue_branch: issue.branch.clone(),
-        stack: place.stack.to_vec(),
+        stack: place.at.stack.to_vec(),
         current_branch: head.branch.clone(),
         children: Default::default(),
-        worktree: Some(place.worktree.to_owned()),
+        worktree: Some(place.at.worktree.to_owned()),
     };
     let guard = host.config.guard.clone().unwrap_or_default();
     let aliases = crate::guard::GtAliases::default();
@@ -121,10 +108,11 @@ async fn run_submit(
         crate::util::process::sh_word(&place.common_dir.display().to_string()),
         SUBMIT.join(" ")
     );
-    let log = crate::model::layout::command_log(place.issue_dir, "submit");
+    let log = crate::model::layout::command_log(place.at.issue_dir, "submit");
     let timeout = host.task_timeout(issue);
     let result =
-        crate::gates::shell::run_own(&command, place.worktree, &log, timeout, host.cancel()).await;
+        crate::gates::shell::run_own(&command, place.at.worktree, &log, timeout, host.cancel())
+            .await;
     let record = CommandRecord {
         name: "submit".to_owned(),
         command: SUBMIT.join(" "),

@@ -1,7 +1,7 @@
 //! A commit's checks as one list: GitHub's check runs (Actions jobs among them) and the
 //! older commit statuses. For a failed Actions job, its log; for another check, its output.
 
-use super::{Forge, ForgeError};
+use super::{text, Forge, ForgeError};
 use serde_json::Value;
 
 /// Where a check comes from, for where its evidence is.
@@ -63,13 +63,6 @@ impl Forge {
             .get_text(&format!("{}/actions/jobs/{job}/logs", self.repo_path()))
             .await
     }
-}
-
-fn text(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 fn check_run(v: &Value) -> Check {

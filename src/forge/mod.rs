@@ -139,3 +139,10 @@ impl Forge {
         format!("/repos/{}", self.repo.slug())
     }
 }
+
+/// The string at `pointer` in an answer, `""` when there is none.
+fn text(v: &serde_json::Value, pointer: &str) -> String {
+    (v.pointer(pointer).and_then(serde_json::Value::as_str))
+        .unwrap_or_default()
+        .to_owned()
+}

@@ -2,7 +2,7 @@
 //! what orch says back: a reply in a thread, a thread resolved (only when `[forge] resolve`
 //! says so), a comment on the PR.
 
-use super::{Forge, ForgeError};
+use super::{text, Forge, ForgeError};
 use serde_json::{json, Value};
 
 /// One review thread.
@@ -120,13 +120,6 @@ impl Forge {
             .await
             .map(drop)
     }
-}
-
-fn text(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 fn thread(node: &Value) -> Thread {

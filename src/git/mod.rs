@@ -12,6 +12,7 @@ mod error;
 mod merge;
 mod quick_status;
 mod refs;
+mod replay;
 mod status;
 mod tree;
 mod worktree;

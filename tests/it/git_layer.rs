@@ -1309,3 +1309,62 @@ fn a_lock_that_stays_held_is_a_user_error_naming_it() {
     assert!(text.contains("packed-refs.lock"), "{text}");
     assert!(!err.is_internal(), "{err:?}");
 }
+
+#[test]
+fn a_branch_replayed_onto_its_parents_new_head_keeps_its_commits_and_refuses_a_conflict() {
+    let env = TestEnv::new();
+    env.write("ledger.rs", "fn a() {}\n");
+    env.git(&["add", "."]);
+    env.git(&["commit", "-q", "-m", "base"]);
+    env.git(&["checkout", "-q", "-b", "parent"]);
+    env.write("ledger.rs", "fn a() { 1 }\n");
+    env.git(&["commit", "-qam", "[A-1] feat: a"]);
+    let old = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    env.git(&["checkout", "-q", "-b", "child"]);
+    env.write("child.rs", "one\n");
+    env.git(&["add", "."]);
+    env.git(&[
+        "commit",
+        "-q",
+        "-m",
+        "[A-2] feat: one",
+        "--author",
+        "Ana <ana@example.com>",
+    ]);
+    env.write("child.rs", "one\ntwo\n");
+    env.git(&["commit", "-qam", "[A-2] feat: two"]);
+    let tip = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    // The parent is fixed: one more commit on it.
+    env.git(&["checkout", "-q", "parent"]);
+    env.write("fix.rs", "fixed\n");
+    env.git(&["add", "."]);
+    env.git(&["commit", "-q", "-m", "[A-1] fix: b"]);
+    let new = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
+
+    let repo = Repo::open(&env.repo).unwrap();
+    let replayed = repo.replay(&old, &tip, &new).unwrap().expect("no conflict");
+    let log = env.git(&["log", "--format=%s|%an", &format!("{new}..{replayed}")]);
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(lines[0].starts_with("[A-2] feat: two|"), "{log}");
+    assert_eq!(lines[1], "[A-2] feat: one|Ana", "the author is kept");
+    let files = env.git(&["ls-tree", "--name-only", &replayed]);
+    assert!(
+        files.contains("fix.rs") && files.contains("child.rs"),
+        "{files}"
+    );
+    assert_eq!(
+        env.git(&["show", &format!("{replayed}:child.rs")]),
+        "one\ntwo\n"
+    );
+    // Nothing moved: the child branch is where it was.
+    assert_eq!(env.git(&["rev-parse", "child"]).trim(), tip);
+
+    // A parent fix that touches what the child changed conflicts: nothing is replayed.
+    env.git(&["checkout", "-q", "parent"]);
+    env.write("child.rs", "theirs\n");
+    env.git(&["add", "."]);
+    env.git(&["commit", "-q", "-m", "[A-1] fix: c"]);
+    let clash = env.git(&["rev-parse", "HEAD"]).trim().to_owned();
+    assert_eq!(repo.replay(&old, &tip, &clash).unwrap(), None);
+}

@@ -5,7 +5,7 @@
 //! killed here replies to the rest, never twice.
 
 use super::decide::MARK;
-use super::say::{emit, end, save};
+use super::say::{emit, end, note, save};
 use crate::engine::context::RunScope;
 use crate::engine::host::Host;
 use crate::engine::pull_request::{self, Converged};
@@ -63,6 +63,8 @@ pub(super) async fn finish(
     if let Some(pull) = summary.pull.as_mut() {
         pull.pushed = head.clone();
     }
+    // What a later run's dependents of the issue start from.
+    summary.head = Some(head.clone());
     save(host, summary)?;
     let answered = reply_all(host, forge, summary, record, (&fixing, &head)).await;
     record.fixing = None;
@@ -106,10 +108,11 @@ async fn reply_all(
             false => forge.comment(number, &body).await,
         };
         if let Err(e) = said {
-            host.emit(&crate::model::event::EngineEvent::ForgeNote {
-                id: Some(summary.id.clone()),
-                message: format!("could not answer {}: {e}", answer.thread_id),
-            });
+            note(
+                host,
+                summary,
+                format!("could not answer {}: {e}", answer.thread_id),
+            );
             continue;
         }
         // Recorded before anything else can fail or wait: never said twice.
@@ -124,10 +127,11 @@ async fn reply_all(
         crate::util::failpoint::hit("forge-replied");
         if in_thread && answer.status == "addressed" && host.config.forge().resolves() {
             if let Err(e) = forge.resolve(&answer.thread_id).await {
-                host.emit(&crate::model::event::EngineEvent::ForgeNote {
-                    id: Some(summary.id.clone()),
-                    message: format!("could not resolve {}: {e}", answer.thread_id),
-                });
+                note(
+                    host,
+                    summary,
+                    format!("could not resolve {}: {e}", answer.thread_id),
+                );
             }
         }
     }

@@ -4,7 +4,7 @@
 //! [`reconcile`] reads what the run state holds of it, so a fix that finished is never run
 //! again.
 
-use super::say::{emit, end, save};
+use super::say::{emit, end, note, save};
 use crate::agent::Runner;
 use crate::engine::context::RunScope;
 use crate::engine::host::{Host, Tools};
@@ -12,7 +12,6 @@ use crate::engine::issue::{forge_fix, FixAt, FixRun, ForgeFixed};
 use crate::engine::resume::Continuation;
 use crate::engine::EngineError;
 use crate::forge::Forge;
-use crate::model::event::EngineEvent;
 use crate::model::forge::{Feedback, FixInFlight, WatchOutcome, WatchRecord};
 use crate::model::phase::PhaseFailure;
 use crate::model::record::{IssueSummary, PhaseRecord};
@@ -104,10 +103,11 @@ pub(super) async fn fix<R: Runner>(
         }
         FixRun::Stopped(reason) => {
             // The watch stops here; the resume reads the fix's record from the run state.
-            host.emit(&EngineEvent::ForgeNote {
-                id: Some(summary.id.clone()),
-                message: format!("the watch stops: {reason}; `orch resume` goes on with it"),
-            });
+            note(
+                host,
+                summary,
+                format!("the watch stops: {reason}; `orch resume` goes on with it"),
+            );
             Ok(false)
         }
     }

@@ -8,7 +8,7 @@
 
 use super::decide::{self, Look, Next, Rules};
 use super::fix::{fix, reconcile, Goes, Watched};
-use super::say::{emit, end};
+use super::say::{emit, end, note};
 use crate::agent::Runner;
 use crate::engine::context::RunScope;
 use crate::engine::host::{Host, Tools};
@@ -101,14 +101,28 @@ async fn watch_all<R: Runner>(
     };
     let interval = host.config.forge().poll_interval();
     loop {
-        for w in watched.iter_mut().filter(open) {
+        for i in 0..watched.len() {
+            if watched[i].record.outcome.is_some() {
+                continue;
+            }
             if host.cancelled() {
                 return Ok(());
             }
             let waited = forge.client.waits().len();
-            let summary = &mut summaries[w.index];
-            let goes = step(tools, run, forge, summary, w).await?;
+            let summary = &mut summaries[watched[i].index];
+            let before = pushed(summary);
+            let goes = step(tools, run, forge, summary, &mut watched[i]).await?;
             pull_request::say_waits(host, forge, waited, Some(&summary.id));
+            let (after, branch) = (pushed(summary), summary.branch.clone());
+            if before != after {
+                // A fix moved the branch: what is stacked on it moves with it.
+                let moved = super::restack::Moved {
+                    branch,
+                    old: before,
+                    new: after,
+                };
+                super::restack::dependents(host, summaries, watched, moved).await?;
+            }
             if !goes {
                 return Ok(());
             }
@@ -120,6 +134,15 @@ async fn watch_all<R: Runner>(
             return Ok(());
         }
     }
+}
+
+/// The tip orch pushed last of the issue's PR.
+fn pushed(summary: &IssueSummary) -> String {
+    summary
+        .pull
+        .as_ref()
+        .map(|p| p.pushed.clone())
+        .unwrap_or_default()
 }
 
 /// Waits `interval`; false when the run was interrupted meanwhile.
@@ -168,10 +191,11 @@ async fn step<R: Runner>(
         }
         Err(e) => {
             // Unreachable for now: looked at again next time.
-            host.emit(&EngineEvent::ForgeNote {
-                id: Some(summary.id.clone()),
-                message: format!("could not look at PR #{number}: {e}"),
-            });
+            note(
+                host,
+                summary,
+                format!("could not look at PR #{number}: {e}"),
+            );
             return Ok(true);
         }
     };

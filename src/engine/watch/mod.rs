@@ -6,6 +6,7 @@ mod answer;
 pub mod decide;
 mod fix;
 mod follow;
+mod restack;
 mod say;
 
 pub(super) use follow::follow;

@@ -18,6 +18,14 @@ pub(super) fn save(host: Host<'_>, summary: &IssueSummary) -> Result<(), EngineE
     Ok(())
 }
 
+/// Says something of the forge about `summary`'s issue, once (not in its record).
+pub(super) fn note(host: Host<'_>, summary: &IssueSummary, message: String) {
+    host.emit(&EngineEvent::ForgeNote {
+        id: Some(summary.id.clone()),
+        message,
+    });
+}
+
 /// Says the record changed.
 pub(super) fn emit(host: Host<'_>, summary: &IssueSummary, record: &WatchRecord, note: String) {
     host.emit(&EngineEvent::Watched {

@@ -211,6 +211,11 @@ impl MockGithub {
         self.state.lock().unwrap().comments.clone()
     }
 
+    /// The tip of `branch` in the bare repository, as GitHub sees it.
+    pub fn branch_sha(&self, branch: &str) -> Option<String> {
+        branch_sha(&self.remote, branch)
+    }
+
     /// Marks PR `number` merged (and closed).
     pub fn merge(&self, number: u64) {
         let mut st = self.state.lock().unwrap();
@@ -536,22 +541,26 @@ impl Server {
         })
     }
 
-    /// The branch's tip in the bare repository.
     fn branch_sha(&self, branch: &str) -> Option<String> {
-        let out = std::process::Command::new("git")
-            .arg("--git-dir")
-            .arg(&self.remote)
-            .args([
-                "rev-parse",
-                "--verify",
-                "-q",
-                &format!("refs/heads/{branch}"),
-            ])
-            .output()
-            .ok()?;
-        let sha = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        (out.status.success() && !sha.is_empty()).then_some(sha)
+        branch_sha(&self.remote, branch)
     }
+}
+
+/// The tip of `branch` in the bare repository `remote`.
+fn branch_sha(remote: &Path, branch: &str) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .arg("--git-dir")
+        .arg(remote)
+        .args([
+            "rev-parse",
+            "--verify",
+            "-q",
+            &format!("refs/heads/{branch}"),
+        ])
+        .output()
+        .ok()?;
+    let sha = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    (out.status.success() && !sha.is_empty()).then_some(sha)
 }
 
 /// A GET's reply with an ETag of its body; a 304 when the request already holds it.

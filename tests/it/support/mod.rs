@@ -3,6 +3,7 @@
 
 pub mod codex;
 pub mod fake;
+pub mod forge;
 pub mod mock_claude;
 pub mod mock_github;
 pub mod mock_model;

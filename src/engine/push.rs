@@ -1,0 +1,90 @@
+//! orch's own push of an issue's branch to the forge's remote, outside the sandbox, recorded
+//! as the issue's `push` command: fast-forward only, or (a restack) forced with a lease on
+//! the tip orch pushed last, so nobody else's commit is ever overwritten.
+
+use super::host::Host;
+use crate::model::event::EngineEvent;
+use crate::model::record::{CommandRecord, IssueSummary};
+use std::path::Path;
+use std::time::Duration;
+
+/// What to push, from where.
+pub(super) struct Push<'a> {
+    pub id: &'a str,
+    pub branch: &'a str,
+    /// Where git runs (the issue's worktree, or the repository).
+    pub dir: &'a Path,
+    pub issue_dir: &'a Path,
+    pub timeout: Duration,
+    /// A restack: the tip the remote branch must still have.
+    pub lease: Option<&'a str>,
+}
+
+/// How a push failed: how it ended, and the line git said about it.
+pub(super) struct Failed {
+    pub how: String,
+    pub said: String,
+}
+
+/// Pushes `how.branch` (and only it) to `[forge] remote`.
+pub(super) async fn push(
+    host: Host<'_>,
+    how: Push<'_>,
+    summary: &mut IssueSummary,
+) -> Result<(), Failed> {
+    let remote = host.config.forge().remote().to_owned();
+    let refspec = format!("refs/heads/{0}:refs/heads/{0}", how.branch);
+    let word = |s: &str| crate::util::process::sh_word(s);
+    let lease =
+        (how.lease).map(|tip| format!("--force-with-lease=refs/heads/{}:{tip}", how.branch));
+    let flags = lease
+        .clone()
+        .map(|l| format!("{} ", word(&l)))
+        .unwrap_or_default();
+    let command = format!(
+        "GIT_TERMINAL_PROMPT=0 git push --porcelain {flags}{} {}",
+        word(&remote),
+        word(&refspec)
+    );
+    let name = if how.lease.is_some() {
+        "restack-push"
+    } else {
+        "push"
+    };
+    let log = crate::model::layout::command_log(how.issue_dir, name);
+    let cancel = host.cancel();
+    let ran = crate::gates::shell::run_own(&command, how.dir, &log, how.timeout, cancel).await;
+    let shown = match &lease {
+        Some(lease) => format!("git push {lease} {remote} {refspec}"),
+        None => format!("git push {remote} {refspec}"),
+    };
+    let record = CommandRecord {
+        name: name.to_owned(),
+        command: shown,
+        status: ran.status,
+        log: log.clone(),
+        duration_ms: ran.duration_ms,
+        approved_by: None,
+    };
+    host.emit(&EngineEvent::CommandRun {
+        id: how.id.to_owned(),
+        name: name.to_owned(),
+        record: record.clone(),
+    });
+    summary.commands.push(record);
+    if ran.success() {
+        return Ok(());
+    }
+    let output = std::fs::read_to_string(&log).unwrap_or_default();
+    let said = (output.lines())
+        .find(|l| l.contains("[rejected]") || l.contains("stale info"))
+        .or_else(|| (output.lines()).find(|l| l.starts_with("fatal:") || l.starts_with("error:")))
+        .or_else(|| output.lines().rfind(|l| !l.trim().is_empty()))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    Err(Failed {
+        how: ran.describe(how.timeout),
+        said,
+    })
+}
