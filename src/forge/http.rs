@@ -227,10 +227,9 @@ impl Client {
             if let Some(wait) = wait {
                 rate_waits += 1;
                 if rate_waits > RATE_WAITS {
-                    return Err(ForgeError::Status {
+                    return Err(ForgeError::StillLimited {
                         request,
-                        status,
-                        message: format!("still rate-limited after {RATE_WAITS} waits"),
+                        waits: RATE_WAITS,
                     });
                 }
                 self.wait_for_rate(&request, wait).await?;

@@ -56,6 +56,8 @@ pub enum ForgeError {
         wait: Duration,
         max: Duration,
     },
+    #[error("{request}: still rate-limited after {waits} waits; try again later")]
+    StillLimited { request: String, waits: u32 },
     #[error("{request}: an answer orch cannot read: {message}")]
     Decode { request: String, message: String },
     #[error("GitHub's GraphQL API: {message}")]

@@ -206,6 +206,10 @@ pub struct WatchRecord {
     /// Looks at a head that had no check at all (after a few, it counts as green).
     #[serde(default)]
     pub quiet: u32,
+    /// Looks in a row at a PR whose head is not what orch pushed last (GitHub catching up
+    /// with a push, or someone else's commit).
+    #[serde(default)]
+    pub lag: u32,
 }
 
 impl WatchRecord {

@@ -44,7 +44,11 @@ pub(super) async fn finish(
         notes: &[],
     };
     if let Err(reason) = pull_request::push(host, issue, &at, summary).await {
-        record.fixing = None;
+        // The fix stays in flight, passed: `orch resume` (interrupted) or `orch watch`
+        // pushes it and gives its answers, and no second fix runs over it.
+        if host.cancelled() {
+            return Ok(());
+        }
         return end(host, summary, record, WatchOutcome::Blocked, reason);
     }
     let branch = issue.branch.clone();

@@ -49,10 +49,6 @@ pub(super) async fn fix<R: Runner>(
     let interrupted = w.interrupted.take();
     // The issue's phases and those the run state adds (a fix interrupted before): the next
     // fix is numbered after all of them, and never reuses a phase's logs or pins.
-    // Such a fix is one of the issue's phases (it spent tokens, it may have committed).
-    for p in &w.recorded {
-        join(summary, p);
-    }
     let mut phases = summary.phases.clone();
     phases.sort_by_key(|p| p.seq);
     let seq = (phases.iter().map(|p| p.seq))
@@ -139,7 +135,7 @@ async fn settle(
 }
 
 /// The phase `record` in the issue's summary, counted (once; a fix cut off is no cycle).
-fn join(summary: &mut IssueSummary, record: &PhaseRecord) {
+pub(super) fn join(summary: &mut IssueSummary, record: &PhaseRecord) {
     if summary.phases.iter().any(|p| p.seq == record.seq) {
         return;
     }

@@ -43,6 +43,13 @@ pub(in crate::engine) async fn follow<R: Runner>(
             }
         })
         .collect();
+    // A fix cut off before (it has a record in the run state) is one of the issue's phases
+    // from the start: counted once, and no later fix takes its number.
+    for w in &watched {
+        for phase in &w.recorded {
+            super::fix::join(&mut summaries[w.index], phase);
+        }
+    }
     let watching = watch_all(tools, run, summaries, &mut watched).await;
     // Each summary says how its watch stands (ended, or not: the run was interrupted).
     for w in &watched {
@@ -136,6 +143,21 @@ async fn watch_all<R: Runner>(
     }
 }
 
+/// Looks in a row at a head that is not what orch pushed before the watch decides on it:
+/// GitHub may not have caught up with a push yet.
+const LAG_LOOKS: u32 = 3;
+
+/// Whether the PR's head is what orch pushed, or has differed for [`LAG_LOOKS`] looks (then
+/// someone else's commit is there, and the rule book sees it).
+fn caught_up(summary: &IssueSummary, record: &mut WatchRecord, head: &str) -> bool {
+    if pushed(summary) == head {
+        record.lag = 0;
+        return true;
+    }
+    record.lag += 1;
+    record.lag >= LAG_LOOKS
+}
+
 /// The tip orch pushed last of the issue's PR.
 fn pushed(summary: &IssueSummary) -> String {
     summary
@@ -199,6 +221,9 @@ async fn step<R: Runner>(
             return Ok(true);
         }
     };
+    if pull.state == "open" && !caught_up(summary, &mut w.record, &pull.head_sha) {
+        return Ok(true);
+    }
     let required = host.config.forge().required_checks;
     let rules = Rules {
         max_cycles: host.config.max_forge_cycles(),

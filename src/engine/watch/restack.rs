@@ -5,7 +5,7 @@
 //! as it was.
 
 use super::fix::Watched;
-use super::say::{emit, end, save};
+use super::say::{emit, end, note, save};
 use crate::engine::host::Host;
 use crate::engine::push::{push, Push};
 use crate::engine::{git, EngineError};
@@ -34,6 +34,15 @@ pub(super) async fn dependents(
             let Some(pull) = summary.pull.as_ref().filter(|p| p.base == moved.branch) else {
                 continue;
             };
+            if w.record.fixing.is_some() {
+                // Its own fix is in flight (its worktree holds the branch): it stays as it is.
+                let why = format!(
+                    "not restacked onto {}: its own fix is in flight",
+                    moved.branch
+                );
+                note(host, summary, why);
+                continue;
+            }
             let tip = pull.pushed.clone();
             match onto(host, summary, &moved, &tip).await? {
                 Ok(new) => {
@@ -50,6 +59,11 @@ pub(super) async fn dependents(
                         old: tip,
                         new,
                     });
+                }
+                Err(why) if host.cancelled() => {
+                    // Interrupted: its branch is as it was; the watch stops as it is.
+                    note(host, summary, format!("not restacked: {why}"));
+                    return Ok(());
                 }
                 Err(why) => {
                     let reason = format!("not restacked onto the fixed {}: {why}", moved.branch);
@@ -131,6 +145,8 @@ async fn onto(
     if let Some(pull) = summary.pull.as_mut() {
         pull.pushed = replayed.clone();
     }
+    // Its branch starts from the fixed head now (a later fix's worktree checks it).
+    summary.base = Some(moved.new.clone());
     summary.head = Some(replayed.clone());
     save(host, summary)?;
     Ok(Ok(replayed))
