@@ -187,15 +187,18 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("orch-mark-test-{}", std::process::id()));
         let mark = format!("ORCH_PHASE_MARK={}", dir.display());
         // `env -i`: nothing of the mark in its environment; the path in its command line, as
-        // codex's bubblewrap'd file helper has it.
+        // codex's bubblewrap'd file helper has it. It waits on a builtin `read` (a loop of
+        // `sleep`s would fork copies of itself, the path in their command line too, for an
+        // instant before each exec: a second match now and then).
         let mut child = std::process::Command::new("env")
             .args([
                 "-i",
                 "sh",
                 "-c",
-                "while :; do sleep 0.1; done",
+                "read line",
                 &format!("{}/inside", dir.display()),
             ])
+            .stdin(std::process::Stdio::piped())
             .spawn()
             .unwrap();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
