@@ -458,3 +458,57 @@ fn ctrl_c_during_a_fix_stops_the_watch_with_the_fix_in_flight_and_resume_runs_it
     let logs = forge.run.logs().join("A-1");
     assert!(logs.join("03-fix").is_dir() && logs.join("04-fix").is_dir());
 }
+
+#[test]
+fn a_dependent_whose_commits_conflict_with_the_fix_is_left_as_it_was_and_blocked() {
+    use crate::support::mock_github::Ci;
+    let forge = ForgeRepo::new(
+        &[
+            ("a1.md", issue("A-1", "M1", "blocked: [A-2]\n")),
+            ("a2.md", issue("A-2", "M1", "blocked_by: [A-1]\n")),
+        ],
+        "",
+    );
+    let (b1, b2) = ("orch/p/M1/A-1-work-item-a-1", "orch/p/M1/A-2-work-item-a-2");
+    forge.run.model.script(
+        "A-2/01-dev",
+        vec![
+            Reply::Commands(vec![commit_cmd("shared.txt", "[A-2] feat: shared")]),
+            Reply::Message(crate::support::mock_model::dev_json("pass")),
+        ],
+    );
+    forge
+        .github
+        .ci(b1, vec![Ci::Fail("error: shared is missing\n".into())]);
+    // A-1's fix adds the file A-2 added, otherwise: A-2's commit cannot sit on it.
+    forge.run.model.script(
+        "A-1/03-fix",
+        vec![
+            Reply::Commands(vec![
+                "echo other > shared.txt && git add shared.txt && git commit -q -m '[A-1] fix: shared'"
+                    .into(),
+            ]),
+            Reply::Message(crate::support::forge::forge_fix_json(serde_json::json!([]))),
+        ],
+    );
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1", "--follow"]);
+    assert_eq!(code, 100, "a blocked PR needs a human: {stdout}\n{stderr}");
+
+    let state = state(&forge.run.env.repo);
+    assert_eq!(watch_of(&state, "A-1")["outcome"], "green");
+    let a2 = watch_of(&state, "A-2");
+    assert_eq!(a2["outcome"], "blocked", "{a2}");
+    let reason = a2["reason"].as_str().unwrap();
+    assert!(
+        reason.contains(&format!("not restacked onto the fixed {b1}")),
+        "{reason}"
+    );
+    assert!(reason.contains("conflict"), "{reason}");
+    // Its branch is as orch pushed it, here and on the forge.
+    let pushed = forge.run.summary("A-2")["pull"]["pushed"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(forge.remote_tip(b2), Some(pushed.clone()));
+    assert_eq!(forge.run.env.git(&["rev-parse", b2]).trim(), pushed);
+}
