@@ -47,7 +47,7 @@ pub(super) async fn connected<'r>(
             .await
             .ok()
             .flatten();
-        match Forge::connect(&config, url.as_deref(), host.cancel()).await {
+        match Forge::connect(config, url.as_deref(), host.cancel()).await {
             Ok(forge) => Ok(forge),
             Err(e) => {
                 host.emit(&EngineEvent::ForgeNote {

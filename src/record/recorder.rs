@@ -169,14 +169,8 @@ impl StateRecorder {
                     i.forge = Some(record.clone());
                 }
             }
-            EngineEvent::IssueUpdated { summary } => {
-                if let Some(i) = issue_mut(&mut guard, &summary.id) {
-                    i.current_phase = None;
-                    i.phases = summary.phases.clone();
-                    i.summary = Some(summary.clone());
-                }
-            }
-            EngineEvent::IssueFinished { summary } => {
+            // An update after the end (a fix its PR asked for) keeps the outcome it ended with.
+            EngineEvent::IssueFinished { summary } | EngineEvent::IssueUpdated { summary } => {
                 if let Some(i) = issue_mut(&mut guard, &summary.id) {
                     i.status = summary.outcome.into();
                     i.current_phase = None;

@@ -3,20 +3,14 @@
 //! forge's HTTP client alone against the stand-in.
 
 use crate::support::codex::CodexRepo;
-use crate::support::forge::{everything_written, ForgeRepo, TOKEN};
+use crate::support::forge::{everything_written, ForgeRepo, B1, TOKEN};
 use crate::support::issue;
 use crate::support::mock_github::MockGithub;
 use crate::support::mock_model::{dev_json, Reply};
 
 #[test]
 fn two_stacked_issues_become_two_stacked_drafts_through_a_rate_limit() {
-    let forge = ForgeRepo::new(
-        &[
-            ("a1.md", issue("A-1", "M1", "blocked: [A-2]\n")),
-            ("a2.md", issue("A-2", "M1", "blocked_by: [A-1]\n")),
-        ],
-        "",
-    );
+    let forge = ForgeRepo::stacked();
     // A-1's agent says what it sees of the forge's token, in a commit (never redacted).
     forge.run.model.script(
         "A-1/01-dev",
@@ -142,7 +136,7 @@ fn without_a_token_the_run_says_once_why_it_opened_no_draft() {
 fn a_push_the_remote_rejects_fails_the_issue_says_how_out_and_retry_opens_the_draft() {
     let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
     // Someone pushed to the issue's branch name before orch did.
-    let branch = "orch/p/M1/A-1-work-item-a-1";
+    let branch = B1;
     forge
         .run
         .env

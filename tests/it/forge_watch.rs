@@ -1,32 +1,24 @@
 //! `orch watch` and `orch run --follow` end to end: failed checks and review threads start
 //! fixes that are pushed and answered; kills and interrupts at every step; the outcomes.
 
-use crate::support::forge::{commit_cmd, state, watch_of, ForgeRepo, CI_LOG, TOKEN};
+use crate::support::forge::{commit_cmd, state, watch_of, ForgeRepo, B1, B2, CI_LOG, TOKEN};
 use crate::support::issue;
 use crate::support::mock_model::Reply;
 
 #[test]
 fn a_failed_check_and_a_review_thread_each_start_a_fix_that_is_pushed_and_answered() {
-    use crate::support::mock_github::{Ci, Thread};
-    let forge = ForgeRepo::new(
-        &[
-            ("a1.md", issue("A-1", "M1", "blocked: [A-2]\n")),
-            ("a2.md", issue("A-2", "M1", "blocked_by: [A-1]\n")),
-        ],
-        "",
-    );
-    let (b1, b2) = ("orch/p/M1/A-1-work-item-a-1", "orch/p/M1/A-2-work-item-a-2");
+    use crate::support::mock_github::Ci;
+    let forge = ForgeRepo::stacked();
+    let (b1, b2) = (B1, B2);
     forge
         .github
         .ci(b1, vec![Ci::Fail(CI_LOG.to_owned()), Ci::Pass]);
-    forge.github.add_thread(Thread {
-        id: "T1".into(),
-        pr: 2,
-        path: "orch-demo/A-2.md".into(),
-        line: 1,
-        resolved: false,
-        comments: vec![("ana".into(), "Please say what the work is for.".into())],
-    });
+    forge.github.open_thread(
+        2,
+        "T1",
+        "orch-demo/A-2.md",
+        ("ana", "Please say what the work is for."),
+    );
     let model = &forge.run.model;
     let types_match = ("ledger.rs", "[A-1] fix(ledger): the types match");
     forge.fix_commits("A-1/03-fix", types_match, serde_json::json!([]));
@@ -86,10 +78,7 @@ fn a_failed_check_and_a_review_thread_each_start_a_fix_that_is_pushed_and_answer
         .status()
         .unwrap();
     assert!(ancestor.success(), "A-2 sits on A-1's fixed head");
-    assert!(
-        stderr.contains("restacked onto orch/p/M1/A-1-work-item-a-1"),
-        "{stderr}"
-    );
+    assert!(stderr.contains(&format!("restacked onto {B1}")), "{stderr}");
     let a2 = forge.run.summary("A-2");
     assert!(
         a2["commands"]
@@ -129,17 +118,12 @@ fn a_failed_check_and_a_review_thread_each_start_a_fix_that_is_pushed_and_answer
 
 #[test]
 fn a_watch_killed_mid_fix_and_mid_replies_resumes_without_a_second_fix_or_reply() {
-    use crate::support::mock_github::Thread;
     let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
     for id in ["T1", "T2"] {
-        forge.github.add_thread(Thread {
-            id: id.into(),
-            pr: 1,
-            path: "orch-demo/A-1.md".into(),
-            line: 1,
-            resolved: false,
-            comments: vec![("bo".into(), format!("{id}: a word on this line"))],
-        });
+        let said = format!("{id}: a word on this line");
+        forge
+            .github
+            .open_thread(1, id, "orch-demo/A-1.md", ("bo", &said));
     }
     let model = &forge.run.model;
     // The first fix is killed with orch once its commit is made; the second one passes.
@@ -161,10 +145,7 @@ fn a_watch_killed_mid_fix_and_mid_replies_resumes_without_a_second_fix_or_reply(
     forge.killed_at("mid-fix", &["run", "M1", "--follow"]);
     let watch = watch_of(&state(&forge.run.env.repo), "A-1");
     assert_eq!(watch["fixing"]["seq"], 3, "{watch}");
-    let first_try = forge
-        .run
-        .env
-        .git(&["log", "-1", "--format=%H", "orch/p/M1/A-1-work-item-a-1"]);
+    let first_try = forge.run.env.git(&["log", "-1", "--format=%H", B1]);
 
     // `orch resume` continues the watch: the fix runs again (the killed one's commit kept),
     // passes; orch is killed again after its first reply.
@@ -211,7 +192,7 @@ fn a_watch_killed_mid_fix_and_mid_replies_resumes_without_a_second_fix_or_reply(
     assert_eq!(watch["outcome"], "green", "{watch}");
     assert_eq!(watch["cycles"], 1, "{watch}");
     // What the killed fix committed is under the pushed head.
-    let pushed = forge.remote_tip("orch/p/M1/A-1-work-item-a-1").unwrap();
+    let pushed = forge.remote_tip(B1).unwrap();
     let under = std::process::Command::new(crate::support::real_git())
         .current_dir(&forge.run.env.repo)
         .args(["merge-base", "--is-ancestor", first_try.trim(), &pushed])
@@ -230,7 +211,7 @@ fn orch_watch_takes_up_a_run_and_ends_each_pr_capped_or_merged_as_status_and_rep
         ],
         "max_forge_cycles = 1\n",
     );
-    let b1 = "orch/p/M1/A-1-work-item-a-1";
+    let b1 = B1;
     let failing = "error: the ledger does not balance\n";
     forge
         .github
@@ -315,16 +296,10 @@ fn orch_watch_takes_up_a_run_and_ends_each_pr_capped_or_merged_as_status_and_rep
 
 #[test]
 fn a_watch_killed_right_after_its_fix_finished_pushes_and_answers_without_running_it_again() {
-    use crate::support::mock_github::Thread;
     let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
-    forge.github.add_thread(Thread {
-        id: "T1".into(),
-        pr: 1,
-        path: "orch-demo/A-1.md".into(),
-        line: 1,
-        resolved: false,
-        comments: vec![("bo".into(), "Say more.".into())],
-    });
+    forge
+        .github
+        .open_thread(1, "T1", "orch-demo/A-1.md", ("bo", "Say more."));
     forge.fix_commits(
         "A-1/03-fix",
         ("orch-demo/A-1.md", "[A-1] docs: say more"),
@@ -335,7 +310,7 @@ fn a_watch_killed_right_after_its_fix_finished_pushes_and_answers_without_runnin
     // The fix's record is in the run state; that it passed is not yet.
     forge.killed_at("after-fix", &["run", "M1", "--follow"]);
     assert_eq!(
-        forge.remote_tip("orch/p/M1/A-1-work-item-a-1").as_deref(),
+        forge.remote_tip(B1).as_deref(),
         forge.run.summary("A-1")["pull"]["pushed"].as_str()
     );
 
@@ -371,10 +346,7 @@ fn a_watch_killed_right_after_its_fix_finished_pushes_and_answers_without_runnin
     let summary = forge.run.summary("A-1");
     assert_eq!(summary["phases"].as_array().unwrap().len(), 3, "{summary}");
     let pushed = summary["pull"]["pushed"].as_str().unwrap();
-    assert_eq!(
-        forge.remote_tip("orch/p/M1/A-1-work-item-a-1").as_deref(),
-        Some(pushed)
-    );
+    assert_eq!(forge.remote_tip(B1).as_deref(), Some(pushed));
     let subject = forge.run.env.git(&["log", "-1", "--format=%s", pushed]);
     assert_eq!(subject.trim(), "[A-1] docs: say more");
     assert_eq!(
@@ -387,10 +359,7 @@ fn a_watch_killed_right_after_its_fix_finished_pushes_and_answers_without_runnin
 fn ctrl_c_during_a_fix_stops_the_watch_with_the_fix_in_flight_and_resume_runs_it_anew() {
     use crate::support::mock_github::Ci;
     let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "");
-    forge.github.ci(
-        "orch/p/M1/A-1-work-item-a-1",
-        vec![Ci::Fail("error: no\n".into())],
-    );
+    forge.github.ci(B1, vec![Ci::Fail("error: no\n".into())]);
     let model = &forge.run.model;
     model.script(
         "A-1/03-fix",
@@ -462,14 +431,8 @@ fn ctrl_c_during_a_fix_stops_the_watch_with_the_fix_in_flight_and_resume_runs_it
 #[test]
 fn a_dependent_whose_commits_conflict_with_the_fix_is_left_as_it_was_and_blocked() {
     use crate::support::mock_github::Ci;
-    let forge = ForgeRepo::new(
-        &[
-            ("a1.md", issue("A-1", "M1", "blocked: [A-2]\n")),
-            ("a2.md", issue("A-2", "M1", "blocked_by: [A-1]\n")),
-        ],
-        "",
-    );
-    let (b1, b2) = ("orch/p/M1/A-1-work-item-a-1", "orch/p/M1/A-2-work-item-a-2");
+    let forge = ForgeRepo::stacked();
+    let (b1, b2) = (B1, B2);
     forge.run.model.script(
         "A-2/01-dev",
         vec![

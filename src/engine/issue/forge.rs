@@ -3,7 +3,7 @@
 //! phases the run recorded (a fix cut off by orch's death has what it committed pinned);
 //! the worktree removed after, as at the end of every loop.
 
-use super::{issue_at, job_at, open, remove, worktree_of, Entry, IssueLoop, Planned};
+use super::{issue_at, job_at, open, remove, worktree_of, IssueLoop, Planned};
 use crate::agent::Runner;
 use crate::engine::context::RunScope;
 use crate::engine::host::Tools;
@@ -80,17 +80,7 @@ pub(in crate::engine) async fn forge_fix<R: Runner>(
     if let Err(reason) = lp.set_up(prepared).await? {
         return Ok(FixRun::Refused(reason));
     }
-    let counted: Vec<&Entry> = (lp.history.iter())
-        .filter(|e| crate::engine::resume::counts(&e.record))
-        .collect();
-    let fixes = counted
-        .iter()
-        .filter(|e| e.record.phase == PhaseKind::Fix)
-        .count() as u32;
-    let devs_done = counted
-        .iter()
-        .filter(|e| e.record.phase == PhaseKind::Dev)
-        .count();
+    let (fixes, devs_done) = super::fixes_and_devs(&lp.done());
     let planned = Planned {
         kind: PhaseKind::Fix,
         fixes,

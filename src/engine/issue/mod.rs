@@ -222,8 +222,7 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
     fn next(&mut self, max: u32) -> Next {
         let devs = self.at.issue.spec.shards.len().max(1);
         let history = self.done();
-        let fixes = history.iter().filter(|d| d.kind == PhaseKind::Fix).count() as u32;
-        let devs_done = history.iter().filter(|d| d.kind == PhaseKind::Dev).count();
+        let (fixes, devs_done) = fixes_and_devs(&history);
         let next = match next_step(&history, devs, max) {
             step::Step::Run(kind) => {
                 let (review, prior_fix, gate) = inputs_for(kind, &history);
@@ -484,6 +483,12 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
         summary.rescue_ref = remove(host, &self.wt, self.at.dir).await?;
         Ok(summary)
     }
+}
+
+/// The fix phases and the dev phases among the phases that count.
+fn fixes_and_devs(history: &[Done<'_>]) -> (u32, usize) {
+    let of = |kind| history.iter().filter(|d| d.kind == kind).count();
+    (of(PhaseKind::Fix) as u32, of(PhaseKind::Dev))
 }
 
 /// What a phase of `kind` is given from the loop so far: the review a fix addresses, the fix

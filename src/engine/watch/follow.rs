@@ -188,8 +188,8 @@ async fn step<R: Runner>(
     w: &mut Watched,
 ) -> Result<Goes, EngineError> {
     let host = tools.host;
-    let recorded = w.recorded.clone();
-    if !reconcile(host, run, forge, summary, (&mut w.record, &recorded)).await? {
+    // A fix in flight whose phase the run state holds as finished (only after a crash).
+    if !reconcile(host, run, forge, summary, (&mut w.record, &w.recorded)).await? {
         return Ok(false);
     }
     if let Some(fixing) = w.record.fixing.clone() {
@@ -224,10 +224,9 @@ async fn step<R: Runner>(
     if pull.state == "open" && !caught_up(summary, &mut w.record, &pull.head_sha) {
         return Ok(true);
     }
-    let required = host.config.forge().required_checks;
     let rules = Rules {
         max_cycles: host.config.max_forge_cycles(),
-        required: required.as_deref(),
+        required: host.config.forge().required_checks.as_deref(),
     };
     let view = Look {
         merged: pull.merged,

@@ -15,6 +15,18 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(60);
 /// The longest orch waits for a rate limit to reset before it gives up.
 pub const DEFAULT_MAX_RATE_WAIT: Duration = Duration::from_secs(15 * 60);
 
+/// `[forge]` when orch.toml has none: every default.
+static NO_FORGE: ForgeConfig = ForgeConfig {
+    api_url: None,
+    graphql_url: None,
+    repo: None,
+    remote: None,
+    resolve: None,
+    poll_interval: None,
+    max_rate_wait: None,
+    required_checks: None,
+};
+
 /// `[forge]` in orch.toml.
 #[derive(Debug, Default, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -95,8 +107,8 @@ impl Config {
     }
 
     /// `[forge]`, or its defaults.
-    pub fn forge(&self) -> ForgeConfig {
-        self.forge.clone().unwrap_or_default()
+    pub fn forge(&self) -> &ForgeConfig {
+        self.forge.as_ref().unwrap_or(&NO_FORGE)
     }
 
     /// Fix phases the forge may start per issue (`max_forge_cycles`, default 2).

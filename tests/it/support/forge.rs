@@ -20,7 +20,22 @@ pub struct ForgeRepo {
     pub remote: PathBuf,
 }
 
+/// The branches orch names for of milestone `p/M1`.
+pub const B1: &str = "orch/p/M1/A-1-work-item-a-1";
+pub const B2: &str = "orch/p/M1/A-2-work-item-a-2";
+
 impl ForgeRepo {
+    /// stacked on it.
+    pub fn stacked() -> ForgeRepo {
+        ForgeRepo::new(
+            &[
+                ("a1.md", super::issue("A-1", "M1", "blocked: [A-2]\n")),
+                ("a2.md", super::issue("A-2", "M1", "blocked_by: [A-1]\n")),
+            ],
+            "",
+        )
+    }
+
     pub fn new(docs: &[(&str, String)], extra_config: &str) -> ForgeRepo {
         let env = TestEnv::new();
         for (name, text) in docs {

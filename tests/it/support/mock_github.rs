@@ -203,6 +203,19 @@ impl MockGithub {
         self.state.lock().unwrap().threads.push(thread);
     }
 
+    /// An unresolved thread `id` on line 1 of `path` in PR `pr`, opened by `author` saying
+    /// `body`.
+    pub fn open_thread(&self, pr: u64, id: &str, path: &str, (author, body): (&str, &str)) {
+        self.add_thread(Thread {
+            id: id.to_owned(),
+            pr,
+            path: path.to_owned(),
+            line: 1,
+            resolved: false,
+            comments: vec![(author.to_owned(), body.to_owned())],
+        });
+    }
+
     pub fn threads(&self) -> Vec<Thread> {
         self.state.lock().unwrap().threads.clone()
     }
