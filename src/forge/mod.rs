@@ -148,3 +148,27 @@ fn text(v: &serde_json::Value, pointer: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_on_another_host_than_the_api_is_refused_before_any_token_is_looked_for() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let github = ForgeConfig::default();
+        let connected = rt.block_on(Forge::connect(
+            &github,
+            Some("git@ghe.corp:acme/shop.git"),
+            None,
+        ));
+        let Err(e) = connected else {
+            panic!("connected to api.github.com for a ghe.corp remote");
+        };
+        assert!(matches!(e, ForgeError::OtherHost { .. }), "{e}");
+        assert!(e.to_string().contains("https://ghe.corp/api/v3"), "{e}");
+    }
+}

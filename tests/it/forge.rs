@@ -10,7 +10,12 @@ use crate::support::mock_model::{dev_json, Reply};
 
 #[test]
 fn two_stacked_issues_become_two_stacked_drafts_through_a_rate_limit() {
-    let forge = ForgeRepo::stacked();
+    // The worktree's set-up (a command of the user's, outside the sandbox) says what it sees
+    // of the token too, in a file beside the repository.
+    let setup = r#"[worktree]
+setup = ["printf '%s\\n' \"${GITHUB_TOKEN:-unset}\" >> ../../../../setup-env.txt"]
+"#;
+    let forge = ForgeRepo::stacked_with(setup);
     // A-1's agent says what it sees of the forge's token, in a commit (never redacted).
     forge.run.model.script(
         "A-1/01-dev",
@@ -97,6 +102,11 @@ fn two_stacked_issues_become_two_stacked_drafts_through_a_rate_limit() {
     }
     let seen = forge.run.env.git(&["show", &format!("{b1}:env-check.txt")]);
     assert_eq!(seen.trim(), "github=unset gh=unset");
+    let setup_saw = std::fs::read_to_string(forge.run.env.root().join("setup-env.txt")).unwrap();
+    assert_eq!(
+        setup_saw, "unset\nunset\n",
+        "both worktrees' set-up ran without the token"
+    );
     let written = everything_written(&forge.run.env.repo);
     assert!(written.len() > 10);
     for file in written {
@@ -238,6 +248,24 @@ fn the_client_revalidates_with_etags_retries_a_5xx_and_refuses_a_wait_past_its_l
             err.contains("404") && err.contains("/repos/acme/nothing"),
             "{err}"
         );
+        // A secondary limit may come as a bare 403 that only says so: waited (here, too long).
+        let secondary = "You have exceeded a secondary rate limit. Please wait a few minutes.";
+        github.one_off_saying("GET", "/repos/acme/widgets", (403, secondary), &[]);
+        let err = client
+            .get("/repos/acme/widgets")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("rate-limited for 60s"), "{err}");
+        // Any other 403 is a refusal, said at once.
+        let refused = "Resource not accessible by integration";
+        github.one_off_saying("GET", "/repos/acme/widgets", (403, refused), &[]);
+        let err = client
+            .get("/repos/acme/widgets")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("403") && err.contains(refused), "{err}");
     });
     let gets: Vec<(Option<String>, u16)> = (github.requests().into_iter())
         .map(|r| (r.headers.get("if-none-match").cloned(), r.status))

@@ -371,3 +371,30 @@ async fn evidence(forge: &Forge, checks: &[Check], failures: Vec<CiFailure>) -> 
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_head_that_is_not_what_orch_pushed_is_given_three_looks() {
+        let mut summary = IssueSummary::new(
+            &crate::model::plan::PlannedIssue::for_test("A-1", &[]),
+            Outcome::Completed,
+            std::path::Path::new("/logs"),
+        );
+        summary.pull = Some(Box::new(crate::model::record::PullRecord {
+            number: 1,
+            url: "u".into(),
+            base: "main".into(),
+            head: "b".into(),
+            pushed: "NEW".into(),
+        }));
+        let mut record = WatchRecord::default();
+        let looks: Vec<bool> = ["OLD", "OLD", "OLD", "NEW", "OLD"]
+            .iter()
+            .map(|head| caught_up(&summary, &mut record, head))
+            .collect();
+        assert_eq!(looks, [false, false, true, true, false]);
+    }
+}

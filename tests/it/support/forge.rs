@@ -27,12 +27,17 @@ pub const B2: &str = "orch/p/M1/A-2-work-item-a-2";
 impl ForgeRepo {
     /// stacked on it.
     pub fn stacked() -> ForgeRepo {
+        ForgeRepo::stacked_with("")
+    }
+
+    /// The same, with more of orch.toml (top-level keys and tables before `[forge]`).
+    pub fn stacked_with(extra_config: &str) -> ForgeRepo {
         ForgeRepo::new(
             &[
                 ("a1.md", super::issue("A-1", "M1", "blocked: [A-2]\n")),
                 ("a2.md", super::issue("A-2", "M1", "blocked_by: [A-1]\n")),
             ],
-            "",
+            extra_config,
         )
     }
 

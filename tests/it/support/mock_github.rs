@@ -145,7 +145,23 @@ impl MockGithub {
     }
 
     pub fn one_off(&self, method: &str, path_prefix: &str, status: u16, headers: &[(&str, &str)]) {
-        let body = json!({"message": format!("scripted {status}")}).to_string();
+        self.one_off_saying(
+            method,
+            path_prefix,
+            (status, &format!("scripted {status}")),
+            headers,
+        );
+    }
+
+    /// The same, with GitHub's `message`.
+    pub fn one_off_saying(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        (status, message): (u16, &str),
+        headers: &[(&str, &str)],
+    ) {
+        let body = json!({ "message": message }).to_string();
         self.state.lock().unwrap().one_offs.push_back(OneOff {
             method: method.to_owned(),
             path_prefix: path_prefix.to_owned(),
