@@ -25,14 +25,15 @@ fn three_issues_with_a_dependency_all_pass_two_in_flight() {
     let commit = |id: &str| {
         format!("mkdir -p orch-demo && printf '%s\\n' 'Work for {id} (01-dev)' >> orch-demo/{id}.md && git add orch-demo && git commit -q -m '{id}: 01-dev'")
     };
-    run.model.script(
-        "A-1/01-dev",
-        vec![Reply::Commands(vec![format!(
-            "for i in $(seq 600); do ls {m} && break; sleep 0.1; done; ls {m} && {c}",
-            m = mark,
-            c = commit("A-1")
-        )])],
-    );
+    // codex waits at most 30 s for a command, so A-1 looks for the mark in turns of 20 s
+    // (up to 100 s under load) and commits in a last one.
+    let look = format!("for i in $(seq 200); do test -e {mark} && break; sleep 0.1; done");
+    let mut a1 = vec![Reply::Commands(vec![look]); 5];
+    a1.push(Reply::Commands(vec![format!(
+        "test -e {mark} && {}",
+        commit("A-1")
+    )]));
+    run.model.script("A-1/01-dev", a1);
     run.model.script(
         "A-3/01-dev",
         vec![Reply::Commands(vec![format!(
@@ -53,7 +54,7 @@ fn three_issues_with_a_dependency_all_pass_two_in_flight() {
     for id in ["A-1", "A-2", "A-3"] {
         let s = run.summary(id);
         assert_eq!(s["outcome"], "completed");
-        assert_eq!(s["commits"], 1);
+        assert_eq!(s["commits"], 1, "{id}: {s}");
         let branch = run.branch_of(id);
         let log = run
             .env
