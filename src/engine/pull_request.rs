@@ -152,6 +152,7 @@ pub(super) async fn submit(
         base: pull.base,
         head: pull.head,
         pushed: tip,
+        restacking: None,
     };
     host.emit(&EngineEvent::PullRequest {
         id: issue.id.clone(),

@@ -16,8 +16,9 @@ pub(super) struct Push<'a> {
     pub dir: &'a Path,
     pub issue_dir: &'a Path,
     pub timeout: Duration,
-    /// A restack: the tip the remote branch must still have.
-    pub lease: Option<&'a str>,
+    /// A restack: the tip the remote branch must still have, and the commit pushed (the
+    /// local branch moves only once the remote has it).
+    pub lease: Option<(&'a str, &'a str)>,
 }
 
 /// How a push failed: how it ended, and the line git said about it.
@@ -33,10 +34,14 @@ pub(super) async fn push(
     summary: &mut IssueSummary,
 ) -> Result<(), Failed> {
     let remote = host.config.forge().remote().to_owned();
-    let refspec = format!("refs/heads/{0}:refs/heads/{0}", how.branch);
+    let source = match how.lease {
+        Some((_, commit)) => commit.to_owned(),
+        None => format!("refs/heads/{}", how.branch),
+    };
+    let refspec = format!("{source}:refs/heads/{}", how.branch);
     let word = |s: &str| crate::util::process::sh_word(s);
     let lease =
-        (how.lease).map(|tip| format!("--force-with-lease=refs/heads/{}:{tip}", how.branch));
+        (how.lease).map(|(tip, _)| format!("--force-with-lease=refs/heads/{}:{tip}", how.branch));
     let flags = lease
         .clone()
         .map(|l| format!("{} ", word(&l)))

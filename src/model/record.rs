@@ -239,6 +239,10 @@ pub struct PullRecord {
     pub head: String,
     /// The commit orch pushed last (what the PR's head was then).
     pub pushed: String,
+    /// A restack orch made and is pushing (recorded first): after a crash it is pushed
+    /// again, never replayed a second time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restacking: Option<String>,
 }
 
 /// Why an issue was skipped.

@@ -20,6 +20,8 @@
 //! | `mid-delete` | a removed worktree's files are deleted, its directories, `.git` and registration not yet (`git::checkout`) |
 //! | `mid-dashboard-write` | TASKS.md's new text is in its temp file, not yet renamed (`report::dashboard`) |
 //! | `forge-fixed` | a fix the PR asked for passed and is recorded, not yet pushed (`engine::watch`) |
+//! | `forge-pushed` | a fix the PR asked for is pushed and recorded, its threads not yet answered (`engine::watch`) |
+//! | `restack-pushed` | a dependent's restack is pushed, its branch here and its record not yet moved (`engine::watch`) |
 //! | `forge-replied` | a reply to a PR's thread is made and recorded, the next not yet (`engine::watch`) |
 //! | `mid-state-write` | the new run state is written to its temp file, not yet renamed (`record::state::save`) |
 

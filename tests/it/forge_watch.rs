@@ -475,3 +475,74 @@ fn a_dependent_whose_commits_conflict_with_the_fix_is_left_as_it_was_and_blocked
     assert_eq!(forge.remote_tip(b2), Some(pushed.clone()));
     assert_eq!(forge.run.env.git(&["rev-parse", b2]).trim(), pushed);
 }
+
+#[test]
+fn a_restack_cut_off_by_a_kill_before_or_during_it_is_made_once_on_resume() {
+    use crate::support::mock_github::Ci;
+    let forge = ForgeRepo::stacked();
+    let (b1, b2) = (B1, B2);
+    let is_ancestor = |a: &str, b: &str| {
+        std::process::Command::new(crate::support::real_git())
+            .current_dir(&forge.run.env.repo)
+            .args(["merge-base", "--is-ancestor", a, b])
+            .status()
+            .unwrap()
+            .success()
+    };
+    // A-1's CI runs on the first look (A-2 is green by then), fails on the second.
+    let failed = Ci::Fail("error: the ledger is empty\n".into());
+    forge.github.ci(b1, vec![Ci::Running, failed, Ci::Pass]);
+    forge.fix_commits(
+        "A-1/03-fix",
+        ("ledger.rs", "[A-1] fix(ledger): fill it"),
+        serde_json::json!([]),
+    );
+    // Killed once A-1's fix is pushed: A-2 still sits on A-1's head before it.
+    forge.killed_at("forge-pushed", &["run", "M1", "--follow"]);
+    let a2_before = forge.remote_tip(b2).unwrap();
+    let a1_fixed = forge.remote_tip(b1).unwrap();
+    assert!(!is_ancestor(&a1_fixed, &a2_before));
+    assert_eq!(
+        watch_of(&state(&forge.run.env.repo), "A-2")["outcome"],
+        "green"
+    );
+
+    // The resume restacks A-2 first; killed once the remote has it, before the record says so.
+    forge.killed_at("restack-pushed", &["resume", "--force-unlock"]);
+    let restacked = forge.remote_tip(b2).unwrap();
+    assert!(is_ancestor(&a1_fixed, &restacked));
+    let a2 = forge.run.summary("A-2");
+    assert_eq!(a2["pull"]["restacking"], restacked.as_str(), "{a2}");
+    assert_eq!(a2["pull"]["pushed"], a2_before.as_str(), "{a2}");
+
+    // The next resume pushes the recorded restack again (the remote has it: no second
+    // replay, no refusal), and the watch goes on to green.
+    let (code, stdout, stderr) = forge.orch_run(&["resume", "--force-unlock"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("it was green, and is watched again"),
+        "{stderr}"
+    );
+    let state = state(&forge.run.env.repo);
+    for id in ["A-1", "A-2"] {
+        assert_eq!(watch_of(&state, id)["outcome"], "green", "{id}\n{stderr}");
+    }
+    let a2 = forge.run.summary("A-2");
+    assert_eq!(a2["pull"]["pushed"], restacked.as_str(), "{a2}");
+    assert!(a2["pull"].get("restacking").is_none(), "{a2}");
+    assert_eq!(forge.remote_tip(b2).as_deref(), Some(restacked.as_str()));
+    assert_eq!(forge.run.env.git(&["rev-parse", b2]).trim(), restacked);
+    let pushes: Vec<&serde_json::Value> = (a2["commands"].as_array().unwrap().iter())
+        .filter(|c| c["name"] == "restack-push")
+        .collect();
+    // (The killed one's record went with orch; this one found the remote had it.)
+    assert_eq!(pushes.len(), 1, "{a2}");
+    assert_eq!(pushes[0]["status"], 0, "{a2}");
+    let log = std::fs::read_to_string(pushes[0]["log"].as_str().unwrap()).unwrap();
+    assert!(log.contains("[up to date]"), "{log}");
+    // A-1's fix ran once.
+    let keys: Vec<String> = (forge.run.model.requests().into_iter())
+        .map(|(k, _)| k)
+        .collect();
+    assert!(!keys.iter().any(|k| k == "A-1/04-fix"), "{keys:?}");
+}

@@ -70,6 +70,7 @@ pub(super) async fn finish(
     // What a later run's dependents of the issue start from.
     summary.head = Some(head.clone());
     save(host, summary)?;
+    crate::util::failpoint::hit("forge-pushed");
     let answered = reply_all(host, forge, summary, record, (&fixing, &head)).await;
     record.fixing = None;
     let note = format!(

@@ -107,6 +107,9 @@ async fn watch_all<R: Runner>(
         }
     };
     let interval = host.config.forge().poll_interval();
+    // Restacks a crash left undone first.
+    let mut told = std::collections::BTreeSet::new();
+    super::restack::pending(host, summaries, watched, &mut told).await?;
     loop {
         for i in 0..watched.len() {
             if watched[i].record.outcome.is_some() {
@@ -117,19 +120,10 @@ async fn watch_all<R: Runner>(
             }
             let waited = forge.client.waits().len();
             let summary = &mut summaries[watched[i].index];
-            let before = pushed(summary);
             let goes = step(tools, run, forge, summary, &mut watched[i]).await?;
             pull_request::say_waits(host, forge, waited, Some(&summary.id));
-            let (after, branch) = (pushed(summary), summary.branch.clone());
-            if before != after {
-                // A fix moved the branch: what is stacked on it moves with it.
-                let moved = super::restack::Moved {
-                    branch,
-                    old: before,
-                    new: after,
-                };
-                super::restack::dependents(host, summaries, watched, moved).await?;
-            }
+            // What is stacked on a branch a fix moved moves with it.
+            super::restack::pending(host, summaries, watched, &mut told).await?;
             if !goes {
                 return Ok(());
             }
@@ -389,6 +383,7 @@ mod tests {
             base: "main".into(),
             head: "b".into(),
             pushed: "NEW".into(),
+            restacking: None,
         }));
         let mut record = WatchRecord::default();
         let looks: Vec<bool> = ["OLD", "OLD", "OLD", "NEW", "OLD"]

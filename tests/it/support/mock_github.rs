@@ -8,7 +8,7 @@
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -51,12 +51,14 @@ pub struct Pr {
     pub merged: bool,
 }
 
-/// What CI reports on one head of a branch: a GitHub Actions job `test` that passes, or that
-/// fails with this log.
+/// What CI reports on one head of a branch: a GitHub Actions job `test` that passes, that
+/// fails with this log, or that is still running at this look (the next look at that head
+/// reports the next outcome).
 #[derive(Debug, Clone)]
 pub enum Ci {
     Pass,
     Fail(String),
+    Running,
 }
 
 /// A review thread on a PR.
@@ -82,6 +84,8 @@ struct State {
     job_logs: BTreeMap<u64, String>,
     /// branch → what CI reports on each new head pushed to it, in order (then: passes).
     ci: BTreeMap<String, VecDeque<Ci>>,
+    /// Heads whose job was running at the last look.
+    running: BTreeSet<String>,
     threads: Vec<Thread>,
     comments: Vec<(u64, String)>,
     one_offs: VecDeque<OneOff>,
@@ -444,7 +448,7 @@ impl Server {
                 None => Reply::error(404, "Not Found"),
             },
             ("GET", ["commits", sha, "check-runs"]) => {
-                if !st.check_runs.contains_key(*sha) {
+                if !st.check_runs.contains_key(*sha) || st.running.remove(*sha) {
                     self.run_ci(st, sha);
                 }
                 let runs = st.check_runs.get(*sha).cloned().unwrap_or_default();
@@ -543,14 +547,18 @@ impl Server {
             .and_then(|q| q.pop_front())
             .unwrap_or(Ci::Pass);
         let job = 1000 + st.job_logs.len() as u64 + st.check_runs.len() as u64;
-        let conclusion = match &outcome {
-            Ci::Pass => "success",
+        let (status, conclusion) = match &outcome {
+            Ci::Pass => ("completed", json!("success")),
             Ci::Fail(log) => {
                 st.job_logs.insert(job, log.clone());
-                "failure"
+                ("completed", json!("failure"))
+            }
+            Ci::Running => {
+                st.running.insert(sha.to_owned());
+                ("in_progress", Value::Null)
             }
         };
-        let run = json!({"id": job, "name": "test", "status": "completed", "conclusion": conclusion,
+        let run = json!({"id": job, "name": "test", "status": status, "conclusion": conclusion,
             "app": {"slug": "github-actions"},
             "html_url": format!("https://github.test/{}/actions/runs/1/job/{job}", self.slug)});
         st.check_runs.insert(sha.to_owned(), vec![run]);
