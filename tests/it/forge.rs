@@ -266,6 +266,16 @@ fn the_client_revalidates_with_etags_retries_a_5xx_and_refuses_a_wait_past_its_l
             .unwrap_err()
             .to_string();
         assert!(err.contains("403") && err.contains(refused), "{err}");
+        // Limited again after every wait: the request gives up after 5.
+        for _ in 0..6 {
+            github.one_off("GET", "/repos/acme/widgets", 429, &[("retry-after", "0")]);
+        }
+        let err = client
+            .get("/repos/acme/widgets")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("still rate-limited after 5 waits"), "{err}");
     });
     let gets: Vec<(Option<String>, u16)> = (github.requests().into_iter())
         .map(|r| (r.headers.get("if-none-match").cloned(), r.status))
@@ -274,7 +284,7 @@ fn the_client_revalidates_with_etags_retries_a_5xx_and_refuses_a_wait_past_its_l
     assert!(gets[1].0.is_some() && gets[1].1 == 304, "{gets:?}");
     assert_eq!(gets[2].1, 502);
     assert_eq!(gets[3].1, 304, "tried again, still cached: {gets:?}");
-    assert!(client.waits().is_empty());
+    assert_eq!(client.waits().len(), 5, "{:?}", client.waits());
 }
 
 #[test]

@@ -18,6 +18,7 @@ mod engine;
 mod exit_codes;
 mod first_hour;
 mod forge;
+mod forge_feedback;
 mod forge_watch;
 mod gates;
 mod git_layer;

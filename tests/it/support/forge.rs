@@ -42,13 +42,18 @@ impl ForgeRepo {
     }
 
     pub fn new(docs: &[(&str, String)], extra_config: &str) -> ForgeRepo {
+        ForgeRepo::with_forge(docs, extra_config, "")
+    }
+
+    /// The same, with more keys of `[forge]` (`resolve = true`, …).
+    pub fn with_forge(docs: &[(&str, String)], extra_config: &str, forge: &str) -> ForgeRepo {
         let env = TestEnv::new();
         for (name, text) in docs {
             env.doc("p", name, text);
         }
         let remote = env.root().join("remote.git");
         let github = MockGithub::start("acme", "widgets", TOKEN, &remote);
-        let config = format!("{extra_config}{}", github.forge_toml());
+        let config = format!("{extra_config}{}{forge}", github.forge_toml());
         let run = CodexRepo::in_env(env, &config);
         let git = super::real_git();
         let status = std::process::Command::new(&git)

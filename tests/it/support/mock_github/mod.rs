@@ -7,6 +7,10 @@
 //! pushes to, as GitHub reads its own: a PR whose head or base is not there is refused (422).
 #![allow(dead_code)]
 
+mod ci;
+pub use ci::Ci;
+use ci::Kind;
+
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -51,16 +55,6 @@ pub struct Pr {
     pub merged: bool,
 }
 
-/// What CI reports on one head of a branch: a GitHub Actions job `test` that passes, that
-/// fails with this log, or that is still running at this look (the next look at that head
-/// reports the next outcome).
-#[derive(Debug, Clone)]
-pub enum Ci {
-    Pass,
-    Fail(String),
-    Running,
-}
-
 /// A review thread on a PR.
 #[derive(Debug, Clone)]
 pub struct Thread {
@@ -82,10 +76,14 @@ struct State {
     statuses: BTreeMap<String, Vec<Value>>,
     /// job id → log text.
     job_logs: BTreeMap<u64, String>,
-    /// branch → what CI reports on each new head pushed to it, in order (then: passes).
-    ci: BTreeMap<String, VecDeque<Ci>>,
-    /// Heads whose job was running at the last look.
-    running: BTreeSet<String>,
+    /// What CI reports on each new head of a branch, in order, as check runs and as
+    /// commit statuses; heads whose report was "running" at the last look.
+    ci: BTreeMap<(Kind, String), VecDeque<Ci>>,
+    running: BTreeSet<(Kind, String)>,
+    /// Change requests: (PR, review id, author, body).
+    reviews: Vec<(u64, String, String, String)>,
+    /// Branches whose PR someone closes (unmerged) when orch next looks at it.
+    close_on_look: BTreeSet<String>,
     threads: Vec<Thread>,
     comments: Vec<(u64, String)>,
     one_offs: VecDeque<OneOff>,
@@ -201,16 +199,6 @@ impl MockGithub {
             .insert(sha.to_owned(), statuses);
     }
 
-    /// What CI reports on the next heads of `branch`, one per head, in order; a head after
-    /// them (or of a branch not named) passes.
-    pub fn ci(&self, branch: &str, outcomes: Vec<Ci>) {
-        self.state
-            .lock()
-            .unwrap()
-            .ci
-            .insert(branch.to_owned(), outcomes.into());
-    }
-
     pub fn set_job_log(&self, job: u64, text: &str) {
         self.state
             .lock()
@@ -247,6 +235,18 @@ impl MockGithub {
     /// The tip of `branch` in the bare repository, as GitHub sees it.
     pub fn branch_sha(&self, branch: &str) -> Option<String> {
         branch_sha(&self.remote, branch)
+    }
+
+    /// A review of PR `pr` by `author` requesting changes, saying `body`.
+    pub fn request_changes(&self, pr: u64, id: &str, (author, body): (&str, &str)) {
+        let review = (pr, id.to_owned(), author.to_owned(), body.to_owned());
+        self.state.lock().unwrap().reviews.push(review);
+    }
+
+    /// Someone closes the PR of `branch`, unmerged, as orch next looks at it.
+    pub fn close_on_look(&self, branch: &str) {
+        let mut st = self.state.lock().unwrap();
+        st.close_on_look.insert(branch.to_owned());
     }
 
     /// Marks PR `number` merged (and closed).
@@ -443,18 +443,25 @@ impl Server {
                 st.pulls.push(pr);
                 Reply::json(201, value)
             }
-            ("GET", ["pulls", n]) => match (st.pulls.iter()).find(|p| p.number.to_string() == *n) {
-                Some(p) => Reply::json(200, self.pull_json(p)),
-                None => Reply::error(404, "Not Found"),
-            },
-            ("GET", ["commits", sha, "check-runs"]) => {
-                if !st.check_runs.contains_key(*sha) || st.running.remove(*sha) {
-                    self.run_ci(st, sha);
+            ("GET", ["pulls", n]) => {
+                let closing = st.close_on_look.clone();
+                match (st.pulls.iter_mut()).find(|p| p.number.to_string() == *n) {
+                    Some(p) => {
+                        if closing.contains(&p.head) {
+                            p.state = "closed".into();
+                        }
+                        Reply::json(200, self.pull_json(p))
+                    }
+                    None => Reply::error(404, "Not Found"),
                 }
+            }
+            ("GET", ["commits", sha, "check-runs"]) => {
+                self.run_ci(st, sha, Kind::CheckRun);
                 let runs = st.check_runs.get(*sha).cloned().unwrap_or_default();
                 Reply::json(200, json!({"total_count": runs.len(), "check_runs": runs}))
             }
             ("GET", ["commits", sha, "status"]) => {
+                self.run_ci(st, sha, Kind::Status);
                 let statuses = st.statuses.get(*sha).cloned().unwrap_or_default();
                 Reply::json(200, json!({"sha": sha, "statuses": statuses}))
             }
@@ -507,6 +514,11 @@ impl Server {
         }
         if query.contains("reviewThreads") {
             let number = vars["number"].as_u64().unwrap_or(0);
+            let reviews: Vec<Value> = (st.reviews.iter())
+                .filter(|(pr, ..)| *pr == number)
+                .map(|(_, id, author, body)| json!({"id": id, "author": {"login": author}, "body": body,
+                    "url": format!("https://github.test/{}/pull/{number}#pullrequestreview-{id}", self.slug)}))
+                .collect();
             let nodes: Vec<Value> = (st.threads.iter())
                 .filter(|t| t.pr == number)
                 .map(|t| {
@@ -525,7 +537,7 @@ impl Server {
                 json!({"data": {"repository": {"pullRequest": {
                     "reviewDecision": null,
                     "reviewThreads": {"pageInfo": {"hasNextPage": false, "endCursor": null}, "nodes": nodes},
-                    "reviews": {"nodes": []}
+                    "reviews": {"nodes": reviews}
                 }}}}),
             );
         }
@@ -533,35 +545,6 @@ impl Server {
             200,
             json!({"errors": [{"message": "the stand-in does not know this query"}]}),
         )
-    }
-
-    /// CI's report on a head of an open PR not seen before: the next of its branch's outcomes.
-    fn run_ci(&self, st: &mut State, sha: &str) {
-        let Some(branch) = (st.pulls.iter())
-            .map(|p| p.head.clone())
-            .find(|h| self.branch_sha(h).as_deref() == Some(sha))
-        else {
-            return;
-        };
-        let outcome = (st.ci.get_mut(&branch))
-            .and_then(|q| q.pop_front())
-            .unwrap_or(Ci::Pass);
-        let job = 1000 + st.job_logs.len() as u64 + st.check_runs.len() as u64;
-        let (status, conclusion) = match &outcome {
-            Ci::Pass => ("completed", json!("success")),
-            Ci::Fail(log) => {
-                st.job_logs.insert(job, log.clone());
-                ("completed", json!("failure"))
-            }
-            Ci::Running => {
-                st.running.insert(sha.to_owned());
-                ("in_progress", Value::Null)
-            }
-        };
-        let run = json!({"id": job, "name": "test", "status": status, "conclusion": conclusion,
-            "app": {"slug": "github-actions"},
-            "html_url": format!("https://github.test/{}/actions/runs/1/job/{job}", self.slug)});
-        st.check_runs.insert(sha.to_owned(), vec![run]);
     }
 
     fn pull_json(&self, p: &Pr) -> Value {
