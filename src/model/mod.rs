@@ -17,3 +17,4 @@ pub mod record;
 pub mod request;
 pub mod result;
 pub mod state;
+pub mod versions;

