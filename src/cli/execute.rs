@@ -86,7 +86,11 @@ pub(super) fn execute(
         cancel: Some(cancel_rx),
     };
     let opts = RunOptions {
-        run_id: (resume.as_ref()).map_or_else(crate::util::timeutil::run_id, |s| s.run_id.clone()),
+        run_id: match (&resume, &request.work) {
+            (Some(state), _) => state.run_id.clone(),
+            (None, Some(work)) => work.run_id.clone(),
+            (None, None) => crate::util::timeutil::run_id(),
+        },
         only_issue: request.only_issue.clone(),
         resume,
         retry,
@@ -98,6 +102,7 @@ pub(super) fn execute(
         restart: rerun.restart,
         follow: request.follow,
         rewatch: args.rewatch,
+        work: request.work.clone(),
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &opts)) {
@@ -117,6 +122,10 @@ pub(super) fn execute(
         }
         Err(e) => return Err(e.into()),
     };
+    let delivered = match &opts.work {
+        Some(work) => deliver(&runtime, (&repo, &ws.config), &plan, work, &summary)?,
+        None => None,
+    };
     drop(lock);
     if state_lost.load(Ordering::SeqCst) {
         return Err(hinted(
@@ -130,7 +139,69 @@ pub(super) fn execute(
             ),
         ));
     }
-    Ok(finish(global, &summary, &plan, &repo_root))
+    let code = finish(global, &summary, &plan, &repo_root);
+    Ok(match delivered {
+        Some(delivered) => said_delivered(&delivered, code, &err_style),
+        None => code,
+    })
+}
+
+/// `orch work`: the issue's branch, pins and result pushed back (not after an interrupt: the
+/// dispatcher gives the issue to another runner).
+fn deliver(
+    runtime: &tokio::runtime::Runtime,
+    (repo, config): (&crate::git::Repo, &crate::input::config::Config),
+    plan: &crate::model::plan::Plan,
+    work: &crate::model::request::WorkOrder,
+    summary: &RunSummary,
+) -> anyhow::Result<Option<crate::engine::work::Delivered>> {
+    let Some(issue) = summary.issues.first() else {
+        return Ok(None);
+    };
+    if issue.outcome == Outcome::Interrupted {
+        return Ok(None);
+    }
+    let state = crate::record::state::load(&repo.common_dir(), &work.run_id);
+    let record = (state.as_ref().and_then(|s| s.issue(&issue.id)))
+        .map(serde_json::to_value)
+        .transpose()?
+        .unwrap_or_default();
+    let at = (repo.main_root(), config);
+    let delivered = runtime.block_on(crate::engine::work::deliver(
+        (&at.0, at.1),
+        plan,
+        work,
+        issue,
+        record,
+    ))?;
+    Ok(Some(delivered))
+}
+
+/// Says what `orch work` pushed; a push that failed fails the command.
+fn said_delivered(delivered: &crate::engine::work::Delivered, code: i32, style: &Styler) -> i32 {
+    if let Some(held) = &delivered.held {
+        eprintln!("{} {held}", style.yellow("Held:"));
+    }
+    match &delivered.pushed {
+        Ok(()) => {
+            println!(
+                "delivered: {} ({}) and {} more ref(s)",
+                delivered.result.0,
+                crate::model::naming::short_oid(&delivered.result.1),
+                delivered.refs.len() - 1
+            );
+            code
+        }
+        Err(said) => {
+            eprintln!(
+                "{} the push of {} ref(s) failed: {said}; the result stays at {} here",
+                style.red("Error:"),
+                delivered.refs.len(),
+                delivered.result.0
+            );
+            exit::RUN_FAILED
+        }
+    }
 }
 
 /// Takes the run lock. A resume takes over a lock whose holder is provably gone (same host,

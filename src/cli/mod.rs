@@ -32,6 +32,7 @@ mod status;
 mod validate;
 mod verify_clean;
 mod watch;
+mod work;
 mod worktrees;
 
 use crate::input::config::{find_repo_root, Config};
@@ -92,6 +93,9 @@ enum Command {
     /// Watch the last run's pull requests: a failed check or a reviewer's thread starts a fix,
     /// pushed and answered, until each is green, merged, closed, capped or blocked.
     Watch(watch::Args),
+    /// Work one issue of another orch's run on this machine (a CI runner), then push back its
+    /// branch, pins and result ref.
+    Work(work::Args),
     /// The last run as a document (Markdown or JSON).
     Report(report::Args),
     /// Where the last run stands (reads its state; works while it runs).
@@ -176,6 +180,7 @@ pub fn main() -> i32 {
         Command::Run(args) => run::run(&cli.global, args),
         Command::Resume(args) => resume::run(&cli.global, args),
         Command::Watch(args) => watch::run(&cli.global, args),
+        Command::Work(args) => work::run(&cli.global, args),
         Command::Status(args) => status::run(&cli.global, args),
         Command::Approve(args) => approve::run(&cli.global, args),
         Command::Report(args) => report::run(&cli.global, args),

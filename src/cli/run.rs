@@ -107,6 +107,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             include_states: args.include_state.clone(),
             agents: args.agents.clone(),
             follow: args.follow,
+            work: None,
         },
         base: args.base.clone(),
         docs: args.docs.clone(),

@@ -381,15 +381,24 @@ async fn start(
         .collect();
     let recorded =
         (opts.resume.as_ref()).and_then(|s| Some((s.base_commit.clone()?, s.base.clone()?)));
+    let work = opts.work.clone();
     git(host.repo_root, move |repo| {
-        let report = crate::workspace::verify_clean::verify_clean(repo, &config)?;
-        let report = crate::workspace::verify_clean::tolerate_own_worktrees(report, &ours);
+        use crate::workspace::verify_clean as clean;
+        let report = clean::verify_clean(repo, &config)?;
+        let mut report = clean::tolerate_own_worktrees(report, &ours);
+        if let Some(work) = &work {
+            report = clean::at_work_base(repo, report, &work.base)?;
+        }
         if !report.clean {
             return Err(EngineError::NotClean(report.problems.len(), report));
         }
-        match recorded {
-            Some(recorded) => Ok(recorded),
-            None => Ok(crate::workspace::verify_clean::run_start(repo, &config)?),
+        match (recorded, work) {
+            (Some(recorded), _) => Ok(recorded),
+            (None, Some(work)) => {
+                let label = clean::trunk(repo, &config).unwrap_or_else(|| "HEAD".to_owned());
+                Ok((repo.resolve_commit(&work.base)?, label))
+            }
+            (None, None) => Ok(clean::run_start(repo, &config)?),
         }
     })
     .await

@@ -38,6 +38,7 @@ mod step;
 mod submit;
 mod verify;
 pub mod watch;
+pub mod work;
 
 pub use resume::runs_again;
 pub use step::{next_step, Done, Step};
@@ -91,6 +92,9 @@ pub struct RunOptions {
     pub follow: bool,
     /// `orch watch`: watches that ended capped or blocked start again.
     pub rewatch: bool,
+    /// `orch work`: the one issue starts from this commit (another orch's run gave it), and
+    /// nothing is submitted here.
+    pub work: Option<crate::model::request::WorkOrder>,
 }
 
 pub struct Engine<'a, R: Runner> {

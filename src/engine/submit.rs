@@ -50,6 +50,10 @@ pub(super) async fn submit(
         ));
         return Ok(());
     }
+    if run.opts.work.is_some() {
+        // The orch that dispatched the issue submits it, from the branch this run pushes.
+        return Ok(());
+    }
     if host.config.submits_via_github() {
         return super::pull_request::submit(host, run, summary, issue, place.at).await;
     }

@@ -11,6 +11,7 @@ mod diff;
 mod error;
 mod merge;
 mod quick_status;
+mod record;
 mod refs;
 mod replay;
 mod status;

@@ -31,6 +31,18 @@ pub struct RunRequest {
     /// fix what their checks and reviewers report.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub follow: bool,
+    /// `orch work`: one issue of another orch's run, worked here (a CI runner) from the
+    /// commit that orch gave, and delivered back by a push.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub work: Option<WorkOrder>,
+}
+
+/// What the orch that dispatched an issue says of it: the run it belongs to and the commit
+/// its branch starts from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkOrder {
+    pub run_id: String,
+    pub base: String,
 }
 
 #[cfg(test)]
@@ -47,6 +59,7 @@ mod tests {
             include_states: vec!["backlog".into()],
             agents: vec!["review=claude".into()],
             follow: false,
+            work: None,
         };
         let json = serde_json::to_value(&request).unwrap();
         assert_eq!(

@@ -144,6 +144,47 @@ fn head_problems(repo: &Repo, config: &Config) -> Result<Vec<CleanProblem>, GitE
     Ok(problems)
 }
 
+/// `orch work`: where HEAD is matters only in that it must be the commit the issue starts
+/// from (the docs are read from the checkout), detached or not; what the report says of
+/// HEAD's branch gives way to that.
+pub fn at_work_base(
+    repo: &Repo,
+    mut report: CleanReport,
+    base: &str,
+) -> Result<CleanReport, GitError> {
+    const OF_HEAD: [&str; 4] = [
+        "missing_base",
+        "not_on_base",
+        "missing_trunk",
+        "detached_head",
+    ];
+    report.problems.retain(|p| !OF_HEAD.contains(&p.kind));
+    let head = repo.head()?.oid.unwrap_or_default();
+    let wanted = repo.resolve_commit(base).ok();
+    if wanted.as_deref() != Some(head.as_str()) {
+        let message = match &wanted {
+            Some(w) => format!(
+                "HEAD is at {}, not at the commit the issue starts from ({})",
+                short(&head),
+                short(w)
+            ),
+            None => format!("the commit the issue starts from ({base}) is not in this repository"),
+        };
+        report.problems.push(problem(
+            "not_at_work_base",
+            None,
+            message,
+            "fetch it and check it out first: `git fetch origin && git checkout --detach <base>`",
+        ));
+    }
+    report.clean = report.problems.is_empty();
+    Ok(report)
+}
+
+fn short(oid: &str) -> &str {
+    &oid[..12.min(oid.len())]
+}
+
 pub fn verify_clean(repo: &Repo, config: &Config) -> Result<CleanReport, GitError> {
     let mut problems = Vec::new();
     let root = repo.main_root();

@@ -44,3 +44,4 @@ mod secrets;
 mod setup;
 mod stall;
 mod verify;
+mod work;

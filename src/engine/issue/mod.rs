@@ -448,7 +448,9 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
             let run = commands::Finishing { opts, prior };
             commands::finish(host, &mut summary, issue, (wt, dir), run).await?;
         }
-        if summary.outcome == Outcome::Completed && host.orch_submits(issue) {
+        // `orch work` submits nothing, but its commits are scanned before they are pushed.
+        let submits = host.orch_submits(issue) || opts.work.is_some();
+        if summary.outcome == Outcome::Completed && submits {
             let place = submit::Place {
                 at: super::pull_request::Converged {
                     worktree: wt,

@@ -400,6 +400,7 @@ impl InProcess {
             restart: Vec::new(),
             follow: false,
             rewatch: false,
+            work: None,
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

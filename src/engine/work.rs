@@ -1,0 +1,215 @@
+//! `orch work`'s delivery: once the issue's loop has ended on this runner, its record goes
+//! back to the orch that dispatched it by one push to `[forge] remote` (default `origin`):
+//! - the result ref `refs/orch/results/<run>/<issue>`: an orphan commit whose tree holds the
+//!   issue's summary, its run-state record, where and with what it ran (`provenance.json`,
+//!   with every pin and the branch's head), and its logs, each text redacted again;
+//! - the issue's branch and its pins (`refs/orch/runs/<run>/<issue>/…`, its rescue refs),
+//!   unless its commits hold possible secrets: then they stay here, and the result says so.
+//!
+//! Nothing else is pushed, and nothing is forced.
+
+use super::EngineError;
+use crate::input::config::Config;
+use crate::model::plan::Plan;
+use crate::model::record::IssueSummary;
+use crate::model::request::WorkOrder;
+use serde_json::{json, Value};
+use std::path::Path;
+
+/// What `orch work` pushed, or why it did not.
+#[derive(Debug)]
+pub struct Delivered {
+    /// The result ref and its commit.
+    pub result: (String, String),
+    /// Every ref pushed, the result ref among them.
+    pub refs: Vec<String>,
+    /// Why the branch and pins were kept back, when they were.
+    pub held: Option<String>,
+    /// Whether the push went through, and git's line on it when not.
+    pub pushed: Result<(), String>,
+}
+
+/// The result ref of `issue` in run `run_id`.
+pub fn result_ref(run_id: &str, issue: &str) -> String {
+    use crate::model::naming::ref_component;
+    format!(
+        "refs/orch/results/{}/{}",
+        ref_component(run_id),
+        ref_component(issue)
+    )
+}
+
+/// The refs a work run leaves for the issue: its result, and (not held) its branch and pins.
+pub async fn deliver(
+    (repo_root, config): (&Path, &Config),
+    plan: &Plan,
+    work: &WorkOrder,
+    summary: &IssueSummary,
+    record: Value,
+) -> Result<Delivered, EngineError> {
+    let held = (summary
+        .awaiting
+        .iter()
+        .any(|g| g == crate::guard::secrets::GATE))
+    .then(|| {
+        "its commits hold possible secrets: its branch and pins stay on this runner".to_owned()
+    });
+    let pins_prefix = format!(
+        "refs/orch/runs/{}/{}/",
+        crate::model::naming::ref_component(&work.run_id),
+        crate::model::naming::ref_component(&summary.id)
+    );
+    let rescue_prefix = crate::model::naming::rescue_prefix(&plan.scope(), &summary.id);
+    let branch = summary.branch.clone();
+    let (pins, head) = super::git(repo_root, move |repo| {
+        let mut pins = Vec::new();
+        for prefix in [pins_prefix, rescue_prefix] {
+            for name in repo.refs_under(&prefix)? {
+                let oid = repo.resolve_commit(&name)?;
+                pins.push((name, oid));
+            }
+        }
+        Ok((pins, repo.branch_tip(&branch)?))
+    })
+    .await?;
+    let provenance = provenance((config, repo_root), work, summary, (&pins, &head));
+    let files = files(summary, &record, &provenance);
+    let (run_id, id) = (work.run_id.clone(), summary.id.clone());
+    let name = result_ref(&run_id, &id);
+    let outcome = summary.outcome.name().to_owned();
+    let at = name.clone();
+    let commit = super::git(repo_root, move |repo| {
+        let message = format!("orch result: {id} of run {run_id} ({outcome})");
+        let commit = repo.record_commit(&files, &message)?;
+        repo.set_ref(&at, &commit, "orch work: the result")?;
+        Ok(commit)
+    })
+    .await?;
+    let mut refs = vec![name.clone()];
+    if held.is_none() {
+        if head.is_some() {
+            refs.push(format!("refs/heads/{}", summary.branch));
+        }
+        refs.extend(pins.into_iter().map(|(name, _)| name));
+    }
+    let pushed = push((repo_root, config), summary, &refs).await;
+    Ok(Delivered {
+        result: (name, commit),
+        refs,
+        held,
+        pushed,
+    })
+}
+
+/// Where and with what the issue ran, and what it leaves: the branch's head and every pin.
+fn provenance(
+    (config, repo_root): (&Config, &Path),
+    work: &WorkOrder,
+    summary: &IssueSummary,
+    (pins, head): (&[(String, String)], &Option<String>),
+) -> Value {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let mut agents = serde_json::Map::new();
+    for agent in summary.phases.iter().filter_map(|p| p.agent.as_deref()) {
+        let bin = match agent {
+            "codex" => config.codex_bin(repo_root),
+            "claude" => config.claude_bin(repo_root),
+            _ => continue,
+        };
+        if !agents.contains_key(agent) {
+            agents.insert(agent.to_owned(), json!(version_of(&bin)));
+        }
+    }
+    let pins: serde_json::Map<String, Value> = (pins.iter())
+        .map(|(name, oid)| (name.clone(), json!(oid)))
+        .collect();
+    json!({
+        "run_id": work.run_id,
+        "issue": summary.id,
+        "base": work.base,
+        "branch": summary.branch,
+        "head": head,
+        "pins": pins,
+        "orch": env!("CARGO_PKG_VERSION"),
+        "agents": agents,
+        "host": crate::util::platform::hostname(),
+        "runner": env("ORCH_RUNNER"),
+        "workflow_run": env("ORCH_WORKFLOW_RUN"),
+    })
+}
+
+/// What `bin --version` says (its first line), if it runs.
+fn version_of(bin: &Path) -> Option<String> {
+    let out = std::process::Command::new(bin)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    (out.status.success()).then(|| text.lines().next().unwrap_or_default().trim().to_owned())
+}
+
+/// The result's files: the summary, the record, the provenance, and the issue's logs under
+/// `logs/`, text redacted (again: what orch wrote was redacted already).
+fn files(summary: &IssueSummary, record: &Value, provenance: &Value) -> Vec<(String, Vec<u8>)> {
+    let mut out = vec![
+        ("summary.json".to_owned(), pretty(summary)),
+        ("record.json".to_owned(), pretty(record)),
+        ("provenance.json".to_owned(), pretty(provenance)),
+    ];
+    for entry in walkdir::WalkDir::new(&summary.log_dir)
+        .sort_by_file_name()
+        .into_iter()
+        .flatten()
+        .filter(|e| e.file_type().is_file())
+    {
+        let Ok(rel) = entry.path().strip_prefix(&summary.log_dir) else {
+            continue;
+        };
+        let Ok(bytes) = std::fs::read(entry.path()) else {
+            continue;
+        };
+        let bytes = match String::from_utf8(bytes) {
+            Ok(text) => crate::util::redact::redact(&text).into_bytes(),
+            Err(e) => e.into_bytes(),
+        };
+        out.push((format!("logs/{}", rel.to_string_lossy()), bytes));
+    }
+    out
+}
+
+/// `value` as pretty JSON, redacted.
+fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    crate::util::redact::redact(&text).into_bytes()
+}
+
+/// One push of `refs` (each to the same name) to `[forge] remote`, never forced, logged as
+/// the issue's `deliver` command.
+async fn push(
+    (repo_root, config): (&Path, &Config),
+    summary: &IssueSummary,
+    refs: &[String],
+) -> Result<(), String> {
+    let word = |s: &str| crate::util::process::sh_word(s);
+    let remote = config.forge().remote().to_owned();
+    let specs: Vec<String> = refs.iter().map(|r| word(&format!("{r}:{r}"))).collect();
+    let command = format!(
+        "GIT_TERMINAL_PROMPT=0 git push --porcelain {} {}",
+        word(&remote),
+        specs.join(" ")
+    );
+    let log = crate::model::layout::command_log(&summary.log_dir, "deliver");
+    let timeout = config.phase_timeout();
+    let ran = crate::gates::shell::run_own(&command, repo_root, &log, timeout, None).await;
+    if ran.success() {
+        return Ok(());
+    }
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    let line = (said.lines())
+        .find(|l| l.contains("[rejected]") || l.starts_with("fatal:") || l.starts_with("error:"))
+        .unwrap_or("git push failed")
+        .trim()
+        .to_owned();
+    Err(line)
+}
