@@ -40,8 +40,11 @@ pub(super) fn execute(
     } = prepared;
     let repo_root = repo.main_root();
     let err_style = Styler::stderr(global.color);
-    super::sandbox::binaries(&runner, &plan)?;
-    super::sandbox::ensure(&runner, &plan, &ws.config)?;
+    // On runners (`--on github`), the agents run there: nothing of them is needed here.
+    if !request.on_github {
+        super::sandbox::binaries(&runner, &plan)?;
+        super::sandbox::ensure(&runner, &plan, &ws.config)?;
+    }
     let lock = lock(&repo, &plan, args.force_unlock, resume.as_ref())?;
     if let Some(state) = &resume {
         super::agents::stop_orphaned(state, &err_style);
@@ -103,6 +106,8 @@ pub(super) fn execute(
         follow: request.follow,
         rewatch: args.rewatch,
         work: request.work.clone(),
+        on_github: request.on_github,
+        agents: request.agents.clone(),
     };
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &opts)) {

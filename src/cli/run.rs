@@ -72,6 +72,16 @@ pub struct Args {
     /// (repeatable).
     #[arg(long = "agent", value_name = "PHASE=AGENT")]
     pub(super) agents: Vec<String>,
+    /// Run each issue's loop on a CI's runners instead of here: `github` dispatches the
+    /// workflow `orch init --ci github` wrote, one run per issue, and imports each result.
+    #[arg(long, value_enum, value_name = "CI", conflicts_with_all = ["file", "task", "follow"])]
+    pub(super) on: Option<On>,
+}
+
+/// Where issues can run besides here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(super) enum On {
+    Github,
 }
 
 pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
@@ -108,6 +118,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             agents: args.agents.clone(),
             follow: args.follow,
             work: None,
+            on_github: args.on == Some(On::Github),
         },
         base: args.base.clone(),
         docs: args.docs.clone(),

@@ -140,6 +140,21 @@ impl Budget {
         })
     }
 
+    /// The tokens `issue` may still spend: the least of what the run's and the issue's token
+    /// limits leave (`None`: neither is set). What a runner is given as its share.
+    pub fn tokens_left(&self, issue: &str) -> Option<u64> {
+        self.with(|l| {
+            let run = (self.limits.run_tokens)
+                .map(|t| t.saturating_sub(l.run.tokens + l.in_flight.tokens));
+            let spent = l.issues.get(issue).map_or(0, |s| s.tokens);
+            let own = self.limits.issue_tokens.map(|t| t.saturating_sub(spent));
+            match (run, own) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            }
+        })
+    }
+
     /// A run budget is spent: no issue starts any more.
     pub fn exhausted(&self) -> bool {
         self.with(|l| l.exhausted)

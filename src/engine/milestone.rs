@@ -284,7 +284,10 @@ impl<'a, R: Runner> Drain<'a, R> {
                 issue_dir: &dir,
                 continuation,
             };
-            let ended = super::issue::run(at.tools, at.scope, job).await;
+            let ended = match at.scope.opts.on_github {
+                true => super::remote::run(at.tools, at.scope, job).await,
+                false => super::issue::run(at.tools, at.scope, job).await,
+            };
             flight.issue_ended(&issue.id);
             ended
         })

@@ -30,6 +30,7 @@ pub mod phase;
 mod prompt;
 mod pull_request;
 mod push;
+mod remote;
 pub mod rerun;
 mod resume;
 mod schedule;
@@ -95,6 +96,10 @@ pub struct RunOptions {
     /// `orch work`: the one issue starts from this commit (another orch's run gave it), and
     /// nothing is submitted here.
     pub work: Option<crate::model::request::WorkOrder>,
+    /// `--on github`: each issue's loop runs on a GitHub Actions runner (see `remote`).
+    pub on_github: bool,
+    /// The run's `--agent` choices (a runner is given the same).
+    pub agents: Vec<String>,
 }
 
 pub struct Engine<'a, R: Runner> {

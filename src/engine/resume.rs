@@ -162,6 +162,7 @@ mod tests {
             draft_prs: Vec::new(),
             pull: None,
             watch: None,
+            ran_on: None,
             verified: None,
             skip: None,
             budget: None,
@@ -195,6 +196,7 @@ mod tests {
             commands: Vec::new(),
             set_aside: None,
             forge: None,
+            dispatched: None,
         }
     }
 

@@ -72,7 +72,8 @@ pub async fn deliver(
         Ok((pins, repo.branch_tip(&branch)?))
     })
     .await?;
-    let provenance = provenance((config, repo_root), work, summary, (&pins, &head));
+    let mut provenance = provenance((config, repo_root), work, summary, (&pins, &head));
+    provenance["held"] = json!(held);
     let files = files(summary, &record, &provenance);
     let (run_id, id) = (work.run_id.clone(), summary.id.clone());
     let name = result_ref(&run_id, &id);

@@ -9,6 +9,7 @@
 //!   [`excerpt`]: a log's excerpt around its first error; [`threads`]: review threads,
 //!   change requests, replies.
 
+pub mod actions;
 pub mod checks;
 pub mod excerpt;
 pub mod http;

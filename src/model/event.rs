@@ -122,6 +122,14 @@ pub enum EngineEvent {
         pull: crate::model::record::PullRecord,
         created: bool,
     },
+    /// An issue's loop was dispatched to a CI runner (or a resume found the run it had
+    /// dispatched): recorded before the run is followed.
+    Dispatched {
+        id: String,
+        record: crate::model::remote::Dispatched,
+        /// A run found again, not a new dispatch.
+        attached: bool,
+    },
     /// The watch of an issue's pull request changed: what it saw, a fix begun or done, a
     /// reply made, or how it ended.
     Watched {

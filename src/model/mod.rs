@@ -14,6 +14,7 @@ pub mod phase;
 pub mod plan;
 pub mod problem;
 pub mod record;
+pub mod remote;
 pub mod request;
 pub mod result;
 pub mod state;

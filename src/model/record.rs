@@ -226,6 +226,9 @@ pub struct IssueSummary {
     /// part of (a later run carries it, and does not run it again).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_in: Option<String>,
+    /// Where it ran, when a CI runner worked it (`orch run --on github`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ran_on: Option<Box<crate::model::remote::RanOn>>,
 }
 
 /// An issue's pull request on the forge, as orch opened or found it.
@@ -358,6 +361,7 @@ impl IssueSummary {
             draft_prs: Vec::new(),
             pull: None,
             watch: None,
+            ran_on: None,
             verified: None,
             skip: None,
             budget: None,

@@ -35,6 +35,10 @@ pub struct RunRequest {
     /// commit that orch gave, and delivered back by a push.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub work: Option<WorkOrder>,
+    /// `--on github`: each issue's loop runs on a GitHub Actions runner, dispatched through
+    /// the workflow `orch init --ci github` writes; the results are imported here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_github: bool,
 }
 
 /// What the orch that dispatched an issue says of it: the run it belongs to and the commit
@@ -60,6 +64,7 @@ mod tests {
             agents: vec!["review=claude".into()],
             follow: false,
             work: None,
+            on_github: false,
         };
         let json = serde_json::to_value(&request).unwrap();
         assert_eq!(

@@ -85,6 +85,9 @@ pub struct IssueState {
     /// The watch of its pull request (`orch watch`, `orch run --follow`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forge: Option<crate::model::forge::WatchRecord>,
+    /// Its last dispatch to a CI runner (`orch run --on github`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dispatched: Option<crate::model::remote::Dispatched>,
 }
 
 impl IssueState {
@@ -100,6 +103,7 @@ impl IssueState {
             commands: Vec::new(),
             set_aside: None,
             forge: None,
+            dispatched: None,
         }
     }
 

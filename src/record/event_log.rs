@@ -183,6 +183,16 @@ impl Report for EventLog {
                             "pushed": pull.pushed, "created": created}),
                 ]
             }
+            EngineEvent::Dispatched {
+                id,
+                record,
+                attached,
+            } => {
+                vec![
+                    json!({"type": "dispatched", "task": id, "workflow_run": record.workflow_run,
+                            "url": record.url, "attempt": record.attempt, "attached": attached}),
+                ]
+            }
             EngineEvent::Watched { id, record, note } => {
                 vec![
                     json!({"type": "watched", "task": id, "note": note, "cycles": record.cycles,

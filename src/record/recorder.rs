@@ -169,6 +169,11 @@ impl StateRecorder {
                     i.forge = Some(record.clone());
                 }
             }
+            EngineEvent::Dispatched { id, record, .. } => {
+                if let Some(i) = issue_mut(&mut guard, id) {
+                    i.dispatched = Some(record.clone());
+                }
+            }
             // An update after the end (a fix its PR asked for) keeps the outcome it ended with.
             EngineEvent::IssueFinished { summary } | EngineEvent::IssueUpdated { summary } => {
                 if let Some(i) = issue_mut(&mut guard, &summary.id) {

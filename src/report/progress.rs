@@ -395,6 +395,23 @@ impl Progress {
             EngineEvent::Watched { id, note, .. } => {
                 vec![format!("{} {} {note}", tag(id), s.cyan("pr:"))]
             }
+            EngineEvent::Dispatched {
+                id,
+                record,
+                attached,
+            } => {
+                let what = if *attached {
+                    "following its run"
+                } else {
+                    "dispatched to a runner"
+                };
+                vec![format!(
+                    "{} {what} (attempt {}): {}",
+                    tag(id),
+                    record.attempt,
+                    record.url
+                )]
+            }
             // The watch says what changed in its own lines.
             EngineEvent::IssueUpdated { .. } => Vec::new(),
             EngineEvent::ForgeNote { id, message } => {

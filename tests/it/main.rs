@@ -24,6 +24,7 @@ mod gates;
 mod git_layer;
 mod guard_gt;
 mod init;
+mod on_github;
 mod parallel;
 mod plan;
 mod plan_file;

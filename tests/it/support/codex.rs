@@ -118,6 +118,24 @@ impl CodexRepo {
 
     /// What `orch` gets here over the hermetic environment: the real agent CLIs, pointed at
     /// the mock model.
+    /// What a machine that runs orch's workflow has: git's environment, the agents' (the
+    /// mock model's), and this orch first on PATH.
+    pub fn runner_env(&self) -> Vec<(String, String)> {
+        let orch = assert_cmd::cargo::cargo_bin("orch");
+        let orch_dir = orch.parent().unwrap().display().to_string();
+        let mut env: Vec<(String, String)> = super::git_env(self.env.home())
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+        env.extend(self.agent_env());
+        for (k, v) in env.iter_mut() {
+            if k == "PATH" {
+                *v = format!("{orch_dir}:{v}");
+            }
+        }
+        env
+    }
+
     fn agent_env(&self) -> Vec<(String, String)> {
         let path = format!(
             "{}:{}",

@@ -72,6 +72,37 @@ impl ForgeRepo {
         }
     }
 
+    /// The workflow `orch init --ci github` writes, committed on main and pushed, and the
+    /// GitHub stand-in running each dispatch of it on a stand-in runner (a fresh clone).
+    pub fn with_runners(self) -> ForgeRepo {
+        let text = orch::input::workflow::Workflow::new("https://example.invalid/orch").render();
+        self.run.env.write(orch::input::workflow::PATH, text);
+        self.run.env.git(&["add", "."]);
+        self.run
+            .env
+            .git(&["commit", "-q", "-m", "Run issues on GitHub Actions"]);
+        self.run.env.git(&["push", "-q", "origin", "main"]);
+        let mut env = self.run.runner_env();
+        // GitHub's runners have their own HOME.
+        let home = self.run.env.root().join("runner-home");
+        std::fs::create_dir_all(&home).unwrap();
+        for (k, v) in env.iter_mut() {
+            if k == "HOME" {
+                *v = home.display().to_string();
+            }
+        }
+        self.github
+            .set_runner(super::actions_runner::ActionsRunner {
+                remote: self.remote.clone(),
+                root: self.run.env.root().join("runners"),
+                env,
+                secrets: [("OPENAI_API_KEY".to_owned(), "sk-not-a-real-key".to_owned())].into(),
+                token: TOKEN.to_owned(),
+                repository: format!("{}/{}", self.github.owner, self.github.name),
+            });
+        self
+    }
+
     pub fn orch(&self) -> assert_cmd::Command {
         let mut cmd = self.run.orch();
         cmd.env("GITHUB_TOKEN", TOKEN);

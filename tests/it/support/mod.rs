@@ -1,6 +1,7 @@
 //! Hermetic test environment: a temp git repository, a cleared environment, fixed git
 //! identity and dates, and helpers to write docs and run the `orch` binary.
 
+pub mod actions_runner;
 pub mod codex;
 pub mod fake;
 pub mod forge;

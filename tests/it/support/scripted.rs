@@ -401,6 +401,8 @@ impl InProcess {
             follow: false,
             rewatch: false,
             work: None,
+            on_github: false,
+            agents: Vec::new(),
         };
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -7,6 +7,7 @@
 //! pushes to, as GitHub reads its own: a PR whose head or base is not there is refused (422).
 #![allow(dead_code)]
 
+pub mod actions;
 mod ci;
 pub use ci::Ci;
 use ci::Kind;
@@ -84,6 +85,9 @@ struct State {
     reviews: Vec<(u64, String, String, String)>,
     /// Branches whose PR someone closes (unmerged) when orch next looks at it.
     close_on_look: BTreeSet<String>,
+    /// Workflow runs, and the runner that runs each dispatch.
+    workflow_runs: Vec<actions::Run>,
+    runner: Option<Arc<crate::support::actions_runner::ActionsRunner>>,
     threads: Vec<Thread>,
     comments: Vec<(u64, String)>,
     one_offs: VecDeque<OneOff>,
@@ -391,6 +395,11 @@ impl Server {
         };
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         let body: Value = serde_json::from_str(&request.body).unwrap_or(Value::Null);
+        if segments.first() == Some(&"actions")
+            && matches!(segments.get(1), Some(&"workflows" | &"runs"))
+        {
+            return self.actions(st, &request.method, &segments[1..], &body);
+        }
         match (request.method.as_str(), segments.as_slice()) {
             ("GET", []) => Reply::json(
                 200,

@@ -1,0 +1,266 @@
+//! A runner's result, brought into the run: its result ref fetched, then the refs it names
+//! (the branch, the pins), each under `refs/orch/incoming/<run>/<issue>/` first; checked
+//! ([`super::verify`]); only then the branch and pins set under their own names, the logs
+//! written to the issue's log directory, and the summary read with its paths made this
+//! machine's. A result that does not check is refused and nothing of it is adopted (what
+//! was fetched stays under `incoming/`, for a look).
+
+use super::verify::{verify, Asked, Fetched};
+use crate::engine::context::RunScope;
+use crate::engine::host::Host;
+use crate::engine::{git, EngineError};
+use crate::forge::actions::WorkflowRun;
+use crate::model::naming::ref_component;
+use crate::model::plan::PlannedIssue;
+use crate::model::record::IssueSummary;
+use crate::model::remote::RanOn;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The issue a result is for, where its branch started, where its logs go.
+pub(super) struct At<'a> {
+    pub issue: &'a PlannedIssue,
+    pub base: &'a str,
+    pub issue_dir: &'a Path,
+}
+
+/// What the result commit holds that the import reads.
+struct Result_ {
+    provenance: Value,
+    summary: Value,
+    /// `logs/…` paths (without `logs/`) and their blobs.
+    logs: Vec<(String, String)>,
+}
+
+/// Whether the remote has the issue's result ref for this run.
+pub(super) async fn has_result(
+    host: Host<'_>,
+    run: &RunScope<'_>,
+    id: &str,
+) -> Result<bool, EngineError> {
+    let name = crate::engine::work::result_ref(&run.opts.run_id, id);
+    let dir = scratch(host, run, id);
+    Ok(fetch(host, &dir, "ls-remote", &[name], true).await.is_ok())
+}
+
+/// The issue's summary from workflow run `wf`'s result, or a failed one saying why not.
+pub(super) async fn import(
+    host: Host<'_>,
+    run: &RunScope<'_>,
+    at: &At<'_>,
+    wf: &WorkflowRun,
+) -> Result<Result<IssueSummary, String>, EngineError> {
+    let (run_id, id) = (run.opts.run_id.as_str(), at.issue.id.as_str());
+    let incoming = format!(
+        "refs/orch/incoming/{}/{}/",
+        ref_component(run_id),
+        ref_component(id)
+    );
+    let result = crate::engine::work::result_ref(run_id, id);
+    let spec = format!("+{result}:{incoming}result");
+    if let Err(said) = fetch(host, at.issue_dir, "fetch-result", &[spec], false).await {
+        return Ok(Err(format!(
+            "its workflow run ended ({}) without a result ({said}): {}; `orch resume` dispatches it again",
+            wf.conclusion.as_deref().unwrap_or("?"),
+            wf.url
+        )));
+    }
+    let read = read_result(host, &format!("{incoming}result")).await?;
+    let names = named_refs(&read.provenance);
+    let specs: Vec<String> = (names.iter())
+        .map(|n| format!("+{n}:{incoming}{}", n.trim_start_matches("refs/")))
+        .collect();
+    if !specs.is_empty() {
+        if let Err(said) = fetch(host, at.issue_dir, "fetch-refs", &specs, false).await {
+            return Ok(Err(format!(
+                "refused the result of {}: the refs it names cannot be fetched ({said})",
+                wf.url
+            )));
+        }
+    }
+    let (fetched, head_on_base) = fetched_refs(host, &incoming, &names, at.base, &read).await?;
+    let asked = Asked {
+        run_id,
+        issue: id,
+        base: at.base,
+    };
+    let fetched_view = Fetched {
+        refs: &fetched,
+        head_on_base,
+    };
+    if let Err(why) = verify(&asked, &read.provenance, &fetched_view) {
+        return Ok(Err(format!("refused the result of {}: {why}", wf.url)));
+    }
+    adopt(host, at, &fetched, &read).await?;
+    Ok(summary_of(at, &read))
+}
+
+/// Runs `git fetch` (or `ls-remote`) of `specs` from `[forge] remote`, logged as the issue's
+/// command `name`; git's last line when it fails.
+async fn fetch(
+    host: Host<'_>,
+    issue_dir: &Path,
+    name: &str,
+    specs: &[String],
+    list: bool,
+) -> Result<(), String> {
+    let word = |s: &str| crate::util::process::sh_word(s);
+    let remote = host.config.forge().remote().to_owned();
+    let specs: Vec<String> = specs.iter().map(|s| word(s)).collect();
+    let what = match list {
+        true => format!(
+            "ls-remote --exit-code {} {}",
+            word(&remote),
+            specs.join(" ")
+        ),
+        false => format!(
+            "fetch --no-tags --quiet {} {}",
+            word(&remote),
+            specs.join(" ")
+        ),
+    };
+    let command = format!("GIT_TERMINAL_PROMPT=0 git {what}");
+    let log = crate::model::layout::command_log(issue_dir, name);
+    let timeout = host.config.phase_timeout();
+    let ran =
+        crate::gates::shell::run_own(&command, host.repo_root, &log, timeout, host.cancel()).await;
+    if ran.success() {
+        return Ok(());
+    }
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    Err(said
+        .lines()
+        .last()
+        .unwrap_or("git failed")
+        .trim()
+        .to_owned())
+}
+
+/// Where a check before any log directory exists logs its command.
+fn scratch(host: Host<'_>, run: &RunScope<'_>, id: &str) -> PathBuf {
+    let logs = host.config.orch_logs(host.repo_root);
+    logs.join(run.plan.scope().dir())
+        .join(&run.opts.run_id)
+        .join(id)
+}
+
+/// The provenance, the summary and the logs of result commit `at`.
+async fn read_result(host: Host<'_>, at: &str) -> Result<Result_, EngineError> {
+    let at = at.to_owned();
+    git(host.repo_root, move |repo| {
+        let mut out = Result_ {
+            provenance: Value::Null,
+            summary: Value::Null,
+            logs: Vec::new(),
+        };
+        for file in repo.tree_files(&at)? {
+            let json = || -> Value {
+                let bytes = repo.blob(&file.oid).unwrap_or_default();
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+            };
+            match file.path.as_str() {
+                "provenance.json" => out.provenance = json(),
+                "summary.json" => out.summary = json(),
+                path => {
+                    if let Some(rel) = path.strip_prefix("logs/") {
+                        out.logs.push((rel.to_owned(), file.oid.clone()));
+                    }
+                }
+            }
+        }
+        Ok(out)
+    })
+    .await
+}
+
+/// The refs a result names on the remote: its branch (unless held back) and its pins.
+fn named_refs(provenance: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    let held = !provenance["held"].is_null();
+    if let (false, Some(_), Some(branch)) = (
+        held,
+        provenance["head"].as_str(),
+        provenance["branch"].as_str(),
+    ) {
+        names.push(format!("refs/heads/{branch}"));
+    }
+    if !held {
+        let pins = provenance["pins"].as_object();
+        names.extend(pins.into_iter().flatten().map(|(name, _)| name.clone()));
+    }
+    names
+}
+
+/// What was fetched of `names`, by their remote names; whether the named head sits on `base`.
+async fn fetched_refs(
+    host: Host<'_>,
+    incoming: &str,
+    names: &[String],
+    base: &str,
+    read: &Result_,
+) -> Result<(BTreeMap<String, String>, bool), EngineError> {
+    let (incoming, names, base) = (incoming.to_owned(), names.to_vec(), base.to_owned());
+    let head = read.provenance["head"].as_str().map(str::to_owned);
+    git(host.repo_root, move |repo| {
+        let mut refs = BTreeMap::new();
+        for name in names {
+            let local = format!("{incoming}{}", name.trim_start_matches("refs/"));
+            if let Ok(oid) = repo.resolve_commit(&local) {
+                refs.insert(name, oid);
+            }
+        }
+        let on_base = match &head {
+            Some(head) => repo.has_commit(head) && repo.descends_from(head, &base)?,
+            None => true,
+        };
+        Ok((refs, on_base))
+    })
+    .await
+}
+
+/// The branch and pins under their own names, the logs in the issue's log directory.
+async fn adopt(
+    host: Host<'_>,
+    at: &At<'_>,
+    fetched: &BTreeMap<String, String>,
+    read: &Result_,
+) -> Result<(), EngineError> {
+    let (refs, logs, dir) = (fetched.clone(), read.logs.clone(), at.issue_dir.to_owned());
+    git(host.repo_root, move |repo| {
+        for (name, oid) in &refs {
+            repo.set_ref(name, oid, "orch: imported from a runner")?;
+        }
+        for (rel, oid) in &logs {
+            let path = dir.join(rel);
+            if let Some(parent) = path.parent() {
+                let _ = std::fs::create_dir_all(parent);
+            }
+            let _ = std::fs::write(&path, repo.blob(oid)?);
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The runner's summary with this machine's paths and where it ran.
+fn summary_of(at: &At<'_>, read: &Result_) -> Result<IssueSummary, String> {
+    let mut summary: IssueSummary = serde_json::from_value(read.summary.clone())
+        .map_err(|e| format!("its summary cannot be read: {e}"))?;
+    let theirs = summary.log_dir.clone();
+    let here = |p: &Path| match p.strip_prefix(&theirs) {
+        Ok(rel) => at.issue_dir.join(rel),
+        Err(_) => p.to_owned(),
+    };
+    summary.log_dir = at.issue_dir.to_owned();
+    for phase in &mut summary.phases {
+        phase.log_dir = here(&phase.log_dir);
+    }
+    for command in &mut summary.commands {
+        command.log = here(&command.log);
+    }
+    summary.base = Some(at.base.to_owned());
+    let ran_on: RanOn = serde_json::from_value(read.provenance.clone()).unwrap_or_default();
+    summary.ran_on = Some(Box::new(ran_on));
+    Ok(summary)
+}
