@@ -185,8 +185,9 @@ fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     crate::util::redact::redact(&text).into_bytes()
 }
 
-/// One push of `refs` (each to the same name) to `[forge] remote`, never forced, logged as
-/// the issue's `deliver` command.
+/// One atomic push of `refs` (each to the same name) to `[forge] remote`, never forced,
+/// logged as the issue's `deliver` command: a runner lost mid-push leaves nothing half
+/// delivered.
 async fn push(
     (repo_root, config): (&Path, &Config),
     summary: &IssueSummary,
@@ -196,7 +197,7 @@ async fn push(
     let remote = config.forge().remote().to_owned();
     let specs: Vec<String> = refs.iter().map(|r| word(&format!("{r}:{r}"))).collect();
     let command = format!(
-        "GIT_TERMINAL_PROMPT=0 git push --porcelain {} {}",
+        "GIT_TERMINAL_PROMPT=0 git push --porcelain --atomic {} {}",
         word(&remote),
         specs.join(" ")
     );

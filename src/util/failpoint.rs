@@ -22,6 +22,7 @@
 //! | `forge-fixed` | a fix the PR asked for passed and is recorded, not yet pushed (`engine::watch`) |
 //! | `forge-pushed` | a fix the PR asked for is pushed and recorded, its threads not yet answered (`engine::watch`) |
 //! | `restack-pushed` | a dependent's restack is pushed, its branch here and its record not yet moved (`engine::watch`) |
+//! | `dispatched` | an issue's workflow run is dispatched and recorded, not yet followed (`engine::remote`) |
 //! | `forge-replied` | a reply to a PR's thread is made and recorded, the next not yet (`engine::watch`) |
 //! | `mid-state-write` | the new run state is written to its temp file, not yet renamed (`record::state::save`) |
 

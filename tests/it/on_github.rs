@@ -105,3 +105,108 @@ fn a_diamond_runs_on_runners_with_the_same_branches_trees_and_pins_as_here() {
         trees(&local.run.env.repo, &here)
     );
 }
+
+/// Waits (up to two minutes) until `done` holds of the stand-in's workflow runs.
+fn wait_for(
+    forge: &ForgeRepo,
+    done: impl Fn(&[crate::support::mock_github::actions::Run]) -> bool,
+) {
+    for _ in 0..1200 {
+        if done(&forge.github.workflow_runs()) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{:?}", forge.github.workflow_runs());
+}
+
+#[test]
+fn a_lost_runner_is_dispatched_again_and_a_killed_orch_resumes_without_a_second_dispatch() {
+    let forge = ForgeRepo::stacked().with_runners();
+    let runner = forge.github.runner();
+    // A-1's first runner is lost right after its dev phase: orch dies there, nothing pushed.
+    let crash = ("ORCH_CRASH_AT".to_owned(), "after-dev".to_owned());
+    runner.next_env.lock().unwrap().push(crash);
+    // The orch here is killed as soon as A-1's dispatch is recorded.
+    forge.killed_at("dispatched", &["run", "M1", "--on", "github"]);
+    let first = watch_dispatch(&forge, "A-1");
+    assert_eq!(first["attempt"], 1, "{first}");
+    wait_for(&forge, |runs| {
+        runs.len() == 1 && runs[0].status == "completed"
+    });
+    assert_eq!(
+        forge.github.workflow_runs()[0].conclusion.as_deref(),
+        Some("failure")
+    );
+    assert_eq!(
+        forge.remote_tip(crate::support::forge::B1),
+        None,
+        "nothing delivered"
+    );
+
+    // The resume finds that run ended without a result: A-1 is dispatched again (killed
+    // once that is recorded, its runner going on).
+    forge.killed_at("dispatched", &["resume", "--force-unlock"]);
+    let second = watch_dispatch(&forge, "A-1");
+    assert_eq!(second["attempt"], 2, "{second}");
+    assert_ne!(second["workflow_run"], first["workflow_run"]);
+
+    // The next resume follows that run (no third dispatch of A-1), then runs A-2.
+    let (code, stdout, stderr) = forge.orch_run(&["resume", "--force-unlock"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let runs = forge.github.workflow_runs();
+    let issues: Vec<&str> = runs
+        .iter()
+        .map(|r| r.inputs["issue"].as_str().unwrap())
+        .collect();
+    assert_eq!(issues, ["A-1", "A-1", "A-2"], "{runs:?}");
+    let state = state(&forge.run.env.repo);
+    for issue in state["issues"].as_array().unwrap() {
+        assert_eq!(issue["summary"]["outcome"], "completed", "{issue}");
+    }
+    let a1 = &state["issues"][0]["summary"]["ran_on"];
+    assert_eq!(
+        a1["runner"],
+        format!("stand-in-runner-{}", second["workflow_run"]),
+        "{a1}"
+    );
+}
+
+/// The dispatch the run state records for `id`.
+fn watch_dispatch(forge: &ForgeRepo, id: &str) -> serde_json::Value {
+    let state = state(&forge.run.env.repo);
+    let issue = (state["issues"].as_array().unwrap().iter())
+        .find(|i| i["id"] == id)
+        .unwrap()
+        .clone();
+    issue["dispatched"].clone()
+}
+
+#[test]
+fn a_result_whose_pins_do_not_match_the_remote_is_refused_and_nothing_of_it_adopted() {
+    let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "").with_runners();
+    // Once the runner delivered, someone moves A-1's first pin on the remote.
+    let remote = forge.remote.display().to_string();
+    let tamper = format!(
+        "ref=$(git --git-dir={remote} for-each-ref --format='%(refname)' refs/orch/runs/ | grep '/A-1/01-dev$') && \
+         git --git-dir={remote} update-ref \"$ref\" refs/heads/main"
+    );
+    *forge.github.runner().after_next.lock().unwrap() = Some(tamper);
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1", "--on", "github"]);
+    assert_eq!(code, 100, "{stdout}\n{stderr}");
+    let state = state(&forge.run.env.repo);
+    let summary = &state["issues"][0]["summary"];
+    assert_eq!(summary["outcome"], "failed", "{summary}");
+    let reason = summary["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("refused the result") && reason.contains("but the remote has"),
+        "{reason}"
+    );
+    // Nothing of it is adopted here; what was fetched stays under incoming/ for a look.
+    let git = |args: &[&str]| forge.run.env.git(args);
+    assert_eq!(
+        git(&["for-each-ref", "refs/heads/orch/", "refs/orch/runs/"]),
+        ""
+    );
+    assert!(!git(&["for-each-ref", "refs/orch/incoming/"]).is_empty());
+}

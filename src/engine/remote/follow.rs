@@ -76,6 +76,7 @@ pub(super) async fn dispatched(
         attempt,
     };
     say(host, id, &record, false);
+    crate::util::failpoint::hit("dispatched");
     Ok(Ok(record))
 }
 

@@ -12,7 +12,7 @@ use crate::engine::{git, EngineError};
 use crate::forge::actions::WorkflowRun;
 use crate::model::naming::ref_component;
 use crate::model::plan::PlannedIssue;
-use crate::model::record::IssueSummary;
+use crate::model::record::{IssueSummary, Outcome};
 use crate::model::remote::RanOn;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -44,13 +44,15 @@ pub(super) async fn has_result(
     Ok(fetch(host, &dir, "ls-remote", &[name], true).await.is_ok())
 }
 
-/// The issue's summary from workflow run `wf`'s result, or a failed one saying why not.
+/// The issue's summary from workflow run `wf`'s result; else how the issue ends and why:
+/// a run that ended without a result (a runner lost, a run cancelled) as interrupted, which
+/// `orch resume` dispatches again; a result refused as failed.
 pub(super) async fn import(
     host: Host<'_>,
     run: &RunScope<'_>,
     at: &At<'_>,
     wf: &WorkflowRun,
-) -> Result<Result<IssueSummary, String>, EngineError> {
+) -> Result<Result<IssueSummary, (Outcome, String)>, EngineError> {
     let (run_id, id) = (run.opts.run_id.as_str(), at.issue.id.as_str());
     let incoming = format!(
         "refs/orch/incoming/{}/{}/",
@@ -60,11 +62,12 @@ pub(super) async fn import(
     let result = crate::engine::work::result_ref(run_id, id);
     let spec = format!("+{result}:{incoming}result");
     if let Err(said) = fetch(host, at.issue_dir, "fetch-result", &[spec], false).await {
-        return Ok(Err(format!(
+        let why = format!(
             "its workflow run ended ({}) without a result ({said}): {}; `orch resume` dispatches it again",
             wf.conclusion.as_deref().unwrap_or("?"),
             wf.url
-        )));
+        );
+        return Ok(Err((Outcome::Interrupted, why)));
     }
     let read = read_result(host, &format!("{incoming}result")).await?;
     let names = named_refs(&read.provenance);
@@ -73,10 +76,11 @@ pub(super) async fn import(
         .collect();
     if !specs.is_empty() {
         if let Err(said) = fetch(host, at.issue_dir, "fetch-refs", &specs, false).await {
-            return Ok(Err(format!(
+            let why = format!(
                 "refused the result of {}: the refs it names cannot be fetched ({said})",
                 wf.url
-            )));
+            );
+            return Ok(Err((Outcome::Failed, why)));
         }
     }
     let (fetched, head_on_base) = fetched_refs(host, &incoming, &names, at.base, &read).await?;
@@ -90,10 +94,14 @@ pub(super) async fn import(
         head_on_base,
     };
     if let Err(why) = verify(&asked, &read.provenance, &fetched_view) {
-        return Ok(Err(format!("refused the result of {}: {why}", wf.url)));
+        let why = format!(
+            "refused the result of {}: {why}; look, then `orch resume --retry {id}` dispatches it again",
+            wf.url
+        );
+        return Ok(Err((Outcome::Failed, why)));
     }
     adopt(host, at, &fetched, &read).await?;
-    Ok(summary_of(at, &read))
+    Ok(summary_of(at, &read).map_err(|why| (Outcome::Failed, why)))
 }
 
 /// Runs `git fetch` (or `ls-remote`) of `specs` from `[forge] remote`, logged as the issue's

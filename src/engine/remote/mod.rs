@@ -83,7 +83,6 @@ async fn dispatch_and_import(
     job: &IssueJob<'_>,
     tokens: Option<u64>,
 ) -> Result<Ended, EngineError> {
-    let id = &job.issue.id;
     if let Err(why) = push_base(host, run, job).await {
         return Ok(Err((Outcome::Failed, format!("not dispatched: {why}"))));
     }
@@ -109,10 +108,7 @@ async fn dispatch_and_import(
         base: job.base,
         issue_dir: job.issue_dir,
     };
-    Ok(match import::import(host, run, &at, &wf).await? {
-        Ok(summary) => Ok(summary),
-        Err(why) => Err((Outcome::Failed, format!("{id}: {why}"))),
-    })
+    import::import(host, run, &at, &wf).await
 }
 
 /// The commit the issue starts from, on the remote for the runner's checkout.

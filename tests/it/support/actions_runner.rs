@@ -27,6 +27,12 @@ pub struct ActionsRunner {
     pub token: String,
     /// `owner/name`.
     pub repository: String,
+    /// Environment the next dispatch's steps get on top (then cleared): one runner made
+    /// to fail, say.
+    pub next_env: std::sync::Arc<std::sync::Mutex<Vec<(String, String)>>>,
+    /// A shell command run (in the test's root) once the next dispatch's steps are done,
+    /// before its run completes: someone tampering with what it pushed.
+    pub after_next: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 /// One dispatch, as the runner gets it.
@@ -67,7 +73,8 @@ impl ActionsRunner {
         let dir = self.root.join(dispatch.id.to_string());
         let clone = dir.join("work");
         std::fs::create_dir_all(&dir).unwrap();
-        let mut job_env: Vec<(String, String)> = Vec::new();
+        let mut job_env: Vec<(String, String)> =
+            std::mem::take(&mut *self.next_env.lock().unwrap());
         for (k, v) in job["env"].as_object().into_iter().flatten() {
             job_env.push((k.clone(), self.fill(&scalar(v), dispatch)));
         }
@@ -91,6 +98,15 @@ impl ActionsRunner {
             if !ok {
                 return "failure";
             }
+        }
+        if let Some(command) = self.after_next.lock().unwrap().take() {
+            let ok = Command::new("sh")
+                .args(["-c", &command])
+                .current_dir(&self.root)
+                .envs(self.env.iter().cloned())
+                .status()
+                .unwrap();
+            assert!(ok.success(), "{command}");
         }
         "success"
     }

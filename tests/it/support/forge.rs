@@ -99,6 +99,8 @@ impl ForgeRepo {
                 secrets: [("OPENAI_API_KEY".to_owned(), "sk-not-a-real-key".to_owned())].into(),
                 token: TOKEN.to_owned(),
                 repository: format!("{}/{}", self.github.owner, self.github.name),
+                next_env: Default::default(),
+                after_next: Default::default(),
             });
         self
     }

@@ -28,6 +28,11 @@ impl MockGithub {
         self.state.lock().unwrap().runner = Some(Arc::new(runner));
     }
 
+    /// The runner that runs the dispatches (to script its next one).
+    pub fn runner(&self) -> Arc<ActionsRunner> {
+        self.state.lock().unwrap().runner.clone().expect("a runner")
+    }
+
     pub fn workflow_runs(&self) -> Vec<Run> {
         self.state.lock().unwrap().workflow_runs.clone()
     }
