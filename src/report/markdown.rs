@@ -120,6 +120,9 @@ pub fn markdown(state: &RunState) -> String {
             if let Some(line) = super::pulls::line(issue) {
                 let _ = writeln!(out, "\n{line}");
             }
+            if let Some(ran) = &summary.ran_on {
+                let _ = writeln!(out, "\n{}", ran_on(ran));
+            }
             for (heading, list) in [
                 ("Still required", &summary.remaining_actions),
                 ("Left for a human", &summary.deferred),
@@ -258,4 +261,20 @@ pub fn markdown(state: &RunState) -> String {
         }
     }
     out
+}
+
+/// `Ran on runner-7 (<url>), orch 0.1.0, codex codex-cli 0.169.0`.
+pub fn ran_on(ran: &crate::model::remote::RanOn) -> String {
+    let runner = ran.runner.as_deref().unwrap_or(&ran.host);
+    let url = (ran.workflow_run.as_deref())
+        .map(|u| format!(" ({u})"))
+        .unwrap_or_default();
+    let agents: Vec<String> = (ran.agents.iter())
+        .map(|(name, v)| format!("{name} {}", v.as_deref().unwrap_or("?")))
+        .collect();
+    let agents = match agents.is_empty() {
+        true => String::new(),
+        false => format!(", {}", agents.join(", ")),
+    };
+    format!("Ran on {runner}{url}, orch {}{agents}", ran.orch)
 }

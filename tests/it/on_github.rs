@@ -88,6 +88,28 @@ fn a_diamond_runs_on_runners_with_the_same_branches_trees_and_pins_as_here() {
             assert!(dir.join("prompt.md").is_file(), "{}", dir.display());
         }
     }
+    // status, report, diff and guard log read the imported issues as a local run's.
+    for args in [
+        &["status"][..],
+        &["report"],
+        &["diff", "A-4"],
+        &["guard", "log", "A-4"],
+    ] {
+        let out = forge.orch().args(args).output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "{args:?}: {said}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let expect = match args[0] {
+            "diff" => "orch-demo/A-4.md",
+            "guard" => "git",
+            "report" => "Ran on stand-in-runner-",
+            _ => "A-4",
+        };
+        assert!(said.contains(expect), "{args:?}: {said}");
+    }
     // The token went to no runner's agent: it is in no log imported.
     for file in crate::support::files_written(&forge.run.env.repo.join("logs")) {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
