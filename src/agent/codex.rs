@@ -86,6 +86,10 @@ impl CodexRunner {
     ) -> Result<(), PhaseFailure> {
         let mut cmd = tokio::process::Command::new(&self.bin);
         cmd.args(self.argv(req));
+        // Claude Code's keys are not codex's (a runner's step may hold both).
+        for var in ["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"] {
+            cmd.env_remove(var);
+        }
         for (k, v) in self.env.iter().chain(&req.env) {
             cmd.env(k, v);
         }

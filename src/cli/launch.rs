@@ -131,6 +131,7 @@ pub(super) fn continue_run(global: &GlobalArgs, how: Continue) -> anyhow::Result
         fresh: false,
         rewatch,
         again: Vec::new(),
+        on_github: Some(state.request.on_github),
     };
     launch(global, &again, Some(state), retry)
 }

@@ -60,4 +60,6 @@ pub(super) struct Launch {
     pub rewatch: bool,
     /// `orch run --retry ID`: these issues and their dependents from scratch, in a new run.
     pub again: Vec<String>,
+    /// `--on github` (true) or `--on local` (false); `None`: `[executor] on` decides.
+    pub on_github: Option<bool>,
 }

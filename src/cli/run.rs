@@ -72,15 +72,18 @@ pub struct Args {
     /// (repeatable).
     #[arg(long = "agent", value_name = "PHASE=AGENT")]
     pub(super) agents: Vec<String>,
-    /// Run each issue's loop on a CI's runners instead of here: `github` dispatches the
-    /// workflow `orch init --ci github` wrote, one run per issue, and imports each result.
-    #[arg(long, value_enum, value_name = "CI", conflicts_with_all = ["file", "task", "follow"])]
+    /// Where each issue's loop runs (over orch.toml's `[executor] on`): `github` dispatches
+    /// the workflow `orch init --ci github` wrote, one run per issue, and imports each result.
+    #[arg(long, value_enum, value_name = "CI", conflicts_with_all = ["file", "task"])]
     pub(super) on: Option<On>,
 }
 
-/// Where issues can run besides here.
+/// Where issues' loops run (over `[executor] on`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(super) enum On {
+    /// Here, in worktrees of this repository.
+    Local,
+    /// On GitHub Actions runners.
     Github,
 }
 
@@ -118,7 +121,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             agents: args.agents.clone(),
             follow: args.follow,
             work: None,
-            on_github: args.on == Some(On::Github),
+            on_github: false,
         },
         base: args.base.clone(),
         docs: args.docs.clone(),
@@ -129,6 +132,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         fresh: args.fresh,
         rewatch: false,
         again: args.retry.clone(),
+        on_github: args.on.map(|on| on == On::Github),
     };
     super::launch::launch(global, &launch, None, Vec::new())
 }

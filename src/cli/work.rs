@@ -67,6 +67,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
         fresh: false,
         rewatch: false,
         again: Vec::new(),
+        on_github: Some(false),
     };
     super::launch::launch(global, &launch, None, Vec::new())
 }

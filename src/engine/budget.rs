@@ -155,6 +155,14 @@ impl Budget {
         })
     }
 
+    /// Holds `tokens` more in flight (a runner's share, beyond its reserve), to give back
+    /// with [`Budget::release`].
+    pub fn hold(&self, tokens: u64) -> Spend {
+        let held = Spend { tokens, usd: 0.0 };
+        self.with(|l| l.in_flight = l.in_flight + held);
+        held
+    }
+
     /// A run budget is spent: no issue starts any more.
     pub fn exhausted(&self) -> bool {
         self.with(|l| l.exhausted)

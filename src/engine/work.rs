@@ -40,6 +40,8 @@ pub fn result_ref(run_id: &str, issue: &str) -> String {
 }
 
 /// The refs a work run leaves for the issue: its result, and (not held) its branch and pins.
+/// A push of them all that the remote refuses (its branch there already, say) leaves the
+/// result alone to go, saying so, with the issue failed: the dispatcher learns why.
 pub async fn deliver(
     (repo_root, config): (&Path, &Config),
     plan: &Plan,
@@ -47,13 +49,62 @@ pub async fn deliver(
     summary: &IssueSummary,
     record: Value,
 ) -> Result<Delivered, EngineError> {
-    let held = (summary
+    let secrets = summary
         .awaiting
         .iter()
-        .any(|g| g == crate::guard::secrets::GATE))
-    .then(|| {
+        .any(|g| g == crate::guard::secrets::GATE);
+    let held = secrets.then(|| {
         "its commits hold possible secrets: its branch and pins stay on this runner".to_owned()
     });
+    let (pins, head) = pins_and_head(repo_root, plan, work, summary).await?;
+    let mut provenance = provenance((config, repo_root), work, summary, (&pins, &head));
+    provenance["held"] = json!(held);
+    let name = result_ref(&work.run_id, &summary.id);
+    let written = files(summary, &record, &provenance);
+    let commit = commit_result(repo_root, &name, written, summary).await?;
+    let mut refs = vec![name.clone()];
+    if held.is_none() {
+        if head.is_some() {
+            refs.push(format!("refs/heads/{}", summary.branch));
+        }
+        refs.extend(pins.into_iter().map(|(name, _)| name));
+    }
+    let pushed = push((repo_root, config), summary, &refs).await;
+    let line = match &pushed {
+        Err(line) if refs.len() > 1 => line.clone(),
+        _ => {
+            return Ok(Delivered {
+                result: (name, commit),
+                refs,
+                held,
+                pushed,
+            })
+        }
+    };
+    // Refused with the branch and pins: the result goes alone, saying why.
+    let why = format!("its branch and pins were not pushed: {line}");
+    let mut failed = summary.clone();
+    failed.outcome = crate::model::record::Outcome::Failed;
+    failed.reason = Some(why.clone());
+    provenance["held"] = json!(why);
+    let written = files(&failed, &record, &provenance);
+    let commit = commit_result(repo_root, &name, written, &failed).await?;
+    let pushed = push((repo_root, config), summary, std::slice::from_ref(&name)).await;
+    Ok(Delivered {
+        result: (name.clone(), commit),
+        refs: vec![name],
+        held: Some(why),
+        pushed,
+    })
+}
+
+/// The issue's pins (this run's, its rescue refs) and its branch's head here.
+async fn pins_and_head(
+    repo_root: &Path,
+    plan: &Plan,
+    work: &WorkOrder,
+    summary: &IssueSummary,
+) -> Result<(Vec<(String, String)>, Option<String>), EngineError> {
     let pins_prefix = format!(
         "refs/orch/runs/{}/{}/",
         crate::model::naming::ref_component(&work.run_id),
@@ -61,7 +112,7 @@ pub async fn deliver(
     );
     let rescue_prefix = crate::model::naming::rescue_prefix(&plan.scope(), &summary.id);
     let branch = summary.branch.clone();
-    let (pins, head) = super::git(repo_root, move |repo| {
+    super::git(repo_root, move |repo| {
         let mut pins = Vec::new();
         for prefix in [pins_prefix, rescue_prefix] {
             for name in repo.refs_under(&prefix)? {
@@ -71,35 +122,24 @@ pub async fn deliver(
         }
         Ok((pins, repo.branch_tip(&branch)?))
     })
-    .await?;
-    let mut provenance = provenance((config, repo_root), work, summary, (&pins, &head));
-    provenance["held"] = json!(held);
-    let files = files(summary, &record, &provenance);
-    let (run_id, id) = (work.run_id.clone(), summary.id.clone());
-    let name = result_ref(&run_id, &id);
-    let outcome = summary.outcome.name().to_owned();
-    let at = name.clone();
-    let commit = super::git(repo_root, move |repo| {
-        let message = format!("orch result: {id} of run {run_id} ({outcome})");
+    .await
+}
+
+/// The result commit of `files`, set at `name` here.
+async fn commit_result(
+    repo_root: &Path,
+    name: &str,
+    files: Vec<(String, Vec<u8>)>,
+    summary: &IssueSummary,
+) -> Result<String, EngineError> {
+    let message = format!("orch result: {} ({})", summary.id, summary.outcome.name());
+    let at = name.to_owned();
+    super::git(repo_root, move |repo| {
         let commit = repo.record_commit(&files, &message)?;
         repo.set_ref(&at, &commit, "orch work: the result")?;
         Ok(commit)
     })
-    .await?;
-    let mut refs = vec![name.clone()];
-    if held.is_none() {
-        if head.is_some() {
-            refs.push(format!("refs/heads/{}", summary.branch));
-        }
-        refs.extend(pins.into_iter().map(|(name, _)| name));
-    }
-    let pushed = push((repo_root, config), summary, &refs).await;
-    Ok(Delivered {
-        result: (name, commit),
-        refs,
-        held,
-        pushed,
-    })
+    .await
 }
 
 /// Where and with what the issue ran, and what it leaves: the branch's head and every pin.
@@ -170,10 +210,8 @@ fn files(summary: &IssueSummary, record: &Value, provenance: &Value) -> Vec<(Str
         let Ok(bytes) = std::fs::read(entry.path()) else {
             continue;
         };
-        let bytes = match String::from_utf8(bytes) {
-            Ok(text) => crate::util::redact::redact(&text).into_bytes(),
-            Err(e) => e.into_bytes(),
-        };
+        // Redacted as text even when it is not all UTF-8: nothing goes out unredacted.
+        let bytes = crate::util::redact::redact(&String::from_utf8_lossy(&bytes)).into_bytes();
         out.push((format!("logs/{}", rel.to_string_lossy()), bytes));
     }
     out
@@ -183,6 +221,21 @@ fn files(summary: &IssueSummary, record: &Value, provenance: &Value) -> Vec<(Str
 fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     let text = serde_json::to_string_pretty(value).unwrap_or_default();
     crate::util::redact::redact(&text).into_bytes()
+}
+
+/// On a runner the checkout keeps no credential (an agent could read it): the push gets the
+/// job's token as an HTTP header, as `actions/checkout` would give it, from the environment
+/// when the shell runs (the command's text never holds it). Nothing without a token.
+fn credentials() -> String {
+    let var = ["GITHUB_TOKEN", "GH_TOKEN"]
+        .into_iter()
+        .find(|v| std::env::var(v).is_ok_and(|t| !t.is_empty()));
+    match var {
+        Some(var) => format!(
+            "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader GIT_CONFIG_VALUE_0=\"AUTHORIZATION: basic $(printf 'x-access-token:%s' \"${var}\" | base64 | tr -d '\\n')\" "
+        ),
+        None => String::new(),
+    }
 }
 
 /// One atomic push of `refs` (each to the same name) to `[forge] remote`, never forced,
@@ -197,7 +250,8 @@ async fn push(
     let remote = config.forge().remote().to_owned();
     let specs: Vec<String> = refs.iter().map(|r| word(&format!("{r}:{r}"))).collect();
     let command = format!(
-        "GIT_TERMINAL_PROMPT=0 git push --porcelain --atomic {} {}",
+        "{}GIT_TERMINAL_PROMPT=0 git push --porcelain --atomic {} {}",
+        credentials(),
         word(&remote),
         specs.join(" ")
     );

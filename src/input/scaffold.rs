@@ -238,6 +238,12 @@ pub fn orch_toml(repo_name: &str) -> String {
 # "github": orch pushes the issue's branch and opens its draft; "graphite": gt submit; "never".
 # via = "github"
 
+# Where each issue's loop runs.
+# [executor]
+# "local", or "github": a GitHub Actions runner per issue, through the workflow
+# `orch init --ci github` writes (as `orch run --on github`).
+# on = "local"
+
 # What the review phase writes.
 # [review]
 # Whether each review appends an entry to docs/projects/<project>/reviews/REVIEW-<milestone>.md.
@@ -625,6 +631,9 @@ mod tests {
             }),
             submit: crate::input::config::SubmitConfig {
                 via: Some(crate::input::config::SubmitVia::Github),
+            },
+            executor: crate::input::config::ExecutorConfig {
+                on: Some(crate::input::config::Executor::Local),
             },
             max_forge_cycles: Some(crate::input::config::DEFAULT_MAX_FORGE_CYCLES),
         };

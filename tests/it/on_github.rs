@@ -232,3 +232,98 @@ fn a_result_whose_pins_do_not_match_the_remote_is_refused_and_nothing_of_it_adop
     );
     assert!(!git(&["for-each-ref", "refs/orch/incoming/"]).is_empty());
 }
+
+#[test]
+fn ctrl_c_cancels_the_dispatched_run_and_leaves_the_issue_to_resume() {
+    use crate::support::mock_model::Reply;
+    let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "").with_runners();
+    forge
+        .run
+        .model
+        .script("A-1/01-dev", vec![Reply::Commands(vec!["sleep 25".into()])]);
+    let orch = forge
+        .run
+        .orch_std()
+        .env("GITHUB_TOKEN", TOKEN)
+        .args(["run", "M1", "--on", "github"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its runner's agent is at work.
+    for _ in 0..1200 {
+        if forge
+            .run
+            .model
+            .requests()
+            .iter()
+            .any(|(k, _)| k == "A-1/01-dev")
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    // SAFETY: kill(2) on the child this test started.
+    unsafe { libc::kill(orch.id() as i32, libc::SIGINT) };
+    let out = orch.wait_with_output().unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{said}");
+    // GitHub was asked to cancel it, and the runner stopped.
+    assert!(
+        (forge.github.requests().iter()).any(|r| r.method == "POST" && r.path.ends_with("/cancel")),
+        "no cancel"
+    );
+    wait_for(&forge, |runs| runs[0].status == "completed");
+    assert_eq!(
+        forge.github.workflow_runs()[0].conclusion.as_deref(),
+        Some("cancelled")
+    );
+    let state = state(&forge.run.env.repo);
+    let summary = &state["issues"][0]["summary"];
+    assert_eq!(summary["outcome"], "interrupted", "{summary}");
+    assert!(
+        summary["reason"].as_str().unwrap().contains("orch resume"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_spent_budget_dispatches_nothing_more_and_each_runner_gets_its_share() {
+    // Two issues may run at once (jobs 3, two issues): A-1's runner is given half of what is
+    // left, and its own orch stops there (each request of the mock model costs 240 tokens).
+    let forge = ForgeRepo::stacked_with("phase_reserve_tokens = 100\n").with_runners();
+    let (code, stdout, stderr) =
+        forge.orch_run(&["run", "M1", "--on", "github", "--budget-tokens", "400"]);
+    assert_eq!(code, 100, "{stdout}\n{stderr}");
+    let runs = forge.github.workflow_runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].inputs["budget"], "200");
+    let a1 = &state(&forge.run.env.repo)["issues"][0]["summary"];
+    assert_eq!(a1["outcome"], "budget", "{a1}");
+    assert_eq!(a1["budget"]["limit"], 200.0, "{a1}");
+    // One at a time, the runner has all of it; once A-1 has spent it, A-2 is not dispatched.
+    let forge = ForgeRepo::stacked_with("phase_reserve_tokens = 100\n").with_runners();
+    let (code, stdout, stderr) = forge.orch_run(&[
+        "run",
+        "M1",
+        "--on",
+        "github",
+        "--budget-tokens",
+        "400",
+        "--jobs",
+        "1",
+    ]);
+    assert_eq!(code, 100, "{stdout}\n{stderr}");
+    let runs = forge.github.workflow_runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0].inputs["budget"], "400");
+    let state = state(&forge.run.env.repo);
+    let a1 = &state["issues"][0]["summary"];
+    assert_eq!(a1["outcome"], "completed", "{a1}");
+    let a2 = &state["issues"][1]["summary"];
+    assert_eq!(a2["outcome"], "budget", "{a2}");
+    assert!(
+        a2["reason"].as_str().unwrap().contains("not dispatched"),
+        "{a2}"
+    );
+}

@@ -10,6 +10,7 @@ use crate::forge::actions::{self, WorkflowRun};
 use crate::forge::Forge;
 use crate::model::event::EngineEvent;
 use crate::model::plan::PlannedIssue;
+use crate::model::record::Outcome;
 use crate::model::remote::Dispatched;
 use serde_json::json;
 
@@ -17,41 +18,92 @@ use serde_json::json;
 pub(super) struct Order<'a> {
     pub issue: &'a PlannedIssue,
     pub base: &'a str,
-    /// The issue's share of the run's token budget.
+    /// The tokens the runner may spend (its share of what the run has left).
     pub tokens: Option<u64>,
 }
 
-/// The workflow run working the issue (recorded), or why there is none.
-pub(super) async fn dispatched(
+/// Dispatches of one issue in one run, at most: a runner that keeps ending without a result
+/// (its install fails, its push is refused) is not dispatched forever.
+pub const MAX_ATTEMPTS: u32 = 3;
+
+/// What a resume finds of the issue's earlier dispatch.
+pub(super) enum Earlier {
+    /// Nothing to follow: dispatch (this attempt).
+    Dispatch(u32),
+    /// A run still going, or ended with its result pushed: followed, not dispatched again.
+    Follow(Dispatched),
+}
+
+/// The run a resume follows instead of dispatching, else the attempt to dispatch; `Err`:
+/// GitHub cannot tell now (the issue waits for the next resume rather than risk a second
+/// runner), or the issue has had its attempts.
+pub(super) async fn earlier(
     host: Host<'_>,
     run: &RunScope<'_>,
     forge: &Forge,
-    order: &Order<'_>,
-) -> Result<Result<Dispatched, String>, EngineError> {
-    let id = &order.issue.id;
-    let title = actions::title(&run.opts.run_id, id);
-    let recorded = (run.opts.resume.as_ref())
-        .and_then(|s| s.issue(id))
-        .and_then(|i| i.dispatched.clone());
-    let earlier = match (&recorded, run.opts.resume.is_some()) {
-        (Some(d), _) => forge.workflow_run(d.workflow_run).await.ok(),
+    id: &str,
+) -> Result<Result<Earlier, (Outcome, String)>, EngineError> {
+    let Some(resumed) = run.opts.resume.as_ref() else {
+        return Ok(Ok(Earlier::Dispatch(1)));
+    };
+    let recorded = resumed.issue(id).and_then(|i| i.dispatched.clone());
+    let unsure = |e: String| {
+        Ok(Err((Outcome::Interrupted, format!("cannot tell whether its earlier run is still going ({e}); `orch resume` looks again"))))
+    };
+    let found = match &recorded {
+        Some(d) => match forge.workflow_run(d.workflow_run).await {
+            Ok(found) => Some(found),
+            Err(e) => return unsure(e.to_string()),
+        },
         // A killed orch may have dispatched without recording it: found by its title.
-        (None, true) => (forge.runs_titled(&title).await.ok()).and_then(|r| r.into_iter().next()),
-        (None, false) => None,
+        None => match forge
+            .runs_titled(&actions::title(&run.opts.run_id, id))
+            .await
+        {
+            Ok(runs) => runs.into_iter().next(),
+            Err(e) => return unsure(e.to_string()),
+        },
     };
     let attempt = recorded.as_ref().map_or(1, |d| d.attempt);
-    if let Some(found) = earlier {
-        if !found.completed() || super::import::has_result(host, run, id).await? {
+    let retried = run.opts.retry.iter().any(|r| r == id);
+    if let Some(found) = found {
+        let follow = !found.completed()
+            || (!retried
+                && match super::import::has_result(host, run, id).await? {
+                    Ok(has) => has,
+                    Err(e) => return unsure(e),
+                });
+        if follow {
             let record = Dispatched {
                 workflow_run: found.id,
                 url: found.url,
                 attempt,
             };
             say(host, id, &record, true);
-            return Ok(Ok(record));
+            return Ok(Ok(Earlier::Follow(record)));
         }
     }
-    let attempt = if recorded.is_some() { attempt + 1 } else { 1 };
+    let next = if recorded.is_some() { attempt + 1 } else { 1 };
+    if next > MAX_ATTEMPTS && !retried {
+        let why = format!(
+            "{MAX_ATTEMPTS} runners ended without a result (the last: {}); see their logs on GitHub, then `orch resume --retry {id}`",
+            recorded.map(|d| d.url).unwrap_or_default()
+        );
+        return Ok(Err((Outcome::Failed, why)));
+    }
+    Ok(Ok(Earlier::Dispatch(next)))
+}
+
+/// Dispatches the issue's workflow run as `attempt` (recorded), or says why not.
+pub(super) async fn dispatch(
+    host: Host<'_>,
+    run: &RunScope<'_>,
+    forge: &Forge,
+    order: &Order<'_>,
+    (attempt, after): (u32, Option<u64>),
+) -> Result<Result<Dispatched, String>, EngineError> {
+    let id = &order.issue.id;
+    let title = actions::title(&run.opts.run_id, id);
     let inputs = json!({
         "run": run.opts.run_id,
         "milestone": run.plan.scope().to_string(),
@@ -63,7 +115,7 @@ pub(super) async fn dispatched(
     let started = match forge.dispatch(&forge.default_branch, &inputs).await {
         Ok(Some(run_id)) => forge.workflow_run(run_id).await,
         // An older server says nothing of the run: it is found by its title.
-        Ok(None) => found_by_title(forge, &title).await,
+        Ok(None) => found_by_title(forge, &title, after).await,
         Err(e) => return Ok(Err(format!("GitHub refused the dispatch: {e}"))),
     };
     let started = match started {
@@ -88,14 +140,16 @@ fn say(host: Host<'_>, id: &str, record: &Dispatched, attached: bool) {
     });
 }
 
-/// The newest run titled `title`, looked for a few times (GitHub lists a run shortly after
-/// its dispatch).
+/// The newest run titled `title` newer than run `after` (an earlier attempt's), looked for a
+/// few times (GitHub lists a run shortly after its dispatch).
 async fn found_by_title(
     forge: &Forge,
     title: &str,
+    after: Option<u64>,
 ) -> Result<WorkflowRun, crate::forge::ForgeError> {
     for _ in 0..10 {
-        if let Some(run) = forge.runs_titled(title).await?.into_iter().next() {
+        let runs = forge.runs_titled(title).await?;
+        if let Some(run) = runs.into_iter().find(|r| Some(r.id) > after) {
             return Ok(run);
         }
         tokio::time::sleep(std::time::Duration::from_secs(2)).await;
@@ -106,23 +160,36 @@ async fn found_by_title(
     })
 }
 
-/// Follows workflow run `id` until it completes (`Some`), or the run is interrupted (`None`:
-/// the workflow run is cancelled first). A look that fails is tried again next time.
-pub(super) async fn until_done(
-    host: Host<'_>,
-    forge: &Forge,
-    id: u64,
-) -> Result<Option<WorkflowRun>, EngineError> {
+/// How following a workflow run ended.
+pub(super) enum Followed {
+    Completed(WorkflowRun),
+    /// The run here was interrupted (the workflow run was asked to cancel first).
+    Interrupted,
+    /// GitHub no longer shows it (gone, or the token may not see it).
+    Gone(String),
+}
+
+/// Follows workflow run `id` until it completes, the run here is interrupted, or GitHub
+/// refuses to show it three looks in a row. A look that fails otherwise is tried again.
+pub(super) async fn until_done(host: Host<'_>, forge: &Forge, id: u64) -> Followed {
     let interval = host.config.forge().poll_interval();
+    let mut refused = 0;
     loop {
         if host.cancelled() {
             let _ = forge.cancel_run(id).await;
-            return Ok(None);
+            return Followed::Interrupted;
         }
-        if let Ok(run) = forge.workflow_run(id).await {
-            if run.completed() {
-                return Ok(Some(run));
+        match forge.workflow_run(id).await {
+            Ok(run) if run.completed() => return Followed::Completed(run),
+            Ok(_) => refused = 0,
+            Err(e) if matches!(e.status(), Some(401 | 403 | 404)) => {
+                refused += 1;
+                if refused >= 3 {
+                    return Followed::Gone(e.to_string());
+                }
             }
+            // Unreachable for now: looked at again next time.
+            Err(_) => {}
         }
         let Some(mut cancel) = host.cancel() else {
             tokio::time::sleep(interval).await;

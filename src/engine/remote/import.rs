@@ -5,7 +5,7 @@
 //! machine's. A result that does not check is refused and nothing of it is adopted (what
 //! was fetched stays under `incoming/`, for a look).
 
-use super::verify::{verify, Asked, Fetched};
+use super::verify::{matches, named, Asked, Fetched};
 use crate::engine::context::RunScope;
 use crate::engine::host::Host;
 use crate::engine::{git, EngineError};
@@ -33,15 +33,30 @@ struct Result_ {
     logs: Vec<(String, String)>,
 }
 
-/// Whether the remote has the issue's result ref for this run.
+/// Whether the remote has the issue's result ref for this run (`Err`: it cannot be told).
 pub(super) async fn has_result(
     host: Host<'_>,
     run: &RunScope<'_>,
     id: &str,
-) -> Result<bool, EngineError> {
+) -> Result<Result<bool, String>, EngineError> {
     let name = crate::engine::work::result_ref(&run.opts.run_id, id);
-    let dir = scratch(host, run, id);
-    Ok(fetch(host, &dir, "ls-remote", &[name], true).await.is_ok())
+    let word = crate::util::process::sh_word;
+    let remote = host.config.forge().remote().to_owned();
+    let command = format!(
+        "GIT_TERMINAL_PROMPT=0 git ls-remote --exit-code {} {}",
+        word(&remote),
+        word(&name)
+    );
+    let log = crate::model::layout::command_log(&scratch(host, run, id), "ls-remote");
+    let timeout = host.config.phase_timeout();
+    let ran =
+        crate::gates::shell::run_own(&command, host.repo_root, &log, timeout, host.cancel()).await;
+    Ok(match ran.status {
+        Some(0) => Ok(true),
+        // `--exit-code`: no such ref.
+        Some(2) => Ok(false),
+        _ => Err(last_line(&log)),
+    })
 }
 
 /// The issue's summary from workflow run `wf`'s result; else how the issue ends and why:
@@ -61,7 +76,7 @@ pub(super) async fn import(
     );
     let result = crate::engine::work::result_ref(run_id, id);
     let spec = format!("+{result}:{incoming}result");
-    if let Err(said) = fetch(host, at.issue_dir, "fetch-result", &[spec], false).await {
+    if let Err(said) = fetch(host, at.issue_dir, "fetch-result", &[spec]).await {
         let why = format!(
             "its workflow run ended ({}) without a result ({said}): {}; `orch resume` dispatches it again",
             wf.conclusion.as_deref().unwrap_or("?"),
@@ -69,80 +84,105 @@ pub(super) async fn import(
         );
         return Ok(Err((Outcome::Interrupted, why)));
     }
+    let refuse = |why: String| {
+        let why = format!(
+            "refused the result of {}: {why}; look at refs/orch/incoming/, then `orch resume --retry {id}` dispatches it again",
+            wf.url
+        );
+        Ok(Err((Outcome::Failed, why)))
+    };
     let read = read_result(host, &format!("{incoming}result")).await?;
-    let names = named_refs(&read.provenance);
-    let specs: Vec<String> = (names.iter())
-        .map(|n| format!("+{n}:{incoming}{}", n.trim_start_matches("refs/")))
-        .collect();
-    if !specs.is_empty() {
-        if let Err(said) = fetch(host, at.issue_dir, "fetch-refs", &specs, false).await {
-            let why = format!(
-                "refused the result of {}: the refs it names cannot be fetched ({said})",
-                wf.url
-            );
-            return Ok(Err((Outcome::Failed, why)));
-        }
-    }
-    let (fetched, head_on_base) = fetched_refs(host, &incoming, &names, at.base, &read).await?;
+    let pins = [
+        format!(
+            "refs/orch/runs/{}/{}/",
+            ref_component(run_id),
+            ref_component(id)
+        ),
+        crate::model::naming::rescue_prefix(&run.plan.scope(), id),
+    ];
     let asked = Asked {
         run_id,
         issue: id,
         base: at.base,
+        branch: &at.issue.branch,
+        pins: &pins,
     };
-    let fetched_view = Fetched {
+    let names = match named(&asked, (&read.provenance, &read.summary)).and_then(|n| {
+        inside(&read.logs)?;
+        Ok(n)
+    }) {
+        Ok(names) => names,
+        Err(why) => return refuse(why),
+    };
+    let specs: Vec<String> = (names.iter())
+        .map(|n| format!("+{n}:{incoming}{}", n.trim_start_matches("refs/")))
+        .collect();
+    if !specs.is_empty() {
+        if let Err(said) = fetch(host, at.issue_dir, "fetch-refs", &specs).await {
+            return refuse(format!("the refs it names cannot be fetched ({said})"));
+        }
+    }
+    let (fetched, head_on_base) = fetched_refs(host, &incoming, &names, at.base, &read).await?;
+    let view = Fetched {
         refs: &fetched,
         head_on_base,
     };
-    if let Err(why) = verify(&asked, &read.provenance, &fetched_view) {
-        let why = format!(
-            "refused the result of {}: {why}; look, then `orch resume --retry {id}` dispatches it again",
-            wf.url
-        );
+    if let Err(why) = matches(&asked, &read.provenance, &view) {
+        return refuse(why);
+    }
+    if let Err(why) = adopt(host, at, &fetched, &read).await? {
         return Ok(Err((Outcome::Failed, why)));
     }
-    adopt(host, at, &fetched, &read).await?;
     Ok(summary_of(at, &read).map_err(|why| (Outcome::Failed, why)))
 }
 
-/// Runs `git fetch` (or `ls-remote`) of `specs` from `[forge] remote`, logged as the issue's
-/// command `name`; git's last line when it fails.
+/// Every log path stays inside the issue's log directory (a tree can name `..`).
+fn inside(logs: &[(String, String)]) -> Result<(), String> {
+    use std::path::Component;
+    match (logs.iter()).find(|(rel, _)| {
+        !Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+    }) {
+        Some((rel, _)) => Err(format!("it holds a log path outside its directory: {rel}")),
+        None => Ok(()),
+    }
+}
+
+/// Runs `git fetch` of `specs` from `[forge] remote`, logged as the issue's command `name`;
+/// git's last line when it fails.
 async fn fetch(
     host: Host<'_>,
     issue_dir: &Path,
     name: &str,
     specs: &[String],
-    list: bool,
 ) -> Result<(), String> {
     let word = |s: &str| crate::util::process::sh_word(s);
     let remote = host.config.forge().remote().to_owned();
     let specs: Vec<String> = specs.iter().map(|s| word(s)).collect();
-    let what = match list {
-        true => format!(
-            "ls-remote --exit-code {} {}",
-            word(&remote),
-            specs.join(" ")
-        ),
-        false => format!(
-            "fetch --no-tags --quiet {} {}",
-            word(&remote),
-            specs.join(" ")
-        ),
-    };
-    let command = format!("GIT_TERMINAL_PROMPT=0 git {what}");
+    let command = format!(
+        "GIT_TERMINAL_PROMPT=0 git fetch --no-tags --quiet {} {}",
+        word(&remote),
+        specs.join(" ")
+    );
     let log = crate::model::layout::command_log(issue_dir, name);
     let timeout = host.config.phase_timeout();
     let ran =
         crate::gates::shell::run_own(&command, host.repo_root, &log, timeout, host.cancel()).await;
-    if ran.success() {
-        return Ok(());
+    match ran.success() {
+        true => Ok(()),
+        false => Err(last_line(&log)),
     }
-    let said = std::fs::read_to_string(&log).unwrap_or_default();
-    Err(said
-        .lines()
+}
+
+/// The last line git wrote to `log`.
+fn last_line(log: &Path) -> String {
+    let said = std::fs::read_to_string(log).unwrap_or_default();
+    said.lines()
         .last()
         .unwrap_or("git failed")
         .trim()
-        .to_owned())
+        .to_owned()
 }
 
 /// Where a check before any log directory exists logs its command.
@@ -182,24 +222,6 @@ async fn read_result(host: Host<'_>, at: &str) -> Result<Result_, EngineError> {
     .await
 }
 
-/// The refs a result names on the remote: its branch (unless held back) and its pins.
-fn named_refs(provenance: &Value) -> Vec<String> {
-    let mut names = Vec::new();
-    let held = !provenance["held"].is_null();
-    if let (false, Some(_), Some(branch)) = (
-        held,
-        provenance["head"].as_str(),
-        provenance["branch"].as_str(),
-    ) {
-        names.push(format!("refs/heads/{branch}"));
-    }
-    if !held {
-        let pins = provenance["pins"].as_object();
-        names.extend(pins.into_iter().flatten().map(|(name, _)| name.clone()));
-    }
-    names
-}
-
 /// What was fetched of `names`, by their remote names; whether the named head sits on `base`.
 async fn fetched_refs(
     host: Host<'_>,
@@ -227,26 +249,31 @@ async fn fetched_refs(
     .await
 }
 
-/// The branch and pins under their own names, the logs in the issue's log directory.
+/// The logs in the issue's log directory, then the branch and pins under their own names;
+/// why not, when a log cannot be written (then no ref is set).
 async fn adopt(
     host: Host<'_>,
     at: &At<'_>,
     fetched: &BTreeMap<String, String>,
     read: &Result_,
-) -> Result<(), EngineError> {
+) -> Result<Result<(), String>, EngineError> {
     let (refs, logs, dir) = (fetched.clone(), read.logs.clone(), at.issue_dir.to_owned());
     git(host.repo_root, move |repo| {
+        for (rel, oid) in &logs {
+            let path = dir.join(rel);
+            let written = (path.parent().map_or(Ok(()), std::fs::create_dir_all))
+                .and_then(|()| std::fs::write(&path, repo.blob(oid).unwrap_or_default()));
+            if let Err(e) = written {
+                return Ok(Err(format!(
+                    "its log {} cannot be written: {e}",
+                    path.display()
+                )));
+            }
+        }
         for (name, oid) in &refs {
             repo.set_ref(name, oid, "orch: imported from a runner")?;
         }
-        for (rel, oid) in &logs {
-            let path = dir.join(rel);
-            if let Some(parent) = path.parent() {
-                let _ = std::fs::create_dir_all(parent);
-            }
-            let _ = std::fs::write(&path, repo.blob(oid)?);
-        }
-        Ok(())
+        Ok(Ok(()))
     })
     .await
 }
@@ -268,6 +295,9 @@ fn summary_of(at: &At<'_>, read: &Result_) -> Result<IssueSummary, String> {
         command.log = here(&command.log);
     }
     summary.base = Some(at.base.to_owned());
+    // What its dependents start from is the head that was checked, on the issue's branch.
+    summary.branch = at.issue.branch.clone();
+    summary.head = read.provenance["head"].as_str().map(str::to_owned);
     let ran_on: RanOn = serde_json::from_value(read.provenance.clone()).unwrap_or_default();
     summary.ran_on = Some(Box::new(ran_on));
     Ok(summary)

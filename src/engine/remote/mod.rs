@@ -12,7 +12,7 @@ mod import;
 mod verify;
 
 use super::context::RunScope;
-use super::host::Tools;
+use super::host::{Host, Tools};
 use super::issue::IssueJob;
 use super::EngineError;
 use crate::agent::Runner;
@@ -30,25 +30,27 @@ pub(super) async fn run<R: Runner>(
     let issue = job.issue;
     let mut summary = IssueSummary::new(issue, Outcome::Failed, job.issue_dir);
     summary.base = Some(job.base.to_owned());
-    let forge = match super::pull_request::connected(host, run).await {
-        Ok(forge) => forge,
-        Err(why) => return Ok(failed(summary, format!("not dispatched: {why}"))),
+    let ended = match super::pull_request::connected(host, run).await {
+        Ok(forge) => followed(host, run, forge, &job).await?,
+        Err(why) => Err(End::Other(
+            Outcome::Failed,
+            format!("not dispatched: {why}"),
+        )),
     };
-    let tokens = run.budget.tokens_left(&issue.id);
-    let held = match run.budget.reserve(&issue.id, PhaseKind::Dev) {
-        Ok(held) => held,
-        Err(stop) => {
+    let mut summary = match ended {
+        Ok(summary) => summary,
+        Err(End::Budget(stop)) => {
             summary.outcome = Outcome::Budget;
-            summary.reason = Some(format!("not dispatched: {}", stop.describe()));
+            summary.reason = Some(format!(
+                "not dispatched: {}; continue with `orch resume {} {} <more>`",
+                stop.describe(),
+                run.plan.scope(),
+                stop.flag()
+            ));
             summary.budget = Some(stop);
             return Ok(summary);
         }
-    };
-    let ended = dispatch_and_import(host, run, forge, &job, tokens).await;
-    run.budget.release(held);
-    let mut summary = match ended? {
-        Ok(summary) => summary,
-        Err((outcome, why)) => {
+        Err(End::Other(outcome, why)) => {
             summary.outcome = outcome;
             summary.reason = Some(why);
             return Ok(summary);
@@ -56,67 +58,119 @@ pub(super) async fn run<R: Runner>(
     };
     // What the runner spent counts against the run's budget.
     for phase in &summary.phases {
-        let stop = run
-            .budget
-            .settle(&issue.id, phase.phase, Spend::default(), &phase.usage);
+        let stop = (run.budget).settle(&issue.id, phase.phase, Spend::default(), &phase.usage);
         if let (Some(stop), None) = (stop, &summary.budget) {
             summary.budget = Some(stop);
         }
     }
-    summary.id = issue.id.clone();
     Ok(summary)
 }
 
-fn failed(mut summary: IssueSummary, why: String) -> IssueSummary {
-    summary.outcome = Outcome::Failed;
-    summary.reason = Some(why);
-    summary
+/// Why an issue's remote loop ended without a result to import.
+enum End {
+    /// Its share of the budget did not fit: nothing was dispatched.
+    Budget(crate::model::budget::BudgetStop),
+    Other(Outcome, String),
 }
 
-type Ended = Result<IssueSummary, (Outcome, String)>;
-
-/// The base pushed, the run dispatched (or found again), followed, and its result imported.
-async fn dispatch_and_import(
-    host: super::host::Host<'_>,
+/// The run a resume found followed, else the issue dispatched (its budget share held while
+/// it runs); then its result imported.
+async fn followed(
+    host: Host<'_>,
     run: &RunScope<'_>,
     forge: &crate::forge::Forge,
     job: &IssueJob<'_>,
-    tokens: Option<u64>,
-) -> Result<Ended, EngineError> {
+) -> Result<Result<IssueSummary, End>, EngineError> {
+    let issue = job.issue;
+    let attempt = match follow::earlier(host, run, forge, &issue.id).await? {
+        Ok(follow::Earlier::Follow(found)) => {
+            return imported(host, run, forge, job, found.workflow_run).await
+        }
+        Ok(follow::Earlier::Dispatch(attempt)) => attempt,
+        Err((outcome, why)) => return Ok(Err(End::Other(outcome, why))),
+    };
+    let reserve = match run.budget.reserve(&issue.id, PhaseKind::Dev) {
+        Ok(reserve) => reserve,
+        Err(stop) => return Ok(Err(End::Budget(stop))),
+    };
+    // Its share: what is left (its reserve counted as its own) split over the issues that
+    // may run at once (jobs, or fewer issues), held while it runs, so runners together never
+    // pass the budget.
+    let jobs = run.opts.jobs.min(run.plan.issues.len()).max(1) as u64;
+    let share = (run.budget.tokens_left(&issue.id)).map(|left| (left + reserve.tokens) / jobs);
+    let extra = run
+        .budget
+        .hold(share.map_or(0, |s| s.saturating_sub(reserve.tokens)));
+    let ended = dispatched(host, run, forge, job, (attempt, share)).await;
+    run.budget.release(reserve + extra);
+    ended
+}
+
+/// The base pushed and the issue dispatched as `attempt`, followed, and imported.
+async fn dispatched(
+    host: Host<'_>,
+    run: &RunScope<'_>,
+    forge: &crate::forge::Forge,
+    job: &IssueJob<'_>,
+    (attempt, tokens): (u32, Option<u64>),
+) -> Result<Result<IssueSummary, End>, EngineError> {
     if let Err(why) = push_base(host, run, job).await {
-        return Ok(Err((Outcome::Failed, format!("not dispatched: {why}"))));
+        return Ok(Err(End::Other(
+            Outcome::Failed,
+            format!("not dispatched: {why}"),
+        )));
     }
     let order = follow::Order {
         issue: job.issue,
         base: job.base,
         tokens,
     };
-    let dispatched = match follow::dispatched(host, run, forge, &order).await? {
-        Ok(dispatched) => dispatched,
-        Err(why) => return Ok(Err((Outcome::Failed, why))),
-    };
-    let Some(wf) = follow::until_done(host, forge, dispatched.workflow_run).await? else {
-        let why = format!(
-            "interrupted: its workflow run was cancelled ({}); `orch resume {}` dispatches it again",
-            dispatched.url,
-            run.plan.scope()
-        );
-        return Ok(Err((Outcome::Interrupted, why)));
+    let earlier = (run.opts.resume.as_ref())
+        .and_then(|s| s.issue(&job.issue.id))
+        .and_then(|i| i.dispatched.as_ref())
+        .map(|d| d.workflow_run);
+    match follow::dispatch(host, run, forge, &order, (attempt, earlier)).await? {
+        Ok(record) => imported(host, run, forge, job, record.workflow_run).await,
+        Err(why) => Ok(Err(End::Other(Outcome::Failed, why))),
+    }
+}
+
+/// Workflow run `id` followed to its end, and its result imported.
+async fn imported(
+    host: Host<'_>,
+    run: &RunScope<'_>,
+    forge: &crate::forge::Forge,
+    job: &IssueJob<'_>,
+    id: u64,
+) -> Result<Result<IssueSummary, End>, EngineError> {
+    let wf = match follow::until_done(host, forge, id).await {
+        follow::Followed::Completed(wf) => wf,
+        follow::Followed::Interrupted => {
+            let why = format!(
+                "interrupted: its workflow run {id} was asked to cancel; `orch resume {}` dispatches it again",
+                run.plan.scope()
+            );
+            return Ok(Err(End::Other(Outcome::Interrupted, why)));
+        }
+        follow::Followed::Gone(e) => {
+            let why = format!(
+                "its workflow run {id} cannot be seen any more ({e}); `orch resume` looks again"
+            );
+            return Ok(Err(End::Other(Outcome::Interrupted, why)));
+        }
     };
     let at = import::At {
         issue: job.issue,
         base: job.base,
         issue_dir: job.issue_dir,
     };
-    import::import(host, run, &at, &wf).await
+    Ok(import::import(host, run, &at, &wf)
+        .await?
+        .map_err(|(outcome, why)| End::Other(outcome, why)))
 }
 
 /// The commit the issue starts from, on the remote for the runner's checkout.
-async fn push_base(
-    host: super::host::Host<'_>,
-    run: &RunScope<'_>,
-    job: &IssueJob<'_>,
-) -> Result<(), String> {
+async fn push_base(host: Host<'_>, run: &RunScope<'_>, job: &IssueJob<'_>) -> Result<(), String> {
     use crate::model::naming::ref_component;
     let word = |s: &str| crate::util::process::sh_word(s);
     let name = format!(

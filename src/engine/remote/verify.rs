@@ -1,7 +1,9 @@
-//! Whether a runner's result can be trusted before anything of it is imported: it is the
-//! result of this run's issue, started from the commit it was given, and every ref it names
-//! (the branch's head, each pin) is what the remote holds under that name. A pure decision
-//! on what was fetched; a refusal says what did not match.
+//! Whether a runner's result can be trusted, in two pure steps. Before anything but the
+//! result itself is fetched ([`named`]): it is the result of this run's issue, started from
+//! the commit it was given, and it names only this issue's refs (its branch, pins under its
+//! run's prefix), each with an object id. After they are fetched ([`matches`]): every ref it
+//! names is what the remote holds under that name, and its head descends from its base. A
+//! refusal says what did not match; nothing a runner wrote is trusted to be well-formed.
 
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -11,6 +13,10 @@ pub(super) struct Asked<'a> {
     pub run_id: &'a str,
     pub issue: &'a str,
     pub base: &'a str,
+    /// The issue's branch.
+    pub branch: &'a str,
+    /// Where its pins may be (`refs/orch/runs/<run>/<issue>/`, its rescue refs).
+    pub pins: &'a [String],
 }
 
 /// What was fetched: the refs by their name on the remote, and whether the head the
@@ -21,14 +27,26 @@ pub(super) struct Fetched<'a> {
     pub head_on_base: bool,
 }
 
-/// `Ok` when `provenance` is the result asked for and matches what was fetched, else why not.
-pub(super) fn verify(asked: &Asked, provenance: &Value, fetched: &Fetched) -> Result<(), String> {
+/// The refs `provenance` names (to fetch), when it is the result asked for and names only
+/// what is the issue's; else why not.
+pub(super) fn named(
+    asked: &Asked,
+    (provenance, summary): (&Value, &Value),
+) -> Result<Vec<String>, String> {
     let text = |k: &str| provenance[k].as_str().unwrap_or_default();
+    if summary["id"].as_str() != Some(asked.issue) {
+        let theirs = summary["id"].as_str().unwrap_or("nothing");
+        return Err(format!(
+            "its summary is of {}, not of {}",
+            shown(theirs),
+            asked.issue
+        ));
+    }
     if text("run_id") != asked.run_id || text("issue") != asked.issue {
         return Err(format!(
             "it is the result of {} in run {}, not of {} in run {}",
-            text("issue"),
-            text("run_id"),
+            shown(text("issue")),
+            shown(text("run_id")),
             asked.issue,
             asked.run_id
         ));
@@ -36,27 +54,80 @@ pub(super) fn verify(asked: &Asked, provenance: &Value, fetched: &Fetched) -> Re
     if text("base") != asked.base {
         return Err(format!(
             "it started from {}, not from {} as it was given",
-            short(text("base")),
-            short(asked.base)
+            shown(text("base")),
+            shown(asked.base)
         ));
     }
-    let held = !provenance["held"].is_null();
+    let held = match &provenance["held"] {
+        Value::Null => false,
+        Value::String(_) => true,
+        other => return Err(format!("its `held` is {other}, not a reason")),
+    };
+    let head = match &provenance["head"] {
+        Value::Null => None,
+        Value::String(h) if is_oid(h) => Some(h.as_str()),
+        other => {
+            return Err(format!(
+                "its head is {}, not a commit",
+                shown(&other.to_string())
+            ))
+        }
+    };
+    if (held || head.is_none()) && summary["outcome"].as_str() == Some("completed") {
+        return Err("it says the issue completed, but it names no branch head".to_owned());
+    }
     if held {
+        return Ok(Vec::new());
+    }
+    let mut names = Vec::new();
+    if head.is_some() {
+        if text("branch") != asked.branch {
+            return Err(format!(
+                "its branch is {}, not the issue's {}",
+                shown(text("branch")),
+                asked.branch
+            ));
+        }
+        names.push(format!("refs/heads/{}", asked.branch));
+    }
+    for (name, oid) in provenance["pins"].as_object().into_iter().flatten() {
+        let ours = (asked.pins.iter()).any(|p| name.starts_with(p.as_str()));
+        let well_formed = !name.contains("..") && name.bytes().all(|b| b.is_ascii_graphic());
+        if !ours || !well_formed {
+            return Err(format!(
+                "it names {} as a pin of {}",
+                shown(name),
+                asked.issue
+            ));
+        }
+        if !oid.as_str().is_some_and(is_oid) {
+            return Err(format!(
+                "its pin {name} is {}, not a commit",
+                shown(&oid.to_string())
+            ));
+        }
+        names.push(name.clone());
+    }
+    Ok(names)
+}
+
+/// `Ok` when every ref `provenance` names is what was fetched under that name, and its
+/// head descends from the base; else why not.
+pub(super) fn matches(asked: &Asked, provenance: &Value, fetched: &Fetched) -> Result<(), String> {
+    if !provenance["held"].is_null() {
         return Ok(());
     }
     if let Some(head) = provenance["head"].as_str() {
-        let branch = format!("refs/heads/{}", text("branch"));
-        check(&branch, head, fetched.refs)?;
+        check(&format!("refs/heads/{}", asked.branch), head, fetched.refs)?;
         if !fetched.head_on_base {
             return Err(format!(
                 "its head {} does not descend from {}",
-                short(head),
-                short(asked.base)
+                shown(head),
+                shown(asked.base)
             ));
         }
     }
-    let pins = provenance["pins"].as_object();
-    for (name, oid) in pins.into_iter().flatten() {
+    for (name, oid) in provenance["pins"].as_object().into_iter().flatten() {
         check(name, oid.as_str().unwrap_or_default(), fetched.refs)?;
     }
     Ok(())
@@ -68,89 +139,27 @@ fn check(name: &str, oid: &str, refs: &BTreeMap<String, String>) -> Result<(), S
         Some(there) if there == oid => Ok(()),
         Some(there) => Err(format!(
             "it names {} as {name}, but the remote has {} there",
-            short(oid),
-            short(there)
+            shown(oid),
+            shown(there)
         )),
         None => Err(format!("it names {name}, which the remote does not have")),
     }
 }
 
-fn short(oid: &str) -> &str {
-    crate::model::naming::short_oid(oid)
+/// A full object id (SHA-1 or SHA-256, hex).
+fn is_oid(s: &str) -> bool {
+    matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// A value from the result as a message shows it: an id shortened, anything else quoted
+/// and cut (it may be anything).
+fn shown(s: &str) -> String {
+    if is_oid(s) {
+        return s[..10].to_owned();
+    }
+    let cut: String = s.chars().take(40).collect();
+    format!("{cut:?}")
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn a_result_is_trusted_only_when_it_is_the_one_asked_for_and_its_refs_match() {
-        let asked = Asked {
-            run_id: "R",
-            issue: "A-1",
-            base: "b0",
-        };
-        let good = json!({"run_id": "R", "issue": "A-1", "base": "b0", "branch": "x/A-1",
-            "head": "h2", "pins": {"refs/orch/runs/R/A-1/01-dev": "h1"}, "held": null});
-        let refs: BTreeMap<String, String> = [
-            ("refs/heads/x/A-1", "h2"),
-            ("refs/orch/runs/R/A-1/01-dev", "h1"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        let fetched = Fetched {
-            refs: &refs,
-            head_on_base: true,
-        };
-        let with = |k: &str, v: Value| {
-            let mut p = good.clone();
-            p[k] = v;
-            p
-        };
-        let cases: Vec<(Value, bool, Option<&str>)> = vec![
-            (good.clone(), true, None),
-            (
-                with("issue", json!("A-2")),
-                true,
-                Some("not of A-1 in run R"),
-            ),
-            (
-                with("run_id", json!("Q")),
-                true,
-                Some("not of A-1 in run R"),
-            ),
-            (with("base", json!("b9")), true, Some("not from b0")),
-            (
-                with("head", json!("h9")),
-                true,
-                Some("h9 as refs/heads/x/A-1"),
-            ),
-            (
-                with("pins", json!({"refs/orch/runs/R/A-1/01-dev": "forged"})),
-                true,
-                Some("the remote has h1 there"),
-            ),
-            (
-                with("pins", json!({"refs/orch/runs/R/A-1/02-review": "h2"})),
-                true,
-                Some("which the remote does not have"),
-            ),
-            (good.clone(), false, Some("does not descend from b0")),
-            // Held back (secrets): nothing of its commits was pushed to compare.
-            (with("held", json!("secrets")), false, None),
-        ];
-        for (provenance, on_base, refused) in cases {
-            let fetched = Fetched {
-                head_on_base: on_base,
-                ..fetched
-            };
-            match (verify(&asked, &provenance, &fetched), refused) {
-                (Ok(()), None) => {}
-                (Err(why), Some(says)) => assert!(why.contains(says), "{why}"),
-                (got, want) => panic!("{provenance}: got {got:?}, want {want:?}"),
-            }
-        }
-    }
-}
+mod tests;

@@ -61,6 +61,24 @@ pub struct SubmitConfig {
     pub via: Option<SubmitVia>,
 }
 
+/// `[executor]` in orch.toml.
+#[derive(Debug, Default, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExecutorConfig {
+    /// Where each issue's loop runs (default `local`).
+    pub on: Option<Executor>,
+}
+
+/// What `[executor] on` says.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Executor {
+    /// Here, in a worktree of this repository.
+    Local,
+    /// On a GitHub Actions runner per issue (`orch run --on github`).
+    Github,
+}
+
 /// What `[submit] via` says.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -74,6 +92,11 @@ pub enum SubmitVia {
 }
 
 impl Config {
+    /// Whether `[executor] on = "github"`.
+    pub fn runs_on_github(&self) -> bool {
+        self.executor.on == Some(Executor::Github)
+    }
+
     /// How converged issues are submitted, `None` for not at all.
     pub fn submit_via(&self) -> Option<SubmitVia> {
         let via = match self.submit.via {

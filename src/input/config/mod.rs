@@ -113,6 +113,9 @@ pub struct Config {
     /// `[submit]`: how a converged issue becomes a draft PR.
     #[serde(default)]
     pub submit: SubmitConfig,
+    /// `[executor]`: where issues' loops run.
+    #[serde(default)]
+    pub executor: ExecutorConfig,
     /// Fix phases failed checks and review threads may start per issue (default 2).
     pub max_forge_cycles: Option<u32>,
 }

@@ -1,6 +1,7 @@
 //! A stand-in for a GitHub-hosted runner: for each dispatch the GitHub stand-in receives, it
-//! reads the workflow from the dispatched ref of the bare remote, clones the remote afresh,
-//! does what `actions/checkout` does (the commit it is given, detached, full history), and
+//! reads the workflow from the dispatched ref of the bare remote, clones the remote afresh
+//! over the transport, does what `actions/checkout` does (the commit it is given fetched by
+//! its id, detached, full history), and
 //! runs each `run:` step as Actions does (`bash --noprofile --norc -eo pipefail`), with the
 //! job's and the step's `env:` and their `${{ … }}` expressions filled in from the dispatch's
 //! inputs, the secrets and the run. An expression it does not know fails the test: a change
@@ -111,25 +112,34 @@ impl ActionsRunner {
         "success"
     }
 
-    /// What `actions/checkout` leaves: a full clone, HEAD detached at `at`, no credential.
+    /// What `actions/checkout` leaves: a clone over the transport (no shared objects), the
+    /// commit fetched by its id (GitHub serves any commit a ref reaches, as the remote here
+    /// is set to), HEAD detached at it, no credential.
     fn checkout(&self, clone: &Path, at: &str, log: &Path) -> bool {
         let git = super::real_git();
-        let mut ok = Command::new(&git)
-            .args(["clone", "-q"])
-            .arg(&self.remote)
-            .arg(clone)
-            .envs(self.env.iter().cloned())
-            .status()
-            .unwrap()
-            .success();
-        ok = ok
-            && Command::new(&git)
-                .current_dir(clone)
-                .args(["checkout", "-q", "--detach", at])
+        let url = format!("file://{}", self.remote.display());
+        let run = |dir: Option<&Path>, args: &[&str]| {
+            let mut cmd = Command::new(&git);
+            if let Some(dir) = dir {
+                cmd.current_dir(dir);
+            }
+            cmd.args(args)
                 .envs(self.env.iter().cloned())
                 .status()
                 .unwrap()
-                .success();
+                .success()
+        };
+        let ok = run(
+            None,
+            &[
+                "clone",
+                "-q",
+                "--no-local",
+                &url,
+                &clone.display().to_string(),
+            ],
+        ) && run(Some(clone), &["fetch", "-q", "origin", at])
+            && run(Some(clone), &["checkout", "-q", "--detach", at]);
         std::fs::write(log, format!("checkout {at}: {ok}\n")).unwrap();
         ok
     }

@@ -82,6 +82,14 @@ impl ForgeRepo {
             .env
             .git(&["commit", "-q", "-m", "Run issues on GitHub Actions"]);
         self.run.env.git(&["push", "-q", "origin", "main"]);
+        // As GitHub does: a commit any ref reaches can be fetched by its id.
+        let ok = std::process::Command::new(super::real_git())
+            .arg("--git-dir")
+            .arg(&self.remote)
+            .args(["config", "uploadpack.allowReachableSHA1InWant", "true"])
+            .status()
+            .unwrap();
+        assert!(ok.success());
         let mut env = self.run.runner_env();
         // GitHub's runners have their own HOME.
         let home = self.run.env.root().join("runner-home");
