@@ -19,33 +19,33 @@ pub fn run_id() -> String {
     )
 }
 
-/// A duration as people write it in plans and orch.toml: `90s`, `45m`, `2h`, `1h30m` (units
-/// `h`, `m`, `s`, each at most once, largest first). `None` when it is not one.
+/// A duration as people write it in plans and orch.toml: `90s`, `45m`, `2h`, `1h30m`,
+/// `500ms` (units `h`, `m`, `s`, `ms`, each at most once, largest first). `None` when it is
+/// not one.
 pub fn parse_duration(text: &str) -> Option<std::time::Duration> {
     let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let (mut total, mut number, mut last_rank) = (0u64, String::new(), usize::MAX);
-    for c in text.chars() {
+    let (mut total_ms, mut number, mut last_rank) = (0u64, String::new(), usize::MAX);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
         if c.is_ascii_digit() {
             number.push(c);
             continue;
         }
-        let (rank, secs) = match c {
-            'h' => (2, 3_600),
-            'm' => (1, 60),
-            's' => (0, 1),
+        let (rank, ms) = match c {
+            'h' => (3, 3_600_000),
+            'm' if chars.next_if_eq(&'s').is_some() => (0, 1),
+            'm' => (2, 60_000),
+            's' => (1, 1_000),
             _ => return None,
         };
         if number.is_empty() || rank >= last_rank {
             return None;
         }
-        total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(secs)?)?;
+        total_ms = total_ms.checked_add(number.parse::<u64>().ok()?.checked_mul(ms)?)?;
         number.clear();
         last_rank = rank;
     }
-    (number.is_empty() && total > 0).then(|| std::time::Duration::from_secs(total))
+    (number.is_empty() && total_ms > 0).then(|| std::time::Duration::from_millis(total_ms))
 }
 
 /// Seconds since the epoch of a `YYYY-MM-DDTHH:MM:SSZ` timestamp (as [`now_rfc3339`] writes).

@@ -269,10 +269,19 @@ fn one_run_per_repository() {
         .stderr(std::process::Stdio::null());
     let mut child = first.spawn().unwrap();
     let lock = fake.env.repo.join(".git/orch/lock");
+    // Its lock taken and its run state written (a run that has not written it yet is told
+    // by the lock alone, below).
+    let runs = fake.env.repo.join(".git/orch/runs");
     support::wait_until(
-        "the first run's lock",
+        "the first run's lock and state",
         std::time::Duration::from_secs(10),
-        || lock.exists(),
+        || {
+            lock.exists()
+                && std::fs::read_dir(&runs).is_ok_and(|d| {
+                    d.flatten()
+                        .any(|e| e.file_name().to_string_lossy().ends_with(".json"))
+                })
+        },
     );
     let (code, out) = fake.run(&["run", "M1"]);
     assert_eq!(code, 1);

@@ -33,6 +33,63 @@ pub(super) fn named(
     asked: &Asked,
     (provenance, summary): (&Value, &Value),
 ) -> Result<Vec<String>, String> {
+    whose(asked, (provenance, summary))?;
+    let held = match &provenance["held"] {
+        Value::Null => false,
+        Value::String(_) => true,
+        other => return Err(format!("its `held` is {other}, not a reason")),
+    };
+    let head = match &provenance["head"] {
+        Value::Null => None,
+        Value::String(h) if is_oid(h) => Some(h.as_str()),
+        other => {
+            return Err(format!(
+                "its head is {}, not a commit",
+                shown(&other.to_string())
+            ))
+        }
+    };
+    if (held || head.is_none()) && summary["outcome"].as_str() == Some("completed") {
+        return Err("it says the issue completed, but it names no branch head".to_owned());
+    }
+    if held {
+        return Ok(Vec::new());
+    }
+    let mut names = Vec::new();
+    if head.is_some() {
+        let branch = provenance["branch"].as_str().unwrap_or_default();
+        if branch != asked.branch {
+            return Err(format!(
+                "its branch is {}, not the issue's {}",
+                shown(branch),
+                asked.branch
+            ));
+        }
+        names.push(format!("refs/heads/{}", asked.branch));
+    }
+    for (name, oid) in provenance["pins"].as_object().into_iter().flatten() {
+        let ours = (asked.pins.iter()).any(|p| name.starts_with(p.as_str()));
+        let well_formed = !name.contains("..") && name.bytes().all(|b| b.is_ascii_graphic());
+        if !ours || !well_formed {
+            return Err(format!(
+                "it names {} as a pin of {}",
+                shown(name),
+                asked.issue
+            ));
+        }
+        if !oid.as_str().is_some_and(is_oid) {
+            return Err(format!(
+                "its pin {name} is {}, not a commit",
+                shown(&oid.to_string())
+            ));
+        }
+        names.push(name.clone());
+    }
+    Ok(names)
+}
+
+/// `Ok` when the result is of the run and issue asked for, started from the base given.
+fn whose(asked: &Asked, (provenance, summary): (&Value, &Value)) -> Result<(), String> {
     let text = |k: &str| provenance[k].as_str().unwrap_or_default();
     if summary["id"].as_str() != Some(asked.issue) {
         let theirs = summary["id"].as_str().unwrap_or("nothing");
@@ -58,57 +115,7 @@ pub(super) fn named(
             shown(asked.base)
         ));
     }
-    let held = match &provenance["held"] {
-        Value::Null => false,
-        Value::String(_) => true,
-        other => return Err(format!("its `held` is {other}, not a reason")),
-    };
-    let head = match &provenance["head"] {
-        Value::Null => None,
-        Value::String(h) if is_oid(h) => Some(h.as_str()),
-        other => {
-            return Err(format!(
-                "its head is {}, not a commit",
-                shown(&other.to_string())
-            ))
-        }
-    };
-    if (held || head.is_none()) && summary["outcome"].as_str() == Some("completed") {
-        return Err("it says the issue completed, but it names no branch head".to_owned());
-    }
-    if held {
-        return Ok(Vec::new());
-    }
-    let mut names = Vec::new();
-    if head.is_some() {
-        if text("branch") != asked.branch {
-            return Err(format!(
-                "its branch is {}, not the issue's {}",
-                shown(text("branch")),
-                asked.branch
-            ));
-        }
-        names.push(format!("refs/heads/{}", asked.branch));
-    }
-    for (name, oid) in provenance["pins"].as_object().into_iter().flatten() {
-        let ours = (asked.pins.iter()).any(|p| name.starts_with(p.as_str()));
-        let well_formed = !name.contains("..") && name.bytes().all(|b| b.is_ascii_graphic());
-        if !ours || !well_formed {
-            return Err(format!(
-                "it names {} as a pin of {}",
-                shown(name),
-                asked.issue
-            ));
-        }
-        if !oid.as_str().is_some_and(is_oid) {
-            return Err(format!(
-                "its pin {name} is {}, not a commit",
-                shown(&oid.to_string())
-            ));
-        }
-        names.push(name.clone());
-    }
-    Ok(names)
+    Ok(())
 }
 
 /// `Ok` when every ref `provenance` names is what was fetched under that name, and its

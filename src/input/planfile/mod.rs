@@ -86,7 +86,8 @@ pub struct Task {
     pub column: usize,
 }
 
-/// Parses a timebox: `90s`, `45m`, `2h`, `1h30m`, `1h30m15s` (units in that order, each once).
+/// Parses a timebox: `90s`, `45m`, `2h`, `1h30m`, `1h30m15s` (units in that order, each
+/// once; `ms` too).
 pub fn parse_timebox(text: &str) -> Option<std::time::Duration> {
     crate::util::timeutil::parse_duration(text)
 }
@@ -102,6 +103,10 @@ mod tests {
         assert_eq!(secs("45m"), Some(2700));
         assert_eq!(secs("2h"), Some(7200));
         assert_eq!(secs("1h30m"), Some(5400));
+        let ms = |t: &str| parse_timebox(t).map(|d| d.as_millis());
+        assert_eq!(ms("250ms"), Some(250));
+        assert_eq!(ms("1s500ms"), Some(1500));
+        assert_eq!(ms("1m1ms"), Some(60_001));
         for bad in [
             "",
             "45",
@@ -112,6 +117,9 @@ mod tests {
             "1.5h",
             "45 minutes",
             "-3m",
+            "5ms1s",
+            "1msms",
+            "0ms",
         ] {
             assert_eq!(secs(bad), None, "{bad}");
         }

@@ -28,6 +28,8 @@ impl TestEnv {
     pub fn new() -> TestEnv {
         let tmp = tempfile::Builder::new()
             .prefix("orch-test-")
+            // ORCH_TEST_KEEP=1 keeps every test's directory (and its logs) for a look.
+            .disable_cleanup(std::env::var_os("ORCH_TEST_KEEP").is_some())
             .tempdir()
             .expect("temp dir");
         let root = tmp.path().canonicalize().expect("canonical temp dir");

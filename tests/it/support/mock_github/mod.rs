@@ -143,7 +143,7 @@ impl MockGithub {
     /// The `[forge]` table that points orch here.
     pub fn forge_toml(&self) -> String {
         format!(
-            "[forge]\napi_url = \"{}\"\nrepo = \"{}/{}\"\npoll_interval = 1\n",
+            "[forge]\napi_url = \"{}\"\nrepo = \"{}/{}\"\npoll_interval = \"200ms\"\n",
             self.api_url(),
             self.owner,
             self.name
