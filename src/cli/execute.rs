@@ -88,7 +88,7 @@ pub(super) fn execute(
         reporter: Arc::new(reporters.into_fn()),
         cancel: Some(cancel_rx),
     };
-    let opts = RunOptions {
+    let mut opts = RunOptions {
         run_id: match (&resume, &request.work) {
             (Some(state), _) => state.run_id.clone(),
             (None, Some(work)) => work.run_id.clone(),
@@ -106,9 +106,19 @@ pub(super) fn execute(
         follow: request.follow,
         rewatch: args.rewatch,
         work: request.work.clone(),
+        earlier: None,
         on_github: request.on_github,
         agents: request.agents.clone(),
     };
+    if let Some(work) = &opts.work {
+        let only = opts.only_issue.as_deref();
+        opts.earlier = earlier(
+            &runtime,
+            (&repo_root, &ws.config),
+            (&plan, &opts.run_id, only),
+            work,
+        )?;
+    }
     // The engine checks the repository is clean (with the lock held, ours is no problem).
     let summary = match runtime.block_on(engine.run(&plan, &opts)) {
         Ok(summary) => summary,
@@ -128,7 +138,13 @@ pub(super) fn execute(
         Err(e) => return Err(e.into()),
     };
     let delivered = match &opts.work {
-        Some(work) => deliver(&runtime, (&repo, &ws.config), &plan, work, &summary)?,
+        Some(work) => deliver(
+            &runtime,
+            (&repo, &ws.config),
+            (&plan, work),
+            &opts,
+            &summary,
+        )?,
         None => None,
     };
     drop(lock);
@@ -156,8 +172,8 @@ pub(super) fn execute(
 fn deliver(
     runtime: &tokio::runtime::Runtime,
     (repo, config): (&crate::git::Repo, &crate::input::config::Config),
-    plan: &crate::model::plan::Plan,
-    work: &crate::model::request::WorkOrder,
+    (plan, work): (&crate::model::plan::Plan, &crate::model::request::WorkOrder),
+    opts: &RunOptions,
     summary: &RunSummary,
 ) -> anyhow::Result<Option<crate::engine::work::Delivered>> {
     let Some(issue) = summary.issues.first() else {
@@ -174,12 +190,44 @@ fn deliver(
     let at = (repo.main_root(), config);
     let delivered = runtime.block_on(crate::engine::work::deliver(
         (&at.0, at.1),
-        plan,
-        work,
+        (plan, work),
         issue,
-        record,
+        (record, opts.earlier.as_ref()),
     ))?;
     Ok(Some(delivered))
+}
+
+/// `orch work`: what an earlier runner left of the issue in this run (its loop goes on from
+/// there), fetched before anything runs; an error when it is there but cannot be gone on
+/// from (nothing is delivered then, and the dispatcher says the runner left no result).
+fn earlier(
+    runtime: &tokio::runtime::Runtime,
+    (repo_root, config): (&std::path::Path, &crate::input::config::Config),
+    (plan, run_id, only): (&crate::model::plan::Plan, &str, Option<&str>),
+    work: &crate::model::request::WorkOrder,
+) -> anyhow::Result<Option<crate::engine::work::Earlier>> {
+    let Some(issue) = (plan.issues.iter()).find(|i| only == Some(i.id.as_str())) else {
+        return Ok(None);
+    };
+    let logs = config.orch_logs(repo_root).join(plan.scope().dir());
+    let issue_dir = crate::model::layout::issue_dir(&logs, run_id, &issue.id);
+    let asked = crate::engine::work::Asked {
+        repo_root,
+        config,
+        work,
+        issue,
+        issue_dir: &issue_dir,
+    };
+    match runtime.block_on(crate::engine::work::earlier(&asked))? {
+        Ok(earlier) => Ok(earlier),
+        Err(why) => Err(hinted(
+            format!(
+                "{} cannot go on from an earlier runner's work: {why}",
+                issue.id
+            ),
+            "the orch that dispatched it says so; `orch resume --retry` there dispatches it again",
+        )),
+    }
 }
 
 /// Says what `orch work` pushed; a push that failed fails the command.

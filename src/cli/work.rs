@@ -1,6 +1,7 @@
 //! `orch work`: one issue of another orch's run, worked here (a CI runner the workflow of
-//! `orch init --ci github` runs on) from the commit that orch gave, then delivered back by one
-//! push: the issue's branch, its pins and its result ref (see `engine::work`).
+//! `orch init --ci github` runs on) from the commit that orch gave, or from where an earlier
+//! runner left it, then delivered back by one push: the issue's branch, its pins and its
+//! result ref (see `engine::work`).
 
 use super::request::{BudgetFlags, Launch};
 use super::{hinted, GlobalArgs};
@@ -30,6 +31,10 @@ pub struct Args {
     /// The agent CLI of a phase, over orch.toml's `[agents]` (repeatable).
     #[arg(long = "agent", value_name = "PHASE=AGENT")]
     agents: Vec<String>,
+    /// The dispatcher retries the issue: the last phase an earlier runner ended is done
+    /// again (as `orch resume --retry` does here).
+    #[arg(long)]
+    retry: bool,
     #[command(flatten)]
     budget: BudgetFlags,
     /// Take over a lock left by an orch process that is gone.
@@ -55,6 +60,7 @@ pub fn run(global: &GlobalArgs, args: &Args) -> anyhow::Result<i32> {
             work: Some(WorkOrder {
                 run_id: args.run.clone(),
                 base: args.base.clone(),
+                retry: args.retry,
             }),
             ..RunRequest::default()
         },

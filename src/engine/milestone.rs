@@ -328,8 +328,11 @@ fn at_start(scope: &RunScope<'_>, issue: &PlannedIssue, issue_dir: &Path) -> Res
     if let Some(carried) = opts.carried.iter().find(|s| s.id == issue.id) {
         return Resumption::Keep(Box::new(carried.clone()));
     }
-    let prior = opts.resume.as_ref().and_then(|s| s.issue(&issue.id));
-    let retry = opts.retry.iter().any(|r| r == &issue.id);
+    // A resume's record of the issue, else (`orch work`) an earlier runner's.
+    let prior = (opts.resume.as_ref().and_then(|s| s.issue(&issue.id)))
+        .or_else(|| (opts.earlier.as_ref().map(|e| &e.record)).filter(|r| r.id == issue.id));
+    let retry = opts.retry.iter().any(|r| r == &issue.id)
+        || (opts.work.as_ref()).is_some_and(|w| w.retry && prior.is_some());
     resume::decide(prior, retry, scope.plan.max_review_cycles)
 }
 

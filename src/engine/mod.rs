@@ -96,6 +96,9 @@ pub struct RunOptions {
     /// `orch work`: the one issue starts from this commit (another orch's run gave it), and
     /// nothing is submitted here.
     pub work: Option<crate::model::request::WorkOrder>,
+    /// `orch work`: what an earlier runner left of the issue in this run, its loop going on
+    /// from there (see [`work::earlier`]).
+    pub earlier: Option<work::Earlier>,
     /// `--on github`: each issue's loop runs on a GitHub Actions runner (see `remote`).
     pub on_github: bool,
     /// The run's `--agent` choices (a runner is given the same).

@@ -1,4 +1,4 @@
-//! Records written as git objects: an orphan commit whose tree holds files given in memory,
+//! Records written as git objects: a commit whose tree holds files given in memory,
 //! with no index and no checkout. What `orch work` leaves at a result ref for the orch that
 //! dispatched it (a runner's logs and records travel by `git push`, with the branch).
 
@@ -13,12 +13,13 @@ struct Dir {
 }
 
 impl Repo {
-    /// An orphan commit of `files` (`a/b.json` → bytes) with `message`, by orch (the user's
-    /// identity when git has one): its id. No ref is moved.
+    /// A commit of `files` (`a/b.json` → bytes) with `message`, by orch (the user's identity
+    /// when git has one), on `parent` (else an orphan): its id. No ref is moved.
     pub fn record_commit(
         &self,
         files: &[(String, Vec<u8>)],
         message: &str,
+        parent: Option<&str>,
     ) -> Result<ObjectId, GitError> {
         let action = || format!("record {} file(s) as a commit", files.len());
         let mut root = Dir::default();
@@ -41,8 +42,17 @@ impl Repo {
             .signature()
             .or_else(|_| git2::Signature::now("orch", "orch@localhost"))
             .map_err(self.err(action()))?;
+        let parent = match parent {
+            Some(p) => Some(
+                self.inner
+                    .find_commit(self.oid(p)?)
+                    .map_err(self.err(action()))?,
+            ),
+            None => None,
+        };
+        let parents: Vec<&git2::Commit> = parent.iter().collect();
         let oid = (self.inner)
-            .commit(None, &signature, &signature, message, &tree, &[])
+            .commit(None, &signature, &signature, message, &tree, &parents)
             .map_err(self.err(action()))?;
         Ok(oid.to_string())
     }

@@ -75,6 +75,11 @@ on:
         required: false
         type: string
         default: ""
+      retry:
+        description: "true: the phase an earlier runner ended on is done again (orch resume --retry)"
+        required: false
+        type: string
+        default: ""
 
 permissions:
   contents: write
@@ -133,6 +138,7 @@ jobs:
           ORCH_BASE: ${{{{ inputs.base }}}}
           ORCH_AGENTS: ${{{{ inputs.agents }}}}
           ORCH_BUDGET: ${{{{ inputs.budget }}}}
+          ORCH_RETRY: ${{{{ inputs.retry }}}}
           ORCH_RUNNER: ${{{{ runner.name }}}}
           ORCH_WORKFLOW_RUN: ${{{{ github.server_url }}}}/${{{{ github.repository }}}}/actions/runs/${{{{ github.run_id }}}}
           GITHUB_TOKEN: ${{{{ github.token }}}}
@@ -142,6 +148,7 @@ jobs:
           set --
           for agent in $ORCH_AGENTS; do set -- "$@" --agent "$agent"; done
           if [ -n "$ORCH_BUDGET" ]; then set -- "$@" --budget-tokens "$ORCH_BUDGET"; fi
+          if [ "$ORCH_RETRY" = true ]; then set -- "$@" --retry; fi
           orch work "$ORCH_MILESTONE" --issue "$ORCH_ISSUE" --run "$ORCH_RUN" --base "$ORCH_BASE" "$@"
 "#,
             orch = self.orch_version,

@@ -47,6 +47,10 @@ pub struct RunRequest {
 pub struct WorkOrder {
     pub run_id: String,
     pub base: String,
+    /// Whether the issue is retried (`orch resume --retry` there): the last phase an earlier
+    /// runner ended is done again, as a local resume does it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retry: bool,
 }
 
 #[cfg(test)]

@@ -298,9 +298,52 @@ fn a_spent_budget_dispatches_nothing_more_and_each_runner_gets_its_share() {
     let runs = forge.github.workflow_runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0].inputs["budget"], "200");
-    let a1 = &state(&forge.run.env.repo)["issues"][0]["summary"];
+    let first = state(&forge.run.env.repo);
+    let a1 = &first["issues"][0]["summary"];
     assert_eq!(a1["outcome"], "budget", "{a1}");
     assert_eq!(a1["budget"]["limit"], 200.0, "{a1}");
+    let result = "refs/orch/results/".to_owned() + first["run_id"].as_str().unwrap() + "/A-1";
+    let remote = forge.run.env.root().join("remote.git");
+    let first_result = forge.run.env.git_in(&remote, &["rev-parse", &result]);
+    // A resume with more goes on from where A-1's runner stopped, on a new runner: its
+    // review, not its dev phase again; then A-2.
+    let (code, stdout, stderr) = forge.orch_run(&["resume", "--budget-tokens", "4000"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let runs = forge.github.workflow_runs();
+    let dispatched: Vec<&str> = (runs.iter())
+        .map(|r| r.inputs["issue"].as_str().unwrap())
+        .collect();
+    assert_eq!(dispatched, ["A-1", "A-1", "A-2"], "{runs:?}");
+    let resumed = state(&forge.run.env.repo);
+    let a1 = &resumed["issues"][0]["summary"];
+    assert_eq!(a1["outcome"], "completed", "{a1}");
+    let phases: Vec<&str> = (a1["phases"].as_array().unwrap().iter())
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["dev", "review"], "{a1}");
+    assert_eq!(
+        forge
+            .run
+            .model
+            .requests()
+            .iter()
+            .filter(|(k, _)| k == "A-1/01-dev")
+            .count(),
+        2,
+        "one dev phase (a command, then its message)"
+    );
+    // Its first runner's logs are still here, and the second's beside them.
+    let dir = std::path::Path::new(a1["log_dir"].as_str().unwrap());
+    for phase in ["01-dev", "02-review"] {
+        assert!(dir.join(phase).join("prompt.md").is_file(), "{phase}");
+    }
+    // The result ref went forward: the second result is a child of the first.
+    let parent = forge
+        .run
+        .env
+        .git_in(&remote, &["rev-parse", &format!("{result}^")]);
+    assert_eq!(parent.trim(), first_result.trim());
+    assert_eq!(resumed["issues"][1]["summary"]["outcome"], "completed");
     // One at a time, the runner has all of it; once A-1 has spent it, A-2 is not dispatched.
     let forge = ForgeRepo::stacked_with("phase_reserve_tokens = 100\n").with_runners();
     let (code, stdout, stderr) = forge.orch_run(&[

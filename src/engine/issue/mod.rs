@@ -139,7 +139,10 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
         let mut summary = IssueSummary::new(at.issue, Outcome::Failed, at.dir);
         summary.base = Some(at.base.clone());
         let progress = IssueProgress {
-            dev_session: resume::dev_session(recorded),
+            // An earlier runner's agent session stayed on that runner: a fix starts afresh.
+            dev_session: (run.opts.earlier.is_none())
+                .then(|| resume::dev_session(recorded))
+                .flatten(),
             stack: vec![at.issue.branch.clone()],
             ..IssueProgress::default()
         };

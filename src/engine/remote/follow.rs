@@ -46,27 +46,27 @@ pub(super) async fn earlier(
     let Some(resumed) = run.opts.resume.as_ref() else {
         return Ok(Ok(Earlier::Dispatch(1)));
     };
-    let recorded = resumed.issue(id).and_then(|i| i.dispatched.clone());
+    let prior = resumed.issue(id);
+    let recorded = prior.and_then(|i| i.dispatched.clone());
     let unsure = |e: String| {
         Ok(Err((Outcome::Interrupted, format!("cannot tell whether its earlier run is still going ({e}); `orch resume` looks again"))))
     };
-    let found = match &recorded {
-        Some(d) => match forge.workflow_run(d.workflow_run).await {
-            Ok(found) => Some(found),
-            Err(e) => return unsure(e.to_string()),
-        },
-        // A killed orch may have dispatched without recording it: found by its title.
-        None => match forge
-            .runs_titled(&actions::title(&run.opts.run_id, id))
-            .await
-        {
-            Ok(runs) => runs.into_iter().next(),
-            Err(e) => return unsure(e.to_string()),
-        },
+    let (found, attempt) = match newest(forge, &run.opts.run_id, id, recorded.as_ref()).await {
+        Ok(found) => found,
+        Err(e) => return unsure(e.to_string()),
     };
-    let attempt = recorded.as_ref().map_or(1, |d| d.attempt);
     let retried = run.opts.retry.iter().any(|r| r == id);
-    if let Some(found) = found {
+    // Its result was imported already (it ran out of its budget share, say): the next runner
+    // goes on from it.
+    let imported = |url: &str| {
+        (prior.and_then(|i| i.summary.as_ref()))
+            .and_then(|s| s.ran_on.as_ref())
+            .is_some_and(|r| r.workflow_run.as_deref() == Some(url))
+    };
+    if let Some(found) = &found {
+        if found.completed() && imported(&found.url) {
+            return Ok(Ok(Earlier::Dispatch(attempt + 1)));
+        }
         let follow = !found.completed()
             || (!retried
                 && match super::import::has_result(host, run, id).await? {
@@ -76,22 +76,40 @@ pub(super) async fn earlier(
         if follow {
             let record = Dispatched {
                 workflow_run: found.id,
-                url: found.url,
+                url: found.url.clone(),
                 attempt,
             };
             say(host, id, &record, true);
             return Ok(Ok(Earlier::Follow(record)));
         }
     }
-    let next = if recorded.is_some() { attempt + 1 } else { 1 };
+    let next = if found.is_some() { attempt + 1 } else { 1 };
     if next > MAX_ATTEMPTS && !retried {
         let why = format!(
             "{MAX_ATTEMPTS} runners ended without a result (the last: {}); see their logs on GitHub, then `orch resume --retry {id}`",
-            recorded.map(|d| d.url).unwrap_or_default()
+            found.map(|d| d.url).unwrap_or_default()
         );
         return Ok(Err((Outcome::Failed, why)));
     }
     Ok(Ok(Earlier::Dispatch(next)))
+}
+
+/// The issue's newest workflow run in this run and the attempt it is: one GitHub lists by
+/// its title that is newer than the one recorded (a killed orch dispatched it and did not
+/// record it), else the one recorded.
+async fn newest(
+    forge: &Forge,
+    run_id: &str,
+    id: &str,
+    recorded: Option<&Dispatched>,
+) -> Result<(Option<WorkflowRun>, u32), crate::forge::ForgeError> {
+    let titled = forge.runs_titled(&actions::title(run_id, id)).await?;
+    let newest = titled.into_iter().next();
+    Ok(match (recorded, newest) {
+        (Some(d), Some(newest)) if newest.id > d.workflow_run => (Some(newest), d.attempt + 1),
+        (Some(d), _) => (Some(forge.workflow_run(d.workflow_run).await?), d.attempt),
+        (None, newest) => (newest, 1),
+    })
 }
 
 /// Dispatches the issue's workflow run as `attempt` (recorded), or says why not.
@@ -104,7 +122,7 @@ pub(super) async fn dispatch(
 ) -> Result<Result<Dispatched, String>, EngineError> {
     let id = &order.issue.id;
     let title = actions::title(&run.opts.run_id, id);
-    let inputs = json!({
+    let mut inputs = json!({
         "run": run.opts.run_id,
         "milestone": run.plan.scope().to_string(),
         "issue": id,
@@ -112,6 +130,10 @@ pub(super) async fn dispatch(
         "agents": run.opts.agents.join(" "),
         "budget": order.tokens.map(|t| t.to_string()).unwrap_or_default(),
     });
+    // Sent only when asked for: a workflow written before it had this input takes the rest.
+    if run.opts.retry.iter().any(|r| r == id) {
+        inputs["retry"] = json!("true");
+    }
     let started = match forge.dispatch(&forge.default_branch, &inputs).await {
         Ok(Some(run_id)) => forge.workflow_run(run_id).await,
         // An older server says nothing of the run: it is found by its title.

@@ -56,8 +56,15 @@ pub(super) async fn run<R: Runner>(
             return Ok(summary);
         }
     };
-    // What the runner spent counts against the run's budget.
-    for phase in &summary.phases {
+    // What the runner spent counts against the run's budget (what an earlier result of it
+    // imported counted already).
+    let counted = (run.opts.resume.as_ref())
+        .and_then(|s| s.issue(&issue.id))
+        .and_then(|i| i.summary.as_ref())
+        .filter(|s| s.ran_on.is_some())
+        .and_then(|s| s.phases.iter().map(|p| p.seq).max())
+        .unwrap_or(0);
+    for phase in summary.phases.iter().filter(|p| p.seq > counted) {
         let stop = (run.budget).settle(&issue.id, phase.phase, Spend::default(), &phase.usage);
         if let (Some(stop), None) = (stop, &summary.budget) {
             summary.budget = Some(stop);

@@ -401,6 +401,7 @@ impl InProcess {
             follow: false,
             rewatch: false,
             work: None,
+            earlier: None,
             on_github: false,
             agents: Vec::new(),
         };

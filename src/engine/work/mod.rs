@@ -1,12 +1,17 @@
 //! `orch work`'s delivery: once the issue's loop has ended on this runner, its record goes
 //! back to the orch that dispatched it by one push to `[forge] remote` (default `origin`):
-//! - the result ref `refs/orch/results/<run>/<issue>`: an orphan commit whose tree holds the
+//! - the result ref `refs/orch/results/<run>/<issue>`: a commit whose tree holds the
 //!   issue's summary, its run-state record, where and with what it ran (`provenance.json`,
 //!   with every pin and the branch's head), and its logs, each text redacted again;
 //! - the issue's branch and its pins (`refs/orch/runs/<run>/<issue>/…`, its rescue refs),
 //!   unless its commits hold possible secrets: then they stay here, and the result says so.
 //!
-//! Nothing else is pushed, and nothing is forced.
+//! Nothing else is pushed, and nothing is forced. A runner that goes on from an earlier
+//! runner's result ([`earlier`]) makes its result a child of that one.
+
+mod earlier;
+
+pub use earlier::{earlier, Asked, Earlier};
 
 use super::EngineError;
 use crate::input::config::Config;
@@ -44,11 +49,17 @@ pub fn result_ref(run_id: &str, issue: &str) -> String {
 /// result alone to go, saying so, with the issue failed: the dispatcher learns why.
 pub async fn deliver(
     (repo_root, config): (&Path, &Config),
-    plan: &Plan,
-    work: &WorkOrder,
+    (plan, work): (&Plan, &WorkOrder),
     summary: &IssueSummary,
-    record: Value,
+    (mut record, earlier): (Value, Option<&Earlier>),
 ) -> Result<Delivered, EngineError> {
+    // Gone on from an earlier runner: the record holds every phase and command, as the
+    // summary does, and the result follows the earlier one.
+    let parent = earlier.map(|e| e.result.clone());
+    if parent.is_some() && record.is_object() {
+        record["phases"] = json!(summary.phases);
+        record["commands"] = json!(summary.commands);
+    }
     let secrets = summary
         .awaiting
         .iter()
@@ -61,7 +72,7 @@ pub async fn deliver(
     provenance["held"] = json!(held);
     let name = result_ref(&work.run_id, &summary.id);
     let written = files(summary, &record, &provenance);
-    let commit = commit_result(repo_root, &name, written, summary).await?;
+    let commit = commit_result(repo_root, (&name, &parent), written, summary).await?;
     let mut refs = vec![name.clone()];
     if held.is_none() {
         if head.is_some() {
@@ -88,7 +99,7 @@ pub async fn deliver(
     failed.reason = Some(why.clone());
     provenance["held"] = json!(why);
     let written = files(&failed, &record, &provenance);
-    let commit = commit_result(repo_root, &name, written, &failed).await?;
+    let commit = commit_result(repo_root, (&name, &parent), written, &failed).await?;
     let pushed = push((repo_root, config), summary, std::slice::from_ref(&name)).await;
     Ok(Delivered {
         result: (name.clone(), commit),
@@ -125,17 +136,18 @@ async fn pins_and_head(
     .await
 }
 
-/// The result commit of `files`, set at `name` here.
+/// The result commit of `files` (a child of `parent`, an earlier runner's result), set at
+/// `name` here.
 async fn commit_result(
     repo_root: &Path,
-    name: &str,
+    (name, parent): (&str, &Option<String>),
     files: Vec<(String, Vec<u8>)>,
     summary: &IssueSummary,
 ) -> Result<String, EngineError> {
     let message = format!("orch result: {} ({})", summary.id, summary.outcome.name());
-    let at = name.to_owned();
+    let (at, parent) = (name.to_owned(), parent.clone());
     super::git(repo_root, move |repo| {
-        let commit = repo.record_commit(&files, &message)?;
+        let commit = repo.record_commit(&files, &message, parent.as_deref())?;
         repo.set_ref(&at, &commit, "orch work: the result")?;
         Ok(commit)
     })

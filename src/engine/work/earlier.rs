@@ -1,0 +1,206 @@
+//! What an earlier runner left of the issue in this run, for `orch work` to go on from (a
+//! resume with a larger budget, a retry): the result ref it pushed, fetched from `[forge]
+//! remote`; its logs put back in this runner's issue log directory; its record, its paths made
+//! this runner's; and its branch set here at the head it named. The first runner finds none.
+
+use super::{credentials, result_ref};
+use crate::engine::EngineError;
+use crate::input::config::Config;
+use crate::model::plan::PlannedIssue;
+use crate::model::request::WorkOrder;
+use crate::model::state::IssueState;
+use serde_json::Value;
+use std::path::{Component, Path, PathBuf};
+
+/// An earlier runner's record of the issue and its result commit.
+#[derive(Debug, Clone)]
+pub struct Earlier {
+    /// The issue's run-state record as that runner left it, its paths this runner's.
+    pub record: IssueState,
+    /// Its result commit: the next result's parent, so that the result ref only goes forward.
+    pub result: String,
+}
+
+/// The remote, the issue and where this runner logs it.
+pub struct Asked<'a> {
+    pub repo_root: &'a Path,
+    pub config: &'a Config,
+    pub work: &'a WorkOrder,
+    pub issue: &'a PlannedIssue,
+    pub issue_dir: &'a Path,
+}
+
+/// The earlier runner's record, `None` for the first; `Err`: why it cannot be gone on from
+/// (the runner then fails, and the dispatcher says so).
+pub async fn earlier(asked: &Asked<'_>) -> Result<Result<Option<Earlier>, String>, EngineError> {
+    let name = result_ref(&asked.work.run_id, &asked.issue.id);
+    match git(
+        asked,
+        "earlier-result",
+        &format!("ls-remote --exit-code {{remote}} {}", word(&name)),
+    )
+    .await
+    {
+        Ok(()) => {}
+        // `--exit-code`: no such ref, no earlier result.
+        Err((Some(2), _)) => return Ok(Ok(None)),
+        Err((_, said)) => {
+            return Ok(Err(format!(
+                "its earlier result cannot be looked for: {said}"
+            )))
+        }
+    }
+    let spec = word(&format!("+{name}:{name}"));
+    let fetch = format!("fetch --no-tags --quiet {{remote}} {spec}");
+    if let Err((_, said)) = git(asked, "earlier-result", &fetch).await {
+        return Ok(Err(format!("its earlier result cannot be fetched: {said}")));
+    }
+    let read = read(asked, &name).await?;
+    let head = match checked(asked, &read) {
+        Ok(head) => head,
+        Err(why) => return Ok(Err(why)),
+    };
+    if let Some(head) = &head {
+        let branch = format!("refs/heads/{}", asked.issue.branch);
+        let fetch = format!(
+            "fetch --no-tags --quiet {{remote}} {}",
+            word(&format!("+{branch}:{branch}"))
+        );
+        if let Err((_, said)) = git(asked, "earlier-branch", &fetch).await {
+            return Ok(Err(format!("its branch cannot be fetched: {said}")));
+        }
+        let (root, branch) = (asked.repo_root.to_owned(), asked.issue.branch.clone());
+        let tip = crate::engine::git(&root, move |repo| Ok(repo.branch_tip(&branch)?)).await?;
+        if tip.as_deref() != Some(head.as_str()) {
+            return Ok(Err(format!(
+                "its branch on the remote is at {}, not at {head} as its earlier result says",
+                tip.as_deref().unwrap_or("nothing")
+            )));
+        }
+    }
+    Ok(put_back(asked, read).map(Some))
+}
+
+/// The earlier result's files.
+struct Read {
+    commit: String,
+    record: Value,
+    provenance: Value,
+    summary: Value,
+    logs: Vec<(String, Vec<u8>)>,
+}
+
+async fn read(asked: &Asked<'_>, name: &str) -> Result<Read, EngineError> {
+    let name = name.to_owned();
+    crate::engine::git(asked.repo_root, move |repo| {
+        let mut read = Read {
+            commit: repo.resolve_commit(&name)?,
+            record: Value::Null,
+            provenance: Value::Null,
+            summary: Value::Null,
+            logs: Vec::new(),
+        };
+        for file in repo.tree_files(&name)? {
+            let bytes = repo.blob(&file.oid)?;
+            let json = || serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            match file.path.as_str() {
+                "record.json" => read.record = json(),
+                "provenance.json" => read.provenance = json(),
+                "summary.json" => read.summary = json(),
+                path => {
+                    if let Some(rel) = path.strip_prefix("logs/") {
+                        read.logs.push((rel.to_owned(), bytes));
+                    }
+                }
+            }
+        }
+        Ok(read)
+    })
+    .await
+}
+
+/// The head the earlier result names, when it is this run's result of this issue from this
+/// base, with its branch pushed and its logs inside their directory; else why not.
+fn checked(asked: &Asked<'_>, read: &Read) -> Result<Option<String>, String> {
+    let p = &read.provenance;
+    let text = |k: &str| p[k].as_str().unwrap_or_default();
+    if text("run_id") != asked.work.run_id
+        || text("issue") != asked.issue.id
+        || text("base") != asked.work.base
+    {
+        return Err("its earlier result is not of this run and issue from this base".to_owned());
+    }
+    if let Some(held) = p["held"].as_str() {
+        return Err(format!(
+            "an earlier runner kept its branch back ({held}): it cannot be gone on from here"
+        ));
+    }
+    if let Some((rel, _)) = (read.logs.iter()).find(|(rel, _)| {
+        !Path::new(rel)
+            .components()
+            .all(|c| matches!(c, Component::Normal(_)))
+    }) {
+        return Err(format!(
+            "its earlier result holds a log path outside its directory: {rel}"
+        ));
+    }
+    Ok(p["head"].as_str().map(str::to_owned))
+}
+
+/// The earlier logs written to this runner's issue log directory, and the record with its
+/// paths made this runner's; why not, when a log cannot be written or the record read.
+fn put_back(asked: &Asked<'_>, read: Read) -> Result<Earlier, String> {
+    let mut record: IssueState = serde_json::from_value(read.record)
+        .map_err(|e| format!("its earlier result's record cannot be read: {e}"))?;
+    for (rel, bytes) in &read.logs {
+        let path = asked.issue_dir.join(rel);
+        (path.parent().map_or(Ok(()), std::fs::create_dir_all))
+            .and_then(|()| std::fs::write(&path, bytes))
+            .map_err(|e| format!("its earlier log {} cannot be written: {e}", path.display()))?;
+    }
+    let theirs = PathBuf::from(read.summary["log_dir"].as_str().unwrap_or_default());
+    let here = |p: &mut PathBuf| {
+        if let Ok(rel) = p.strip_prefix(&theirs) {
+            *p = asked.issue_dir.join(rel);
+        }
+    };
+    for phase in &mut record.phases {
+        here(&mut phase.log_dir);
+    }
+    for command in &mut record.commands {
+        here(&mut command.log);
+    }
+    Ok(Earlier {
+        record,
+        result: read.commit,
+    })
+}
+
+/// Runs `git <args>` (`{remote}` the remote) with the job's token as a header, logged as the
+/// issue's command `name`; its exit status and last line when it fails.
+async fn git(asked: &Asked<'_>, name: &str, args: &str) -> Result<(), (Option<i32>, String)> {
+    let remote = word(asked.config.forge().remote());
+    let command = format!(
+        "{}GIT_TERMINAL_PROMPT=0 git {}",
+        credentials(),
+        args.replace("{remote}", &remote)
+    );
+    let log = crate::model::layout::command_log(asked.issue_dir, name);
+    let timeout = asked.config.phase_timeout();
+    let ran = crate::gates::shell::run_own(&command, asked.repo_root, &log, timeout, None).await;
+    if ran.success() {
+        return Ok(());
+    }
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    let last = said
+        .lines()
+        .last()
+        .unwrap_or("git failed")
+        .trim()
+        .to_owned();
+    Err((ran.status, last))
+}
+
+fn word(s: &str) -> String {
+    crate::util::process::sh_word(s)
+}
