@@ -370,3 +370,43 @@ fn a_spent_budget_dispatches_nothing_more_and_each_runner_gets_its_share() {
         "{a2}"
     );
 }
+
+#[test]
+fn a_retry_of_an_issue_a_runner_ended_blocked_reviews_it_again_on_a_new_runner() {
+    use crate::support::mock_model::{review_json, Reply};
+    let forge = ForgeRepo::new(&[("a1.md", issue("A-1", "M1", ""))], "").with_runners();
+    forge.run.model.script(
+        "A-1/02-review",
+        vec![Reply::Message(review_json(
+            "blocked",
+            &["Decide the rounding rule"],
+        ))],
+    );
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1", "--on", "github"]);
+    assert_eq!(code, 100, "{stdout}\n{stderr}");
+    assert_eq!(
+        state(&forge.run.env.repo)["issues"][0]["summary"]["outcome"],
+        "blocked"
+    );
+    // A resume alone keeps it blocked and dispatches nothing.
+    let (code, _, _) = forge.orch_run(&["resume"]);
+    assert_eq!(code, 100);
+    assert_eq!(forge.github.workflow_runs().len(), 1);
+    // --retry: a new runner, told to retry, reviews it again (the blocked review superseded).
+    let (code, stdout, stderr) = forge.orch_run(&["resume", "--retry", "A-1"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let runs = forge.github.workflow_runs();
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[1].inputs["retry"], "true");
+    assert!(runs[0].inputs.get("retry").is_none(), "{runs:?}");
+    let summary = &state(&forge.run.env.repo)["issues"][0]["summary"];
+    assert_eq!(summary["outcome"], "completed", "{summary}");
+    let phases: Vec<(&str, bool)> = (summary["phases"].as_array().unwrap().iter())
+        .map(|p| (p["phase"].as_str().unwrap(), p["superseded"] == true))
+        .collect();
+    assert_eq!(
+        phases,
+        [("dev", false), ("review", true), ("review", false)],
+        "{summary}"
+    );
+}
