@@ -140,27 +140,36 @@ impl Budget {
         })
     }
 
-    /// The tokens `issue` may still spend: the least of what the run's and the issue's token
-    /// limits leave (`None`: neither is set). What a runner is given as its share.
-    pub fn tokens_left(&self, issue: &str) -> Option<u64> {
-        self.with(|l| {
-            let run = (self.limits.run_tokens)
-                .map(|t| t.saturating_sub(l.run.tokens + l.in_flight.tokens));
-            let spent = l.issues.get(issue).map_or(0, |s| s.tokens);
-            let own = self.limits.issue_tokens.map(|t| t.saturating_sub(spent));
-            match (run, own) {
-                (Some(a), Some(b)) => Some(a.min(b)),
+    /// What `issue` may still spend: the least of what the run's and the issue's limits
+    /// leave, in tokens and in dollars (`None`: no such limit). What a runner is given as its
+    /// share.
+    pub fn left(&self, issue: &str) -> (Option<u64>, Option<f64>) {
+        fn least<T: PartialOrd>(a: Option<T>, b: Option<T>) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(if b < a { b } else { a }),
                 (a, b) => a.or(b),
             }
+        }
+        let limits = &self.limits;
+        self.with(|l| {
+            let spent = l.issues.get(issue).copied().unwrap_or_default();
+            let tokens = least(
+                (limits.run_tokens).map(|t| t.saturating_sub(l.run.tokens + l.in_flight.tokens)),
+                (limits.issue_tokens).map(|t| t.saturating_sub(spent.tokens)),
+            );
+            let usd = least(
+                (limits.run_usd).map(|u| (u - l.run.usd - l.in_flight.usd).max(0.0)),
+                (limits.issue_usd).map(|u| (u - spent.usd).max(0.0)),
+            );
+            (tokens, usd)
         })
     }
 
-    /// Holds `tokens` more in flight (a runner's share, beyond its reserve), to give back
-    /// with [`Budget::release`].
-    pub fn hold(&self, tokens: u64) -> Spend {
-        let held = Spend { tokens, usd: 0.0 };
-        self.with(|l| l.in_flight = l.in_flight + held);
-        held
+    /// Holds `more` in flight (a runner's share, beyond its reserve), to give back with
+    /// [`Budget::release`].
+    pub fn hold(&self, more: Spend) -> Spend {
+        self.with(|l| l.in_flight = l.in_flight + more);
+        more
     }
 
     /// A run budget is spent: no issue starts any more.

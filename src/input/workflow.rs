@@ -75,6 +75,11 @@ on:
         required: false
         type: string
         default: ""
+      budget_usd:
+        description: "The issue's share of the run's budget, in dollars (empty: orch.toml's)"
+        required: false
+        type: string
+        default: ""
       retry:
         description: "true: the phase an earlier runner ended on is done again (orch resume --retry)"
         required: false
@@ -138,6 +143,7 @@ jobs:
           ORCH_BASE: ${{{{ inputs.base }}}}
           ORCH_AGENTS: ${{{{ inputs.agents }}}}
           ORCH_BUDGET: ${{{{ inputs.budget }}}}
+          ORCH_BUDGET_USD: ${{{{ inputs.budget_usd }}}}
           ORCH_RETRY: ${{{{ inputs.retry }}}}
           ORCH_RUNNER: ${{{{ runner.name }}}}
           ORCH_WORKFLOW_RUN: ${{{{ github.server_url }}}}/${{{{ github.repository }}}}/actions/runs/${{{{ github.run_id }}}}
@@ -148,6 +154,7 @@ jobs:
           set --
           for agent in $ORCH_AGENTS; do set -- "$@" --agent "$agent"; done
           if [ -n "$ORCH_BUDGET" ]; then set -- "$@" --budget-tokens "$ORCH_BUDGET"; fi
+          if [ -n "$ORCH_BUDGET_USD" ]; then set -- "$@" --budget-usd "$ORCH_BUDGET_USD"; fi
           if [ "$ORCH_RETRY" = true ]; then set -- "$@" --retry; fi
           orch work "$ORCH_MILESTONE" --issue "$ORCH_ISSUE" --run "$ORCH_RUN" --base "$ORCH_BASE" "$@"
 "#,

@@ -410,3 +410,25 @@ fn a_retry_of_an_issue_a_runner_ended_blocked_reviews_it_again_on_a_new_runner()
         "{summary}"
     );
 }
+
+#[test]
+fn a_dollar_budget_gives_each_runner_its_share_in_dollars() {
+    // $1,000 per million tokens: a request of the mock model (240 tokens) costs $0.24, and a
+    // phase's reserve (100 tokens at the dearer rate) $0.10.
+    let forge = ForgeRepo::stacked_with(
+        "phase_reserve_tokens = 100\n[pricing.\"mock-model\"]\ninput = 1000.0\noutput = 1000.0\n",
+    )
+    .with_runners();
+    let (code, stdout, stderr) =
+        forge.orch_run(&["run", "M1", "--on", "github", "--budget-usd", "0.4"]);
+    assert_eq!(code, 100, "{stdout}\n{stderr}");
+    let runs = forge.github.workflow_runs();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    // Half of what is left, as two issues may run at once; no token budget.
+    assert_eq!(runs[0].inputs["budget_usd"], "0.2000", "{runs:?}");
+    assert_eq!(runs[0].inputs["budget"], "", "{runs:?}");
+    let a1 = &state(&forge.run.env.repo)["issues"][0]["summary"];
+    assert_eq!(a1["outcome"], "budget", "{a1}");
+    assert_eq!(a1["budget"]["unit"], "usd", "{a1}");
+    assert_eq!(a1["budget"]["limit"], 0.2, "{a1}");
+}

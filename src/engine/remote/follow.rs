@@ -18,8 +18,8 @@ use serde_json::json;
 pub(super) struct Order<'a> {
     pub issue: &'a PlannedIssue,
     pub base: &'a str,
-    /// The tokens the runner may spend (its share of what the run has left).
-    pub tokens: Option<u64>,
+    /// What the runner may spend (its share of what the run has left).
+    pub share: super::Share,
 }
 
 /// Dispatches of one issue in one run, at most: a runner that keeps ending without a result
@@ -128,8 +128,13 @@ pub(super) async fn dispatch(
         "issue": id,
         "base": order.base,
         "agents": run.opts.agents.join(" "),
-        "budget": order.tokens.map(|t| t.to_string()).unwrap_or_default(),
+        "budget": order.share.tokens.map(|t| t.to_string()).unwrap_or_default(),
     });
+    // Sent only when there is one: a workflow written before it had this input takes the rest.
+    if let Some(usd) = order.share.usd {
+        // Rounded down: runners together never pass the budget.
+        inputs["budget_usd"] = json!(format!("{:.4}", (usd * 1e4).floor() / 1e4));
+    }
     // Sent only when asked for: a workflow written before it had this input takes the rest.
     if run.opts.retry.iter().any(|r| r == id) {
         inputs["retry"] = json!("true");

@@ -73,6 +73,14 @@ pub(super) async fn run<R: Runner>(
     Ok(summary)
 }
 
+/// What a runner may spend: its share of what the run has left, in tokens and in dollars
+/// (`None`: no such limit).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Share {
+    pub tokens: Option<u64>,
+    pub usd: Option<f64>,
+}
+
 /// Why an issue's remote loop ended without a result to import.
 enum End {
     /// Its share of the budget did not fit: nothing was dispatched.
@@ -104,10 +112,15 @@ async fn followed(
     // may run at once (jobs, or fewer issues), held while it runs, so runners together never
     // pass the budget.
     let jobs = run.opts.jobs.min(run.plan.issues.len()).max(1) as u64;
-    let share = (run.budget.tokens_left(&issue.id)).map(|left| (left + reserve.tokens) / jobs);
-    let extra = run
-        .budget
-        .hold(share.map_or(0, |s| s.saturating_sub(reserve.tokens)));
+    let (tokens, usd) = run.budget.left(&issue.id);
+    let share = Share {
+        tokens: tokens.map(|left| (left + reserve.tokens) / jobs),
+        usd: usd.map(|left| (left + reserve.usd) / jobs as f64),
+    };
+    let extra = run.budget.hold(Spend {
+        tokens: share.tokens.map_or(0, |s| s.saturating_sub(reserve.tokens)),
+        usd: share.usd.map_or(0.0, |s| (s - reserve.usd).max(0.0)),
+    });
     let ended = dispatched(host, run, forge, job, (attempt, share)).await;
     run.budget.release(reserve + extra);
     ended
@@ -119,7 +132,7 @@ async fn dispatched(
     run: &RunScope<'_>,
     forge: &crate::forge::Forge,
     job: &IssueJob<'_>,
-    (attempt, tokens): (u32, Option<u64>),
+    (attempt, share): (u32, Share),
 ) -> Result<Result<IssueSummary, End>, EngineError> {
     if let Err(why) = push_base(host, run, job).await {
         return Ok(Err(End::Other(
@@ -130,7 +143,7 @@ async fn dispatched(
     let order = follow::Order {
         issue: job.issue,
         base: job.base,
-        tokens,
+        share,
     };
     let earlier = (run.opts.resume.as_ref())
         .and_then(|s| s.issue(&job.issue.id))
