@@ -40,8 +40,9 @@ pub(super) fn execute(
     } = prepared;
     let repo_root = repo.main_root();
     let err_style = Styler::stderr(global.color);
-    // On runners (`--on github`), the agents run there: nothing of them is needed here.
-    if !request.on_github {
+    // On runners (`--on github`), the agents run there: nothing of them is needed here,
+    // unless the run watches its drafts (the forge's fixes run here).
+    if !request.on_github || request.follow {
         super::sandbox::binaries(&runner, &plan)?;
         super::sandbox::ensure(&runner, &plan, &ws.config)?;
     }

@@ -83,12 +83,6 @@ pub(super) fn prepare(
     let on_github = (args.on_github).unwrap_or_else(|| ws.config.runs_on_github())
         && plan_file.is_none()
         && args.request.work.is_none();
-    if on_github && args.request.follow {
-        return Err(hinted(
-            "--follow does not yet watch issues run on runners: orch opens no draft for them",
-            "run without --follow (or with --on local)",
-        ));
-    }
     let request = RunRequest {
         plan_file,
         on_github,

@@ -110,9 +110,14 @@ pub(super) async fn submit(
     let Some(forge) = forge(host, run).await else {
         return Ok(());
     };
-    let (base, worktree) = (at.base.to_owned(), at.worktree.to_owned());
+    let (base, worktree, branch) = (
+        at.base.to_owned(),
+        at.worktree.to_owned(),
+        issue.branch.clone(),
+    );
     let (tip, commits, stat) = git(&worktree, move |repo| {
-        let tip = repo.head()?.oid.unwrap_or_default();
+        // What is pushed: the issue's branch (its worktree's HEAD, when it has one).
+        let tip = repo.branch_tip(&branch)?.unwrap_or_default();
         let commits = repo.commits_between(&base, &tip)?;
         let stat = repo.diff_stat(&base, &tip)?;
         Ok((tip, commits, stat))

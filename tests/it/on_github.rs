@@ -126,6 +126,23 @@ fn a_diamond_runs_on_runners_with_the_same_branches_trees_and_pins_as_here() {
         trees(&forge.run.env.repo, &remote_state),
         trees(&local.run.env.repo, &here)
     );
+    // And the same drafts: one per issue, each on its parent's branch, with the runner's
+    // dev summary.
+    let drafts = |github: &crate::support::mock_github::MockGithub| {
+        let mut prs: Vec<(String, String, bool)> = (github.pulls().into_iter())
+            .map(|p| (p.head, p.base, p.draft))
+            .collect();
+        prs.sort();
+        prs
+    };
+    let remote_prs = drafts(&forge.github);
+    assert_eq!(remote_prs.len(), 4, "{remote_prs:?}");
+    assert_eq!(remote_prs, drafts(&local.github));
+    let pr = &forge.github.pulls()[0];
+    assert!(pr.body.contains("Implemented the issue."), "{}", pr.body);
+    for issue in remote_state["issues"].as_array().unwrap() {
+        assert_eq!(issue["summary"]["draft_prs"].as_array().unwrap().len(), 1);
+    }
 }
 
 /// Waits (up to two minutes) until `done` holds of the stand-in's workflow runs.
@@ -431,4 +448,43 @@ fn a_dollar_budget_gives_each_runner_its_share_in_dollars() {
     assert_eq!(a1["outcome"], "budget", "{a1}");
     assert_eq!(a1["budget"]["unit"], "usd", "{a1}");
     assert_eq!(a1["budget"]["limit"], 0.2, "{a1}");
+}
+
+#[test]
+fn issues_run_on_runners_open_stacked_drafts_and_follow_fixes_a_red_check_here() {
+    use crate::support::forge::{watch_of, B1, B2, CI_LOG};
+    use crate::support::mock_github::Ci;
+    let forge = ForgeRepo::stacked().with_runners();
+    forge
+        .github
+        .ci(B1, vec![Ci::Fail(CI_LOG.to_owned()), Ci::Pass]);
+    let types_match = ("ledger.rs", "[A-1] fix(ledger): the types match");
+    forge.fix_commits("A-1/03-fix", types_match, serde_json::json!([]));
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1", "--on", "github", "--follow"]);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    // Two dispatches; the drafts stack as the issues do.
+    assert_eq!(forge.github.workflow_runs().len(), 2);
+    let prs = forge.github.pulls();
+    let bases: Vec<(&str, &str)> = (prs.iter())
+        .map(|p| (p.head.as_str(), p.base.as_str()))
+        .collect();
+    assert_eq!(bases, [(B1, "main"), (B2, B1)], "{prs:?}");
+    // The red check's fix ran here (the runner's agent session is not here: a fresh one),
+    // with the failed job's log, and was pushed; both PRs ended green.
+    let state = state(&forge.run.env.repo);
+    for id in ["A-1", "A-2"] {
+        assert_eq!(watch_of(&state, id)["outcome"], "green", "{id}\n{stderr}");
+    }
+    let fix = (forge.run.model.requests().into_iter())
+        .find(|(k, _)| k == "A-1/03-fix")
+        .expect("A-1's fix ran here")
+        .1
+        .to_string();
+    assert!(fix.contains("error[E0308]: mismatched types"), "{fix}");
+    let summary = forge.run.summary("A-1");
+    let fix_phase = &summary["phases"][2];
+    assert_eq!(fix_phase["phase"], "fix", "{summary}");
+    assert_ne!(fix_phase["session_id"], summary["phases"][0]["session_id"]);
+    let pushed = summary["pull"]["pushed"].as_str().unwrap().to_owned();
+    assert_eq!(forge.remote_tip(B1), Some(pushed));
 }

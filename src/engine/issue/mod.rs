@@ -139,8 +139,9 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
         let mut summary = IssueSummary::new(at.issue, Outcome::Failed, at.dir);
         summary.base = Some(at.base.clone());
         let progress = IssueProgress {
-            // An earlier runner's agent session stayed on that runner: a fix starts afresh.
-            dev_session: (run.opts.earlier.is_none())
+            // An agent session of a runner (an earlier one's, or the one the issue ran on)
+            // stayed on that runner: a fix starts afresh.
+            dev_session: (run.opts.earlier.is_none() && !run.opts.on_github)
                 .then(|| resume::dev_session(recorded))
                 .flatten(),
             stack: vec![at.issue.branch.clone()],

@@ -70,7 +70,58 @@ pub(super) async fn run<R: Runner>(
             summary.budget = Some(stop);
         }
     }
+    if summary.outcome == Outcome::Completed {
+        drafted(host, run, &mut summary, &job).await?;
+    }
     Ok(summary)
+}
+
+/// A completed issue's draft, opened here as a local run opens it (`[submit] via =
+/// "github"`): its branch is on the remote already (the runner pushed it; orch's push of the
+/// same head changes nothing), and its PR stacks on its parent's branch, with the dev and fix
+/// summaries the runner's logs hold.
+async fn drafted(
+    host: Host<'_>,
+    run: &RunScope<'_>,
+    summary: &mut IssueSummary,
+    job: &IssueJob<'_>,
+) -> Result<(), EngineError> {
+    if !host.config.submits_via_github() {
+        if host.config.submits_drafts() {
+            // gt submits from a worktree, which the issue never had here.
+            let say = || async {
+                host.emit(&crate::model::event::EngineEvent::ForgeNote {
+                    id: None,
+                    message: "no draft pull requests for issues run on runners with `[submit] via = \"graphite\"` (gt submits from a worktree); `[submit] via = \"github\"` opens them".to_owned(),
+                });
+            };
+            run.unsubmitted.get_or_init(say).await;
+        } else {
+            super::pull_request::say_unsubmitted(host, run).await;
+        }
+        return Ok(());
+    }
+    let notes: Vec<(String, String)> = (summary.phases.iter())
+        .filter(|p| matches!(p.phase, PhaseKind::Dev | PhaseKind::Fix) && !p.superseded)
+        .filter_map(|p| {
+            let result = std::fs::read(p.log_dir.join(crate::model::layout::RESULT)).ok()?;
+            let result: serde_json::Value = serde_json::from_slice(&result).ok()?;
+            Some((
+                p.phase.name().to_owned(),
+                result["summary"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let stack = [job.issue.branch.clone()];
+    let at = super::pull_request::Converged {
+        worktree: host.repo_root,
+        base: job.base,
+        parent: job.parent,
+        stack: &stack,
+        issue_dir: job.issue_dir,
+        notes: &notes,
+    };
+    super::pull_request::submit(host, run, summary, job.issue, at).await
 }
 
 /// What a runner may spend: its share of what the run has left, in tokens and in dollars
