@@ -5,6 +5,7 @@ pub mod actions_runner;
 pub mod codex;
 pub mod fake;
 pub mod forge;
+pub mod http;
 pub mod mock_claude;
 pub mod mock_github;
 pub mod mock_model;

@@ -14,7 +14,7 @@ use ci::Kind;
 
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -296,35 +296,14 @@ impl Server {
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
         let mut reader = BufReader::new(stream.try_clone()?);
         loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line)? == 0 {
+            let Some(incoming) = super::http::read_request(&mut reader)? else {
                 return Ok(());
-            }
-            let mut parts = line.split_whitespace();
-            let method = parts.next().unwrap_or_default().to_owned();
-            let path = parts.next().unwrap_or_default().to_owned();
-            let mut headers = BTreeMap::new();
-            loop {
-                let mut header = String::new();
-                reader.read_line(&mut header)?;
-                let header = header.trim_end();
-                if header.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = header.split_once(':') {
-                    headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                }
-            }
-            let length = (headers.get("content-length"))
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0usize);
-            let mut body = vec![0; length];
-            reader.read_exact(&mut body)?;
+            };
             let mut request = Request {
-                method,
-                path,
-                headers,
-                body: String::from_utf8_lossy(&body).into_owned(),
+                method: incoming.method,
+                path: incoming.path,
+                headers: incoming.headers,
+                body: String::from_utf8_lossy(&incoming.body).into_owned(),
                 status: 0,
             };
             let reply = self.answer(&request);
