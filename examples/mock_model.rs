@@ -7,6 +7,10 @@
 //! work; its first review asks for a change, so a fix phase runs and the next review passes.
 //! Every other phase plays the default playbook (commit a file, pass).
 
+// The servers' request reader; the headers it reads are the GitHub stand-in's.
+#[path = "../tests/it/support/http.rs"]
+#[allow(dead_code)]
+mod http;
 #[path = "../tests/it/support/mock_claude.rs"]
 mod mock_claude;
 #[path = "../tests/it/support/mock_model.rs"]
