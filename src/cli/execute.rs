@@ -226,7 +226,7 @@ fn earlier(
                 "{} cannot go on from an earlier runner's work: {why}",
                 issue.id
             ),
-            "the orch that dispatched it says so; `orch resume --retry` there dispatches it again",
+            "the orch that dispatched it sees this runner end without a result; to start the issue anew, delete its result ref on the remote (`git push origin --delete refs/orch/results/<run>/<issue>`, and its branch and pins), then `orch resume --retry <issue>` there",
         )),
     }
 }

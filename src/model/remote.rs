@@ -31,4 +31,12 @@ pub struct RanOn {
     pub agents: BTreeMap<String, Option<String>>,
     #[serde(default)]
     pub host: String,
+    /// The result commit imported. Set here, never taken from the runner's provenance: a
+    /// resume that finds the same commit again knows no new result came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<String>,
+    /// The dispatch it was (1, 2, …), set here: the attempts without a result are counted
+    /// from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt: Option<u32>,
 }

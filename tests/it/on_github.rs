@@ -322,15 +322,31 @@ fn a_spent_budget_dispatches_nothing_more_and_each_runner_gets_its_share() {
     let result = "refs/orch/results/".to_owned() + first["run_id"].as_str().unwrap() + "/A-1";
     let remote = forge.run.env.root().join("remote.git");
     let first_result = forge.run.env.git_in(&remote, &["rev-parse", &result]);
-    // A resume with more goes on from where A-1's runner stopped, on a new runner: its
-    // review, not its dev phase again; then A-2.
+    // A resume with more goes on from where A-1's runner stopped, on a new runner. That
+    // runner is lost after its review: the resume sees no new result (the earlier one is
+    // not imported again), and the issue is left to the next resume.
+    let runner = forge.github.runner();
+    let crash = ("ORCH_CRASH_AT".to_owned(), "after-review".to_owned());
+    runner.next_env.lock().unwrap().push(crash);
+    let (code, stdout, stderr) = forge.orch_run(&["resume", "--budget-tokens", "4000"]);
+    assert_eq!(code, 130, "{stdout}\n{stderr}");
+    let a1 = &state(&forge.run.env.repo)["issues"][0]["summary"];
+    assert_eq!(a1["outcome"], "interrupted", "{a1}");
+    assert!(
+        (a1["reason"].as_str().unwrap()).contains("without a new result"),
+        "{a1}"
+    );
+    // What the first runner left stays: its phase and where it ran.
+    assert_eq!(a1["phases"].as_array().unwrap().len(), 1, "{a1}");
+    // The next resume dispatches a third runner, which goes on from the first's result:
+    // its review, not its dev phase again; then A-2.
     let (code, stdout, stderr) = forge.orch_run(&["resume", "--budget-tokens", "4000"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let runs = forge.github.workflow_runs();
     let dispatched: Vec<&str> = (runs.iter())
         .map(|r| r.inputs["issue"].as_str().unwrap())
         .collect();
-    assert_eq!(dispatched, ["A-1", "A-1", "A-2"], "{runs:?}");
+    assert_eq!(dispatched, ["A-1", "A-1", "A-1", "A-2"], "{runs:?}");
     let resumed = state(&forge.run.env.repo);
     let a1 = &resumed["issues"][0]["summary"];
     assert_eq!(a1["outcome"], "completed", "{a1}");

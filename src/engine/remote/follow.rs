@@ -28,8 +28,9 @@ pub const MAX_ATTEMPTS: u32 = 3;
 
 /// What a resume finds of the issue's earlier dispatch.
 pub(super) enum Earlier {
-    /// Nothing to follow: dispatch (this attempt).
-    Dispatch(u32),
+    /// Nothing to follow: dispatch this attempt (a run GitHub lists by its title is the
+    /// new one only when it is newer than `after`).
+    Dispatch { attempt: u32, after: Option<u64> },
     /// A run still going, or ended with its result pushed: followed, not dispatched again.
     Follow(Dispatched),
 }
@@ -44,7 +45,10 @@ pub(super) async fn earlier(
     id: &str,
 ) -> Result<Result<Earlier, (Outcome, String)>, EngineError> {
     let Some(resumed) = run.opts.resume.as_ref() else {
-        return Ok(Ok(Earlier::Dispatch(1)));
+        return Ok(Ok(Earlier::Dispatch {
+            attempt: 1,
+            after: None,
+        }));
     };
     let prior = resumed.issue(id);
     let recorded = prior.and_then(|i| i.dispatched.clone());
@@ -56,21 +60,30 @@ pub(super) async fn earlier(
         Err(e) => return unsure(e.to_string()),
     };
     let retried = run.opts.retry.iter().any(|r| r == id);
-    // Its result was imported already (it ran out of its budget share, say): the next runner
-    // goes on from it.
-    let imported = |url: &str| {
-        (prior.and_then(|i| i.summary.as_ref()))
-            .and_then(|s| s.ran_on.as_ref())
-            .is_some_and(|r| r.workflow_run.as_deref() == Some(url))
-    };
+    let last = super::imported_before(run, id);
+    let ran = last.and_then(|s| s.ran_on.as_deref());
     if let Some(found) = &found {
-        if found.completed() && imported(&found.url) {
-            return Ok(Ok(Earlier::Dispatch(attempt + 1)));
+        // The run whose result is imported: a new runner goes on from it, when there is
+        // more it can do (its budget share was spent, or it is retried); else the issue
+        // stays as that result left it (an approval a runner cannot see, say).
+        if found.completed() && ran.is_some_and(|r| r.workflow_run.as_deref() == Some(&found.url)) {
+            let last = last.expect("imported");
+            if !retried && last.outcome != Outcome::Budget {
+                let why = last.reason.clone().unwrap_or_default();
+                return Ok(Err((last.outcome, why)));
+            }
+            let after = Some(found.id);
+            return Ok(Ok(Earlier::Dispatch {
+                attempt: attempt + 1,
+                after,
+            }));
         }
+        // A run that ended is followed (its result imported) when it left a result other
+        // than the one imported already.
         let follow = !found.completed()
             || (!retried
-                && match super::import::has_result(host, run, id).await? {
-                    Ok(has) => has,
+                && match super::import::remote_result(host, run, id).await? {
+                    Ok(oid) => oid.is_some() && oid != ran.and_then(|r| r.result.clone()),
                     Err(e) => return unsure(e),
                 });
         if follow {
@@ -83,15 +96,21 @@ pub(super) async fn earlier(
             return Ok(Ok(Earlier::Follow(record)));
         }
     }
+    // Runners that left no result are counted since the last that did.
     let next = if found.is_some() { attempt + 1 } else { 1 };
-    if next > MAX_ATTEMPTS && !retried {
+    let since = ran.and_then(|r| r.attempt).unwrap_or(0);
+    if next.saturating_sub(since) > MAX_ATTEMPTS && !retried {
         let why = format!(
             "{MAX_ATTEMPTS} runners ended without a result (the last: {}); see their logs on GitHub, then `orch resume --retry {id}`",
-            found.map(|d| d.url).unwrap_or_default()
+            found.as_ref().map(|d| d.url.clone()).unwrap_or_default()
         );
         return Ok(Err((Outcome::Failed, why)));
     }
-    Ok(Ok(Earlier::Dispatch(next)))
+    let after = found.map(|f| f.id);
+    Ok(Ok(Earlier::Dispatch {
+        attempt: next,
+        after,
+    }))
 }
 
 /// The issue's newest workflow run in this run and the attempt it is: one GitHub lists by

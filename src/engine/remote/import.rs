@@ -27,18 +27,21 @@ pub(super) struct At<'a> {
 
 /// What the result commit holds that the import reads.
 struct Result_ {
+    /// The result commit.
+    commit: String,
     provenance: Value,
     summary: Value,
     /// `logs/…` paths (without `logs/`) and their blobs.
     logs: Vec<(String, String)>,
 }
 
-/// Whether the remote has the issue's result ref for this run (`Err`: it cannot be told).
-pub(super) async fn has_result(
+/// The commit of the issue's result ref for this run on the remote, `None` when it has none
+/// (`Err`: it cannot be told).
+pub(super) async fn remote_result(
     host: Host<'_>,
     run: &RunScope<'_>,
     id: &str,
-) -> Result<Result<bool, String>, EngineError> {
+) -> Result<Result<Option<String>, String>, EngineError> {
     let name = crate::engine::work::result_ref(&run.opts.run_id, id);
     let word = crate::util::process::sh_word;
     let remote = host.config.forge().remote().to_owned();
@@ -52,9 +55,15 @@ pub(super) async fn has_result(
     let ran =
         crate::gates::shell::run_own(&command, host.repo_root, &log, timeout, host.cancel()).await;
     Ok(match ran.status {
-        Some(0) => Ok(true),
+        Some(0) => {
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            let oid = (said.lines())
+                .filter_map(|l| l.split_whitespace().next())
+                .find(|w| super::verify::is_oid(w));
+            Ok(Some(oid.unwrap_or_default().to_owned()))
+        }
         // `--exit-code`: no such ref.
-        Some(2) => Ok(false),
+        Some(2) => Ok(None),
         _ => Err(last_line(&log)),
     })
 }
@@ -92,6 +101,9 @@ pub(super) async fn import(
         Ok(Err((Outcome::Failed, why)))
     };
     let read = read_result(host, &format!("{incoming}result")).await?;
+    if let Some(why) = not_new(run, id, &read, wf) {
+        return Ok(Err((Outcome::Interrupted, why)));
+    }
     let pins = [
         format!(
             "refs/orch/runs/{}/{}/",
@@ -134,6 +146,19 @@ pub(super) async fn import(
         return Ok(Err((Outcome::Failed, why)));
     }
     Ok(summary_of(at, &read).map_err(|why| (Outcome::Failed, why)))
+}
+
+/// Why `read` is no new result, when it is the one imported before (that of the runner
+/// this one was to go on from: this one left nothing).
+fn not_new(run: &RunScope<'_>, id: &str, read: &Result_, wf: &WorkflowRun) -> Option<String> {
+    let before = super::imported_before(run, id).and_then(|s| s.ran_on.as_ref()?.result.clone());
+    (before.as_deref() == Some(read.commit.as_str())).then(|| {
+        format!(
+            "its workflow run ended ({}) without a new result: {}; `orch resume` dispatches it again",
+            wf.conclusion.as_deref().unwrap_or("?"),
+            wf.url
+        )
+    })
 }
 
 /// Every log path stays inside the issue's log directory (a tree can name `..`).
@@ -198,6 +223,7 @@ async fn read_result(host: Host<'_>, at: &str) -> Result<Result_, EngineError> {
     let at = at.to_owned();
     git(host.repo_root, move |repo| {
         let mut out = Result_ {
+            commit: repo.resolve_commit(&at)?,
             provenance: Value::Null,
             summary: Value::Null,
             logs: Vec::new(),
@@ -298,7 +324,8 @@ fn summary_of(at: &At<'_>, read: &Result_) -> Result<IssueSummary, String> {
     // What its dependents start from is the head that was checked, on the issue's branch.
     summary.branch = at.issue.branch.clone();
     summary.head = read.provenance["head"].as_str().map(str::to_owned);
-    let ran_on: RanOn = serde_json::from_value(read.provenance.clone()).unwrap_or_default();
+    let mut ran_on: RanOn = serde_json::from_value(read.provenance.clone()).unwrap_or_default();
+    (ran_on.result, ran_on.attempt) = (Some(read.commit.clone()), None);
     summary.ran_on = Some(Box::new(ran_on));
     Ok(summary)
 }

@@ -28,7 +28,10 @@ pub(super) async fn run<R: Runner>(
 ) -> Result<IssueSummary, EngineError> {
     let host = tools.host;
     let issue = job.issue;
-    let mut summary = IssueSummary::new(issue, Outcome::Failed, job.issue_dir);
+    // What a runner's result left of the issue stays, whatever this turn ends in.
+    let last = imported_before(run, &issue.id);
+    let mut summary =
+        (last.cloned()).unwrap_or_else(|| IssueSummary::new(issue, Outcome::Failed, job.issue_dir));
     summary.base = Some(job.base.to_owned());
     let ended = match super::pull_request::connected(host, run).await {
         Ok(forge) => followed(host, run, forge, &job).await?,
@@ -58,12 +61,7 @@ pub(super) async fn run<R: Runner>(
     };
     // What the runner spent counts against the run's budget (what an earlier result of it
     // imported counted already).
-    let counted = (run.opts.resume.as_ref())
-        .and_then(|s| s.issue(&issue.id))
-        .and_then(|i| i.summary.as_ref())
-        .filter(|s| s.ran_on.is_some())
-        .and_then(|s| s.phases.iter().map(|p| p.seq).max())
-        .unwrap_or(0);
+    let counted = (last.and_then(|s| s.phases.iter().map(|p| p.seq).max())).unwrap_or(0);
     for phase in summary.phases.iter().filter(|p| p.seq > counted) {
         let stop = (run.budget).settle(&issue.id, phase.phase, Spend::default(), &phase.usage);
         if let (Some(stop), None) = (stop, &summary.budget) {
@@ -74,6 +72,14 @@ pub(super) async fn run<R: Runner>(
         drafted(host, run, &mut summary, &job).await?;
     }
     Ok(summary)
+}
+
+/// The issue's summary as the run resumed left it, when it was a runner's result imported.
+pub(super) fn imported_before<'r>(run: &'r RunScope<'_>, id: &str) -> Option<&'r IssueSummary> {
+    (run.opts.resume.as_ref())
+        .and_then(|s| s.issue(id))
+        .and_then(|i| i.summary.as_ref())
+        .filter(|s| s.ran_on.is_some())
 }
 
 /// A completed issue's draft, opened here as a local run opens it (`[submit] via =
@@ -148,11 +154,11 @@ async fn followed(
     job: &IssueJob<'_>,
 ) -> Result<Result<IssueSummary, End>, EngineError> {
     let issue = job.issue;
-    let attempt = match follow::earlier(host, run, forge, &issue.id).await? {
+    let (attempt, after) = match follow::earlier(host, run, forge, &issue.id).await? {
         Ok(follow::Earlier::Follow(found)) => {
-            return imported(host, run, forge, job, found.workflow_run).await
+            return imported(host, run, forge, job, (found.workflow_run, found.attempt)).await
         }
-        Ok(follow::Earlier::Dispatch(attempt)) => attempt,
+        Ok(follow::Earlier::Dispatch { attempt, after }) => (attempt, after),
         Err((outcome, why)) => return Ok(Err(End::Other(outcome, why))),
     };
     let reserve = match run.budget.reserve(&issue.id, PhaseKind::Dev) {
@@ -172,7 +178,7 @@ async fn followed(
         tokens: share.tokens.map_or(0, |s| s.saturating_sub(reserve.tokens)),
         usd: share.usd.map_or(0.0, |s| (s - reserve.usd).max(0.0)),
     });
-    let ended = dispatched(host, run, forge, job, (attempt, share)).await;
+    let ended = dispatched(host, run, forge, job, (attempt, after, share)).await;
     run.budget.release(reserve + extra);
     ended
 }
@@ -183,7 +189,7 @@ async fn dispatched(
     run: &RunScope<'_>,
     forge: &crate::forge::Forge,
     job: &IssueJob<'_>,
-    (attempt, share): (u32, Share),
+    (attempt, after, share): (u32, Option<u64>, Share),
 ) -> Result<Result<IssueSummary, End>, EngineError> {
     if let Err(why) = push_base(host, run, job).await {
         return Ok(Err(End::Other(
@@ -196,23 +202,19 @@ async fn dispatched(
         base: job.base,
         share,
     };
-    let earlier = (run.opts.resume.as_ref())
-        .and_then(|s| s.issue(&job.issue.id))
-        .and_then(|i| i.dispatched.as_ref())
-        .map(|d| d.workflow_run);
-    match follow::dispatch(host, run, forge, &order, (attempt, earlier)).await? {
-        Ok(record) => imported(host, run, forge, job, record.workflow_run).await,
+    match follow::dispatch(host, run, forge, &order, (attempt, after)).await? {
+        Ok(record) => imported(host, run, forge, job, (record.workflow_run, attempt)).await,
         Err(why) => Ok(Err(End::Other(Outcome::Failed, why))),
     }
 }
 
-/// Workflow run `id` followed to its end, and its result imported.
+/// Workflow run `id` (dispatch `attempt`) followed to its end, and its result imported.
 async fn imported(
     host: Host<'_>,
     run: &RunScope<'_>,
     forge: &crate::forge::Forge,
     job: &IssueJob<'_>,
-    id: u64,
+    (id, attempt): (u64, u32),
 ) -> Result<Result<IssueSummary, End>, EngineError> {
     let wf = match follow::until_done(host, forge, id).await {
         follow::Followed::Completed(wf) => wf,
@@ -235,9 +237,11 @@ async fn imported(
         base: job.base,
         issue_dir: job.issue_dir,
     };
-    Ok(import::import(host, run, &at, &wf)
-        .await?
-        .map_err(|(outcome, why)| End::Other(outcome, why)))
+    let mut imported = import::import(host, run, &at, &wf).await?;
+    if let Ok(Some(ran_on)) = imported.as_mut().map(|s| s.ran_on.as_mut()) {
+        ran_on.attempt = Some(attempt);
+    }
+    Ok(imported.map_err(|(outcome, why)| End::Other(outcome, why)))
 }
 
 /// The commit the issue starts from, on the remote for the runner's checkout.

@@ -154,7 +154,7 @@ fn check(name: &str, oid: &str, refs: &BTreeMap<String, String>) -> Result<(), S
 }
 
 /// A full object id (SHA-1 or SHA-256, hex).
-fn is_oid(s: &str) -> bool {
+pub(super) fn is_oid(s: &str) -> bool {
     matches!(s.len(), 40 | 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

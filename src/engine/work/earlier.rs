@@ -70,11 +70,26 @@ pub async fn earlier(asked: &Asked<'_>) -> Result<Result<Option<Earlier>, String
             return Ok(Err(format!("its branch cannot be fetched: {said}")));
         }
         let (root, branch) = (asked.repo_root.to_owned(), asked.issue.branch.clone());
-        let tip = crate::engine::git(&root, move |repo| Ok(repo.branch_tip(&branch)?)).await?;
+        let base = asked.work.base.clone();
+        let (tip, on_base) = crate::engine::git(&root, move |repo| {
+            let tip = repo.branch_tip(&branch)?;
+            let on_base = match &tip {
+                Some(tip) => repo.descends_from(tip, &base)?,
+                None => false,
+            };
+            Ok((tip, on_base))
+        })
+        .await?;
         if tip.as_deref() != Some(head.as_str()) {
             return Ok(Err(format!(
                 "its branch on the remote is at {}, not at {head} as its earlier result says",
                 tip.as_deref().unwrap_or("nothing")
+            )));
+        }
+        if !on_base {
+            return Ok(Err(format!(
+                "its branch's head {head} does not descend from its base {}",
+                asked.work.base
             )));
         }
     }
@@ -135,11 +150,7 @@ fn checked(asked: &Asked<'_>, read: &Read) -> Result<Option<String>, String> {
             "an earlier runner kept its branch back ({held}): it cannot be gone on from here"
         ));
     }
-    if let Some((rel, _)) = (read.logs.iter()).find(|(rel, _)| {
-        !Path::new(rel)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-    }) {
+    if let Some((rel, _)) = (read.logs.iter()).find(|(rel, _)| !normal(Path::new(rel))) {
         return Err(format!(
             "its earlier result holds a log path outside its directory: {rel}"
         ));
@@ -154,21 +165,32 @@ fn put_back(asked: &Asked<'_>, read: Read) -> Result<Earlier, String> {
         .map_err(|e| format!("its earlier result's record cannot be read: {e}"))?;
     for (rel, bytes) in &read.logs {
         let path = asked.issue_dir.join(rel);
+        // This runner's own logs (its look for this very result) are kept.
+        if path.exists() {
+            continue;
+        }
         (path.parent().map_or(Ok(()), std::fs::create_dir_all))
             .and_then(|()| std::fs::write(&path, bytes))
             .map_err(|e| format!("its earlier log {} cannot be written: {e}", path.display()))?;
     }
+    // Every path the record names is in the earlier runner's issue log directory, and is
+    // made this runner's; one elsewhere (a record is the remote's word) is refused.
     let theirs = PathBuf::from(read.summary["log_dir"].as_str().unwrap_or_default());
-    let here = |p: &mut PathBuf| {
-        if let Ok(rel) = p.strip_prefix(&theirs) {
+    let here = |p: &mut PathBuf| match p.strip_prefix(&theirs) {
+        Ok(rel) if normal(rel) => {
             *p = asked.issue_dir.join(rel);
+            Ok(())
         }
+        _ => Err(format!(
+            "its earlier record names {} outside its log directory",
+            p.display()
+        )),
     };
     for phase in &mut record.phases {
-        here(&mut phase.log_dir);
+        here(&mut phase.log_dir)?;
     }
     for command in &mut record.commands {
-        here(&mut command.log);
+        here(&mut command.log)?;
     }
     Ok(Earlier {
         record,
@@ -203,4 +225,9 @@ async fn git(asked: &Asked<'_>, name: &str, args: &str) -> Result<(), (Option<i3
 
 fn word(s: &str) -> String {
     crate::util::process::sh_word(s)
+}
+
+/// Whether `path` is relative and goes only down (no `..`, no root).
+fn normal(path: &Path) -> bool {
+    path.components().all(|c| matches!(c, Component::Normal(_)))
 }
