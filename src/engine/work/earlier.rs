@@ -56,7 +56,12 @@ pub async fn earlier(asked: &Asked<'_>) -> Result<Result<Option<Earlier>, String
         return Ok(Err(format!("its earlier result cannot be fetched: {said}")));
     }
     let read = read(asked, &name).await?;
-    let head = match checked(asked, &read) {
+    let whose = (
+        asked.work.run_id.as_str(),
+        asked.issue.id.as_str(),
+        asked.work.base.as_str(),
+    );
+    let head = match checked(&read.provenance, &read.logs, whose) {
         Ok(head) => head,
         Err(why) => return Ok(Err(why)),
     };
@@ -134,15 +139,15 @@ async fn read(asked: &Asked<'_>, name: &str) -> Result<Read, EngineError> {
     .await
 }
 
-/// The head the earlier result names, when it is this run's result of this issue from this
-/// base, with its branch pushed and its logs inside their directory; else why not.
-fn checked(asked: &Asked<'_>, read: &Read) -> Result<Option<String>, String> {
-    let p = &read.provenance;
+/// The head the earlier result names, when it is the result of `(run, issue, base)`, with
+/// its branch pushed and its logs inside their directory; else why not.
+fn checked(
+    p: &Value,
+    logs: &[(String, Vec<u8>)],
+    (run_id, issue, base): (&str, &str, &str),
+) -> Result<Option<String>, String> {
     let text = |k: &str| p[k].as_str().unwrap_or_default();
-    if text("run_id") != asked.work.run_id
-        || text("issue") != asked.issue.id
-        || text("base") != asked.work.base
-    {
+    if text("run_id") != run_id || text("issue") != issue || text("base") != base {
         return Err("its earlier result is not of this run and issue from this base".to_owned());
     }
     if let Some(held) = p["held"].as_str() {
@@ -150,7 +155,7 @@ fn checked(asked: &Asked<'_>, read: &Read) -> Result<Option<String>, String> {
             "an earlier runner kept its branch back ({held}): it cannot be gone on from here"
         ));
     }
-    if let Some((rel, _)) = (read.logs.iter()).find(|(rel, _)| !normal(Path::new(rel))) {
+    if let Some((rel, _)) = (logs.iter()).find(|(rel, _)| !normal(Path::new(rel))) {
         return Err(format!(
             "its earlier result holds a log path outside its directory: {rel}"
         ));
@@ -173,12 +178,20 @@ fn put_back(asked: &Asked<'_>, read: Read) -> Result<Earlier, String> {
             .and_then(|()| std::fs::write(&path, bytes))
             .map_err(|e| format!("its earlier log {} cannot be written: {e}", path.display()))?;
     }
-    // Every path the record names is in the earlier runner's issue log directory, and is
-    // made this runner's; one elsewhere (a record is the remote's word) is refused.
     let theirs = PathBuf::from(read.summary["log_dir"].as_str().unwrap_or_default());
-    let here = |p: &mut PathBuf| match p.strip_prefix(&theirs) {
+    rebased(&mut record, &theirs, asked.issue_dir)?;
+    Ok(Earlier {
+        record,
+        result: read.commit,
+    })
+}
+
+/// Every path `record` names, in the earlier runner's issue log directory `theirs`, made
+/// this runner's (`ours`); one elsewhere (a record is the remote's word) is refused.
+fn rebased(record: &mut IssueState, theirs: &Path, ours: &Path) -> Result<(), String> {
+    let here = |p: &mut PathBuf| match p.strip_prefix(theirs) {
         Ok(rel) if normal(rel) => {
-            *p = asked.issue_dir.join(rel);
+            *p = ours.join(rel);
             Ok(())
         }
         _ => Err(format!(
@@ -192,10 +205,7 @@ fn put_back(asked: &Asked<'_>, read: Read) -> Result<Earlier, String> {
     for command in &mut record.commands {
         here(&mut command.log)?;
     }
-    Ok(Earlier {
-        record,
-        result: read.commit,
-    })
+    Ok(())
 }
 
 /// Runs `git <args>` (`{remote}` the remote) with the job's token as a header, logged as the
@@ -231,3 +241,6 @@ fn word(s: &str) -> String {
 fn normal(path: &Path) -> bool {
     path.components().all(|c| matches!(c, Component::Normal(_)))
 }
+
+#[cfg(test)]
+mod tests;
