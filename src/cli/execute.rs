@@ -27,30 +27,25 @@ pub(super) fn execute(
     resume: Option<RunState>,
     retry: Vec<String>,
 ) -> anyhow::Result<i32> {
-    let ReadyRun {
-        ws,
-        repo,
-        plan,
-        request,
-        rerun,
-        budget,
-        runner,
-        approvals,
-        schemas,
-    } = prepared;
-    let repo_root = repo.main_root();
+    let repo_root = prepared.repo.main_root();
     let err_style = Styler::stderr(global.color);
+    let (ws, repo, plan, request) = (
+        &prepared.ws,
+        &prepared.repo,
+        &prepared.plan,
+        &prepared.request,
+    );
     // On runners (`--on github`), the agents run there: nothing of them is needed here,
     // unless the run watches its drafts (the forge's fixes run here).
     if !request.on_github || request.follow {
-        super::sandbox::binaries(&runner, &plan)?;
-        super::sandbox::ensure(&runner, &plan, &ws.config)?;
+        super::sandbox::binaries(&prepared.runner, plan)?;
+        super::sandbox::ensure(&prepared.runner, plan, &ws.config)?;
     }
-    let lock = lock(&repo, &plan, args.force_unlock, resume.as_ref())?;
+    let lock = lock(repo, plan, args.force_unlock, resume.as_ref())?;
     if let Some(state) = &resume {
         super::agents::stop_orphaned(state, &err_style);
     }
-    keep_outputs_out_of_status(&repo, &ws, &err_style)?;
+    keep_outputs_out_of_status(repo, ws, &err_style)?;
     // SIGINT/SIGTERM: stop every running agent's process group, keep the worktrees, exit 130.
     // A second one kills the agents at once and exits: what is left resumes as after a crash.
     // A run state that cannot be written stops the run the same way: it is the resume point.
@@ -62,18 +57,11 @@ pub(super) fn execute(
     let agents: Running = Arc::default();
     on_signals(&runtime, cancel_tx.clone(), agents.clone(), err_style)?;
     let state_lost = Arc::new(AtomicBool::new(false));
-    let dashboard =
-        (ws.config.dashboard_path(&repo_root)).map(|path| crate::report::dashboard::Dashboard {
-            path,
-            repo_root: repo_root.clone(),
-            logs_root: ws.config.orch_logs(&repo_root),
-            plan: plan.clone(),
-        });
     let reporters = super::reporters::Reporters {
         agents,
         state: crate::record::recorder::StateRecorder::new(repo.common_dir(), resume.clone())
             .with_request(request.clone()),
-        dashboard,
+        dashboard: dashboard(ws, &repo_root, plan),
         log: crate::record::event_log::EventLog::default(),
         terminal: terminal(global),
         state_lost: state_lost.clone(),
@@ -81,71 +69,23 @@ pub(super) fn execute(
         stop: cancel_tx,
         style: err_style,
     };
+    let mut opts = options(args, &prepared, resume, retry);
+    if let Some(work) = &opts.work {
+        let only = opts.only_issue.as_deref();
+        let at = (plan, opts.run_id.as_str(), only);
+        opts.earlier = earlier(&runtime, (&repo_root, &ws.config), at, work)?;
+    }
     let engine = Engine {
         repo_root: repo_root.clone(),
         config: &ws.config,
-        schemas,
-        runner: &runner,
+        schemas: prepared.schemas.clone(),
+        runner: &prepared.runner,
         reporter: Arc::new(reporters.into_fn()),
         cancel: Some(cancel_rx),
     };
-    let mut opts = RunOptions {
-        run_id: match (&resume, &request.work) {
-            (Some(state), _) => state.run_id.clone(),
-            (None, Some(work)) => work.run_id.clone(),
-            (None, None) => crate::util::timeutil::run_id(),
-        },
-        only_issue: request.only_issue.clone(),
-        resume,
-        retry,
-        no_build: request.no_build,
-        approvals,
-        jobs: args.jobs.unwrap_or_else(|| ws.config.jobs()),
-        budget,
-        carried: rerun.carried,
-        restart: rerun.restart,
-        follow: request.follow,
-        rewatch: args.rewatch,
-        work: request.work.clone(),
-        earlier: None,
-        on_github: request.on_github,
-        agents: request.agents.clone(),
-    };
-    if let Some(work) = &opts.work {
-        let only = opts.only_issue.as_deref();
-        opts.earlier = earlier(
-            &runtime,
-            (&repo_root, &ws.config),
-            (&plan, &opts.run_id, only),
-            work,
-        )?;
-    }
-    // The engine checks the repository is clean (with the lock held, ours is no problem).
-    let summary = match runtime.block_on(engine.run(&plan, &opts)) {
-        Ok(summary) => summary,
-        Err(crate::engine::EngineError::NotClean(_, report)) => {
-            for p in &report.problems {
-                eprintln!("{}: {}", err_style.yellow(p.kind), p.message);
-                eprintln!("  {} {}", err_style.cyan("Hint:"), p.hint);
-            }
-            return Err(hinted(
-                format!(
-                    "{} is not clean; refusing to start a run",
-                    repo_root.display()
-                ),
-                "fix the problems above (`orch verify-clean` lists them), then run again",
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let summary = ran(&runtime, &engine, (plan, &opts), err_style)?;
     let delivered = match &opts.work {
-        Some(work) => deliver(
-            &runtime,
-            (&repo, &ws.config),
-            (&plan, work),
-            &opts,
-            &summary,
-        )?,
+        Some(work) => deliver(&runtime, (repo, &ws.config), (plan, work), &opts, &summary)?,
         None => None,
     };
     drop(lock);
@@ -161,11 +101,84 @@ pub(super) fn execute(
             ),
         ));
     }
-    let code = finish(global, &summary, &plan, &repo_root);
+    let code = finish(global, &summary, plan, &repo_root);
     Ok(match delivered {
         Some(delivered) => said_delivered(&delivered, code, &err_style),
         None => code,
     })
+}
+
+/// TASKS.md, where orch.toml wants it.
+fn dashboard(
+    ws: &super::Workspace,
+    repo_root: &std::path::Path,
+    plan: &crate::model::plan::Plan,
+) -> Option<crate::report::dashboard::Dashboard> {
+    (ws.config.dashboard_path(repo_root)).map(|path| crate::report::dashboard::Dashboard {
+        path,
+        repo_root: repo_root.to_owned(),
+        logs_root: ws.config.orch_logs(repo_root),
+        plan: plan.clone(),
+    })
+}
+
+/// What the engine is asked to do: the prepared run, the run resumed, the issues retried.
+fn options(
+    args: &Launch,
+    prepared: &ReadyRun,
+    resume: Option<RunState>,
+    retry: Vec<String>,
+) -> RunOptions {
+    let request = &prepared.request;
+    RunOptions {
+        run_id: match (&resume, &request.work) {
+            (Some(state), _) => state.run_id.clone(),
+            (None, Some(work)) => work.run_id.clone(),
+            (None, None) => crate::util::timeutil::run_id(),
+        },
+        only_issue: request.only_issue.clone(),
+        resume,
+        retry,
+        no_build: request.no_build,
+        approvals: prepared.approvals.clone(),
+        jobs: args.jobs.unwrap_or_else(|| prepared.ws.config.jobs()),
+        budget: prepared.budget,
+        carried: prepared.rerun.carried.clone(),
+        restart: prepared.rerun.restart.clone(),
+        follow: request.follow,
+        rewatch: args.rewatch,
+        work: request.work.clone(),
+        earlier: None,
+        on_github: request.on_github,
+        agents: request.agents.clone(),
+    }
+}
+
+/// The engine run; a repository that is not clean is an error listing its problems (the
+/// engine checks, with the lock held, so ours are no problem).
+fn ran<R: crate::agent::Runner>(
+    runtime: &tokio::runtime::Runtime,
+    engine: &Engine<'_, R>,
+    (plan, opts): (&crate::model::plan::Plan, &RunOptions),
+    err_style: Styler,
+) -> anyhow::Result<RunSummary> {
+    match runtime.block_on(engine.run(plan, opts)) {
+        Ok(summary) => Ok(summary),
+        Err(crate::engine::EngineError::NotClean(_, report)) => {
+            for p in &report.problems {
+                eprintln!("{}: {}", err_style.yellow(p.kind), p.message);
+                eprintln!("  {} {}", err_style.cyan("Hint:"), p.hint);
+            }
+            Err(hinted(
+                format!(
+                    "{} is not clean; refusing to start a run",
+                    engine.repo_root.display()
+                ),
+                "fix the problems above (`orch verify-clean` lists them), then run again",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `orch work`: the issue's branch, pins and result pushed back (not after an interrupt: the
