@@ -128,6 +128,20 @@ pub fn render(state: &RunState, live: Liveness, style: &Styler) -> String {
             carried.join(", ")
         );
     }
+    // Issues dispatched to runners and not ended: where to look at them.
+    let dispatched: Vec<String> = (state.issues.iter())
+        .filter(|i| i.summary.is_none())
+        .filter_map(|i| {
+            let d = i.dispatched.as_ref()?;
+            Some(format!("  {}: attempt {}, {}", i.id, d.attempt, d.url))
+        })
+        .collect();
+    if !dispatched.is_empty() {
+        let _ = writeln!(out, "\n{}", style.bold("On GitHub Actions runners:"));
+        for line in dispatched {
+            let _ = writeln!(out, "{line}");
+        }
+    }
     let pulls: Vec<String> = (state.issues.iter())
         .filter_map(|i| Some(format!("  {}: {}", i.id, super::pulls::line(i)?)))
         .collect();

@@ -170,6 +170,14 @@ fn a_lost_runner_is_dispatched_again_and_a_killed_orch_resumes_without_a_second_
     forge.killed_at("dispatched", &["run", "M1", "--on", "github"]);
     let first = watch_dispatch(&forge, "A-1");
     assert_eq!(first["attempt"], 1, "{first}");
+    // orch status says where the issue in flight is.
+    let status = forge.orch().arg("status").output().unwrap();
+    let status = String::from_utf8_lossy(&status.stdout);
+    let url = first["url"].as_str().unwrap();
+    assert!(
+        status.contains(&format!("A-1: attempt 1, {url}")),
+        "{status}"
+    );
     wait_for(&forge, |runs| {
         runs.len() == 1 && runs[0].status == "completed"
     });
