@@ -179,9 +179,13 @@ impl<'a, R: Runner> IssueLoop<'a, R> {
                 let total = self.progress.sessions.entry(session.clone()).or_default();
                 *total = *total + record.usage;
             }
-            let ranges = crate::record::phase_logs::range(&record.log_dir);
-            let created = ranges.iter().flat_map(|r| &r.stack).filter(|b| b.created);
-            self.progress.stacked(created.map(|b| b.name.as_str()));
+            // Branches an earlier runner's agent made stayed on that runner (only the issue's
+            // branch came), and its logs are the remote's word: none joins the stack here.
+            if self.run.opts.earlier.is_none() {
+                let ranges = crate::record::phase_logs::range(&record.log_dir);
+                let created = ranges.iter().flat_map(|r| &r.stack).filter(|b| b.created);
+                self.progress.stacked(created.map(|b| b.name.as_str()));
+            }
             let result = crate::record::phase_logs::result(&record.log_dir)
                 .filter(|_| record.failure.is_none())
                 .map(PhaseResult::from);
