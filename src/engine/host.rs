@@ -52,6 +52,17 @@ impl<'a> Host<'a> {
         self.cancel.clone()
     }
 
+    /// orch's own git against `[forge] remote`, from the repository, stopping on the
+    /// interrupt.
+    pub fn remote_git(&self) -> super::remote_git::RemoteGit<'a> {
+        super::remote_git::RemoteGit {
+            dir: self.repo_root,
+            config: self.config,
+            cancel: self.cancel(),
+            on_runner: false,
+        }
+    }
+
     /// Whether the run was interrupted (SIGINT/SIGTERM).
     pub fn cancelled(&self) -> bool {
         self.cancel.as_ref().is_some_and(|c| *c.borrow())

@@ -31,6 +31,7 @@ mod prompt;
 mod pull_request;
 mod push;
 mod remote;
+mod remote_git;
 pub mod rerun;
 mod resume;
 mod schedule;

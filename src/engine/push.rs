@@ -81,15 +81,8 @@ pub(super) async fn push(
         return Ok(());
     }
     let output = std::fs::read_to_string(&log).unwrap_or_default();
-    let said = (output.lines())
-        .find(|l| l.contains("[rejected]") || l.contains("stale info"))
-        .or_else(|| (output.lines()).find(|l| l.starts_with("fatal:") || l.starts_with("error:")))
-        .or_else(|| output.lines().rfind(|l| !l.trim().is_empty()))
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
     Err(Failed {
         how: ran.describe(how.timeout),
-        said,
+        said: super::remote_git::said(&output),
     })
 }

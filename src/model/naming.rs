@@ -217,6 +217,33 @@ pub fn rescue_prefix(scope: &Scope, id: &str) -> String {
     )
 }
 
+/// `refs/orch/runs/<run>/<id>/`: where an issue's phases are pinned in a run.
+pub fn pins_prefix(run_id: &str, id: &str) -> String {
+    format!(
+        "refs/orch/runs/{}/{}/",
+        ref_component(run_id),
+        ref_component(id)
+    )
+}
+
+/// `refs/orch/results/<run>/<id>`: the result a runner pushes of an issue (`orch work`).
+pub fn result_ref(run_id: &str, id: &str) -> String {
+    format!(
+        "refs/orch/results/{}/{}",
+        ref_component(run_id),
+        ref_component(id)
+    )
+}
+
+/// `refs/orch/bases/<run>/<id>`: the commit an issue dispatched to a runner starts from.
+pub fn base_ref(run_id: &str, id: &str) -> String {
+    format!(
+        "refs/orch/bases/{}/{}",
+        ref_component(run_id),
+        ref_component(id)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -61,12 +61,7 @@ impl PhaseId {
 
     /// `refs/orch/runs/<run-id>/<id>/<NN>-<phase>`.
     pub fn pin_ref(&self) -> String {
-        format!(
-            "refs/orch/runs/{}/{}/{}",
-            naming::ref_component(&self.run_id),
-            naming::ref_component(&self.issue),
-            self.dir_name()
-        )
+        naming::pins_prefix(&self.run_id, &self.issue) + &self.dir_name()
     }
 }
 

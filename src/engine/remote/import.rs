@@ -42,20 +42,15 @@ pub(super) async fn remote_result(
     run: &RunScope<'_>,
     id: &str,
 ) -> Result<Result<Option<String>, String>, EngineError> {
-    let name = crate::engine::work::result_ref(&run.opts.run_id, id);
-    let word = crate::util::process::sh_word;
-    let remote = host.config.forge().remote().to_owned();
-    let command = format!(
-        "GIT_TERMINAL_PROMPT=0 git ls-remote --exit-code {} {}",
-        word(&remote),
-        word(&name)
-    );
+    let name = crate::model::naming::result_ref(&run.opts.run_id, id);
+    let git = host.remote_git();
     let log = crate::model::layout::command_log(&scratch(host, run, id), "ls-remote");
-    let timeout = host.config.phase_timeout();
-    let ran =
-        crate::gates::shell::run_own(&command, host.repo_root, &log, timeout, host.cancel()).await;
-    Ok(match ran.status {
-        Some(0) => {
+    let looked = (git
+        .run(&log, &["ls-remote", "--exit-code", git.remote(), &name])
+        .await)
+        .map_err(|failed| (failed.status, failed.said));
+    Ok(match looked {
+        Ok(()) => {
             let said = std::fs::read_to_string(&log).unwrap_or_default();
             let oid = (said.lines())
                 .filter_map(|l| l.split_whitespace().next())
@@ -63,8 +58,8 @@ pub(super) async fn remote_result(
             Ok(Some(oid.unwrap_or_default().to_owned()))
         }
         // `--exit-code`: no such ref.
-        Some(2) => Ok(None),
-        _ => Err(last_line(&log)),
+        Err((Some(2), _)) => Ok(None),
+        Err((_, said)) => Err(said),
     })
 }
 
@@ -83,7 +78,7 @@ pub(super) async fn import(
         ref_component(run_id),
         ref_component(id)
     );
-    let result = crate::engine::work::result_ref(run_id, id);
+    let result = crate::model::naming::result_ref(run_id, id);
     let spec = format!("+{result}:{incoming}result");
     if let Err(said) = fetch(host, at.issue_dir, "fetch-result", &[spec]).await {
         let why = format!(
@@ -105,11 +100,7 @@ pub(super) async fn import(
         return Ok(Err((Outcome::Interrupted, why)));
     }
     let pins = [
-        format!(
-            "refs/orch/runs/{}/{}/",
-            ref_component(run_id),
-            ref_component(id)
-        ),
+        crate::model::naming::pins_prefix(run_id, id),
         crate::model::naming::rescue_prefix(&run.plan.scope(), id),
     ];
     let asked = Asked {
@@ -163,51 +154,25 @@ fn not_new(run: &RunScope<'_>, id: &str, read: &Result_, wf: &WorkflowRun) -> Op
 
 /// Every log path stays inside the issue's log directory (a tree can name `..`).
 fn inside(logs: &[(String, String)]) -> Result<(), String> {
-    use std::path::Component;
-    match (logs.iter()).find(|(rel, _)| {
-        !Path::new(rel)
-            .components()
-            .all(|c| matches!(c, Component::Normal(_)))
-    }) {
+    match (logs.iter()).find(|(rel, _)| !crate::util::fsutil::is_inside(rel)) {
         Some((rel, _)) => Err(format!("it holds a log path outside its directory: {rel}")),
         None => Ok(()),
     }
 }
 
 /// Runs `git fetch` of `specs` from `[forge] remote`, logged as the issue's command `name`;
-/// git's last line when it fails.
+/// the line git said when it fails.
 async fn fetch(
     host: Host<'_>,
     issue_dir: &Path,
     name: &str,
     specs: &[String],
 ) -> Result<(), String> {
-    let word = |s: &str| crate::util::process::sh_word(s);
-    let remote = host.config.forge().remote().to_owned();
-    let specs: Vec<String> = specs.iter().map(|s| word(s)).collect();
-    let command = format!(
-        "GIT_TERMINAL_PROMPT=0 git fetch --no-tags --quiet {} {}",
-        word(&remote),
-        specs.join(" ")
-    );
+    let git = host.remote_git();
+    let mut args = vec!["fetch", "--no-tags", "--quiet", git.remote()];
+    args.extend(specs.iter().map(String::as_str));
     let log = crate::model::layout::command_log(issue_dir, name);
-    let timeout = host.config.phase_timeout();
-    let ran =
-        crate::gates::shell::run_own(&command, host.repo_root, &log, timeout, host.cancel()).await;
-    match ran.success() {
-        true => Ok(()),
-        false => Err(last_line(&log)),
-    }
-}
-
-/// The last line git wrote to `log`.
-fn last_line(log: &Path) -> String {
-    let said = std::fs::read_to_string(log).unwrap_or_default();
-    said.lines()
-        .last()
-        .unwrap_or("git failed")
-        .trim()
-        .to_owned()
+    git.run(&log, &args).await.map_err(|failed| failed.said)
 }
 
 /// Where a check before any log directory exists logs its command.

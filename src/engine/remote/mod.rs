@@ -246,29 +246,14 @@ async fn imported(
 
 /// The commit the issue starts from, on the remote for the runner's checkout.
 async fn push_base(host: Host<'_>, run: &RunScope<'_>, job: &IssueJob<'_>) -> Result<(), String> {
-    use crate::model::naming::ref_component;
-    let word = |s: &str| crate::util::process::sh_word(s);
-    let name = format!(
-        "refs/orch/bases/{}/{}",
-        ref_component(&run.opts.run_id),
-        ref_component(&job.issue.id)
-    );
-    let remote = host.config.forge().remote().to_owned();
-    let command = format!(
-        "GIT_TERMINAL_PROMPT=0 git push --porcelain --force {} {}",
-        word(&remote),
-        word(&format!("{}:{name}", job.base))
-    );
+    let name = crate::model::naming::base_ref(&run.opts.run_id, &job.issue.id);
+    let spec = format!("{}:{name}", job.base);
+    let git = host.remote_git();
     let log = crate::model::layout::command_log(job.issue_dir, "base-push");
-    let timeout = host.config.phase_timeout();
-    let ran =
-        crate::gates::shell::run_own(&command, host.repo_root, &log, timeout, host.cancel()).await;
-    if ran.success() {
-        return Ok(());
-    }
-    let said = std::fs::read_to_string(&log).unwrap_or_default();
-    Err(format!(
-        "the push of its base failed: {}",
-        said.lines().last().unwrap_or("git push failed").trim()
-    ))
+    (git.run(
+        &log,
+        &["push", "--porcelain", "--force", git.remote(), &spec],
+    )
+    .await)
+        .map_err(|failed| format!("the push of its base failed: {}", failed.said))
 }

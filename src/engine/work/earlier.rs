@@ -3,14 +3,13 @@
 //! remote`; its logs put back in this runner's issue log directory; its record, its paths made
 //! this runner's; and its branch set here at the head it named. The first runner finds none.
 
-use super::{credentials, result_ref};
 use crate::engine::EngineError;
 use crate::input::config::Config;
 use crate::model::plan::PlannedIssue;
 use crate::model::request::WorkOrder;
 use crate::model::state::IssueState;
 use serde_json::Value;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 /// An earlier runner's record of the issue and its result commit.
 #[derive(Debug, Clone)]
@@ -30,30 +29,39 @@ pub struct Asked<'a> {
     pub issue_dir: &'a Path,
 }
 
+impl Asked<'_> {
+    /// git against the remote, as a runner runs it (the job's token as a header).
+    fn remote_git(&self) -> crate::engine::remote_git::RemoteGit<'_> {
+        crate::engine::remote_git::RemoteGit {
+            dir: self.repo_root,
+            config: self.config,
+            cancel: None,
+            on_runner: true,
+        }
+    }
+}
+
 /// The earlier runner's record, `None` for the first; `Err`: why it cannot be gone on from
 /// (the runner then fails, and the dispatcher says so).
 pub async fn earlier(asked: &Asked<'_>) -> Result<Result<Option<Earlier>, String>, EngineError> {
-    let name = result_ref(&asked.work.run_id, &asked.issue.id);
-    match git(
-        asked,
-        "earlier-result",
-        &format!("ls-remote --exit-code {{remote}} {}", word(&name)),
-    )
-    .await
-    {
+    let name = crate::model::naming::result_ref(&asked.work.run_id, &asked.issue.id);
+    let git = asked.remote_git();
+    let log = |name: &str| crate::model::layout::command_log(asked.issue_dir, name);
+    let look = ["ls-remote", "--exit-code", git.remote(), &name];
+    match git.run(&log("earlier-result"), &look).await {
         Ok(()) => {}
         // `--exit-code`: no such ref, no earlier result.
-        Err((Some(2), _)) => return Ok(Ok(None)),
-        Err((_, said)) => {
-            return Ok(Err(format!(
-                "its earlier result cannot be looked for: {said}"
-            )))
+        Err(failed) if failed.status == Some(2) => return Ok(Ok(None)),
+        Err(failed) => {
+            let why = format!("its earlier result cannot be looked for: {}", failed.said);
+            return Ok(Err(why));
         }
     }
-    let spec = word(&format!("+{name}:{name}"));
-    let fetch = format!("fetch --no-tags --quiet {{remote}} {spec}");
-    if let Err((_, said)) = git(asked, "earlier-result", &fetch).await {
-        return Ok(Err(format!("its earlier result cannot be fetched: {said}")));
+    let spec = format!("+{name}:{name}");
+    let fetch = ["fetch", "--no-tags", "--quiet", git.remote(), &spec];
+    if let Err(failed) = git.run(&log("earlier-result"), &fetch).await {
+        let why = format!("its earlier result cannot be fetched: {}", failed.said);
+        return Ok(Err(why));
     }
     let read = read(asked, &name).await?;
     let whose = (
@@ -67,12 +75,11 @@ pub async fn earlier(asked: &Asked<'_>) -> Result<Result<Option<Earlier>, String
     };
     if let Some(head) = &head {
         let branch = format!("refs/heads/{}", asked.issue.branch);
-        let fetch = format!(
-            "fetch --no-tags --quiet {{remote}} {}",
-            word(&format!("+{branch}:{branch}"))
-        );
-        if let Err((_, said)) = git(asked, "earlier-branch", &fetch).await {
-            return Ok(Err(format!("its branch cannot be fetched: {said}")));
+        let spec = format!("+{branch}:{branch}");
+        let fetch = ["fetch", "--no-tags", "--quiet", git.remote(), &spec];
+        if let Err(failed) = git.run(&log("earlier-branch"), &fetch).await {
+            let why = format!("its branch cannot be fetched: {}", failed.said);
+            return Ok(Err(why));
         }
         let (root, branch) = (asked.repo_root.to_owned(), asked.issue.branch.clone());
         let base = asked.work.base.clone();
@@ -208,38 +215,10 @@ fn rebased(record: &mut IssueState, theirs: &Path, ours: &Path) -> Result<(), St
     Ok(())
 }
 
-/// Runs `git <args>` (`{remote}` the remote) with the job's token as a header, logged as the
-/// issue's command `name`; its exit status and last line when it fails.
-async fn git(asked: &Asked<'_>, name: &str, args: &str) -> Result<(), (Option<i32>, String)> {
-    let remote = word(asked.config.forge().remote());
-    let command = format!(
-        "{}GIT_TERMINAL_PROMPT=0 git {}",
-        credentials(),
-        args.replace("{remote}", &remote)
-    );
-    let log = crate::model::layout::command_log(asked.issue_dir, name);
-    let timeout = asked.config.phase_timeout();
-    let ran = crate::gates::shell::run_own(&command, asked.repo_root, &log, timeout, None).await;
-    if ran.success() {
-        return Ok(());
-    }
-    let said = std::fs::read_to_string(&log).unwrap_or_default();
-    let last = said
-        .lines()
-        .last()
-        .unwrap_or("git failed")
-        .trim()
-        .to_owned();
-    Err((ran.status, last))
-}
-
-fn word(s: &str) -> String {
-    crate::util::process::sh_word(s)
-}
-
-/// Whether `path` is relative and goes only down (no `..`, no root).
+/// Whether `path` is relative and goes only down (no `..`, no root; empty is here).
 fn normal(path: &Path) -> bool {
-    path.components().all(|c| matches!(c, Component::Normal(_)))
+    let rel = path.to_string_lossy();
+    rel.is_empty() || crate::util::fsutil::is_inside(&rel)
 }
 
 #[cfg(test)]

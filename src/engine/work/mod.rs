@@ -34,16 +34,6 @@ pub struct Delivered {
     pub pushed: Result<(), String>,
 }
 
-/// The result ref of `issue` in run `run_id`.
-pub fn result_ref(run_id: &str, issue: &str) -> String {
-    use crate::model::naming::ref_component;
-    format!(
-        "refs/orch/results/{}/{}",
-        ref_component(run_id),
-        ref_component(issue)
-    )
-}
-
 /// The refs a work run leaves for the issue: its result, and (not held) its branch and pins.
 /// A push of them all that the remote refuses (its branch there already, say) leaves the
 /// result alone to go, saying so, with the issue failed: the dispatcher learns why.
@@ -70,7 +60,7 @@ pub async fn deliver(
     let (pins, head) = pins_and_head(repo_root, plan, work, summary).await?;
     let mut provenance = provenance((config, repo_root), work, summary, (&pins, &head));
     provenance["held"] = json!(held);
-    let name = result_ref(&work.run_id, &summary.id);
+    let name = crate::model::naming::result_ref(&work.run_id, &summary.id);
     let written = files(summary, &record, &provenance);
     let commit = commit_result(repo_root, (&name, &parent), written, summary).await?;
     let mut refs = vec![name.clone()];
@@ -116,11 +106,7 @@ async fn pins_and_head(
     work: &WorkOrder,
     summary: &IssueSummary,
 ) -> Result<(Vec<(String, String)>, Option<String>), EngineError> {
-    let pins_prefix = format!(
-        "refs/orch/runs/{}/{}/",
-        crate::model::naming::ref_component(&work.run_id),
-        crate::model::naming::ref_component(&summary.id)
-    );
+    let pins_prefix = crate::model::naming::pins_prefix(&work.run_id, &summary.id);
     let rescue_prefix = crate::model::naming::rescue_prefix(&plan.scope(), &summary.id);
     let branch = summary.branch.clone();
     super::git(repo_root, move |repo| {
@@ -235,21 +221,6 @@ fn pretty<T: serde::Serialize + ?Sized>(value: &T) -> Vec<u8> {
     crate::util::redact::redact(&text).into_bytes()
 }
 
-/// On a runner the checkout keeps no credential (an agent could read it): the push gets the
-/// job's token as an HTTP header, as `actions/checkout` would give it, from the environment
-/// when the shell runs (the command's text never holds it). Nothing without a token.
-fn credentials() -> String {
-    let var = ["GITHUB_TOKEN", "GH_TOKEN"]
-        .into_iter()
-        .find(|v| std::env::var(v).is_ok_and(|t| !t.is_empty()));
-    match var {
-        Some(var) => format!(
-            "GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=http.extraheader GIT_CONFIG_VALUE_0=\"AUTHORIZATION: basic $(printf 'x-access-token:%s' \"${var}\" | base64 | tr -d '\\n')\" "
-        ),
-        None => String::new(),
-    }
-}
-
 /// One atomic push of `refs` (each to the same name) to `[forge] remote`, never forced,
 /// logged as the issue's `deliver` command: a runner lost mid-push leaves nothing half
 /// delivered.
@@ -258,26 +229,15 @@ async fn push(
     summary: &IssueSummary,
     refs: &[String],
 ) -> Result<(), String> {
-    let word = |s: &str| crate::util::process::sh_word(s);
-    let remote = config.forge().remote().to_owned();
-    let specs: Vec<String> = refs.iter().map(|r| word(&format!("{r}:{r}"))).collect();
-    let command = format!(
-        "{}GIT_TERMINAL_PROMPT=0 git push --porcelain --atomic {} {}",
-        credentials(),
-        word(&remote),
-        specs.join(" ")
-    );
+    let git = super::remote_git::RemoteGit {
+        dir: repo_root,
+        config,
+        cancel: None,
+        on_runner: true,
+    };
+    let specs: Vec<String> = refs.iter().map(|r| format!("{r}:{r}")).collect();
+    let mut args = vec!["push", "--porcelain", "--atomic", git.remote()];
+    args.extend(specs.iter().map(String::as_str));
     let log = crate::model::layout::command_log(&summary.log_dir, "deliver");
-    let timeout = config.phase_timeout();
-    let ran = crate::gates::shell::run_own(&command, repo_root, &log, timeout, None).await;
-    if ran.success() {
-        return Ok(());
-    }
-    let said = std::fs::read_to_string(&log).unwrap_or_default();
-    let line = (said.lines())
-        .find(|l| l.contains("[rejected]") || l.starts_with("fatal:") || l.starts_with("error:"))
-        .unwrap_or("git push failed")
-        .trim()
-        .to_owned();
-    Err(line)
+    git.run(&log, &args).await.map_err(|failed| failed.said)
 }
