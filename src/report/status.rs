@@ -128,9 +128,10 @@ pub fn render(state: &RunState, live: Liveness, style: &Styler) -> String {
             carried.join(", ")
         );
     }
-    // Issues dispatched to runners and not ended: where to look at them.
+    // Issues dispatched to runners and not ended (a resumed one keeps its last summary until
+    // it ends again): where to look at them.
     let dispatched: Vec<String> = (state.issues.iter())
-        .filter(|i| i.summary.is_none())
+        .filter(|i| i.status == IssueStatus::InProgress)
         .filter_map(|i| {
             let d = i.dispatched.as_ref()?;
             Some(format!("  {}: attempt {}, {}", i.id, d.attempt, d.url))
@@ -167,4 +168,39 @@ pub fn render(state: &RunState, live: Liveness, style: &Styler) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_issue_dispatched_again_is_listed_on_its_runner_though_it_has_an_earlier_summary() {
+        let summary = serde_json::json!({
+            "id": "A-1", "title": "Work item A-1", "outcome": "budget", "reason": "spent",
+            "branch": "orch/p/M1/A-1", "log_dir": "/l/A-1", "commits": 1, "cycles": 0,
+            "phases": [], "remaining_actions": [],
+            "guard": {"allowed": 0, "denied": 0, "violations": 0},
+            "tokens": {"input_tokens": 0, "cached_input_tokens": 0, "output_tokens": 0, "reasoning_output_tokens": 0}
+        });
+        let dispatched =
+            serde_json::json!({"workflow_run": 7, "url": "https://g/runs/7", "attempt": 2});
+        let issue = |status: &str| {
+            serde_json::json!({"id": "A-1", "status": status, "current_phase": null, "phases": [],
+                "summary": summary, "started_at": null, "dispatched": dispatched})
+        };
+        let state = |status: &str| -> RunState {
+            serde_json::from_value(serde_json::json!({
+                "run_id": "R", "milestone": "M1", "started_at": "2026-01-02T03:04:05Z",
+                "updated_at": "2026-01-02T03:04:05Z", "finished": false, "issues": [issue(status)]
+            }))
+            .unwrap()
+        };
+        let style = Styler::plain();
+        let line = "A-1: attempt 2, https://g/runs/7";
+        // A resume dispatched it again: in progress, its last summary still recorded.
+        assert!(render(&state("in_progress"), Liveness::Running, &style).contains(line));
+        // Ended: nothing in flight.
+        assert!(!render(&state("budget"), Liveness::NotRunning, &style).contains(line));
+    }
 }
