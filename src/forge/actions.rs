@@ -3,11 +3,7 @@
 //! re-attaches to what a killed orch dispatched), cancel one.
 
 use super::{Forge, ForgeError};
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-
-/// The workflow `orch init --ci github` writes, by file name.
-pub const WORKFLOW_FILE: &str = "orch-issue.yml";
 
 /// What a workflow run of orch's workflow is called: its `run-name`, from its inputs.
 pub fn title(run_id: &str, issue: &str) -> String {
@@ -15,7 +11,7 @@ pub fn title(run_id: &str, issue: &str) -> String {
 }
 
 /// A workflow run, as orch reads it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WorkflowRun {
     pub id: u64,
     pub url: String,
@@ -51,7 +47,12 @@ impl WorkflowRun {
 
 impl Forge {
     fn workflow_path(&self) -> String {
-        format!("{}/actions/workflows/{WORKFLOW_FILE}", self.repo_path())
+        // The workflow `orch init --ci github` writes, by its file name.
+        let file = crate::input::workflow::PATH
+            .rsplit('/')
+            .next()
+            .unwrap_or_default();
+        format!("{}/actions/workflows/{file}", self.repo_path())
     }
 
     /// Dispatches orch's workflow on `git_ref` with `inputs`: the run it started, when

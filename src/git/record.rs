@@ -40,16 +40,9 @@ impl Repo {
         let signature = self
             .inner
             .signature()
-            .or_else(|_| git2::Signature::now("orch", "orch@localhost"))
+            .or_else(|_| git2::Signature::now(super::ORCH_NAME, super::ORCH_EMAIL))
             .map_err(self.err(action()))?;
-        let parent = match parent {
-            Some(p) => Some(
-                self.inner
-                    .find_commit(self.oid(p)?)
-                    .map_err(self.err(action()))?,
-            ),
-            None => None,
-        };
+        let parent = parent.map(|p| self.find_commit(p)).transpose()?;
         let parents: Vec<&git2::Commit> = parent.iter().collect();
         let oid = (self.inner)
             .commit(None, &signature, &signature, message, &tree, &parents)

@@ -15,6 +15,8 @@ impl Repo {
         walk.set_sorting(git2::Sort::TOPOLOGICAL | git2::Sort::REVERSE)
             .map_err(self.err(action()))?;
         let mut base = self.find_commit(onto)?;
+        // The committer is whoever replays (as `git rebase` has it), else the original's.
+        let replayer = self.inner.signature().ok();
         for oid in walk {
             let oid = oid.map_err(self.err(action()))?;
             let commit = self.inner.find_commit(oid).map_err(self.err(action()))?;
@@ -31,11 +33,7 @@ impl Repo {
                 .write_tree_to(&self.inner)
                 .and_then(|t| self.inner.find_tree(t))
                 .map_err(self.err(action()))?;
-            // The committer is whoever replays (as `git rebase` has it), else the original.
-            let committer = self
-                .inner
-                .signature()
-                .unwrap_or_else(|_| commit.committer().to_owned());
+            let committer = (replayer.clone()).unwrap_or_else(|| commit.committer().to_owned());
             let message = commit.message_raw().unwrap_or_default();
             let new = (self.inner)
                 .commit(None, &commit.author(), &committer, message, &tree, &[&base])

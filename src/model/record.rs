@@ -276,6 +276,11 @@ impl IssueSummary {
         }
     }
 
+    /// The tip orch pushed last of the issue's PR, when it has one.
+    pub fn pushed(&self) -> Option<&str> {
+        self.pull.as_ref().map(|p| p.pushed.as_str())
+    }
+
     /// Blocked on an approval (not on a review or a failure): a resume looks again.
     pub fn awaits_approval(&self) -> bool {
         self.outcome == Outcome::Blocked && !self.awaiting.is_empty()

@@ -23,6 +23,8 @@ pub(super) struct At<'a> {
     pub issue: &'a PlannedIssue,
     pub base: &'a str,
     pub issue_dir: &'a Path,
+    /// The dispatch it was (recorded with where it ran).
+    pub attempt: u32,
 }
 
 /// What the result commit holds that the import reads.
@@ -290,7 +292,7 @@ fn summary_of(at: &At<'_>, read: &Result_) -> Result<IssueSummary, String> {
     summary.branch = at.issue.branch.clone();
     summary.head = read.provenance["head"].as_str().map(str::to_owned);
     let mut ran_on: RanOn = serde_json::from_value(read.provenance.clone()).unwrap_or_default();
-    (ran_on.result, ran_on.attempt) = (Some(read.commit.clone()), None);
+    (ran_on.result, ran_on.attempt) = (Some(read.commit.clone()), Some(at.attempt));
     summary.ran_on = Some(Box::new(ran_on));
     Ok(summary)
 }

@@ -236,12 +236,11 @@ async fn imported(
         issue: job.issue,
         base: job.base,
         issue_dir: job.issue_dir,
+        attempt,
     };
-    let mut imported = import::import(host, run, &at, &wf).await?;
-    if let Ok(Some(ran_on)) = imported.as_mut().map(|s| s.ran_on.as_mut()) {
-        ran_on.attempt = Some(attempt);
-    }
-    Ok(imported.map_err(|(outcome, why)| End::Other(outcome, why)))
+    Ok(import::import(host, run, &at, &wf)
+        .await?
+        .map_err(|(outcome, why)| End::Other(outcome, why)))
 }
 
 /// The commit the issue starts from, on the remote for the runner's checkout.

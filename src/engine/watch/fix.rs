@@ -60,11 +60,7 @@ pub(super) async fn fix<R: Runner>(
         Some(fixing) => fixing.head.clone(),
         None => {
             w.record.cycles += 1;
-            summary
-                .pull
-                .as_ref()
-                .map(|p| p.pushed.clone())
-                .unwrap_or_default()
+            summary.pushed().unwrap_or_default().to_owned()
         }
     };
     w.record.fixing = Some(FixInFlight {

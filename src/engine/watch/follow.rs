@@ -144,21 +144,12 @@ const LAG_LOOKS: u32 = 3;
 /// Whether the PR's head is what orch pushed, or has differed for [`LAG_LOOKS`] looks (then
 /// someone else's commit is there, and the rule book sees it).
 fn caught_up(summary: &IssueSummary, record: &mut WatchRecord, head: &str) -> bool {
-    if pushed(summary) == head {
+    if summary.pushed().unwrap_or_default() == head {
         record.lag = 0;
         return true;
     }
     record.lag += 1;
     record.lag >= LAG_LOOKS
-}
-
-/// The tip orch pushed last of the issue's PR.
-fn pushed(summary: &IssueSummary) -> String {
-    summary
-        .pull
-        .as_ref()
-        .map(|p| p.pushed.clone())
-        .unwrap_or_default()
 }
 
 /// Waits `interval`; false when the run was interrupted meanwhile.
@@ -291,13 +282,12 @@ async fn take_up<R: Runner>(
     (ci_failures, review_comments): (Vec<CiFailure>, Vec<crate::model::forge::ReviewComment>),
 ) -> Result<Goes, EngineError> {
     let host = tools.host;
-    let pushed = summary.pull.as_ref().map(|p| p.pushed.clone());
-    if pushed.as_deref() != Some(seen.head) {
+    if summary.pushed() != Some(seen.head) {
         let reason = format!(
             "its branch on the forge is at {} but orch pushed {}: orch does not fix over \
              commits it did not make; look, then `orch watch`",
             crate::model::naming::short_oid(seen.head),
-            crate::model::naming::short_oid(pushed.as_deref().unwrap_or("nothing"))
+            crate::model::naming::short_oid(summary.pushed().unwrap_or("nothing"))
         );
         end(host, summary, &mut w.record, WatchOutcome::Blocked, reason)?;
         return Ok(true);

@@ -136,7 +136,7 @@ async fn onto(
     summary: &mut IssueSummary,
     behind: &Behind,
 ) -> Result<Result<String, String>, EngineError> {
-    let Some(tip) = summary.pull.as_ref().map(|p| p.pushed.clone()) else {
+    let Some(tip) = summary.pushed().map(str::to_owned) else {
         return Ok(Err("it has no PR".to_owned()));
     };
     let replayed = match replay(host, summary, behind, &tip).await? {
