@@ -18,15 +18,8 @@ fn diamond() -> Vec<(&'static str, String)> {
 
 /// Each issue's branch's files (`git ls-tree -r`), and each of its pins' (by issue and
 /// phase), but orch.toml (it names the test's own mock server).
-fn trees(repo: &std::path::Path, run: &serde_json::Value) -> Vec<(String, String)> {
-    let git = |args: &[&str]| {
-        let out = std::process::Command::new(crate::support::real_git())
-            .current_dir(repo)
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
+fn trees(forge: &ForgeRepo, run: &serde_json::Value) -> Vec<(String, String)> {
+    let git = |args: &[&str]| forge.run.env.git(args);
     let files = |rev: &str| {
         (git(&["ls-tree", "-r", rev]).lines())
             .filter(|l| !l.ends_with("\torch.toml"))
@@ -122,10 +115,7 @@ fn a_diamond_runs_on_runners_with_the_same_branches_trees_and_pins_as_here() {
     let (code, stdout, stderr) = local.orch_run(&["run", "M1"]);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
     let here = state(&local.run.env.repo);
-    assert_eq!(
-        trees(&forge.run.env.repo, &remote_state),
-        trees(&local.run.env.repo, &here)
-    );
+    assert_eq!(trees(&forge, &remote_state), trees(&local, &here));
     // And the same drafts: one per issue, each on its parent's branch, with the runner's
     // dev summary.
     let drafts = |github: &crate::support::mock_github::MockGithub| {
@@ -150,13 +140,10 @@ fn wait_for(
     forge: &ForgeRepo,
     done: impl Fn(&[crate::support::mock_github::actions::Run]) -> bool,
 ) {
-    for _ in 0..1200 {
-        if done(&forge.github.workflow_runs()) {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    panic!("{:?}", forge.github.workflow_runs());
+    let limit = std::time::Duration::from_secs(120);
+    crate::support::wait_until("the workflow runs", limit, || {
+        done(&forge.github.workflow_runs())
+    });
 }
 
 #[test]
@@ -276,18 +263,10 @@ fn ctrl_c_cancels_the_dispatched_run_and_leaves_the_issue_to_resume() {
         .spawn()
         .unwrap();
     // Its runner's agent is at work.
-    for _ in 0..1200 {
-        if forge
-            .run
-            .model
-            .requests()
-            .iter()
-            .any(|(k, _)| k == "A-1/01-dev")
-        {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let limit = std::time::Duration::from_secs(120);
+    crate::support::wait_until("A-1's agent on its runner", limit, || {
+        (forge.run.model.requests().iter()).any(|(k, _)| k == "A-1/01-dev")
+    });
     // SAFETY: kill(2) on the child this test started.
     unsafe { libc::kill(orch.id() as i32, libc::SIGINT) };
     let out = orch.wait_with_output().unwrap();
@@ -328,7 +307,7 @@ fn a_spent_budget_dispatches_nothing_more_and_each_runner_gets_its_share() {
     assert_eq!(a1["outcome"], "budget", "{a1}");
     assert_eq!(a1["budget"]["limit"], 200.0, "{a1}");
     let result = "refs/orch/results/".to_owned() + first["run_id"].as_str().unwrap() + "/A-1";
-    let remote = forge.run.env.root().join("remote.git");
+    let remote = forge.remote.clone();
     let first_result = forge.run.env.git_in(&remote, &["rev-parse", &result]);
     // A resume with more goes on from where A-1's runner stopped, on a new runner. That
     // runner is lost after its review: the resume sees no new result (the earlier one is

@@ -116,8 +116,6 @@ impl CodexRepo {
         cmd
     }
 
-    /// What `orch` gets here over the hermetic environment: the real agent CLIs, pointed at
-    /// the mock model.
     /// What a machine that runs orch's workflow has: git's environment, the agents' (the
     /// mock model's), and this orch first on PATH.
     pub fn runner_env(&self) -> Vec<(String, String)> {
@@ -136,6 +134,8 @@ impl CodexRepo {
         env
     }
 
+    /// What `orch` gets here over the hermetic environment: the real agent CLIs, pointed at
+    /// the mock model.
     fn agent_env(&self) -> Vec<(String, String)> {
         let path = format!(
             "{}:{}",

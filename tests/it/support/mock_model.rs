@@ -112,17 +112,16 @@ fn serve(mut stream: TcpStream, state: &Arc<Mutex<State>>) -> std::io::Result<()
         let Some(request) = super::http::read_request(&mut reader)? else {
             return Ok(());
         };
-        let body = request.body;
-        let request_line = format!("{} {}", request.method, request.path);
+        let (body, path) = (request.body, request.path.as_str());
         let api = match () {
-            _ if !request_line.starts_with("POST") => None,
-            _ if request_line.contains("/v1/messages/count_tokens") => {
+            _ if request.method != "POST" => None,
+            _ if path.contains("/v1/messages/count_tokens") => {
                 let body = r#"{"input_tokens":100}"#;
                 write!(stream, "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len())?;
                 continue;
             }
-            _ if request_line.contains("/v1/messages") => Some(Api::Messages),
-            _ if request_line.contains("/responses") => Some(Api::Responses),
+            _ if path.contains("/v1/messages") => Some(Api::Messages),
+            _ if path.contains("/responses") => Some(Api::Responses),
             _ => None,
         };
         let Some(api) = api else {

@@ -1,8 +1,6 @@
 //! The stand-in's GitHub Actions: orch's workflow dispatched (run at once by the stand-in
 //! runner, [`crate::support::actions_runner`], on a thread of its own), a workflow run read,
 //! the runs of the workflow listed, a run cancelled (its step's process group killed).
-//! `hold_dispatches` keeps new runs queued until `release`, and `kill_runner` ends a run as
-//! a lost runner would (failure, nothing pushed after it).
 
 use super::{MockGithub, Reply, Server, State};
 use crate::support::actions_runner::{ActionsRunner, Dispatch};
@@ -14,7 +12,6 @@ use std::sync::{Arc, Mutex};
 pub struct Run {
     pub id: u64,
     pub title: String,
-    pub git_ref: String,
     pub inputs: Value,
     pub status: String,
     pub conclusion: Option<String>,
@@ -35,17 +32,6 @@ impl MockGithub {
 
     pub fn workflow_runs(&self) -> Vec<Run> {
         self.state.lock().unwrap().workflow_runs.clone()
-    }
-
-    /// Kills the step run `id` is in (SIGKILL to its process group): the runner is lost.
-    pub fn kill_runner(&self, id: u64) {
-        let group = (self.state.lock().unwrap().workflow_runs.iter())
-            .find(|r| r.id == id)
-            .and_then(|r| r.group);
-        if let Some(group) = group {
-            // SAFETY: kill(2) on a process group the stand-in started.
-            unsafe { libc::kill(-(group as i32), libc::SIGKILL) };
-        }
     }
 }
 
@@ -104,7 +90,6 @@ impl Server {
         let run = Run {
             id,
             title: runner.title(&dispatch),
-            git_ref: dispatch.git_ref.clone(),
             inputs: dispatch.inputs.clone(),
             status: "queued".into(),
             conclusion: None,
