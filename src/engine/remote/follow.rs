@@ -1,7 +1,8 @@
 //! Dispatching an issue's workflow run and following it to its end. A resume first looks for
 //! the run it dispatched (recorded, else found by its title, for an orch killed between the
-//! dispatch and its record): one still running is followed again, one that ended with its
-//! result pushed is imported, and only one that ended without a result is dispatched again.
+//! dispatch and its record): one still running is followed again, one that ended with a new
+//! result is imported, and one that ended without one is dispatched again; so is one whose
+//! result was imported when a new runner can go on from it (out of budget, or retried).
 
 use crate::engine::context::RunScope;
 use crate::engine::host::Host;
