@@ -79,10 +79,9 @@ pub(super) fn prepare(
                 "fix it (it must stay strict and keep the contract's common fields and statuses), or remove it to use the built-in one",
             )
         })?;
-    // Runners take issue docs' milestones (not plan files, not `orch work` itself).
-    let on_github = (args.on_github).unwrap_or_else(|| ws.config.runs_on_github())
-        && plan_file.is_none()
-        && args.request.work.is_none();
+    // Runners take issue docs' milestones, not plan files (`orch work` says `Some(false)`).
+    let on_github =
+        (args.on_github).unwrap_or_else(|| ws.config.runs_on_github()) && plan_file.is_none();
     let request = RunRequest {
         plan_file,
         on_github,

@@ -244,10 +244,7 @@ pub(super) async fn push(
     }
     let timeout = host.task_timeout(issue);
     let how = super::push::Push {
-        id: &issue.id,
-        branch: &issue.branch,
         dir: at.worktree,
-        issue_dir: at.issue_dir,
         timeout,
         lease: None,
     };

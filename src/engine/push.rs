@@ -8,13 +8,10 @@ use crate::model::record::{CommandRecord, IssueSummary};
 use std::path::Path;
 use std::time::Duration;
 
-/// What to push, from where.
+/// How to push the issue's branch, from where.
 pub(super) struct Push<'a> {
-    pub id: &'a str,
-    pub branch: &'a str,
     /// Where git runs (the issue's worktree, or the repository).
     pub dir: &'a Path,
-    pub issue_dir: &'a Path,
     pub timeout: Duration,
     /// A restack: the tip the remote branch must still have, and the commit pushed (the
     /// local branch moves only once the remote has it).
@@ -27,21 +24,22 @@ pub(super) struct Failed {
     pub said: String,
 }
 
-/// Pushes `how.branch` (and only it) to `[forge] remote`.
+/// Pushes the issue's branch (and only it) to `[forge] remote`, recorded in its summary.
 pub(super) async fn push(
     host: Host<'_>,
     how: Push<'_>,
     summary: &mut IssueSummary,
 ) -> Result<(), Failed> {
+    let (id, branch, issue_dir) = (&summary.id, &summary.branch, &summary.log_dir);
     let remote = host.config.forge().remote().to_owned();
     let source = match how.lease {
         Some((_, commit)) => commit.to_owned(),
-        None => format!("refs/heads/{}", how.branch),
+        None => format!("refs/heads/{}", branch),
     };
-    let refspec = format!("{source}:refs/heads/{}", how.branch);
+    let refspec = format!("{source}:refs/heads/{}", branch);
     let word = |s: &str| crate::util::process::sh_word(s);
     let lease =
-        (how.lease).map(|(tip, _)| format!("--force-with-lease=refs/heads/{}:{tip}", how.branch));
+        (how.lease).map(|(tip, _)| format!("--force-with-lease=refs/heads/{}:{tip}", branch));
     let flags = lease
         .clone()
         .map(|l| format!("{} ", word(&l)))
@@ -56,7 +54,7 @@ pub(super) async fn push(
     } else {
         "push"
     };
-    let log = crate::model::layout::command_log(how.issue_dir, name);
+    let log = crate::model::layout::command_log(issue_dir, name);
     let cancel = host.cancel();
     let ran = crate::gates::shell::run_own(&command, how.dir, &log, how.timeout, cancel).await;
     let shown = match &lease {
@@ -72,7 +70,7 @@ pub(super) async fn push(
         approved_by: None,
     };
     host.emit(&EngineEvent::CommandRun {
-        id: how.id.to_owned(),
+        id: id.clone(),
         name: name.to_owned(),
         record: record.clone(),
     });

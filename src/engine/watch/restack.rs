@@ -147,16 +147,8 @@ async fn onto(
         pull.restacking = Some(replayed.clone());
     }
     save(host, summary)?;
-    let (id, branch, issue_dir) = (
-        summary.id.clone(),
-        summary.branch.clone(),
-        summary.log_dir.clone(),
-    );
     let how = Push {
-        id: &id,
-        branch: &branch,
         dir: host.repo_root,
-        issue_dir: &issue_dir,
         timeout: host.config.phase_timeout(),
         lease: Some((&tip, &replayed)),
     };
@@ -171,9 +163,10 @@ async fn onto(
         return Ok(Err(why));
     }
     crate::util::failpoint::hit("restack-pushed");
-    let (to, message) = (
+    let (to, message, branch) = (
         replayed.clone(),
         format!("orch: restack onto {}", short_oid(&behind.new)),
+        summary.branch.clone(),
     );
     git(host.repo_root, move |repo| {
         Ok(repo.set_ref(&format!("refs/heads/{branch}"), &to, &message)?)
