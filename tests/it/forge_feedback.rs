@@ -70,9 +70,7 @@ fn a_status_a_change_request_and_a_thread_are_fixed_resolved_and_answered_and_a_
     }
     // The thread: answered with the commit, and resolved (`resolve = true`).
     let head = forge.remote_tip(B1).unwrap();
-    let t1 = (forge.github.threads().into_iter())
-        .find(|t| t.id == "T1")
-        .unwrap();
+    let t1 = forge.github.thread("T1");
     assert!(t1.resolved, "{t1:?}");
     let replies: Vec<&(String, String)> = (t1.comments.iter())
         .filter(|(who, _)| who == "orch-bot")

@@ -72,12 +72,10 @@ fn a_failed_check_and_a_review_thread_each_start_a_fix_that_is_pushed_and_answer
     // A-2 was restacked onto A-1's fix (with a lease on what orch had pushed), then fixed
     // on top: its PR holds A-1's fix below its own commits.
     let (a1_head, a2_head) = (forge.remote_tip(b1).unwrap(), forge.remote_tip(b2).unwrap());
-    let ancestor = std::process::Command::new(crate::support::real_git())
-        .current_dir(&forge.run.env.repo)
-        .args(["merge-base", "--is-ancestor", &a1_head, &a2_head])
-        .status()
-        .unwrap();
-    assert!(ancestor.success(), "A-2 sits on A-1's fixed head");
+    assert!(
+        forge.is_ancestor(&a1_head, &a2_head),
+        "A-2 sits on A-1's fixed head"
+    );
     assert!(stderr.contains(&format!("restacked onto {B1}")), "{stderr}");
     let a2 = forge.run.summary("A-2");
     assert!(
@@ -93,12 +91,7 @@ fn a_failed_check_and_a_review_thread_each_start_a_fix_that_is_pushed_and_answer
         "{a2}"
     );
     // The thread got one answer naming the commit; it was not resolved (a person's).
-    let thread = forge
-        .github
-        .threads()
-        .into_iter()
-        .find(|t| t.id == "T1")
-        .unwrap();
+    let thread = forge.github.thread("T1");
     let replies: Vec<_> = thread
         .comments
         .iter()
@@ -150,14 +143,7 @@ fn a_watch_killed_mid_fix_and_mid_replies_resumes_without_a_second_fix_or_reply(
     // `orch resume` continues the watch: the fix runs again (the killed one's commit kept),
     // passes; orch is killed again after its first reply.
     forge.killed_at("forge-replied", &["resume", "--force-unlock"]);
-    let thread = |id: &str| {
-        forge
-            .github
-            .threads()
-            .into_iter()
-            .find(|t| t.id == id)
-            .unwrap()
-    };
+    let thread = |id: &str| forge.github.thread(id);
     let orch_replies = |id: &str| {
         thread(id)
             .comments
@@ -193,12 +179,7 @@ fn a_watch_killed_mid_fix_and_mid_replies_resumes_without_a_second_fix_or_reply(
     assert_eq!(watch["cycles"], 1, "{watch}");
     // What the killed fix committed is under the pushed head.
     let pushed = forge.remote_tip(B1).unwrap();
-    let under = std::process::Command::new(crate::support::real_git())
-        .current_dir(&forge.run.env.repo)
-        .args(["merge-base", "--is-ancestor", first_try.trim(), &pushed])
-        .status()
-        .unwrap();
-    assert!(under.success());
+    assert!(forge.is_ancestor(first_try.trim(), &pushed));
 }
 
 #[test]
@@ -328,12 +309,7 @@ fn a_watch_killed_right_after_its_fix_finished_pushes_and_answers_without_runnin
         2,
         "the fix ran once: {keys:?}"
     );
-    let thread = forge
-        .github
-        .threads()
-        .into_iter()
-        .find(|t| t.id == "T1")
-        .unwrap();
+    let thread = forge.github.thread("T1");
     assert_eq!(
         thread
             .comments
@@ -481,14 +457,7 @@ fn a_restack_cut_off_by_a_kill_before_or_during_it_is_made_once_on_resume() {
     use crate::support::mock_github::Ci;
     let forge = ForgeRepo::stacked();
     let (b1, b2) = (B1, B2);
-    let is_ancestor = |a: &str, b: &str| {
-        std::process::Command::new(crate::support::real_git())
-            .current_dir(&forge.run.env.repo)
-            .args(["merge-base", "--is-ancestor", a, b])
-            .status()
-            .unwrap()
-            .success()
-    };
+    let is_ancestor = |a: &str, b: &str| forge.is_ancestor(a, b);
     // A-1's CI runs on the first look (A-2 is green by then), fails on the second.
     let failed = Ci::Fail("error: the ledger is empty\n".into());
     forge.github.ci(b1, vec![Ci::Running, failed, Ci::Pass]);

@@ -141,6 +141,12 @@ impl ForgeRepo {
         assert_eq!(out.status.signal(), Some(libc::SIGKILL), "{said}");
     }
 
+    /// Whether commit `a` is `b` or under it, here.
+    pub fn is_ancestor(&self, a: &str, b: &str) -> bool {
+        let args = ["merge-base", "--is-ancestor", a, b];
+        (self.run.env.git_output(&self.run.env.repo, &args).status).success()
+    }
+
     /// The tip of `branch` in the bare remote.
     pub fn remote_tip(&self, branch: &str) -> Option<String> {
         self.github.branch_sha(branch)

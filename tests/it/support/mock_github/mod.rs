@@ -232,6 +232,13 @@ impl MockGithub {
         self.state.lock().unwrap().threads.clone()
     }
 
+    /// Review thread `id` as it stands.
+    pub fn thread(&self, id: &str) -> Thread {
+        (self.threads().into_iter())
+            .find(|t| t.id == id)
+            .unwrap_or_else(|| panic!("no thread {id}"))
+    }
+
     pub fn comments(&self) -> Vec<(u64, String)> {
         self.state.lock().unwrap().comments.clone()
     }
