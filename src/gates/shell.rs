@@ -48,8 +48,8 @@ impl CommandResult {
 }
 
 /// Runs `command` with `sh -c` in `dir`, output to `log` (created, parents too; redacted
-/// once the command ends). The forge's token is not in its environment: the user's checks
-/// and commands run what the agent wrote.
+/// once the command ends). The forge's token and the agents' model keys are not in its
+/// environment: the user's checks and commands run what the agent wrote.
 pub async fn run_shell(
     command: &str,
     dir: &Path,
@@ -61,7 +61,8 @@ pub async fn run_shell(
 }
 
 /// The same for orch's own push or submit, which may need the forge's token (a git
-/// credential helper such as `gh auth git-credential` reads it from the environment).
+/// credential helper such as `gh auth git-credential` reads it from the environment); no
+/// model key.
 pub async fn run_own(
     command: &str,
     dir: &Path,
@@ -100,6 +101,9 @@ async fn run(
             for var in crate::util::process::FORGE_TOKEN_VARS {
                 sh.env_remove(var);
             }
+        }
+        for var in crate::util::process::AGENT_KEY_VARS {
+            sh.env_remove(var);
         }
         sh.arg("-c")
             .arg(command)

@@ -10,6 +10,16 @@ pub const FORGE_TOKEN_VARS: &[&str] = &[
     "GITHUB_ENTERPRISE_TOKEN",
 ];
 
+/// The variables an agent CLI's model key sits in (a runner has them from the repository's
+/// Actions secrets): handed to the agents, and kept out of every command orch runs itself,
+/// above all those that run what an agent wrote (checks, verification, set-up).
+pub const AGENT_KEY_VARS: &[&str] = &[
+    "OPENAI_API_KEY",
+    "CODEX_API_KEY",
+    "ANTHROPIC_API_KEY",
+    "ANTHROPIC_AUTH_TOKEN",
+];
+
 use std::path::PathBuf;
 use std::time::Duration;
 

@@ -105,3 +105,34 @@ fn a_setup_past_its_time_is_stopped() {
     let reason = fake.summary("A-1")["reason"].as_str().unwrap().to_owned();
     assert!(reason.contains("ran past setup_timeout (1 s)"), "{reason}");
 }
+
+#[test]
+fn the_agents_model_keys_reach_the_agent_and_no_command_that_runs_its_work() {
+    // A runner has them from the repository's Actions secrets; here, from the environment.
+    let keys = "../../../../setup-keys";
+    let fake = repo(
+        &format!(
+            "setup = [\"printf '%s %s' \\\"${{OPENAI_API_KEY:-unset}}\\\" \\\"${{ANTHROPIC_API_KEY:-unset}}\\\" > {keys}\"]\n"
+        ),
+        json!({"A-1/01-dev": [
+            {"run": "printf '%s' \"${OPENAI_API_KEY:-unset}\" > k.txt && git add k.txt && git commit -q -m work"},
+            {"message": work_json("pass")}
+        ]}),
+    );
+    let out = fake
+        .command(&["run", "M1"])
+        .env("OPENAI_API_KEY", "model-key-for-the-agent")
+        .env("ANTHROPIC_API_KEY", "other-model-key")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen = std::fs::read_to_string(fake.env.root().join("setup-keys")).unwrap();
+    assert_eq!(seen, "unset unset", "the set-up saw a model key");
+    let branch = fake.summary("A-1")["branch"].as_str().unwrap().to_owned();
+    let agent = fake.env.git(&["show", &format!("{branch}:k.txt")]);
+    assert_eq!(agent, "model-key-for-the-agent", "the agent got its key");
+}
