@@ -103,6 +103,11 @@ fn a_diamond_runs_on_runners_with_the_same_branches_trees_and_pins_as_here() {
         };
         assert!(said.contains(expect), "{args:?}: {said}");
     }
+    // TASKS.md lists them as a local run's.
+    let dashboard = std::fs::read_to_string(forge.run.env.repo.join("TASKS.md")).unwrap();
+    for id in ["A-1", "A-2", "A-3", "A-4"] {
+        assert!(dashboard.contains(&format!("**{id}**")), "{dashboard}");
+    }
     // The token went to no runner's agent: it is in no log imported.
     for file in crate::support::files_written(&forge.run.env.repo.join("logs")) {
         let text = String::from_utf8_lossy(&std::fs::read(&file).unwrap()).into_owned();
@@ -435,12 +440,12 @@ fn a_retry_of_an_issue_a_runner_ended_blocked_reviews_it_again_on_a_new_runner()
 fn a_dollar_budget_gives_each_runner_its_share_in_dollars() {
     // $1,000 per million tokens: a request of the mock model (240 tokens) costs $0.24, and a
     // phase's reserve (100 tokens at the dearer rate) $0.10.
+    // On runners by orch.toml's `[executor] on`, not by `--on`.
     let forge = ForgeRepo::stacked_with(
-        "phase_reserve_tokens = 100\n[pricing.\"mock-model\"]\ninput = 1000.0\noutput = 1000.0\n",
+        "phase_reserve_tokens = 100\n[executor]\non = \"github\"\n[pricing.\"mock-model\"]\ninput = 1000.0\noutput = 1000.0\n",
     )
     .with_runners();
-    let (code, stdout, stderr) =
-        forge.orch_run(&["run", "M1", "--on", "github", "--budget-usd", "0.4"]);
+    let (code, stdout, stderr) = forge.orch_run(&["run", "M1", "--budget-usd", "0.4"]);
     assert_eq!(code, 100, "{stdout}\n{stderr}");
     let runs = forge.github.workflow_runs();
     assert_eq!(runs.len(), 1, "{runs:?}");
